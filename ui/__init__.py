@@ -1,0 +1,1 @@
+"""Widgets of Satellite Tasking: the dock, dialogs and map tools."""
