@@ -1,0 +1,54 @@
+# Developer commands. `make test` and `make demo` install whatever is missing first (see README).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Python Debian's QGIS is built against; `python3` on PATH may be another one without PyQGIS.
+SYS_PYTHON := /usr/bin/python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+# Widgets need a platform plugin even without a display.
+export QT_QPA_PLATFORM ?= offscreen
+PORT ?= 8765
+
+.PHONY: help setup test lint demo deploy zip sandbox bench clean
+
+help:
+	@echo "make test     install what is missing, then ruff and the whole test suite"
+	@echo "make demo     start the sandbox and QGIS with the plugin pointed at it (Xvfb + screenshot without a display)"
+	@echo "make deploy   copy the plugin into your default QGIS profile"
+	@echo "make zip      build dist/satellite_tasking-<version>.zip for 'Install from ZIP'"
+	@echo "make sandbox  run the local API emulator (PORT=$(PORT))"
+	@echo "make bench    run every bench/bench_*.py"
+	@echo "make lint     ruff check"
+
+setup:
+	@scripts/ensure_system.sh
+	@scripts/ensure_venv.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+# pytest's own exit code is kept: 5 ("no tests collected") fails the target like any other failure.
+test: lint
+	$(VPY) -m pytest tests -ra --timeout=600
+
+demo: setup
+	scripts/demo.sh
+
+deploy:
+	$(SYS_PYTHON) scripts/package.py deploy
+
+zip:
+	$(SYS_PYTHON) scripts/package.py zip
+
+# The sandbox is standard library only, so any python3 runs it.
+sandbox:
+	python3 -m sandbox --port $(PORT) $(ARGS)
+
+bench: setup
+	@set -e; shopt -s nullglob; files=(bench/bench_*.py); \
+	if [ $${#files[@]} -eq 0 ]; then echo "no bench/bench_*.py yet"; exit 0; fi; \
+	for f in "$${files[@]}"; do echo "== $$f"; $(VPY) "$$f"; done
+
+clean:
+	rm -rf build dist .pytest_cache .ruff_cache test-output .demo
