@@ -109,3 +109,22 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
 
 def pytest_configure(config):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+# QgsAuthManager stores API keys encrypted under a master password. The test profile (.qgis-settings,
+# made by pytest-qgis at the repository root) gets this fixed one, so tests store keys unattended.
+TEST_MASTER_PASSWORD = "satellite-tasking-tests"
+
+
+@pytest.fixture(scope="session")
+def qgis_auth(qgis_app):
+    """QGIS's authentication manager, unlocked with the test profile's master password."""
+    from qgis.core import QgsApplication
+
+    manager = QgsApplication.authManager()
+    if not manager.setMasterPassword(TEST_MASTER_PASSWORD, True):
+        pytest.fail(
+            f"The test auth database {manager.authenticationDatabasePath()} was locked with another master "
+            "password; it only holds test data, so delete it and run the tests again."
+        )
+    return manager

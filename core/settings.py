@@ -1,0 +1,269 @@
+"""Plugin settings under the `satellite_tasking/` QgsSettings prefix; API keys only in QgsAuthManager."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+from urllib.parse import urlsplit
+
+from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
+
+from .log import get_logger, register_secret
+
+PREFIX = "satellite_tasking/"
+
+PLANET_TASKING = "planet_tasking"
+PLANET_ORDERS = "planet_orders"
+UP42 = "up42"
+# The real services; a base URL setting overrides one of them (a proxy, a staging host).
+DEFAULT_BASE_URLS: Dict[str, str] = {
+    PLANET_TASKING: "https://api.planet.com/tasking/v2/",
+    PLANET_ORDERS: "https://api.planet.com/compute/ops/orders/v2/",
+    UP42: "https://api.up42.com/",
+}
+SERVICES = tuple(DEFAULT_BASE_URLS)
+
+# The local sandbox serves each emulated API under the same path as the real service.
+SANDBOX_HOST = "127.0.0.1"
+DEFAULT_SANDBOX_PORT = 8765
+# The sandbox's built-in account; not a secret (it only works against the local emulator).
+SANDBOX_API_KEY = "sandbox"
+
+# QGIS 3.22 has no API-header auth method; "Basic" with the key as user name and an empty password is
+# how Planet documents Basic authentication, and QgsAuthManager stores it encrypted.
+AUTH_METHOD = "Basic"
+AUTH_CONFIG_NAME = "Satellite Tasking ({service})"
+
+MASTER_PASSWORD_MESSAGE = (
+    "QGIS's authentication database is locked: the master password was not entered. "
+    "Set or enter it (Settings > Options > Authentication) and try again."
+)
+
+_log = get_logger("settings")
+
+
+class AuthStorageError(Exception):
+    """The API key could not be stored in or read from QGIS's authentication database."""
+
+
+@dataclass(frozen=True)
+class ServiceConnection:
+    """Where and as whom to call one service, as the settings say right now."""
+
+    service: str
+    base_url: str
+    api_key: Optional[str]
+    sandbox: bool
+
+    def __repr__(self) -> str:
+        # The key never goes into a repr, which is what ends up in logs and tracebacks.
+        key = "set" if self.api_key else "missing"
+        return f"ServiceConnection(service={self.service!r}, base_url={self.base_url!r}, api_key={key}, sandbox={self.sandbox})"
+
+
+def _check_service(service: str) -> str:
+    if service not in DEFAULT_BASE_URLS:
+        raise ValueError(f"unknown service {service!r}; known: {', '.join(SERVICES)}")
+    return service
+
+
+def _get(key: str, default: Any = None, type_: Optional[type] = None) -> Any:
+    settings = QgsSettings()
+    if type_ is None:
+        return settings.value(PREFIX + key, default)
+    return settings.value(PREFIX + key, default, type=type_)
+
+
+def _set(key: str, value: Any) -> None:
+    QgsSettings().setValue(PREFIX + key, value)
+
+
+def _remove(key: str) -> None:
+    QgsSettings().remove(PREFIX + key)
+
+
+def normalize_base_url(url: str) -> str:
+    """The URL stripped, with the one trailing slash relative paths are joined onto."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return url if url.endswith("/") else url + "/"
+
+
+# --- base URLs --------------------------------------------------------------------------------------
+
+def base_url(service: str = PLANET_TASKING) -> str:
+    """The configured base URL of the real service (ignores the sandbox switch)."""
+    _check_service(service)
+    return _get(f"base_url/{service}", DEFAULT_BASE_URLS[service], str) or DEFAULT_BASE_URLS[service]
+
+
+def set_base_url(service: str, url: Optional[str]) -> None:
+    """Store a base URL; None or "" goes back to the real service's default."""
+    _check_service(service)
+    if not url or not url.strip():
+        _remove(f"base_url/{service}")
+    else:
+        _set(f"base_url/{service}", normalize_base_url(url))
+
+
+def sandbox_base_url(service: str = PLANET_TASKING, port: Optional[int] = None) -> str:
+    """The sandbox URL of a service, e.g. http://127.0.0.1:8765/tasking/v2/."""
+    path = urlsplit(DEFAULT_BASE_URLS[_check_service(service)]).path or "/"
+    return f"http://{SANDBOX_HOST}:{port if port is not None else sandbox_port()}{path}"
+
+
+def active_base_url(service: str = PLANET_TASKING) -> str:
+    """The base URL requests go to: the sandbox when it is switched on, the configured service otherwise."""
+    return sandbox_base_url(service) if use_sandbox() else base_url(service)
+
+
+# --- contract, product, sandbox ---------------------------------------------------------------------
+
+def pl_number() -> str:
+    """The Planet contract number (pl_number) orders are placed under; "" when unset."""
+    return _get("pl_number", "", str) or ""
+
+
+def set_pl_number(value: Optional[str]) -> None:
+    _set("pl_number", (value or "").strip())
+
+
+def product() -> str:
+    """The product orders ask for; "" when unset (the service then uses the contract's default)."""
+    return _get("product", "", str) or ""
+
+
+def set_product(value: Optional[str]) -> None:
+    _set("product", (value or "").strip())
+
+
+def use_sandbox() -> bool:
+    return bool(_get("use_sandbox", False, bool))
+
+
+def set_use_sandbox(enabled: bool) -> None:
+    _set("use_sandbox", bool(enabled))
+
+
+def sandbox_port() -> int:
+    port = _get("sandbox_port", DEFAULT_SANDBOX_PORT, int)
+    return port if isinstance(port, int) and 0 < port < 65536 else DEFAULT_SANDBOX_PORT
+
+
+def set_sandbox_port(port: int) -> None:
+    port = int(port)
+    if not 0 < port < 65536:
+        raise ValueError(f"not a TCP port: {port}")
+    _set("sandbox_port", port)
+
+
+# --- API keys (QgsAuthManager only) -----------------------------------------------------------------
+
+def auth_config_id(service: str = PLANET_TASKING) -> str:
+    """The id of the auth configuration holding the service's key ("" when none); never the key."""
+    return _get(f"auth/{_check_service(service)}", "", str) or ""
+
+
+def _auth_manager():
+    manager = QgsApplication.authManager()
+    if manager is None or manager.isDisabled():
+        reason = manager.disabledMessage() if manager is not None else "no authentication manager"
+        raise AuthStorageError(f"QGIS's authentication system is unavailable: {reason}")
+    return manager
+
+
+def _unlock(manager) -> None:
+    # In QGIS desktop this asks the user for the master password (or creates one on first use);
+    # headless, with nobody to ask, it fails and we say so instead of storing anything in clear.
+    if not manager.masterPasswordIsSet() and not manager.setMasterPassword(True):
+        raise AuthStorageError(MASTER_PASSWORD_MESSAGE)
+
+
+def has_api_key(service: str = PLANET_TASKING) -> bool:
+    """Whether a key is stored, checked without decrypting it (so without asking for the master password)."""
+    config_id = auth_config_id(service)
+    manager = QgsApplication.authManager()
+    return bool(config_id) and manager is not None and config_id in manager.configIds()
+
+
+def get_api_key(service: str = PLANET_TASKING) -> Optional[str]:
+    """The stored key, or None when none is stored; AuthStorageError when it exists but cannot be read."""
+    config_id = auth_config_id(service)
+    if not config_id:
+        return None
+    manager = _auth_manager()
+    if config_id not in manager.configIds():
+        return None
+    _unlock(manager)
+    config = QgsAuthMethodConfig()
+    ok = manager.loadAuthenticationConfig(config_id, config, True)
+    if isinstance(ok, tuple):  # PyQGIS returns (ok, config) for the output argument
+        ok, config = ok
+    if not ok:
+        raise AuthStorageError(f"the stored API key for {service} could not be decrypted. " + MASTER_PASSWORD_MESSAGE)
+    key = config.config("username") or None
+    register_secret(key)
+    return key
+
+
+def set_api_key(service: str, key: Optional[str]) -> str:
+    """Store the key encrypted in QgsAuthManager (updating the existing entry) and return its config id."""
+    _check_service(service)
+    key = (key or "").strip()
+    if not key:
+        clear_api_key(service)
+        return ""
+    register_secret(key)
+    manager = _auth_manager()
+    _unlock(manager)
+    config = QgsAuthMethodConfig(AUTH_METHOD)
+    config.setName(AUTH_CONFIG_NAME.format(service=service))
+    config.setConfig("username", key)
+    config.setConfig("password", "")
+    existing = auth_config_id(service)
+    if existing and existing in manager.configIds():
+        config.setId(existing)
+        stored = manager.updateAuthenticationConfig(config)
+    else:
+        stored = manager.storeAuthenticationConfig(config)
+    if isinstance(stored, tuple):
+        stored, config = stored
+    if not stored or not config.id():
+        raise AuthStorageError(f"QGIS did not store the API key for {service} in its authentication database")
+    _set(f"auth/{service}", config.id())
+    _log.info("API key for %s stored in QGIS authentication database (config %s)", service, config.id())
+    return config.id()
+
+
+def clear_api_key(service: str = PLANET_TASKING) -> None:
+    """Remove the stored key and its auth configuration."""
+    config_id = auth_config_id(service)
+    _remove(f"auth/{service}")
+    if not config_id:
+        return
+    manager = QgsApplication.authManager()
+    if manager is not None and config_id in manager.configIds():
+        manager.removeAuthenticationConfig(config_id)
+    _log.info("API key for %s removed", service)
+
+
+def active_api_key(service: str = PLANET_TASKING) -> Optional[str]:
+    """The key requests use: the sandbox's own key when the sandbox is on, the stored one otherwise."""
+    return SANDBOX_API_KEY if use_sandbox() else get_api_key(service)
+
+
+def connection(service: str = PLANET_TASKING) -> ServiceConnection:
+    """Base URL and key for a client, per the current settings (may raise AuthStorageError)."""
+    return ServiceConnection(
+        service=_check_service(service),
+        base_url=active_base_url(service),
+        api_key=active_api_key(service),
+        sandbox=use_sandbox(),
+    )
+
+
+def is_configured(service: str = PLANET_TASKING) -> bool:
+    """Whether a client can be built without asking anything: sandbox on, or a key stored."""
+    return use_sandbox() or has_api_key(service)

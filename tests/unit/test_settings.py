@@ -1,0 +1,191 @@
+"""Settings and API-key storage: QgsSettings under one prefix, keys only in QgsAuthManager, logs masked."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
+
+from core import log, settings
+
+KEY = "PLAK-test-0123456789abcdef-secret"
+
+
+@pytest.fixture(autouse=True)
+def clean_settings(qgis_auth):
+    """Each test starts and ends with no plugin settings and no stored keys."""
+
+    def wipe():
+        for service in settings.SERVICES:
+            settings.clear_api_key(service)
+        QgsSettings().remove(settings.PREFIX.rstrip("/"))
+
+    wipe()
+    yield
+    if not qgis_auth.masterPasswordIsSet():
+        from tests.conftest import TEST_MASTER_PASSWORD
+
+        qgis_auth.setMasterPassword(TEST_MASTER_PASSWORD, True)
+    wipe()
+
+
+def all_settings_text() -> str:
+    """Every QgsSettings key and value, as one string to search."""
+    qsettings = QgsSettings()
+    qsettings.sync()
+    return "\n".join(f"{key}={qsettings.value(key)!r}" for key in qsettings.allKeys())
+
+
+def test_defaults_point_at_the_real_services():
+    assert settings.base_url() == "https://api.planet.com/tasking/v2/"
+    assert settings.base_url("planet_orders") == "https://api.planet.com/compute/ops/orders/v2/"
+    assert settings.base_url("up42") == "https://api.up42.com/"
+    assert settings.active_base_url() == settings.base_url()
+    assert not settings.use_sandbox()
+    assert settings.sandbox_port() == 8765
+    assert settings.pl_number() == "" and settings.product() == ""
+    assert settings.get_api_key() is None and not settings.has_api_key() and not settings.is_configured()
+
+
+def test_values_live_under_the_prefix_and_round_trip():
+    settings.set_base_url("planet_tasking", "  https://proxy.example.com/tasking/v2  ")
+    settings.set_pl_number(" PL-000123 ")
+    settings.set_product("SkySat")
+    assert settings.base_url() == "https://proxy.example.com/tasking/v2/"
+    assert settings.pl_number() == "PL-000123"
+    assert settings.product() == "SkySat"
+    assert QgsSettings().value("satellite_tasking/pl_number") == "PL-000123"
+    # Empty goes back to the default rather than storing an unusable URL.
+    settings.set_base_url("planet_tasking", "")
+    assert settings.base_url() == "https://api.planet.com/tasking/v2/"
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError):
+        settings.set_base_url("planet_tasking", "ftp://example.com/")
+    with pytest.raises(ValueError):
+        settings.base_url("nope")
+    with pytest.raises(ValueError):
+        settings.set_sandbox_port(70000)
+
+
+def test_sandbox_switch_points_at_loopback_with_the_sandbox_key():
+    settings.set_api_key("planet_tasking", KEY)
+    settings.set_use_sandbox(True)
+    assert settings.active_base_url() == "http://127.0.0.1:8765/tasking/v2/"
+    assert settings.active_base_url("planet_orders") == "http://127.0.0.1:8765/compute/ops/orders/v2/"
+    assert settings.active_api_key() == "sandbox"
+    settings.set_sandbox_port(9123)
+    conn = settings.connection()
+    assert (conn.base_url, conn.api_key, conn.sandbox) == ("http://127.0.0.1:9123/tasking/v2/", "sandbox", True)
+    assert settings.is_configured()
+    # Switching back gives the real service and the stored key again.
+    settings.set_use_sandbox(False)
+    conn = settings.connection()
+    assert (conn.base_url, conn.api_key, conn.sandbox) == ("https://api.planet.com/tasking/v2/", KEY, False)
+    assert KEY not in repr(conn)
+
+
+def test_api_key_round_trips_through_the_auth_manager_only(qgis_auth):
+    config_id = settings.set_api_key("planet_tasking", KEY)
+    assert settings.get_api_key("planet_tasking") == KEY
+    assert settings.has_api_key("planet_tasking") and settings.is_configured()
+    assert settings.get_api_key("planet_orders") is None
+
+    # Stored as an encrypted auth configuration of a method QGIS 3.22 has.
+    assert config_id in qgis_auth.configIds()
+    config = QgsAuthMethodConfig()
+    ok = qgis_auth.loadAuthenticationConfig(config_id, config, True)
+    ok, config = ok if isinstance(ok, tuple) else (ok, config)
+    assert ok and config.method() == "Basic" and config.config("username") == KEY
+    assert "Basic" in qgis_auth.authMethodsKeys()
+
+    # Settings hold the config id, never the key: not in any key or value, not in the file on disk.
+    text = all_settings_text()
+    assert f"satellite_tasking/auth/planet_tasking={config_id!r}" in text
+    assert KEY not in text
+    assert KEY.encode() not in Path(QgsSettings().fileName()).read_bytes()
+    # And the auth database holds it encrypted, not in clear.
+    with sqlite3.connect(qgis_auth.authenticationDatabasePath()) as db:
+        dump = "\n".join(db.iterdump())
+    assert KEY not in dump
+
+
+def test_updating_the_key_keeps_one_config_and_clearing_removes_it(qgis_auth):
+    first = settings.set_api_key("planet_tasking", KEY)
+    second = settings.set_api_key("planet_tasking", KEY + "-rotated")
+    assert first == second
+    assert settings.get_api_key() == KEY + "-rotated"
+    settings.clear_api_key("planet_tasking")
+    assert first not in qgis_auth.configIds()
+    assert settings.get_api_key() is None and settings.auth_config_id() == ""
+    # An empty key means "remove it", not "store an empty secret".
+    settings.set_api_key("planet_tasking", KEY)
+    assert settings.set_api_key("planet_tasking", "  ") == ""
+    assert not settings.has_api_key()
+
+
+def test_locked_auth_database_gives_a_clear_error_without_the_key(qgis_auth):
+    settings.set_api_key("planet_tasking", KEY)
+    qgis_auth.clearMasterPassword()
+    with pytest.raises(settings.AuthStorageError) as read_error:
+        settings.get_api_key("planet_tasking")
+    with pytest.raises(settings.AuthStorageError) as write_error:
+        settings.set_api_key("planet_tasking", KEY + "-new")
+    for error in (read_error.value, write_error.value):
+        assert "master password" in str(error)
+        assert KEY not in str(error)
+    # Whether a key exists is known without unlocking anything.
+    assert settings.has_api_key("planet_tasking")
+
+
+@pytest.fixture
+def message_log():
+    """Messages QGIS's message log receives in the plugin's tab while the test runs."""
+    received = []
+
+    def on_message(message, tag, level):
+        if tag == log.MESSAGE_LOG_TAB:
+            received.append((message, level))
+
+    QgsApplication.messageLog().messageReceived.connect(on_message)
+    log.setup_logging()
+    yield received
+    log.teardown_logging()
+    QgsApplication.messageLog().messageReceived.disconnect(on_message)
+
+
+def test_logging_has_exactly_one_message_log_handler(message_log):
+    log.setup_logging()  # a second call (plugin reloaded) must not add a second handler
+    logger = logging.getLogger("satellite_tasking")
+    assert [type(h) for h in logger.handlers] == [log.MessageLogHandler]
+    log.get_logger("http").warning("slow response from %s", "example.com")
+    assert len(message_log) == 1
+    assert "slow response from example.com" in message_log[0][0]
+    log.teardown_logging()
+    assert not [h for h in logger.handlers if isinstance(h, log.MessageLogHandler)]
+
+
+def test_log_lines_mask_the_configured_key(message_log):
+    settings.set_api_key("planet_tasking", KEY)
+    logger = log.get_logger("http")
+    logger.error("request failed with key %s", KEY)
+    logger.info("headers: {'Authorization': 'api-key %s'}", "some-unregistered-key-value")
+    logger.info("GET https://example.com/?api_key=another-unregistered-value")
+    try:
+        raise RuntimeError(f"boom {KEY}")
+    except RuntimeError:
+        logger.exception("failure")
+    text = "\n".join(message for message, _ in message_log)
+    assert KEY not in text
+    assert "some-unregistered-key-value" not in text and "another-unregistered-value" not in text
+    assert text.count(log.MASK) >= 4
+    assert "request failed with key" in text and "boom" in text
+
+
+def test_redact_leaves_ordinary_text_alone():
+    assert log.redact("order 42 is FULFILLED", secrets=[KEY]) == "order 42 is FULFILLED"
+    assert log.redact(f"x{KEY}y", secrets=[KEY]) == f"x{log.MASK}y"
