@@ -13,6 +13,11 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
+from tests import plugin_package
+
+# Tests import the plugin the way QGIS does (package `satellite_tasking`); `core.x` is an alias of it.
+plugin_package.install()
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The two accounts every test sandbox knows: separate organisations, used to prove isolation.
 SANDBOX_KEY = "sandbox"
