@@ -1,0 +1,223 @@
+"""QgsTask wrappers for long calls: work in run(), results and errors delivered on the main thread."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any, Callable, Dict, List, Optional
+
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsTask, QgsVectorLayer
+
+from .errors import Cancelled
+from .layers import DEFAULT_BATCH_SIZE, PreparedFeatures, UpsertResult, apply_prepared
+
+try:
+    from qgis.PyQt import sip
+except ImportError:  # pragma: no cover - older PyQt layouts
+    import sip  # type: ignore[no-redef]
+
+MESSAGE_LOG_TAB = "Satellite Tasking"
+
+SuccessCallback = Callable[[Any], None]
+ErrorCallback = Callable[[BaseException], None]
+CancelCallback = Callable[[], None]
+
+
+class TaskFeedback:
+    """What a task's callable sees of its task: whether it was cancelled, and a way to report progress.
+
+    Safe to use from the worker thread: it only reads the cancel flag and sets the progress, which
+    QgsTask forwards to the main thread itself.
+    """
+
+    def __init__(self, task: QgsTask):
+        self._task = task
+
+    def is_canceled(self) -> bool:
+        return self._task.isCanceled()
+
+    def set_progress(self, percent: float) -> None:
+        self._task.setProgress(max(0.0, min(100.0, float(percent))))
+
+    def raise_if_canceled(self) -> None:
+        """Raise core.errors.Cancelled if the user cancelled: a one-line check for loops."""
+        if self._task.isCanceled():
+            raise Cancelled("Cancelled.")
+
+    # The QgsFeedback spelling, so code written against QgsFeedback accepts this object too.
+    def isCanceled(self) -> bool:  # noqa: N802
+        return self.is_canceled()
+
+    def setProgress(self, percent: float) -> None:  # noqa: N802
+        self.set_progress(percent)
+
+
+# Tasks handed to the task manager, kept here until finished() ran: the Python side of a running
+# QgsTask must outlive the call that started it, or its run()/finished() overrides vanish mid-flight.
+_ACTIVE_TASKS: Dict[int, "ApiTask"] = {}
+
+
+class ApiTask(QgsTask):
+    """Runs `fn(feedback)` in a worker thread; delivers its outcome on the main thread in finished().
+
+    run() only calls `fn` and stores what it returned or raised: it touches no layer, widget or signal.
+    finished() then calls exactly one of:
+      - on_success(result) when fn returned and the task was not cancelled;
+      - on_cancel() when the task was cancelled (whatever fn did after that, including raising
+        core.errors.Cancelled) — or, without an on_cancel, on_error(Cancelled(...)), so a caller with
+        only on_error still learns the call did not complete;
+      - on_error(exception) when fn raised (any exception; the clients raise core.errors types).
+    Without an on_error, errors go to the QGIS message log instead of vanishing. An exception raised by
+    a callback is logged too (and kept in `callback_error`), never let loose in QGIS's event loop.
+    """
+
+    def __init__(
+        self,
+        description: str,
+        fn: Callable[[TaskFeedback], Any],
+        on_success: Optional[SuccessCallback] = None,
+        on_error: Optional[ErrorCallback] = None,
+        on_cancel: Optional[CancelCallback] = None,
+        can_cancel: bool = True,
+    ):
+        super().__init__(description, QgsTask.CanCancel if can_cancel else QgsTask.Flags())
+        self._fn = fn
+        self.on_success = on_success
+        self.on_error = on_error
+        self.on_cancel = on_cancel
+        self.result: Any = None
+        self.exception: Optional[BaseException] = None
+        self.error_traceback: str = ""
+        self.callback_error: Optional[BaseException] = None
+        self.delivered = False
+
+    def run(self) -> bool:
+        try:
+            self.result = self._fn(TaskFeedback(self))
+        except BaseException as exc:  # noqa: B036 - anything escaping run() would abort QGIS
+            self.exception = exc
+            self.error_traceback = traceback.format_exc()
+            return False
+        return not self.isCanceled()
+
+    def finished(self, ok: bool) -> None:
+        try:
+            if self.isCanceled():
+                self._deliver_cancel()
+            elif ok:
+                self.deliver_success(self.result)
+            else:
+                # No exception and not ok happens only if the manager terminated the task unstarted.
+                self._deliver_error(self.exception or RuntimeError(f"{self.description()} did not finish."))
+        except BaseException as exc:  # noqa: B036 - see the class docstring
+            self.callback_error = exc
+            _log(f"{self.description()}: a result handler failed:\n{traceback.format_exc()}", Qgis.Critical)
+        finally:
+            self.delivered = True
+            _ACTIVE_TASKS.pop(id(self), None)
+
+    def deliver_success(self, result: Any) -> None:
+        """Hand the result to on_success; subclasses override to post-process on the main thread first."""
+        if self.on_success is not None:
+            self.on_success(result)
+
+    def _deliver_cancel(self) -> None:
+        if self.on_cancel is not None:
+            self.on_cancel()
+        elif self.on_error is not None:
+            self.on_error(self.exception if isinstance(self.exception, Cancelled) else Cancelled("Cancelled."))
+
+    def _deliver_error(self, exc: BaseException) -> None:
+        if self.on_error is not None:
+            self.on_error(exc)
+        else:
+            _log(f"{self.description()} failed: {exc}\n{self.error_traceback}", Qgis.Warning)
+
+    def detach_callbacks(self) -> None:
+        """Forget the callbacks, e.g. at plugin unload, when the widgets they would update are gone."""
+        self.on_success = self.on_error = self.on_cancel = None
+
+
+class LayerUpsertTask(ApiTask):
+    """Converts results to plain features in run(), then writes them into a layer in finished().
+
+    `prepare(feedback)` runs in the worker thread and returns PreparedFeatures (e.g. it lists captures
+    through the client, then calls core.layers.prepare_captures(..., build_geometries=True)); only
+    plain data is made there. finished() writes them into `layer` with core.layers.apply_prepared, in
+    batches of `batch_size`, and on_success receives the UpsertResult. A layer removed from the project
+    meanwhile, or one in edit mode, gives on_error.
+    """
+
+    def __init__(
+        self,
+        description: str,
+        layer: QgsVectorLayer,
+        prepare: Callable[[TaskFeedback], PreparedFeatures],
+        remove_missing: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        on_success: Optional[Callable[[UpsertResult], None]] = None,
+        on_error: Optional[ErrorCallback] = None,
+        on_cancel: Optional[CancelCallback] = None,
+    ):
+        super().__init__(description, prepare, on_success, on_error, on_cancel)
+        self.layer = layer
+        self.remove_missing = remove_missing
+        self.batch_size = batch_size
+        self.upsert_result: Optional[UpsertResult] = None
+
+    def deliver_success(self, result: Any) -> None:
+        if sip.isdeleted(self.layer):
+            self._deliver_error(RuntimeError("The layer was removed before the results arrived."))
+            return
+        try:
+            self.upsert_result = apply_prepared(self.layer, result, self.remove_missing, self.batch_size)
+        except Exception as exc:  # noqa: BLE001 - reported through on_error like any failure
+            self._deliver_error(exc)
+            return
+        super().deliver_success(self.upsert_result)
+
+
+def submit_task(task: ApiTask) -> ApiTask:
+    """Hand `task` to QGIS's task manager, keeping it alive until its finished() ran."""
+    _ACTIVE_TASKS[id(task)] = task
+    if not QgsApplication.taskManager().addTask(task):
+        _ACTIVE_TASKS.pop(id(task), None)
+        raise RuntimeError(f"QGIS refused to start the task '{task.description()}'.")
+    return task
+
+
+def run_in_background(
+    description: str,
+    fn: Callable[[TaskFeedback], Any],
+    on_success: Optional[SuccessCallback] = None,
+    on_error: Optional[ErrorCallback] = None,
+    on_cancel: Optional[CancelCallback] = None,
+) -> ApiTask:
+    """Start `fn(feedback)` as an ApiTask in QGIS's task manager (it shows in the status bar)."""
+    return submit_task(ApiTask(description, fn, on_success, on_error, on_cancel))
+
+
+def active_tasks() -> List[ApiTask]:
+    """Tasks started through this module whose finished() has not run yet."""
+    return [task for task in _ACTIVE_TASKS.values() if not sip.isdeleted(task)]
+
+
+def cancel_all_tasks(detach_callbacks: bool = True) -> int:
+    """Cancel every task this module started (plugin unload); returns how many were cancelled.
+
+    With `detach_callbacks`, their callbacks are dropped first, so a task finishing after the plugin's
+    widgets are gone calls nothing. The tasks stay registered until QGIS calls their finished().
+    """
+    cancelled = 0
+    for key, task in list(_ACTIVE_TASKS.items()):
+        if sip.isdeleted(task):
+            _ACTIVE_TASKS.pop(key, None)
+            continue
+        if detach_callbacks:
+            task.detach_callbacks()
+        task.cancel()
+        cancelled += 1
+    return cancelled
+
+
+def _log(message: str, level: int) -> None:
+    QgsMessageLog.logMessage(message, MESSAGE_LOG_TAB, level)
