@@ -1,0 +1,612 @@
+"""Client for the Planet Tasking API v2: every documented endpoint, typed results, safe creates."""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Union
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from .errors import (
+    ApiError,
+    Cancelled,
+    ConflictError,
+    ImagingWindowSearchFailed,
+    MalformedResponseError,
+    NotFoundError,
+    OrderCreationUncertain,
+    RequestTimeoutError,
+    ValidationError,
+    WaitTimeout,
+)
+from .http import HttpTransport
+from .log import RedactingFilter, get_logger
+from .models import (
+    BulkPayload,
+    BulkStatus,
+    Capture,
+    ImagingWindowSearch,
+    Order,
+    OrderEdit,
+    Page,
+    Pricing,
+    PricingPreview,
+    format_time,
+)
+
+LOGGER = get_logger("planet_tasking")
+LOGGER.addFilter(RedactingFilter())
+
+DEFAULT_BASE_URL = "https://api.planet.com/tasking/v2/"
+MAX_BULK_PAYLOADS = 1000  # planet-tasking-bulk.txt: "up to 1000 Tasking Orders ... in a single request"
+BULK_OPERATIONS = ("CREATE", "EDIT", "CANCEL")
+# Imaging-window searches take "up to 5 minutes" (planet-assured-tasking.txt); progress is scaled to it.
+SEARCH_EXPECTED_SECONDS = 300.0
+CANCELLED_STATES = frozenset({"CANCELLED", "PENDING_CANCELLATION"})
+
+# The order filters the documents name; others the service accepts are passed through unchanged.
+DOCUMENTED_ORDER_FILTERS = (
+    "name", "name__icontains", "status", "status__in", "scheduling_type", "order_type", "pl_number",
+    "product", "quota_units", "created_time__gt", "created_time__gte", "created_time__lt",
+    "created_time__lte", "updated_time__gt", "updated_time__gte", "updated_time__lt", "updated_time__lte",
+    "start_time__gt", "start_time__gte", "start_time__lt", "start_time__lte", "end_time__gt",
+    "end_time__gte", "end_time__lt", "end_time__lte", "fields", "ordering", "limit", "offset",
+)
+DOCUMENTED_CAPTURE_FILTERS = ("order_id", "status", "fulfilling", "fields", "ordering", "limit", "offset")
+
+TimeLike = Union[datetime, date, str]
+Progress = Optional[Callable[[float], Any]]
+IsCanceled = Optional[Callable[[], bool]]
+
+
+def time_param(value: Any) -> str:
+    """A time argument as the service wants it: aware datetimes in UTC ("...Z"), strings unchanged.
+
+    A naive datetime is taken as UTC (Planet works in UTC); a QDateTime is converted to UTC first.
+    """
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "toUTC") and hasattr(value, "toPyDateTime"):  # QDateTime, without importing Qt
+        value = value.toUTC().toPyDateTime().replace(tzinfo=timezone.utc)
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"expected a datetime or an ISO 8601 string, got {type(value).__name__}")
+
+
+def query_value(value: Any) -> Optional[str]:
+    """One query parameter's text: lists comma-joined, booleans as true/false, times in UTC."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (datetime, date)) or (hasattr(value, "toUTC") and hasattr(value, "toPyDateTime")):
+        return time_param(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return ",".join(query_value(v) or "" for v in items)
+    return str(value)
+
+
+def _with_id(fields: Union[str, Sequence[str]]) -> str:
+    # Order.from_json needs the id; asking for some fields without it would make rows nobody can use.
+    names = [f.strip() for f in (fields.split(",") if isinstance(fields, str) else fields) if f and f.strip()]
+    if "id" not in names:
+        names.insert(0, "id")
+    return ",".join(names)
+
+
+def _coordinates(geometry: Any) -> List[float]:
+    flat: List[float] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item)
+        elif isinstance(node, (int, float)):
+            flat.append(float(node))
+
+    walk((geometry or {}).get("coordinates") if isinstance(geometry, dict) else None)
+    return flat
+
+
+def same_geometry(a: Any, b: Any, tolerance: float = 1e-5) -> bool:
+    """Whether two GeoJSON geometries are the same shape, allowing the service's rounding (~1 m)."""
+    if not isinstance(a, dict) or not isinstance(b, dict) or a.get("type") != b.get("type"):
+        return False
+    ca, cb = _coordinates(a), _coordinates(b)
+    return len(ca) == len(cb) and all(math.isclose(x, y, abs_tol=tolerance) for x, y in zip(ca, cb))
+
+
+def _path_id(value: str) -> str:
+    if not str(value).strip():
+        raise ValueError("an id is needed")
+    return quote(str(value), safe="")
+
+
+class TaskingClient:
+    """The Planet Tasking API v2 (orders, pricing, imaging windows, captures, bulk), typed.
+
+    `timeout` is per request in seconds (None: QGIS's network timeout); `sleep` is what waiting
+    between retries and polls calls, replaceable so tests can record waits instead of sleeping.
+    One client per thread: a QgsTask should make its own.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        session: Optional[requests.Session] = None,
+        timeout: Optional[float] = None,
+        max_retries: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.transport = HttpTransport(
+            base_url, api_key, session=session, timeout=timeout, max_retries=max_retries, sleep=sleep,
+            service="The Planet tasking service",
+        )
+
+    def __repr__(self) -> str:
+        return f"TaskingClient(base_url={self.transport.base_url!r}, key=***)"
+
+    @property
+    def base_url(self) -> str:
+        return self.transport.base_url
+
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        return self.transport.sleep
+
+    # -- version ---------------------------------------------------------------------------------
+
+    def version(self) -> str:
+        """The API's version text (GET version.txt)."""
+        return str(self.transport.request("GET", "version.txt", expect_json=False).data).strip()
+
+    # -- orders ----------------------------------------------------------------------------------
+
+    def create_order(self, payload: Mapping[str, Any]) -> Order:
+        """Create one order from an order payload ({"name", "geometry", ...} or an imaging window).
+
+        The API takes no client-chosen id, so a create whose answer was lost (connection dropped
+        after sending, read timeout, 5xx from a gateway, unreadable body) is reconciled before it is
+        sent again: the orders with the same name that existed before sending are noted first; after
+        such a failure the orders with that name are listed again, and a new one with the same
+        geometry (or imaging window) is the order sent. One match: returned. None: sent again. Several:
+        OrderCreationUncertain, and nothing is sent. Without a name there is no way to tell, so the
+        failure becomes OrderCreationUncertain.
+        """
+        body = {k: time_param(v) if isinstance(v, (datetime, date)) else v for k, v in dict(payload).items()}
+        name = body.get("name")
+        known_ids = self._order_ids_named(name) if name else None
+        attempt = 0
+        while True:
+            try:
+                reply = self.transport.request("POST", "orders/", json_body=body, safe=False, ok_statuses=(200, 201))
+            except ApiError as error:
+                if not error.maybe_processed:
+                    raise
+                if known_ids is None:
+                    raise OrderCreationUncertain(
+                        "The connection failed while an order without a name was being sent, so it cannot be "
+                        "looked up. Check the order list before sending it again.",
+                        status=error.status, method="POST", url=error.url) from error
+                found = self._reconcile_created_order(body, known_ids, error)
+                if found is not None:
+                    LOGGER.info("order %s was created although its answer was lost; not sending it again", found.id)
+                    return found
+                if attempt >= self.transport.max_retries:
+                    raise
+                attempt += 1
+                LOGGER.warning("order %r was not created by the failed request; sending it again", name)
+                continue
+            if not isinstance(reply.data, dict) or "id" not in reply.data:
+                # A 201 whose body lacks the order: it was created; find it rather than guess.
+                found = self._reconcile_created_order(body, known_ids or set(), None)
+                if found is not None:
+                    return found
+                raise OrderCreationUncertain(status=reply.status, body=reply.data, method="POST", url=reply.url)
+            return Order.from_json(reply.data)
+
+    def _order_ids_named(self, name: str) -> Set[str]:
+        return {o.id for o in self.iter_orders(name__icontains=name, fields=["id", "name"], page_size=100)
+                if o.name is None or o.name == name}
+
+    def _reconcile_created_order(self, body: Mapping[str, Any], known_ids: Set[str],
+                                 error: Optional[ApiError]) -> Optional[Order]:
+        name = body.get("name")
+        # A timed-out request may still be running on the server: look again a few times, waiting
+        # longer each time, before concluding it was not created. Other failures ended on the server
+        # side already, so one look (after a short pause) is enough.
+        looks = 3 if isinstance(error, RequestTimeoutError) else 1
+        candidates: List[Order] = []
+        for look in range(looks):
+            self.transport.sleep(self.transport.backoff_delay(look + 1 if looks > 1 else 0))
+            try:
+                candidates = [
+                    o for o in self.iter_orders(name__icontains=name, page_size=100)
+                    if o.id not in known_ids and o.name == name and self._same_target(o, body)
+                ]
+            except ApiError as lookup_error:
+                raise OrderCreationUncertain(
+                    "The connection failed while the order was being sent, and looking it up failed too "
+                    f"({lookup_error.message}). Check the order list before sending it again.",
+                    method="POST") from lookup_error
+            if candidates:
+                break
+        if len(candidates) > 1:
+            raise OrderCreationUncertain(
+                f"The connection failed while order {name!r} was being sent, and {len(candidates)} new orders "
+                "with that name and geometry now exist. Check the order list; nothing more was sent.",
+                candidates=[o.id for o in candidates], method="POST")
+        return candidates[0] if candidates else None
+
+    @staticmethod
+    def _same_target(order: Order, body: Mapping[str, Any]) -> bool:
+        if body.get("imaging_window"):
+            return order.imaging_window in (None, body["imaging_window"]) and (
+                "geometry" not in body or same_geometry(order.original_geometry or order.geometry, body["geometry"]))
+        if "geometry" in body:
+            return same_geometry(order.original_geometry, body["geometry"]) or same_geometry(
+                order.geometry, body["geometry"])
+        return True
+
+    def get_order(self, order_id: str) -> Order:
+        return Order.from_json(self.transport.get(f"orders/{_path_id(order_id)}/"))
+
+    @staticmethod
+    def _listing_params(limit: Optional[int], offset: Optional[int], fields: Any, ordering: Any,
+                        filters: Mapping[str, Any]) -> Dict[str, str]:
+        params: Dict[str, str] = {}
+        for key, value in filters.items():
+            text = query_value(value)
+            if text is not None:
+                params[key] = text
+        if fields:
+            params["fields"] = _with_id(fields)
+        if ordering:
+            params["ordering"] = ordering if isinstance(ordering, str) else ",".join(ordering)
+        if limit is not None:
+            params["limit"] = str(int(limit))
+        if offset is not None:
+            params["offset"] = str(int(offset))
+        return params
+
+    def list_orders(self, *, limit: Optional[int] = None, offset: Optional[int] = None,
+                    fields: Union[str, Sequence[str], None] = None, ordering: Union[str, Sequence[str], None] = None,
+                    **filters: Any) -> Page[Order]:
+        """One page of orders. Filters are the service's query parameters (DOCUMENTED_ORDER_FILTERS:
+        e.g. status="FULFILLED", status__in=["CANCELLED", "PENDING_CANCELLATION"], name__icontains="x",
+        created_time__gt=datetime(..., tzinfo=timezone.utc), pl_number=..., scheduling_type="ASSURED");
+        lists are comma-joined, times sent in UTC. `fields` limits the fields returned (the id is always
+        asked for); `ordering` is e.g. ["-updated_time", "-created_time"]."""
+        data = self.transport.get("orders/", self._listing_params(limit, offset, fields, ordering, filters))
+        return self._page(data, Order.from_json)
+
+    def iter_orders(self, *, page_size: int = 100, fields: Union[str, Sequence[str], None] = None,
+                    ordering: Union[str, Sequence[str], None] = None, is_canceled: IsCanceled = None,
+                    **filters: Any) -> Iterator[Order]:
+        """Every order matching the filters (as list_orders), page after page, lazily."""
+        params = self._listing_params(page_size, None, fields, ordering, filters)
+        for page in self.transport.iter_pages("orders/", params, is_canceled=is_canceled):
+            for item in page["results"]:
+                yield Order.from_json(item)
+
+    def count_orders(self, **filters: Any) -> int:
+        """How many orders match the filters (one small request)."""
+        return self.list_orders(limit=1, **filters).count
+
+    def edit_order(self, order_id: str, *, name: Optional[str] = None, start_time: Optional[TimeLike] = None,
+                   end_time: Optional[TimeLike] = None, rank: Optional[int] = None) -> OrderEdit:
+        """Change an order's name, start/end time or rank (PUT; only the given fields are sent).
+
+        The service decides by the order's status what may change (start_time only while RECEIVED,
+        PENDING or REQUESTED; end_time also while IN_PROGRESS) and answers 400 otherwise.
+        """
+        body: Dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if start_time is not None:
+            body["start_time"] = time_param(start_time)
+        if end_time is not None:
+            body["end_time"] = time_param(end_time)
+        if rank is not None:
+            body["rank"] = int(rank)
+        if not body:
+            raise ValueError("nothing to change: give a name, start_time, end_time or rank")
+        # PUT sets the fields to absolute values, so sending it twice leaves the same order: safe to retry.
+        data = self.transport.request("PUT", f"orders/{_path_id(order_id)}/", json_body=body).data
+        return OrderEdit.from_json(data or {})
+
+    def cancel_order(self, order_id: str, *, accept_cancellation_charge: bool = False) -> None:
+        """Cancel an order (DELETE, 204).
+
+        Raises CancellationChargeRequired when the contract's free cancellations are used up and
+        `accept_cancellation_charge` was not set. A cancel whose answer was lost is checked by reading
+        the order before it is sent again: a second DELETE of a cancelled order would be refused.
+        """
+        path = f"orders/{_path_id(order_id)}/"
+        params = {"accept_cancellation_charge": "true"} if accept_cancellation_charge else None
+        attempt = 0
+        while True:
+            try:
+                self.transport.request("DELETE", path, params=params, safe=False, expect_json=False,
+                                       ok_statuses=(200, 202, 204))
+                return
+            except ApiError as error:
+                if not error.maybe_processed or attempt >= self.transport.max_retries:
+                    raise
+                self.transport.sleep(self.transport.backoff_delay(attempt))
+                attempt += 1
+                if self.get_order(order_id).status in CANCELLED_STATES:
+                    return
+
+    # -- pricing ---------------------------------------------------------------------------------
+
+    def order_pricing(self, order_id: str) -> Pricing:
+        """How an existing order's quota cost is made up (GET /orders/{id}/pricing/)."""
+        return Pricing.from_json(self.transport.get(f"orders/{_path_id(order_id)}/pricing/") or {})
+
+    def preview_pricing(self, payload: Mapping[str, Any]) -> Pricing:
+        """The estimated cost of an order-like payload before creating it (POST /pricing/)."""
+        # Pricing only computes; sending it twice changes nothing, so it may be retried.
+        data = self.transport.request("POST", "pricing/", json_body=dict(payload), safe=True).data
+        return Pricing.from_json(data or {})
+
+    def preview_pricing_list(self, payloads: Iterable[Mapping[str, Any]]) -> PricingPreview:
+        """Estimated costs of several payloads at once: one Pricing per payload, in order; an entry the
+        service could not price carries `error` and is left out of the total."""
+        body = [dict(p) for p in payloads]
+        data = self.transport.request("POST", "pricing/", json_body=body, safe=True).data
+        return PricingPreview.from_json(data or {})
+
+    # -- imaging windows (assured tasking) -------------------------------------------------------
+
+    def start_imaging_window_search(
+        self,
+        geometry: Mapping[str, Any],
+        *,
+        pl_number: Optional[str] = None,
+        product: Optional[str] = None,
+        start_time: Optional[TimeLike] = None,
+        end_time: Optional[TimeLike] = None,
+        sat_elevation_angle_min: Optional[float] = None,
+        sat_elevation_angle_max: Optional[float] = None,
+        **extra: Any,
+    ) -> ImagingWindowSearch:
+        """Start an asynchronous imaging-window search for a Point or two-point LineString
+        (POST /imaging-windows/search/, 201); poll it with get_/wait_imaging_window_search."""
+        body: Dict[str, Any] = {"geometry": dict(geometry)}
+        for key, value in (("pl_number", pl_number), ("product", product),
+                           ("sat_elevation_angle_min", sat_elevation_angle_min),
+                           ("sat_elevation_angle_max", sat_elevation_angle_max)):
+            if value is not None:
+                body[key] = value
+        if start_time is not None:
+            body["start_time"] = time_param(start_time)
+        if end_time is not None:
+            body["end_time"] = time_param(end_time)
+        body.update({k: v for k, v in extra.items() if v is not None})
+        # A search books nothing and costs nothing; a duplicate made by a retry is only an unused
+        # search, so this POST is retried like a read.
+        data = self.transport.request("POST", "imaging-windows/search/", json_body=body, safe=True,
+                                      ok_statuses=(200, 201, 202)).data
+        return ImagingWindowSearch.from_json(data)
+
+    def get_imaging_window_search(self, search_id: str, *, show_replacing_imaging_windows: bool = False,
+                                  exclusivity_days: Optional[int] = None) -> ImagingWindowSearch:
+        """A search's status and the windows found so far. `show_replacing_imaging_windows` also lists
+        windows that would replace existing assured orders; `exclusivity_days` (0, 7 or 30) asks for
+        each window's pricing_details."""
+        params: Dict[str, str] = {}
+        if show_replacing_imaging_windows:
+            params["show_replacing_imaging_windows"] = "true"
+        if exclusivity_days is not None:
+            params["order_template__exclusivity_days"] = str(int(exclusivity_days))
+        data = self.transport.get(f"imaging-windows/search/{_path_id(search_id)}/", params or None)
+        return ImagingWindowSearch.from_json(data)
+
+    def wait_imaging_window_search(
+        self,
+        search_id: str,
+        *,
+        poll: float = 2.0,
+        max_poll: float = 15.0,
+        progress: Progress = None,
+        is_canceled: IsCanceled = None,
+        timeout: Optional[float] = 600.0,
+        show_replacing_imaging_windows: bool = False,
+        exclusivity_days: Optional[int] = None,
+    ) -> ImagingWindowSearch:
+        """Poll a search until DONE (returned) or FAILED (ImagingWindowSearchFailed), with backoff.
+
+        `progress` gets 0–100 (QgsTask.setProgress fits), scaled to the documented 5 minutes;
+        `is_canceled` is asked between polls and during waits (Cancelled is raised); `timeout` is the
+        total wait in seconds (WaitTimeout)."""
+        def fetch() -> ImagingWindowSearch:
+            return self.get_imaging_window_search(
+                search_id, show_replacing_imaging_windows=show_replacing_imaging_windows,
+                exclusivity_days=exclusivity_days)
+
+        def percent(search: ImagingWindowSearch, waited: float) -> float:
+            if search.is_finished:
+                return 100.0
+            if search.status == "CREATED":
+                return 2.0
+            return min(95.0, 5.0 + 90.0 * waited / SEARCH_EXPECTED_SECONDS)
+
+        search = self._wait(fetch, lambda s: s.is_finished, percent, poll=poll, max_poll=max_poll,
+                            progress=progress, is_canceled=is_canceled, timeout=timeout,
+                            what=f"imaging-window search {search_id}")
+        if search.status == "FAILED":
+            raise ImagingWindowSearchFailed(
+                "The imaging-window search failed"
+                + (f": {search.error_message}" if search.error_message else ".")
+                + (f" (code {search.error_code})" if search.error_code else ""),
+                error_code=search.error_code, body=search.raw)
+        return search
+
+    # -- captures --------------------------------------------------------------------------------
+
+    def _capture_params(self, order_ids: Union[str, Sequence[str], None], status: Optional[str],
+                        fulfilling: Optional[bool], filters: Dict[str, Any]) -> Dict[str, Any]:
+        if order_ids is not None:
+            filters["order_id"] = [order_ids] if isinstance(order_ids, str) else list(order_ids)
+        if status is not None:
+            filters["status"] = status
+        if fulfilling is not None:
+            filters["fulfilling"] = bool(fulfilling)
+        return filters
+
+    def list_captures(self, order_ids: Union[str, Sequence[str], None] = None, *, status: Optional[str] = None,
+                      fulfilling: Optional[bool] = None, limit: Optional[int] = None, offset: Optional[int] = None,
+                      fields: Union[str, Sequence[str], None] = None, ordering: Union[str, Sequence[str], None] = None,
+                      **filters: Any) -> Page[Capture]:
+        """One page of captures, by order id(s) (comma-joined), status (QUEUED, PROCESSING, PUBLISHED,
+        FAILED), `fulfilling=True` for the captures that fulfilled their order, and any other capture
+        filter the service accepts (e.g. acquired_time__gte=...)."""
+        filters = self._capture_params(order_ids, status, fulfilling, dict(filters))
+        data = self.transport.get("captures/", self._listing_params(limit, offset, fields, ordering, filters))
+        return self._page(data, Capture.from_json)
+
+    def iter_captures(self, order_ids: Union[str, Sequence[str], None] = None, *, status: Optional[str] = None,
+                      fulfilling: Optional[bool] = None, page_size: int = 100,
+                      fields: Union[str, Sequence[str], None] = None, ordering: Union[str, Sequence[str], None] = None,
+                      is_canceled: IsCanceled = None, **filters: Any) -> Iterator[Capture]:
+        """Every capture matching (as list_captures), page after page, lazily."""
+        filters = self._capture_params(order_ids, status, fulfilling, dict(filters))
+        params = self._listing_params(page_size, None, fields, ordering, filters)
+        for page in self.transport.iter_pages("captures/", params, is_canceled=is_canceled):
+            for item in page["results"]:
+                yield Capture.from_json(item)
+
+    # -- bulk --------------------------------------------------------------------------------------
+
+    def create_bulk(self, payloads: Iterable[Mapping[str, Any]], operation_type: str = "CREATE",
+                    bulk_id: Optional[str] = None) -> str:
+        """Start a bulk CREATE, EDIT or CANCEL of up to 1000 orders (POST /bulk/, 202); the bulk's id.
+
+        The client always names the bulk (a new uuid4 unless `bulk_id` is given), so a bulk whose
+        answer was lost is simply sent again under the same id; if the service then says the id is
+        taken, the bulk it already has is the one sent, and its id is returned.
+        """
+        operation_type = operation_type.upper()
+        if operation_type not in BULK_OPERATIONS:
+            raise ValueError(f"operation_type must be one of {', '.join(BULK_OPERATIONS)}")
+        order_payloads = [dict(p) for p in payloads]
+        if not order_payloads:
+            raise ValueError("a bulk needs at least one payload")
+        if len(order_payloads) > MAX_BULK_PAYLOADS:
+            raise ValueError(f"a bulk takes at most {MAX_BULK_PAYLOADS} payloads; split the "
+                             f"{len(order_payloads)} into several bulks")
+        bulk_id = str(uuid.UUID(str(bulk_id))) if bulk_id else str(uuid.uuid4())
+        body = {"id": bulk_id, "order_payloads": order_payloads, "operation_type": operation_type}
+        resent = False
+        attempt = 0
+        while True:
+            try:
+                reply = self.transport.request("POST", "bulk/", json_body=body, safe=False, expect_json=False,
+                                               ok_statuses=(200, 201, 202))
+            except ApiError as error:
+                if resent and isinstance(error, (ValidationError, ConflictError)) and self._bulk_exists(bulk_id):
+                    LOGGER.info("bulk %s was received although its answer was lost; not sending it again", bulk_id)
+                    return bulk_id
+                if not error.maybe_processed or attempt >= self.transport.max_retries:
+                    raise
+                self.transport.sleep(self.transport.backoff_delay(attempt))
+                attempt += 1
+                resent = True
+                continue
+            location = reply.headers.get("Location") or ""
+            returned = [part for part in urlsplit(location).path.split("/") if part]
+            return returned[-1] if returned else bulk_id
+
+    def _bulk_exists(self, bulk_id: str) -> bool:
+        try:
+            self.get_bulk(bulk_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def get_bulk(self, bulk_id: str) -> BulkStatus:
+        """A bulk's status and per-payload counts (GET /bulk/{id}/)."""
+        return BulkStatus.from_json(self.transport.get(f"bulk/{_path_id(bulk_id)}/"))
+
+    def list_bulk_payloads(self, bulk_id: str, *, limit: Optional[int] = None,
+                           offset: Optional[int] = None) -> Page[BulkPayload]:
+        data = self.transport.get(f"bulk/{_path_id(bulk_id)}/payloads/",
+                                  self._listing_params(limit, offset, None, None, {}) or None)
+        return self._page(data, BulkPayload.from_json)
+
+    def iter_bulk_payloads(self, bulk_id: str, *, page_size: Optional[int] = None,
+                           is_canceled: IsCanceled = None) -> Iterator[BulkPayload]:
+        """Each payload of a bulk with the order it made or the server's error (GET /bulk/{id}/payloads/)."""
+        params = self._listing_params(page_size, None, None, None, {}) or None
+        for page in self.transport.iter_pages(f"bulk/{_path_id(bulk_id)}/payloads/", params, is_canceled=is_canceled):
+            for item in page["results"]:
+                yield BulkPayload.from_json(item)
+
+    def wait_bulk(self, bulk_id: str, *, poll: float = 1.0, max_poll: float = 10.0, progress: Progress = None,
+                  is_canceled: IsCanceled = None, timeout: Optional[float] = 600.0) -> BulkStatus:
+        """Poll a bulk until COMPLETE, with backoff; `progress` gets 0–100 from its payload counts."""
+        def percent(status: BulkStatus, waited: float) -> float:
+            if status.is_complete:
+                return 100.0
+            if not status.payload_count:
+                return 0.0
+            done = status.successful_payload_count + status.failed_payload_count
+            return min(99.0, 100.0 * done / status.payload_count)
+
+        return self._wait(lambda: self.get_bulk(bulk_id), lambda s: s.is_complete, percent, poll=poll,
+                          max_poll=max_poll, progress=progress, is_canceled=is_canceled, timeout=timeout,
+                          what=f"bulk {bulk_id}")
+
+    # -- shared helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _page(data: Any, parse: Callable[[dict], Any]) -> Page:
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            raise MalformedResponseError("The Planet tasking service sent a page without a list of results.",
+                                         body=str(data)[:500])
+        results = [parse(item) for item in data["results"]]
+        return Page(count=int(data.get("count") or len(results)), next=data.get("next"),
+                    previous=data.get("previous"), results=results)
+
+    def _wait(self, fetch: Callable[[], Any], finished: Callable[[Any], bool],
+              percent: Callable[[Any, float], float], *, poll: float, max_poll: float, progress: Progress,
+              is_canceled: IsCanceled, timeout: Optional[float], what: str) -> Any:
+        # Time waited is counted from the sleeps asked for, not the wall clock, so a test that replaces
+        # `sleep` (or advances a simulated clock in it) sees the same timeout logic as real use.
+        waited = 0.0
+        delay = max(0.05, poll)
+        while True:
+            if is_canceled is not None and is_canceled():
+                raise Cancelled(f"Waiting for the {what} was cancelled.")
+            state = fetch()
+            if progress is not None:
+                progress(percent(state, waited))
+            if finished(state):
+                return state
+            if timeout is not None and waited >= timeout:
+                raise WaitTimeout(f"The {what} had not finished after {waited:.0f} s; it goes on at the service, "
+                                  "check it again later.")
+            step = delay if timeout is None else max(0.0, min(delay, timeout - waited))
+            self._sleep_cancellable(step, is_canceled, what)
+            waited += step
+            delay = min(max_poll, delay * 1.5)
+
+    def _sleep_cancellable(self, seconds: float, is_canceled: IsCanceled, what: str) -> None:
+        # Sleep in short slices so a cancel is honoured within half a second, not after a long poll.
+        remaining = seconds
+        while remaining > 1e-9:
+            if is_canceled is not None and is_canceled():
+                raise Cancelled(f"Waiting for the {what} was cancelled.")
+            step = min(0.5, remaining)
+            self.transport.sleep(step)
+            remaining -= step
