@@ -133,3 +133,22 @@ def qgis_auth(qgis_app):
             "password; it only holds test data, so delete it and run the tests again."
         )
     return manager
+
+
+@pytest.fixture
+def clean_settings(qgis_auth):
+    """No plugin settings and no stored API keys before and after the test (auth db unlocked again)."""
+    from qgis.core import QgsSettings
+
+    from core import settings
+
+    def wipe():
+        if not qgis_auth.masterPasswordIsSet():
+            qgis_auth.setMasterPassword(TEST_MASTER_PASSWORD, True)
+        for service in settings.SERVICES:
+            settings.clear_api_key(service)
+        QgsSettings().remove(settings.PREFIX.rstrip("/"))
+
+    wipe()
+    yield settings
+    wipe()

@@ -14,22 +14,8 @@ from core import log, settings
 KEY = "PLAK-test-0123456789abcdef-secret"
 
 
-@pytest.fixture(autouse=True)
-def clean_settings(qgis_auth):
-    """Each test starts and ends with no plugin settings and no stored keys."""
-
-    def wipe():
-        for service in settings.SERVICES:
-            settings.clear_api_key(service)
-        QgsSettings().remove(settings.PREFIX.rstrip("/"))
-
-    wipe()
-    yield
-    if not qgis_auth.masterPasswordIsSet():
-        from tests.conftest import TEST_MASTER_PASSWORD
-
-        qgis_auth.setMasterPassword(TEST_MASTER_PASSWORD, True)
-    wipe()
+# Every test starts and ends with no plugin settings and no stored keys.
+pytestmark = pytest.mark.usefixtures("clean_settings")
 
 
 def all_settings_text() -> str:

@@ -1,0 +1,152 @@
+"""Plugin lifecycle: the Satellite Tasking menu under Web, a toolbar, the tasking dock and the settings dialog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, List, Optional, Tuple
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction
+
+from .core.log import get_logger, setup_logging, teardown_logging
+
+PLUGIN_NAME = "Satellite Tasking"
+MENU = "&Satellite Tasking"
+ICONS = Path(__file__).resolve().parent / "resources" / "icons"
+# Tasks this plugin starts carry this prefix in their description, so unload can find and cancel them.
+TASK_PREFIX = "Satellite Tasking"
+
+
+class SatelliteTaskingPlugin:
+    """What QGIS loads. initGui and unload are mirror images: unload undoes each step of initGui."""
+
+    def __init__(self, iface):
+        self.iface = iface
+        self.toolbar = None
+        self.dock = None
+        self.settings_dialog = None
+        self.dock_action: Optional[QAction] = None
+        self.settings_action: Optional[QAction] = None
+        self.actions: List[QAction] = []
+        # Every signal connection the plugin makes, so unload can undo exactly those.
+        self._connections: List[Tuple[Any, Callable]] = []
+        self._log = get_logger("plugin")
+
+    def _connect(self, signal, slot) -> None:
+        signal.connect(slot)
+        self._connections.append((signal, slot))
+
+    def _add_action(self, icon: str, text: str, object_name: str, slot: Callable, checkable: bool = False) -> QAction:
+        action = QAction(QIcon(str(ICONS / icon)), text, self.iface.mainWindow())
+        action.setObjectName(object_name)
+        action.setCheckable(checkable)
+        self._connect(action.triggered, slot)
+        self.iface.addPluginToWebMenu(MENU, action)
+        self.toolbar.addAction(action)
+        self.actions.append(action)
+        return action
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def initGui(self) -> None:  # noqa: N802 - the name QGIS calls
+        setup_logging()
+        self.toolbar = self.iface.addToolBar(PLUGIN_NAME)
+        self.toolbar.setObjectName("SatelliteTaskingToolbar")
+        self.dock_action = self._add_action(
+            "satellite_tasking.svg", "Satellite Tasking", "SatelliteTaskingDockAction", self.toggle_dock, checkable=True
+        )
+        self.dock_action.setToolTip("Show or hide the Satellite Tasking panel")
+        self.settings_action = self._add_action(
+            "settings.svg", "Settings…", "SatelliteTaskingSettingsAction", self.show_settings
+        )
+        self._create_dock()
+        self._log.info("Satellite Tasking loaded")
+
+    def _create_dock(self) -> None:
+        # Imported here so QGIS's plugin scan (which imports __init__ only) stays cheap.
+        from .ui.dock import TaskingDock
+
+        self.dock = TaskingDock(client_factory=None, parent=self.iface.mainWindow())
+        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        # Hidden until asked for; QGIS restores it afterwards if it was open in the last session.
+        self.dock.hide()
+        self._connect(self.dock.visibilityChanged, self.dock_action.setChecked)
+        self._connect(self.dock.settingsRequested, self.show_settings)
+
+    def unload(self) -> None:
+        """Undo initGui in reverse order; afterwards nothing of the plugin is left in QGIS."""
+        self._stop_work()
+        for signal, slot in reversed(self._connections):
+            try:
+                signal.disconnect(slot)
+            except (TypeError, RuntimeError):  # already gone with its (deleted) sender
+                pass
+        self._connections.clear()
+
+        if self.settings_dialog is not None:
+            self.settings_dialog.close()
+            self.settings_dialog.deleteLater()
+            self.settings_dialog = None
+
+        if self.dock is not None:
+            self.iface.removeDockWidget(self.dock)
+            self.dock.close()
+            self.dock.deleteLater()
+            self.dock = None
+
+        for action in reversed(self.actions):
+            self.iface.removePluginWebMenu(MENU, action)
+            if self.toolbar is not None:
+                self.toolbar.removeAction(action)
+            action.deleteLater()
+        self.actions.clear()
+        self.dock_action = self.settings_action = None
+
+        if self.toolbar is not None:
+            self.iface.mainWindow().removeToolBar(self.toolbar)
+            self.toolbar.deleteLater()
+            self.toolbar = None
+
+        self._log.info("Satellite Tasking unloaded")
+        teardown_logging()
+
+    def _stop_work(self) -> None:
+        """Cancel our background tasks and release our map tool before the widgets go."""
+        if self.dock is not None:
+            self.dock.shutdown()
+        package = __package__ or ""
+        for task in QgsApplication.taskManager().activeTasks():
+            if task.description().startswith(TASK_PREFIX) or type(task).__module__.startswith(package + "."):
+                task.cancel()
+        canvas = self.iface.mapCanvas()
+        tool = canvas.mapTool() if canvas is not None else None
+        if tool is not None and type(tool).__module__.startswith(package + "."):
+            canvas.unsetMapTool(tool)
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    def toggle_dock(self, visible: Optional[bool] = None) -> None:
+        if self.dock is None:
+            return
+        show = (not self.dock.isVisible()) if visible is None else bool(visible)
+        self.dock.setVisible(show)
+        if show:
+            self.dock.refresh()
+            self.dock.raise_()
+
+    def show_settings(self, *_args):
+        """Open the settings dialog (not blocking); returns it so callers and tests can drive it."""
+        from .ui.settings_dialog import SettingsDialog
+
+        if self.settings_dialog is None:
+            self.settings_dialog = SettingsDialog(self.iface.mainWindow())
+            self._connect(self.settings_dialog.finished, self._settings_closed)
+        self.settings_dialog.load()
+        self.settings_dialog.open()
+        return self.settings_dialog
+
+    def _settings_closed(self, _result: int) -> None:
+        if self.dock is not None:
+            self.dock.refresh()

@@ -1,0 +1,261 @@
+"""The plugin's lifecycle in pytest-qgis's iface, the dock shell and the settings dialog."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import satellite_tasking
+from qgis.core import QgsSettings
+from qgis.PyQt import sip
+from qgis.PyQt.QtCore import QCoreApplication, QEvent
+from qgis.PyQt.QtWidgets import QAction, QDockWidget, QMenu, QToolBar
+
+from core import settings
+from core.log import MessageLogHandler
+
+pytestmark = pytest.mark.usefixtures("clean_settings")
+
+KEY = "PLAK-gui-test-key-9f8e7d6c5b4a"
+
+
+class WebMenu:
+    """Makes pytest-qgis's stub iface behave like QGIS for what the plugin touches: a real Web menu with
+    plugin submenus, toolbars and docks really added to (and removed from) the main window."""
+
+    def __init__(self, iface):
+        self.window = iface.mainWindow()
+        self.menu = QMenu("&Web", self.window)
+        self.menu.setObjectName("mWebMenu")
+        self.window.menuBar().addMenu(self.menu)
+
+    def submenu(self, name):
+        return next((a.menu() for a in self.menu.actions() if a.menu() and a.text() == name), None)
+
+    def add(self, name, action):
+        menu = self.submenu(name)
+        if menu is None:
+            menu = self.menu.addMenu(name)
+        menu.addAction(action)
+
+    def remove(self, name, action):
+        menu = self.submenu(name)
+        if menu is None:
+            return
+        menu.removeAction(action)
+        if not menu.actions():  # QGIS drops a plugin's submenu when its last action goes
+            self.menu.removeAction(menu.menuAction())
+            menu.deleteLater()
+
+
+@pytest.fixture
+def iface(qgis_iface, monkeypatch):
+    web = WebMenu(qgis_iface)
+    window = qgis_iface.mainWindow()
+    monkeypatch.setattr(qgis_iface, "addPluginToWebMenu", web.add, raising=False)
+    monkeypatch.setattr(qgis_iface, "removePluginWebMenu", web.remove, raising=False)
+    monkeypatch.setattr(qgis_iface, "addToolBar", lambda name: window.addToolBar(name))
+    monkeypatch.setattr(qgis_iface, "addDockWidget", lambda area, dock: window.addDockWidget(area, dock))
+    monkeypatch.setattr(qgis_iface, "removeDockWidget", lambda dock: window.removeDockWidget(dock))
+    qgis_iface.web_menu = web
+    # Shown, as QGIS's main window is: docks only report visibility changes inside a visible window.
+    window.show()
+    yield qgis_iface
+    window.hide()
+    window.menuBar().removeAction(web.menu.menuAction())
+    web.menu.deleteLater()
+    flush_deletes()
+
+
+def flush_deletes():
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QCoreApplication.processEvents()
+
+
+def plugin_leftovers(iface):
+    """Everything of the plugin still reachable in the main window and in logging."""
+    window = iface.mainWindow()
+    found = []
+    found += [f"toolbar {t.objectName()}" for t in window.findChildren(QToolBar) if "SatelliteTasking" in t.objectName()]
+    found += [f"dock {d.objectName()}" for d in window.findChildren(QDockWidget) if "SatelliteTasking" in d.objectName()]
+    found += [f"action {a.objectName()}" for a in window.findChildren(QAction) if "SatelliteTasking" in a.objectName()]
+    found += [f"widget {w.objectName()}" for w in window.findChildren(object) if "SatelliteTasking" in (w.objectName() or "")]
+    if iface.web_menu.submenu("&Satellite Tasking") is not None:
+        found.append("web submenu")
+    handlers = [h for h in logging.getLogger("satellite_tasking").handlers if isinstance(h, MessageLogHandler)]
+    found += [f"log handler {h}" for h in handlers]
+    return sorted(set(found))
+
+
+def load(iface):
+    plugin = satellite_tasking.classFactory(iface)
+    plugin.initGui()
+    return plugin
+
+
+def test_init_gui_adds_menu_toolbar_dock_and_actions(iface):
+    plugin = load(iface)
+    try:
+        submenu = iface.web_menu.submenu("&Satellite Tasking")
+        assert submenu is not None
+        assert [a.objectName() for a in submenu.actions()] == ["SatelliteTaskingDockAction", "SatelliteTaskingSettingsAction"]
+        toolbar = iface.mainWindow().findChild(QToolBar, "SatelliteTaskingToolbar")
+        assert toolbar is not None and toolbar.actions() == submenu.actions()
+        dock = iface.mainWindow().findChild(QDockWidget, "SatelliteTaskingDock")
+        assert dock is plugin.dock and not dock.isVisibleTo(iface.mainWindow())
+        handlers = [h for h in logging.getLogger("satellite_tasking").handlers if isinstance(h, MessageLogHandler)]
+        assert len(handlers) == 1
+
+        # The dock action shows and hides the dock, and follows it when the dock is closed another way.
+        plugin.dock_action.trigger()
+        assert dock.isVisibleTo(iface.mainWindow()) and plugin.dock_action.isChecked()
+        dock.close()
+        assert not plugin.dock_action.isChecked()
+    finally:
+        plugin.unload()
+
+
+def test_unload_leaves_nothing_behind(iface):
+    plugin = load(iface)
+    plugin.dock_action.trigger()
+    plugin.show_settings().reject()
+    dock, dialog, actions = plugin.dock, plugin.settings_dialog, list(plugin.actions)
+    plugin.unload()
+    flush_deletes()
+    assert plugin_leftovers(iface) == []
+    assert sip.isdeleted(dock) and sip.isdeleted(dialog) and all(sip.isdeleted(a) for a in actions)
+    assert plugin._connections == []
+    assert logging.getLogger("satellite_tasking").propagate
+
+
+def test_load_unload_load(iface):
+    for _ in range(3):
+        plugin = load(iface)
+        assert iface.web_menu.submenu("&Satellite Tasking") is not None
+        assert len(iface.mainWindow().findChildren(QDockWidget, "SatelliteTaskingDock")) == 1
+        plugin.dock_action.trigger()
+        assert plugin.dock.isVisibleTo(iface.mainWindow())
+        plugin.unload()
+        flush_deletes()
+        assert plugin_leftovers(iface) == []
+
+
+def test_dock_shows_not_configured_until_sandbox_chosen(iface):
+    plugin = load(iface)
+    try:
+        dock = plugin.dock
+        assert "Not configured" in dock.status_label.text()
+        assert not dock.content.isEnabled() and dock.client() is None
+        dock.sandbox_button.click()
+        assert settings.use_sandbox()
+        assert "http://127.0.0.1:8765/tasking/v2/" in dock.status_label.text()
+        assert dock.content.isEnabled()
+        # "Open settings…" asks the plugin, which opens its dialog.
+        dock.settings_button.click()
+        assert plugin.settings_dialog is not None and plugin.settings_dialog.isVisible()
+        plugin.settings_dialog.reject()
+    finally:
+        plugin.unload()
+
+
+def test_dock_builds_a_client_with_the_injected_factory(qgis_iface):
+    from satellite_tasking.ui.dock import TaskingDock
+
+    made = []
+    dock = TaskingDock(client_factory=lambda: made.append(settings.connection()) or "client")
+    try:
+        assert dock.client() is None and made == []
+        settings.set_use_sandbox(True)
+        dock.refresh()
+        assert dock.client() == "client"
+        assert made[0].base_url == "http://127.0.0.1:8765/tasking/v2/" and made[0].api_key == "sandbox"
+    finally:
+        dock.deleteLater()
+        flush_deletes()
+
+
+def test_settings_dialog_saves_and_reloads(iface, qgis_auth):
+    plugin = load(iface)
+    try:
+        dialog = plugin.show_settings()
+        assert dialog.base_url_edit.text() == "https://api.planet.com/tasking/v2/"
+        dialog.api_key_edit.setText(KEY)
+        dialog.base_url_edit.setText("https://proxy.example.com/tasking/v2")
+        dialog.pl_number_edit.setText("PL-000042")
+        dialog.product_combo.setCurrentText("Assured Tasking")
+        assert dialog.save()
+        assert not dialog.isVisible()
+
+        assert settings.get_api_key() == KEY
+        assert settings.base_url() == "https://proxy.example.com/tasking/v2/"
+        assert (settings.pl_number(), settings.product()) == ("PL-000042", "Assured Tasking")
+        qsettings = QgsSettings()
+        assert not any(KEY in str(qsettings.value(k)) or KEY in k for k in qsettings.allKeys())
+        # The dock follows the dialog.
+        assert "https://proxy.example.com/tasking/v2/" in plugin.dock.status_label.text()
+
+        # Reopened: the values are back, the key is not shown, only that one is stored.
+        dialog = plugin.show_settings()
+        assert dialog.base_url_edit.text() == "https://proxy.example.com/tasking/v2/"
+        assert dialog.pl_number_edit.text() == "PL-000042"
+        assert dialog.product_combo.currentText() == "Assured Tasking"
+        assert dialog.api_key_edit.text() == ""
+        assert "key is stored" in dialog.api_key_edit.placeholderText()
+        # Saving with the key field empty keeps the stored key.
+        assert dialog.save()
+        assert settings.get_api_key() == KEY
+    finally:
+        plugin.unload()
+
+
+def test_sandbox_checkbox_sets_the_url(iface):
+    plugin = load(iface)
+    try:
+        dialog = plugin.show_settings()
+        dialog.base_url_edit.setText("https://proxy.example.com/tasking/v2/")
+        dialog.sandbox_check.setChecked(True)
+        assert dialog.base_url_edit.text() == "http://127.0.0.1:8765/tasking/v2/"
+        assert not dialog.base_url_edit.isEnabled() and not dialog.api_key_edit.isEnabled()
+        dialog.sandbox_port_spin.setValue(9001)
+        assert dialog.base_url_edit.text() == "http://127.0.0.1:9001/tasking/v2/"
+        # Unticking gives back what was typed for the real service.
+        dialog.sandbox_check.setChecked(False)
+        assert dialog.base_url_edit.text() == "https://proxy.example.com/tasking/v2/"
+        dialog.sandbox_check.setChecked(True)
+        assert dialog.save()
+        assert settings.use_sandbox() and settings.sandbox_port() == 9001
+        assert settings.active_base_url() == "http://127.0.0.1:9001/tasking/v2/"
+        assert settings.active_api_key() == "sandbox"
+        # The real service's URL is kept for when the sandbox is switched off.
+        assert settings.base_url() == "https://proxy.example.com/tasking/v2/"
+    finally:
+        plugin.unload()
+
+
+def test_settings_dialog_refuses_a_bad_url_and_writes_nothing(iface):
+    plugin = load(iface)
+    try:
+        dialog = plugin.show_settings()
+        dialog.base_url_edit.setText("not a url")
+        dialog.pl_number_edit.setText("PL-1")
+        assert not dialog.save()
+        assert dialog.isVisible() and dialog.error_label.isVisibleTo(dialog)
+        assert "not an http(s) URL" in dialog.error_label.text()
+        assert settings.pl_number() == ""
+        dialog.reject()
+    finally:
+        plugin.unload()
+
+
+def test_locked_auth_database_is_reported_in_the_dialog(iface, qgis_auth):
+    plugin = load(iface)
+    try:
+        dialog = plugin.show_settings()
+        qgis_auth.clearMasterPassword()
+        dialog.api_key_edit.setText(KEY)
+        assert not dialog.save()
+        assert "master password" in dialog.error_label.text()
+        assert KEY not in dialog.error_label.text()
+        dialog.reject()
+    finally:
+        plugin.unload()

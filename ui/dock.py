@@ -1,0 +1,102 @@
+"""The tasking dock: the plugin's main panel (a shell here; later issues add the AOI, orders and pricing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from qgis.gui import QgsDockWidget
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from ..core import settings
+from ..core.log import get_logger
+
+ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
+
+_log = get_logger("dock")
+
+NOT_CONFIGURED_TEXT = (
+    "<b>Not configured.</b><br>Open the settings to enter your Planet API key, "
+    "or use the local sandbox to try the plugin without an account."
+)
+
+
+class TaskingDock(QgsDockWidget):
+    """Dock widget shell; `client_factory` builds the API client from the current settings when needed."""
+
+    # The dock cannot open the settings dialog itself (the plugin owns it), so it asks.
+    settingsRequested = pyqtSignal()  # noqa: N815 - Qt signal naming
+
+    def __init__(self, client_factory: Optional[Callable[[], Any]] = None, parent: Optional[QWidget] = None):
+        super().__init__("Satellite Tasking", parent)
+        self.setObjectName("SatelliteTaskingDock")
+        self.setWindowIcon(QIcon(str(ICONS / "dock.svg")))
+        self.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
+        self.client_factory = client_factory
+
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+
+        self.status_label = QLabel(body)
+        self.status_label.setObjectName("statusLabel")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextFormat(Qt.RichText)
+        layout.addWidget(self.status_label)
+
+        buttons = QHBoxLayout()
+        self.settings_button = QPushButton(QIcon(str(ICONS / "settings.svg")), "Open settings…", body)
+        self.settings_button.setObjectName("openSettingsButton")
+        self.sandbox_button = QPushButton("Use local sandbox", body)
+        self.sandbox_button.setObjectName("useSandboxButton")
+        self.sandbox_button.setToolTip(
+            "Point the plugin at the sandbox on this computer "
+            "(start it with `make sandbox` or `python3 -m sandbox`)."
+        )
+        buttons.addWidget(self.settings_button)
+        buttons.addWidget(self.sandbox_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+
+        # Later issues put the AOI tools, order form and order list here.
+        self.content = QWidget(body)
+        self.content.setObjectName("taskingContent")
+        self.content_layout = QVBoxLayout(self.content)
+        self.content_layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.content, 1)
+        self.setWidget(body)
+
+        # Both connections are to this dock's own children, so they go away with it.
+        self.settings_button.clicked.connect(self.settingsRequested)
+        self.sandbox_button.clicked.connect(self.use_sandbox)
+        self.refresh()
+
+    def is_configured(self) -> bool:
+        return settings.is_configured()
+
+    def refresh(self) -> None:
+        """Re-read the settings and show whether the plugin can talk to a service."""
+        configured = self.is_configured()
+        if configured:
+            where = settings.active_base_url()
+            suffix = " (local sandbox)" if settings.use_sandbox() else ""
+            self.status_label.setText(f"Connected to <tt>{where}</tt>{suffix}.")
+        else:
+            self.status_label.setText(NOT_CONFIGURED_TEXT)
+        self.sandbox_button.setVisible(not configured)
+        self.content.setEnabled(configured)
+
+    def use_sandbox(self) -> None:
+        settings.set_use_sandbox(True)
+        _log.info("Using the local sandbox at %s", settings.active_base_url())
+        self.refresh()
+
+    def client(self) -> Optional[Any]:
+        """A client for the current settings, or None when there is no factory or nothing is configured."""
+        if self.client_factory is None or not self.is_configured():
+            return None
+        return self.client_factory()
+
+    def shutdown(self) -> None:
+        """Stop everything the dock started (tasks, map tools) before the plugin unloads; later issues add to it."""

@@ -1,0 +1,166 @@
+"""Settings dialog: API key, service URL, contract, product and the local-sandbox switch (widgets only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import settings
+
+ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
+# Products the Planet documents name; the field stays editable for contracts with others.
+KNOWN_PRODUCTS = ("one_time_tasking", "Assured Tasking")
+KEY_STORED_HINT = "A key is stored in the QGIS authentication database; type a new one to replace it"
+KEY_EMPTY_HINT = "Your Planet API key (stored encrypted by QGIS)"
+
+
+class SettingsDialog(QDialog):
+    """Shows the current settings; Save writes them through core.settings and closes."""
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName("SatelliteTaskingSettingsDialog")
+        self.setWindowTitle("Satellite Tasking settings")
+        self.setWindowIcon(QIcon(str(ICONS / "settings.svg")))
+        self.setMinimumWidth(520)
+
+        self.api_key_edit = QLineEdit(self)
+        self.api_key_edit.setObjectName("apiKeyEdit")
+        self.api_key_edit.setEchoMode(QLineEdit.Password)
+        self.forget_key_button = QPushButton("Forget key", self)
+        self.forget_key_button.setObjectName("forgetKeyButton")
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.api_key_edit, 1)
+        key_row.addWidget(self.forget_key_button)
+
+        self.base_url_edit = QLineEdit(self)
+        self.base_url_edit.setObjectName("baseUrlEdit")
+        self.pl_number_edit = QLineEdit(self)
+        self.pl_number_edit.setObjectName("plNumberEdit")
+        self.pl_number_edit.setPlaceholderText("PL-…")
+        self.product_combo = QComboBox(self)
+        self.product_combo.setObjectName("productCombo")
+        self.product_combo.setEditable(True)
+        self.product_combo.addItems(("",) + KNOWN_PRODUCTS)
+
+        self.sandbox_check = QCheckBox("Use the local sandbox (no account needed)", self)
+        self.sandbox_check.setObjectName("useSandboxCheck")
+        self.sandbox_port_spin = QSpinBox(self)
+        self.sandbox_port_spin.setObjectName("sandboxPortSpin")
+        self.sandbox_port_spin.setRange(1, 65535)
+        sandbox_row = QHBoxLayout()
+        sandbox_row.addWidget(self.sandbox_check, 1)
+        sandbox_row.addWidget(QLabel("Port", self))
+        sandbox_row.addWidget(self.sandbox_port_spin)
+
+        form = QFormLayout()
+        form.addRow("API key", key_row)
+        form.addRow("Tasking API URL", self.base_url_edit)
+        form.addRow("Contract (pl_number)", self.pl_number_edit)
+        form.addRow("Product", self.product_combo)
+        form.addRow(sandbox_row)
+
+        self.error_label = QLabel(self)
+        self.error_label.setObjectName("errorLabel")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #b00020")
+        self.error_label.hide()
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel, self)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+
+        # All connections are to this dialog's own children, so they go away with it.
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        self.sandbox_check.toggled.connect(self._sandbox_toggled)
+        self.sandbox_port_spin.valueChanged.connect(self._sandbox_toggled)
+        self.forget_key_button.clicked.connect(self.forget_key)
+        self.load()
+
+    def load(self) -> None:
+        """Fill the widgets from the stored settings (the key itself is never read back into a widget)."""
+        self._real_base_url = settings.base_url(settings.PLANET_TASKING)
+        self.api_key_edit.clear()
+        self.pl_number_edit.setText(settings.pl_number())
+        self.product_combo.setCurrentText(settings.product())
+        self.sandbox_port_spin.setValue(settings.sandbox_port())
+        self.sandbox_check.setChecked(settings.use_sandbox())
+        self._sandbox_toggled()
+        self._show_key_state()
+
+    def _show_key_state(self) -> None:
+        stored = settings.has_api_key(settings.PLANET_TASKING)
+        self.forget_key_button.setEnabled(stored)
+        if not self.sandbox_check.isChecked():
+            self.api_key_edit.setPlaceholderText(KEY_STORED_HINT if stored else KEY_EMPTY_HINT)
+
+    def _sandbox_toggled(self, *_args) -> None:
+        sandbox = self.sandbox_check.isChecked()
+        if sandbox:
+            # Remember what the user typed for the real service, to give it back when unticked.
+            if self.base_url_edit.isEnabled():
+                self._real_base_url = self.base_url_edit.text()
+            url = settings.sandbox_base_url(settings.PLANET_TASKING, self.sandbox_port_spin.value())
+            self.base_url_edit.setText(url)
+            self.api_key_edit.setPlaceholderText(f"The sandbox uses the key “{settings.SANDBOX_API_KEY}”")
+        else:
+            self.base_url_edit.setText(self._real_base_url)
+        self.base_url_edit.setEnabled(not sandbox)
+        self.api_key_edit.setEnabled(not sandbox)
+        self.sandbox_port_spin.setEnabled(sandbox)
+        if not sandbox:
+            self._show_key_state()
+
+    def _fail(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.show()
+
+    def forget_key(self) -> None:
+        try:
+            settings.clear_api_key(settings.PLANET_TASKING)
+        except settings.AuthStorageError as error:
+            self._fail(str(error))
+        self._show_key_state()
+
+    def save(self) -> bool:
+        """Write the settings; on a problem show it in the dialog and stay open. True when saved."""
+        sandbox = self.sandbox_check.isChecked()
+        real_url = self._real_base_url if sandbox else self.base_url_edit.text()
+        try:
+            # Validate everything before writing anything, so a bad URL does not leave half a save.
+            url = settings.normalize_base_url(real_url) if real_url.strip() else ""
+            settings.set_sandbox_port(self.sandbox_port_spin.value())
+            settings.set_base_url(settings.PLANET_TASKING, url)
+            settings.set_pl_number(self.pl_number_edit.text())
+            settings.set_product(self.product_combo.currentText())
+            settings.set_use_sandbox(sandbox)
+            key = self.api_key_edit.text().strip()
+            # An empty field keeps the stored key: the dialog never shows it, so empty means "unchanged".
+            if key and not sandbox:
+                settings.set_api_key(settings.PLANET_TASKING, key)
+        except (ValueError, settings.AuthStorageError) as error:
+            self._fail(str(error))
+            return False
+        self.api_key_edit.clear()
+        self.error_label.hide()
+        self.accept()
+        return True
