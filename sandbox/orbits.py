@@ -26,8 +26,12 @@ EXPRESS_HORIZON = timedelta(hours=24)
 TIER_MULTIPLIERS = {"STANDARD": 1.0, "EXPRESS": 1.5}
 
 # Pass sampling: one second is finer than any useful window (the documented ones last 12-72 s);
-# window edges are then bisected down to the API's millisecond resolution.
+# window edges are then bisected down to the API's millisecond resolution. Passes searched with low
+# elevation limits last many minutes; they are sampled at no more than SAMPLES_PER_HALF_PASS points
+# a side, so the step grows (up to MAX_SAMPLE_STEP_S) and the cost per pass stays bounded.
 SAMPLE_STEP_S = 1.0
+MAX_SAMPLE_STEP_S = 10.0
+SAMPLES_PER_HALF_PASS = 60
 EDGE_TOLERANCE_S = 1e-5  # fine enough that an edge's angle matches its constraint to the 5th decimal
 
 # Planet offers only passes with free capacity. The sandbox books this fraction of all satellite
@@ -338,13 +342,19 @@ def _ground_sample_distance(satellite: Satellite, look: _Look) -> float:
     return satellite.nadir_gsd_m * (look.slant_range_km / look.altitude_km) / math.cos(incidence)
 
 
-def _max_central_angle(orbit: _Orbit, target: _Target, min_elevation_deg: float) -> float:
-    """Earth-centred angle between target and sub-satellite point at which the satellite sinks to the
-    minimum elevation (spherical Earth of the target's geocentric radius; callers add a margin)."""
+def _max_central_angle(orbit: _Orbit, target: _Target, min_elevation_deg: float, max_off_nadir_deg: float) -> float:
+    """Largest Earth-centred angle between target and sub-satellite point at which both the minimum
+    elevation and the maximum off-nadir angle can still hold (spherical Earth of the target's
+    geocentric radius, law of sines in the centre-target-satellite triangle; callers add a margin)."""
     ground_radius = math.sqrt(sum(c * c for c in target.position))
     elevation = math.radians(max(min_elevation_deg, 0.0))
-    nadir_angle = math.asin(ground_radius * math.cos(elevation) / orbit.radius_km)
-    return math.pi / 2.0 - elevation - nadir_angle
+    by_elevation = math.pi / 2.0 - elevation - math.asin(ground_radius * math.cos(elevation) / orbit.radius_km)
+    off_nadir = math.radians(min(max(max_off_nadir_deg, 0.0), 90.0))
+    sine_at_target = orbit.radius_km * math.sin(off_nadir) / ground_radius
+    if sine_at_target >= 1.0:  # the line of sight grazes or misses the Earth: elevation is the limit
+        return by_elevation
+    by_off_nadir = math.asin(sine_at_target) - off_nadir
+    return min(by_elevation, by_off_nadir)
 
 
 def _closest_approaches(orbit: _Orbit, target: _Target, start: float, end: float) -> List[Tuple[float, float]]:
@@ -403,8 +413,9 @@ def _edge(orbit: _Orbit, target: _Target, limits, outside: float, inside: float)
 def _accessible_intervals(orbit: _Orbit, target: _Target, closest: float, half_span: float, limits) -> List[List[_Look]]:
     """Each run of time around one closest approach where every viewing constraint holds, as looks
     (refined first edge, the one-second samples inside, refined last edge)."""
-    steps = int(math.ceil(half_span / SAMPLE_STEP_S))
-    times = [closest + k * SAMPLE_STEP_S for k in range(-steps, steps + 1)]
+    step = min(max(SAMPLE_STEP_S, half_span / SAMPLES_PER_HALF_PASS), MAX_SAMPLE_STEP_S)
+    steps = int(math.ceil(half_span / step))
+    times = [closest + k * step for k in range(-steps, steps + 1)]
     looks = [_look(orbit, target, moment) for moment in times]
     inside = [_satisfies(look, limits) for look in looks]
     runs: List[List[_Look]] = []
@@ -512,7 +523,7 @@ def find_windows(
     limits = (sat_elevation_angle_min, sat_elevation_angle_max, off_nadir_angle_min, off_nadir_angle_max)
     windows: List[Dict[str, Any]] = []
     for orbit in _ORBITS:
-        reach = _max_central_angle(orbit, target, sat_elevation_angle_min)
+        reach = _max_central_angle(orbit, target, sat_elevation_angle_min, off_nadir_angle_max)
         # Margin for the geodetic vs geocentric vertical (<0.2 deg) and the spherical approximation.
         prefilter = reach + math.radians(0.5)
         # Time for the sub-satellite point to cross the reachable disc, plus slack for Earth rotation.

@@ -322,3 +322,22 @@ def test_a_week_takes_well_under_half_a_second(latitude):
     assert time.perf_counter() - started < 0.25
     if abs(latitude) <= 53:
         assert 2 <= len(windows) <= 16
+
+
+def test_off_nadir_limit_alone_shapes_the_window_when_elevation_is_unconstrained():
+    windows = _search(geometry=BERLIN, sat_elevation_angle_min=0.0, off_nadir_angle_max=30.0)
+    assert windows
+    for window in windows:
+        # Both edges sit on the off-nadir bound: the search span was wide enough not to cut them.
+        assert window["off_nadir_angle_start"] == pytest.approx(30.0, abs=ANGLE_SLACK)
+        assert window["off_nadir_angle_end"] == pytest.approx(30.0, abs=ANGLE_SLACK)
+        assert window["sat_elevation_angle_min"] < 58.0
+
+
+def test_long_low_elevation_passes_stay_fast():
+    point = {"type": "Point", "coordinates": [13.35, 52.5]}
+    started = time.perf_counter()
+    windows = _search(geometry=point, sat_elevation_angle_min=0.0, off_nadir_angle_max=90.0)
+    assert time.perf_counter() - started < 0.5
+    assert windows and max(
+        (_parse(w["end_time"]) - _parse(w["start_time"])).total_seconds() for w in windows) > 400
