@@ -1,0 +1,66 @@
+"""Command line: `python3 -m sandbox [--port 8765] [--db PATH] [--speed 60] ...` serves the emulated API."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import List, Optional
+
+from sandbox.accounts import make_account
+from sandbox.engine import Sandbox
+from sandbox.server import SandboxApp, make_server
+from sandbox.store import Store, default_db_path
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python3 -m sandbox", description=__doc__)
+    parser.add_argument("--port", type=int, default=8765, help="TCP port (0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--db", default=None, help='SQLite file (default in the user cache folder; ":memory:")')
+    parser.add_argument("--speed", type=float, default=60.0,
+                        help="simulated seconds per real second (0: time moves only via POST /sandbox/clock)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the simulation (deterministic runs)")
+    parser.add_argument("--api-key", action="append", dest="api_keys", default=None,
+                        help='accepted API key, repeatable (default: one key, "sandbox")')
+    parser.add_argument("--free-cancellations", type=int, default=5,
+                        help="free assured cancellations per contract and UTC day")
+    parser.add_argument("--max-sqkm", type=float, default=3000.0, help="largest order area of a contract, km2")
+    parser.add_argument("--demo", action="store_true", help="start with demo orders and captures (empty db only)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    keys = args.api_keys or ["sandbox"]
+    accounts = [make_account(k, free_cancellations=args.free_cancellations, max_sqkm=args.max_sqkm) for k in keys]
+    store = Store(args.db or default_db_path())
+    sb = Sandbox(store=store, accounts=accounts, speed=args.speed, seed=args.seed)
+    app = SandboxApp(sb)
+    if args.demo:
+        from sandbox.demo import seed_demo
+
+        with sb.lock:
+            seed_demo(app)
+    server = make_server(app, args.host, args.port)
+    host, port = server.server_address[:2]
+    app.start_ticker()
+
+    def stop(*_: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"Sandbox listening on http://{args.host if args.host else host}:{port}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        app.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,821 @@
+"""The emulated service's state and rules: orders, captures and their lifecycle on simulated time."""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Optional, Tuple
+
+from sandbox.accounts import ASSURED_PRODUCT, Account
+from sandbox.clock import SimulatedClock
+from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors, detail, not_found
+from sandbox.shapes import order_geometry
+from sandbox.store import Store
+from sandbox.timefmt import format_time, from_epoch, parse_time
+
+ORDER_STATUSES = ("RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS", "FINALIZING", "FULFILLED", "CANCELLED",
+                  "PENDING_CANCELLATION", "REJECTED", "EXPIRED", "FAILED")
+CANCELLABLE = frozenset({"RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS"})
+BULK_CANCELLABLE = frozenset({"PENDING", "IN_PROGRESS"})
+START_EDITABLE = frozenset({"RECEIVED", "PENDING", "REQUESTED"})
+END_EDITABLE = frozenset({"RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS"})
+EDITABLE_FIELDS = ("name", "rank", "start_time", "end_time")
+FIXED_FIELDS = ("geometry", "order_type", "n_stereo_pov", "pl_number", "product", "scheduling_type",
+                "imaging_window", "sat_elevation_angle_min", "sat_elevation_angle_max", "exclusivity_days", "rrule")
+SCHEDULING_TYPES = ("FLEXIBLE", "ASSURED", "MONITORING")
+ORDER_TYPES = ("IMAGE", "STEREO")
+CAPTURE_ITEM_TYPES = ["SkySatScene", "SkySatCollect"]
+
+# Simulated durations (seconds): see README "Simulation model".
+ACCEPT_DELAY = 60
+ASSURED_CANCEL_DELAY = 300
+QUEUE_LEAD = 45 * 60
+ASSURED_START_LEAD = 6 * 3600
+DEFAULT_ORDER_DAYS = 30
+REASSESSMENT_CHANCE = 0.05
+CAPTURE_FAILURE_CHANCE = 0.08
+INVALID_CLOUD_COVER = 0.3
+
+
+def _number(value: Any) -> Optional[float]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = float(value)
+        except ValueError:
+            return None
+        return parsed if math.isfinite(parsed) else None
+    return None
+
+
+def _integer(value: Any) -> Optional[int]:
+    number = _number(value)
+    if number is None or number != int(number):
+        return None
+    return int(number)
+
+
+def public(document: dict) -> dict:
+    return {k: v for k, v in document.items() if not k.startswith("_")}
+
+
+class Sandbox:
+    """All state behind one lock; every entry point runs the simulation up to "now" first."""
+
+    def __init__(self, *, store: Store, accounts: List[Account], speed: float, seed: Optional[int]):
+        self.lock = threading.RLock()
+        self.store = store
+        self.accounts: Dict[str, Account] = {a.api_key: a for a in accounts}
+        stored_seed = store.meta("seed")
+        if seed is None:
+            seed = int(stored_seed) if stored_seed is not None else random.SystemRandom().randrange(1 << 30)
+        self.seed = seed
+        self.deterministic_ids = stored_seed is not None or seed is not None
+        store.set_meta("seed", str(seed))
+        stored_now = parse_time(store.meta("clock_now") or "")
+        start = stored_now or datetime.now(timezone.utc).replace(microsecond=0)
+        self.clock = SimulatedClock(start, speed)
+        self._id_counter = int(store.meta("id_counter") or 0)
+        self._heap: List[Tuple[float, int, str, str, str]] = []
+        self._heap_counter = 0
+        for kind in ("order", "capture", "search", "bulk"):
+            for obj in store.all(kind):
+                if obj.get("_next"):
+                    self._push(kind, obj)
+        # Hooks for modules built on the engine (imaging windows, bulk): kind -> event handler.
+        self.handlers = {"order": self._order_event, "capture": self._capture_event}
+
+    # ---- infrastructure -------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def new_id(self) -> str:
+        self._id_counter += 1
+        self.store.set_meta("id_counter", str(self._id_counter))
+        generator = random.Random(f"id:{self.seed}:{self._id_counter}")
+        return str(uuid.UUID(int=generator.getrandbits(128), version=4))
+
+    def rng(self, *parts: Any) -> random.Random:
+        return random.Random(":".join([str(self.seed)] + [str(p) for p in parts]))
+
+    def account(self, api_key: str) -> Optional[Account]:
+        return self.accounts.get(api_key)
+
+    def schedule(self, kind: str, obj: dict, at: Optional[datetime], event: str = "") -> None:
+        obj["_next"] = None if at is None else [at.timestamp(), event]
+        self.store.touch(kind, obj)
+        if at is not None:
+            self._push(kind, obj)
+
+    def _push(self, kind: str, obj: dict) -> None:
+        self._heap_counter += 1
+        at, event = obj["_next"]
+        heapq.heappush(self._heap, (at, self._heap_counter, kind, obj["id"], event))
+
+    def run_until(self, target: datetime) -> None:
+        """Apply every due event in time order (events may schedule further events before target)."""
+        limit = target.timestamp()
+        while self._heap and self._heap[0][0] <= limit:
+            at, _, kind, object_id, event = heapq.heappop(self._heap)
+            obj = self.store.get(kind, object_id)
+            if obj is None or obj.get("_next") != [at, event]:
+                continue  # superseded by a later reschedule
+            obj["_next"] = None
+            self.store.touch(kind, obj)
+            self.handlers[kind](obj, event, from_epoch(at), target)
+        self.store.set_meta("clock_now", format_time(target))
+
+    def sync(self) -> datetime:
+        """Bring the simulation to the present; the caller holds the lock."""
+        moment = self.now()
+        self.run_until(moment)
+        return moment
+
+    def reset(self) -> None:
+        self.store.clear()
+        self._heap.clear()
+        self._id_counter = 0
+        self.store.set_meta("id_counter", "0")
+        self.clock.reset()
+        self.store.set_meta("clock_now", format_time(self.clock.now()))
+        self.store.commit()
+
+    # ---- orders: validation -----------------------------------------------------------------------------
+
+    def validate_order(self, account: Account, payload: Any, now: datetime, *, for_pricing: bool = False,
+                       window_lookup=None) -> dict:
+        """The order's stored fields from a create (or pricing) payload; 400 with field errors otherwise."""
+        if not isinstance(payload, dict):
+            raise ApiError(400, {"non_field_errors": [
+                f"Invalid data. Expected a dictionary, but got {type(payload).__name__}."]})
+        errors = FieldErrors()
+        values: Dict[str, Any] = {}
+
+        name = payload.get("name")
+        if not for_pricing and name is None:
+            errors.add("name", REQUIRED)
+        elif name is not None:
+            if not isinstance(name, str):
+                errors.add("name", "Not a valid string.")
+            elif not name.strip():
+                errors.add("name", "This field may not be blank.")
+            elif len(name) > 255:
+                errors.add("name", "Ensure this field has no more than 255 characters.")
+        values["name"] = name
+
+        pl_number = payload.get("pl_number") or account.default_pl_number
+        if pl_number not in account.pl_numbers:
+            errors.add("pl_number", f"Contract {pl_number} is not available for this API key.")
+        values["pl_number"] = pl_number
+
+        scheduling_type = payload.get("scheduling_type")
+        if scheduling_type is not None and scheduling_type not in SCHEDULING_TYPES:
+            errors.add("scheduling_type", f'"{scheduling_type}" is not a valid choice.')
+            scheduling_type = None
+        product = payload.get("product")
+        if product is None:
+            if payload.get("imaging_window") is not None:
+                product = account.product_for_scheduling_type("ASSURED")
+            elif scheduling_type is not None:
+                product = account.product_for_scheduling_type(scheduling_type)
+            else:
+                product = account.default_product
+        if product not in account.products:
+            errors.add("product", f"Product {product} is not available for contract {pl_number}.")
+            product_type = None
+        else:
+            product_type = account.products[product]
+            if scheduling_type is not None and scheduling_type != product_type:
+                errors.add("scheduling_type",
+                           f"Scheduling type {scheduling_type} does not match product {product} ({product_type}).")
+        values["product"] = product
+        values["scheduling_type"] = product_type or scheduling_type or "FLEXIBLE"
+
+        order_type = payload.get("order_type", "IMAGE") or "IMAGE"
+        if order_type not in ORDER_TYPES:
+            errors.add("order_type", f'"{order_type}" is not a valid choice.')
+        values["order_type"] = order_type
+        stereo = payload.get("n_stereo_pov")
+        if order_type == "STEREO":
+            pov = _integer(stereo) if not isinstance(stereo, str) or stereo.strip().isdigit() else None
+            if stereo is None:
+                errors.add("n_stereo_pov", "This field is required for STEREO orders: 2 or 3.")
+            elif pov not in (2, 3):
+                errors.add("n_stereo_pov", "n_stereo_pov must be either 2 or 3.")
+            values["n_stereo_pov"] = pov
+        else:
+            if stereo is not None:
+                errors.add("n_stereo_pov", "n_stereo_pov can only be set on STEREO orders.")
+            values["n_stereo_pov"] = None
+
+        for field, default, low, high in (("sat_elevation_angle_min", 60.0, 0.0, 90.0),
+                                          ("sat_elevation_angle_max", 90.0, 0.0, 90.0)):
+            raw = payload.get(field)
+            number = default if raw is None else _number(raw)
+            if number is None:
+                errors.add(field, "A valid number is required.")
+            elif number < low:
+                errors.add(field, f"Ensure this value is greater than or equal to {low:g}.")
+            elif number > high:
+                errors.add(field, f"Ensure this value is less than or equal to {high:g}.")
+            values[field] = number
+        if (not errors.has("sat_elevation_angle_min") and not errors.has("sat_elevation_angle_max")
+                and values["sat_elevation_angle_min"] > values["sat_elevation_angle_max"]):
+            errors.add("sat_elevation_angle_min", "sat_elevation_angle_min must not exceed sat_elevation_angle_max.")
+
+        raw_days = payload.get("exclusivity_days")
+        days = 0 if raw_days is None else _integer(raw_days)
+        if days is None:
+            errors.add("exclusivity_days", "A valid integer is required.")
+        elif not 0 <= days <= 30:
+            errors.add("exclusivity_days", "Ensure this value is between 0 and 30.")
+        values["exclusivity_days"] = days
+
+        raw_rank = payload.get("rank")
+        rank = 0 if raw_rank is None else _integer(raw_rank)
+        if rank is None:
+            errors.add("rank", "A valid integer is required.")
+        values["rank"] = rank
+
+        rrule = payload.get("rrule")
+        if product_type == "MONITORING":
+            if not rrule:
+                errors.add("rrule", "This field is required for monitoring orders.")
+            elif parse_rrule(rrule) is None:
+                errors.add("rrule", "Invalid rrule: expected e.g. FREQ=DAILY;INTERVAL=2;COUNT=5.")
+        elif rrule not in (None, ""):
+            errors.add("rrule", "rrule can only be set on monitoring orders.")
+        values["rrule"] = rrule or None
+
+        times: Dict[str, Optional[datetime]] = {}
+        for field in ("start_time", "end_time"):
+            raw = payload.get(field)
+            times[field] = None
+            if raw is not None:
+                times[field] = parse_time(raw)
+                if times[field] is None:
+                    errors.add(field, BAD_DATETIME)
+
+        window_id = payload.get("imaging_window")
+        window = search = None
+        if product_type == "ASSURED" and window_id is None and not for_pricing:
+            errors.add("imaging_window", "This field is required for assured tasking orders.")
+        if window_id is not None:
+            if product_type not in (None, "ASSURED"):
+                errors.add("imaging_window", "An imaging window can only be used with an assured product.")
+            elif not isinstance(window_id, str):
+                errors.add("imaging_window", "Must be a valid UUID.")
+            else:
+                found = window_lookup(account, window_id) if window_lookup else None
+                if found is None:
+                    errors.add("imaging_window", f"Imaging window {window_id} not found.")
+                else:
+                    search, window = found
+                    if parse_time(window["start_time"]) <= now:
+                        errors.add("imaging_window", "The imaging window is no longer available.")
+        values["imaging_window"] = window_id
+        values["_search"], values["_window"] = search, window
+
+        geometry = payload.get("geometry")
+        if search is not None:
+            geometry = search["geometry"]
+        if geometry is None:
+            if not errors.has("imaging_window"):
+                errors.add("geometry", REQUIRED)
+        else:
+            shaped = order_geometry(geometry, errors, account.max_sqkm)
+            if shaped:
+                values["geometry"], values["original_geometry"], values["requested_sqkm"] = shaped
+
+        if window is not None:
+            values["sat_elevation_angle_min"] = float(search["sat_elevation_angle_min"])
+            values["sat_elevation_angle_max"] = float(search["sat_elevation_angle_max"])
+            times["start_time"] = parse_time(window["start_time"])
+            times["end_time"] = parse_time(window["end_time"])
+        elif not errors.has("start_time") and not errors.has("end_time"):
+            start = times["start_time"] or now
+            end = times["end_time"] or start + timedelta(days=DEFAULT_ORDER_DAYS)
+            if end <= start:
+                errors.add("end_time", "End time must be after start time.")
+            elif end <= now:
+                errors.add("end_time", "End time must be in the future.")
+            times["start_time"], times["end_time"] = start, end
+        values["start_time"], values["end_time"] = times["start_time"], times["end_time"]
+        errors.raise_if_any()
+        return values
+
+    # ---- orders: create, render, edit, cancel -----------------------------------------------------------
+
+    def create_order(self, account: Account, payload: Any, now: datetime, *, window_lookup=None,
+                     pricing=None) -> dict:
+        values = self.validate_order(account, payload, now, window_lookup=window_lookup)
+        window = values["_window"]
+        created = format_time(now)
+        order_id = self.new_id()
+        end = values["end_time"]
+        cancellable_until = parse_time(window["start_time"]) if window else end
+        order = {
+            "id": order_id,
+            "geometry": values["geometry"],
+            "original_geometry": values["original_geometry"],
+            "order_type": values["order_type"],
+            "sat_elevation_angle_min": values["sat_elevation_angle_min"],
+            "sat_elevation_angle_max": values["sat_elevation_angle_max"],
+            "start_time": format_time(values["start_time"]),
+            "end_time": format_time(end),
+            "n_stereo_pov": values["n_stereo_pov"],
+            "is_cancellable": True,
+            "cancellable_until": format_time(cancellable_until),
+            "requested_sqkm": float(values["requested_sqkm"]),
+            "created_time": created,
+            "updated_time": created,
+            "name": values["name"],
+            "created_by": account.created_by,
+            "status": "RECEIVED",
+            "fulfilled_sqkm": 0.0,
+            "capture_status_published_count": 0,
+            "capture_assessment_success_count": 0,
+            "capture_assessment_invalid_count": 0,
+            "scheduling_type": values["scheduling_type"],
+            "rrule": values["rrule"],
+            "exclusivity_days": values["exclusivity_days"],
+            "next_planned_acquisition_time": None,
+            "last_acquired_time": None,
+            "imaging_window": values["imaging_window"],
+            "pl_number": values["pl_number"],
+            "product": values["product"],
+            "cancelled_time": None,
+            "rank": values["rank"],
+            "_key": account.api_key,
+            "_captures": [],
+            "_next_attempt": None,
+            "_replaced_orders": [],
+        }
+        if window is not None:
+            order["_window"] = {k: window.get(k) for k in (
+                "off_nadir_angle_min", "off_nadir_angle_max", "sat_elevation_angle_min", "sat_elevation_angle_max",
+                "assured_tasking_tier", "cloud_forecast", "start_time", "end_time")}
+            order["_pass_key"] = window.get("pass_key")
+            order["_tier_multiplier"] = float(window.get("tier_multiplier", 1.0))
+        if pricing is not None:
+            # Replacement happens before the order is stored so the new order does not conflict with itself.
+            order["_pricing"] = pricing(account, order, now)
+        self.store.add("order", order)
+        self.schedule("order", order, now + timedelta(seconds=ACCEPT_DELAY), "accept")
+        return order
+
+    def render_order(self, order: dict, now: datetime) -> dict:
+        document = public(order)
+        until = parse_time(order["cancellable_until"]) if order.get("cancellable_until") else None
+        document["is_cancellable"] = order["status"] in CANCELLABLE and (until is None or now < until)
+        return document
+
+    def owned(self, kind: str, account: Account, object_id: str) -> dict:
+        obj = self.store.get(kind, object_id)
+        if obj is None or obj.get("_key") != account.api_key:
+            raise not_found()
+        return obj
+
+    def edit_order(self, account: Account, order_id: str, payload: Any, now: datetime) -> dict:
+        order = self.owned("order", account, order_id)
+        if not isinstance(payload, dict):
+            raise ApiError(400, {"non_field_errors": [
+                f"Invalid data. Expected a dictionary, but got {type(payload).__name__}."]})
+        status = order["status"]
+        errors = FieldErrors()
+        for field in FIXED_FIELDS:
+            if field in payload and payload[field] != order.get(field):
+                errors.add(field, "This field cannot be edited; only name, rank, start_time and end_time can.")
+        if status not in END_EDITABLE:
+            raise ApiError(400, {"detail": f"Orders in status {status} cannot be edited."})
+        changes: Dict[str, Any] = {}
+        if "name" in payload:
+            name = payload["name"]
+            if not isinstance(name, str) or not name.strip():
+                errors.add("name", "This field may not be blank.")
+            elif len(name) > 255:
+                errors.add("name", "Ensure this field has no more than 255 characters.")
+            else:
+                changes["name"] = name
+        if "rank" in payload:
+            rank = _integer(payload["rank"])
+            if rank is None:
+                errors.add("rank", "A valid integer is required.")
+            else:
+                changes["rank"] = rank
+        start = parse_time(order["start_time"])
+        end = parse_time(order["end_time"])
+        for field in ("start_time", "end_time"):
+            if field not in payload:
+                continue
+            moment = parse_time(payload[field])
+            if moment is None:
+                errors.add(field, BAD_DATETIME)
+                continue
+            if order["scheduling_type"] == "ASSURED":
+                errors.add(field, "The time of interest of an assured order is fixed by its imaging window.")
+            elif field == "start_time" and status not in START_EDITABLE:
+                errors.add(field, f"start_time cannot be edited while the order is {status}.")
+            elif field == "start_time":
+                start = moment
+                changes[field] = moment
+            else:
+                end = moment
+                changes[field] = moment
+        if not errors.has("end_time") and not errors.has("start_time") and (
+                "start_time" in changes or "end_time" in changes):
+            if end <= start:
+                errors.add("end_time", "End time must be after start time.")
+            elif "end_time" in changes and end <= now:
+                errors.add("end_time", "End time must be in the future.")
+        errors.raise_if_any()
+        for field, value in changes.items():
+            if field in ("start_time", "end_time"):
+                order[field] = format_time(value)
+            else:
+                order[field] = value
+        if "end_time" in changes:
+            order["cancellable_until"] = order["end_time"]
+        order["updated_time"] = format_time(now)
+        self.store.touch("order", order)
+        if "start_time" in changes or "end_time" in changes:
+            self._replan_order(order, now)
+        answer = {"start_time": order["start_time"], "end_time": order["end_time"]}
+        for field in ("name", "rank"):
+            if field in payload:
+                answer[field] = order[field]
+        return answer
+
+    def cancellations_today(self, account: Account, pl_number: str, now: datetime) -> int:
+        day = now.strftime("%Y-%m-%d")
+        return sum(
+            1 for o in self.store.all("order")
+            if o.get("_key") == account.api_key and o.get("pl_number") == pl_number
+            and o.get("scheduling_type") == "ASSURED" and not o.get("_replaced_by")
+            and (o.get("_cancel_requested_at") or "").startswith(day)
+        )
+
+    def cancel_order(self, account: Account, order_id: str, now: datetime, *, accept_charge: bool,
+                     allowed: frozenset = CANCELLABLE) -> None:
+        order = self.owned("order", account, order_id)
+        status = order["status"]
+        if status not in allowed:
+            raise detail(400, f"Orders in status {status} cannot be cancelled.")
+        until = parse_time(order["cancellable_until"]) if order.get("cancellable_until") else None
+        if until is not None and now >= until:
+            raise detail(400, f"This order can no longer be cancelled: it was cancellable until {order['cancellable_until']}.")
+        if order["scheduling_type"] == "ASSURED":
+            used = self.cancellations_today(account, order["pl_number"], now)
+            if used >= account.free_cancellations:
+                if not accept_charge:
+                    raise detail(400, (
+                        f"The free cancellation limit of contract {order['pl_number']} "
+                        f"({account.free_cancellations} per day) has been reached, so this cancellation will be "
+                        "charged. Repeat the request with accept_cancellation_charge=true to accept the charge."
+                    ))
+                order["_cancellation_charged"] = True
+        self._begin_cancellation(order, now)
+
+    def _begin_cancellation(self, order: dict, now: datetime, *, replaced_by: Optional[str] = None) -> None:
+        order["_cancel_requested_at"] = format_time(now)
+        order["updated_time"] = format_time(now)
+        order["next_planned_acquisition_time"] = None
+        order["_next_attempt"] = None
+        if replaced_by:
+            order["_replaced_by"] = replaced_by
+        for capture_id in order["_captures"]:
+            capture = self.store.get("capture", capture_id)
+            if capture and capture["status"] == "QUEUED":
+                self._fail_capture(capture, now, "The order was cancelled before acquisition.")
+        if order["scheduling_type"] == "ASSURED":
+            order["status"] = "PENDING_CANCELLATION"
+            self.schedule("order", order, now + timedelta(seconds=ASSURED_CANCEL_DELAY), "cancelled")
+        else:
+            order["status"] = "CANCELLED"
+            order["cancelled_time"] = format_time(now)
+            self.schedule("order", order, None)
+
+    # ---- captures -----------------------------------------------------------------------------------------
+
+    def render_capture(self, capture: dict) -> dict:
+        return public(capture)
+
+    def _fail_capture(self, capture: dict, now: datetime, reason: str) -> None:
+        capture["status"] = "FAILED"
+        capture["status_description"] = reason
+        capture["updated_time"] = format_time(now)
+        self.schedule("capture", capture, None)
+
+    def _footprint(self, order: dict, generator: random.Random) -> dict:
+        # The footprint covers the ordered area with a small margin, shifted a little as real strips are.
+        ring = order["geometry"]["coordinates"][0]
+        lons = [p[0] for p in ring]
+        lats = [p[1] for p in ring]
+        margin_lon = (max(lons) - min(lons)) * 0.08 + 0.002
+        margin_lat = (max(lats) - min(lats)) * 0.08 + 0.002
+        shift_lon = generator.uniform(-0.5, 0.5) * margin_lon
+        shift_lat = generator.uniform(-0.5, 0.5) * margin_lat
+        west, east = min(lons) - margin_lon + shift_lon, max(lons) + margin_lon + shift_lon
+        south, north = min(lats) - margin_lat + shift_lat, max(lats) + margin_lat + shift_lat
+        corners = [[round(x, 6), round(y, 6)] for x, y in ((west, south), (east, south), (east, north),
+                                                             (west, north), (west, south))]
+        return {"type": "Polygon", "coordinates": [corners]}
+
+    def _queue_capture(self, order: dict, now: datetime, acquisition: datetime) -> dict:
+        attempt = len(order["_captures"]) + 1
+        generator = self.rng(order["id"], "capture", attempt)
+        capture = {
+            "id": self.new_id(),
+            "order_id": order["id"],
+            "assessment": None,
+            "created_time": format_time(now),
+            "updated_time": format_time(now),
+            "acquired_time": None,
+            "published_time": None,
+            "status": "QUEUED",
+            "status_description": None,
+            "strip_id": None,
+            "cloud_cover": None,
+            "item_types": list(CAPTURE_ITEM_TYPES),
+            "geometry": self._footprint(order, generator),
+            "fulfilling": False,
+            "_key": order["_key"],
+            "_planned": format_time(acquisition),
+        }
+        self.store.add("capture", capture)
+        order["_captures"].append(capture["id"])
+        order["next_planned_acquisition_time"] = format_time(acquisition)
+        order["_next_attempt"] = None
+        order["updated_time"] = format_time(now)
+        self.store.touch("order", order)
+        self.schedule("capture", capture, acquisition, "acquire")
+        return capture
+
+    def _capture_event(self, capture: dict, event: str, at: datetime, target: datetime) -> None:
+        order = self.store.get("order", capture["order_id"])
+        generator = self.rng(capture["id"], event)
+        if event == "acquire":
+            if generator.random() < CAPTURE_FAILURE_CHANCE / 2:
+                self._fail_capture(capture, at, "The satellite could not acquire the area (scheduling conflict).")
+                self._after_capture(order, capture, at)
+                return
+            acquired = at + timedelta(seconds=generator.uniform(0, 40))
+            capture["acquired_time"] = format_time(acquired)
+            capture["strip_id"] = "s{:03d}_{}".format(generator.randint(101, 124), acquired.strftime("%Y%m%dT%H%M%SZ"))
+            capture["status"] = "PROCESSING"
+            capture["updated_time"] = format_time(at)
+            order["last_acquired_time"] = capture["acquired_time"]
+            order["next_planned_acquisition_time"] = None
+            order["updated_time"] = format_time(at)
+            self.store.touch("order", order)
+            self.schedule("capture", capture, at + timedelta(seconds=generator.uniform(1.5 * 3600, 4 * 3600)), "publish")
+        elif event == "publish":
+            if generator.random() < CAPTURE_FAILURE_CHANCE / 2:
+                self._fail_capture(capture, at, "Processing of the capture failed.")
+                self._after_capture(order, capture, at)
+                return
+            cloud = round(min(1.0, generator.random() ** 2.2), 2)
+            quality_ok = generator.random() > 0.1
+            capture["cloud_cover"] = cloud
+            capture["assessment"] = "SUCCESS" if cloud <= INVALID_CLOUD_COVER and quality_ok else "INVALID"
+            capture["status"] = "PUBLISHED"
+            capture["published_time"] = format_time(at)
+            capture["updated_time"] = format_time(at)
+            if generator.random() < REASSESSMENT_CHANCE:
+                self.schedule("capture", capture, at + timedelta(seconds=generator.uniform(2 * 3600, 20 * 3600)),
+                              "reassess")
+            else:
+                self.schedule("capture", capture, None)
+            self._after_capture(order, capture, at)
+        elif event == "reassess":
+            flipped = "INVALID" if capture["assessment"] == "SUCCESS" else "SUCCESS"
+            self.reassess_capture(capture, flipped, at)
+
+    def reassess_capture(self, capture: dict, assessment: str, now: datetime) -> None:
+        """Manual quality review: the capture's assessment changes and its order follows (documented edge case)."""
+        if capture["status"] != "PUBLISHED":
+            raise detail(400, "Only PUBLISHED captures can be reassessed.")
+        capture["assessment"] = assessment
+        capture["updated_time"] = format_time(now)
+        self.store.touch("capture", capture)
+        order = self.store.get("order", capture["order_id"])
+        if assessment == "INVALID" and capture.get("fulfilling"):
+            capture["fulfilling"] = False
+            if order["status"] == "FULFILLED":
+                order["fulfilled_sqkm"] = 0.0
+                if order["scheduling_type"] == "ASSURED":
+                    order["status"] = "FAILED"
+                elif now < parse_time(order["end_time"]):
+                    order["status"] = "IN_PROGRESS"
+                    self._plan_retask(order, now)
+                else:
+                    order["status"] = "EXPIRED"
+        self._after_capture(order, capture, now)
+
+    def _recount(self, order: dict) -> None:
+        captures = [self.store.get("capture", cid) for cid in order["_captures"]]
+        published = [c for c in captures if c and c["status"] == "PUBLISHED"]
+        order["capture_status_published_count"] = len(published)
+        order["capture_assessment_success_count"] = sum(1 for c in published if c["assessment"] == "SUCCESS")
+        order["capture_assessment_invalid_count"] = sum(1 for c in published if c["assessment"] == "INVALID")
+
+    def _after_capture(self, order: dict, capture: dict, now: datetime) -> None:
+        """An order reacts to a capture that published, failed or was reassessed."""
+        order["updated_time"] = format_time(now)
+        status = order["status"]
+        success = capture["status"] == "PUBLISHED" and capture["assessment"] == "SUCCESS"
+        fulfilled_already = any(
+            (self.store.get("capture", cid) or {}).get("fulfilling") for cid in order["_captures"])
+        if success and status in ("IN_PROGRESS", "EXPIRED", "PENDING", "RECEIVED") and not fulfilled_already:
+            capture["fulfilling"] = True
+            self.store.touch("capture", capture)
+            if order["scheduling_type"] != "MONITORING" or status == "EXPIRED":
+                order["status"] = "FULFILLED"
+                order["fulfilled_sqkm"] = order["requested_sqkm"]
+                order["next_planned_acquisition_time"] = None
+                order["_next_attempt"] = None
+                self.schedule("order", order, None)
+            else:
+                order["fulfilled_sqkm"] = order["requested_sqkm"]
+        elif status == "IN_PROGRESS" and capture["status"] in ("PUBLISHED", "FAILED") and not success:
+            if order["scheduling_type"] == "ASSURED":
+                # One opportunity only: an assured order whose capture is unusable cannot be retasked.
+                order["status"] = "FAILED"
+                order["next_planned_acquisition_time"] = None
+                self.schedule("order", order, None)
+            elif order["scheduling_type"] == "FLEXIBLE":
+                self._plan_retask(order, now)
+        self._recount(order)
+        self.store.touch("order", order)
+        if order["status"] == "IN_PROGRESS":
+            self._replan_order(order, now)
+
+    # ---- order lifecycle ------------------------------------------------------------------------------------
+
+    def _plan_retask(self, order: dict, now: datetime) -> None:
+        in_flight = any((self.store.get("capture", cid) or {}).get("status") in ("QUEUED", "PROCESSING")
+                        for cid in order["_captures"])
+        if in_flight:
+            return
+        generator = self.rng(order["id"], "retask", len(order["_captures"]))
+        acquisition = now + timedelta(seconds=generator.uniform(6 * 3600, 36 * 3600))
+        if acquisition < parse_time(order["end_time"]):
+            order["_next_attempt"] = acquisition.timestamp()
+            order["next_planned_acquisition_time"] = format_time(acquisition)
+        else:
+            order["_next_attempt"] = None
+            order["next_planned_acquisition_time"] = None
+
+    def _plan_first_attempt(self, order: dict, now: datetime) -> None:
+        start, end = parse_time(order["start_time"]), parse_time(order["end_time"])
+        if order["scheduling_type"] == "ASSURED":
+            acquisition = start
+        elif order["scheduling_type"] == "MONITORING":
+            occurrences = rrule_occurrences(order["rrule"], start, end)
+            order["_occurrences"] = [o.timestamp() for o in occurrences if o >= now]
+            acquisition = from_epoch(order["_occurrences"].pop(0)) if order["_occurrences"] else None
+        else:
+            generator = self.rng(order["id"], "first")
+            span = max(1800.0, min(30 * 3600.0, 0.6 * (end - max(start, now)).total_seconds()))
+            acquisition = max(start, now) + timedelta(seconds=generator.uniform(1800.0, span))
+        if acquisition is not None and acquisition < end + timedelta(seconds=1):
+            order["_next_attempt"] = acquisition.timestamp()
+            order["next_planned_acquisition_time"] = format_time(acquisition)
+
+    def _replan_order(self, order: dict, now: datetime) -> None:
+        status = order["status"]
+        if status == "RECEIVED":
+            at = parse_time(order["created_time"]) + timedelta(seconds=ACCEPT_DELAY)
+            self.schedule("order", order, max(at, now), "accept")
+        elif status in ("PENDING", "REQUESTED"):
+            start = parse_time(order["start_time"])
+            if order["scheduling_type"] == "ASSURED":
+                start -= timedelta(seconds=ASSURED_START_LEAD)
+            self.schedule("order", order, max(start, now), "start")
+        elif status == "IN_PROGRESS":
+            end = parse_time(order["end_time"])
+            if order.get("_next_attempt") is not None:
+                queue_at = from_epoch(order["_next_attempt"]) - timedelta(seconds=QUEUE_LEAD)
+                if queue_at < end:
+                    self.schedule("order", order, max(queue_at, now), "attempt")
+                    return
+            self.schedule("order", order, max(end, now), "expire")
+        elif status == "PENDING_CANCELLATION":
+            requested = parse_time(order["_cancel_requested_at"])
+            self.schedule("order", order, max(requested + timedelta(seconds=ASSURED_CANCEL_DELAY), now), "cancelled")
+        else:
+            self.schedule("order", order, None)
+
+    def _order_event(self, order: dict, event: str, at: datetime, target: datetime) -> None:
+        status = order["status"]
+        if event == "accept" and status == "RECEIVED":
+            order["status"] = "PENDING"
+            order["updated_time"] = format_time(at)
+        elif event == "start" and status in ("PENDING", "REQUESTED"):
+            if at >= parse_time(order["end_time"]):
+                order["status"] = "EXPIRED"
+            else:
+                order["status"] = "IN_PROGRESS"
+                self._plan_first_attempt(order, at)
+            order["updated_time"] = format_time(at)
+        elif event == "attempt" and status == "IN_PROGRESS" and order.get("_next_attempt") is not None:
+            self._queue_capture(order, at, from_epoch(order["_next_attempt"]))
+        elif event == "expire" and status == "IN_PROGRESS":
+            order["updated_time"] = format_time(at)
+            order["next_planned_acquisition_time"] = None
+            in_flight = any((self.store.get("capture", cid) or {}).get("status") in ("QUEUED", "PROCESSING")
+                            for cid in order["_captures"])
+            succeeded = any((self.store.get("capture", cid) or {}).get("fulfilling") for cid in order["_captures"])
+            if order["scheduling_type"] == "MONITORING" and succeeded:
+                order["status"] = "FULFILLED"
+            elif order["scheduling_type"] == "ASSURED" and in_flight:
+                pass  # an assured capture acquired in its window is still being processed: wait for it
+            else:
+                order["status"] = "EXPIRED"
+        elif event == "cancelled" and status == "PENDING_CANCELLATION":
+            order["status"] = "CANCELLED"
+            order["cancelled_time"] = format_time(at)
+            order["updated_time"] = format_time(at)
+        self.store.touch("order", order)
+        if order["status"] == "IN_PROGRESS" and order["scheduling_type"] == "MONITORING" \
+                and order.get("_next_attempt") is None and order.get("_occurrences"):
+            in_flight = any((self.store.get("capture", cid) or {}).get("status") in ("QUEUED", "PROCESSING")
+                            for cid in order["_captures"])
+            if not in_flight or event == "attempt":
+                next_time = order["_occurrences"].pop(0)
+                order["_next_attempt"] = next_time
+                order["next_planned_acquisition_time"] = format_time(from_epoch(next_time))
+        self._replan_order(order, at)
+
+    # ---- replacement (assured) ----------------------------------------------------------------------------
+
+    def active_assured_on_pass(self, account: Account, pass_key: str, exclude: Optional[str] = None) -> List[dict]:
+        return [
+            o for o in self.store.all("order")
+            if o.get("_key") == account.api_key and o.get("_pass_key") == pass_key and o["id"] != exclude
+            and o["status"] in ("RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS")
+        ]
+
+    def replace_orders(self, orders: List[dict], new_order_id: str, now: datetime) -> None:
+        for order in orders:
+            self._begin_cancellation(order, now, replaced_by=new_order_id)
+            self.store.touch("order", order)
+
+
+def parse_rrule(text: str) -> Optional[dict]:
+    """The subset of RFC 5545 RRULE the sandbox understands: FREQ, INTERVAL, COUNT, UNTIL."""
+    if not isinstance(text, str):
+        return None
+    body = text.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[6:]
+    rule: Dict[str, Any] = {}
+    for part in body.split(";"):
+        if "=" not in part:
+            return None
+        key, value = part.split("=", 1)
+        rule[key.strip().upper()] = value.strip()
+    if rule.get("FREQ", "").upper() not in ("HOURLY", "DAILY", "WEEKLY", "MONTHLY"):
+        return None
+    try:
+        rule["INTERVAL"] = int(rule.get("INTERVAL", 1))
+        rule["COUNT"] = int(rule["COUNT"]) if "COUNT" in rule else None
+    except ValueError:
+        return None
+    if "UNTIL" in rule:
+        until = parse_time(rule["UNTIL"], allow_date_only=True)
+        if until is None:
+            text_until = rule["UNTIL"]
+            if len(text_until) >= 15:
+                until = parse_time(f"{text_until[0:4]}-{text_until[4:6]}-{text_until[6:8]}T"
+                                   f"{text_until[9:11]}:{text_until[11:13]}:{text_until[13:15]}Z")
+        if until is None:
+            return None
+        rule["UNTIL"] = until
+    return rule
+
+
+def rrule_occurrences(text: str, start: datetime, end: datetime, limit: int = 500) -> List[datetime]:
+    rule = parse_rrule(text)
+    if rule is None:
+        return []
+    step = {"HOURLY": timedelta(hours=1), "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1),
+            "MONTHLY": timedelta(days=30)}[rule["FREQ"].upper()] * max(1, rule["INTERVAL"])
+    until = min(end, rule.get("UNTIL") or end)
+    result: List[datetime] = []
+    moment = start + timedelta(hours=1)
+    while moment <= until and len(result) < limit and (rule["COUNT"] is None or len(result) < rule["COUNT"]):
+        result.append(moment)
+        moment += step
+    return result
+
+
+__all__ = ["Sandbox", "ASSURED_PRODUCT", "public", "parse_rrule"]

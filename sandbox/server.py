@@ -1,0 +1,260 @@
+"""HTTP transport: the API under /tasking/v2/, loopback-only control endpoints under /sandbox/, and faults."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, Optional, Tuple
+from urllib.parse import urlsplit
+
+from sandbox.api import Api
+from sandbox.engine import Sandbox
+from sandbox.errors import ApiError
+from sandbox.faults import Fault, FaultBoard
+from sandbox.timefmt import format_time
+
+MAX_BODY = 50 * 1024 * 1024
+STATUS_FAULT_MESSAGES = {
+    429: "Request was throttled.",
+    500: "Internal server error.",
+    502: "Bad gateway.",
+    503: "Service temporarily unavailable.",
+}
+
+
+class SandboxApp:
+    """Engine, API routes, faults and the background ticker that moves simulated time at speed > 0."""
+
+    def __init__(self, sb: Sandbox):
+        self.sb = sb
+        self.api = Api(sb)
+        self.faults = FaultBoard(sb.seed)
+        self._stop = threading.Event()
+        self._ticker: Optional[threading.Thread] = None
+
+    def start_ticker(self, interval: float = 0.5) -> None:
+        def tick() -> None:
+            while not self._stop.wait(interval):
+                if self.sb.clock.speed > 0:
+                    with self.sb.lock:
+                        self.sb.sync()
+                        self.sb.store.commit()
+
+        self._ticker = threading.Thread(target=tick, name="sandbox-ticker", daemon=True)
+        self._ticker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self.sb.lock:
+            self.sb.store.close()
+
+    def call_api(self, method: str, path: str, query: str, body: Any, headers: Dict[str, str],
+                 base: str) -> Tuple[int, Any, Dict[str, str]]:
+        with self.sb.lock:
+            self.sb.sync()
+            try:
+                return self.api.handle(method, path, query, body, headers, base)
+            except ApiError as error:
+                return error.status, error.body, error.headers
+            finally:
+                self.sb.store.commit()
+
+    def control(self, method: str, path: str, body: Any) -> Tuple[int, Any]:
+        parts = [p for p in path.split("/") if p][1:]
+        sb = self.sb
+        if parts == ["clock"]:
+            with sb.lock:
+                if method == "POST":
+                    body = body or {}
+                    if "speed" in body:
+                        sb.sync()
+                        sb.clock.set(sb.now())
+                        sb.clock.speed = float(body["speed"])
+                    seconds = float(body.get("advance_seconds") or 0)
+                    if seconds < 0:
+                        return 400, {"detail": "advance_seconds must not be negative."}
+                    target = sb.clock.advance(seconds)
+                    sb.run_until(target)
+                    sb.store.commit()
+                elif method != "GET":
+                    return 405, {"detail": f'Method "{method}" not allowed.'}
+                return 200, {"now": format_time(sb.now()), "speed": sb.clock.speed}
+        if parts == ["reset"] and method == "POST":
+            with sb.lock:
+                sb.reset()
+            self.faults.reset()
+            return 200, {"now": format_time(sb.now()), "speed": sb.clock.speed}
+        if parts == ["requests"] and method == "GET":
+            return 200, self.faults.log_json()
+        if parts == ["faults"]:
+            if method == "POST":
+                return 201, {"id": self.faults.add(body).id}
+            if method == "DELETE":
+                self.faults.clear()
+                return 204, None
+            return 200, {"faults": self.faults.list()}
+        if parts == ["accounts"] and method == "GET":
+            return 200, {"accounts": [a.as_json() for a in sb.accounts.values()],
+                         "seed": sb.seed}
+        if len(parts) == 3 and parts[0] == "captures" and parts[2] == "reassess" and method == "POST":
+            assessment = (body or {}).get("assessment")
+            if assessment not in ("SUCCESS", "INVALID"):
+                return 400, {"assessment": ["One of: SUCCESS, INVALID."]}
+            with sb.lock:
+                now = sb.sync()
+                capture = sb.store.get("capture", parts[1])
+                if capture is None:
+                    return 404, {"detail": "Not found."}
+                sb.reassess_capture(capture, assessment, now)
+                sb.store.commit()
+                return 200, sb.render_capture(capture)
+        return 404, {"detail": "Not found."}
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection; HTTP/1.1 keep-alive so clients with sessions reuse it."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "PlanetTaskingSandbox/2"
+    app: SandboxApp
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from the base class
+        pass  # the request log is available at /sandbox/requests; stdout stays quiet for the fixture
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch("OPTIONS")
+
+    def _read_body(self) -> Tuple[bool, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            return False, "Request body too large."
+        raw = self.rfile.read(length) if length else b""
+        if not raw.strip():
+            return True, None
+        try:
+            return True, json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return False, f"JSON parse error - {error}"
+
+    def _send(self, status: int, body: Any, headers: Optional[Dict[str, str]] = None, raw: Optional[bytes] = None) -> None:
+        headers = dict(headers or {})
+        if raw is not None:
+            payload = raw
+        elif body is None:
+            payload = b""
+        elif isinstance(body, str):
+            payload = body.encode("utf-8")
+        else:
+            payload = json.dumps(body).encode("utf-8")
+            headers.setdefault("Content-Type", "application/json")
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and status not in (204, 304):
+            self.wfile.write(payload)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _base_url(self) -> str:
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        return "http://" + host
+
+    def _is_loopback(self) -> bool:
+        try:
+            return ipaddress.ip_address(self.client_address[0]).is_loopback
+        except ValueError:
+            return False
+
+    def _dispatch(self, method: str) -> None:
+        split = urlsplit(self.path)
+        path, query = split.path, split.query
+        ok, body = self._read_body()
+        if path == "/sandbox" or path.startswith("/sandbox/"):
+            if not self._is_loopback():
+                self._send(403, {"detail": "Control endpoints are only available from loopback."})
+                return
+            if not ok:
+                self._send(400, {"detail": body})
+                return
+            try:
+                status, answer = self.app.control(method, path, body)
+            except ApiError as error:
+                status, answer = error.status, error.body
+            self._send(status, answer)
+            return
+        app = self.app
+        fault = app.faults.match(method, path)
+        if fault is not None and fault.when == "before" and fault.kind != "delay":
+            self._apply_fault(fault, path, query, method, None)
+            return
+        if fault is not None and fault.kind == "delay" and fault.when == "before":
+            time.sleep(fault.delay_seconds)
+        if not ok:
+            status, answer, headers = 400, {"detail": body}, {}
+        else:
+            lowered = {k.lower(): v for k, v in self.headers.items()}
+            status, answer, headers = app.call_api(method, path, query, body, lowered, self._base_url())
+        if fault is not None and fault.when == "after":
+            if fault.kind == "delay":
+                time.sleep(fault.delay_seconds)
+            else:
+                self._apply_fault(fault, path, query, method, answer)
+                return
+        app.faults.log(method, path, query, status)
+        self._send(status, answer, headers)
+
+    def _apply_fault(self, fault: Fault, path: str, query: str, method: str, answer: Any) -> None:
+        if fault.kind == "drop":
+            self.app.faults.log(method, path, query, None)
+            self._drop()
+            return
+        if fault.kind == "malformed":
+            text = json.dumps(answer if answer is not None else {"detail": "Service response"})
+            self.app.faults.log(method, path, query, 200)
+            self._send(200, None, {"Content-Type": "application/json"}, raw=text[: max(1, len(text) // 2)].encode())
+            return
+        headers = {}
+        if fault.retry_after is not None and fault.status in (429, 503):
+            headers["Retry-After"] = str(fault.retry_after)
+        self.app.faults.log(method, path, query, fault.status)
+        self._send(fault.status, {"detail": STATUS_FAULT_MESSAGES.get(fault.status, "Error.")}, headers)
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def make_server(app: SandboxApp, host: str, port: int) -> SandboxHTTPServer:
+    handler = type("BoundHandler", (Handler,), {"app": app})
+    return SandboxHTTPServer((host, port), handler)
