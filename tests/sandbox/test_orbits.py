@@ -341,3 +341,14 @@ def test_long_low_elevation_passes_stay_fast():
     assert time.perf_counter() - started < 0.5
     assert windows and max(
         (_parse(w["end_time"]) - _parse(w["start_time"])).total_seconds() for w in windows) > 400
+
+
+def test_express_tier_ends_exactly_a_day_after_now():
+    # Far north the passes come every orbit, so there are windows on both sides of the 24 h mark.
+    windows = _search(geometry={"type": "Point", "coordinates": [20.0, 70.0]}, days=2)
+    near_boundary = [w for w in windows if abs(_parse(w["start_time"]) - DOC_NOW - timedelta(hours=24)) < timedelta(hours=8)]
+    tiers = {w["assured_tasking_tier"] for w in near_boundary}
+    assert tiers == {"EXPRESS", "STANDARD"}
+    for window in near_boundary:
+        express = _parse(window["start_time"]) < DOC_NOW + timedelta(hours=24)
+        assert window["assured_tasking_tier"] == ("EXPRESS" if express else "STANDARD")
