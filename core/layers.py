@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from qgis.core import (
     QgsCoordinateTransformContext,
     QgsFeature,
+    QgsFeatureRequest,
     QgsField,
     QgsFields,
     QgsGeometry,
@@ -783,6 +784,45 @@ def _unique_names(layers: Sequence[QgsVectorLayer]) -> List[str]:
     return names
 
 
+def _has_multipart(layer: QgsVectorLayer) -> bool:
+    request = QgsFeatureRequest().setNoAttributes()
+    return any(feature.geometry().isMultipart() for feature in layer.getFeatures(request))
+
+
+def _write_utc_datetimes(path: str, table: str, layer: QgsVectorLayer) -> None:
+    """Rewrite the table's date-times as UTC with milliseconds, matched to `layer`'s features by id.
+
+    QgsVectorFileWriter (3.22) stores a QDateTime with whole seconds and no time zone, which readers take
+    as local time; the GeoPackage then misstates every time by the reader's UTC offset. OGR writes
+    "2020-10-10T12:00:00.123Z".
+    """
+    from osgeo import ogr  # shipped with QGIS; QGIS's own writers cannot set the time-zone flag
+
+    names = [f.name() for f in layer.fields() if f.type() == QVariant.DateTime]
+    if not names or layer.fields().indexOf("id") < 0:
+        return
+    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+    request.setSubsetOfAttributes(["id"] + names, layer.fields())
+    values = {feature["id"]: [feature[name] for name in names] for feature in layer.getFeatures(request)}
+    dataset = ogr.Open(path, 1)
+    if dataset is None:
+        raise OSError(f"Could not reopen {path} to store its times as UTC.")
+    try:
+        table_layer = dataset.GetLayerByName(table)
+        dataset.StartTransaction()
+        for ogr_feature in table_layer:
+            for name, value in zip(names, values.get(ogr_feature.GetField("id"), ())):
+                if isinstance(value, QDateTime) and value.isValid():
+                    value = value.toUTC()
+                    day, clock = value.date(), value.time()
+                    ogr_feature.SetField(name, day.year(), day.month(), day.day(), clock.hour(), clock.minute(),
+                                         clock.second() + clock.msec() / 1000.0, 100)
+            table_layer.SetFeature(ogr_feature)
+        dataset.CommitTransaction()
+    finally:
+        dataset = None
+
+
 def save_layers_to_geopackage(
     layers: Sequence[QgsVectorLayer],
     path: str,
@@ -791,8 +831,10 @@ def save_layers_to_geopackage(
 ) -> Dict[str, str]:
     """Write each layer as a table of one new GeoPackage (replacing the file) named after the layer.
 
-    Returns {table name: source URI}. With `with_styles`, each table's style is stored in the file's
-    layer_styles table as its default, so the GeoPackage opens styled in QGIS. Raises OSError on failure.
+    Returns {table name: source URI}. Date-times are stored as UTC with milliseconds. A layer holding a
+    multi-part footprint is written as MultiPolygon, so the file stays conformant. With `with_styles`,
+    each table's style is stored in the file's layer_styles table as its default, so the GeoPackage
+    opens styled in QGIS. Raises OSError on failure.
     """
     context = transform_context or QgsCoordinateTransformContext()
     written: Dict[str, str] = {}
@@ -804,9 +846,13 @@ def save_layers_to_geopackage(
         options.actionOnExistingFile = (
             QgsVectorFileWriter.CreateOrOverwriteFile if position == 0 else QgsVectorFileWriter.CreateOrOverwriteLayer
         )
+        if layer.geometryType() == QgsWkbTypes.PolygonGeometry and _has_multipart(layer):
+            options.overrideGeometryType = QgsWkbTypes.MultiPolygon
+            options.forceMulti = True
         error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(layer, path, context, options)
         if error != QgsVectorFileWriter.NoError:
             raise OSError(f"Could not save layer '{layer.name()}' to {path}: {message}")
+        _write_utc_datetimes(path, table, layer)
         uri = f"{path}|layername={table}"
         written[table] = uri
         if with_styles:
