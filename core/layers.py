@@ -228,6 +228,11 @@ def order_row(order: Order) -> tuple:
     )
 
 
+def exclusivity_days_by_order(orders: Iterable[Order]) -> Dict[str, Optional[int]]:
+    """{order id: exclusivity_days} for upsert_captures, from orders fetched with that field."""
+    return {order.id: order.exclusivity_days for order in orders}
+
+
 def capture_row(capture: Capture, exclusivity_days: Optional[int]) -> tuple:
     """A Capture as a row in CAPTURE_FIELDS order; `exclusivity_days` is its order's.
 
@@ -317,6 +322,8 @@ class PreparedFeatures:
     Building one touches no layer, so it may run in a worker thread. `geometries` (QgsGeometry by id)
     is filled only when asked (build_geometries=True): worth it in a task before a first load, wasted on a
     refresh where most features are unchanged, since only new or changed ones need a geometry.
+    The layer's index keeps the GeoJSON dicts given here to compare the next refresh against, so they
+    must not be changed in place afterwards (models parsed afresh from each answer never are).
     """
 
     kind: LayerKind
@@ -707,6 +714,9 @@ def create_layer(kind: LayerKind, name: str, prepared: Optional[PreparedFeatures
     provider.addAttributes(kind.qgs_fields().toList())
     layer.updateFields()
     layer.setCustomProperty(KIND_PROPERTY, kind.name)
+    for column in kind.datetime_columns:
+        # QGIS shows a date-time without its zone; the alias says which one it is.
+        layer.setFieldAlias(column, f"{kind.fields[column][0]} (UTC)")
     # Made before the features arrive: the memory provider then indexes each batch as it lands, which
     # measured cheaper (0.19 s for 10,000 footprints) than adding unindexed and bulk-indexing (0.16 + 0.06 s).
     provider.createSpatialIndex()

@@ -10,6 +10,7 @@ from osgeo import ogr
 from qgis.core import (
     QgsExpressionContextUtils,
     QgsFeatureSource,
+    QgsField,
     QgsGeometry,
     QgsRenderContext,
     QgsVectorLayer,
@@ -27,6 +28,7 @@ from core.layers import (
     create_captures_layer,
     create_imaging_windows_layer,
     create_orders_layer,
+    exclusivity_days_by_order,
     geojson_to_geometry,
     save_layers_to_geopackage,
     upsert_captures,
@@ -434,3 +436,24 @@ def test_time_helpers_use_utc_even_for_naive_datetimes():
     aware = Capture(id="a", acquired_time=datetime(2020, 10, 10, 14, 0, 0, tzinfo=timezone(timedelta(hours=2))))
     features = by_id(create_captures_layer(captures=[naive, aware]))
     assert features["n"]["acquired_time"] == features["a"]["acquired_time"] == utc("2020-10-10T12:00:00Z")
+
+
+def test_refresh_keeps_a_field_the_user_added():
+    layer = create_orders_layer(orders=[order("a")])
+    layer.dataProvider().addAttributes([QgsField("note", QVariant.String)])
+    layer.updateFields()
+    fid = next(layer.getFeatures()).id()
+    layer.dataProvider().changeAttributeValues({fid: {layer.fields().indexOf("note"): "call the client"}})
+
+    upsert_orders(layer, [order("a", "FULFILLED"), order("b")])
+    features = by_id(layer)
+    assert features["a"]["note"] == "call the client" and features["a"]["status"] == "FULFILLED"
+    assert features["b"]["status"] == "PENDING" and features["b"]["name"] == "Order b"
+
+
+def test_exclusivity_days_by_order_and_utc_aliases():
+    days = exclusivity_days_by_order([order("a"), order("b", exclusivity_days=7)])
+    assert days == {"a": 30, "b": 7}
+    layer = create_captures_layer(captures=[capture("c1", "b")], exclusivity_days_by_order=days)
+    assert next(layer.getFeatures())["exclusivity_days"] == 7
+    assert layer.attributeDisplayName(layer.fields().indexOf("acquired_time")) == "acquired_time (UTC)"
