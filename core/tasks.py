@@ -143,8 +143,9 @@ class LayerUpsertTask(ApiTask):
     `prepare(feedback)` runs in the worker thread and returns PreparedFeatures (e.g. it lists captures
     through the client, then calls core.layers.prepare_captures(..., build_geometries=True)); only
     plain data is made there. finished() writes them into `layer` with core.layers.apply_prepared, in
-    batches of `batch_size`, and on_success receives the UpsertResult. A layer removed from the project
-    meanwhile, or one in edit mode, gives on_error.
+    batches of `batch_size`, and on_success receives the UpsertResult. The layer is the task's dependent
+    layer, so removing it from the project cancels the task (on_cancel); a layer in edit mode, or one
+    deleted some other way, gives on_error.
     """
 
     def __init__(
@@ -152,14 +153,16 @@ class LayerUpsertTask(ApiTask):
         description: str,
         layer: QgsVectorLayer,
         prepare: Callable[[TaskFeedback], PreparedFeatures],
-        remove_missing: bool = False,
-        batch_size: int = DEFAULT_BATCH_SIZE,
         on_success: Optional[Callable[[UpsertResult], None]] = None,
         on_error: Optional[ErrorCallback] = None,
         on_cancel: Optional[CancelCallback] = None,
+        *,
+        remove_missing: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ):
         super().__init__(description, prepare, on_success, on_error, on_cancel)
         self.layer = layer
+        self.setDependentLayers([layer])
         self.remove_missing = remove_missing
         self.batch_size = batch_size
         self.upsert_result: Optional[UpsertResult] = None

@@ -213,18 +213,32 @@ def test_layer_upsert_task_prepares_in_run_and_writes_in_finished(qgis_new_proje
     assert sorted(f["status"] for f in layer.getFeatures()) == ["PUBLISHED", "QUEUED"]
 
 
-def test_layer_upsert_task_reports_a_removed_layer(qgis_new_project):
+def test_layer_upsert_task_is_cancelled_when_its_layer_is_removed(qgis_new_project):
     layer = create_captures_layer("Captures")
     QgsProject.instance().addMapLayer(layer)
     release = threading.Event()
-    errors = []
+    outcome = Outcome()
 
     def prepare(feedback):
         release.wait(5)
         return prepare_captures([capture("c1")])
 
-    task = submit_task(LayerUpsertTask("Refresh captures", layer, prepare, on_error=errors.append))
+    task = submit_task(LayerUpsertTask("Refresh captures", layer, prepare, outcome.success, outcome.error,
+                                       outcome.cancel))
     QgsProject.instance().removeMapLayer(layer.id())
     release.set()
     wait_until(lambda: task.delivered)
-    assert len(errors) == 1 and "removed" in str(errors[0])
+    assert outcome.events == [("cancel", None, True)]
+
+
+def test_layer_upsert_task_reports_a_layer_in_edit_mode(qgis_new_project):
+    layer = create_captures_layer("Captures")
+    QgsProject.instance().addMapLayer(layer)
+    layer.startEditing()
+    outcome = Outcome()
+    task = submit_task(LayerUpsertTask("Refresh captures", layer, lambda feedback: prepare_captures([capture("c1")]),
+                                       outcome.success, outcome.error))
+    wait_until(lambda: task.delivered)
+    layer.rollBack()
+    kind, exc, _ = outcome.events[0]
+    assert kind == "error" and "being edited" in str(exc)
