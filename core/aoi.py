@@ -364,6 +364,12 @@ class AoiValidator:
                 "or select a feature that has a geometry."
             ))
         if geometry.isEmpty():
+            # QGIS stores an empty point as (NaN, NaN): a point with only one NaN is a broken coordinate.
+            abstract = geometry.constGet()
+            if QgsWkbTypes.flatType(abstract.wkbType()) == QgsWkbTypes.Point and not (
+                math.isnan(abstract.x()) and math.isnan(abstract.y())
+            ):
+                self._check_finite(abstract, QgsWkbTypes.PointGeometry)
             raise AoiError("empty_geometry", (
                 "The geometry is empty (it has no coordinates): draw a point, a two-point line or a polygon."
             ))
