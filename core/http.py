@@ -544,7 +544,7 @@ class HttpTransport:
             status = response.status_code
             if status in ok:
                 try:
-                    data = self._decode(response, method, url) if expect_json else response.text
+                    data = self._decode(response, method, url, safe) if expect_json else response.text
                 except MalformedResponseError as error:
                     if safe and attempt < self.max_retries:
                         self._wait_before_retry(attempt, None, f"{method} {self._short(url)}: unreadable answer")
@@ -552,7 +552,7 @@ class HttpTransport:
                         continue
                     raise error from None
                 return Reply(status=status, headers=response.headers, data=data, url=response.url or url)
-            error = self._error_from_response(response, method, url)
+            error = self._error_from_response(response, method, url, safe)
             retryable = status in RETRYABLE_STATUSES and (safe or status == 429)
             if retryable and attempt < self.max_retries:
                 retry_after = getattr(error, "retry_after", None)
@@ -583,7 +583,7 @@ class HttpTransport:
                        self.max_retries)
         self.sleep(delay)
 
-    def _decode(self, response: requests.Response, method: str, url: str) -> Any:
+    def _decode(self, response: requests.Response, method: str, url: str, safe: bool) -> Any:
         content = response.content
         if not content or not content.strip():
             return None
@@ -595,7 +595,7 @@ class HttpTransport:
                 f"{method} {self._short(url)} (HTTP {response.status_code}). This is usually a passing "
                 "network or gateway problem; try again.",
                 status=response.status_code, body=self._clean(response.text[:500]), method=method, url=url,
-                maybe_processed=method not in SAFE_METHODS,
+                maybe_processed=not safe,
             ) from None
 
     def _network_error(self, exc: BaseException, method: str, url: str, timeout: Optional[float]) -> NetworkError:
@@ -636,7 +636,7 @@ class HttpTransport:
         LOGGER.debug("%s failed: %s", where, self._clean(f"{type(exc).__name__}: {exc}"))
         return error
 
-    def _error_from_response(self, response: requests.Response, method: str, url: str) -> ApiError:
+    def _error_from_response(self, response: requests.Response, method: str, url: str, safe: bool) -> ApiError:
         status = response.status_code
         body = self._clean(_body_of(response))
         detail = self._clean(detail_text(body))
@@ -650,6 +650,10 @@ class HttpTransport:
                 message = (f"This API key is not allowed to do this (HTTP 403, {where}). Check that the key "
                            "belongs to an account with tasking access.")
             return AuthenticationError(message + suffix, **common)
+        if status == 407:
+            return NetworkError(
+                "The proxy asks for credentials (HTTP 407). Enter the proxy user and password (or an "
+                "authentication configuration) in Settings › Options › Network.", **common)
         if status == 404:
             return NotFoundError(f"{self.service} has no such item ({where}, HTTP 404); it may have been "
                                  "removed or belong to another account." + suffix, **common)
@@ -675,7 +679,7 @@ class HttpTransport:
                                    field_errors=field_errors, **common)
         if status >= 500:
             return ServerError(f"{self.service} had a problem (HTTP {status}, {where}). Try again later." + suffix,
-                               maybe_processed=method not in SAFE_METHODS and status in AMBIGUOUS_STATUSES, **common)
+                               maybe_processed=not safe and status in AMBIGUOUS_STATUSES, **common)
         return ApiError(f"{self.service} answered HTTP {status} to {where}." + suffix, **common)
 
     # -- convenience -----------------------------------------------------------------------------

@@ -85,12 +85,27 @@ def query_value(value: Any) -> Optional[str]:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (datetime, date)) or (hasattr(value, "toUTC") and hasattr(value, "toPyDateTime")):
+    if _is_time(value):
         return time_param(value)
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value) if isinstance(value, (set, frozenset)) else value
         return ",".join(query_value(v) or "" for v in items)
     return str(value)
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, (datetime, date)) or (hasattr(value, "toUTC") and hasattr(value, "toPyDateTime"))
+
+
+def jsonable(value: Any) -> Any:
+    """A payload with every datetime (at any depth) written as the service's UTC text."""
+    if _is_time(value):
+        return time_param(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
 
 
 def _with_id(fields: Union[str, Sequence[str]]) -> str:
@@ -182,7 +197,7 @@ class TaskingClient:
         OrderCreationUncertain, and nothing is sent. Without a name there is no way to tell, so the
         failure becomes OrderCreationUncertain.
         """
-        body = {k: time_param(v) if isinstance(v, (datetime, date)) else v for k, v in dict(payload).items()}
+        body = jsonable(payload)
         name = body.get("name")
         known_ids = self._order_ids_named(name) if name else None
         attempt = 0
@@ -356,13 +371,13 @@ class TaskingClient:
     def preview_pricing(self, payload: Mapping[str, Any]) -> Pricing:
         """The estimated cost of an order-like payload before creating it (POST /pricing/)."""
         # Pricing only computes; sending it twice changes nothing, so it may be retried.
-        data = self.transport.request("POST", "pricing/", json_body=dict(payload), safe=True).data
+        data = self.transport.request("POST", "pricing/", json_body=jsonable(payload), safe=True).data
         return Pricing.from_json(data or {})
 
     def preview_pricing_list(self, payloads: Iterable[Mapping[str, Any]]) -> PricingPreview:
         """Estimated costs of several payloads at once: one Pricing per payload, in order; an entry the
         service could not price carries `error` and is left out of the total."""
-        body = [dict(p) for p in payloads]
+        body = [jsonable(p) for p in payloads]
         data = self.transport.request("POST", "pricing/", json_body=body, safe=True).data
         return PricingPreview.from_json(data or {})
 
@@ -392,7 +407,7 @@ class TaskingClient:
             body["start_time"] = time_param(start_time)
         if end_time is not None:
             body["end_time"] = time_param(end_time)
-        body.update({k: v for k, v in extra.items() if v is not None})
+        body.update({k: jsonable(v) for k, v in extra.items() if v is not None})
         # A search books nothing and costs nothing; a duplicate made by a retry is only an unused
         # search, so this POST is retried like a read.
         data = self.transport.request("POST", "imaging-windows/search/", json_body=body, safe=True,
@@ -499,7 +514,7 @@ class TaskingClient:
         operation_type = operation_type.upper()
         if operation_type not in BULK_OPERATIONS:
             raise ValueError(f"operation_type must be one of {', '.join(BULK_OPERATIONS)}")
-        order_payloads = [dict(p) for p in payloads]
+        order_payloads = [jsonable(p) for p in payloads]
         if not order_payloads:
             raise ValueError("a bulk needs at least one payload")
         if len(order_payloads) > MAX_BULK_PAYLOADS:
