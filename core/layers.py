@@ -424,6 +424,8 @@ class _FeatureIndex:
     fids: Dict[str, int] = field(default_factory=dict)
     rows: Dict[str, tuple] = field(default_factory=dict)
     sources: Dict[str, GeometrySource] = field(default_factory=dict)
+    # Features without an id (drawn by hand): left alone, but counted so they do not look like a change.
+    anonymous: int = 0
     stale: bool = False
 
 
@@ -467,6 +469,7 @@ def _read_index(layer: QgsVectorLayer, kind: LayerKind) -> _FeatureIndex:
     index.fids.clear()
     index.rows.clear()
     index.sources.clear()
+    index.anonymous = 0
     columns = _columns(layer, kind)
     duplicates = []
     for feature in layer.dataProvider().getFeatures():
@@ -474,6 +477,7 @@ def _read_index(layer: QgsVectorLayer, kind: LayerKind) -> _FeatureIndex:
         row = tuple(_python_value(attributes[column]) for column in columns)
         feature_id = row[0]
         if feature_id is None:
+            index.anonymous += 1
             continue
         feature_id = str(feature_id)
         if feature_id in index.fids:
@@ -502,7 +506,7 @@ def _columns(layer: QgsVectorLayer, kind: LayerKind) -> List[int]:
 def _current_index(layer: QgsVectorLayer, kind: LayerKind) -> _FeatureIndex:
     index = _watch(layer)
     # A feature count that differs from the index means someone wrote to the provider directly.
-    if index.stale or layer.dataProvider().featureCount() != len(index.fids):
+    if index.stale or layer.dataProvider().featureCount() != len(index.fids) + index.anonymous:
         index = _read_index(layer, kind)
     return index
 

@@ -9,6 +9,7 @@ import pytest
 from osgeo import ogr
 from qgis.core import (
     QgsExpressionContextUtils,
+    QgsFeature,
     QgsFeatureSource,
     QgsField,
     QgsGeometry,
@@ -457,3 +458,20 @@ def test_exclusivity_days_by_order_and_utc_aliases():
     layer = create_captures_layer(captures=[capture("c1", "b")], exclusivity_days_by_order=days)
     assert next(layer.getFeatures())["exclusivity_days"] == 7
     assert layer.attributeDisplayName(layer.fields().indexOf("acquired_time")) == "acquired_time (UTC)"
+
+
+def test_a_feature_drawn_by_hand_without_id_is_kept_and_not_reread_each_time(monkeypatch):
+    layer = create_orders_layer(orders=[order("a")])
+    layer.startEditing()
+    drawn = QgsFeature(layer.fields())
+    drawn.setGeometry(geojson_to_geometry(square(0.0, 0.0)))
+    layer.addFeature(drawn)
+    assert layer.commitChanges()
+    upsert_orders(layer, [order("a", "FULFILLED")])
+
+    reads = []
+    real_read = layers._read_index
+    monkeypatch.setattr(layers, "_read_index", lambda *args: reads.append(1) or real_read(*args))
+    result = upsert_orders(layer, [order("a", "FULFILLED"), order("b")])
+    assert reads == [] and (result.added, result.unchanged) == (1, 1)
+    assert layer.featureCount() == 3
