@@ -103,3 +103,20 @@ def stop_server(process: subprocess.Popen) -> int:
 
 def future(days: float = 0, hours: float = 0, base: Optional[datetime] = None) -> str:
     return iso((base or datetime.now(timezone.utc)) + timedelta(days=days, hours=hours))
+
+
+def assured_window(api: Client, sandbox, lon: float = 13.350097, lat: float = 52.514511, index: int = -1) -> dict:
+    """An imaging window from a finished search of this key (the search's clock advance included)."""
+    response = api.post("imaging-windows/search/", {"geometry": point(lon, lat)})
+    assert response.status_code == 201, response.text
+    sandbox.advance(300)
+    search = api.get(f"imaging-windows/search/{response.json()['id']}/").json()
+    assert search["status"] == "DONE" and search["imaging_windows"], search
+    return search["imaging_windows"][index]
+
+
+def assured_order(api: Client, sandbox, name: str = "assured", window: Optional[dict] = None) -> dict:
+    window = window or assured_window(api, sandbox)
+    response = api.post("orders/", {"name": name, "imaging_window": window["id"], "product": "Assured Tasking"})
+    assert response.status_code == 201, response.text
+    return response.json()
