@@ -314,7 +314,7 @@ class AoiValidator:
 
     def __init__(
         self,
-        crs: Optional[QgsCoordinateReferenceSystem],
+        crs: Union[QgsCoordinateReferenceSystem, str, None],
         *,
         max_sqkm: float = DEFAULT_MAX_SQKM,
         transform_context: Optional[QgsCoordinateTransformContext] = None,
@@ -322,6 +322,8 @@ class AoiValidator:
     ):
         if not max_sqkm > 0:
             raise ValueError(f"max_sqkm must be positive, not {max_sqkm!r}")
+        if isinstance(crs, str):
+            crs = QgsCoordinateReferenceSystem(crs)
         self.max_sqkm = float(max_sqkm)
         self._crs_error: Optional[Tuple[str, str]] = None
         self._reprojection: Optional[_Reprojection] = None
@@ -591,18 +593,19 @@ def _closed_polygon(polygon: QgsAbstractGeometry) -> QgsAbstractGeometry:
 
 def aoi_from_geometry(
     geometry: Optional[QgsGeometry],
-    crs: Optional[QgsCoordinateReferenceSystem],
+    crs: Union[QgsCoordinateReferenceSystem, str, None],
     *,
     max_sqkm: float = DEFAULT_MAX_SQKM,
     transform_context: Optional[QgsCoordinateTransformContext] = None,
 ) -> Aoi:
-    """The Aoi of one geometry drawn in `crs` (default transform context: the project's); raises AoiError."""
+    """The Aoi of one geometry drawn in `crs` (a CRS or an id such as "EPSG:3857"; default transform
+    context: the project's); raises AoiError."""
     return AoiValidator(crs, max_sqkm=max_sqkm, transform_context=transform_context).validate(geometry)
 
 
 def validate_geometries(
     geometries: Iterable[Optional[QgsGeometry]],
-    crs: Optional[QgsCoordinateReferenceSystem],
+    crs: Union[QgsCoordinateReferenceSystem, str, None],
     *,
     max_sqkm: float = DEFAULT_MAX_SQKM,
     transform_context: Optional[QgsCoordinateTransformContext] = None,
@@ -662,7 +665,7 @@ def create_order_for_geometry(
     client: Any,
     name: str,
     geometry: Optional[QgsGeometry],
-    crs: Optional[QgsCoordinateReferenceSystem],
+    crs: Union[QgsCoordinateReferenceSystem, str, None],
     *,
     max_sqkm: float = DEFAULT_MAX_SQKM,
     transform_context: Optional[QgsCoordinateTransformContext] = None,

@@ -345,6 +345,21 @@ def test_longitude_out_of_range_uses_the_services_own_words():
     assert problem.location == (181.0, 40.0)
 
 
+def test_a_point_with_one_nan_is_broken_but_with_two_is_qgiss_empty_point():
+    one_nan = QgsGeometry.fromPointXY(QgsPointXY(float("nan"), 10))
+    two_nan = QgsGeometry.fromPointXY(QgsPointXY(float("nan"), float("nan")))
+
+    assert [r.code for r in validate_geometries([one_nan, two_nan], WGS84)] == [
+        "non_finite_coordinates", "empty_geometry",
+    ]
+
+
+def test_the_crs_may_be_given_by_its_id():
+    result = aoi_from_geometry(geometry("POINT(1113194.908 6446275.841)"), "EPSG:3857")
+
+    assert lon_lat(result) == pytest.approx((10.0, 50.0), abs=1e-6)
+
+
 def test_max_sqkm_must_be_positive():
     with pytest.raises(ValueError):
         aoi("POINT(10 50)", max_sqkm=0)
