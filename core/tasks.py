@@ -44,10 +44,10 @@ class TaskFeedback:
             raise Cancelled("Cancelled.")
 
     # The QgsFeedback spelling, so code written against QgsFeedback accepts this object too.
-    def isCanceled(self) -> bool:  # noqa: N802
+    def isCanceled(self) -> bool:
         return self.is_canceled()
 
-    def setProgress(self, percent: float) -> None:  # noqa: N802
+    def setProgress(self, percent: float) -> None:
         self.set_progress(percent)
 
 
@@ -93,7 +93,7 @@ class ApiTask(QgsTask):
     def run(self) -> bool:
         try:
             self.result = self._fn(TaskFeedback(self))
-        except BaseException as exc:  # noqa: B036 - anything escaping run() would abort QGIS
+        except BaseException as exc:  # anything escaping run() would abort QGIS
             self.exception = exc
             self.error_traceback = traceback.format_exc()
             return False
@@ -108,7 +108,7 @@ class ApiTask(QgsTask):
             else:
                 # No exception and not ok happens only if the manager terminated the task unstarted.
                 self._deliver_error(self.exception or RuntimeError(f"{self.description()} did not finish."))
-        except BaseException as exc:  # noqa: B036 - see the class docstring
+        except BaseException as exc:  # see the class docstring
             self.callback_error = exc
             _log(f"{self.description()}: a result handler failed:\n{traceback.format_exc()}", Qgis.Critical)
         finally:
@@ -173,7 +173,7 @@ class LayerUpsertTask(ApiTask):
             return
         try:
             self.upsert_result = apply_prepared(self.layer, result, self.remove_missing, self.batch_size)
-        except Exception as exc:  # noqa: BLE001 - reported through on_error like any failure
+        except Exception as exc:  # reported through on_error like any failure
             self._deliver_error(exc)
             return
         super().deliver_success(self.upsert_result)
