@@ -100,13 +100,20 @@ def user_agent() -> str:
 DEFAULT_TIMEOUT = 60.0  # QGIS's own default for qgis/networkAndProxy/networkTimeout (60000 ms)
 
 
-def qgis_network_timeout() -> float:
-    """QGIS's network timeout (Settings › Options › Network) in seconds; 0 there means "none", for
-    which the QGIS default is used, since a request without a timeout can hang a task forever."""
-    try:
-        from qgis.core import QgsNetworkAccessManager
+TIMEOUT_KEY = "qgis/networkAndProxy/networkTimeout"  # milliseconds, as QgsNetworkAccessManager reads it
 
-        milliseconds = int(QgsNetworkAccessManager.timeout())
+
+def qgis_network_timeout(settings: Any = None) -> float:
+    """QGIS's network timeout (Settings › Options › Network) in seconds; 0 there means "none", for
+    which the QGIS default is used, since a request without a timeout can hang a task forever.
+    Read through QgsNetworkAccessManager.timeout(), or from `settings` (a QgsSettings) when given."""
+    try:
+        if settings is not None:
+            milliseconds = int(settings.value(TIMEOUT_KEY, DEFAULT_TIMEOUT * 1000))
+        else:
+            from qgis.core import QgsNetworkAccessManager
+
+            milliseconds = int(QgsNetworkAccessManager.timeout())
     except Exception:  # noqa: BLE001 - no QGIS, or a setting that is not a number: the default
         return DEFAULT_TIMEOUT
     return milliseconds / 1000.0 if milliseconds > 0 else DEFAULT_TIMEOUT
@@ -313,12 +320,13 @@ class QgisSession(requests.Session):
 def create_session(settings: Any = None, *, timeout: Optional[float] = None) -> QgisSession:
     """A session with QGIS's current network settings: proxy (any type, exclusions, credentials),
     timeout and a User-Agent naming the plugin and QGIS. Read afresh at each call, so a change in
-    QGIS's options applies to the next session."""
+    QGIS's options applies to the next session. `settings`: a QgsSettings to read instead of QGIS's own
+    (tests give a private one)."""
     try:
         proxy_config = ProxyConfig.from_qgis(settings)
     except ImportError:
         proxy_config = ProxyConfig()
-    session = QgisSession(proxy_config, timeout if timeout is not None else qgis_network_timeout())
+    session = QgisSession(proxy_config, timeout if timeout is not None else qgis_network_timeout(settings))
     LOGGER.debug("new session: %s, timeout %.0f s", proxy_config.describe(), session.default_timeout)
     return session
 
