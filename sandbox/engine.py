@@ -39,6 +39,8 @@ DEFAULT_ORDER_DAYS = 30
 REASSESSMENT_CHANCE = 0.05
 CAPTURE_FAILURE_CHANCE = 0.08
 INVALID_CLOUD_COVER = 0.3
+# A guard, not a limit met in practice: a rule bug must never hang the server inside one request.
+MAX_EVENTS_PER_RUN = 2_000_000
 
 
 def _number(value: Any) -> Optional[float]:
@@ -123,7 +125,9 @@ class Sandbox:
     def run_until(self, target: datetime) -> None:
         """Apply every due event in time order (events may schedule further events before target)."""
         limit = target.timestamp()
-        while self._heap and self._heap[0][0] <= limit:
+        budget = MAX_EVENTS_PER_RUN
+        while self._heap and self._heap[0][0] <= limit and budget > 0:
+            budget -= 1
             at, _, kind, object_id, event = heapq.heappop(self._heap)
             obj = self.store.get(kind, object_id)
             if obj is None or obj.get("_next") != [at, event]:
@@ -567,7 +571,10 @@ class Sandbox:
                 self._fail_capture(capture, at, "The satellite could not acquire the area (scheduling conflict).")
                 self._after_capture(order, capture, at)
                 return
-            acquired = at + timedelta(seconds=generator.uniform(0, 40))
+            longest = 40.0
+            if order["scheduling_type"] == "ASSURED":
+                longest = max(0.0, min(longest, (parse_time(order["end_time"]) - at).total_seconds()))
+            acquired = at + timedelta(seconds=generator.uniform(0, longest))
             capture["acquired_time"] = format_time(acquired)
             capture["strip_id"] = "s{:03d}_{}".format(generator.randint(101, 124), acquired.strftime("%Y%m%dT%H%M%SZ"))
             capture["status"] = "PROCESSING"
@@ -702,6 +709,10 @@ class Sandbox:
             self.schedule("order", order, max(start, now), "start")
         elif status == "IN_PROGRESS":
             end = parse_time(order["end_time"])
+            if end <= now:
+                # Only an assured order still being captured stays IN_PROGRESS past its end: its capture decides.
+                self.schedule("order", order, None)
+                return
             if order.get("_next_attempt") is not None:
                 queue_at = from_epoch(order["_next_attempt"]) - timedelta(seconds=QUEUE_LEAD)
                 if queue_at < end:
