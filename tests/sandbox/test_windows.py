@@ -1,0 +1,166 @@
+"""Imaging-window searches: gradual results, failure, validation, conflicts, replacement and quota multipliers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.sandbox.helpers import assured_order, assured_window, iso, parse, point, sim_now
+
+
+def _post_search(api, **payload):
+    payload.setdefault("geometry", point(13.350097, 52.514511))
+    return api.post("imaging-windows/search/", payload)
+
+
+def test_results_fill_in_gradually(api, sandbox):
+    search = _post_search(api).json()
+    url = f"imaging-windows/search/{search['id']}/"
+    assert api.get(url).json()["status"] == "CREATED"
+    sandbox.advance(10)
+    early = api.get(url).json()
+    assert early["status"] == "IN_PROGRESS"
+    sandbox.advance(110)
+    middle = api.get(url).json()
+    sandbox.advance(180)
+    done = api.get(url).json()
+    assert done["status"] == "DONE"
+    assert len(early["imaging_windows"]) <= len(middle["imaging_windows"]) < len(done["imaging_windows"])
+    assert [w["id"] for w in middle["imaging_windows"]] == [w["id"] for w in done["imaging_windows"]][
+        :len(middle["imaging_windows"])]
+    assert [w["id"] for w in api.get(url).json()["imaging_windows"]] == [w["id"] for w in done["imaging_windows"]]
+    start, end = parse(done["start_time"]), parse(done["end_time"])
+    assert end - start == timedelta(days=7)
+    for window in done["imaging_windows"]:
+        assert start <= parse(window["start_time"]) < parse(window["end_time"]) <= end
+        assert window["sat_elevation_angle_min"] >= 58 and window["off_nadir_angle_max"] <= 30
+
+
+def test_search_outside_coverage_fails(api, sandbox):
+    search = _post_search(api, geometry=point(10, 86)).json()
+    sandbox.advance(300)
+    failed = api.get(f"imaging-windows/search/{search['id']}/").json()
+    assert failed["status"] == "FAILED" and failed["imaging_windows"] == []
+    assert failed["error_code"] == "AOI_OUT_OF_COVERAGE" and failed["error_message"]
+
+
+def test_linestring_search(api, sandbox):
+    response = _post_search(api, geometry={"type": "LineString", "coordinates": [[10.92, 48.91], [10.79, 49.07]]})
+    assert response.status_code == 201
+    sandbox.advance(300)
+    assert api.get(f"imaging-windows/search/{response.json()['id']}/").json()["status"] == "DONE"
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [0.1, 0], [0.1, 0.1], [0, 0]]]}}, "geometry"),
+    ({"geometry": {"type": "LineString", "coordinates": [[0, 0], [0.1, 0], [0.2, 0]]}}, "geometry"),
+    ({"geometry": point(200, 0)}, "geometry"),
+    ({"product": "one_time_tasking"}, "product"),
+    ({"pl_number": "PL-0"}, "pl_number"),
+    ({"sat_elevation_angle_min": "high"}, "sat_elevation_angle_min"),
+    ({"start_time": "tomorrow"}, "start_time"),
+])
+def test_search_validation(api, payload, field):
+    response = _post_search(api, **payload)
+    assert response.status_code == 400 and field in response.json()
+
+
+def test_search_missing_geometry(api):
+    response = api.post("imaging-windows/search/", {})
+    assert response.status_code == 400 and response.json() == {"geometry": ["This field is required."]}
+
+
+def test_search_more_than_seven_days_ahead(api, sandbox):
+    response = _post_search(api, end_time=iso(sim_now(sandbox) + timedelta(days=8)))
+    assert response.status_code == 400 and "end_time" in response.json()
+
+
+def test_constraints_are_applied(api, sandbox):
+    search = _post_search(api, sat_elevation_angle_min=70, off_nadir_angle_max=20).json()
+    assert search["sat_elevation_angle_min"] == 70 and search["off_nadir_angle_max"] == 20
+    sandbox.advance(300)
+    for window in api.get(f"imaging-windows/search/{search['id']}/").json()["imaging_windows"]:
+        assert window["sat_elevation_angle_min"] >= 70 - 1e-3 and window["off_nadir_angle_max"] <= 20 + 1e-3
+
+
+def test_replacing_an_assured_order(api, sandbox):
+    window = assured_window(api, sandbox)
+    first = assured_order(api, sandbox, "first", window)
+    second = api.post("orders/", {"name": "second", "imaging_window": window["id"], "product": "Assured Tasking"})
+    assert second.status_code == 201
+    replaced = api.order(first["id"])
+    assert replaced["status"] == "PENDING_CANCELLATION"
+    pricing = api.get(f"orders/{second.json()['id']}/pricing/").json()
+    assert pricing["determined_by"] == "replaced_orders"
+    first_cost = api.get(f"orders/{first['id']}/pricing/").json()["estimated_quota_cost"]
+    assert pricing["replaced_orders"] == [{"order_id": first["id"], "name": "first", "cost": first_cost}]
+    assert pricing["estimated_quota_cost"] == first_cost
+    sandbox.advance(600)
+    assert api.order(first["id"])["status"] == "CANCELLED"
+
+
+def test_quota_priority_multiplier_rule(api, sandbox):
+    window = assured_window(api, sandbox, index=0)
+    order = assured_order(api, sandbox, "booked", window)
+    search = api.post("imaging-windows/search/", {"geometry": point(13.350097, 52.514511)}).json()
+    sandbox.advance(300)
+    shown = api.get(f"imaging-windows/search/{search['id']}/?show_replacing_imaging_windows=true").json()
+    now = sim_now(sandbox)
+    tiers = {"STANDARD": 1.0, "EXPRESS": 1.5}
+    saw_conflict = False
+    for candidate in shown["imaging_windows"]:
+        own = tiers[candidate["assured_tasking_tier"]]
+        conflicts = candidate["conflicting_orders"]
+        if conflicts:
+            saw_conflict = True
+            assert [c["id"] for c in conflicts] == [order["id"]]
+        if conflicts and parse(candidate["start_time"]) - now < timedelta(hours=24):
+            expected = max(own, sum(tiers[c["assured_tasking_tier"]] for c in conflicts))
+        else:
+            expected = own
+        assert candidate["quota_priority_multiplier"] == expected
+    assert saw_conflict
+
+
+def test_window_in_the_past_cannot_be_ordered(api, sandbox):
+    window = assured_window(api, sandbox, index=0)
+    sandbox.advance((parse(window["start_time"]) - sim_now(sandbox)).total_seconds() + 1)
+    response = api.post("orders/", {"name": "late", "imaging_window": window["id"], "product": "Assured Tasking"})
+    assert response.status_code == 400
+    assert response.json() == {"imaging_window": ["The imaging window is no longer available."]}
+
+
+def test_unknown_window(api):
+    response = api.post("orders/", {"name": "x", "imaging_window": "00000000-0000-4000-8000-000000000000",
+                                    "product": "Assured Tasking"})
+    assert response.status_code == 400 and "imaging_window" in response.json()
+
+
+def test_window_with_flexible_product(api, sandbox):
+    window = assured_window(api, sandbox)
+    response = api.post("orders/", {"name": "x", "imaging_window": window["id"], "product": "one_time_tasking"})
+    assert response.status_code == 400 and "imaging_window" in response.json()
+
+
+def test_pricing_preview_with_window(api, sandbox):
+    window = assured_window(api, sandbox)
+    alone = api.post("pricing/", {"imaging_window": window["id"], "product": "Assured Tasking"}).json()
+    assert alone["determined_by"] == "pricing_model"
+    assert [m["name"] for m in alone["pricing_model"]["multipliers"]] == ["imaging_mode", "tasking_tier"]
+    booked = assured_order(api, sandbox, "booked", window)
+    replacing = api.post("pricing/", {"imaging_window": window["id"], "product": "Assured Tasking"}).json()
+    assert replacing["determined_by"] == "replaced_orders"
+    assert replacing["replaced_orders"][0]["order_id"] == booked["id"]
+
+
+def test_exclusivity_days_choices(api, sandbox):
+    search = _post_search(api).json()
+    sandbox.advance(300)
+    url = f"imaging-windows/search/{search['id']}/"
+    assert "pricing_details" not in api.get(url).json()["imaging_windows"][0]
+    costs = [api.get(url + f"?order_template__exclusivity_days={d}").json()["imaging_windows"][0][
+        "pricing_details"]["estimated_quota_cost"] for d in (0, 7, 30)]
+    assert costs[0] < costs[1] < costs[2]
+    response = api.get(url + "?order_template__exclusivity_days=5")
+    assert response.status_code == 400 and "order_template__exclusivity_days" in response.json()
