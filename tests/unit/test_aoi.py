@@ -27,6 +27,7 @@ from core.aoi import (
     aoi_from_geometry,
     aois_from_layer,
     create_order_for_geometry,
+    first_errors,
     geometry_to_geojson,
     order_payload,
     point_square,
@@ -482,3 +483,11 @@ def test_a_valid_geometry_is_sent_once_as_geojson_with_the_other_fields():
         "product": "one_time_tasking",
     }]
     assert order_payload(aoi("POINT(1 2)"), "x") == {"name": "x", "geometry": {"type": "Point", "coordinates": [1.0, 2.0]}}
+
+
+def test_first_errors_lists_what_to_fix_per_feature():
+    results = [(1, aoi("POINT(10 50)")), (2, error("POINT(181 0)")), (3, error("POINT(0 91)"))]
+
+    lines = first_errors(results, limit=1)
+
+    assert lines == [f"feature 2: {results[1][1].message}"]
