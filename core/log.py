@@ -79,7 +79,8 @@ class MessageLogHandler(logging.Handler):
         super().__init__()
         self.tab = tab
         self.addFilter(RedactingFilter())
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        # QGIS shows the time and level itself.
+        self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
