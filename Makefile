@@ -9,6 +9,8 @@ VPY := $(VENV)/bin/python
 # Widgets need a platform plugin even without a display.
 export QT_QPA_PLATFORM ?= offscreen
 PORT ?= 8765
+# Where `make zip` writes (tests point it at a temporary folder).
+DIST ?= dist
 
 .PHONY: help setup test lint demo deploy zip sandbox bench clean
 
@@ -39,7 +41,7 @@ deploy:
 	$(SYS_PYTHON) scripts/package.py deploy
 
 zip:
-	$(SYS_PYTHON) scripts/package.py zip
+	$(SYS_PYTHON) scripts/package.py zip --out $(DIST)
 
 # The sandbox is standard library only, so any python3 runs it.
 sandbox:
