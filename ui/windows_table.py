@@ -1,0 +1,132 @@
+"""Table model of imaging windows: one row per window, numbers sortable as numbers, replacing windows marked."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from qgis.PyQt.QtGui import QBrush, QColor
+
+from ..core.models import ImagingWindow
+
+SORT_ROLE = Qt.UserRole + 1
+WINDOW_ROLE = Qt.UserRole + 2
+REPLACING_BACKGROUND = QColor(255, 236, 200)
+
+
+def _number(value: Optional[float], fmt: str, unit: str) -> str:
+    return "–" if value is None else f"{value:{fmt}}{unit}"
+
+
+def _range(low: Optional[float], high: Optional[float], unit: str) -> str:
+    if low is None and high is None:
+        return "–"
+    if low is None or high is None or round(low, 1) == round(high, 1):
+        return _number(low if low is not None else high, ".1f", unit)
+    return f"{low:.1f}–{high:.1f}{unit}"
+
+
+def _conflicts_text(window: ImagingWindow) -> str:
+    if not window.conflicting_orders:
+        return "none"
+    names = ", ".join(o.name or o.id for o in window.conflicting_orders)
+    return f"replaces {len(window.conflicting_orders)}: {names}"
+
+
+# (header, tooltip, display text, sort value) per column.
+Column = Tuple[str, str, Callable[[ImagingWindow], str], Callable[[ImagingWindow], Any]]
+COLUMNS: Sequence[Column] = (
+    ("Start (UTC)", "When the satellite starts imaging the AOI, in UTC",
+     lambda w: "–" if w.start_time is None else f"{w.start_time:%Y-%m-%d %H:%M:%S}",
+     lambda w: w.start_time.timestamp() if w.start_time else 0.0),
+    ("Duration", "How long the satellite images the AOI, in seconds",
+     lambda w: _number(w.duration_seconds, ".0f", " s"), lambda w: w.duration_seconds or 0.0),
+    ("Off-nadir", "Off-nadir angle (0° looks straight down), lowest–highest during the window",
+     lambda w: _range(w.off_nadir_angle_min, w.off_nadir_angle_max, "°"),
+     lambda w: w.off_nadir_angle_min if w.off_nadir_angle_min is not None else 99.0),
+    ("Sat. elevation", "Satellite elevation above the horizon seen from the AOI, lowest–highest",
+     lambda w: _range(w.sat_elevation_angle_min, w.sat_elevation_angle_max, "°"),
+     lambda w: w.sat_elevation_angle_max if w.sat_elevation_angle_max is not None else -1.0),
+    ("Sun elevation", "Sun elevation above the horizon at the AOI (low light below about 10°)",
+     lambda w: _range(w.sun_elevation_angle_min, w.sun_elevation_angle_max, "°"),
+     lambda w: w.sun_elevation_angle_max if w.sun_elevation_angle_max is not None else -99.0),
+    ("GSD", "Ground sample distance: the size of a pixel on the ground, in metres",
+     lambda w: _number(w.ground_sample_distance, ".2f", " m"), lambda w: w.ground_sample_distance or 99.0),
+    ("Cloud forecast", "Forecast cloud cover at the window's time, latest forecast, in percent",
+     lambda w: _number(w.latest_cloud_forecast, ".0f", " %"),
+     lambda w: w.latest_cloud_forecast if w.latest_cloud_forecast is not None else 101.0),
+    ("Tier", "Assured tasking tier: EXPRESS windows (soon) cost more than STANDARD ones",
+     lambda w: w.assured_tasking_tier or "–", lambda w: w.assured_tasking_tier or ""),
+    ("Priority ×", "Quota priority multiplier of this window (× the order's price)",
+     lambda w: _number(w.quota_priority_multiplier, "g", " ×"), lambda w: w.quota_priority_multiplier or 0.0),
+    ("Conflicting orders", "Your existing assured orders this window would replace (cancel) if you order it",
+     _conflicts_text, lambda w: len(w.conflicting_orders)),
+)
+
+
+class ImagingWindowsModel(QAbstractTableModel):
+    """Imaging windows of one search; `WINDOW_ROLE` gives the ImagingWindow of a row."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._windows: List[ImagingWindow] = []
+
+    def set_windows(self, windows: Sequence[ImagingWindow]) -> None:
+        self.beginResetModel()
+        self._windows = list(windows)
+        self.endResetModel()
+
+    def windows(self) -> List[ImagingWindow]:
+        return list(self._windows)
+
+    def window(self, row: int) -> Optional[ImagingWindow]:
+        return self._windows[row] if 0 <= row < len(self._windows) else None
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        return 0 if parent.isValid() else len(self._windows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802
+        if orientation != Qt.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.DisplayRole:
+            return COLUMNS[section][0]
+        if role == Qt.ToolTipRole:
+            return COLUMNS[section][1]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        window = self._windows[index.row()]
+        header, _tip, text, sort_value = COLUMNS[index.column()]
+        if role == Qt.DisplayRole:
+            return text(window)
+        if role == SORT_ROLE:
+            return sort_value(window)
+        if role == WINDOW_ROLE:
+            return window
+        if role == Qt.BackgroundRole and window.replaces_orders:
+            return QBrush(REPLACING_BACKGROUND)
+        if role == Qt.ToolTipRole:
+            if window.replaces_orders:
+                return ("Ordering this window replaces (cancels) your order(s): "
+                        + ", ".join(f"“{o.name or o.id}”" for o in window.conflicting_orders))
+            return f"{header}: {text(window)}"
+        if role == Qt.TextAlignmentRole and index.column() not in (0, 7, 9):
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+
+class WindowsSortProxy(QSortFilterProxyModel):
+    """Sorts by each column's value (numbers as numbers, times as times), not by the displayed text."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+
+    def window(self, row: int) -> Optional[ImagingWindow]:
+        index = self.index(row, 0)
+        return index.data(WINDOW_ROLE) if index.isValid() else None
