@@ -7,6 +7,7 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -114,7 +115,7 @@ def qgis_network_timeout(settings: Any = None) -> float:
             from qgis.core import QgsNetworkAccessManager
 
             milliseconds = int(QgsNetworkAccessManager.timeout())
-    except Exception:  # noqa: BLE001 - no QGIS, or a setting that is not a number: the default
+    except Exception:  # no QGIS, or a setting that is not a number: the default
         return DEFAULT_TIMEOUT
     return milliseconds / 1000.0 if milliseconds > 0 else DEFAULT_TIMEOUT
 
@@ -286,7 +287,7 @@ def _proxy_credentials_from_auth_manager(authcfg: str, user: str, password: str)
         proxy = QNetworkProxy(QNetworkProxy.HttpProxy, "", 0, user, password)
         if manager.updateNetworkProxy(proxy, authcfg):
             return proxy.user(), proxy.password()
-    except Exception:  # noqa: BLE001 - a broken auth database must not stop requests without a proxy
+    except Exception:  # a broken auth database must not stop requests without a proxy
         LOGGER.warning("could not read the proxy credentials from QGIS's authentication configuration")
     return user, password
 
@@ -304,7 +305,7 @@ class QgisSession(requests.Session):
         self.headers["Accept"] = "application/json"
         register_secret(self.proxy_config.password)
 
-    def request(self, method, url, *args, **kwargs):  # noqa: D102 - same contract as requests.Session
+    def request(self, method, url, *args, **kwargs):  # same contract as requests.Session
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
         if kwargs.get("proxies") is None:
@@ -701,38 +702,78 @@ class HttpTransport:
         params: Optional[Mapping[str, Any]] = None,
         *,
         is_canceled: Optional[Callable[[], bool]] = None,
+        prefetch: bool = False,
     ) -> Iterator[Dict[str, Any]]:
         """The pages of a listing, lazily, following `next` until it is null.
 
         Stops (with a warning) when a `next` link names a page already read, so a server that loops
         its links cannot make the iteration endless; also stops on an empty page that still has a
-        `next`, for the same reason.
+        `next`, for the same reason. With `prefetch`, the next page is requested in a background
+        thread while the caller works through the current one (never more than one page ahead), so
+        turning results into objects overlaps the server's time instead of adding to it.
         """
-        url = self.url(path)
-        page_params: Optional[Mapping[str, Any]] = params
         seen: Set[str] = set()
-        while url:
-            if is_canceled is not None and is_canceled():
-                raise Cancelled("Listing cancelled.")
-            reply = self.request("GET", url, params=page_params)
-            seen.add(_canonical(reply.url))
-            page = reply.data
-            if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-                raise MalformedResponseError(
-                    f"{self.service} sent a page without a list of results for GET {self._short(url)}.",
-                    status=reply.status, body=self._clean(str(page)[:500]), method="GET", url=url)
-            yield page
-            next_url = page.get("next")
-            if not next_url:
-                return
-            next_url = self.pin_origin(urljoin(reply.url, next_url))
-            if _canonical(next_url) in seen:
-                LOGGER.warning("page link %s was already read; stopping the listing there", self._short(next_url))
-                return
-            if not page["results"]:
-                LOGGER.warning("empty page with a next link %s; stopping the listing there", self._short(next_url))
-                return
-            url, page_params = next_url, None
+        pending = _PageRequest(self, self.url(path), params, prefetch)
+        try:
+            while pending is not None:
+                if is_canceled is not None and is_canceled():
+                    raise Cancelled("Listing cancelled.")
+                reply = pending.result()
+                seen.add(_canonical(reply.url))
+                page = reply.data
+                if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+                    raise MalformedResponseError(
+                        f"{self.service} sent a page without a list of results for GET {self._short(reply.url)}.",
+                        status=reply.status, body=self._clean(str(page)[:500]), method="GET", url=reply.url)
+                pending = None
+                next_url = page.get("next")
+                if next_url:
+                    next_url = self.pin_origin(urljoin(reply.url, next_url))
+                    if _canonical(next_url) in seen:
+                        LOGGER.warning("page link %s was already read; stopping the listing there",
+                                       self._short(next_url))
+                    elif not page["results"]:
+                        LOGGER.warning("empty page with a next link %s; stopping the listing there",
+                                       self._short(next_url))
+                    else:
+                        pending = _PageRequest(self, next_url, None, prefetch)
+                yield page
+        finally:
+            if pending is not None:
+                pending.abandon()
+
+
+class _PageRequest:
+    """One page GET, sent at once in a background thread (prefetch) or when its result is asked for."""
+
+    def __init__(self, transport: HttpTransport, url: str, params: Optional[Mapping[str, Any]], background: bool):
+        self._call = lambda: transport.request("GET", url, params=params)
+        self._reply: Optional[Reply] = None
+        self._error: Optional[BaseException] = None
+        self._thread: Optional[threading.Thread] = None
+        if background:
+            self._thread = threading.Thread(target=self._run, name="satellite-tasking-next-page", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._reply = self._call()
+        except BaseException as error:  # handed to the consumer's thread by result()
+            self._error = error
+
+    def result(self) -> Reply:
+        if self._thread is None:
+            return self._call()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._reply is not None
+        return self._reply
+
+    def abandon(self) -> None:
+        # The listing stopped early (break, cancel, error): the page still in flight is not needed.
+        # Its thread is a daemon and ends with the request's own timeout; nothing waits for it.
+        self._thread = None
 
 
 def _canonical(url: str) -> str:

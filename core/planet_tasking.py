@@ -230,7 +230,7 @@ class TaskingClient:
             return Order.from_json(reply.data)
 
     def _order_ids_named(self, name: str) -> Set[str]:
-        return {o.id for o in self.iter_orders(name__icontains=name, fields=["id", "name"], page_size=100)
+        return {o.id for o in self.iter_orders(name__icontains=name, fields=["id", "name"], page_size=100, prefetch=False)
                 if o.name is None or o.name == name}
 
     def _reconcile_created_order(self, body: Mapping[str, Any], known_ids: Set[str],
@@ -245,7 +245,7 @@ class TaskingClient:
             self.transport.sleep(self.transport.backoff_delay(look + 1 if looks > 1 else 0))
             try:
                 candidates = [
-                    o for o in self.iter_orders(name__icontains=name, page_size=100)
+                    o for o in self.iter_orders(name__icontains=name, page_size=100, prefetch=False)
                     if o.id not in known_ids and o.name == name and self._same_target(o, body)
                 ]
             except ApiError as lookup_error:
@@ -306,10 +306,11 @@ class TaskingClient:
 
     def iter_orders(self, *, page_size: int = 100, fields: Union[str, Sequence[str], None] = None,
                     ordering: Union[str, Sequence[str], None] = None, is_canceled: IsCanceled = None,
-                    **filters: Any) -> Iterator[Order]:
-        """Every order matching the filters (as list_orders), page after page, lazily."""
+                    prefetch: bool = True, **filters: Any) -> Iterator[Order]:
+        """Every order matching the filters (as list_orders), page after page, lazily; with `prefetch`
+        the next page is already on its way while this one is read (at most one page ahead)."""
         params = self._listing_params(page_size, None, fields, ordering, filters)
-        for page in self.transport.iter_pages("orders/", params, is_canceled=is_canceled):
+        for page in self.transport.iter_pages("orders/", params, is_canceled=is_canceled, prefetch=prefetch):
             for item in page["results"]:
                 yield Order.from_json(item)
 
@@ -493,11 +494,11 @@ class TaskingClient:
     def iter_captures(self, order_ids: Union[str, Sequence[str], None] = None, *, status: Optional[str] = None,
                       fulfilling: Optional[bool] = None, page_size: int = 100,
                       fields: Union[str, Sequence[str], None] = None, ordering: Union[str, Sequence[str], None] = None,
-                      is_canceled: IsCanceled = None, **filters: Any) -> Iterator[Capture]:
-        """Every capture matching (as list_captures), page after page, lazily."""
+                      is_canceled: IsCanceled = None, prefetch: bool = True, **filters: Any) -> Iterator[Capture]:
+        """Every capture matching (as list_captures), page after page, lazily (see iter_orders)."""
         filters = self._capture_params(order_ids, status, fulfilling, dict(filters))
         params = self._listing_params(page_size, None, fields, ordering, filters)
-        for page in self.transport.iter_pages("captures/", params, is_canceled=is_canceled):
+        for page in self.transport.iter_pages("captures/", params, is_canceled=is_canceled, prefetch=prefetch):
             for item in page["results"]:
                 yield Capture.from_json(item)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 from typing import List
 
@@ -163,13 +164,39 @@ def test_iter_orders_follows_next_lazily(client, sandbox):
     for index in range(7):
         client.create_order({"name": f"lazy {index}", "geometry": POINT})
     before = len(sandbox.requests_seen())
-    iterator = client.iter_orders(page_size=3, ordering="created_time")
+    iterator = client.iter_orders(page_size=3, ordering="created_time", prefetch=False)
     first = next(iterator)
     assert first.name == "lazy 0" and len(sandbox.requests_seen()) == before + 1  # one page fetched, no more
     rest = list(iterator)
     assert [o.name for o in rest] == [f"lazy {i}" for i in range(1, 7)]
     gets = [r for r in sandbox.requests_seen()[before:] if r["method"] == "GET"]
     assert len(gets) == 3
+
+
+def test_iter_orders_prefetches_at_most_one_page_ahead(client, sandbox):
+    for index in range(7):
+        client.create_order({"name": f"ahead {index}", "geometry": POINT})
+    before = len(sandbox.requests_seen())
+    iterator = client.iter_orders(page_size=3, ordering="created_time")
+    assert next(iterator).name == "ahead 0"
+    for _ in range(100):  # the second page is on its way in the background; let it arrive
+        if len(sandbox.requests_seen()) == before + 2:
+            break
+        time.sleep(0.01)
+    assert len(sandbox.requests_seen()) == before + 2
+    assert [o.name for o in iterator] == [f"ahead {i}" for i in range(1, 7)]
+    assert len(sandbox.requests_seen()) == before + 3
+
+
+def test_abandoned_prefetching_listing_stops_asking(client, sandbox):
+    for index in range(7):
+        client.create_order({"name": f"stop {index}", "geometry": POINT})
+    before = len(sandbox.requests_seen())
+    listing = client.iter_orders(page_size=2)
+    assert next(listing).name == "stop 6"
+    listing.close()
+    time.sleep(0.2)
+    assert len(sandbox.requests_seen()) - before <= 2
 
 
 def test_iter_orders_can_be_cancelled_between_pages(client):

@@ -1,0 +1,105 @@
+"""Listing 10,000 orders through TaskingClient vs. a plain requests loop over the same pages, as a ratio."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Run as `python bench/bench_client.py` from anywhere: the repository root holds `core` and `tests`.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import requests  # noqa: E402
+
+from core.http import ProxyConfig, QgisSession  # noqa: E402
+from core.planet_tasking import TaskingClient  # noqa: E402
+from tests.conftest import SandboxServer  # noqa: E402
+
+ORDER_COUNT = 10_000
+PAGE_SIZE = 1000  # the largest page the service hands out (DRF's max limit in the sandbox)
+BULK_SIZE = 1000
+TARGET_RATIO = 1.2
+# Rounds alternate between the two ways so that a slow moment of the machine hits both alike; the
+# figure is the median of each.
+ROUNDS = 5
+
+
+def fill(client: TaskingClient, sandbox: SandboxServer) -> None:
+    """10,000 orders through the bulk endpoint, the simulated clock advanced so they are made at once."""
+    for first in range(0, ORDER_COUNT, BULK_SIZE):
+        payloads = [{"name": f"bench order {n}",
+                     "geometry": {"type": "Point", "coordinates": [-170 + (n % 3400) * 0.1, -60 + (n // 3400) * 20]}}
+                    for n in range(first, min(first + BULK_SIZE, ORDER_COUNT))]
+        bulk_id = client.create_bulk(payloads)
+        status = client.wait_bulk(bulk_id, poll=10.0, max_poll=30.0, timeout=3600)
+        if status.failed_payload_count:
+            failed = next(p for p in client.iter_bulk_payloads(bulk_id) if not p.ok)
+            raise SystemExit(f"bench setup: {status.failed_payload_count} payloads failed, e.g. {failed.error}")
+    count = client.count_orders()
+    if count != ORDER_COUNT:
+        raise SystemExit(f"bench setup: expected {ORDER_COUNT} orders, the sandbox has {count}")
+
+
+def plain_loop(url: str, api_key: str) -> int:
+    """What the client is measured against: requests, the JSON of each page, follow `next`."""
+    listed = 0
+    with requests.Session() as session:
+        session.trust_env = False
+        session.headers["Authorization"] = f"api-key {api_key}"
+        next_url = f"{url}orders/?limit={PAGE_SIZE}"
+        while next_url:
+            response = session.get(next_url, timeout=60)
+            response.raise_for_status()
+            page = response.json()
+            listed += len(page["results"])
+            next_url = page["next"]
+    return listed
+
+
+def through_client(url: str, api_key: str) -> int:
+    # A session without a proxy, like the plain loop's: the comparison is of the client's own work.
+    client = TaskingClient(url, api_key, session=QgisSession(ProxyConfig(), timeout=60))
+    return sum(1 for _ in client.iter_orders(page_size=PAGE_SIZE))
+
+
+def timed(function, *args) -> float:
+    started = time.perf_counter()
+    listed = function(*args)
+    elapsed = time.perf_counter() - started
+    if listed != ORDER_COUNT:
+        raise SystemExit(f"{function.__name__} listed {listed} orders, not {ORDER_COUNT}")
+    return elapsed
+
+
+def main() -> int:
+    sandbox = SandboxServer()
+    try:
+        setup_client = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.advance)
+        started = time.perf_counter()
+        fill(setup_client, sandbox)
+        print(f"setup: {ORDER_COUNT} orders through {ORDER_COUNT // BULK_SIZE} bulks in "
+              f"{time.perf_counter() - started:.1f} s")
+        plain_loop(sandbox.tasking_url, sandbox.api_key)  # warm both paths (imports, server caches)
+        through_client(sandbox.tasking_url, sandbox.api_key)
+        plain, client = [], []
+        for _ in range(ROUNDS):
+            plain.append(timed(plain_loop, sandbox.tasking_url, sandbox.api_key))
+            client.append(timed(through_client, sandbox.tasking_url, sandbox.api_key))
+    finally:
+        sandbox.stop()
+    plain_s, client_s = statistics.median(plain), statistics.median(client)
+    ratio = client_s / plain_s
+    print(f"plain requests loop: {plain_s:.3f} s for {ORDER_COUNT} orders ({ORDER_COUNT // PAGE_SIZE} pages of "
+          f"{PAGE_SIZE}; median of {ROUNDS}: {', '.join(f'{t:.3f}' for t in plain)})")
+    print(f"TaskingClient.iter_orders (typed Order objects, UTC datetimes): {client_s:.3f} s "
+          f"(median of {ROUNDS}: {', '.join(f'{t:.3f}' for t in client)})")
+    verdict = "OK" if ratio <= TARGET_RATIO else "OVER TARGET"
+    print(f"ratio client/plain: {ratio:.2f}x (target <= {TARGET_RATIO}x) {verdict}")
+    return 0 if ratio <= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
