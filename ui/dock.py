@@ -81,7 +81,7 @@ class TaskingDock(QgsDockWidget):
         if configured:
             where = settings.active_base_url()
             suffix = " (local sandbox)" if settings.use_sandbox() else ""
-            self.status_label.setText(f"Connected to <tt>{where}</tt>{suffix}.")
+            self.status_label.setText(f"Using <tt>{where}</tt>{suffix}.")
         else:
             self.status_label.setText(NOT_CONFIGURED_TEXT)
         self.sandbox_button.setVisible(not configured)
