@@ -88,6 +88,8 @@ class Api:
     def handle(self, method: str, path: str, query: str, body: Any, headers: Dict[str, str], base: str) -> Response:
         if not path.startswith(PREFIX + "/"):
             raise not_found()
+        if method == "HEAD":
+            method = "GET"  # same answer without the body (the transport drops it)
         parts: List[str] = [p for p in path[len(PREFIX):].split("/") if p]
         if parts == ["version.txt"]:
             self._allow(method, "GET")
@@ -168,7 +170,7 @@ class Api:
 
     @staticmethod
     def _allow(method: str, *allowed: str) -> None:
-        if method not in allowed and not (method in ("HEAD", "OPTIONS") and "GET" in allowed):
+        if method not in allowed:
             raise ApiError(405, {"detail": f'Method "{method}" not allowed.'}, {"Allow": ", ".join(allowed)})
 
     def _list_orders(self, account: Account, params: Dict[str, str], query: str, url: str, now) -> dict:

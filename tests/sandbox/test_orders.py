@@ -424,3 +424,10 @@ def test_charged_cancellation():
         assert client.delete(f"orders/{flexible['id']}/").status_code == 204
     finally:
         stop_server(process)
+
+
+def test_head_and_options_never_change_an_order(api):
+    order = api.create()
+    assert api.session.head(api.url(f"orders/{order['id']}/"), timeout=10).status_code == 200
+    assert api.session.options(api.url(f"orders/{order['id']}/"), timeout=10).status_code == 405
+    assert api.order(order["id"])["status"] == "RECEIVED"
