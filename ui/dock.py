@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from ..core import settings
 from ..core.log import get_logger
@@ -29,7 +29,8 @@ class TaskingDock(QgsDockWidget):
     # The dock cannot open the settings dialog itself (the plugin owns it), so it asks.
     settingsRequested = pyqtSignal()  # noqa: N815 - Qt signal naming
 
-    def __init__(self, client_factory: Optional[Callable[[], Any]] = None, parent: Optional[QWidget] = None):
+    def __init__(self, client_factory: Optional[Callable[[], Any]] = None, parent: Optional[QWidget] = None,
+                 iface: Optional[Any] = None):
         super().__init__("Satellite Tasking", parent)
         self.setObjectName("SatelliteTaskingDock")
         self.setWindowIcon(QIcon(str(ICONS / "dock.svg")))
@@ -65,6 +66,8 @@ class TaskingDock(QgsDockWidget):
         self.content_layout = QVBoxLayout(self.content)
         self.content_layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.content, 1)
+        self.tabs: Optional[QTabWidget] = None
+        self.new_order_panel = self._add_new_order_panel(iface)
         self.setWidget(body)
 
         # Both connections are to this dock's own children, so they go away with it.
@@ -86,6 +89,8 @@ class TaskingDock(QgsDockWidget):
             self.status_label.setText(NOT_CONFIGURED_TEXT)
         self.sandbox_button.setVisible(not configured)
         self.content.setEnabled(configured)
+        if getattr(self, "new_order_panel", None) is not None:
+            self.new_order_panel.reload_settings()
 
     def use_sandbox(self) -> None:
         settings.set_use_sandbox(True)
@@ -98,5 +103,31 @@ class TaskingDock(QgsDockWidget):
             return None
         return self.client_factory()
 
+    def add_tab(self, widget: QWidget, title: str) -> int:
+        """Add a feature panel as a tab of the content (the tab bar is made on first use); returns its index."""
+        if self.tabs is None:
+            self.tabs = QTabWidget(self.content)
+            self.tabs.setObjectName("taskingTabs")
+            self.content_layout.addWidget(self.tabs)
+        return self.tabs.addTab(widget, title)
+
+    def _add_new_order_panel(self, iface: Optional[Any]):
+        """The "New order" tab; it needs QGIS's interface (its map canvas), so without one there is none."""
+        from qgis import utils
+
+        from ..core.ordering import client_from_settings
+        from .order_panel import NewOrderPanel
+
+        iface = iface or utils.iface
+        if iface is None or iface.mapCanvas() is None:
+            return None
+        # Without an injected factory the panel builds clients from the settings itself.
+        factory = self.client if self.client_factory is not None else client_from_settings
+        panel = NewOrderPanel(factory, iface, self.content)
+        self.add_tab(panel, "New order")
+        return panel
+
     def shutdown(self) -> None:
         """Stop everything the dock started (tasks, map tools) before the plugin unloads; later issues add to it."""
+        if self.new_order_panel is not None:
+            self.new_order_panel.shutdown()
