@@ -158,15 +158,12 @@ class NewOrderPanel(QWidget):
         self._times_edited = False
         self._loading = True
 
-        self.footprint = FootprintPreview(self.canvas, max_sqkm)
+        # Map tools and footprints put items on the canvas, so they are made when first needed.
+        self._footprint: Optional[FootprintPreview] = None
         self.tools: Dict[str, AoiMapTool] = {}
-        for kind, tool_class in TOOL_CLASSES.items():
-            tool = tool_class(self.canvas, max_sqkm)
-            tool.aoiDrawn.connect(self.set_aoi_geometry)
-            tool.previewChanged.connect(self._show_drawing_preview)
-            tool.cancelled.connect(self._tool_cancelled)
-            self.tools[kind] = tool
         self._previous_tool = None
+        self._pl_number_edited = False
+        self._product_edited = False
 
         self._quote_timer = QTimer(self)
         self._quote_timer.setSingleShot(True)
@@ -331,6 +328,7 @@ class NewOrderPanel(QWidget):
         self.pl_number_edit.setObjectName("plNumberEdit")
         self.pl_number_edit.setPlaceholderText("contract default")
         self.pl_number_edit.textChanged.connect(self._form_changed)
+        self.pl_number_edit.textEdited.connect(lambda _text: setattr(self, "_pl_number_edited", True))
         self._field(form, "C&ontract", self.pl_number_edit, "pl_number",
                     "Your Planet contract number (PL-…), from the plugin's settings; empty: the key's default.")
 
@@ -338,6 +336,7 @@ class NewOrderPanel(QWidget):
         self.product_edit.setObjectName("productEdit")
         self.product_edit.setPlaceholderText("contract default")
         self.product_edit.textChanged.connect(self._form_changed)
+        self.product_edit.textEdited.connect(lambda _text: setattr(self, "_product_edited", True))
         self._field(form, "Pro&duct", self.product_edit, "product",
                     "The tasking product, from the settings (e.g. one_time_tasking; Assured Tasking for assured).")
 
@@ -477,11 +476,15 @@ class NewOrderPanel(QWidget):
     def reload_settings(self) -> None:
         """Take contract and product from the plugin settings (the user may still change them here)."""
         loading, self._loading = self._loading, True
-        self.pl_number_edit.setText(settings.pl_number())
-        self.product_edit.setText(default_product(self.scheduling_type, settings.product()))
+        # What the user typed here wins over the settings until the panel is made again.
+        if not self._pl_number_edited:
+            self.pl_number_edit.setText(settings.pl_number())
+        if not self._product_edited:
+            self.product_edit.setText(default_product(self.scheduling_type, settings.product()))
         if not self._times_edited:
             self._set_default_times()
         self._loading = loading
+        self._form_changed()
 
     @property
     def scheduling_type(self) -> str:
@@ -616,8 +619,25 @@ class NewOrderPanel(QWidget):
     # AOI
     # ------------------------------------------------------------------------------------------
 
+    @property
+    def footprint(self) -> FootprintPreview:
+        """The chosen AOI's footprint on the canvas."""
+        if self._footprint is None:
+            self._footprint = FootprintPreview(self.canvas, self.max_sqkm)
+        return self._footprint
+
+    def tool(self, kind: str) -> AoiMapTool:
+        """The drawing tool of a kind (point, strip, polygon), made on first use."""
+        if kind not in self.tools:
+            tool = TOOL_CLASSES[kind](self.canvas, self.max_sqkm)
+            tool.aoiDrawn.connect(self.set_aoi_geometry)
+            tool.previewChanged.connect(self._show_drawing_preview)
+            tool.cancelled.connect(self._tool_cancelled)
+            self.tools[kind] = tool
+        return self.tools[kind]
+
     def activate_tool(self, kind: str) -> None:
-        tool = self.tools[kind]
+        tool = self.tool(kind)
         current = self.canvas.mapTool()
         if current not in self.tools.values():
             self._previous_tool = current
@@ -644,7 +664,7 @@ class NewOrderPanel(QWidget):
 
     def _map_tool_changed(self, new_tool, _old_tool=None) -> None:
         for kind, button in self.tool_buttons.items():
-            button.setChecked(new_tool is self.tools[kind])
+            button.setChecked(new_tool is not None and new_tool is self.tools.get(kind))
         if new_tool not in self.tools.values():
             self.drawing_status.setVisible(False)
 
@@ -676,7 +696,8 @@ class NewOrderPanel(QWidget):
 
     def clear_aoi(self) -> None:
         self.aoi = self.aoi_error = None
-        self.footprint.clear()
+        if self._footprint is not None:
+            self._footprint.clear()
         self.aoi_summary.setText("No AOI yet: draw one on the map or use a selected feature.")
         self._aoi_changed()
 
@@ -1133,4 +1154,5 @@ class NewOrderPanel(QWidget):
             pass
         for tool in self.tools.values():
             tool.remove_items()
-        self.footprint.remove()
+        if self._footprint is not None:
+            self._footprint.remove()
