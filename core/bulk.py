@@ -935,7 +935,8 @@ def result_layer(layer: QgsVectorLayer, results: Mapping[int, Tuple[Optional[str
                                                     layer.crs())
     request = QgsFeatureRequest().setFilterFids(sorted(results))
     features = []
-    for feature in layer.getFeatures(request):
+    # Sorted by source feature id: the copy lists features in the layer's order, whatever the provider's.
+    for feature in sorted(layer.getFeatures(request), key=lambda f: f.id()):
         order_id, error = results[feature.id()]
         out = QgsFeature(fields)
         out.setGeometry(feature.geometry())

@@ -1,0 +1,193 @@
+"""The bulk dialogs driven with qtbot against the sandbox: check, price, create, results; bulk edit/cancel; resume at start."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import Qgis, QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
+from qgis.PyQt.QtCore import Qt, QVariant
+
+from core.bulk import BulkJob
+from core.bulk_journal import BulkJournal
+from core.layers import create_orders_layer
+from core.planet_tasking import TaskingClient
+from core.tasks import active_tasks, cancel_all_tasks
+from ui.bulk_dialog import BulkEditDialog, BulkOrderDialog, resume_unfinished_bulks, selected_order_ids_from
+
+BAD_CONTRACT = "PL-000000"
+
+
+class ClockSleep:
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+
+    def __call__(self, seconds: float) -> None:
+        if seconds > 0:
+            self.sandbox.advance(seconds)
+
+
+@pytest.fixture
+def factory(sandbox):
+    return lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=ClockSleep(sandbox), timeout=30.0)
+
+
+@pytest.fixture
+def journal(tmp_path):
+    with BulkJournal(str(tmp_path / "journal.sqlite")) as opened:
+        yield opened
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_tasks(qgis_app, qtbot):
+    yield
+    cancel_all_tasks()
+    qtbot.waitUntil(lambda: not active_tasks(), timeout=20000)
+
+
+@pytest.fixture
+def project(qgis_new_project):
+    yield QgsProject.instance()
+    QgsProject.instance().removeAllMapLayers()
+
+
+def wells_layer() -> QgsVectorLayer:
+    """12 points in Web Mercator: two invalid (no name, end before start), one the service will refuse."""
+    layer = QgsVectorLayer("Point?crs=EPSG:3857", "well pads", "memory")
+    layer.dataProvider().addAttributes([QgsField("pad", QVariant.String), QgsField("days", QVariant.Int),
+                                        QgsField("contract", QVariant.String)])
+    layer.updateFields()
+    features = []
+    for index in range(12):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(1113194.9 + index * 20000, 6800000.0)))
+        name = None if index == 4 else f"pad {index}"
+        feature.setAttributes([name, -3 if index == 7 else 20, BAD_CONTRACT if index == 9 else None])
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def test_layer_to_orders_end_to_end(qtbot, qgis_iface, project, factory, journal, sandbox):
+    layer = wells_layer()
+    project.addMapLayer(layer)
+    dialog = BulkOrderDialog(factory, qgis_iface, journal=journal, poll_seconds=1.0)
+    qtbot.addWidget(dialog)
+    dialog.confirm = lambda text: True
+    dialog.layer_combo.setLayer(layer)
+    dialog.set_expression("name", '"pad"')
+    dialog.set_expression("end_time", "now() + make_interval(days:=\"days\")")
+    dialog.set_expression("pl_number", '"contract"')
+    dialog.show()
+
+    assert dialog.preview_table.rowCount() == 10
+    assert dialog.preview_table.item(0, 1).text() == "pad 0"
+    assert not dialog.create_button.isEnabled()  # nothing checked yet
+
+    qtbot.mouseClick(dialog.validate_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=20000)
+    assert dialog.validation_table.rowCount() == 12
+    reasons = {dialog.validation_table.item(r, 0).text(): dialog.validation_table.item(r, 4).text()
+               for r in range(12)}
+    assert "name is empty" in reasons["5"] and "in the past" in reasons["8"]
+    assert "10 of 12 features can be ordered" in dialog.validation_label.text()
+
+    dialog.stop_on_invalid.setChecked(True)
+    assert not dialog.create_button.isEnabled() and "Stop" in dialog.validation_label.text()
+    dialog.skip_invalid.setChecked(True)
+    assert dialog.create_button.isEnabled()
+
+    qtbot.mouseClick(dialog.price_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.pricing is not None, timeout=20000)
+    assert len(dialog.pricing.prices) == 9 and len(dialog.pricing.failures) == 1
+    assert f"{dialog.pricing.total:,.3f}" in dialog.price_label.text()
+    assert "left out of the total" in dialog.price_label.text()
+    assert "not priced" in dialog.validation_table.item(9, 5).text()
+
+    qtbot.mouseClick(dialog.create_button, Qt.LeftButton)
+    assert dialog.job is not None and journal.unfinished_jobs()  # journaled before anything was sent
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30000)
+    assert len(dialog.outcome.succeeded) == 9 and len(dialog.outcome.failed) == 1
+    assert "9 created, 1 failed" in dialog.summary_label.text()
+    assert "COMPLETE" in dialog.progress_panel.states()[0]
+    assert dialog.progress_panel.bars[0].value() == 10
+    result = dialog.result
+    assert result is not None and QgsProject.instance().mapLayer(result.id()) is not None
+    rows = {f.id(): (f["order_id"], f["error"]) for f in result.getFeatures()}
+    assert len(rows) == 12
+    assert rows[1][0] and not rows[1][1]  # pad 0
+    assert not rows[10][0] and "pl_number" in rows[10][1]  # pad 9: refused by the service
+    assert not rows[5][0] and "name is empty" in rows[5][1]  # never sent
+    assert journal.unfinished_jobs() == []
+    warnings = qgis_iface.messageBar().get_messages(Qgis.Warning)
+    assert any("9 created, 1 failed" in m for m in warnings)
+
+
+def test_bulk_cancel_from_the_orders_layer_selection(qtbot, qgis_iface, project, factory, journal, sandbox):
+    client = factory()
+    pairs = [(i, {"name": f"c{i}", "geometry": {"type": "Point", "coordinates": [10 + i * 0.1, 45]}})
+             for i in range(3)]
+    BulkJob.start(journal, "CREATE", pairs, client.base_url).run(client)
+    sandbox.advance(120)
+    orders = list(client.iter_orders())
+    layer = create_orders_layer(orders=orders)
+    project.addMapLayer(layer)
+    layer.selectAll()
+    ids, statuses = selected_order_ids_from(None)
+    assert sorted(ids) == sorted(o.id for o in orders) and set(statuses.values()) <= {"PENDING", "IN_PROGRESS"}
+
+    dialog = BulkEditDialog(factory, qgis_iface, ids, statuses=statuses, journal=journal, poll_seconds=1.0)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.change_start.setChecked(True)
+    dialog.start_edit.setDateTime(dialog.end_edit.dateTime().addDays(1))
+    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    assert "not after the start" in dialog.summary_label.text()
+
+    dialog.change_start.setChecked(False)
+    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
+    assert "3 edited, 0 failed" in dialog.summary_label.text()
+
+    dialog.outcome = None
+    dialog.cancel_radio.setChecked(True)
+    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
+    assert "3 cancelled, 0 failed" in dialog.summary_label.text()
+    assert {o.status for o in client.iter_orders()} <= {"CANCELLED", "PENDING_CANCELLATION"}
+
+
+def test_orders_view_selection_wins(project):
+    class View:
+        def selected_order_ids(self):
+            return ["a", "b"]
+
+    assert selected_order_ids_from(View()) == (["a", "b"], {})
+
+
+def test_unfinished_bulks_are_resumed_at_start(qtbot, qgis_iface, factory, journal, sandbox):
+    client = factory()
+    pairs = [(i, {"name": f"r{i}", "geometry": {"type": "Point", "coordinates": [20 + i * 0.1, 40]}})
+             for i in range(5)]
+    BulkJob.start(journal, "CREATE", pairs, client.base_url, title="left over", chunk_size=2).run(
+        client, max_chunks_to_send=1)
+    other = BulkJob.start(journal, "CREATE", pairs[:1], "https://api.planet.com/tasking/v2/", title="real service")
+    qgis_iface.messageBar().clear_messages()
+
+    task = resume_unfinished_bulks(factory, qgis_iface, journal=journal, poll_seconds=1.0)
+    assert task is not None
+    assert any("left over" in m for m in qgis_iface.messageBar().get_messages(Qgis.Info))
+    qtbot.waitUntil(lambda: bool(qgis_iface.messageBar().get_messages(Qgis.Success)), timeout=30000)
+    assert "5 created, 0 failed" in qgis_iface.messageBar().get_messages(Qgis.Success)[0]
+    assert [j.job_id for j in journal.unfinished_jobs()] == [other.job_id]  # never sent elsewhere
+    assert len(list(client.iter_orders())) == 5
+    assert resume_unfinished_bulks(factory, qgis_iface, journal=journal) is None
+
+
+def test_nothing_to_resume_without_configuration(qgis_iface, journal):
+    def not_configured():
+        raise RuntimeError("no key")
+
+    assert resume_unfinished_bulks(not_configured, qgis_iface, journal=journal) is None
+    BulkJob.start(journal, "CREATE", [(1, {"name": "x"})], "http://127.0.0.1:1/tasking/v2/")
+    qgis_iface.messageBar().clear_messages()
+    assert resume_unfinished_bulks(not_configured, qgis_iface, journal=journal) is None
+    assert any("unfinished" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))

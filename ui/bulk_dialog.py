@@ -1,0 +1,799 @@
+"""Bulk order dialogs: a layer's features checked, priced and ordered in journaled chunks; bulk edit/cancel of selected orders."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from qgis.core import Qgis, QgsMapLayerProxyModel, QgsProject, QgsVectorLayer
+from qgis.gui import QgsDateTimeEdit, QgsFieldExpressionWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import QDateTime, QObject, Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.bulk import (
+    MAPPABLE_FIELDS,
+    BulkJob,
+    BulkOutcome,
+    FieldMapping,
+    LayerSnapshot,
+    PricingReport,
+    ValidationReport,
+    cancel_pairs,
+    charge_refused_ids,
+    edit_pairs,
+    price_payloads,
+    readable_error,
+    result_layer,
+    results_by_feature,
+    resume_jobs,
+    validate_layer,
+)
+from ..core.bulk_journal import BulkJournal
+from ..core.log import get_logger
+from ..core.tasks import ApiTask, run_in_background
+
+_log = get_logger("bulk_dialog")
+
+TASK_PREFIX = "Satellite Tasking"
+MESSAGE_TITLE = "Satellite Tasking"
+PREVIEW_ROWS = 10
+ORDERS_LAYER_NAME = "Tasking orders"
+FIELD_LABELS = {
+    "name": "Name", "start_time": "Start time (UTC)", "end_time": "End time (UTC)", "order_type": "Order type",
+    "n_stereo_pov": "Stereo points of view", "exclusivity_days": "Exclusivity days", "pl_number": "Contract (PL number)",
+    "product": "Product",
+}
+VALIDATION_COLUMNS = ("Feature", "Name", "Shape", "km²", "Check", "Price")
+
+ClientFactory = Callable[[], Any]
+
+
+def default_client_factory() -> Any:
+    """A TaskingClient for the service the settings name (sandbox or real), with the stored key."""
+    from ..core import settings
+    from ..core.planet_tasking import TaskingClient
+
+    connection = settings.connection()
+    if not connection.api_key:
+        raise RuntimeError("The plugin has no API key yet: enter it in the Satellite Tasking settings.")
+    return TaskingClient(connection.base_url, connection.api_key)
+
+
+def _message(iface: Any, text: str, level: int = Qgis.Info, duration: int = 8) -> None:
+    if iface is None:
+        return
+    try:
+        iface.messageBar().pushMessage(MESSAGE_TITLE, text, level, duration)
+    except (AttributeError, RuntimeError):  # no message bar (tests with a bare stub), or QGIS closing
+        _log.info("%s", text)
+
+
+class _ChunkRelay(QObject):
+    """Carries a worker thread's per-chunk progress to the dialog (a queued signal, so it arrives on the GUI thread)."""
+
+    chunk = pyqtSignal(int, int, str, int, int)
+
+
+class BulkProgressPanel(QWidget):
+    """One progress bar per chunk, labelled with its bulk state (PENDING / RUNNING / COMPLETE)."""
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setObjectName("bulkProgressPanel")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.bars: List[QProgressBar] = []
+        self.labels: List[QLabel] = []
+
+    def reset(self, sizes: Sequence[int]) -> None:
+        for widget in self.bars + self.labels:
+            self._layout.removeWidget(widget)
+            widget.deleteLater()
+        self.bars, self.labels = [], []
+        for index, size in enumerate(sizes):
+            label = QLabel(f"Part {index + 1} of {len(sizes)} ({size} orders): written to the journal", self)
+            bar = QProgressBar(self)
+            bar.setObjectName(f"chunkProgress{index}")
+            bar.setRange(0, max(1, size))
+            bar.setValue(0)
+            self._layout.addWidget(label)
+            self._layout.addWidget(bar)
+            self.labels.append(label)
+            self.bars.append(bar)
+
+    def update_chunk(self, index: int, count: int, state: str, done: int, size: int) -> None:
+        if not 0 <= index < len(self.bars):
+            return
+        self.bars[index].setRange(0, max(1, size))
+        self.bars[index].setValue(done)
+        self.labels[index].setText(f"Part {index + 1} of {count} ({size} orders): {state} — {done}/{size}")
+
+    def states(self) -> List[str]:
+        return [label.text() for label in self.labels]
+
+
+class BulkOrderDialog(QDialog):
+    """Order every feature (or the selection) of a point, line or polygon layer in one go.
+
+    Steps: choose the layer and map the order fields → check every feature → price → create (journaled,
+    in chunks of ≤ 1000) → a result layer with `order_id` / `error` per feature and a summary. Every call
+    to the service runs in a QgsTask; the dialog never waits on the network.
+    """
+
+    def __init__(self, client_factory: ClientFactory, iface: Any, parent: Optional[QWidget] = None, *,
+                 journal: Optional[BulkJournal] = None, poll_seconds: float = 2.0):
+        super().__init__(parent if parent is not None else (iface.mainWindow() if iface is not None else None))
+        self.setObjectName("BulkOrderDialog")
+        self.setWindowTitle("Bulk order from layer")
+        self.client_factory = client_factory
+        self.iface = iface
+        self.journal = journal
+        self.poll_seconds = poll_seconds
+        self.report: Optional[ValidationReport] = None
+        self.pricing: Optional[PricingReport] = None
+        self.outcome: Optional[BulkOutcome] = None
+        self.job: Optional[BulkJob] = None
+        self.result: Optional[QgsVectorLayer] = None
+        self.task: Optional[ApiTask] = None
+        self._snapshot_layer: Optional[QgsVectorLayer] = None
+        self._relay = _ChunkRelay(self)
+        self._build()
+        self._relay.chunk.connect(self.progress_panel.update_chunk)
+        self._layer_changed(self.layer_combo.currentLayer())
+
+    # -- building ----------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+
+        source = QGroupBox("Layer", self)
+        source_layout = QHBoxLayout(source)
+        self.layer_combo = QgsMapLayerComboBox(source)
+        self.layer_combo.setObjectName("layerCombo")
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.PointLayer | QgsMapLayerProxyModel.LineLayer
+                                    | QgsMapLayerProxyModel.PolygonLayer)
+        self.selected_only = QCheckBox("Selected features only", source)
+        self.selected_only.setObjectName("selectedOnlyCheck")
+        source_layout.addWidget(self.layer_combo, 1)
+        source_layout.addWidget(self.selected_only)
+        layout.addWidget(source)
+
+        mapping = QGroupBox("Order fields (attributes or expressions; empty: the service's default)", self)
+        form = QFormLayout(mapping)
+        self.field_widgets: Dict[str, QgsFieldExpressionWidget] = {}
+        for name in MAPPABLE_FIELDS:
+            widget = QgsFieldExpressionWidget(mapping)
+            widget.setObjectName(f"{name}Expression")
+            widget.setAllowEmptyFieldName(True)
+            widget.fieldChanged.connect(self._mapping_changed)
+            form.addRow(FIELD_LABELS[name], widget)
+            self.field_widgets[name] = widget
+        layout.addWidget(mapping)
+
+        self.preview_table = QTableWidget(0, 0, self)
+        self.preview_table.setObjectName("previewTable")
+        self.preview_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.preview_table.setMaximumHeight(160)
+        layout.addWidget(QLabel(f"Preview of the first {PREVIEW_ROWS} features:", self))
+        layout.addWidget(self.preview_table)
+
+        checks = QHBoxLayout()
+        self.validate_button = QPushButton("Check all features", self)
+        self.validate_button.setObjectName("validateButton")
+        self.validate_button.clicked.connect(self.start_validation)
+        self.skip_invalid = QRadioButton("Skip invalid features", self)
+        self.skip_invalid.setObjectName("skipInvalidRadio")
+        self.skip_invalid.setChecked(True)
+        self.stop_on_invalid = QRadioButton("Stop if any feature is invalid", self)
+        self.stop_on_invalid.setObjectName("stopOnInvalidRadio")
+        group = QButtonGroup(self)
+        group.addButton(self.skip_invalid)
+        group.addButton(self.stop_on_invalid)
+        self.skip_invalid.toggled.connect(self._update_buttons)
+        checks.addWidget(self.validate_button)
+        checks.addWidget(self.skip_invalid)
+        checks.addWidget(self.stop_on_invalid)
+        checks.addStretch(1)
+        layout.addLayout(checks)
+
+        self.validation_label = QLabel("", self)
+        self.validation_label.setObjectName("validationLabel")
+        self.validation_label.setWordWrap(True)
+        layout.addWidget(self.validation_label)
+        self.validation_table = QTableWidget(0, len(VALIDATION_COLUMNS), self)
+        self.validation_table.setObjectName("validationTable")
+        self.validation_table.setHorizontalHeaderLabels(VALIDATION_COLUMNS)
+        self.validation_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.validation_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.Stretch)
+        layout.addWidget(self.validation_table, 1)
+
+        actions = QHBoxLayout()
+        self.price_button = QPushButton("Price", self)
+        self.price_button.setObjectName("priceButton")
+        self.price_button.clicked.connect(self.start_pricing)
+        self.price_label = QLabel("", self)
+        self.price_label.setObjectName("priceLabel")
+        self.create_button = QPushButton("Create orders", self)
+        self.create_button.setObjectName("createButton")
+        self.create_button.clicked.connect(self.start_creation)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("cancelTaskButton")
+        self.cancel_button.clicked.connect(self.cancel_task)
+        actions.addWidget(self.price_button)
+        actions.addWidget(self.price_label, 1)
+        actions.addWidget(self.create_button)
+        actions.addWidget(self.cancel_button)
+        layout.addLayout(actions)
+
+        self.task_progress = QProgressBar(self)
+        self.task_progress.setObjectName("taskProgress")
+        self.task_progress.setRange(0, 100)
+        layout.addWidget(self.task_progress)
+        self.progress_panel = BulkProgressPanel(self)
+        layout.addWidget(self.progress_panel)
+        self.summary_label = QLabel("", self)
+        self.summary_label.setObjectName("summaryLabel")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        layout.addWidget(self.summary_label)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+        self.layer_combo.layerChanged.connect(self._layer_changed)
+        self.selected_only.toggled.connect(self._mapping_changed)
+        self.resize(820, 760)
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def layer(self) -> Optional[QgsVectorLayer]:
+        layer = self.layer_combo.currentLayer()
+        return layer if isinstance(layer, QgsVectorLayer) else None
+
+    def mapping(self) -> FieldMapping:
+        return FieldMapping(expressions={name: widget.expression() for name, widget in self.field_widgets.items()
+                                         if widget.expression().strip()})
+
+    def set_expression(self, field: str, expression: str) -> None:
+        """Map one order field (a field name or any QGIS expression)."""
+        self.field_widgets[field].setExpression(expression)
+
+    def _busy(self) -> bool:
+        return self.task is not None
+
+    def _update_buttons(self, *_args: Any) -> None:
+        busy = self._busy()
+        has_layer = self.layer() is not None
+        valid = self.report.valid if self.report is not None else []
+        blocked = self.report is not None and self.stop_on_invalid.isChecked() and bool(self.report.invalid)
+        self.validate_button.setEnabled(has_layer and not busy)
+        self.price_button.setEnabled(bool(valid) and not blocked and not busy)
+        self.create_button.setEnabled(bool(valid) and not blocked and not busy)
+        self.cancel_button.setEnabled(busy)
+        if blocked:
+            self.validation_label.setText(
+                f"{len(self.report.invalid)} of {len(self.report.checks)} features are invalid and “Stop” is chosen: "
+                "fix them (reasons below) or choose to skip them.")
+
+    def _layer_changed(self, layer: Any) -> None:
+        layer = layer if isinstance(layer, QgsVectorLayer) else None
+        for widget in self.field_widgets.values():
+            widget.setLayer(layer)
+        if layer is not None:
+            defaults = FieldMapping.for_layer(layer).expressions
+            for name, widget in self.field_widgets.items():
+                widget.setExpression(defaults.get(name, ""))
+            self.selected_only.setChecked(layer.selectedFeatureCount() > 0)
+        self._mapping_changed()
+
+    def _mapping_changed(self, *_args: Any) -> None:
+        self.report = None
+        self.pricing = None
+        self.validation_table.setRowCount(0)
+        self.validation_label.setText("")
+        self.price_label.setText("")
+        self.refresh_preview()
+        self._update_buttons()
+
+    def refresh_preview(self) -> None:
+        """The first rows as payloads (or their problem): cheap, so it runs right here on each change."""
+        layer = self.layer()
+        self.preview_table.clear()
+        columns = ["Feature"] + [FIELD_LABELS[name] for name in MAPPABLE_FIELDS[:6]] + ["Check"]
+        self.preview_table.setColumnCount(len(columns))
+        self.preview_table.setHorizontalHeaderLabels(columns)
+        self.preview_table.setRowCount(0)
+        if layer is None:
+            return
+        mapping = self.mapping()
+        problems = mapping.parse_errors()
+        if problems:
+            field, problem = next(iter(problems.items()))
+            self.validation_label.setText(f"The expression for {FIELD_LABELS[field]} does not parse: {problem}")
+            return
+        report = validate_layer(LayerSnapshot(layer, self.selected_only.isChecked()), mapping, limit=PREVIEW_ROWS)
+        self.preview_table.setRowCount(len(report.checks))
+        for row, check in enumerate(report.checks):
+            payload = check.payload or {}
+            values = [str(check.feature_id)] + [
+                "" if payload.get(name) is None else str(payload.get(name)) for name in MAPPABLE_FIELDS[:6]
+            ] + ["OK" if check.ok else check.reason or ""]
+            for column, value in enumerate(values):
+                self.preview_table.setItem(row, column, QTableWidgetItem(value))
+
+    # -- validation ------------------------------------------------------------------------------------
+
+    def _start(self, description: str, fn: Callable, on_success: Callable, on_cancel: Optional[Callable] = None) -> None:
+        self.task_progress.setValue(0)
+
+        def failed(error: BaseException) -> None:
+            self.task = None
+            self._update_buttons()
+            self.on_task_error(description, error)
+
+        def cancelled() -> None:
+            self.task = None
+            self._update_buttons()
+            if on_cancel is not None:
+                on_cancel()
+            else:
+                _message(self.iface, f"{description}: cancelled.", Qgis.Info)
+
+        def succeeded(result: Any) -> None:
+            self.task = None
+            on_success(result)
+            self._update_buttons()
+
+        self.task = run_in_background(f"{TASK_PREFIX}: {description}", fn, succeeded, failed, cancelled)
+        self.task.progressChanged.connect(lambda value: self.task_progress.setValue(int(value)))
+        self._update_buttons()
+
+    def on_task_error(self, description: str, error: BaseException) -> None:
+        text = getattr(error, "message", None) or str(error) or type(error).__name__
+        self.summary_label.setText(f"{description} failed: {text}")
+        _message(self.iface, f"{description} failed: {text}", Qgis.Warning, 0)
+
+    def cancel_task(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def start_validation(self) -> None:
+        layer = self.layer()
+        if layer is None or self._busy():
+            return
+        problems = self.mapping().parse_errors()
+        if problems:
+            field, problem = next(iter(problems.items()))
+            self.validation_label.setText(f"The expression for {FIELD_LABELS[field]} does not parse: {problem}")
+            return
+        snapshot = LayerSnapshot(layer, self.selected_only.isChecked())
+        self._snapshot_layer = layer
+        mapping = self.mapping()
+        now = datetime.now(timezone.utc)
+        self.validation_label.setText("Checking every feature…")
+        self._start("Checking features",
+                    lambda feedback: validate_layer(snapshot, mapping, now=now, progress=feedback.set_progress,
+                                                    is_canceled=feedback.is_canceled),
+                    self.show_validation)
+
+    def show_validation(self, report: ValidationReport) -> None:
+        self.report = report
+        self.pricing = None
+        table = self.validation_table
+        table.setUpdatesEnabled(False)
+        table.setRowCount(len(report.checks))
+        for row, check in enumerate(report.checks):
+            values = [str(check.feature_id), (check.payload or {}).get("name", ""), check.kind or "",
+                      "" if check.tasked_sqkm is None else f"{check.tasked_sqkm:,.1f}",
+                      "OK" if check.ok else check.reason or check.code or "", ""]
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if column == 4 and not check.ok:
+                    item.setForeground(Qt.red)
+                table.setItem(row, column, item)
+        table.setUpdatesEnabled(True)
+        invalid = len(report.invalid)
+        text = f"{len(report.valid)} of {len(report.checks)} features can be ordered"
+        if invalid:
+            top = "; ".join(f"{count} × {code}" for code, count in report.reasons().most_common(4))
+            text += f"; {invalid} are invalid ({top})"
+        self.validation_label.setText(text + ".")
+        self._update_buttons()
+
+    # -- pricing -----------------------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        return self.client_factory()
+
+    def start_pricing(self) -> None:
+        if self.report is None or self._busy():
+            return
+        try:
+            client = self._client()
+        except Exception as error:  # noqa: BLE001 - not configured: say so, do nothing else
+            self.on_task_error("Pricing", error)
+            return
+        pairs = self.report.pairs()
+        self.price_label.setText(f"Pricing {len(pairs)} orders…")
+        self._start("Pricing",
+                    lambda feedback: price_payloads(client, pairs, progress=feedback.set_progress,
+                                                    is_canceled=feedback.is_canceled),
+                    self.show_pricing)
+
+    def show_pricing(self, pricing: PricingReport) -> None:
+        self.pricing = pricing
+        rows = {self.validation_table.item(r, 0).text(): r for r in range(self.validation_table.rowCount())}
+        for fid, price in pricing.prices.items():
+            row = rows.get(str(fid))
+            if row is not None:
+                self.validation_table.setItem(row, 5, QTableWidgetItem(f"{price.estimated_quota_cost:,.3f}"))
+        for fid, error in pricing.failures.items():
+            row = rows.get(str(fid))
+            if row is not None:
+                item = QTableWidgetItem(f"not priced: {readable_error(error)}")
+                item.setForeground(Qt.red)
+                self.validation_table.setItem(row, 5, item)
+        units = pricing.units or "units"
+        text = (f"Total {pricing.total:,.3f} {units} for {len(pricing.prices)} orders "
+                f"({pricing.requests} request{'s' if pricing.requests != 1 else ''})")
+        if pricing.failures:
+            text += f"; {len(pricing.failures)} could not be priced and are left out of the total"
+        self.price_label.setText(text + ".")
+
+    # -- creation ----------------------------------------------------------------------------------------
+
+    def confirm(self, text: str) -> bool:
+        """Ask before ordering (tests replace this)."""
+        return QMessageBox.question(self, "Create orders", text) == QMessageBox.Yes
+
+    def _journal(self) -> BulkJournal:
+        if self.journal is None:
+            self.journal = BulkJournal()
+        return self.journal
+
+    def start_creation(self) -> None:
+        if self.report is None or self._busy():
+            return
+        pairs = self.report.pairs()
+        if not pairs:
+            return
+        price = f" for an estimated {self.pricing.total:,.3f} {self.pricing.units or ''}" if self.pricing else ""
+        skipped = len(self.report.invalid)
+        question = f"Create {len(pairs)} tasking orders{price}?"
+        if skipped:
+            question += f" {skipped} invalid features will be skipped."
+        if not self.confirm(question):
+            return
+        try:
+            client = self._client()
+        except Exception as error:  # noqa: BLE001
+            self.on_task_error("Creating orders", error)
+            return
+        layer = self._snapshot_layer or self.layer()
+        # The journal gets the whole job (UUIDs, payloads, feature ids) before anything is sent.
+        self.job = BulkJob.start(self._journal(), "CREATE", pairs, client.base_url,
+                                 title=f"{len(pairs)} orders from “{layer.name() if layer else ''}”",
+                                 source={"layer_id": layer.id() if layer else None,
+                                         "layer_source": layer.source() if layer else None})
+        self.progress_panel.reset([len(c.items) for c in self.job.job().chunks])
+        self.summary_label.setText("Sending…")
+        job, relay, poll = self.job, self._relay, self.poll_seconds
+        self._start("Creating orders",
+                    lambda feedback: job.run(client, progress=feedback.set_progress, on_chunk=relay.chunk.emit,
+                                             is_canceled=feedback.is_canceled, poll=poll),
+                    self.show_outcome, on_cancel=self._creation_cancelled)
+
+    def _creation_cancelled(self) -> None:
+        if self.job is None:
+            return
+        outcome = self.job.outcome()
+        self.show_outcome(outcome)
+        if outcome.pending:
+            _message(self.iface, f"Stopped following the bulk order; {len(outcome.pending)} orders are still being "
+                                 "processed by the service. They stay in the bulk journal and are followed again "
+                                 "the next time QGIS starts.", Qgis.Warning, 0)
+
+    def show_outcome(self, outcome: BulkOutcome) -> None:
+        self.outcome = outcome
+        layer = self._snapshot_layer or self.layer()
+        summary = outcome.summary()
+        if self.report is not None and self.report.invalid:
+            summary += f" {len(self.report.invalid)} invalid features were not sent."
+        self.summary_label.setText(summary)
+        if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
+            prices = {fid: p.estimated_quota_cost for fid, p in self.pricing.prices.items()} if self.pricing else None
+            self.result = result_layer(layer, results_by_feature(self.report, outcome), prices=prices)
+            QgsProject.instance().addMapLayer(self.result)
+        level = Qgis.Success if not outcome.failed and not outcome.pending else Qgis.Warning
+        _message(self.iface, summary, level, 0 if outcome.failed else 10)
+
+
+# --- bulk edit / cancel of existing orders ---------------------------------------------------------------
+
+
+def orders_layer(project: Optional[QgsProject] = None) -> Optional[QgsVectorLayer]:
+    """The "Tasking orders" layer of the project, if there is one."""
+    project = project or QgsProject.instance()
+    for layer in project.mapLayersByName(ORDERS_LAYER_NAME):
+        if isinstance(layer, QgsVectorLayer) and layer.fields().indexOf("id") >= 0:
+            return layer
+    return None
+
+
+def selected_orders(layer: Optional[QgsVectorLayer]) -> Tuple[List[str], Dict[str, str]]:
+    """Order ids (field `id`) of the layer's selected features, and their `status` where the layer has one."""
+    if layer is None:
+        return [], {}
+    has_status = layer.fields().indexOf("status") >= 0
+    ids, statuses = [], {}
+    for feature in layer.getSelectedFeatures():
+        order_id = feature["id"]
+        if order_id in (None, "") or (hasattr(order_id, "isNull") and order_id.isNull()):
+            continue
+        ids.append(str(order_id))
+        if has_status and feature["status"]:
+            statuses[str(order_id)] = str(feature["status"])
+    return ids, statuses
+
+
+def selected_order_ids_from(orders_view: Any = None, project: Optional[QgsProject] = None) -> Tuple[List[str], Dict[str, str]]:
+    """The orders to edit or cancel: the orders view's selection (its `selected_order_ids()`), else the
+    selected features of the "Tasking orders" layer."""
+    if orders_view is not None and hasattr(orders_view, "selected_order_ids"):
+        ids = [str(i) for i in orders_view.selected_order_ids() or []]
+        if ids:
+            _, statuses = selected_orders(orders_layer(project))
+            return ids, {i: s for i, s in statuses.items() if i in ids}
+    return selected_orders(orders_layer(project))
+
+
+class BulkEditDialog(QDialog):
+    """Change the start/end time of, or cancel, many orders in bulk requests (journaled like creation)."""
+
+    def __init__(self, client_factory: ClientFactory, iface: Any, order_ids: Sequence[str], *,
+                 statuses: Optional[Dict[str, str]] = None, parent: Optional[QWidget] = None,
+                 journal: Optional[BulkJournal] = None, poll_seconds: float = 2.0):
+        super().__init__(parent if parent is not None else (iface.mainWindow() if iface is not None else None))
+        self.setObjectName("BulkEditDialog")
+        self.setWindowTitle("Edit or cancel orders in bulk")
+        self.client_factory = client_factory
+        self.iface = iface
+        self.order_ids = list(order_ids)
+        self.statuses = dict(statuses or {})
+        self.journal = journal
+        self.poll_seconds = poll_seconds
+        self.task: Optional[ApiTask] = None
+        self.job: Optional[BulkJob] = None
+        self.outcome: Optional[BulkOutcome] = None
+        self.skipped: Dict[str, str] = {}
+        self.charge_refused: List[str] = []
+        self._relay = _ChunkRelay(self)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"{len(self.order_ids)} orders selected.", self))
+        self.edit_radio = QRadioButton("Change the time of interest", self)
+        self.edit_radio.setObjectName("editRadio")
+        self.edit_radio.setChecked(True)
+        self.cancel_radio = QRadioButton("Cancel the orders", self)
+        self.cancel_radio.setObjectName("cancelRadio")
+        layout.addWidget(self.edit_radio)
+        times = QFormLayout()
+        self.change_start = QCheckBox("New start time (UTC)", self)
+        self.change_start.setObjectName("changeStartCheck")
+        self.start_edit = QgsDateTimeEdit(self)
+        self.start_edit.setObjectName("startEdit")
+        self.start_edit.setTimeSpec(Qt.UTC)
+        self.change_end = QCheckBox("New end time (UTC)", self)
+        self.change_end.setObjectName("changeEndCheck")
+        self.change_end.setChecked(True)
+        self.end_edit = QgsDateTimeEdit(self)
+        self.end_edit.setObjectName("endEdit")
+        self.end_edit.setTimeSpec(Qt.UTC)
+        now = QDateTime.currentDateTimeUtc()
+        self.start_edit.setDateTime(now.addDays(1))
+        self.end_edit.setDateTime(now.addDays(30))
+        times.addRow(self.change_start, self.start_edit)
+        times.addRow(self.change_end, self.end_edit)
+        layout.addLayout(times)
+        layout.addWidget(self.cancel_radio)
+        self.accept_charge = QCheckBox("Accept cancellation charges (when the contract's free cancellations are used up)",
+                                       self)
+        self.accept_charge.setObjectName("acceptChargeCheck")
+        layout.addWidget(self.accept_charge)
+        self.run_button = QPushButton("Send", self)
+        self.run_button.setObjectName("runButton")
+        self.run_button.clicked.connect(self.start)
+        self.charge_button = QPushButton("", self)
+        self.charge_button.setObjectName("acceptChargeButton")
+        self.charge_button.hide()
+        self.charge_button.clicked.connect(self.cancel_with_charge)
+        self.stop_button = QPushButton("Stop waiting", self)
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(lambda: self.task.cancel() if self.task is not None else None)
+        row = QHBoxLayout()
+        row.addWidget(self.run_button)
+        row.addWidget(self.charge_button)
+        row.addWidget(self.stop_button)
+        layout.addLayout(row)
+        self.progress_panel = BulkProgressPanel(self)
+        layout.addWidget(self.progress_panel)
+        self._relay.chunk.connect(self.progress_panel.update_chunk)
+        self.summary_label = QLabel("", self)
+        self.summary_label.setObjectName("summaryLabel")
+        self.summary_label.setWordWrap(True)
+        layout.addWidget(self.summary_label)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _journal(self) -> BulkJournal:
+        if self.journal is None:
+            self.journal = BulkJournal()
+        return self.journal
+
+    def pairs(self) -> Tuple[str, List[Tuple[None, Dict[str, Any]]], Dict[str, str]]:
+        if self.cancel_radio.isChecked():
+            pairs, skipped = cancel_pairs(self.order_ids, accept_cancellation_charge=self.accept_charge.isChecked(),
+                                          statuses=self.statuses)
+            return "CANCEL", pairs, skipped
+        start = self.start_edit.dateTime() if self.change_start.isChecked() else None
+        end = self.end_edit.dateTime() if self.change_end.isChecked() else None
+        pairs, skipped = edit_pairs(self.order_ids, start_time=start, end_time=end, statuses=self.statuses)
+        return "EDIT", pairs, skipped
+
+    def start(self) -> None:
+        if self.task is not None:
+            return
+        try:
+            operation, pairs, self.skipped = self.pairs()
+        except ValueError as error:
+            self.summary_label.setText(str(error).capitalize() + ".")
+            return
+        self._send(operation, pairs)
+
+    def cancel_with_charge(self) -> None:
+        """Cancel again the orders the service refused to cancel for free, this time accepting the charge."""
+        if self.task is not None or not self.charge_refused:
+            return
+        pairs, _ = cancel_pairs(self.charge_refused, accept_cancellation_charge=True)
+        self._send("CANCEL", pairs)
+
+    def _send(self, operation: str, pairs: List[Tuple[None, Dict[str, Any]]]) -> None:
+        if not pairs:
+            self.summary_label.setText(self._skipped_text() or "Nothing to send.")
+            return
+        try:
+            client = self.client_factory()
+        except Exception as error:  # noqa: BLE001
+            self.summary_label.setText(str(error))
+            return
+        verb = "Cancelling" if operation == "CANCEL" else "Editing"
+        self.job = BulkJob.start(self._journal(), operation, pairs, client.base_url,
+                                 title=f"{verb} {len(pairs)} orders")
+        self.progress_panel.reset([len(c.items) for c in self.job.job().chunks])
+        self.run_button.setEnabled(False)
+        self.charge_button.hide()
+        self.stop_button.setEnabled(True)
+        job, relay, poll = self.job, self._relay, self.poll_seconds
+
+        def done(outcome: BulkOutcome) -> None:
+            self.task = None
+            self.show_outcome(outcome)
+
+        def failed(error: BaseException) -> None:
+            self.task = None
+            self.run_button.setEnabled(True)
+            self.stop_button.setEnabled(False)
+            text = getattr(error, "message", None) or str(error)
+            self.summary_label.setText(f"{verb} failed: {text}")
+            _message(self.iface, f"{verb} orders failed: {text}", Qgis.Warning, 0)
+
+        def cancelled() -> None:
+            self.task = None
+            self.show_outcome(job.outcome())
+
+        self.task = run_in_background(
+            f"{TASK_PREFIX}: {verb.lower()} orders in bulk",
+            lambda feedback: job.run(client, progress=feedback.set_progress, on_chunk=relay.chunk.emit,
+                                     is_canceled=feedback.is_canceled, poll=poll),
+            done, failed, cancelled)
+
+    def _skipped_text(self) -> str:
+        if not self.skipped:
+            return ""
+        reasons: Dict[str, int] = {}
+        for why in self.skipped.values():
+            reasons[why] = reasons.get(why, 0) + 1
+        return f"{len(self.skipped)} not sent: " + "; ".join(f"{n} × {why}" for why, n in reasons.items())
+
+    def show_outcome(self, outcome: BulkOutcome) -> None:
+        self.outcome = outcome
+        self.run_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        text = outcome.summary()
+        skipped = self._skipped_text()
+        if skipped:
+            text += " " + skipped + "."
+        self.charge_refused = charge_refused_ids(outcome) if outcome.operation == "CANCEL" else []
+        if self.charge_refused:
+            self.charge_button.setText(f"Accept the charge and cancel these {len(self.charge_refused)}")
+            self.charge_button.show()
+            text += (f" {len(self.charge_refused)} would be charged (the contract's free cancellations are used up): "
+                     "accept the charge to cancel them.")
+        self.summary_label.setText(text)
+        _message(self.iface, text, Qgis.Success if not outcome.failed else Qgis.Warning, 10)
+
+
+# --- following unfinished bulks at start-up ---------------------------------------------------------------
+
+
+def resume_unfinished_bulks(client_factory: Optional[ClientFactory], iface: Any, *,
+                            journal: Optional[BulkJournal] = None, poll_seconds: float = 5.0) -> Optional[ApiTask]:
+    """At QGIS start: list the bulk jobs the last session left unfinished and follow them in a task.
+
+    Only jobs sent to the service the client now calls are followed (never a sandbox job against the real
+    service); the message bar says what is being resumed and, when done, how it ended.
+    """
+    try:
+        journal = journal or BulkJournal()
+    except Exception as error:  # noqa: BLE001 - an unreadable journal must not stop the plugin loading
+        _log.warning("the bulk journal could not be opened: %s", error)
+        return None
+    open_jobs = journal.unfinished_jobs()
+    if not open_jobs:
+        return None
+    try:
+        client = (client_factory or default_client_factory)()
+    except Exception as error:  # noqa: BLE001
+        _message(iface, f"{len(open_jobs)} bulk orders from a previous session are unfinished; they will be followed "
+                        f"once the plugin is configured ({error}).", Qgis.Warning, 0)
+        return None
+    jobs = journal.unfinished_jobs(client.base_url)
+    if not jobs:
+        return None
+    titles = ", ".join(job.title or job.operation for job in jobs[:3]) + ("…" if len(jobs) > 3 else "")
+    _message(iface, f"Following {len(jobs)} unfinished bulk order job(s) from the last session: {titles}.", Qgis.Info)
+
+    def finished(outcomes: List[BulkOutcome]) -> None:
+        text = " ".join(outcome.summary() for outcome in outcomes)
+        failed = any(outcome.failed for outcome in outcomes)
+        _message(iface, f"Resumed bulk orders: {text}", Qgis.Warning if failed else Qgis.Success, 0 if failed else 10)
+
+    def failed(error: BaseException) -> None:
+        text = getattr(error, "message", None) or str(error)
+        _message(iface, f"Following the unfinished bulk orders failed ({text}); they stay in the journal and are "
+                        "tried again at the next start.", Qgis.Warning, 0)
+
+    def stopped() -> None:
+        _log.info("following the unfinished bulk orders was stopped; they stay in the journal")
+
+    return run_in_background(
+        f"{TASK_PREFIX}: following unfinished bulk orders",
+        lambda feedback: resume_jobs(journal, client, is_canceled=feedback.is_canceled, progress=feedback.set_progress,
+                                     poll=poll_seconds),
+        finished, failed, stopped)
+
+
+__all__ = ["BulkEditDialog", "BulkOrderDialog", "BulkProgressPanel", "default_client_factory", "orders_layer",
+           "resume_unfinished_bulks", "selected_order_ids_from", "selected_orders"]
