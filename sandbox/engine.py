@@ -294,6 +294,8 @@ class Sandbox:
         if geometry is None:
             if not errors.has("imaging_window"):
                 errors.add("geometry", REQUIRED)
+        elif isinstance(geometry, dict) and geometry.get("type") == "Polygon" and product_type not in (None, "FLEXIBLE"):
+            errors.add("geometry", "Area orders can only be created as flexible tasking orders.")
         else:
             shaped = order_geometry(geometry, errors, account.max_sqkm)
             if shaped:

@@ -41,6 +41,8 @@ class SandboxApp:
             while not self._stop.wait(interval):
                 if self.sb.clock.speed > 0:
                     with self.sb.lock:
+                        if self._stop.is_set():
+                            return  # the store may already be closed
                         self.sb.sync()
                         self.sb.store.commit()
 
@@ -55,6 +57,8 @@ class SandboxApp:
     def call_api(self, method: str, path: str, query: str, body: Any, headers: Dict[str, str],
                  base: str) -> Tuple[int, Any, Dict[str, str]]:
         with self.sb.lock:
+            if self._stop.is_set():
+                return 503, {"detail": "The sandbox is shutting down."}, {}
             self.sb.sync()
             try:
                 return self.api.handle(method, path, query, body, headers, base)

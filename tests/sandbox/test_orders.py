@@ -431,3 +431,11 @@ def test_head_and_options_never_change_an_order(api):
     assert api.session.head(api.url(f"orders/{order['id']}/"), timeout=10).status_code == 200
     assert api.session.options(api.url(f"orders/{order['id']}/"), timeout=10).status_code == 405
     assert api.order(order["id"])["status"] == "RECEIVED"
+
+
+def test_area_orders_only_flexible(api):
+    area = {"type": "Polygon", "coordinates": [[[10, 45], [10.05, 45], [10.05, 45.05], [10, 45.05], [10, 45]]]}
+    response = api.post("orders/", {"name": "area", "geometry": area, "product": "monitoring_tasking",
+                                    "rrule": "FREQ=DAILY;COUNT=2"})
+    assert response.status_code == 400
+    assert response.json() == {"geometry": ["Area orders can only be created as flexible tasking orders."]}
