@@ -81,13 +81,15 @@ def can_edit_start_time(order: Order) -> Permission:
             return Permission(False, "The start time cannot be changed once the order is IN_PROGRESS "
                                      "(only the end time can).")
         return _refuse(order, "start time", START_TIME_EDITABLE)
-    return _assured_times_fixed(order) or ALLOWED
+    fixed = _assured_times_fixed(order)
+    return ALLOWED if fixed is None else fixed
 
 
 def can_edit_end_time(order: Order) -> Permission:
     if order.status not in END_TIME_EDITABLE:
         return _refuse(order, "end time", END_TIME_EDITABLE)
-    return _assured_times_fixed(order) or ALLOWED
+    fixed = _assured_times_fixed(order)
+    return ALLOWED if fixed is None else fixed
 
 
 def can_cancel(order: Order, now: Optional[datetime] = None) -> Permission:
