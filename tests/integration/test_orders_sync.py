@@ -1,0 +1,63 @@
+"""core.orders_sync: the backing-off interval, and the documented edge cases found by a refresh against the sandbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.models import Order
+from core.orders_sync import AdaptiveInterval, diff_orders, probe_changes, reload_window
+from tests.integration.order_states import iso, make_client, point, sim_now
+
+
+def test_interval_backs_off_while_quiet_and_drops_after_a_change():
+    interval = AdaptiveInterval(minimum=10, maximum=100, factor=2)
+    assert [interval.after_refresh(False) for _ in range(5)] == [20, 40, 80, 100, 100]
+    assert interval.after_refresh(True) == 10
+    interval.after_refresh(False)
+    assert interval.reset() == 10
+
+
+def test_diff_marks_changed_added_and_removed():
+    before = {"a": Order(id="a", status="EXPIRED"), "b": Order(id="b", status="PENDING", name="x"),
+              "c": Order(id="c", status="PENDING")}
+    after = [Order(id="a", status="FULFILLED"), Order(id="b", status="PENDING", name="x"), Order(id="d")]
+    changes = diff_orders(before, after)
+    assert list(changes.changed) == ["a"] and changes.added == ["d"] and changes.removed == ["c"]
+    assert "EXPIRED → FULFILLED" in changes.changed["a"].describe()
+    assert "edge case" in changes.changed["a"].describe()
+
+
+def test_refresh_finds_expired_turning_fulfilled_and_manual_reassessment(sandbox):
+    client = make_client(sandbox)
+    start = sim_now(sandbox)
+    for n in range(8):
+        client.create_order({"name": f"short {n}", "geometry": point(n), "end_time": iso(start + timedelta(hours=1))})
+    for n in range(4):
+        client.create_order({"name": f"long {n}", "geometry": point(50 + n)})
+    query = {"ordering": ["-created_time", "id"]}
+    sandbox.advance(65 * 60)
+    shown, total = reload_window(client, 100, query)
+    assert total == 12 and len(shown) == 12
+    assert sum(o.status == "EXPIRED" for o in shown) >= 4
+    watermark = probe_changes(client, None).latest
+    assert probe_changes(client, watermark).count == 0  # nothing changed: the cheap probe says so
+
+    sandbox.advance(2 * 86400)
+    assert probe_changes(client, watermark).count > 0
+    fresh, _ = reload_window(client, 100, query)
+    changes = diff_orders({o.id: o for o in shown}, fresh)
+    turned = [c for c in changes.changed.values() if c.status_change == ("EXPIRED", "FULFILLED")]
+    assert turned, {o.name: o.status for o in fresh}
+    assert all("edge case" in c.describe() for c in turned)
+
+    # A manual reassessment (sandbox control endpoint) turns a FULFILLED order back to IN_PROGRESS.
+    now = sim_now(sandbox)
+    fulfilled = [o for o in fresh if o.status == "FULFILLED" and o.end_time > now]
+    assert fulfilled
+    subject = fulfilled[0]
+    capture = next(iter(client.iter_captures(subject.id, fulfilling=True)))
+    sandbox.control("POST", f"captures/{capture.id}/reassess", {"assessment": "INVALID"})
+    again, _ = reload_window(client, 100, query)
+    changes = diff_orders({o.id: o for o in fresh}, again)
+    assert changes.changed[subject.id].status_change == ("FULFILLED", "IN_PROGRESS")
+    assert "reassessed" in changes.changed[subject.id].describe()
