@@ -29,6 +29,10 @@ class SatelliteTaskingPlugin:
         self.settings_dialog = None
         self.dock_action: Optional[QAction] = None
         self.settings_action: Optional[QAction] = None
+        self.bulk_action: Optional[QAction] = None
+        self.bulk_edit_action: Optional[QAction] = None
+        self.bulk_dialog = None
+        self.bulk_edit_dialog = None
         self.actions: List[QAction] = []
         # Every signal connection the plugin makes, so unload can undo exactly those.
         self._connections: List[Tuple[Any, Callable]] = []
@@ -61,7 +65,15 @@ class SatelliteTaskingPlugin:
         self.settings_action = self._add_action(
             "settings.svg", "Settings…", "SatelliteTaskingSettingsAction", self.show_settings
         )
+        self.bulk_action = self._add_action(
+            "satellite_tasking.svg", "Bulk order from layer…", "SatelliteTaskingBulkAction", self.show_bulk_dialog
+        )
+        self.bulk_edit_action = self._add_action(
+            "satellite_tasking.svg", "Edit or cancel selected orders…", "SatelliteTaskingBulkEditAction",
+            self.show_bulk_edit_dialog
+        )
         self._create_dock()
+        self._resume_bulks()
         self._log.info("Satellite Tasking loaded")
 
     def _create_dock(self) -> None:
@@ -90,6 +102,12 @@ class SatelliteTaskingPlugin:
             self.settings_dialog.deleteLater()
             self.settings_dialog = None
 
+        for dialog in (self.bulk_dialog, self.bulk_edit_dialog):
+            if dialog is not None:
+                dialog.close()
+                dialog.deleteLater()
+        self.bulk_dialog = self.bulk_edit_dialog = None
+
         if self.dock is not None:
             self.iface.removeDockWidget(self.dock)
             self.dock.close()
@@ -102,7 +120,7 @@ class SatelliteTaskingPlugin:
                 self.toolbar.removeAction(action)
             action.deleteLater()
         self.actions.clear()
-        self.dock_action = self.settings_action = None
+        self.dock_action = self.settings_action = self.bulk_action = self.bulk_edit_action = None
 
         if self.toolbar is not None:
             self.iface.mainWindow().removeToolBar(self.toolbar)
@@ -146,6 +164,41 @@ class SatelliteTaskingPlugin:
         self.settings_dialog.load()
         self.settings_dialog.open()
         return self.settings_dialog
+
+    def show_bulk_dialog(self, *_args):
+        """Open the bulk order dialog (not blocking); returns it."""
+        from .ui.bulk_dialog import BulkOrderDialog, default_client_factory
+
+        if self.bulk_dialog is None:
+            self.bulk_dialog = BulkOrderDialog(default_client_factory, self.iface, self.iface.mainWindow())
+        self.bulk_dialog.show()
+        self.bulk_dialog.raise_()
+        return self.bulk_dialog
+
+    def show_bulk_edit_dialog(self, *_args):
+        """Edit or cancel in bulk the orders selected in the orders view or the "Tasking orders" layer."""
+        from .ui.bulk_dialog import BulkEditDialog, default_client_factory, selected_order_ids_from
+
+        ids, statuses = selected_order_ids_from(getattr(self.dock, "orders_view", None))
+        if not ids:
+            self.iface.messageBar().pushMessage(
+                PLUGIN_NAME, "Select orders in the orders view or the “Tasking orders” layer first.", 1, 6)
+            return None
+        if self.bulk_edit_dialog is not None:
+            self.bulk_edit_dialog.close()
+            self.bulk_edit_dialog.deleteLater()
+        self.bulk_edit_dialog = BulkEditDialog(default_client_factory, self.iface, ids, statuses=statuses)
+        self.bulk_edit_dialog.show()
+        return self.bulk_edit_dialog
+
+    def _resume_bulks(self) -> None:
+        """Follow the bulk orders a previous session left unfinished (journal in the QGIS profile)."""
+        try:
+            from .ui.bulk_dialog import default_client_factory, resume_unfinished_bulks
+
+            resume_unfinished_bulks(default_client_factory, self.iface)
+        except Exception:  # noqa: BLE001 - a broken journal must never stop the plugin from loading
+            self._log.exception("could not resume unfinished bulk orders")
 
     def _settings_closed(self, _result: int) -> None:
         if self.dock is not None:
