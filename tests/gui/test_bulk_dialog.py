@@ -191,3 +191,32 @@ def test_nothing_to_resume_without_configuration(qgis_iface, journal):
     qgis_iface.messageBar().clear_messages()
     assert resume_unfinished_bulks(not_configured, qgis_iface, journal=journal) is None
     assert any("unfinished" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
+
+
+def test_plugin_actions_open_the_bulk_dialogs_and_unload_cleanly(qgis_iface, monkeypatch, project, clean_settings,
+                                                                tmp_path):
+    import satellite_tasking
+
+    monkeypatch.setenv("SATELLITE_TASKING_BULK_JOURNAL", str(tmp_path / "profile_journal.sqlite"))
+    window = qgis_iface.mainWindow()
+    menu: dict = {}
+    monkeypatch.setattr(qgis_iface, "addPluginToWebMenu", lambda name, a: menu.setdefault(a.objectName(), a),
+                        raising=False)
+    monkeypatch.setattr(qgis_iface, "removePluginWebMenu", lambda name, a: menu.pop(a.objectName(), None),
+                        raising=False)
+    monkeypatch.setattr(qgis_iface, "addToolBar", lambda name: window.addToolBar(name))
+    monkeypatch.setattr(qgis_iface, "addDockWidget", lambda area, dock: window.addDockWidget(area, dock))
+    monkeypatch.setattr(qgis_iface, "removeDockWidget", lambda dock: window.removeDockWidget(dock))
+    plugin = satellite_tasking.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        assert {"SatelliteTaskingBulkAction", "SatelliteTaskingBulkEditAction"} <= set(menu)
+        menu["SatelliteTaskingBulkAction"].trigger()
+        assert plugin.bulk_dialog is not None and plugin.bulk_dialog.isVisible()
+        qgis_iface.messageBar().clear_messages()
+        menu["SatelliteTaskingBulkEditAction"].trigger()  # nothing selected: says so
+        assert plugin.bulk_edit_dialog is None
+        assert any("Select orders" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
+    finally:
+        plugin.unload()
+    assert not menu and plugin.bulk_dialog is None
