@@ -230,8 +230,13 @@ class TaskingClient:
             return Order.from_json(reply.data)
 
     def _order_ids_named(self, name: str) -> Set[str]:
-        return {o.id for o in self.iter_orders(name__icontains=name, fields=["id", "name"], page_size=100, prefetch=False)
-                if o.name is None or o.name == name}
+        return {o.id for o in self._same_named(name, fields=["id", "name"]) if o.name is None or o.name == name}
+
+    def _same_named(self, name: str, **kwargs: Any) -> Iterator[Order]:
+        # `name` (exact; the documents list name among the filters) narrows it to the few orders that
+        # matter; `name__icontains` (documented by example) keeps it narrow on a service that knew only
+        # that one. Equality is checked here in any case.
+        return self.iter_orders(name=name, name__icontains=name, page_size=1000, prefetch=False, **kwargs)
 
     def _reconcile_created_order(self, body: Mapping[str, Any], known_ids: Set[str],
                                  error: Optional[ApiError]) -> Optional[Order]:
@@ -245,7 +250,7 @@ class TaskingClient:
             self.transport.sleep(self.transport.backoff_delay(look + 1 if looks > 1 else 0))
             try:
                 candidates = [
-                    o for o in self.iter_orders(name__icontains=name, page_size=100, prefetch=False)
+                    o for o in self._same_named(name)
                     if o.id not in known_ids and o.name == name and self._same_target(o, body)
                 ]
             except ApiError as lookup_error:
