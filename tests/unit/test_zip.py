@@ -95,7 +95,7 @@ def test_unpacked_plugin_loads_and_unloads(plugins_dir, qgis_iface):
         plugin = package.classFactory(qgis_iface)
         assert Path(sys.modules[f"{name}.plugin"].__file__).is_relative_to(root)
         plugin.initGui()
-        assert plugin.dock is not None and len(plugin.actions) == 2
+        assert plugin.dock is not None and plugin.dock_action in plugin.actions and plugin.settings_action in plugin.actions
         plugin.unload()
         QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
         assert plugin.dock is None and plugin.actions == []
