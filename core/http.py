@@ -564,7 +564,8 @@ class HttpTransport:
             error = self._error_from_response(response, method, url, safe)
             retryable = status in RETRYABLE_STATUSES and (safe or status == 429)
             if retryable and attempt < self.max_retries:
-                retry_after = getattr(error, "retry_after", None)
+                # Retry-After is honoured on any status that carries it (429, and 503 for maintenance).
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if retry_after is not None and retry_after > self.max_retry_after:
                     raise error  # an hour's wait is the user's decision, not a silent sleep in a task
                 self._wait_before_retry(attempt, retry_after, f"{method} {self._short(url)}: HTTP {status}")

@@ -223,7 +223,7 @@ class TaskingClient:
                 continue
             if not isinstance(reply.data, dict) or "id" not in reply.data:
                 # A 201 whose body lacks the order: it was created; find it rather than guess.
-                found = self._reconcile_created_order(body, known_ids or set(), None)
+                found = self._reconcile_created_order(body, known_ids, None) if known_ids is not None else None
                 if found is not None:
                     return found
                 raise OrderCreationUncertain(status=reply.status, body=reply.data, method="POST", url=reply.url)

@@ -76,6 +76,12 @@ def test_5xx_is_retried_with_growing_backoff(client, sandbox, waits):
     assert [r["status"] for r in seen(sandbox, "GET")] == [503, 503, 503, 200]
 
 
+def test_retry_after_on_a_503_is_honoured_too(client, sandbox, waits):
+    sandbox.fault(path=ORDERS, method="GET", kind="status", status=503, retry_after=4, count=1)
+    client.list_orders()
+    assert len(waits.waits) == 1 and 4.0 <= waits.waits[0] <= 4.4
+
+
 def test_persistent_5xx_ends_in_a_clear_server_error(sandbox, waits):
     client = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=waits, max_retries=2)
     sandbox.fault(path=ORDERS, method="GET", kind="status", status=500, count=10)
