@@ -1,0 +1,475 @@
+"""The New order panel in real QGIS against the sandbox: draw, quote, search, place, replace, and the errors."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import timedelta
+
+import pytest
+from qgis.core import (
+    Qgis,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsFeature,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProject,
+    QgsRectangle,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QEvent, QPoint, QPointF, Qt
+from qgis.PyQt.QtGui import QMouseEvent
+from qgis.PyQt.QtWidgets import QApplication, QPushButton
+
+from core import layers
+from core.ordering import ASSURED, utc_now
+from core.planet_tasking import TaskingClient
+from ui.dock import TaskingDock
+from ui.order_panel import NewOrderPanel
+
+WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
+WEB_MERCATOR = QgsCoordinateReferenceSystem("EPSG:3857")
+BERLIN = (13.40, 52.52)
+WAIT_MS = 20_000
+
+pytestmark = pytest.mark.usefixtures("clean_settings")
+
+
+# --- canvas and mouse ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def canvas(qgis_canvas, qgis_parent):
+    """The session canvas at ~800 × 600 px in Web Mercator over ~80 km around Berlin."""
+    qgis_parent.resize(820, 620)
+    qgis_parent.show()
+    qgis_canvas.resize(800, 600)
+    qgis_canvas.show()
+    qgis_canvas.setDestinationCrs(WEB_MERCATOR)
+    centre = to_canvas_crs(qgis_canvas, QgsPointXY(*BERLIN))
+    half = 65_000
+    qgis_canvas.setExtent(QgsRectangle(centre.x() - half, centre.y() - half, centre.x() + half, centre.y() + half))
+    QApplication.processEvents()
+    yield qgis_canvas
+    tool = qgis_canvas.mapTool()
+    if tool is not None:
+        qgis_canvas.unsetMapTool(tool)
+    qgis_parent.hide()
+
+
+def to_canvas_crs(canvas, lon_lat: QgsPointXY) -> QgsPointXY:
+    return QgsCoordinateTransform(WGS84, canvas.mapSettings().destinationCrs(), QgsProject.instance()).transform(lon_lat)
+
+
+def pixel(canvas, lon: float, lat: float) -> QPoint:
+    point = canvas.getCoordinateTransform().transform(to_canvas_crs(canvas, QgsPointXY(lon, lat)))
+    return QPoint(int(round(point.x())), int(round(point.y())))
+
+
+def offset(lon: float, lat: float, east_km: float = 0.0, north_km: float = 0.0):
+    return (lon + east_km / (111.32 * math.cos(math.radians(lat))), lat + north_km / 111.2)
+
+
+def send_mouse(canvas, kind, where: QPoint, button=Qt.LeftButton) -> None:
+    pressed = button if kind in (QEvent.MouseButtonPress, QEvent.MouseButtonDblClick) else Qt.NoButton
+    event = QMouseEvent(kind, QPointF(where), Qt.NoButton if kind == QEvent.MouseMove else button, pressed,
+                        Qt.NoModifier)
+    QApplication.sendEvent(canvas.viewport(), event)
+
+
+def click(canvas, lon_lat, button=Qt.LeftButton) -> None:
+    where = pixel(canvas, *lon_lat)
+    send_mouse(canvas, QEvent.MouseMove, where)
+    send_mouse(canvas, QEvent.MouseButtonPress, where, button)
+    send_mouse(canvas, QEvent.MouseButtonRelease, where, button)
+
+
+# --- panel --------------------------------------------------------------------------------------------
+
+
+class Confirmations:
+    """Stands in for the confirmation dialog: records what it was shown and answers `answer`."""
+
+    def __init__(self):
+        self.texts = []
+        self.answer = True
+
+    def __call__(self, title, text):
+        self.texts.append(text)
+        return self.answer
+
+
+@pytest.fixture
+def client_factory(sandbox):
+    return lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, max_retries=1)
+
+
+@pytest.fixture
+def client(sandbox):
+    return TaskingClient(sandbox.tasking_url, sandbox.api_key)
+
+
+@pytest.fixture
+def panel(qgis_iface, qgis_new_project, canvas, client_factory, qtbot):
+    qgis_iface.messageBar().clear_messages()
+    qgis_iface.messageBar().clearWidgets()
+    panel = NewOrderPanel(client_factory, qgis_iface)
+    qtbot.addWidget(panel)
+    panel.confirm = Confirmations()
+    panel.search_poll_seconds = 0.2
+    panel.resize(360, 900)
+    panel.show()
+    yield panel
+    panel.shutdown()
+    qtbot.waitUntil(lambda: all(t is None or _finished(t) for t in
+                                (panel.quote_task, panel.search_task, panel.order_task)), timeout=WAIT_MS)
+
+
+def _finished(task) -> bool:
+    try:
+        return task.delivered
+    except RuntimeError:
+        return True
+
+
+def api_requests(sandbox, method: str, path_part: str):
+    return [r for r in sandbox.requests_seen() if r["method"] == method and path_part in r["path"]]
+
+
+def draw_point(panel, lon_lat=BERLIN):
+    panel.tool_buttons["point"].click()
+    click(panel.canvas, lon_lat)
+
+
+def draw_strip(panel, start=BERLIN, north_km=20.0):
+    panel.tool_buttons["strip"].click()
+    click(panel.canvas, start)
+    click(panel.canvas, offset(*start, north_km=north_km))
+
+
+def draw_polygon(panel, corners_km=((0, 0), (8, 0), (8, 6), (0, 6))):
+    panel.tool_buttons["polygon"].click()
+    corners = [offset(*BERLIN, east_km=e, north_km=n) for e, n in corners_km]
+    for corner in corners:
+        click(panel.canvas, corner)
+    click(panel.canvas, corners[-1], Qt.RightButton)
+
+
+def wait_quote(qtbot, panel):
+    qtbot.waitUntil(panel.quote_is_current, timeout=WAIT_MS)
+    return panel.quote_label.text()
+
+
+def place(qtbot, panel):
+    before = panel.last_order
+    panel.place_button.click()
+    qtbot.waitUntil(lambda: panel.last_order is not before, timeout=WAIT_MS)
+    return panel.last_order
+
+
+def set_scheduling(panel, value):
+    panel.scheduling_combo.setCurrentIndex(panel.scheduling_combo.findData(value))
+
+
+def run_search(qtbot, panel, sandbox):
+    panel.find_button.click()
+    assert panel.search_progress.isVisible() and panel.cancel_search_button.isEnabled()
+    qtbot.waitUntil(lambda: bool(api_requests(sandbox, "POST", "imaging-windows/search")), timeout=WAIT_MS)
+    # The sandbox's clock stands still in tests: move it past the documented 5 minutes of searching.
+    sandbox.advance(300)
+    qtbot.waitUntil(lambda: panel.search_task is None, timeout=WAIT_MS)
+    assert not panel.search_progress.isVisible()
+
+
+# --- drawing and quoting -------------------------------------------------------------------------------
+
+
+def test_a_drawn_point_shows_its_footprint_and_a_quote_with_units_base_price_and_multipliers(panel, qtbot, sandbox):
+    draw_point(panel)
+    assert panel.aoi is not None and panel.aoi.is_point
+    assert panel.aoi_summary.text() == "Point: 5 × 5 km square = 25.0 km²"
+    assert panel.footprint.footprint.numberOfVertices() >= 4
+    assert panel.footprint.label.text == "Point: 5 × 5 km square = 25.0 km²"
+    assert panel.name_edit.text().startswith("Point 52.5")
+    text = wait_quote(qtbot, panel)
+    assert "Estimated cost: 25.00 km² of quota" in text
+    assert "Base price: 25.00 km² of quota" in text
+    assert "× 1 imaging mode (single-image)" in text
+    assert panel.quote.units == "SQKM"
+
+
+def test_the_quote_waits_until_changes_settle_and_ignores_stale_answers(panel, qtbot, sandbox):
+    draw_point(panel)
+    wait_quote(qtbot, panel)
+    sandbox.reset()
+    # Several quick changes: one request once they settle (debounced), for the last state.
+    for index in (1, 2, 1, 2):
+        panel.imaging_combo.setCurrentIndex(index)
+    assert panel.quote_status.text() == "Updating the quote…"
+    text = wait_quote(qtbot, panel)
+    assert len(api_requests(sandbox, "POST", "pricing")) == 1
+    assert "× 3 imaging mode (stereo-3-pov)" in text and "Estimated cost: 75.00" in text
+    # Two requests in flight: the first answer, arriving after the second was asked, is dropped.
+    panel.imaging_combo.setCurrentIndex(1)
+    panel._quote_timer.stop()
+    panel.request_quote()
+    panel.imaging_combo.setCurrentIndex(0)
+    panel._quote_timer.stop()
+    panel.request_quote()
+    qtbot.waitUntil(lambda: panel.stale_answers_ignored >= 1, timeout=WAIT_MS)
+    text = wait_quote(qtbot, panel)
+    assert "Estimated cost: 25.00" in text and "single-image" in text
+
+
+def test_use_selected_feature_takes_one_feature_in_the_layers_crs(panel, qtbot, qgis_iface):
+    layer = QgsVectorLayer("LineString?crs=EPSG:32633", "strips", "memory")
+    start = QgsCoordinateTransform(WGS84, layer.crs(), QgsProject.instance()).transform(QgsPointXY(*BERLIN))
+    features = []
+    for dx in (0, 30_000):
+        feature = QgsFeature()
+        feature.setGeometry(QgsGeometry.fromPolylineXY([QgsPointXY(start.x() + dx, start.y()),
+                                                        QgsPointXY(start.x() + dx, start.y() + 12_000)]))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(layer)
+    qgis_iface.setActiveLayer(layer)
+    panel.use_selected_features()
+    assert "is selected" in panel.field_error("geometry") and panel.aoi is None
+    layer.selectAll()
+    panel.use_selected_features()
+    assert "2 features" in panel.field_error("geometry")
+    layer.selectByIds([next(layer.getFeatures()).id()])
+    panel.use_selected_features()
+    assert panel.aoi is not None and panel.aoi.is_strip
+    assert panel.aoi_summary.text().startswith("Strip: 12.0 km × 5 km = 60.0 km²")
+    assert "Estimated cost: 60.0" in wait_quote(qtbot, panel)
+
+
+# --- placing orders ------------------------------------------------------------------------------------
+
+
+def test_place_a_flexible_strip_order_confirmed_with_its_cost_into_the_orders_layer(panel, qtbot, sandbox, client,
+                                                                                     qgis_iface):
+    draw_strip(panel, north_km=20.0)
+    panel.name_edit.clear()
+    qtbot.keyClicks(panel.name_edit, "Bridge survey")
+    quote = wait_quote(qtbot, panel)
+    order = place(qtbot, panel)
+    confirmation = panel.confirm.texts[-1]
+    assert "Place the flexible image order “Bridge survey”?" in confirmation
+    cost = quote.split("Estimated cost: ", 1)[1].split("\n")[0]
+    assert f"Cost: {cost}" in confirmation
+    # In the sandbox...
+    stored = client.get_order(order.id)
+    assert stored.name == "Bridge survey" and stored.scheduling_type == "FLEXIBLE"
+    assert stored.original_geometry["type"] == "LineString"
+    # ...in the orders layer...
+    layer = panel.orders_layer()
+    assert layer.name() == "Tasking orders" and layers.layer_kind(layer) is layers.ORDERS
+    assert [f["name"] for f in layer.getFeatures()] == ["Bridge survey"]
+    assert QgsProject.instance().mapLayersByName("Tasking orders") == [layer]
+    # ...and the message bar says so, with a button that zooms to it.
+    widget = panel.last_message_widget
+    assert widget is not None and "Bridge survey" in widget.text()
+    zoom = widget.findChild(QPushButton, "zoomToOrderButton")
+    zoom.click()
+    extent = panel.canvas.extent()
+    centre = to_canvas_crs(panel.canvas, QgsPointXY(*offset(*BERLIN, north_km=10)))
+    assert extent.contains(centre) and extent.height() < 80_000  # was 130 km: zoomed in on the order
+    assert layer.selectedFeatureCount() == 1
+    # A second order goes into the same layer, found by its kind (even renamed).
+    layer.setName("My orders")
+    panel.name_edit.setText("Bridge survey 2")
+    wait_quote(qtbot, panel)
+    place(qtbot, panel)
+    assert sorted(f["name"] for f in layer.getFeatures()) == ["Bridge survey", "Bridge survey 2"]
+    assert len(QgsProject.instance().mapLayers()) == 1
+
+
+def test_place_a_stereo_polygon_order(panel, qtbot, client):
+    draw_polygon(panel)
+    assert panel.aoi is not None and panel.aoi.is_area
+    panel.imaging_combo.setCurrentIndex(2)  # stereo, 3 points of view
+    text = wait_quote(qtbot, panel)
+    assert "× 3 imaging mode (stereo-3-pov)" in text
+    order = place(qtbot, panel)
+    assert "stereo (3 points of view)" in panel.confirm.texts[-1]
+    stored = client.get_order(order.id)
+    assert stored.order_type == "STEREO" and stored.n_stereo_pov == 3
+    assert stored.original_geometry["type"] == "Polygon"
+
+
+def test_declining_the_confirmation_sends_nothing(panel, qtbot, sandbox):
+    draw_point(panel)
+    wait_quote(qtbot, panel)
+    panel.confirm.answer = False
+    panel.place_button.click()
+    assert panel.place_status.text() == "Not placed."
+    assert api_requests(sandbox, "POST", "orders") == []
+
+
+# --- validation before sending, and the server's errors -------------------------------------------------
+
+
+def test_each_form_problem_is_shown_at_its_field_and_nothing_is_sent(panel, qtbot, sandbox):
+    panel.place_button.click()
+    assert "Draw a point, a strip or a polygon" in panel.field_error("geometry")
+    draw_point(panel)
+    panel.name_edit.clear()
+    panel.place_button.click()
+    assert panel.field_error("name") == "Give the order a name."
+    panel.name_edit.setText("x")
+    panel.end_edit.setDateTime(panel.start_edit.dateTime().addSecs(-3600))
+    assert panel.field_error("end_time") == "The end time must be after the start time."
+    panel.end_edit.setDateTime(panel.start_edit.dateTime().addDays(3))
+    panel.elevation_min_spin.setValue(80)
+    panel.elevation_max_spin.setValue(70)
+    assert "is above the highest" in panel.field_error("sat_elevation_angle_min")
+    panel.place_button.click()
+    assert panel.place_status.text() == "Fix the marked fields; nothing was sent."
+    panel.elevation_min_spin.setValue(60)
+    panel.elevation_max_spin.setValue(90)
+    draw_polygon(panel)
+    set_scheduling(panel, ASSURED)
+    assert "Assured tasking images a point or a strip" in panel.field_error("geometry")
+    draw_point(panel)
+    panel.place_button.click()
+    assert "choose one" in panel.field_error("imaging_window")
+    assert api_requests(sandbox, "POST", "/orders") == []
+
+
+def test_an_invalid_aoi_is_shown_red_with_the_reason_and_nothing_is_sent(panel, qtbot, sandbox):
+    draw_strip(panel, north_km=3.0)
+    assert panel.aoi is None
+    assert "The strip is 3.0 km long" in panel.field_error("geometry")
+    assert panel.footprint.label.text.startswith("Cannot be ordered: The strip is 3.0 km long")
+    panel.place_button.click()
+    time.sleep(0.8)
+    QApplication.processEvents()
+    assert sandbox.requests_seen() == []
+
+
+def test_server_field_errors_show_next_to_the_field_in_the_servers_words_and_the_form_is_kept(panel, qtbot, sandbox):
+    draw_point(panel)
+    panel.pl_number_edit.setText("PL-999999")
+    panel.name_edit.setText("Kept name")
+    qtbot.waitUntil(lambda: panel.field_error("pl_number") != "", timeout=WAIT_MS)
+    assert panel.field_error("pl_number") == "Contract PL-999999 is not available for this API key."
+    assert "refused" in panel.quote_label.text()
+    panel.place_button.click()
+    qtbot.waitUntil(lambda: panel.place_button.isEnabled() and "refused" in panel.place_status.text(),
+                    timeout=WAIT_MS)
+    assert panel.field_error("pl_number") == "Contract PL-999999 is not available for this API key."
+    assert panel.name_edit.text() == "Kept name" and panel.aoi is not None
+    assert all(r["status"] == 400 for r in api_requests(sandbox, "POST", "/orders"))
+
+
+def test_other_server_errors_go_to_the_message_bar(qgis_iface, qgis_new_project, canvas, sandbox, qtbot):
+    panel = NewOrderPanel(lambda: TaskingClient(sandbox.tasking_url, "wrong-key", max_retries=0), qgis_iface)
+    qtbot.addWidget(panel)
+    panel.confirm = Confirmations()
+    qgis_iface.messageBar().clear_messages()
+    try:
+        draw_point(panel)
+        qtbot.waitUntil(lambda: "No quote" in panel.quote_label.text(), timeout=WAIT_MS)
+        panel.name_edit.setText("Rejected key")
+        panel.place_button.click()
+        qtbot.waitUntil(lambda: bool(qgis_iface.messageBar().get_messages(Qgis.Critical)), timeout=WAIT_MS)
+        message = qgis_iface.messageBar().get_messages(Qgis.Critical)[-1]
+        assert message.startswith("Order not placed:") and "API key" in message
+        assert panel.name_edit.text() == "Rejected key" and panel.place_button.isEnabled()
+    finally:
+        panel.shutdown()
+
+
+# --- assured: imaging windows -----------------------------------------------------------------------------
+
+
+def test_assured_search_fills_a_sortable_table_and_a_chosen_window_is_ordered(panel, qtbot, sandbox, client):
+    set_scheduling(panel, ASSURED)
+    assert panel.windows_group.isVisible() and panel.product_edit.text() == "Assured Tasking"
+    assert panel.end_edit.dateTime().toSecsSinceEpoch() <= (utc_now() + timedelta(days=7)).timestamp()
+    draw_point(panel)
+    run_search(qtbot, panel, sandbox)
+    rows = panel.windows_proxy.rowCount()
+    assert rows > 0 and "imaging window" in panel.search_status.text()
+    headers = [panel.windows_model.headerData(c, Qt.Horizontal) for c in range(panel.windows_model.columnCount())]
+    assert headers == ["Start (UTC)", "Duration", "Off-nadir", "Sat. elevation", "Sun elevation", "GSD",
+                       "Cloud forecast", "Tier", "Priority ×", "Conflicting orders"]
+    first = panel.windows_proxy.index(0, 5).data()
+    assert first.endswith(" m")
+    # Sorting by GSD sorts the numbers.
+    panel.windows_view.sortByColumn(5, Qt.AscendingOrder)
+    gsd = [panel.windows_proxy.window(r).ground_sample_distance for r in range(rows)]
+    assert gsd == sorted(gsd)
+    panel.windows_view.sortByColumn(0, Qt.AscendingOrder)
+    window = panel.windows_proxy.window(rows - 1)
+    panel.windows_view.selectRow(rows - 1)
+    assert panel.selected_window.id == window.id
+    detail = panel.window_detail.text()
+    assert "Estimated cost: 25.00 km² of quota" in detail and "It replaces none of your orders." in detail
+    quote = wait_quote(qtbot, panel)
+    assert "tasking tier" in quote
+    order = place(qtbot, panel)
+    assert "Imaging window:" in panel.confirm.texts[-1]
+    stored = client.get_order(order.id)
+    assert stored.scheduling_type == "ASSURED" and stored.imaging_window == window.id
+
+
+def test_cancel_a_running_search(panel, qtbot, sandbox):
+    set_scheduling(panel, ASSURED)
+    draw_point(panel)
+    panel.find_button.click()
+    qtbot.waitUntil(lambda: bool(api_requests(sandbox, "POST", "imaging-windows/search")), timeout=WAIT_MS)
+    panel.cancel_search_button.click()
+    qtbot.waitUntil(lambda: panel.search_task is None, timeout=WAIT_MS)
+    assert panel.search_status.text() == "Search cancelled. Nothing was ordered."
+    assert panel.find_button.isEnabled() and not panel.search_progress.isVisible()
+
+
+def test_replacing_windows_are_listed_on_request_marked_and_replacing_is_confirmed(panel, qtbot, sandbox, client):
+    set_scheduling(panel, ASSURED)
+    draw_point(panel)
+    run_search(qtbot, panel, sandbox)
+    window = panel.windows_proxy.window(panel.windows_proxy.rowCount() - 1)
+    panel.select_window(window.id)
+    panel.name_edit.setText("First assured")
+    wait_quote(qtbot, panel)
+    first = place(qtbot, panel)
+    # The window is taken by our own order now: without replacing windows it is not listed.
+    qtbot.waitUntil(lambda: panel.search_task is None, timeout=WAIT_MS)
+    assert window.id not in [w.id for w in panel.windows_model.windows()]
+    panel.replacing_check.setChecked(True)
+    qtbot.waitUntil(lambda: window.id in [w.id for w in panel.windows_model.windows()], timeout=WAIT_MS)
+    assert panel.select_window(window.id)
+    row = next(r for r in range(panel.windows_proxy.rowCount()) if panel.windows_proxy.window(r).id == window.id)
+    assert panel.windows_proxy.index(row, 9).data() == "replaces 1: First assured"
+    assert panel.windows_proxy.index(row, 0).data(Qt.BackgroundRole) is not None
+    assert "Ordering it replaces (cancels): “First assured”" in panel.window_detail.text()
+    panel.name_edit.setText("Second assured")
+    wait_quote(qtbot, panel)
+    second = place(qtbot, panel)
+    confirmation = panel.confirm.texts[-1]
+    assert "It replaces (cancels) your order “First assured”." in confirmation
+    assert second.imaging_window == window.id
+    assert client.get_order(first.id).status in ("PENDING_CANCELLATION", "CANCELLED")
+    pricing = client.order_pricing(second.id)
+    assert [r.order_id for r in pricing.replaced_orders] == [first.id]
+    layer = panel.orders_layer()
+    statuses = {f["name"]: f["status"] for f in layer.getFeatures()}
+    assert statuses["First assured"] in ("PENDING_CANCELLATION", "CANCELLED")
+    assert "replaces “First assured”" in panel.last_message_widget.text()
+
+
+def test_the_dock_has_the_new_order_tab_with_clients_from_the_settings(qgis_iface, clean_settings, sandbox):
+    clean_settings.set_use_sandbox(True)
+    dock = TaskingDock(iface=qgis_iface)
+    try:
+        assert dock.tabs is not None and dock.tabs.tabText(0) == "New order"
+        assert dock.new_order_panel is dock.tabs.widget(0)
+        made = dock.new_order_panel.client_factory()
+        assert isinstance(made, TaskingClient) and made.base_url == clean_settings.active_base_url()
+    finally:
+        dock.shutdown()
+        dock.deleteLater()
