@@ -73,8 +73,14 @@ def pl_numbers(client: TaskingClient) -> List[str]:
     return [o.pl_number for o in client.iter_orders() if o.pl_number]
 
 
+def contract(sandbox, key=None) -> str:
+    """The key's contract number: the documents make pl_number a required field of a window search."""
+    key = key or sandbox.api_key
+    return next(a["default_pl_number"] for a in sandbox.control("GET", "accounts")["accounts"] if a["api_key"] == key)
+
+
 def search_done(client: TaskingClient, sandbox, **kwargs):
-    search = client.start_imaging_window_search(POINT, product=ASSURED, **kwargs)
+    search = client.start_imaging_window_search(POINT, pl_number=contract(sandbox), product=ASSURED, **kwargs)
     return client.wait_imaging_window_search(search.id, poll=5.0, timeout=900)
 
 
@@ -341,7 +347,7 @@ def test_preview_pricing_refuses_a_bad_payload(client):
 
 
 def test_imaging_window_search_start_poll_and_order(client, sandbox):
-    search = client.start_imaging_window_search(POINT, product=ASSURED)
+    search = client.start_imaging_window_search(POINT, pl_number=contract(sandbox), product=ASSURED)
     assert search.status in ("CREATED", "IN_PROGRESS", "DONE") and search.id
     assert_aware_utc(search.start_time, search.end_time, search.created_time)
     progress: List[float] = []
@@ -381,17 +387,20 @@ def test_window_pricing_with_exclusivity_days(client, sandbox):
     assert "order_template__exclusivity_days" in raised.value.field_errors
 
 
-def test_imaging_window_search_refuses_a_flexible_product_and_polygons(client):
+def test_imaging_window_search_refuses_a_flexible_product_and_polygons(client, sandbox):
     with pytest.raises(ValidationError) as raised:
-        client.start_imaging_window_search(POINT, product="one_time_tasking")
+        client.start_imaging_window_search(POINT, pl_number=contract(sandbox), product="one_time_tasking")
     assert "product" in raised.value.field_errors
     with pytest.raises(ValidationError) as raised:
-        client.start_imaging_window_search(AREA, product=ASSURED)
+        client.start_imaging_window_search(AREA, pl_number=contract(sandbox), product=ASSURED)
     assert "geometry" in raised.value.field_errors
+    with pytest.raises(ValidationError) as raised:
+        client.start_imaging_window_search(POINT, pl_number=contract(sandbox, sandbox.other_key), product=ASSURED)
+    assert "pl_number" in raised.value.field_errors
 
 
 def test_wait_reports_progress_and_can_be_cancelled(client, sandbox):
-    search = client.start_imaging_window_search(POINT, product=ASSURED)
+    search = client.start_imaging_window_search(POINT, pl_number=contract(sandbox), product=ASSURED)
     calls = []
 
     def is_canceled() -> bool:
@@ -406,7 +415,7 @@ def test_wait_gives_up_after_its_timeout(sandbox):
     # A sleep that does not move the simulated clock: the search never finishes.
     waits: List[float] = []
     client = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=waits.append)
-    search = client.start_imaging_window_search(POINT, product=ASSURED)
+    search = client.start_imaging_window_search(POINT, pl_number=contract(sandbox), product=ASSURED)
     with pytest.raises(WaitTimeout):
         client.wait_imaging_window_search(search.id, poll=1.0, max_poll=4.0, timeout=20.0)
     assert sum(waits) == pytest.approx(20.0) and max(waits) <= 4.0
