@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -25,6 +25,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, QVariant
 
+from . import order_rules
 from .aoi import DEFAULT_MAX_SQKM, AoiError, AoiValidator
 from .bulk_journal import (
     CHUNK_ACCEPTED,
@@ -47,7 +48,7 @@ from .errors import (
     mentions_cancellation_charge,
 )
 from .log import get_logger
-from .models import ORDER_TYPES, Pricing, parse_time
+from .models import ORDER_TYPES, Order, Pricing, parse_time
 from .planet_tasking import MAX_BULK_PAYLOADS, same_geometry
 
 LOGGER = get_logger("bulk")
@@ -66,12 +67,6 @@ MAX_EXCLUSIVITY_DAYS = 30
 # request costs re-pricing 1000, not the whole layer. A 413 halves the chunk for the rest of the run.
 PRICING_CHUNK_SIZE = 1000
 BULK_CHUNK_SIZE = MAX_BULK_PAYLOADS
-
-# Order states (planet-tasking-api.txt "Editing", facts.md): start_time only before work starts,
-# end_time also while IN_PROGRESS; bulk cancellation only for PENDING and IN_PROGRESS (planet-tasking-bulk.txt).
-START_EDITABLE_STATUSES = frozenset({"RECEIVED", "PENDING", "REQUESTED"})
-END_EDITABLE_STATUSES = START_EDITABLE_STATUSES | {"IN_PROGRESS"}
-BULK_CANCELLABLE_STATUSES = frozenset({"PENDING", "IN_PROGRESS"})
 
 Progress = Optional[Callable[[float], Any]]
 IsCanceled = Optional[Callable[[], bool]]
@@ -282,6 +277,7 @@ class LayerSnapshot:
         self.wkb_type = layer.wkbType()
         self.selected_only = selected_only
         self.feature_ids: Optional[List[int]] = sorted(layer.selectedFeatureIds()) if selected_only else None
+        self.feature_count = len(self.feature_ids) if self.feature_ids is not None else layer.featureCount()
         self.source = QgsVectorLayerFeatureSource(layer)
         self.scopes = QgsExpressionContextUtils.globalProjectLayerScopes(layer)
 
@@ -295,12 +291,6 @@ class LayerSnapshot:
         if self.feature_ids is not None and not self.feature_ids:
             return iter(())
         return self.source.getFeatures(request or self.request())
-
-    def count(self) -> int:
-        if self.feature_ids is not None:
-            return len(self.feature_ids)
-        return sum(1 for _ in self.source.getFeatures(QgsFeatureRequest().setNoAttributes()
-                                                        .setFlags(QgsFeatureRequest.NoGeometry)))
 
     def expression_context(self) -> QgsExpressionContext:
         context = QgsExpressionContext()
@@ -366,7 +356,7 @@ def validate_layer(snapshot: LayerSnapshot, mapping: FieldMapping, *, max_sqkm: 
     validator = AoiValidator(snapshot.crs, max_sqkm=max_sqkm, transform_context=snapshot.transform_context,
                              no_crs_message=no_crs)
     evaluator = _Evaluator(mapping, snapshot.expression_context())
-    total = len(snapshot.feature_ids) if snapshot.feature_ids is not None else None
+    total = snapshot.feature_count if snapshot.feature_count > 0 else None
     checks: List[FeatureCheck] = []
     request = snapshot.request()
     if limit is not None:
@@ -380,6 +370,8 @@ def validate_layer(snapshot: LayerSnapshot, mapping: FieldMapping, *, max_sqkm: 
         checks.append(check_feature(feature, evaluator, validator, now))
     if progress is not None:
         progress(100.0)
+    # A provider may return a filtered (selected) set in any order; the report is in feature-id order.
+    checks.sort(key=lambda check: check.feature_id)
     return ValidationReport(checks, snapshot.layer_name)
 
 
@@ -831,24 +823,40 @@ def resume_jobs(journal: BulkJournal, client: Any, *, is_canceled: IsCanceled = 
 # --- Bulk edit and cancel ----------------------------------------------------------------------------------
 
 
-def edit_problem(status: Optional[str], *, start_time: bool, end_time: bool) -> Optional[str]:
-    """Why an order in `status` cannot take the edit, or None (unknown status: the service decides)."""
-    if not status:
+OrderOrStatus = Union[Order, str, None]
+
+
+def _as_order(order_id: str, known: OrderOrStatus) -> Optional[Order]:
+    if known is None or known == "":
         return None
-    if status not in END_EDITABLE_STATUSES:
-        return f"Orders in status {status} cannot be edited."
-    if start_time and status not in START_EDITABLE_STATUSES:
-        return f"start_time cannot be edited while the order is {status}; only end_time can."
+    if isinstance(known, Order):
+        return known
+    return Order(id=order_id, status=str(known))
+
+
+def edit_problem(order_id: str, known: OrderOrStatus, *, start_time: bool, end_time: bool) -> Optional[str]:
+    """Why the order cannot take the edit (core.order_rules: state table, assured times), or None.
+
+    `known` is the order or just its status; unknown (None): the service decides, per payload.
+    """
+    order = _as_order(order_id, known)
+    if order is None:
+        return None
+    for wanted, allowed in ((start_time, order_rules.can_edit_start_time), (end_time, order_rules.can_edit_end_time)):
+        if wanted:
+            permission = allowed(order)
+            if not permission:
+                return permission.reason
     return None
 
 
-def cancel_problem(status: Optional[str]) -> Optional[str]:
-    """Why an order in `status` cannot be cancelled in bulk, or None."""
-    if not status:
+def cancel_problem(order_id: str, known: OrderOrStatus, now: Optional[datetime] = None) -> Optional[str]:
+    """Why the order cannot be cancelled in bulk (only PENDING and IN_PROGRESS, and still cancellable), or None."""
+    order = _as_order(order_id, known)
+    if order is None:
         return None
-    if status not in BULK_CANCELLABLE_STATUSES:
-        return f"Orders in status {status} cannot be cancelled in bulk (only PENDING and IN_PROGRESS can)."
-    return None
+    permission = order_rules.can_bulk_cancel(order, now)
+    return None if permission else permission.reason
 
 
 def _unique(order_ids: Iterable[str]) -> List[str]:
@@ -862,7 +870,7 @@ def _unique(order_ids: Iterable[str]) -> List[str]:
 
 
 def edit_pairs(order_ids: Iterable[str], *, start_time: Any = None, end_time: Any = None,
-               statuses: Optional[Mapping[str, str]] = None) -> Tuple[List[Tuple[None, Dict[str, Any]]], Dict[str, str]]:
+               statuses: Optional[Mapping[str, OrderOrStatus]] = None) -> Tuple[List[Tuple[None, Dict[str, Any]]], Dict[str, str]]:
     """Bulk EDIT payloads ({"id", "start_time"?, "end_time"?}) and the orders left out with why."""
     if start_time is None and end_time is None:
         raise ValueError("an edit changes the start time, the end time or both")
@@ -872,7 +880,8 @@ def edit_pairs(order_ids: Iterable[str], *, start_time: Any = None, end_time: An
         raise ValueError(f"the end time {end} is not after the start time {start}")
     pairs, skipped = [], {}
     for order_id in _unique(order_ids):
-        problem = edit_problem((statuses or {}).get(order_id), start_time=start is not None, end_time=end is not None)
+        problem = edit_problem(order_id, (statuses or {}).get(order_id), start_time=start is not None,
+                               end_time=end is not None)
         if problem:
             skipped[order_id] = problem
             continue
@@ -886,11 +895,11 @@ def edit_pairs(order_ids: Iterable[str], *, start_time: Any = None, end_time: An
 
 
 def cancel_pairs(order_ids: Iterable[str], *, accept_cancellation_charge: bool = False,
-                 statuses: Optional[Mapping[str, str]] = None) -> Tuple[List[Tuple[None, Dict[str, Any]]], Dict[str, str]]:
+                 statuses: Optional[Mapping[str, OrderOrStatus]] = None, now: Optional[datetime] = None) -> Tuple[List[Tuple[None, Dict[str, Any]]], Dict[str, str]]:
     """Bulk CANCEL payloads ({"id", "accept_cancellation_charge"?}) and the orders left out with why."""
     pairs, skipped = [], {}
     for order_id in _unique(order_ids):
-        problem = cancel_problem((statuses or {}).get(order_id))
+        problem = cancel_problem(order_id, (statuses or {}).get(order_id), now)
         if problem:
             skipped[order_id] = problem
             continue
