@@ -556,14 +556,36 @@ def selected_orders(layer: Optional[QgsVectorLayer]) -> Tuple[List[str], Dict[st
     return ids, statuses
 
 
-def selected_order_ids_from(orders_view: Any = None, project: Optional[QgsProject] = None) -> Tuple[List[str], Dict[str, str]]:
-    """The orders to edit or cancel: the orders view's selection (its `selected_order_ids()`), else the
-    selected features of the "Tasking orders" layer."""
-    if orders_view is not None and hasattr(orders_view, "selected_order_ids"):
-        ids = [str(i) for i in orders_view.selected_order_ids() or []]
+def _orders_view(source: Any) -> Any:
+    """`source` itself or, for a dock or panel, the first child widget offering selected_order_ids()."""
+    if source is None:
+        return None
+    if callable(getattr(source, "selected_order_ids", None)):
+        return source
+    if isinstance(source, QWidget):
+        for child in source.findChildren(QWidget):
+            if callable(getattr(child, "selected_order_ids", None)):
+                return child
+    return None
+
+
+def selected_order_ids_from(source: Any = None, project: Optional[QgsProject] = None) -> Tuple[List[str], Dict[str, Any]]:
+    """The orders to edit or cancel, and what is known of each (the Order, or its status).
+
+    First the orders view's selection (the issue-7 panel's selected_order_ids()/selected_orders(); `source`
+    may be that view or a dock holding it), else the selected features of the "Tasking orders" layer.
+    """
+    view = _orders_view(source)
+    if view is not None:
+        ids = [str(i) for i in view.selected_order_ids() or []]
         if ids:
-            _, statuses = selected_orders(orders_layer(project))
-            return ids, {i: s for i, s in statuses.items() if i in ids}
+            known: Dict[str, Any] = {}
+            if callable(getattr(view, "selected_orders", None)):
+                known = {order.id: order for order in view.selected_orders() or [] if getattr(order, "id", None)}
+            if not known:
+                _, statuses = selected_orders(orders_layer(project))
+                known = {i: s for i, s in statuses.items() if i in ids}
+            return ids, known
     return selected_orders(orders_layer(project))
 
 
@@ -571,7 +593,7 @@ class BulkEditDialog(QDialog):
     """Change the start/end time of, or cancel, many orders in bulk requests (journaled like creation)."""
 
     def __init__(self, client_factory: ClientFactory, iface: Any, order_ids: Sequence[str], *,
-                 statuses: Optional[Dict[str, str]] = None, parent: Optional[QWidget] = None,
+                 statuses: Optional[Dict[str, Any]] = None, parent: Optional[QWidget] = None,
                  journal: Optional[BulkJournal] = None, poll_seconds: float = 2.0):
         super().__init__(parent if parent is not None else (iface.mainWindow() if iface is not None else None))
         self.setObjectName("BulkEditDialog")
@@ -620,6 +642,13 @@ class BulkEditDialog(QDialog):
                                        self)
         self.accept_charge.setObjectName("acceptChargeCheck")
         layout.addWidget(self.accept_charge)
+        self.cancellations_label = QLabel("", self)
+        self.cancellations_label.setObjectName("cancellationsLabel")
+        self.cancellations_label.setWordWrap(True)
+        layout.addWidget(self.cancellations_label)
+        self.cancellations = None
+        self._count_task: Optional[ApiTask] = None
+        self.cancel_radio.toggled.connect(self._cancel_mode_changed)
         self.run_button = QPushButton("Send", self)
         self.run_button.setObjectName("runButton")
         self.run_button.clicked.connect(self.start)
@@ -651,6 +680,33 @@ class BulkEditDialog(QDialog):
         if self.journal is None:
             self.journal = BulkJournal()
         return self.journal
+
+    def _cancel_mode_changed(self, cancelling: bool) -> None:
+        """Show the assured cancellations already used today (core.cancellations, the documented count)."""
+        if not cancelling or self._count_task is not None or self.cancellations is not None:
+            return
+        try:
+            client = self.client_factory()
+        except Exception:  # noqa: BLE001 - the count is a hint; sending will say what is wrong
+            return
+        from ..core.cancellations import cancellations_today
+
+        self.cancellations_label.setText("Counting today's cancellations…")
+
+        def counted(tally: Any) -> None:
+            self._count_task = None
+            self.cancellations = tally
+            self.cancellations_label.setText(tally.summary() + " Past the contract's free ones, each assured "
+                                             "cancellation is charged and needs the acceptance above.")
+
+        def failed(error: BaseException) -> None:
+            self._count_task = None
+            self.cancellations_label.setText("")
+
+        self._count_task = run_in_background(
+            f"{TASK_PREFIX}: counting today's cancellations",
+            lambda feedback: cancellations_today(client, is_canceled=feedback.is_canceled),
+            counted, failed, lambda: None)
 
     def pairs(self) -> Tuple[str, List[Tuple[None, Dict[str, Any]]], Dict[str, str]]:
         if self.cancel_radio.isChecked():

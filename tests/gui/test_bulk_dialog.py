@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from qgis.core import Qgis, QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt, QVariant
@@ -9,6 +11,7 @@ from qgis.PyQt.QtCore import Qt, QVariant
 from core.bulk import BulkJob
 from core.bulk_journal import BulkJournal
 from core.layers import create_orders_layer
+from core.models import Order
 from core.planet_tasking import TaskingClient
 from core.tasks import active_tasks, cancel_all_tasks
 from ui.bulk_dialog import BulkEditDialog, BulkOrderDialog, resume_unfinished_bulks, selected_order_ids_from
@@ -149,6 +152,8 @@ def test_bulk_cancel_from_the_orders_layer_selection(qtbot, qgis_iface, project,
 
     dialog.outcome = None
     dialog.cancel_radio.setChecked(True)
+    qtbot.waitUntil(lambda: dialog.cancellations is not None, timeout=20000)
+    assert "cancellations used today" in dialog.cancellations_label.text()
     qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
     assert "3 cancelled, 0 failed" in dialog.summary_label.text()
@@ -161,6 +166,48 @@ def test_orders_view_selection_wins(project):
             return ["a", "b"]
 
     assert selected_order_ids_from(View()) == (["a", "b"], {})
+
+    class Panel(View):
+        def selected_orders(self):
+            return [Order(id="a", status="FULFILLED"), Order(id="b", status="PENDING")]
+
+    ids, known = selected_order_ids_from(Panel())
+    assert ids == ["a", "b"] and known["a"].status == "FULFILLED"
+    dialog = BulkEditDialog(lambda: None, None, ids, statuses=known)
+    dialog.cancel_radio.setChecked(False)
+    operation, pairs, skipped = dialog.pairs()
+    assert operation == "EDIT" and [p["id"] for _, p in pairs] == ["b"] and "FULFILLED" in skipped["a"]
+    dialog.deleteLater()
+
+
+def test_cancel_while_waiting_keeps_the_bulk_in_the_journal_for_later(qtbot, qgis_iface, project, factory,
+                                                                     journal, sandbox):
+    # The simulated clock stands still: the bulk stays PENDING until the user gives up waiting.
+    frozen = lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=lambda s: time.sleep(0.01))  # noqa: E731
+    layer = wells_layer()
+    project.addMapLayer(layer)
+    dialog = BulkOrderDialog(frozen, qgis_iface, journal=journal, poll_seconds=0.05)
+    qtbot.addWidget(dialog)
+    dialog.confirm = lambda text: True
+    dialog.layer_combo.setLayer(layer)
+    dialog.set_expression("name", "concat('pad ', $id)")
+    qtbot.mouseClick(dialog.validate_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=20000)
+    qtbot.mouseClick(dialog.create_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "PENDING" in dialog.progress_panel.states()[0], timeout=20000)
+    assert dialog.cancel_button.isEnabled()
+    qtbot.mouseClick(dialog.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=20000)
+    assert "still processing" in dialog.summary_label.text()
+    assert any("next time QGIS starts" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
+    assert len(journal.unfinished_jobs()) == 1
+
+    qgis_iface.messageBar().clear_messages()
+    resume_unfinished_bulks(factory, qgis_iface, journal=journal, poll_seconds=1.0)
+    qtbot.waitUntil(lambda: bool(qgis_iface.messageBar().get_messages(Qgis.Success)), timeout=30000)
+    assert "12 created, 0 failed" in qgis_iface.messageBar().get_messages(Qgis.Success)[0]
+    assert journal.unfinished_jobs() == []
+    assert len(list(factory().iter_orders())) == 12
 
 
 def test_unfinished_bulks_are_resumed_at_start(qtbot, qgis_iface, factory, journal, sandbox):
