@@ -179,7 +179,7 @@ class SatelliteTaskingPlugin:
         """Edit or cancel in bulk the orders selected in the orders view or the "Tasking orders" layer."""
         from .ui.bulk_dialog import BulkEditDialog, default_client_factory, selected_order_ids_from
 
-        ids, statuses = selected_order_ids_from(getattr(self.dock, "orders_view", None))
+        ids, statuses = selected_order_ids_from(self.dock)  # the orders view inside it, else the layer
         if not ids:
             self.iface.messageBar().pushMessage(
                 PLUGIN_NAME, "Select orders in the orders view or the “Tasking orders” layer first.", 1, 6)
