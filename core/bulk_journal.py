@@ -245,6 +245,25 @@ class BulkJournal:
         """Stop following a job (the user said so); chunks already at the service go on there."""
         self.set_job_state(job_id, JOB_DISMISSED)
 
+    def prune(self, older_than_days: float = 90.0) -> int:
+        """Forget FINISHED and DISMISSED jobs last touched more than `older_than_days` ago (open ones are
+        always kept); how many were removed. Keeps the file small after years of bulk orders."""
+        cutoff = datetime.now(timezone.utc).timestamp() - older_than_days * 86400.0
+        cutoff_text = datetime.fromtimestamp(cutoff, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with self._lock:
+            rows = self._db.execute("SELECT job_id FROM job WHERE state != ? AND updated_at < ?",
+                                    (JOB_OPEN, cutoff_text)).fetchall()
+        statements: List[Tuple[str, Sequence[Any]]] = []
+        for (job_id,) in rows:
+            statements += [
+                ("DELETE FROM item WHERE bulk_id IN (SELECT bulk_id FROM chunk WHERE job_id = ?)", (job_id,)),
+                ("DELETE FROM chunk WHERE job_id = ?", (job_id,)),
+                ("DELETE FROM job WHERE job_id = ?", (job_id,)),
+            ]
+        if statements:
+            self._write(statements)
+        return len(rows)
+
     # -- reading -------------------------------------------------------------------------------------
 
     def job(self, job_id: str, *, with_items: bool = True) -> Optional[JournalJob]:

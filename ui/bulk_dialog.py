@@ -816,6 +816,10 @@ def resume_unfinished_bulks(client_factory: Optional[ClientFactory], iface: Any,
     except Exception as error:  # noqa: BLE001 - an unreadable journal must not stop the plugin loading
         _log.warning("the bulk journal could not be opened: %s", error)
         return None
+    try:
+        journal.prune()
+    except Exception as error:  # noqa: BLE001 - pruning is housekeeping; following open jobs matters more
+        _log.warning("old bulk jobs could not be pruned from the journal: %s", error)
     open_jobs = journal.unfinished_jobs()
     if not open_jobs:
         return None

@@ -423,3 +423,24 @@ def test_charged_bulk_cancellation_needs_acceptance_per_payload(client, sandbox,
     outcome = BulkJob.start(journal, "CANCEL", pairs, client.base_url).run(client)
     assert len(outcome.succeeded) == len(refused)
     assert {client.get_order(i).status for i in ids} <= {"CANCELLED", "PENDING_CANCELLATION"}
+
+
+def test_a_chunk_another_qgis_already_sent_is_followed_not_doubled(client, sandbox, journal):
+    # Two QGIS sessions resuming the same journal: the other one sent chunk 0 first, under its UUID.
+    job = BulkJob.start(journal, "CREATE", small_pairs(15), client.base_url, chunk_size=10)
+    first = journal.job(job.job_id).chunks[0]
+    client.create_bulk([item.payload for item in first.items], bulk_id=first.bulk_id)
+    outcome = job.run(client)
+    assert len(outcome.succeeded) == 15
+    assert [p["status"] for p in bulk_posts(sandbox)] == [202, 400, 202]  # the 400: "already exists"
+    assert len(all_orders(client)) == 15
+
+
+def test_finished_jobs_are_pruned_open_ones_kept(client, sandbox, journal):
+    done = BulkJob.start(journal, "CREATE", small_pairs(2), client.base_url)
+    done.run(client)
+    waiting = BulkJob.start(journal, "CREATE", small_pairs(2, "waiting"), client.base_url)
+    assert journal.prune(older_than_days=1) == 0
+    assert journal.prune(older_than_days=-1) == 1  # everything finished counts as old now
+    assert journal.job(done.job_id) is None
+    assert [j.job_id for j in journal.unfinished_jobs()] == [waiting.job_id]
