@@ -1,0 +1,435 @@
+"""The Orders panel against the sandbox: server-side filters, sorting and paging, edits, cancels, layers and selection."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import timedelta
+from urllib.parse import parse_qs
+
+import pytest
+from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsRectangle, QgsVectorLayer
+from qgis.PyQt.QtCore import QDateTime, Qt
+from qgis.PyQt.QtWidgets import QMessageBox
+
+from core.orders_sync import AdaptiveInterval
+from core.planet_tasking import TaskingClient
+from tests.conftest import SandboxServer
+from tests.integration.order_states import (
+    assured_windows,
+    bulk_create,
+    create_assured,
+    make_client,
+    make_every_state,
+    point,
+    sim_now,
+)
+from ui.orders_model import CHANGED_ROLE, COLUMNS
+from ui.orders_panel import OrdersPanel
+
+WAIT_MS = 60_000
+
+
+def settle(qtbot, panel, timeout=WAIT_MS):
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=timeout)
+
+
+def load_all(qtbot, panel):
+    settle(qtbot, panel)
+    while panel.model.canFetchMore():
+        panel.model.fetchMore()
+        settle(qtbot, panel)
+
+
+def server_ids(client, **params):
+    return [o.id for o in client.iter_orders(page_size=1000, fields=["id"], **params)]
+
+
+def layer_values(layer, field):
+    return [f[field] for f in layer.getFeatures()]
+
+
+@pytest.fixture
+def make_panel(qgis_app, qgis_iface, qtbot):
+    made = []
+
+    def make(server, **kwargs):
+        kwargs.setdefault("auto_refresh", False)
+        kwargs.setdefault("now", lambda: sim_now(server))
+        panel = OrdersPanel(lambda: TaskingClient(server.tasking_url, server.api_key, timeout=30.0), qgis_iface,
+                            **kwargs)
+        qtbot.addWidget(panel)
+        panel.resize(1100, 800)
+        panel.show()
+        made.append(panel)
+        return panel
+
+    yield make
+    for panel in made:
+        panel.shutdown()
+        for layer in (panel.orders_layer, panel.captures_layer):
+            if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
+                QgsProject.instance().removeMapLayer(layer.id())
+
+
+@pytest.fixture
+def world(sandbox):
+    client = make_client(sandbox)
+    make_every_state(sandbox, client)
+    payloads = [{"name": f"bulk {'alpha' if n % 3 else 'beta'} {n:03d}", "geometry": point(600 + n),
+                 "scheduling_type": "FLEXIBLE"} for n in range(150)]
+    payloads += [{"name": f"stereo {n}", "geometry": point(900 + n), "order_type": "STEREO", "n_stereo_pov": 2}
+                 for n in range(10)]
+    bulk_create(sandbox, client, payloads)
+    return client
+
+
+def test_filters_and_sorting_give_exactly_the_servers_answer(sandbox, world, make_panel, qtbot):
+    client = world
+    panel = make_panel(sandbox)
+    panel.start()
+    settle(qtbot, panel)
+    total = client.list_orders(limit=1).count
+    assert panel.model.total == total and len(panel.model.orders) == min(total, panel.model.page_size)
+    assert f"of {total:,} orders" in panel.count_label.text()
+    load_all(qtbot, panel)
+    assert [o.id for o in panel.model.orders] == server_ids(client, ordering=["-created_time", "id"])
+
+    now = sim_now(sandbox)
+    created = panel.model.orders[len(panel.model.orders) // 2].created_time
+    cases = [
+        (lambda: panel.set_statuses(["FULFILLED", "EXPIRED"]),
+         {"status__in": ["FULFILLED", "EXPIRED"]}),
+        (lambda: panel.set_statuses(["IN_PROGRESS"]), {"status": "IN_PROGRESS"}),
+        (lambda: (panel.set_statuses(["RECEIVED"]), panel.name_filter.setText("ALPHA")),
+         {"status": "RECEIVED", "name__icontains": "ALPHA"}),
+        (lambda: (panel.set_statuses([]), panel.name_filter.setText("")), {}),
+        (lambda: panel.order_type_filter.setCurrentIndex(panel.order_type_filter.findData("STEREO")),
+         {"order_type": "STEREO"}),
+        (lambda: (panel.order_type_filter.setCurrentIndex(0),
+                  panel.scheduling_filter.setCurrentIndex(panel.scheduling_filter.findData("ASSURED"))),
+         {"scheduling_type": "ASSURED"}),
+        (lambda: (panel.scheduling_filter.setCurrentIndex(0),
+                  panel.created_from.setDateTime(QDateTime.fromMSecsSinceEpoch(
+                      int(created.timestamp()) * 1000, Qt.UTC))),
+         {"created_time__gte": created.replace(microsecond=0)}),
+        (lambda: (panel.created_from.clear(),
+                  panel.updated_to.setDateTime(QDateTime.fromMSecsSinceEpoch(
+                      int((now - timedelta(days=1)).timestamp()) * 1000, Qt.UTC))),
+         {"updated_time__lte": (now - timedelta(days=1)).replace(microsecond=0)}),
+    ]
+    for change, filters in cases:
+        change()
+        load_all(qtbot, panel)
+        expected = server_ids(client, ordering=["-created_time", "id"], **filters)
+        assert [o.id for o in panel.model.orders] == expected, filters
+        assert panel.model.total == len(expected)
+        assert expected, filters  # every case selects some orders, so an empty view would not pass by luck
+    panel.updated_to.clear()
+    load_all(qtbot, panel)
+
+    for column, spec in enumerate(COLUMNS):
+        if spec.ordering is None:
+            continue
+        for direction, sign in ((Qt.AscendingOrder, ""), (Qt.DescendingOrder, "-")):
+            panel.view.sortByColumn(column, direction)
+            load_all(qtbot, panel)
+            ordering = [sign + spec.ordering] + (["id"] if spec.ordering != "id" else [])
+            assert [o.id for o in panel.model.orders] == server_ids(client, ordering=ordering), ordering
+
+
+def test_paging_through_2000_orders_loads_every_one_once(sandbox, make_panel, qtbot):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"paged {n:04d}", "geometry": point(n)} for n in range(2000)])
+    panel = make_panel(sandbox)
+    panel.start()
+    settle(qtbot, panel)
+    assert panel.model.total == 2000 and "200 of 2,000" in panel.count_label.text()
+    for _ in range(100):
+        if len(panel.model.orders) >= 2000:
+            break
+        panel.view.scrollToBottom()  # the view asks the model for more when it reaches the end
+        qtbot.wait(10)
+        settle(qtbot, panel)
+    ids = [o.id for o in panel.model.orders]
+    assert len(ids) == 2000 and len(set(ids)) == 2000
+    assert set(ids) == set(server_ids(client))
+    offsets = Counter(parse_qs(r["query"]).get("offset", ["0"])[0] for r in sandbox.requests_seen()
+                      if r["method"] == "GET" and r["path"].endswith("/orders/")
+                      and "limit=200" in (r["query"] or ""))
+    assert len(offsets) == 10 and set(offsets.values()) == {1}
+    assert not panel.model.canFetchMore()
+    assert "2,000 of 2,000" in panel.count_label.text()
+    assert panel.orders_layer.featureCount() == 2000
+
+
+def test_details_show_every_field_and_enable_only_what_the_state_allows(sandbox, make_panel, qtbot):
+    client = make_client(sandbox)
+    make_every_state(sandbox, client)
+    panel = make_panel(sandbox)
+    panel.start()
+    load_all(qtbot, panel)
+    seen = set()
+    for row, order in enumerate(list(panel.model.orders)):
+        if order.status in seen:
+            continue
+        seen.add(order.status)
+        panel.view.selectRow(row)
+        qtbot.waitUntil(lambda o=order: panel.details.browser.toPlainText().count("Pricing") >= 1, timeout=WAIT_MS)
+        settle(qtbot, panel)
+        rules = panel.details.permissions
+        for widget, permission in ((panel.details.name_edit, rules.name), (panel.details.start_edit, rules.start_time),
+                                   (panel.details.end_edit, rules.end_time),
+                                   (panel.details.cancel_button, rules.cancel)):
+            assert widget.isEnabled() == permission.allowed, (order.status, widget.objectName())
+            if not permission.allowed:
+                assert widget.toolTip() == permission.reason and permission.reason
+        text = panel.details.browser.toPlainText()
+        for field in ("status", "scheduling_type", "requested_sqkm", "created_time", "exclusivity_days"):
+            assert field in text
+        assert "Estimated quota cost" in text and "imaging_mode" in text
+        assert "Captures" in text
+    assert {"RECEIVED", "PENDING", "IN_PROGRESS", "FULFILLED", "EXPIRED", "CANCELLED", "PENDING_CANCELLATION"} <= seen
+
+    # Edit the end time of an IN_PROGRESS order and the name of a PENDING one through the widgets.
+    running_row = next(r for r, o in enumerate(panel.model.orders) if o.status == "IN_PROGRESS")
+    running = panel.model.orders[running_row]
+    panel.view.selectRow(running_row)
+    settle(qtbot, panel)
+    assert not panel.details.start_edit.isEnabled() and panel.details.end_edit.isEnabled()
+    new_end = running.end_time.replace(microsecond=0) + timedelta(days=3)
+    panel.details.end_edit.setDateTime(QDateTime.fromMSecsSinceEpoch(int(new_end.timestamp()) * 1000, Qt.UTC))
+    with qtbot.waitSignal(panel.orderSaved, timeout=WAIT_MS) as saved:
+        panel.details.save_button.click()
+    assert getattr(saved.args[0], "end_time", None) == new_end
+    assert client.get_order(running.id).end_time == new_end
+    pending_row = next(r for r, o in enumerate(panel.model.orders) if o.status == "PENDING")
+    pending = panel.model.orders[pending_row]
+    panel.view.selectRow(pending_row)
+    settle(qtbot, panel)
+    panel.details.name_edit.setText("renamed in QGIS")
+    with qtbot.waitSignal(panel.orderSaved, timeout=WAIT_MS):
+        panel.details.save_button.click()
+    assert client.get_order(pending.id).name == "renamed in QGIS"
+    assert panel.model.orders[pending_row].name == "renamed in QGIS"
+    settle(qtbot, panel)
+    names = {f["id"]: f["name"] for f in panel.orders_layer.getFeatures()}
+    assert names[pending.id] == "renamed in QGIS"
+
+
+class Answers:
+    """Stands in for the user at QMessageBox.question: answers from a script, records every question."""
+
+    def __init__(self, monkeypatch):
+        self.script = []
+        self.asked = []
+        monkeypatch.setattr(QMessageBox, "question", self)
+
+    def __call__(self, parent, title, text, *args):
+        self.asked.append((title, text))
+        return QMessageBox.Yes if self.script.pop(0) else QMessageBox.No
+
+
+@pytest.fixture(scope="module")
+def one_free_cancellation():
+    server = SandboxServer(extra_args=["--free-cancellations", "1"])
+    yield server
+    server.stop()
+
+
+def deletes(server, accepted=None):
+    found = [r for r in server.requests_seen() if r["method"] == "DELETE"]
+    if accepted is None:
+        return found
+    return [r for r in found if ("accept_cancellation_charge=true" in (r["query"] or "")) == accepted]
+
+
+def test_cancel_asks_first_and_the_charge_is_accepted_only_when_the_user_says_so(
+        one_free_cancellation, make_panel, qtbot, monkeypatch):
+    server = one_free_cancellation
+    server.reset()
+    client = make_client(server)
+    now = sim_now(server)
+    windows = [w for w in assured_windows(server, client) if w.start_time > now + timedelta(hours=3)]
+    assured = [create_assured(client, w.id, f"assured {n}") for n, w in enumerate(windows[:3])]
+    panel = make_panel(server)
+    panel.start()
+    load_all(qtbot, panel)
+    answers = Answers(monkeypatch)
+
+    def cancel(ids, script):
+        answers.script = list(script)
+        answers.asked.clear()
+        panel.select_orders(ids)
+        assert set(panel.selected_order_ids()) == set(ids)
+        assert panel.cancel_button.isEnabled()
+        panel.cancel_button.click()
+        settle(qtbot, panel)
+        assert answers.script == []  # every scripted question was asked, no more
+        return [title for title, _ in answers.asked]
+
+    assert cancel([assured[0].id], [False]) == ["Cancel tasking orders"]
+    assert deletes(server) == []
+    assert cancel([assured[0].id], [True]) == ["Cancel tasking orders"]  # free: no charge question
+    assert client.get_order(assured[0].id).status == "PENDING_CANCELLATION"
+    assert deletes(server, accepted=True) == []
+
+    rest = [o.id for o in assured[1:]]
+    assert cancel(rest, [True, False]) == ["Cancel tasking orders", "Cancellation will be charged"]
+    question = answers.asked[1][1]
+    assert "will be charged" in question and "order quota cost" in question and "assured 1" in question
+    assert deletes(server, accepted=True) == []
+    assert {client.get_order(i).status for i in rest} == {"RECEIVED"}
+    assert "charge was not accepted" in panel.message_label.text()
+
+    assert cancel(rest, [True, True]) == ["Cancel tasking orders", "Cancellation will be charged"]
+    assert len(deletes(server, accepted=True)) == 2
+    assert {client.get_order(i).status for i in rest} == {"PENDING_CANCELLATION"}
+    assert panel.cancellations_label.text().endswith(f"{assured[0].pl_number}: 3")
+    # Nothing left that can be cancelled: the button says why.
+    panel.select_orders([assured[0].id])
+    settle(qtbot, panel)
+    assert not panel.cancel_button.isEnabled() and "cannot be cancelled" in panel.cancel_button.toolTip()
+
+
+def test_layers_match_the_server_and_refresh_marks_changes_without_duplicates(sandbox, make_panel, qtbot, tmp_path):
+    client = make_client(sandbox)
+    start = sim_now(sandbox)
+    for n in range(8):
+        client.create_order({"name": f"short {n}", "geometry": point(n),
+                             "end_time": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    for n in range(6):
+        client.create_order({"name": f"long {n}", "geometry": point(40 + n), "exclusivity_days": 7})
+    sandbox.advance(65 * 60)
+    panel = make_panel(sandbox)
+    panel.start()
+    load_all(qtbot, panel)
+
+    def assert_layers_match():
+        orders = {o.id: o for o in client.iter_orders(page_size=1000)}
+        ids = layer_values(panel.orders_layer, "id")
+        assert len(ids) == len(set(ids)) and set(ids) == set(orders)
+        for feature in panel.orders_layer.getFeatures():
+            assert feature["status"] == orders[feature["id"]].status
+            assert not feature.geometry().isNull()
+        captures = {c.id: c for c in client.iter_captures(list(orders), page_size=1000)}
+        capture_ids = layer_values(panel.captures_layer, "id")
+        assert len(capture_ids) == len(set(capture_ids)) and set(capture_ids) == set(captures)
+        for feature in panel.captures_layer.getFeatures():
+            capture = captures[feature["id"]]
+            assert (feature["status"], feature["assessment"], feature["order_id"]) == (
+                capture.status, capture.assessment, capture.order_id)
+            acquired = feature["acquired_time"]
+            if capture.acquired_time is None:
+                assert not isinstance(acquired, QDateTime) or not acquired.isValid()
+            else:
+                assert acquired.toMSecsSinceEpoch() == round(capture.acquired_time.timestamp() * 1000)
+                days = orders[capture.order_id].exclusivity_days
+                assert feature["exclusivity_end"].toMSecsSinceEpoch() == round(
+                    (capture.acquired_time + timedelta(days=days)).timestamp() * 1000)
+        return orders, captures
+
+    before, captures = assert_layers_match()
+    assert captures  # acquisitions happened in the first hour
+    temporal = panel.captures_layer.temporalProperties()
+    assert temporal.isActive() and temporal.startField() == "acquired_time"
+    assert panel.orders_layer.name() == "Tasking orders" and panel.captures_layer.name() == "Captures"
+
+    sandbox.advance(2 * 86400)
+    with qtbot.waitSignal(panel.refreshed, timeout=WAIT_MS) as refreshed:
+        panel.refresh_button.click()
+    settle(qtbot, panel)
+    changes = refreshed.args[0]
+    after, _ = assert_layers_match()
+    changed = {i for i in after if after[i].status != before[i].status}
+    assert changed and changed <= set(changes.changed)
+    marked = {panel.model.orders[row].id for row in range(panel.model.rowCount())
+              if panel.model.data(panel.model.index(row, 0), CHANGED_ROLE)}
+    assert changed <= marked
+    edge = [i for i in changed if (before[i].status, after[i].status) == ("EXPIRED", "FULFILLED")]
+    assert edge
+    row = panel.model.row_of[edge[0]]
+    tooltip = panel.model.data(panel.model.index(row, 1), Qt.ToolTipRole)
+    assert "EXPIRED → FULFILLED" in tooltip and "edge case" in tooltip
+
+    # Manual reassessment of a fulfilling capture: FULFILLED goes back to IN_PROGRESS at the next refresh.
+    now = sim_now(sandbox)
+    subject = next(o for o in after.values() if o.status == "FULFILLED" and o.end_time > now)
+    capture = next(iter(client.iter_captures(subject.id, fulfilling=True)))
+    server_capture = sandbox.control("POST", f"captures/{capture.id}/reassess", {"assessment": "INVALID"})
+    assert server_capture["assessment"] == "INVALID"
+    sandbox.advance(60)
+    with qtbot.waitSignal(panel.refreshed, timeout=WAIT_MS):
+        panel.refresh_now()
+    settle(qtbot, panel)
+    row = panel.model.row_of[subject.id]
+    assert panel.model.orders[row].status == "IN_PROGRESS"
+    assert "FULFILLED → IN_PROGRESS" in panel.model.data(panel.model.index(row, 0), Qt.ToolTipRole)
+    assert_layers_match()
+    assessments = {f["id"]: f["assessment"] for f in panel.captures_layer.getFeatures()}
+    assert assessments[capture.id] == "INVALID"
+
+    # Save as GeoPackage keeps both layers.
+    path = os.path.join(str(tmp_path), "orders.gpkg")
+    written = panel.save_geopackage(path)
+    for table, layer in zip(written, (panel.orders_layer, panel.captures_layer)):
+        saved = QgsVectorLayer(written[table], table, "ogr")
+        assert saved.isValid() and saved.featureCount() == layer.featureCount()
+
+
+def test_selection_follows_between_view_and_both_layers(sandbox, make_panel, qtbot, qgis_iface):
+    client = make_client(sandbox)
+    for n in range(6):
+        client.create_order({"name": f"order {n}", "geometry": point(n)})
+    sandbox.advance(2 * 86400)
+    panel = make_panel(sandbox)
+    panel.start()
+    load_all(qtbot, panel)
+    canvas = qgis_iface.mapCanvas()
+    canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
+    canvas.setExtent(QgsRectangle(-180, -90, 180, 90))
+
+    chosen = [panel.model.orders[1], panel.model.orders[3]]
+    with qtbot.waitSignal(panel.selectedOrdersChanged) as signal:
+        panel.select_orders([o.id for o in chosen])
+    assert set(signal.args[0]) == {o.id for o in chosen}
+    selected = {f["id"] for f in panel.orders_layer.selectedFeatures()}
+    assert selected == {o.id for o in chosen}
+    capture_orders = {f["order_id"] for f in panel.captures_layer.selectedFeatures()}
+    assert capture_orders and capture_orders <= selected
+    all_capture_orders = {f["order_id"] for f in panel.captures_layer.getFeatures()}
+    assert capture_orders == selected & all_capture_orders
+    extent = canvas.extent()
+    for order in chosen:
+        ring = order.geometry["coordinates"][0]
+        assert all(extent.contains(x, y) for x, y in ring)
+    assert extent.width() < 360
+
+    # A capture picked on the map selects its order in the view and in the orders layer.
+    feature = next(f for f in panel.captures_layer.getFeatures() if f["order_id"] == panel.model.orders[4].id)
+    panel.captures_layer.selectByIds([feature.id()])
+    assert panel.selected_order_ids() == [panel.model.orders[4].id]
+    assert {f["id"] for f in panel.orders_layer.selectedFeatures()} == {panel.model.orders[4].id}
+    assert [f.id() for f in panel.captures_layer.selectedFeatures()] == [feature.id()]  # left as the user chose
+    # Selecting in the orders layer selects the view's rows.
+    fid = next(f.id() for f in panel.orders_layer.getFeatures() if f["id"] == panel.model.orders[0].id)
+    panel.orders_layer.selectByIds([fid])
+    assert panel.selected_order_ids() == [panel.model.orders[0].id]
+    panel.orders_layer.removeSelection()
+    assert panel.selected_order_ids() == []
+
+
+def test_automatic_refresh_backs_off_and_picks_up_changes(sandbox, make_panel, qtbot):
+    client = make_client(sandbox)
+    for n in range(4):
+        client.create_order({"name": f"order {n}", "geometry": point(n)})
+    panel = make_panel(sandbox, auto_refresh=True)
+    panel.interval = AdaptiveInterval(minimum=0.2, maximum=0.8, factor=2)
+    panel.start()
+    settle(qtbot, panel)
+    qtbot.waitUntil(lambda: panel.interval.current >= 0.8, timeout=WAIT_MS)  # quiet: it slowed down
+    assert all(o.status == "RECEIVED" for o in panel.model.orders)
+    sandbox.advance(120)
+    qtbot.waitUntil(lambda: all(o.status == "IN_PROGRESS" for o in panel.model.orders), timeout=WAIT_MS)
+    marked = [row for row in range(4) if panel.model.data(panel.model.index(row, 0), CHANGED_ROLE)]
+    assert marked == [0, 1, 2, 3]

@@ -1,0 +1,209 @@
+"""Details of one order: every field, its captures and pricing, and the name/start/end edits its state allows."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional
+
+from qgis.gui import QgsDateTimeEdit
+from qgis.PyQt.QtCore import QDateTime, Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.models import Capture, Order, Pricing
+from ..core.order_rules import OrderPermissions, permissions
+
+
+def to_qdatetime(value: Optional[datetime]) -> QDateTime:
+    if value is None:
+        return QDateTime()
+    return QDateTime.fromMSecsSinceEpoch(round(value.timestamp() * 1000), Qt.UTC)
+
+
+def from_qdatetime(value: QDateTime) -> Optional[datetime]:
+    if value is None or not value.isValid():
+        return None
+    return datetime.fromtimestamp(value.toMSecsSinceEpoch() / 1000.0, tz=timezone.utc)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, (dict, list)):
+        import json
+
+        text = json.dumps(value)
+        return html.escape(text if len(text) < 300 else text[:300] + "…")
+    return html.escape(str(value))
+
+
+def order_html(order: Order) -> str:
+    rows = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{_cell(v)}</td></tr>"
+                   for k, v in sorted((order.raw or {}).items()))
+    return f"<h3>{html.escape(order.name or order.id)}</h3><table cellspacing='2'>{rows}</table>"
+
+
+def captures_html(captures: List[Capture], exclusivity_days: Optional[int]) -> str:
+    if not captures:
+        return "<h4>Captures</h4><p>No captures yet.</p>"
+    head = ("<tr><th>acquired (UTC)</th><th>status</th><th>assessment</th><th>cloud</th><th>strip</th>"
+            "<th>published</th><th>fulfilling</th><th>exclusivity ends</th></tr>")
+    body = []
+    for capture in sorted(captures, key=lambda c: c.acquired_time or datetime.max.replace(tzinfo=timezone.utc)):
+        end = None
+        if capture.acquired_time is not None and exclusivity_days is not None:
+            from datetime import timedelta
+
+            end = capture.acquired_time + timedelta(days=exclusivity_days)
+        body.append("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in (
+            capture.acquired_time and capture.acquired_time.strftime("%Y-%m-%d %H:%M:%S"), capture.status,
+            capture.assessment, capture.cloud_cover, capture.strip_id,
+            capture.published_time and capture.published_time.strftime("%Y-%m-%d %H:%M"),
+            capture.fulfilling, end and end.strftime("%Y-%m-%d %H:%M"))) + "</tr>")
+    return f"<h4>Captures ({len(captures)})</h4><table border='1' cellspacing='0'>{head}{''.join(body)}</table>"
+
+
+def pricing_html(pricing: Optional[Pricing], error: Optional[str] = None) -> str:
+    if pricing is None:
+        return f"<h4>Pricing</h4><p>{html.escape(error or 'No pricing (orders created before March 2024 have none).')}</p>"
+    parts = [f"<h4>Pricing</h4><p>Estimated quota cost: <b>{_cell(pricing.estimated_quota_cost)} "
+             f"{_cell(pricing.units)}</b>, determined by <b>{_cell(pricing.determined_by)}</b></p>"]
+    model = pricing.pricing_model
+    if model is not None:
+        multipliers = "".join(f"<li>{_cell(m.name)} × {m.value:g} ({_cell(m.description)})</li>"
+                              for m in model.multipliers)
+        parts.append(f"<p>Pricing model: base price {_cell(model.base_price)}</p><ul>{multipliers}</ul>")
+    if pricing.replaced_orders:
+        rows = "".join(f"<tr><td>{_cell(r.name)}</td><td>{_cell(r.order_id)}</td><td>{_cell(r.cost)}</td></tr>"
+                       for r in pricing.replaced_orders)
+        parts.append("<p>Replaced orders (their costs sum to the estimate):</p><table border='1' cellspacing='0'>"
+                     f"<tr><th>name</th><th>id</th><th>cost</th></tr>{rows}</table>")
+    return "".join(parts)
+
+
+class OrderDetailsWidget(QWidget):
+    """Shows one order; emits saveRequested(order_id, {name/start_time/end_time: value}) and cancelRequested."""
+
+    saveRequested = pyqtSignal(str, dict)  # noqa: N815 - Qt signal naming
+    cancelRequested = pyqtSignal(list)  # noqa: N815
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.order: Optional[Order] = None
+        self.permissions: Optional[OrderPermissions] = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+        form = QFormLayout()
+        self.name_edit = QLineEdit(self)
+        self.name_edit.setObjectName("orderNameEdit")
+        self.start_edit = self._datetime_edit("orderStartEdit")
+        self.end_edit = self._datetime_edit("orderEndEdit")
+        form.addRow("Name", self.name_edit)
+        form.addRow("Start (UTC)", self.start_edit)
+        form.addRow("End (UTC)", self.end_edit)
+        layout.addLayout(form)
+
+        buttons = QHBoxLayout()
+        self.save_button = QPushButton("Save changes", self)
+        self.save_button.setObjectName("saveOrderButton")
+        self.cancel_button = QPushButton("Cancel order…", self)
+        self.cancel_button.setObjectName("cancelOrderButton")
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+
+        self.message_label = QLabel(self)
+        self.message_label.setWordWrap(True)
+        layout.addWidget(self.message_label)
+
+        self.browser = QTextBrowser(self)
+        self.browser.setObjectName("orderDetailsBrowser")
+        layout.addWidget(self.browser, 1)
+
+        self.save_button.clicked.connect(self._emit_save)
+        self.cancel_button.clicked.connect(lambda: self.order and self.cancelRequested.emit([self.order.id]))
+        self.show_order(None)
+
+    def _datetime_edit(self, name: str) -> QgsDateTimeEdit:
+        edit = QgsDateTimeEdit(self)
+        edit.setObjectName(name)
+        edit.setTimeSpec(Qt.UTC)
+        edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
+        edit.setAllowNull(False)
+        return edit
+
+    def show_order(self, order: Optional[Order], now: Optional[datetime] = None) -> None:
+        """Fill the edits and enable each only as the documented state table allows (tooltip says why not)."""
+        self.order = order
+        self.message_label.clear()
+        if order is None:
+            self.permissions = None
+            for widget in (self.name_edit, self.start_edit, self.end_edit, self.save_button, self.cancel_button):
+                widget.setEnabled(False)
+                widget.setToolTip("Select one order to see and edit it.")
+            self.name_edit.clear()
+            self.browser.setHtml("<p>Select an order to see its details, captures and pricing.</p>")
+            return
+        self.permissions = rules = permissions(order, now)
+        self.name_edit.setText(order.name or "")
+        self.start_edit.setDateTime(to_qdatetime(order.start_time))
+        self.end_edit.setDateTime(to_qdatetime(order.end_time))
+        for widget, permission, ok_tip in (
+                (self.name_edit, rules.name, "The order's name (editable in this state)."),
+                (self.start_edit, rules.start_time, "When imaging may start, in UTC (editable in this state)."),
+                (self.end_edit, rules.end_time, "When imaging must end, in UTC (editable in this state)."),
+                (self.cancel_button, rules.cancel, "Cancel this order (asks for confirmation).")):
+            widget.setEnabled(permission.allowed)
+            widget.setToolTip(ok_tip if permission.allowed else permission.reason)
+        self.save_button.setEnabled(rules.any_edit)
+        self.save_button.setToolTip("Send the changed fields to the service." if rules.any_edit else
+                                    f"Nothing can be edited while the order is {order.status}.")
+        self.browser.setHtml(order_html(order) + "<p><i>Loading captures and pricing…</i></p>")
+
+    def show_extras(self, order: Order, captures: List[Capture], pricing: Optional[Pricing],
+                    pricing_error: Optional[str] = None) -> None:
+        if self.order is None or self.order.id != order.id:
+            return
+        self.browser.setHtml(order_html(order) + captures_html(captures, order.exclusivity_days)
+                             + pricing_html(pricing, pricing_error))
+
+    def changes(self) -> Dict[str, Any]:
+        """The edited fields that differ from the order and are allowed in its state."""
+        order, rules = self.order, self.permissions
+        if order is None or rules is None:
+            return {}
+        changes: Dict[str, Any] = {}
+        if rules.name and self.name_edit.text() != (order.name or ""):
+            changes["name"] = self.name_edit.text()
+        start = from_qdatetime(self.start_edit.dateTime())
+        end = from_qdatetime(self.end_edit.dateTime())
+        # The editor keeps whole seconds: compare at that precision so an untouched time is not "changed".
+        if rules.start_time and start and order.start_time and int(start.timestamp()) != int(order.start_time.timestamp()):
+            changes["start_time"] = start
+        if rules.end_time and end and order.end_time and int(end.timestamp()) != int(order.end_time.timestamp()):
+            changes["end_time"] = end
+        return changes
+
+    def _emit_save(self) -> None:
+        if self.order is None:
+            return
+        changes = self.changes()
+        if not changes:
+            self.show_message("Nothing changed.")
+            return
+        self.saveRequested.emit(self.order.id, changes)
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message_label.setStyleSheet("color: #b00020;" if error else "")
+        self.message_label.setText(text)

@@ -1,0 +1,821 @@
+"""The Orders tab: follow, edit and cancel tasking orders, with their footprints and captures on the map."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsFeatureRequest,
+    QgsProject,
+    QgsRectangle,
+    QgsVectorLayer,
+)
+from qgis.gui import QgsCheckableComboBox, QgsDateTimeEdit
+from qgis.PyQt.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import layers as layer_tools
+from ..core.cancellations import CancelOutcome, cancel_orders, cancellations_today, charge_question
+from ..core.errors import ApiError, ValidationError
+from ..core.models import ORDER_STATUSES, ORDER_TYPES, SCHEDULING_TYPES, Capture, Order, Page
+from ..core.order_rules import can_cancel, edit_problems
+from ..core.orders_sync import AdaptiveInterval, diff_orders, probe_changes, reload_window
+from ..core.tasks import ApiTask, run_in_background
+from .order_details import OrderDetailsWidget, from_qdatetime
+from .orders_model import OrdersQuery, OrdersTableModel
+
+try:
+    from qgis.PyQt import sip
+except ImportError:  # pragma: no cover
+    import sip  # type: ignore[no-redef]
+
+ORDERS_LAYER_NAME = "Tasking orders"
+CAPTURES_LAYER_NAME = "Captures"
+CAPTURE_IDS_PER_REQUEST = 50  # order ids per GET /captures/?order_id=a,b,... (keeps URLs short)
+WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, ValidationError) and error.field_errors:
+        return "; ".join(f"{name}: {' '.join(messages)}" if name != "non_field_errors" else " ".join(messages)
+                         for name, messages in error.field_errors.items())
+    if isinstance(error, ApiError):
+        return error.server_detail or error.message
+    return str(error) or type(error).__name__
+
+
+def fetch_captures(client, order_ids: Sequence[str], is_canceled=None) -> Dict[str, List[Capture]]:
+    """Every capture of the given orders, grouped by order id (orders without captures map to [])."""
+    found: Dict[str, List[Capture]] = {order_id: [] for order_id in order_ids}
+    ids = list(order_ids)
+    for start in range(0, len(ids), CAPTURE_IDS_PER_REQUEST):
+        chunk = ids[start:start + CAPTURE_IDS_PER_REQUEST]
+        for capture in client.iter_captures(chunk, page_size=500, is_canceled=is_canceled):
+            found.setdefault(capture.order_id or "", []).append(capture)
+    return found
+
+
+class OrdersPanel(QWidget):
+    """Server-backed orders view with filters, sorting, paging, automatic refresh, details, edit and cancel.
+
+    `client_factory()` returns a TaskingClient for the current settings (or None when not configured);
+    each background task gets its own. `iface` gives the map canvas (zoom) and message bar; may be None.
+    Public for other panels (bulk operations): selected_order_ids() and the selectedOrdersChanged signal.
+    """
+
+    selectedOrdersChanged = pyqtSignal(list)  # noqa: N815 - Qt signal naming
+    refreshed = pyqtSignal(object)  # noqa: N815 - the ChangeSet of a finished refresh
+    layersUpdated = pyqtSignal()  # noqa: N815
+    cancellationsCounted = pyqtSignal(object)  # noqa: N815 - a core.cancellations.CancellationsToday
+    cancelFinished = pyqtSignal(object)  # noqa: N815 - a core.cancellations.CancelOutcome
+    orderSaved = pyqtSignal(object)  # noqa: N815 - the order read back after an edit
+    detailsLoaded = pyqtSignal(str)  # noqa: N815
+
+    def __init__(self, client_factory: Callable[[], Any], iface: Any = None, parent: Optional[QWidget] = None, *,
+                 auto_refresh: bool = True, page_size: int = 200, now: Optional[Callable[[], datetime]] = None,
+                 project: Optional[QgsProject] = None):
+        super().__init__(parent)
+        self.client_factory = client_factory
+        self.iface = iface
+        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.project = project or QgsProject.instance()
+        self.interval = AdaptiveInterval()
+        self.auto_refresh = auto_refresh
+        self.orders_layer: Optional[QgsVectorLayer] = None
+        self.captures_layer: Optional[QgsVectorLayer] = None
+        self.captures_by_order: Dict[str, List[Capture]] = {}
+        self.watermark: Optional[datetime] = None
+        self._tasks: List[ApiTask] = []
+        self._layer_jobs: deque = deque()
+        self._layer_job_running = False
+        self._refreshing = False
+        self._syncing_selection = False
+        self._zoom_on_select = True
+        self._closed = False
+
+        self.model = OrdersTableModel(self._start_page, page_size=page_size, parent=self)
+        self._build_widgets()
+        self._connect()
+
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(400)
+        self._filter_timer.timeout.connect(self.apply_filters)
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.setSingleShot(True)
+        self.refresh_timer.timeout.connect(self._auto_refresh)
+
+    # -- widgets ------------------------------------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        filters = QGridLayout()
+        self.status_filter = QgsCheckableComboBox(self)
+        self.status_filter.setObjectName("statusFilter")
+        self.status_filter.addItems(list(ORDER_STATUSES))
+        self.status_filter.setDefaultText("Any status")
+        self.name_filter = QLineEdit(self)
+        self.name_filter.setObjectName("nameFilter")
+        self.name_filter.setPlaceholderText("Name contains…")
+        self.name_filter.setClearButtonEnabled(True)
+        self.scheduling_filter = QComboBox(self)
+        self.scheduling_filter.setObjectName("schedulingFilter")
+        self.scheduling_filter.addItem("Any scheduling", None)
+        for value in SCHEDULING_TYPES:
+            self.scheduling_filter.addItem(value, value)
+        self.order_type_filter = QComboBox(self)
+        self.order_type_filter.setObjectName("orderTypeFilter")
+        self.order_type_filter.addItem("Any type", None)
+        for value in ORDER_TYPES:
+            self.order_type_filter.addItem(value, value)
+        self.created_from = self._time_filter("createdFrom", "created from (UTC)")
+        self.created_to = self._time_filter("createdTo", "created until (UTC)")
+        self.updated_from = self._time_filter("updatedFrom", "updated from (UTC)")
+        self.updated_to = self._time_filter("updatedTo", "updated until (UTC)")
+        filters.addWidget(self.status_filter, 0, 0)
+        filters.addWidget(self.name_filter, 0, 1)
+        filters.addWidget(self.scheduling_filter, 0, 2)
+        filters.addWidget(self.order_type_filter, 0, 3)
+        filters.addWidget(QLabel("Created", self), 1, 0)
+        filters.addWidget(self.created_from, 1, 1)
+        filters.addWidget(self.created_to, 1, 2)
+        filters.addWidget(QLabel("Updated", self), 2, 0)
+        filters.addWidget(self.updated_from, 2, 1)
+        filters.addWidget(self.updated_to, 2, 2)
+        layout.addLayout(filters)
+
+        buttons = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh", self)
+        self.refresh_button.setObjectName("refreshOrdersButton")
+        self.refresh_button.setToolTip("Read the loaded orders again now (refreshes also run by themselves).")
+        self.cancel_button = QPushButton("Cancel selected…", self)
+        self.cancel_button.setObjectName("cancelSelectedButton")
+        self.cancel_button.setEnabled(False)
+        self.save_button = QPushButton("Save as GeoPackage…", self)
+        self.save_button.setObjectName("saveGeoPackageButton")
+        self.save_button.setToolTip("Keep a copy of the 'Tasking orders' and 'Captures' layers in a GeoPackage.")
+        for button in (self.refresh_button, self.cancel_button, self.save_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("orderCountLabel")
+        self.cancellations_label = QLabel(self)
+        self.cancellations_label.setObjectName("cancellationsLabel")
+        self.cancellations_label.setWordWrap(True)
+        self.refresh_label = QLabel(self)
+        self.refresh_label.setObjectName("refreshLabel")
+        self.message_label = QLabel(self)
+        self.message_label.setObjectName("ordersMessageLabel")
+        self.message_label.setWordWrap(True)
+        layout.addWidget(self.count_label)
+        layout.addWidget(self.cancellations_label)
+        layout.addWidget(self.refresh_label)
+        layout.addWidget(self.message_label)
+
+        splitter = QSplitter(Qt.Vertical, self)
+        self.view = QTableView(splitter)
+        self.view.setObjectName("ordersView")
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.view.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.view.setWordWrap(False)
+        self.view.verticalHeader().setVisible(False)
+        # Fixed row heights and interactive widths: sizing to contents would read every row on each page.
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
+        self.view.horizontalHeader().setSortIndicatorShown(True)
+        self.view.horizontalHeader().setSectionsClickable(True)
+        self.details = OrderDetailsWidget(splitter)
+        splitter.addWidget(self.view)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+        self._update_count()
+
+    def _time_filter(self, name: str, tip: str) -> QgsDateTimeEdit:
+        edit = QgsDateTimeEdit(self)
+        edit.setObjectName(name)
+        edit.setAllowNull(True)
+        edit.setTimeSpec(Qt.UTC)
+        edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        edit.setToolTip(tip)
+        edit.clear()
+        return edit
+
+    def _connect(self) -> None:
+        self.status_filter.checkedItemsChanged.connect(lambda *_: self._filter_timer.start())
+        self.name_filter.textChanged.connect(lambda *_: self._filter_timer.start())
+        self.scheduling_filter.currentIndexChanged.connect(lambda *_: self._filter_timer.start())
+        self.order_type_filter.currentIndexChanged.connect(lambda *_: self._filter_timer.start())
+        for edit in (self.created_from, self.created_to, self.updated_from, self.updated_to):
+            edit.valueChanged.connect(lambda *_: self._filter_timer.start())
+        self.view.horizontalHeader().sortIndicatorChanged.connect(self._on_sort_indicator)
+        self.view.selectionModel().selectionChanged.connect(self._on_view_selection)
+        self.model.totalChanged.connect(lambda *_: self._update_count())
+        self.model.rowsInserted.connect(lambda *_: self._update_count())
+        self.model.modelReset.connect(self._update_count)
+        self.model.loadingChanged.connect(lambda *_: self._update_count())
+        self.model.loadFailed.connect(lambda error: self.show_message(f"Loading orders failed: {_error_text(error)}",
+                                                                      error=True))
+        self.model.pageLoaded.connect(self._on_page_loaded)
+        self.model.listingShifted.connect(lambda: QTimer.singleShot(0, self.refresh_now))
+        self.refresh_button.clicked.connect(self.refresh_now)
+        self.cancel_button.clicked.connect(lambda: self.cancel_orders(self.selected_order_ids()))
+        self.save_button.clicked.connect(self._ask_save_geopackage)
+        self.details.saveRequested.connect(self.save_order)
+        self.details.cancelRequested.connect(self.cancel_orders)
+
+    # -- background work ----------------------------------------------------------------------------------
+
+    def _client(self):
+        client = self.client_factory() if self.client_factory is not None else None
+        if client is None:
+            self.show_message("Not configured: set an API key or use the local sandbox in the settings.", error=True)
+        return client
+
+    def _run(self, description: str, fn: Callable, on_success: Callable, on_error: Optional[Callable] = None) -> ApiTask:
+        def forget(task_holder: List[ApiTask]) -> None:
+            if task_holder and task_holder[0] in self._tasks:
+                self._tasks.remove(task_holder[0])
+
+        holder: List[ApiTask] = []
+
+        def success(result: Any) -> None:
+            forget(holder)
+            if not self._closed:
+                on_success(result)
+
+        def failure(error: BaseException) -> None:
+            forget(holder)
+            if self._closed:
+                return
+            if on_error is not None:
+                on_error(error)
+            else:
+                self.show_message(f"{description} failed: {_error_text(error)}", error=True)
+
+        task = run_in_background(description, fn, success, failure, lambda: forget(holder))
+        holder.append(task)
+        self._tasks.append(task)
+        return task
+
+    def busy(self) -> bool:
+        """Whether any request or layer write of this panel is still under way (tests wait on it)."""
+        return bool(self._tasks) or self._layer_job_running or bool(self._layer_jobs) or self.model.loading \
+            or self._filter_timer.isActive()
+
+    # -- loading --------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the first page (called when the tab is first shown or the settings change)."""
+        self.apply_filters()
+
+    def query_from_widgets(self) -> OrdersQuery:
+        def moment(edit: QgsDateTimeEdit) -> Optional[datetime]:
+            return None if edit.isNull() else from_qdatetime(edit.dateTime())
+
+        return OrdersQuery(
+            statuses=[s for s in self.status_filter.checkedItems() if s],
+            name_contains=self.name_filter.text(),
+            created_after=moment(self.created_from),
+            created_before=moment(self.created_to),
+            updated_after=moment(self.updated_from),
+            updated_before=moment(self.updated_to),
+            scheduling_type=self.scheduling_filter.currentData(),
+            order_type=self.order_type_filter.currentData(),
+            ordering=self.model.query.ordering,
+        )
+
+    def set_statuses(self, statuses: Sequence[str]) -> None:
+        """Check exactly these statuses in the status filter (the view reloads shortly after)."""
+        self.status_filter.deselectAllOptions()
+        self.status_filter.setCheckedItems(list(statuses))
+
+    def apply_filters(self) -> None:
+        self._filter_timer.stop()
+        self.interval.reset()
+        self.model.set_query(self.query_from_widgets())
+        self._probe_baseline()
+        self.count_cancellations()
+
+    def _on_sort_indicator(self, column: int, order) -> None:
+        self.model.sort(column, order)
+
+    def _start_page(self, params: Dict[str, Any], offset: int, limit: int, on_page: Callable[[Page], None],
+                    on_error: Callable[[BaseException], None]) -> None:
+        client = self._client()
+        if client is None:
+            on_error(RuntimeError("The plugin is not configured."))
+            return
+        self._run("Loading tasking orders",
+                  lambda feedback: client.list_orders(limit=limit, offset=offset, **params), on_page, on_error)
+
+    def _update_count(self) -> None:
+        total = self.model.total
+        loaded = len(self.model.orders)
+        if total is None:
+            text = "Loading orders…" if self.model.loading else "No orders loaded."
+        else:
+            text = f"{loaded:,} of {total:,} orders loaded"
+            if loaded < total:
+                text += " (scroll down for more)"
+            if self.model.loading:
+                text += " — loading…"
+        self.count_label.setText(text)
+
+    def _on_page_loaded(self, orders: List[Order], first: bool) -> None:
+        if first:
+            self._schedule_refresh()
+        self.queue_layer_update(orders, remove_missing=first, fetch_captures_for=[o.id for o in orders])
+
+    # -- layers -----------------------------------------------------------------------------------------------
+
+    def _layer_alive(self, layer: Optional[QgsVectorLayer]) -> bool:
+        return layer is not None and not sip.isdeleted(layer) and self.project.mapLayer(layer.id()) is not None
+
+    def ensure_layers(self) -> bool:
+        """Make the two layers (and add them to the project) if they are missing; True if they were made now."""
+        if self._layer_alive(self.orders_layer) and self._layer_alive(self.captures_layer):
+            return False
+        for layer in (self.orders_layer, self.captures_layer):
+            if self._layer_alive(layer):
+                self.project.removeMapLayer(layer.id())
+        self.orders_layer = layer_tools.create_orders_layer(ORDERS_LAYER_NAME)
+        self.captures_layer = layer_tools.create_captures_layer(CAPTURES_LAYER_NAME)
+        self.project.addMapLayers([self.captures_layer, self.orders_layer])
+        self.orders_layer.selectionChanged.connect(lambda *_: self._on_layer_selection(self.orders_layer, "id"))
+        self.captures_layer.selectionChanged.connect(
+            lambda *_: self._on_layer_selection(self.captures_layer, "order_id"))
+        return True
+
+    def queue_layer_update(self, orders: Sequence[Order], remove_missing: bool,
+                           fetch_captures_for: Sequence[str]) -> None:
+        """Write orders (and their captures) into the layers, one job at a time so jobs never race.
+
+        With `remove_missing`, `orders` is everything the view shows: features of other orders (and
+        their captures) leave the layers.
+        """
+        self._layer_jobs.append((list(orders), remove_missing, list(fetch_captures_for)))
+        self._next_layer_job()
+
+    def _next_layer_job(self) -> None:
+        if self._layer_job_running or not self._layer_jobs or self._closed:
+            return
+        orders, remove_missing, fetch_ids = self._layer_jobs.popleft()
+        client = self._client() if fetch_ids else None
+        if fetch_ids and client is None:
+            self._layer_jobs.clear()
+            return
+        known = {o.id: self.captures_by_order.get(o.id) for o in orders if o.id not in set(fetch_ids)}
+        self._layer_job_running = True
+
+        def work(feedback):
+            fetched = fetch_captures(client, fetch_ids, feedback.is_canceled) if fetch_ids else {}
+            captures_by_order = {**{k: v for k, v in known.items() if v is not None}, **fetched}
+            days = layer_tools.exclusivity_days_by_order(orders)
+            captures = [c for order in orders for c in captures_by_order.get(order.id, ())]
+            prepared_orders = layer_tools.prepare_orders(orders, build_geometries=True)
+            prepared_captures = layer_tools.prepare_captures(captures, days, build_geometries=True)
+            return fetched, prepared_orders, prepared_captures
+
+        def done(result) -> None:
+            fetched, prepared_orders, prepared_captures = result
+            self.captures_by_order.update(fetched)
+            try:
+                if self.ensure_layers() and not remove_missing:
+                    # The user removed the layers: the new ones get everything the view shows.
+                    self._write_all_to_layers()
+                layer_tools.apply_prepared(self.orders_layer, prepared_orders, remove_missing)
+                layer_tools.apply_prepared(self.captures_layer, prepared_captures, remove_missing)
+            except Exception as error:  # noqa: BLE001 - a layer in edit mode, a removed layer
+                self.show_message(f"The layers could not be updated: {error}", error=True)
+            self._layer_job_running = False
+            self.layersUpdated.emit()
+            self._next_layer_job()
+
+        def failed(error: BaseException) -> None:
+            self._layer_job_running = False
+            self.show_message(f"Loading captures failed: {_error_text(error)}", error=True)
+            self._next_layer_job()
+
+        self._run("Updating order and capture layers", work, done, failed)
+
+    def _write_all_to_layers(self) -> None:
+        orders = self.model.orders
+        days = layer_tools.exclusivity_days_by_order(orders)
+        captures = [c for order in orders for c in self.captures_by_order.get(order.id, ())]
+        layer_tools.upsert_orders(self.orders_layer, orders, remove_missing=True)
+        layer_tools.upsert_captures(self.captures_layer, captures, days, remove_missing=True)
+
+    def save_geopackage(self, path: str) -> Dict[str, str]:
+        self.ensure_layers()
+        written = layer_tools.save_layers_to_geopackage([self.orders_layer, self.captures_layer], path,
+                                                        self.project.transformContext())
+        self.show_message(f"Saved {', '.join(written)} to {path}.")
+        return written
+
+    def _ask_save_geopackage(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save orders and captures", "tasking_orders.gpkg",
+                                              "GeoPackage (*.gpkg)")
+        if not path:
+            return
+        if not path.lower().endswith(".gpkg"):
+            path += ".gpkg"
+        try:
+            self.save_geopackage(path)
+        except OSError as error:
+            self.show_message(str(error), error=True)
+
+    # -- selection: view <-> layers ---------------------------------------------------------------------------
+
+    def selected_order_ids(self) -> List[str]:
+        rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
+        return [self.model.orders[row].id for row in rows if row < len(self.model.orders)]
+
+    def selected_orders(self) -> List[Order]:
+        rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
+        return [self.model.orders[row] for row in rows if row < len(self.model.orders)]
+
+    def select_orders(self, order_ids: Sequence[str]) -> None:
+        """Select these orders in the view (those loaded); the layers follow."""
+        rows = sorted(self.model.row_of[i] for i in set(order_ids) if i in self.model.row_of)
+        selection = QItemSelection()
+        last = self.model.columnCount() - 1
+        start = previous = None
+        for row in rows + [None]:
+            if row is not None and previous is not None and row == previous + 1:
+                previous = row
+                continue
+            if start is not None:
+                selection.select(self.model.index(start, 0), self.model.index(previous, last))
+            start = previous = row
+        self.view.selectionModel().select(selection, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+
+    def _on_view_selection(self, *_: Any) -> None:
+        orders = self.selected_orders()
+        ids = [o.id for o in orders]
+        self.cancel_button.setEnabled(any(can_cancel(o, self.now()) for o in orders))
+        self.cancel_button.setToolTip(self._cancel_tooltip(orders))
+        if len(orders) == 1:
+            if not self._syncing_selection:
+                self.model.clear_mark(orders[0].id)  # the user looked at it
+            self.show_details(orders[0])
+        else:
+            self.details.show_order(None)
+        if not self._syncing_selection:
+            self._syncing_selection = True
+            try:
+                self._select_in_layers(ids, source=None)
+            finally:
+                self._syncing_selection = False
+            if self._zoom_on_select and orders:
+                self.zoom_to(orders)
+        self.selectedOrdersChanged.emit(ids)
+
+    def _cancel_tooltip(self, orders: Sequence[Order]) -> str:
+        if not orders:
+            return "Select the orders to cancel."
+        refused = [can_cancel(o, self.now()) for o in orders]
+        if all(not r for r in refused):
+            return refused[0].reason if len(orders) == 1 else "None of the selected orders can be cancelled."
+        return "Cancel the selected orders that can be cancelled (asks for confirmation)."
+
+    def _fids_where(self, layer: QgsVectorLayer, field: str, values: set) -> List[int]:
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        request.setSubsetOfAttributes([field], layer.fields())
+        return [f.id() for f in layer.getFeatures(request) if f[field] in values]
+
+    def _select_in_layers(self, order_ids: Sequence[str], source: Optional[QgsVectorLayer]) -> None:
+        wanted = set(order_ids)
+        for layer, field in ((self.orders_layer, "id"), (self.captures_layer, "order_id")):
+            if layer is source or not self._layer_alive(layer):
+                continue
+            layer.selectByIds(self._fids_where(layer, field, wanted) if wanted else [])
+
+    def _on_layer_selection(self, layer: Optional[QgsVectorLayer], field: str) -> None:
+        if self._syncing_selection or not self._layer_alive(layer):
+            return
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        request.setSubsetOfAttributes([field], layer.fields())
+        ids = {f[field] for f in layer.getSelectedFeatures(request) if f[field]}
+        self._syncing_selection = True
+        try:
+            self._select_in_layers(ids, source=layer)
+            self.select_orders(ids)
+        finally:
+            self._syncing_selection = False
+
+    def zoom_to(self, orders: Sequence[Order]) -> Optional[QgsRectangle]:
+        canvas = self.iface.mapCanvas() if self.iface is not None else None
+        extent = QgsRectangle()
+        extent.setMinimal()
+        for order in orders:
+            geometry = layer_tools.geojson_to_geometry(order.geometry or order.original_geometry)
+            if not geometry.isNull():
+                extent.combineExtentWith(geometry.boundingBox())
+        if extent.xMinimum() > extent.xMaximum():
+            return None  # no order had a footprint
+        if canvas is None:
+            return extent
+        destination = canvas.mapSettings().destinationCrs()
+        if destination.isValid() and destination != WGS84:
+            extent = QgsCoordinateTransform(WGS84, destination, self.project).transformBoundingBox(extent)
+        extent.scale(1.3)
+        canvas.setExtent(extent)
+        canvas.refresh()
+        return extent
+
+    # -- details ----------------------------------------------------------------------------------------------
+
+    def show_details(self, order: Order) -> None:
+        self.details.show_order(order, self.now())
+        client = self._client()
+        if client is None:
+            return
+
+        def work(feedback):
+            fresh = client.get_order(order.id)
+            captures = list(client.iter_captures(order.id, page_size=500))
+            pricing, pricing_error = None, None
+            try:
+                pricing = client.order_pricing(order.id)
+            except ApiError as error:
+                pricing_error = f"No pricing: {_error_text(error)}"
+            return fresh, captures, pricing, pricing_error
+
+        def done(result) -> None:
+            fresh, captures, pricing, pricing_error = result
+            if self.details.order is None or self.details.order.id != fresh.id:
+                return
+            self.captures_by_order[fresh.id] = captures
+            self.model.replace_order(fresh)
+            self.details.show_order(fresh, self.now())
+            self.details.show_extras(fresh, captures, pricing, pricing_error)
+            self.detailsLoaded.emit(fresh.id)
+
+        self._run("Loading order details", work, done)
+
+    # -- edit ---------------------------------------------------------------------------------------------------
+
+    def save_order(self, order_id: str, changes: Dict[str, Any]) -> None:
+        row = self.model.row_of.get(order_id)
+        order = self.model.orders[row] if row is not None else self.details.order
+        if order is None:
+            return
+        problems = edit_problems(order, now=self.now(), **changes)
+        if problems:
+            self.details.show_message(" ".join(problems), error=True)
+            return
+        client = self._client()
+        if client is None:
+            return
+
+        def work(feedback):
+            client.edit_order(order_id, **changes)
+            return client.get_order(order_id)
+
+        def done(fresh: Order) -> None:
+            self.model.replace_order(fresh)
+            if self.details.order is not None and self.details.order.id == fresh.id:
+                self.details.show_order(fresh, self.now())
+                self.details.show_message("Saved.")
+            self.queue_layer_update([fresh], remove_missing=False, fetch_captures_for=[])
+            self.interval.reset()
+            self.orderSaved.emit(fresh)
+
+        def failed(error: BaseException) -> None:
+            self.details.show_message(f"The service refused the change: {_error_text(error)}", error=True)
+            self.orderSaved.emit(error)
+
+        self._run("Editing tasking order", work, done, failed)
+
+    # -- cancel ---------------------------------------------------------------------------------------------------
+
+    def ask(self, title: str, text: str) -> bool:
+        """A yes/no question; tests answer it by replacing QMessageBox.question."""
+        answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer == QMessageBox.Yes
+
+    def cancel_orders(self, order_ids: Sequence[str]) -> None:
+        """Cancel the given orders after a confirmation; a charged cancellation needs a second, explicit yes."""
+        by_id = self.model.order_by_id()
+        if self.details.order is not None:
+            by_id.setdefault(self.details.order.id, self.details.order)
+        orders = [by_id[i] for i in order_ids if i in by_id]
+        now = self.now()
+        allowed = [o for o in orders if can_cancel(o, now)]
+        refused = [(o, can_cancel(o, now).reason) for o in orders if not can_cancel(o, now)]
+        if not allowed:
+            self.show_message("Nothing to cancel. " + " ".join(reason for _, reason in refused[:3]), error=True)
+            return
+        names = "\n".join(f"• {o.name or o.id} ({o.status})" for o in allowed[:15])
+        more = f"\n… and {len(allowed) - 15} more" if len(allowed) > 15 else ""
+        skipped = f"\n\n{len(refused)} selected order(s) cannot be cancelled and are left alone." if refused else ""
+        if not self.ask("Cancel tasking orders",
+                        f"Cancel {len(allowed)} order{'s' if len(allowed) != 1 else ''}?\n\n{names}{more}{skipped}"):
+            return
+        client = self._client()
+        if client is None:
+            return
+        self._run("Cancelling tasking orders", lambda feedback: cancel_orders(client, allowed,
+                                                                               is_canceled=feedback.is_canceled,
+                                                                               progress=feedback.set_progress),
+                  lambda outcome: self._after_cancel(outcome, allowed),
+                  lambda error: self._finish_cancel(CancelOutcome(failed={"": _error_text(error)})))
+
+    def _after_cancel(self, outcome: CancelOutcome, orders: Sequence[Order]) -> None:
+        if not outcome.charge_required:
+            self._finish_cancel(outcome)
+            return
+        notices = outcome.charge_required
+        if not self.ask("Cancellation will be charged", charge_question(notices)):
+            self._finish_cancel(outcome, declined=len(notices))
+            return
+        by_id = {o.id: o for o in orders}
+        charged = [by_id[n.order_id] for n in notices if n.order_id in by_id]
+        client = self._client()
+        if client is None:
+            return
+        accepted = CancelOutcome(cancelled=list(outcome.cancelled), failed=dict(outcome.failed))
+
+        def done(second: CancelOutcome) -> None:
+            accepted.merge(second)
+            self._finish_cancel(accepted)
+
+        self._run("Cancelling tasking orders (charge accepted)",
+                  lambda feedback: cancel_orders(client, charged, accept_cancellation_charge=True, with_pricing=False),
+                  done)
+
+    def _finish_cancel(self, outcome: CancelOutcome, declined: int = 0) -> None:
+        parts = [f"{len(outcome.cancelled)} order(s) cancelled."]
+        if declined:
+            parts.append(f"{declined} not cancelled: the charge was not accepted.")
+        if outcome.charge_required and not declined:
+            parts.append(f"{len(outcome.charge_required)} still need the charge accepted.")
+        if outcome.failed:
+            parts.append("Refused: " + "; ".join(outcome.failed.values()))
+        self.show_message(" ".join(parts), error=bool(outcome.failed))
+        self.cancelFinished.emit(outcome)
+        self.interval.reset()
+        self.refresh_now()
+        self.count_cancellations()
+
+    def count_cancellations(self) -> None:
+        client = self._client()
+        if client is None:
+            return
+        now = self.now()
+
+        def done(tally) -> None:
+            self.cancellations_label.setText(tally.summary())
+            self.cancellationsCounted.emit(tally)
+
+        self._run("Counting today's cancellations",
+                  lambda feedback: cancellations_today(client, now=now, is_canceled=feedback.is_canceled), done,
+                  lambda error: self.cancellations_label.setText(
+                      f"Today's cancellations could not be counted: {_error_text(error)}"))
+
+    # -- refresh ----------------------------------------------------------------------------------------------------
+
+    def _schedule_refresh(self, seconds: Optional[float] = None) -> None:
+        if not self.auto_refresh or self._closed:
+            return
+        self.refresh_timer.start(int(1000 * (seconds if seconds is not None else self.interval.current)))
+
+    def _probe_baseline(self) -> None:
+        client = self._client()
+        if client is None:
+            return
+
+        def done(probe) -> None:
+            if probe.latest is not None and (self.watermark is None or probe.latest > self.watermark):
+                self.watermark = probe.latest
+
+        self._run("Checking tasking orders", lambda feedback: probe_changes(client, None), done,
+                  lambda error: None)
+
+    def _auto_refresh(self) -> None:
+        if self._refreshing or self.model.loading or self.model.total is None:
+            self._schedule_refresh(5)
+            return
+        client = self._client()
+        if client is None:
+            return
+        watermark = self.watermark
+
+        def done(probe) -> None:
+            if probe.count > 0:
+                self.refresh_now()
+            else:
+                self._schedule_refresh(self.interval.after_refresh(False))
+
+        self._run("Checking tasking orders", lambda feedback: probe_changes(client, watermark), done,
+                  lambda error: self._schedule_refresh(self.interval.after_refresh(False)))
+
+    def refresh_now(self) -> None:
+        """Read the loaded orders again with the same filters and ordering; mark the rows that changed."""
+        if self._refreshing:
+            return
+        if self.model.total is None:
+            if not self.model.loading:
+                self.apply_filters()
+            return
+        client = self._client()
+        if client is None:
+            return
+        self._refreshing = True
+        self.refresh_timer.stop()
+        generation = self.model.generation
+        count = len(self.model.orders)
+        params = self.model.query.params()
+
+        def work(feedback):
+            probe = probe_changes(client, None)
+            orders, total = reload_window(client, count, params, is_canceled=feedback.is_canceled)
+            return probe, orders, total
+
+        def done(result) -> None:
+            self._refreshing = False
+            probe, orders, total = result
+            if probe.latest is not None:
+                self.watermark = probe.latest
+            if generation != self.model.generation:
+                self._schedule_refresh()
+                return
+            self.apply_refreshed(orders, total)
+
+        def failed(error: BaseException) -> None:
+            self._refreshing = False
+            self.show_message(f"Refreshing orders failed: {_error_text(error)}", error=True)
+            self._schedule_refresh(self.interval.after_refresh(False))
+
+        self._run("Refreshing tasking orders", work, done, failed)
+
+    def apply_refreshed(self, orders: Sequence[Order], total: int):
+        before = self.model.order_by_id()
+        changes = diff_orders(before, orders)
+        stale_captures = [o.id for o in orders
+                          if o.id not in before or before[o.id].updated_time != o.updated_time
+                          or o.id not in self.captures_by_order]
+        selected = self.selected_order_ids()
+        self._syncing_selection = True
+        try:
+            if self.model.apply_refresh(orders, total, changes):
+                self.select_orders(selected)
+        finally:
+            self._syncing_selection = False
+        if self.details.order is not None and self.details.order.id in changes.changed:
+            fresh = self.model.order_by_id().get(self.details.order.id)
+            if fresh is not None:
+                self.details.show_order(fresh, self.now())
+        self.queue_layer_update(orders, remove_missing=True, fetch_captures_for=stale_captures)
+        self.refresh_label.setText(
+            f"Refreshed at {datetime.now(timezone.utc):%H:%M:%S} UTC: {len(changes.changed)} changed, "
+            f"{len(changes.added)} new, {len(changes.removed)} gone.")
+        if any(c.status_change for c in changes.changed.values()):
+            self.count_cancellations()
+        self._schedule_refresh(self.interval.after_refresh(changes.any))
+        self.refreshed.emit(changes)
+        return changes
+
+    # -- misc -------------------------------------------------------------------------------------------------------
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message_label.setStyleSheet("color: #b00020;" if error else "")
+        self.message_label.setText(text)
+
+    def shutdown(self) -> None:
+        """Stop timers and background work (plugin unload); the layers stay in the project."""
+        self._closed = True
+        self.refresh_timer.stop()
+        self._filter_timer.stop()
+        self._layer_jobs.clear()
+        for task in list(self._tasks):
+            if not sip.isdeleted(task):
+                task.detach_callbacks()
+                task.cancel()
+        self._tasks.clear()
