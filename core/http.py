@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import random
 import re
 import threading
@@ -299,6 +300,11 @@ class QgisSession(requests.Session):
         super().__init__()
         # QGIS ignores http_proxy & co. unless its proxy type is the system one; so does this session.
         self.trust_env = False
+        # Turning trust_env off also drops requests' reading of a CA bundle named in the environment,
+        # which is how a network with an inspecting proxy hands out its certificate: keep that.
+        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if ca_bundle:
+            self.verify = ca_bundle
         self.proxy_config = proxy_config or ProxyConfig()
         self.default_timeout = timeout if timeout is not None else DEFAULT_TIMEOUT
         self.headers["User-Agent"] = user_agent()

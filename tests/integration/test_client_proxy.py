@@ -310,3 +310,13 @@ def test_qgis_own_settings_are_what_a_session_reads_by_default(sandbox, proxy, n
     assert session.proxy_config.proxy_type == "HttpProxy" and session.proxy_config.port == proxy.port
     TaskingClient(sandbox.tasking_url, sandbox.api_key, session=session).list_orders()
     assert len(proxy.seen) == 1
+
+
+def test_a_ca_bundle_named_in_the_environment_is_kept(qgis_settings, monkeypatch, tmp_path):
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    assert create_session(qgis_settings).verify == str(bundle)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    assert create_session(qgis_settings).verify is True
