@@ -56,7 +56,8 @@ def default_profile_dir() -> Path:
     elif sys.platform == "darwin":
         base = Path.home() / "Library" / "Application Support" / "QGIS" / "QGIS3"
     else:
-        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "QGIS" / "QGIS3"
+        # An empty XDG_DATA_HOME counts as unset, as the XDG spec says.
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "QGIS" / "QGIS3"
     return base / "profiles" / "default"
 
 
