@@ -13,7 +13,6 @@ from sandbox.engine import ORDER_STATUSES, ORDER_TYPES, SCHEDULING_TYPES, Sandbo
 from sandbox.errors import ApiError, detail, not_found
 from sandbox.listing import FilterSpec, build_predicates, order_objects, paginate, select_fields
 from sandbox.pricing import PRICING_ERROR, pricing_document
-from sandbox.timefmt import format_time
 
 PREFIX = "/tasking/v2"
 Response = Tuple[int, Any, Dict[str, str]]
@@ -212,5 +211,3 @@ class Api:
             raise detail(400, "Expected an order payload object or a list of them.")
         return self._price_one(account, body, now)
 
-
-__all__ = ["Api", "authenticate", "format_time"]

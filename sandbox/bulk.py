@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Dict
 
 from sandbox.accounts import Account
-from sandbox.engine import BULK_CANCELLABLE, Sandbox, public
+from sandbox.engine import BULK_CANCELLABLE, Sandbox
 from sandbox.errors import ApiError
 from sandbox.timefmt import format_time, parse_time
 
@@ -160,5 +160,3 @@ def payload_documents(bulk: dict) -> list:
         documents.append(document)
     return documents
 
-
-__all__ = ["create_bulk", "bulk_event", "render_bulk", "payload_documents", "public"]

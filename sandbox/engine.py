@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
-from sandbox.accounts import ASSURED_PRODUCT, Account
+from sandbox.accounts import Account
 from sandbox.clock import SimulatedClock
 from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors, detail, not_found
 from sandbox.shapes import order_geometry
@@ -79,7 +79,6 @@ class Sandbox:
         if seed is None:
             seed = int(stored_seed) if stored_seed is not None else random.SystemRandom().randrange(1 << 30)
         self.seed = seed
-        self.deterministic_ids = stored_seed is not None or seed is not None
         store.set_meta("seed", str(seed))
         stored_now = parse_time(store.meta("clock_now") or "")
         start = stored_now or datetime.now(timezone.utc).replace(microsecond=0)
@@ -830,5 +829,3 @@ def rrule_occurrences(text: str, start: datetime, end: datetime, limit: int = 50
         moment += step
     return result
 
-
-__all__ = ["Sandbox", "ASSURED_PRODUCT", "public", "parse_rrule"]

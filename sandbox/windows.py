@@ -12,7 +12,7 @@ from sandbox.engine import Sandbox, _number, public
 from sandbox.errors import BAD_DATETIME, ApiError, FieldErrors
 from sandbox.pricing import TIER_MULTIPLIERS, order_cost, pricing_document, pricing_model
 from sandbox.shapes import POINT_SQKM, check_geometry
-from sandbox.timefmt import format_time, from_epoch, parse_time
+from sandbox.timefmt import format_time, parse_time
 
 SEARCH_HORIZON = timedelta(days=7)
 SEARCH_START_DELAY = 5  # simulated seconds before the search starts running
@@ -244,5 +244,3 @@ def assured_pricing_hook(sb: Sandbox):
 
     return hook
 
-
-__all__ = ["create_search", "search_event", "render_search", "find_window", "from_epoch"]
