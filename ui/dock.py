@@ -68,6 +68,7 @@ class TaskingDock(QgsDockWidget):
         layout.addWidget(self.content, 1)
         self.tabs: Optional[QTabWidget] = None
         self.new_order_panel = self._add_new_order_panel(iface)
+        self.orders_panel = self._add_orders_panel(iface)
         self.setWidget(body)
 
         # Both connections are to this dock's own children, so they go away with it.
@@ -91,6 +92,8 @@ class TaskingDock(QgsDockWidget):
         self.content.setEnabled(configured)
         if getattr(self, "new_order_panel", None) is not None:
             self.new_order_panel.reload_settings()
+        if getattr(self, "orders_panel", None) is not None:
+            self.orders_panel.reload_settings()
 
     def use_sandbox(self) -> None:
         settings.set_use_sandbox(True)
@@ -127,7 +130,24 @@ class TaskingDock(QgsDockWidget):
         self.add_tab(panel, "New order")
         return panel
 
+    def _add_orders_panel(self, iface: Optional[Any]):
+        """The "Orders" tab: follow, edit and cancel orders; like "New order" it needs the map canvas."""
+        from qgis import utils
+
+        from ..core.ordering import client_from_settings
+        from .orders_panel import OrdersPanel
+
+        iface = iface or utils.iface
+        if iface is None or iface.mapCanvas() is None:
+            return None
+        factory = self.client if self.client_factory is not None else client_from_settings
+        panel = OrdersPanel(factory, iface, self.content)
+        self.add_tab(panel, "Orders")
+        return panel
+
     def shutdown(self) -> None:
         """Stop everything the dock started (tasks, map tools) before the plugin unloads; later issues add to it."""
         if self.new_order_panel is not None:
             self.new_order_panel.shutdown()
+        if getattr(self, "orders_panel", None) is not None:
+            self.orders_panel.shutdown()
