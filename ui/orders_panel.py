@@ -111,6 +111,7 @@ class OrdersPanel(QWidget):
         self._syncing_selection = False
         self._zoom_on_select = True
         self._closed = False
+        self._started = False
 
         self.model = OrdersTableModel(self._start_page, page_size=page_size, parent=self)
         self._build_widgets()
@@ -291,8 +292,22 @@ class OrdersPanel(QWidget):
     # -- loading --------------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load the first page (called when the tab is first shown or the settings change)."""
-        self.apply_filters()
+        """Load the first page, once (the tab does it when first shown, so a hidden tab costs no requests)."""
+        if not self._started:
+            self._started = True
+            self.apply_filters()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._started:
+            QTimer.singleShot(0, self.start)
+
+    def reload_settings(self) -> None:
+        """The service or key changed: everything shown may belong to another account, so load again."""
+        if self._started:
+            self.watermark = None
+            self.captures_by_order.clear()
+            self.apply_filters()
 
     def query_from_widgets(self) -> OrdersQuery:
         def moment(edit: QgsDateTimeEdit) -> Optional[datetime]:
