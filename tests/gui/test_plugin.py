@@ -8,7 +8,7 @@ import pytest
 import satellite_tasking
 from qgis.core import QgsSettings
 from qgis.PyQt import sip
-from qgis.PyQt.QtCore import QCoreApplication, QEvent
+from qgis.PyQt.QtCore import QCoreApplication, QEvent, QObject
 from qgis.PyQt.QtWidgets import QAction, QDockWidget, QMenu, QToolBar
 
 from core import settings
@@ -79,7 +79,7 @@ def plugin_leftovers(iface):
     found += [f"toolbar {t.objectName()}" for t in window.findChildren(QToolBar) if "SatelliteTasking" in t.objectName()]
     found += [f"dock {d.objectName()}" for d in window.findChildren(QDockWidget) if "SatelliteTasking" in d.objectName()]
     found += [f"action {a.objectName()}" for a in window.findChildren(QAction) if "SatelliteTasking" in a.objectName()]
-    found += [f"widget {w.objectName()}" for w in window.findChildren(object) if "SatelliteTasking" in (w.objectName() or "")]
+    found += [f"widget {w.objectName()}" for w in window.findChildren(QObject) if "SatelliteTasking" in w.objectName()]
     if iface.web_menu.submenu("&Satellite Tasking") is not None:
         found.append("web submenu")
     handlers = [h for h in logging.getLogger("satellite_tasking").handlers if isinstance(h, MessageLogHandler)]
