@@ -15,14 +15,17 @@ from qgis.PyQt.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLayout,
     QMessageBox,
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -101,6 +104,8 @@ class BulkProgressPanel(QWidget):
         self.setObjectName("bulkProgressPanel")
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
+        # Never squeezed below its bars: inside a scroll area it scrolls instead.
+        self._layout.setSizeConstraint(QLayout.SetMinimumSize)
         self.bars: List[QProgressBar] = []
         self.labels: List[QLabel] = []
 
@@ -178,21 +183,27 @@ class BulkOrderDialog(QDialog):
         layout.addWidget(source)
 
         mapping = QGroupBox("Order fields (attributes or expressions; empty: the service's default)", self)
-        form = QFormLayout(mapping)
+        grid = QGridLayout(mapping)
         self.field_widgets: Dict[str, QgsFieldExpressionWidget] = {}
-        for name in MAPPABLE_FIELDS:
+        # Two columns of label + expression: eight fields in four rows leave room for the tables.
+        for index, name in enumerate(MAPPABLE_FIELDS):
             widget = QgsFieldExpressionWidget(mapping)
             widget.setObjectName(f"{name}Expression")
             widget.setAllowEmptyFieldName(True)
             widget.fieldChanged.connect(self._mapping_changed)
-            form.addRow(FIELD_LABELS[name], widget)
+            row, column = index % 4, (index // 4) * 2
+            grid.addWidget(QLabel(FIELD_LABELS[name], mapping), row, column)
+            grid.addWidget(widget, row, column + 1)
             self.field_widgets[name] = widget
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
         layout.addWidget(mapping)
 
         self.preview_table = QTableWidget(0, 0, self)
         self.preview_table.setObjectName("previewTable")
         self.preview_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.preview_table.setMaximumHeight(160)
+        self.preview_table.verticalHeader().setVisible(False)
+        self.preview_table.setMinimumHeight(120)
         layout.addWidget(QLabel(f"Preview of the first {PREVIEW_ROWS} features:", self))
         layout.addWidget(self.preview_table)
 
@@ -224,6 +235,8 @@ class BulkOrderDialog(QDialog):
         self.validation_table.setHorizontalHeaderLabels(VALIDATION_COLUMNS)
         self.validation_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.validation_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.Stretch)
+        self.validation_table.verticalHeader().setVisible(False)
+        self.validation_table.setMinimumHeight(160)
         layout.addWidget(self.validation_table, 1)
 
         actions = QHBoxLayout()
@@ -249,7 +262,14 @@ class BulkOrderDialog(QDialog):
         self.task_progress.setRange(0, 100)
         layout.addWidget(self.task_progress)
         self.progress_panel = BulkProgressPanel(self)
-        layout.addWidget(self.progress_panel)
+        # Five thousand features make five parts: the bars scroll rather than push the tables away.
+        scroller = QScrollArea(self)
+        scroller.setWidgetResizable(True)
+        scroller.setWidget(self.progress_panel)
+        scroller.setMinimumHeight(110)
+        scroller.setMaximumHeight(140)
+        scroller.setFrameShape(QScrollArea.NoFrame)
+        layout.addWidget(scroller)
         self.summary_label = QLabel("", self)
         self.summary_label.setObjectName("summaryLabel")
         self.summary_label.setWordWrap(True)
@@ -262,7 +282,7 @@ class BulkOrderDialog(QDialog):
 
         self.layer_combo.layerChanged.connect(self._layer_changed)
         self.selected_only.toggled.connect(self._mapping_changed)
-        self.resize(820, 760)
+        self.resize(900, 820)
 
     # -- state ---------------------------------------------------------------------------------------
 
@@ -410,13 +430,14 @@ class BulkOrderDialog(QDialog):
                 item = QTableWidgetItem(value)
                 if column == 4 and not check.ok:
                     item.setForeground(Qt.red)
+                    item.setToolTip(value)
                 table.setItem(row, column, item)
         table.setUpdatesEnabled(True)
         invalid = len(report.invalid)
         text = f"{len(report.valid)} of {len(report.checks)} features can be ordered"
         if invalid:
             top = "; ".join(f"{count} × {code}" for code, count in report.reasons().most_common(4))
-            text += f"; {invalid} are invalid ({top})"
+            text += f"; {invalid} {'is' if invalid == 1 else 'are'} invalid ({top})"
         self.validation_label.setText(text + ".")
         self._update_buttons()
 
@@ -649,6 +670,10 @@ class BulkEditDialog(QDialog):
         self.cancellations = None
         self._count_task: Optional[ApiTask] = None
         self.cancel_radio.toggled.connect(self._cancel_mode_changed)
+        self.cancel_radio.toggled.connect(self._enable_mode_widgets)
+        self.change_start.toggled.connect(self._enable_mode_widgets)
+        self.change_end.toggled.connect(self._enable_mode_widgets)
+        self._enable_mode_widgets()
         self.run_button = QPushButton("Send", self)
         self.run_button.setObjectName("runButton")
         self.run_button.clicked.connect(self.start)
@@ -680,6 +705,14 @@ class BulkEditDialog(QDialog):
         if self.journal is None:
             self.journal = BulkJournal()
         return self.journal
+
+    def _enable_mode_widgets(self, *_args: Any) -> None:
+        editing = not self.cancel_radio.isChecked()
+        for widget in (self.change_start, self.change_end):
+            widget.setEnabled(editing)
+        self.start_edit.setEnabled(editing and self.change_start.isChecked())
+        self.end_edit.setEnabled(editing and self.change_end.isChecked())
+        self.accept_charge.setEnabled(not editing)
 
     def _cancel_mode_changed(self, cancelling: bool) -> None:
         """Show the assured cancellations already used today (core.cancellations, the documented count)."""
