@@ -433,3 +433,29 @@ def test_automatic_refresh_backs_off_and_picks_up_changes(sandbox, make_panel, q
     qtbot.waitUntil(lambda: all(o.status == "IN_PROGRESS" for o in panel.model.orders), timeout=WAIT_MS)
     marked = [row for row in range(4) if panel.model.data(panel.model.index(row, 0), CHANGED_ROLE)]
     assert marked == [0, 1, 2, 3]
+
+
+def test_the_dock_has_an_orders_tab_that_loads_when_first_shown(sandbox, qgis_iface, qtbot, clean_settings):
+    from ui.dock import TaskingDock
+
+    client = make_client(sandbox)
+    for n in range(3):
+        client.create_order({"name": f"order {n}", "geometry": point(n)})
+    clean_settings.set_use_sandbox(True)
+    dock = TaskingDock(lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, timeout=30.0), iface=qgis_iface)
+    qtbot.addWidget(dock)
+    try:
+        titles = [dock.tabs.tabText(i) for i in range(dock.tabs.count())]
+        assert "Orders" in titles
+        panel = dock.orders_panel
+        dock.show()
+        qtbot.wait(50)
+        assert panel.model.total is None  # a hidden tab sends nothing
+        dock.tabs.setCurrentWidget(panel)
+        qtbot.waitUntil(lambda: panel.model.total == 3, timeout=WAIT_MS)
+        settle(qtbot, panel)
+    finally:
+        dock.shutdown()
+        for layer in (dock.orders_panel.orders_layer, dock.orders_panel.captures_layer):
+            if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
+                QgsProject.instance().removeMapLayer(layer.id())
