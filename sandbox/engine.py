@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
+from sandbox import geo, orbits
 from sandbox.accounts import Account
 from sandbox.clock import SimulatedClock
 from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors, detail, not_found
@@ -39,6 +40,7 @@ DEFAULT_ORDER_DAYS = 30
 REASSESSMENT_CHANCE = 0.05
 CAPTURE_FAILURE_CHANCE = 0.08
 INVALID_CLOUD_COVER = 0.3
+DAYLIGHT_SUN_ELEVATION = 15.0
 # A guard, not a limit met in practice: a rule bug must never hang the server inside one request.
 MAX_EVENTS_PER_RUN = 2_000_000
 
@@ -668,13 +670,23 @@ class Sandbox:
 
     # ---- order lifecycle ------------------------------------------------------------------------------------
 
+    def _daylight(self, order: dict, moment: datetime) -> datetime:
+        """The first moment from `moment` on with the Sun well up at the AOI: SkySat images in daylight."""
+        lon, lat = geo.centroid(order["original_geometry"])
+        probe = moment
+        for _ in range(48):
+            if orbits.sun_elevation(lon, lat, probe) >= DAYLIGHT_SUN_ELEVATION:
+                return probe
+            probe += timedelta(minutes=30)
+        return moment  # polar night: no daylight within a day, keep the plan rather than never imaging
+
     def _plan_retask(self, order: dict, now: datetime) -> None:
         in_flight = any((self.store.get("capture", cid) or {}).get("status") in ("QUEUED", "PROCESSING")
                         for cid in order["_captures"])
         if in_flight:
             return
         generator = self.rng(order["id"], "retask", len(order["_captures"]))
-        acquisition = now + timedelta(seconds=generator.uniform(6 * 3600, 36 * 3600))
+        acquisition = self._daylight(order, now + timedelta(seconds=generator.uniform(6 * 3600, 36 * 3600)))
         if acquisition < parse_time(order["end_time"]):
             order["_next_attempt"] = acquisition.timestamp()
             order["next_planned_acquisition_time"] = format_time(acquisition)
@@ -693,7 +705,7 @@ class Sandbox:
         else:
             generator = self.rng(order["id"], "first")
             span = max(1800.0, min(30 * 3600.0, 0.6 * (end - max(start, now)).total_seconds()))
-            acquisition = max(start, now) + timedelta(seconds=generator.uniform(1800.0, span))
+            acquisition = self._daylight(order, max(start, now) + timedelta(seconds=generator.uniform(1800.0, span)))
         if acquisition is not None and acquisition < end + timedelta(seconds=1):
             order["_next_attempt"] = acquisition.timestamp()
             order["next_planned_acquisition_time"] = format_time(acquisition)

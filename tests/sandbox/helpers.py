@@ -112,7 +112,9 @@ def assured_window(api: Client, sandbox, lon: float = 13.350097, lat: float = 52
     sandbox.advance(300)
     search = api.get(f"imaging-windows/search/{response.json()['id']}/").json()
     assert search["status"] == "DONE" and search["imaging_windows"], search
-    return search["imaging_windows"][index]
+    # Leave an hour of margin so the window is still ahead when the test orders it.
+    ahead = [w for w in search["imaging_windows"] if parse(w["start_time"]) > sim_now(sandbox) + timedelta(hours=1)]
+    return ahead[index]
 
 
 def assured_order(api: Client, sandbox, name: str = "assured", window: Optional[dict] = None) -> dict:

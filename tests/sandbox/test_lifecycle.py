@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.sandbox.helpers import advance_until, assured_order, iso, parse, sim_now
+from tests.sandbox.helpers import advance_until, assured_order, iso, parse, point, sim_now
 
 FINAL = ("FULFILLED", "EXPIRED", "CANCELLED", "FAILED")
 
@@ -69,7 +69,10 @@ def test_flexible_retasks_after_invalid(api, sandbox):
 
 def test_expired_then_fulfilled_by_late_capture(api, sandbox):
     now = sim_now(sandbox)
-    order = api.create(name="late", end_time=iso(now + timedelta(hours=1)))
+    # Where it is noon now, so the first acquisition (in daylight only) falls inside the one-hour order.
+    noon_longitude = ((12 - now.hour - now.minute / 60) * 15 + 180) % 360 - 180
+    order = api.create(name="late", geometry=point(round(noon_longitude, 4), 0.0),
+                       end_time=iso(now + timedelta(hours=1)))
     sandbox.advance(3660)
     assert api.order(order["id"])["status"] == "EXPIRED"
     captures = api.captures(order["id"])
@@ -163,3 +166,15 @@ def test_cancelling_drops_queued_capture(api, sandbox):
     assert api.delete(f"orders/{order['id']}/").status_code == 204
     capture = api.captures(order["id"])[0]
     assert capture["status"] == "FAILED" and capture["status_description"]
+
+
+def test_acquisitions_in_daylight(api, sandbox):
+    from sandbox.orbits import sun_elevation
+
+    orders = [api.create(name=f"d{i}", geometry=point(lon, 30)) for i, lon in enumerate((-120, -30, 60, 150))]
+    sandbox.advance(10 * 86400)
+    for order in orders:
+        lon, lat = order["original_geometry"]["coordinates"]
+        for capture in api.captures(order["id"]):
+            if capture["acquired_time"]:
+                assert sun_elevation(lon, lat, parse(capture["acquired_time"])) > 14

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import requests
 
 from tests.sandbox.helpers import (
     Client,
@@ -415,10 +416,13 @@ def test_charged_cancellation():
         client = Client(root + "/tasking/v2/", "sandbox")
 
         class Control:
-            def advance(self, seconds):
-                import requests
+            """The slice of the fixture's SandboxServer that the helpers use, for this private server."""
 
+            def advance(self, seconds):
                 requests.post(root + "/sandbox/clock", json={"advance_seconds": seconds}, timeout=30)
+
+            def clock(self):
+                return requests.get(root + "/sandbox/clock", timeout=30).json()
 
         control = Control()
         first = assured_order(client, control, "first")
