@@ -511,11 +511,16 @@ class BulkOrderDialog(QDialog):
             self.on_task_error("Creating orders", error)
             return
         layer = self._snapshot_layer or self.layer()
-        # The journal gets the whole job (UUIDs, payloads, feature ids) before anything is sent.
-        self.job = BulkJob.start(self._journal(), "CREATE", pairs, client.base_url,
-                                 title=f"{len(pairs)} orders from “{layer.name() if layer else ''}”",
-                                 source={"layer_id": layer.id() if layer else None,
-                                         "layer_source": layer.source() if layer else None})
+        # The journal gets the whole job (UUIDs, payloads, feature ids) before anything is sent; if it
+        # cannot be written, nothing is sent.
+        try:
+            self.job = BulkJob.start(self._journal(), "CREATE", pairs, client.base_url,
+                                     title=f"{len(pairs)} orders from “{layer.name() if layer else ''}”",
+                                     source={"layer_id": layer.id() if layer else None,
+                                             "layer_source": layer.source() if layer else None})
+        except Exception as error:  # noqa: BLE001 - sqlite3/OS errors: report, send nothing
+            self.on_task_error("Writing the bulk journal (nothing was sent)", error)
+            return
         self.progress_panel.reset([len(c.items) for c in self.job.job().chunks])
         self.summary_label.setText("Sending…")
         job, relay, poll = self.job, self._relay, self.poll_seconds
@@ -778,8 +783,12 @@ class BulkEditDialog(QDialog):
             self.summary_label.setText(str(error))
             return
         verb = "Cancelling" if operation == "CANCEL" else "Editing"
-        self.job = BulkJob.start(self._journal(), operation, pairs, client.base_url,
-                                 title=f"{verb} {len(pairs)} orders")
+        try:
+            self.job = BulkJob.start(self._journal(), operation, pairs, client.base_url,
+                                     title=f"{verb} {len(pairs)} orders")
+        except Exception as error:  # noqa: BLE001 - the journal comes first: without it, nothing is sent
+            self.summary_label.setText(f"The bulk journal could not be written, so nothing was sent: {error}")
+            return
         self.progress_panel.reset([len(c.items) for c in self.job.job().chunks])
         self.run_button.setEnabled(False)
         self.charge_button.hide()

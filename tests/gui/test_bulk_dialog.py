@@ -267,3 +267,20 @@ def test_plugin_actions_open_the_bulk_dialogs_and_unload_cleanly(qgis_iface, mon
     finally:
         plugin.unload()
     assert not menu and plugin.bulk_dialog is None
+
+
+def test_nothing_is_sent_when_the_journal_cannot_be_written(qtbot, qgis_iface, project, factory, sandbox, tmp_path):
+    layer = wells_layer()
+    project.addMapLayer(layer)
+    journal = BulkJournal(str(tmp_path / "readonly.sqlite"))
+    journal.close()  # a journal that can no longer be written
+    dialog = BulkOrderDialog(factory, qgis_iface, journal=journal)
+    qtbot.addWidget(dialog)
+    dialog.confirm = lambda text: True
+    dialog.layer_combo.setLayer(layer)
+    dialog.set_expression("name", "concat('pad ', $id)")
+    qtbot.mouseClick(dialog.validate_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=20000)
+    qtbot.mouseClick(dialog.create_button, Qt.LeftButton)
+    assert "nothing was sent" in dialog.summary_label.text() and dialog.task is None
+    assert not [r for r in sandbox.requests_seen() if r["path"].endswith("/bulk/")]
