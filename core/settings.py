@@ -7,6 +7,7 @@ from typing import Any, Dict, Optional
 from urllib.parse import urlsplit
 
 from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, QThread
 
 from .log import get_logger, register_secret
 
@@ -175,9 +176,16 @@ def _auth_manager():
 
 
 def _unlock(manager) -> None:
+    if manager.masterPasswordIsSet():
+        return
+    # Asking for the password opens a dialog, which only the GUI thread may do: from a QgsTask we
+    # refuse instead (resolve connection() on the main thread before starting the task).
+    app = QCoreApplication.instance()
+    if app is not None and QThread.currentThread() is not app.thread():
+        raise AuthStorageError(MASTER_PASSWORD_MESSAGE)
     # In QGIS desktop this asks the user for the master password (or creates one on first use);
     # headless, with nobody to ask, it fails and we say so instead of storing anything in clear.
-    if not manager.masterPasswordIsSet() and not manager.setMasterPassword(True):
+    if not manager.setMasterPassword(True):
         raise AuthStorageError(MASTER_PASSWORD_MESSAGE)
 
 

@@ -175,3 +175,31 @@ def test_log_lines_mask_the_configured_key(message_log):
 def test_redact_leaves_ordinary_text_alone():
     assert log.redact("order 42 is FULFILLED", secrets=[KEY]) == "order 42 is FULFILLED"
     assert log.redact(f"x{KEY}y", secrets=[KEY]) == f"x{log.MASK}y"
+
+
+def test_locked_database_is_not_unlocked_from_a_worker_thread(qgis_auth, monkeypatch):
+    # Unlocking asks the user in a dialog; from a QgsTask thread that would be a dialog off the GUI
+    # thread, so the worker gets the clear error without anyone being asked.
+    import threading
+
+    settings.set_api_key("planet_tasking", KEY)
+    qgis_auth.clearMasterPassword()
+    prompts = []
+    monkeypatch.setattr(qgis_auth, "setMasterPassword", lambda *args: prompts.append(args) or False)
+    outcome = []
+
+    def worker():
+        try:
+            outcome.append(settings.get_api_key("planet_tasking"))
+        except settings.AuthStorageError as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(timeout=30)
+    assert isinstance(outcome[0], settings.AuthStorageError) and "master password" in str(outcome[0])
+    assert prompts == []
+    # On the main thread the user is asked (here the stand-in answers "no").
+    with pytest.raises(settings.AuthStorageError):
+        settings.get_api_key("planet_tasking")
+    assert prompts == [(True,)]
