@@ -24,7 +24,8 @@ from core.planet_tasking import TaskingClient  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402  (the sandbox process helper the tests use)
 
 FEATURES = 5000
-ROUNDS = 3  # validation is repeated; network work is done once per side (it creates orders)
+ROUNDS = 3  # validation rounds
+NETWORK_ROUNDS = 3  # pricing and creation rounds per side, alternated client/raw
 BUDGET_SECONDS = 120.0
 
 
@@ -92,70 +93,92 @@ def main() -> int:
         base = server.tasking_url
 
         # -- pricing ------------------------------------------------------------------------------------
-        server.reset()
-        t0 = time.perf_counter()
-        pricing = price_payloads(client, pairs)
-        client_pricing = time.perf_counter() - t0
-        sent = [r for r in server.requests_seen() if r["path"].endswith("/pricing/")]
-        t0 = time.perf_counter()
-        raw_total = 0.0
-        for batch in chunked(pairs, 1000):
-            reply = session.post(base + "pricing/", json=[p for _, p in batch], headers=auth, timeout=60)
-            reply.raise_for_status()
-            raw_total += reply.json()["total_estimated_quota_cost"]
-        raw_pricing = time.perf_counter() - t0
+        def client_pricing_round():
+            server.reset()
+            t0 = time.perf_counter()
+            report = price_payloads(client, pairs)
+            return time.perf_counter() - t0, report
+
+        def raw_pricing_round():
+            t0 = time.perf_counter()
+            total = 0.0
+            for batch in chunked(pairs, 1000):
+                reply = session.post(base + "pricing/", json=[p for _, p in batch], headers=auth, timeout=60)
+                reply.raise_for_status()
+                total += reply.json()["total_estimated_quota_cost"]
+            return time.perf_counter() - t0, total
+
+        client_times, raw_times = [], []
+        for _ in range(NETWORK_ROUNDS):  # alternated, so a slow moment of the machine hits both sides
+            seconds, pricing = client_pricing_round()
+            client_times.append(seconds)
+            sent = [r for r in server.requests_seen() if r["path"].endswith("/pricing/")]
+            seconds, raw_total = raw_pricing_round()
+            raw_times.append(seconds)
         assert abs(raw_total - pricing.server_total) < 0.01 and abs(pricing.total - pricing.server_total) < 0.01
+        client_pricing, raw_pricing = statistics.median(client_times), statistics.median(raw_times)
         print(f"price {FEATURES} features: {pricing.requests} requests (list form, 1000 per request; "
-              f"{len(sent)} seen by the sandbox), {client_pricing:.2f} s; total {pricing.total:,.1f} "
-              f"{pricing.units} = sum of the per-feature prices; plain requests: {raw_pricing:.2f} s; "
-              f"client/raw {client_pricing / raw_pricing:.2f}")
+              f"{len(sent)} seen by the sandbox), median {client_pricing:.2f} s of {NETWORK_ROUNDS}; total "
+              f"{pricing.total:,.1f} {pricing.units} = sum of the per-feature prices; plain requests: median "
+              f"{raw_pricing:.2f} s; client/raw {client_pricing / raw_pricing:.2f}")
 
         # -- creation -------------------------------------------------------------------------------------
-        with tempfile.TemporaryDirectory() as folder:
-            journal = BulkJournal(os.path.join(folder, "bench_journal.sqlite"))
+        def client_create_round(folder: str, index: int):
+            journal = BulkJournal(os.path.join(folder, f"bench_journal_{index}.sqlite"))
             server.reset()
             t0 = time.perf_counter()
             job = BulkJob.start(journal, "CREATE", pairs, client.base_url, title="bench")
             journal_write = time.perf_counter() - t0
             outcome = job.run(client, poll=0.5)
-            client_create = time.perf_counter() - t0
+            seconds = time.perf_counter() - t0
             assert len(outcome.succeeded) == FEATURES, outcome.summary()
-            seen = server.requests_seen()
-            client_requests = len([r for r in seen if "/tasking/" in r["path"]])
+            requests_sent = len([r for r in server.requests_seen() if "/tasking/" in r["path"]])
             journal.close()
+            return seconds, journal_write, requests_sent
 
-        server.reset()
-        t0 = time.perf_counter()
-        raw_requests = 0
-        bulk_ids = []
-        for batch in chunked(pairs, 1000):
-            bulk_id = str(uuid.uuid4())
-            reply = session.post(base + "bulk/", json={"id": bulk_id, "order_payloads": [p for _, p in batch],
-                                                       "operation_type": "CREATE"}, headers=auth, timeout=60)
-            assert reply.status_code == 202, reply.text
-            raw_requests += 1
-            bulk_ids.append(bulk_id)
-        made = 0
-        for bulk_id in bulk_ids:
-            while True:
-                status = session.get(f"{base}bulk/{bulk_id}/", headers=auth, timeout=60).json()
-                raw_requests += 1
-                if status["status"] == "COMPLETE":
-                    break
-                advance(0.5)
-            url = f"{base}bulk/{bulk_id}/payloads/?limit=1000"
-            while url:
-                page = session.get(url, headers=auth, timeout=60).json()
-                raw_requests += 1
-                made += sum(1 for result in page["results"] if result.get("order_id"))
-                url = page["next"]
-        raw_create = time.perf_counter() - t0
-        assert made == FEATURES
-        print(f"create {FEATURES} orders: 5 bulks of 1000, journaled first ({journal_write * 1000:.0f} ms to write "
-              f"5000 payloads), followed to COMPLETE and read back per payload: {client_create:.2f} s, "
-              f"{client_requests} API requests; plain requests, same calls without journal or matching: "
-              f"{raw_create:.2f} s, {raw_requests} requests; client/raw {client_create / raw_create:.2f}, "
-              f"client overhead {(client_create - raw_create) * 1000:+.0f} ms "
+        def raw_create_round():
+            server.reset()
+            t0 = time.perf_counter()
+            requests_sent = 0
+            bulk_ids = []
+            for batch in chunked(pairs, 1000):
+                bulk_id = str(uuid.uuid4())
+                reply = session.post(base + "bulk/", json={"id": bulk_id, "order_payloads": [p for _, p in batch],
+                                                           "operation_type": "CREATE"}, headers=auth, timeout=60)
+                assert reply.status_code == 202, reply.text
+                requests_sent += 1
+                bulk_ids.append(bulk_id)
+            made = 0
+            for bulk_id in bulk_ids:
+                while True:
+                    status = session.get(f"{base}bulk/{bulk_id}/", headers=auth, timeout=60).json()
+                    requests_sent += 1
+                    if status["status"] == "COMPLETE":
+                        break
+                    advance(0.5)
+                url = f"{base}bulk/{bulk_id}/payloads/?limit=1000"
+                while url:
+                    page = session.get(url, headers=auth, timeout=60).json()
+                    requests_sent += 1
+                    made += sum(1 for result in page["results"] if result.get("order_id"))
+                    url = page["next"]
+            assert made == FEATURES
+            return time.perf_counter() - t0, requests_sent
+
+        client_times, raw_times, journal_times = [], [], []
+        with tempfile.TemporaryDirectory() as folder:
+            for index in range(NETWORK_ROUNDS):
+                seconds, journal_write, client_requests = client_create_round(folder, index)
+                client_times.append(seconds)
+                journal_times.append(journal_write)
+                seconds, raw_requests = raw_create_round()
+                raw_times.append(seconds)
+        client_create, raw_create = statistics.median(client_times), statistics.median(raw_times)
+        print(f"create {FEATURES} orders: 5 bulks of 1000, journaled first (median {statistics.median(journal_times) * 1000:.0f} "
+              f"ms to write 5000 payloads), followed to COMPLETE and read back per payload: median "
+              f"{client_create:.2f} s of {NETWORK_ROUNDS}, {client_requests} API requests; plain requests, same calls "
+              f"without journal or matching: median {raw_create:.2f} s, {raw_requests} requests; client/raw "
+              f"{client_create / raw_create:.2f}, client overhead {(client_create - raw_create) * 1000:+.0f} ms "
               "(the sandbox making 5000 orders dominates both)")
     finally:
         server.stop()
