@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -12,6 +13,7 @@ from sandbox.accounts import make_account
 from sandbox.engine import Sandbox
 from sandbox.server import SandboxApp, make_server
 from sandbox.store import Store, default_db_path
+from sandbox.timefmt import parse_time
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -27,6 +29,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--free-cancellations", type=int, default=5,
                         help="free assured cancellations per contract and UTC day")
     parser.add_argument("--max-sqkm", type=float, default=3000.0, help="largest order area of a contract, km2")
+    parser.add_argument("--start", default=os.environ.get("SANDBOX_START"),
+                        help="simulated time of a new database, ISO 8601 (default: now; env SANDBOX_START)")
     parser.add_argument("--demo", action="store_true", help="start with demo orders and captures (empty db only)")
     return parser.parse_args(argv)
 
@@ -35,8 +39,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     keys = args.api_keys or ["sandbox"]
     accounts = [make_account(k, free_cancellations=args.free_cancellations, max_sqkm=args.max_sqkm) for k in keys]
+    start = None
+    if args.start:
+        start = parse_time(args.start)
+        if start is None:
+            print(f"--start: not an ISO 8601 date-time: {args.start}", file=sys.stderr)
+            return 2
     store = Store(args.db or default_db_path())
-    sb = Sandbox(store=store, accounts=accounts, speed=args.speed, seed=args.seed)
+    sb = Sandbox(store=store, accounts=accounts, speed=args.speed, seed=args.seed, start=start)
     app = SandboxApp(sb)
     if args.demo:
         from sandbox.demo import seed_demo

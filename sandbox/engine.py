@@ -73,7 +73,8 @@ def public(document: dict) -> dict:
 class Sandbox:
     """All state behind one lock; every entry point runs the simulation up to "now" first."""
 
-    def __init__(self, *, store: Store, accounts: List[Account], speed: float, seed: Optional[int]):
+    def __init__(self, *, store: Store, accounts: List[Account], speed: float, seed: Optional[int],
+                 start: Optional[datetime] = None):
         self.lock = threading.RLock()
         self.store = store
         self.accounts: Dict[str, Account] = {a.api_key: a for a in accounts}
@@ -83,7 +84,8 @@ class Sandbox:
         self.seed = seed
         store.set_meta("seed", str(seed))
         stored_now = parse_time(store.meta("clock_now") or "")
-        start = stored_now or datetime.now(timezone.utc).replace(microsecond=0)
+        # A stored clock wins: a restarted sandbox resumes where it stopped.
+        start = stored_now or start or datetime.now(timezone.utc).replace(microsecond=0)
         self.clock = SimulatedClock(start, speed)
         self._id_counter = int(store.meta("id_counter") or 0)
         self._heap: List[Tuple[float, int, str, str, str]] = []

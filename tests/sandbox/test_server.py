@@ -142,3 +142,11 @@ def test_concurrent_bulks_with_one_id(sandbox):
     assert sorted(statuses) == [202] + [400] * 5
     sandbox.advance(5)
     assert Client(sandbox.tasking_url, sandbox.api_key).get("orders/").json()["count"] == 1
+
+
+def test_start_option_fixes_the_clock():
+    process, root = start_server(["--db", ":memory:", "--speed", "0", "--start", "2030-06-01T10:00:00Z"])
+    try:
+        assert _control(root, "GET", "clock")["now"] == "2030-06-01T10:00:00.000000Z"
+    finally:
+        stop_server(process)
