@@ -160,6 +160,8 @@ class BulkOrderDialog(QDialog):
         self.result: Optional[QgsVectorLayer] = None
         self.task: Optional[ApiTask] = None
         self._snapshot_layer: Optional[QgsVectorLayer] = None
+        # The check whose features were sent: ordering the same check twice would double every order.
+        self._ordered_report: Optional[ValidationReport] = None
         self._relay = _ChunkRelay(self)
         self._build()
         self._relay.chunk.connect(self.progress_panel.update_chunk)
@@ -308,7 +310,10 @@ class BulkOrderDialog(QDialog):
         blocked = self.report is not None and self.stop_on_invalid.isChecked() and bool(self.report.invalid)
         self.validate_button.setEnabled(has_layer and not busy)
         self.price_button.setEnabled(bool(valid) and not blocked and not busy)
-        self.create_button.setEnabled(bool(valid) and not blocked and not busy)
+        ordered = self.report is not None and self.report is self._ordered_report
+        self.create_button.setEnabled(bool(valid) and not blocked and not busy and not ordered)
+        self.create_button.setToolTip("These features were ordered already; check the features again to order "
+                                      "them once more." if ordered else "")
         self.cancel_button.setEnabled(busy)
         if blocked:
             self.validation_label.setText(
@@ -521,6 +526,7 @@ class BulkOrderDialog(QDialog):
         except Exception as error:  # noqa: BLE001 - sqlite3/OS errors: report, send nothing
             self.on_task_error("Writing the bulk journal (nothing was sent)", error)
             return
+        self._ordered_report = self.report
         self.progress_panel.reset([len(c.items) for c in self.job.job().chunks])
         self.summary_label.setText("Sending…")
         job, relay, poll = self.job, self._relay, self.poll_seconds

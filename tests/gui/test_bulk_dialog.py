@@ -120,6 +120,7 @@ def test_layer_to_orders_end_to_end(qtbot, qgis_iface, project, factory, journal
     assert not rows[10][0] and "pl_number" in rows[10][1]  # pad 9: refused by the service
     assert not rows[5][0] and "name is empty" in rows[5][1]  # never sent
     assert journal.unfinished_jobs() == []
+    assert not dialog.create_button.isEnabled()  # the same check cannot be ordered twice by a second click
     warnings = qgis_iface.messageBar().get_messages(Qgis.Warning)
     assert any("9 created, 1 failed" in m for m in warnings)
 
