@@ -521,6 +521,11 @@ class NewOrderPanel(QWidget):
             imaging_window=self.selected_window.id if self.selected_window and self.scheduling_type == ASSURED else None,
         )
 
+    def set_order_name(self, name: str) -> None:
+        """Name the order as the user would by typing (the default name no longer replaces it)."""
+        self.name_edit.setText(name)
+        self._name_typed(name)
+
     def _name_typed(self, _text: str) -> None:
         self._name_edited = bool(self.name_edit.text().strip())
         self._form_changed()

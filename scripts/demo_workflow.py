@@ -1,0 +1,313 @@
+"""Inside QGIS (`qgis --code`, run by `make demo` without a display): the whole ordering job, scripted, with screenshots."""
+
+# Against a sandbox started with --demo and the plugin pointed at it (scripts/demo.sh sets both up):
+# a strip drawn on the map and quoted, a flexible order, an assured order from a searched imaging
+# window, simulated time advanced until captures publish, orders and captures layers loaded; then
+# screenshots of the dock and the map and a GeoPackage with those layers. Paths are printed and
+# written to demo_outputs.txt. With ST_DEMO_HEADLESS=1 QGIS quits at the end (exit code 1 on failure).
+
+import json
+import math
+import os
+import sys
+import time
+import traceback
+import urllib.request
+from pathlib import Path
+
+import qgis.utils
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsFillSymbol,
+    QgsPalLayerSettings,
+    QgsPointXY,
+    QgsProject,
+    QgsRectangle,
+    QgsSingleSymbolRenderer,
+    QgsTextBufferSettings,
+    QgsTextFormat,
+    QgsVectorLayer,
+    QgsVectorLayerSimpleLabeling,
+)
+from qgis.PyQt.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
+from qgis.PyQt.QtGui import QColor, QMouseEvent
+from qgis.PyQt.QtWidgets import QScrollArea
+
+HEADLESS = os.environ.get("ST_DEMO_HEADLESS") == "1"
+# `qgis --code` runs this file with exec(), so __file__ may be missing: the working folder is the repository.
+REPO_ROOT = Path(globals().get("__file__") or Path.cwd() / "scripts" / "demo_workflow.py").resolve().parent.parent
+# scripts/demo.sh names the window screenshot it checks (ST_SCREENSHOT); everything else goes beside it.
+SCREENSHOT = os.environ.get("ST_SCREENSHOT")
+OUT_DIR = Path(os.environ.get("ST_DEMO_DIR") or (Path(SCREENSHOT).parent if SCREENSHOT else REPO_ROOT / ".demo")).resolve()
+WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
+BERLIN = (13.3777, 52.5163)  # Brandenburg Gate
+STRIP_START = (13.2000, 52.4300)
+STRIP_END = (13.5200, 52.5600)
+WAIT_SECONDS = 180.0
+
+outputs = []
+
+
+def say(text):
+    line = f"[demo] {text}"
+    print(line, flush=True)
+    outputs.append(line)
+
+
+def wait_until(predicate, what, timeout=WAIT_SECONDS):
+    """Let QGIS run (tasks deliver their results through the event loop) until `predicate()` holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+
+
+def pause(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+
+
+# --- the map ---------------------------------------------------------------------------------------------
+
+
+def canvas_point(canvas, lon, lat):
+    transform = QgsCoordinateTransform(WGS84, canvas.mapSettings().destinationCrs(), QgsProject.instance())
+    return transform.transform(QgsPointXY(lon, lat))
+
+
+def click(canvas, lon, lat, button=Qt.LeftButton):
+    """A real click on the canvas at a WGS84 position, as the map tools receive it from the mouse."""
+    spot = canvas.getCoordinateTransform().transform(canvas_point(canvas, lon, lat))
+    where = QPointF(QPoint(int(round(spot.x())), int(round(spot.y()))))
+    for kind, buttons in ((QEvent.MouseMove, Qt.NoButton), (QEvent.MouseButtonPress, button),
+                          (QEvent.MouseButtonRelease, Qt.NoButton)):
+        event = QMouseEvent(kind, where, Qt.NoButton if kind == QEvent.MouseMove else button, buttons, Qt.NoModifier)
+        QgsApplication.sendEvent(canvas.viewport(), event)
+    QgsApplication.processEvents()
+
+
+def zoom_to(canvas, lon, lat, half_km):
+    centre = canvas_point(canvas, lon, lat)
+    # Web Mercator metres grow with 1/cos(latitude).
+    half = half_km * 1000.0 / math.cos(math.radians(lat))
+    canvas.setExtent(QgsRectangle(centre.x() - half, centre.y() - half, centre.x() + half, centre.y() + half))
+    canvas.refresh()
+
+
+def label(layer, expression, size=9.0, colour="40,40,40"):
+    settings = QgsPalLayerSettings()
+    settings.fieldName = expression
+    settings.isExpression = True
+    text = QgsTextFormat()
+    text.setSize(size)
+    text.setColor(QColor(*map(int, colour.split(","))))
+    buffer = QgsTextBufferSettings()
+    buffer.setEnabled(True)
+    buffer.setSize(1.0)
+    text.setBuffer(buffer)
+    settings.setFormat(text)
+    layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
+    layer.setLabelsEnabled(True)
+    layer.triggerRepaint()
+
+
+def add_background():
+    """QGIS's bundled world map: pale land, and the German states (Berlin, Brandenburg) named."""
+    path = os.path.join(QgsApplication.pkgDataPath(), "resources", "data", "world_map.gpkg")
+    layer = QgsVectorLayer(f"{path}|layername=states_provinces", "States and provinces (QGIS world map)", "ogr")
+    if layer.isValid():
+        # Pale land, so the orders and captures drawn over it stand out.
+        symbol = QgsFillSymbol.createSimple({"color": "242,239,233,255", "outline_color": "150,150,150,255",
+                                             "outline_width": "0.4", "outline_style": "dash"})
+        layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+        label(layer, '"name"', 11.0, "120,120,120")
+        QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+# --- the sandbox -----------------------------------------------------------------------------------------
+
+
+def sandbox_control(settings, method, path, body=None):
+    url = f"http://{settings.SANDBOX_HOST}:{settings.sandbox_port()}/sandbox/{path}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        text = response.read().decode()
+    return json.loads(text) if text else None
+
+
+# --- the workflow ----------------------------------------------------------------------------------------
+
+
+def run():
+    from satellite_tasking.core import layers, settings
+    from satellite_tasking.core.ordering import ASSURED, client_from_settings
+
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    iface = qgis.utils.iface
+    plugin = qgis.utils.plugins.get("satellite_tasking")
+    if plugin is None or plugin.dock is None:
+        raise RuntimeError("the Satellite Tasking plugin did not load; see QGIS's Log Messages panel")
+    window = iface.mainWindow()
+    window.setGeometry(QgsApplication.primaryScreen().availableGeometry())
+    window.showMaximized()
+    if not plugin.dock.isVisible():
+        plugin.dock_action.trigger()
+    dock = plugin.dock
+    dock.refresh()
+    panel = dock.new_order_panel
+    if panel is None:
+        raise RuntimeError("the dock has no New order panel")
+    say(f"Sandbox: {settings.active_base_url()} (clock {sandbox_control(settings, 'GET', 'clock')['now']})")
+
+    confirmations = []
+
+    def confirm(title, text):
+        # The user's "Yes" in the confirmation dialog, with what it said kept for the log.
+        confirmations.append(text)
+        say("Confirmation shown: " + text.replace("\n", " | "))
+        return True
+
+    panel.confirm = confirm
+    canvas = iface.mapCanvas()
+    project = QgsProject.instance()
+    # The background first: QGIS may give the project the CRS of its first layer.
+    add_background()
+    # QGIS zooms to (and may take the CRS of) the first layer of a project a moment after it is added.
+    pause(1.0)
+    mercator = QgsCoordinateReferenceSystem("EPSG:3857")
+    project.setCrs(mercator)
+    canvas.setDestinationCrs(mercator)
+    zoom_to(canvas, 13.37, 52.50, 25)
+    pause(1.0)
+
+    # 1. A strip drawn on the map, quoted, and ordered as flexible.
+    panel.tool_buttons["strip"].click()
+    click(canvas, *STRIP_START)
+    click(canvas, *STRIP_END)
+    if panel.aoi is None:
+        raise RuntimeError(f"the drawn strip was refused: {panel.field_error('geometry')}")
+    say(f"AOI drawn: {panel.aoi.summary()}")
+    panel.set_order_name("Demo: Berlin south-west to north-east strip")
+    wait_until(panel.quote_is_current, "the quote")
+    say("Quote: " + panel.quote_label.text().replace("\n", " | "))
+    placed = panel.last_order
+    panel.place_button.click()
+    wait_until(lambda: panel.last_order is not placed, "the flexible order")
+    flexible = panel.last_order
+    say(f"Flexible order placed: {flexible.name} ({flexible.id}, {flexible.status})")
+
+    # 2. An assured order: a point, an imaging-window search, the first window of the table.
+    panel.scheduling_combo.setCurrentIndex(panel.scheduling_combo.findData(ASSURED))
+    panel.tool_buttons["point"].click()
+    click(canvas, *BERLIN)
+    say(f"AOI drawn: {panel.aoi.summary()}")
+    panel.set_order_name("Demo: Brandenburg Gate (assured)")
+    panel.find_button.click()
+    # The sandbox runs simulated time at 60× by default; the search takes a few real seconds.
+    wait_until(lambda: panel.search_task is None, "the imaging-window search")
+    say("Search: " + panel.search_status.text())
+    if panel.windows_proxy.rowCount() == 0:
+        raise RuntimeError("the imaging-window search found no window")
+    panel.windows_view.selectRow(0)
+    window_choice = panel.selected_window
+    wait_until(panel.quote_is_current, "the assured quote")
+    say("Window chosen: " + panel.window_detail.text().replace("\n", " | "))
+    panel.canvas.unsetMapTool(panel.canvas.mapTool())
+    # The dock as the user sees it, scrolled to the windows; and the whole panel in one picture.
+    scroll = panel.findChild(QScrollArea, "newOrderScroll")
+    scroll.ensureWidgetVisible(panel.window_detail)
+    pause(1.0)
+    dock_shot = OUT_DIR / "demo_dock.png"
+    dock.grab().save(str(dock_shot))
+    panel_shot = OUT_DIR / "demo_new_order_panel.png"
+    panel.body.grab().save(str(panel_shot))
+    placed = panel.last_order
+    panel.place_button.click()
+    wait_until(lambda: panel.last_order is not placed, "the assured order")
+    assured = panel.last_order
+    say(f"Assured order placed: {assured.name} ({assured.id}, window {window_choice.id} at "
+        f"{window_choice.start_time:%Y-%m-%d %H:%M} UTC)")
+
+    # The job is done: forget the AOI, so no quote is asked for while the sandbox's clock jumps ahead.
+    panel.clear_aoi()
+    pause(1.0)
+
+    # 3. Simulated time, a day at a time, until both orders have published captures.
+    client = client_from_settings()
+    ours = [flexible.id, assured.id]
+    day = 0
+    while day < 14:
+        day += 1
+        sandbox_control(settings, "POST", "clock", {"advance_seconds": 86400})
+        published = {c.order_id for c in client.iter_captures(ours, status="PUBLISHED")}
+        # Until both have published captures and neither is still being worked on.
+        if set(ours) <= published and all(client.get_order(i).is_final for i in ours):
+            break
+    now = sandbox_control(settings, "GET", "clock")["now"]
+    say(f"Simulated time advanced {day} day(s) to {now}: published captures for "
+        f"{len(published & set(ours))} of our 2 orders")
+
+    # 4. Orders and captures layers, as the analyst would load them.
+    orders = list(client.iter_orders())
+    orders_layer = panel.orders_layer()
+    layers.upsert_orders(orders_layer, orders)
+    captures = list(client.iter_captures())
+    captures_layer = layers.create_captures_layer("Captures", captures, layers.exclusivity_days_by_order(orders))
+    project.addMapLayer(captures_layer)
+    label(orders_layer, """CASE WHEN "name" LIKE 'Demo: B%' THEN "name" || '\n' || "status" END""")
+    for order in orders:
+        if order.id in ours:
+            say(f"Order {order.name}: {order.status}, {order.capture_status_published_count or 0} published capture(s)")
+    say(f"Layers: {orders_layer.featureCount()} orders, {captures_layer.featureCount()} captures")
+
+    # 5. Pictures and a GeoPackage.
+    panel.footprint.clear()
+    zoom_to(canvas, 13.37, 52.50, 30)
+    canvas.waitWhileRendering()
+    pause(2.0)
+    canvas.waitWhileRendering()
+    map_shot = OUT_DIR / "demo_map.png"
+    canvas.grab().save(str(map_shot))
+    window_shot = Path(SCREENSHOT) if SCREENSHOT else OUT_DIR / "demo_window.png"
+    window.grab().save(str(window_shot))
+    if not dock_shot.exists() or not map_shot.exists():
+        raise RuntimeError("the screenshots were not saved")
+    geopackage = OUT_DIR / "demo_orders_captures.gpkg"
+    layers.save_layers_to_geopackage([orders_layer, captures_layer], str(geopackage))
+    say(f"Screenshot of the dock: {dock_shot}")
+    say(f"Screenshot of the whole New order panel: {panel_shot}")
+    say(f"Screenshot of the map: {map_shot}")
+    say(f"Screenshot of the window: {window_shot}")
+    say(f"GeoPackage (orders, captures): {geopackage}")
+
+
+def main():
+    code = 0
+    try:
+        run()
+    except Exception:  # noqa: BLE001 - a demo reports what went wrong instead of leaving QGIS hanging
+        code = 1
+        say("FAILED:\n" + traceback.format_exc())
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / "demo_outputs.txt").write_text("\n".join(outputs) + "\n", encoding="utf-8")
+    if HEADLESS:
+        sys.stdout.flush()
+        # QGIS 3.22 can crash in its exit path when layers are still in the project (the layer tree
+        # tells a destroyed style dock about the active layer): empty the project while all is alive.
+        project = QgsProject.instance()
+        project.removeAllMapLayers()
+        project.setDirty(False)
+        QgsApplication.processEvents()
+        QgsApplication.exit(code)
+
+
+# Plugins are loaded when QGIS runs --code; a moment later the window is up and laid out.
+QTimer.singleShot(1500, main)
