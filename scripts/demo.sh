@@ -35,9 +35,11 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${HEADLESS:-0}" != 1 ]; then
     echo "Starting QGIS (profile in $DEMO_DIR/profiles); close it to stop the sandbox."
     qgis "${qgis_args[@]}"
 else
-    echo "No display: running QGIS under Xvfb for a screenshot."
-    ST_DEMO_HEADLESS=1 timeout 300 xvfb-run -a -s "-screen 0 1440x900x24" qgis "${qgis_args[@]}" \
-        > "$DEMO_DIR/qgis.log" 2>&1 || { echo "QGIS failed, see $DEMO_DIR/qgis.log" >&2; exit 1; }
+    echo "No display: running the ordering workflow (scripts/demo_workflow.py) in QGIS under Xvfb."
+    ST_DEMO_HEADLESS=1 timeout 300 xvfb-run -a -s "-screen 0 1440x900x24" \
+        qgis "${qgis_args[@]/scripts\/demo_startup.py/scripts/demo_workflow.py}" \
+        > "$DEMO_DIR/qgis.log" 2>&1 || { cat "$DEMO_DIR/demo_outputs.txt" 2>/dev/null; echo "QGIS failed, see $DEMO_DIR/qgis.log" >&2; exit 1; }
+    cat "$DEMO_DIR/demo_outputs.txt"
     [ -s "$ST_SCREENSHOT" ] || { echo "QGIS did not save a screenshot, see $DEMO_DIR/qgis.log" >&2; exit 1; }
     echo "Screenshot: $ST_SCREENSHOT"
 fi
