@@ -456,6 +456,9 @@ class Sandbox:
         order["updated_time"] = format_time(now)
         self.store.touch("order", order)
         if "start_time" in changes or "end_time" in changes:
+            if status == "IN_PROGRESS" and order["scheduling_type"] == "FLEXIBLE" and order.get("_next_attempt") is None:
+                # A longer order may now have room for the attempt its old end_time ruled out.
+                self._plan_retask(order, now)
             self._replan_order(order, now)
         answer = {"start_time": order["start_time"], "end_time": order["end_time"]}
         for field in ("name", "rank"):
@@ -607,7 +610,7 @@ class Sandbox:
             else:
                 self.schedule("capture", capture, None)
             self._after_capture(order, capture, at)
-        elif event == "reassess":
+        elif event == "reassess" and capture["status"] == "PUBLISHED":
             flipped = "INVALID" if capture["assessment"] == "SUCCESS" else "SUCCESS"
             self.reassess_capture(capture, flipped, at)
 
@@ -646,7 +649,11 @@ class Sandbox:
         success = capture["status"] == "PUBLISHED" and capture["assessment"] == "SUCCESS"
         fulfilled_already = any(
             (self.store.get("capture", cid) or {}).get("fulfilling") for cid in order["_captures"])
-        if success and status in ("IN_PROGRESS", "EXPIRED", "PENDING", "RECEIVED") and not fulfilled_already:
+        # A failed assured order is revived by a manual review accepting its only capture, as the document
+        # says state changes run both ways.
+        reopenable = ("IN_PROGRESS", "EXPIRED", "PENDING", "RECEIVED") + (
+            ("FAILED",) if order["scheduling_type"] == "ASSURED" else ())
+        if success and status in reopenable and not fulfilled_already:
             capture["fulfilling"] = True
             self.store.touch("capture", capture)
             if order["scheduling_type"] != "MONITORING" or status == "EXPIRED":

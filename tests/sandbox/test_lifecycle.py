@@ -178,3 +178,30 @@ def test_acquisitions_in_daylight(api, sandbox):
         for capture in api.captures(order["id"]):
             if capture["acquired_time"]:
                 assert sun_elevation(lon, lat, parse(capture["acquired_time"])) > 14
+
+
+def test_extending_end_time_plans_an_attempt(api, sandbox):
+    now = sim_now(sandbox)
+    # Where it is midnight now: no daylight, so no acquisition fits in the first 40 minutes.
+    midnight_longitude = ((0 - now.hour - now.minute / 60) * 15 + 180) % 360 - 180
+    order = api.create(name="short", geometry=point(round(midnight_longitude, 4), 0.0),
+                       end_time=iso(now + timedelta(minutes=40)))
+    sandbox.advance(120)
+    assert api.order(order["id"])["next_planned_acquisition_time"] is None  # no room before the end
+    api.put(f"orders/{order['id']}/", {"end_time": iso(now + timedelta(days=5))})
+    assert api.order(order["id"])["next_planned_acquisition_time"] is not None
+    assert advance_until(sandbox, lambda: api.captures(order["id"]) != [], step=3600, limit=5 * 86400)
+
+
+def test_failed_assured_order_revived_by_review(api, sandbox):
+    order = assured_order(api, sandbox, "revived")
+    assert advance_until(sandbox, lambda: api.order(order["id"])["status"] in ("FULFILLED", "FAILED"),
+                         limit=9 * 86400)
+    capture = api.captures(order["id"])[0]
+    if capture["status"] != "PUBLISHED":
+        return  # failed in acquisition or processing: nothing to review
+    sandbox.control("POST", f"captures/{capture['id']}/reassess", {"assessment": "INVALID"})
+    assert api.order(order["id"])["status"] == "FAILED"
+    sandbox.control("POST", f"captures/{capture['id']}/reassess", {"assessment": "SUCCESS"})
+    revived = api.order(order["id"])
+    assert revived["status"] == "FULFILLED" and revived["capture_assessment_success_count"] == 1
