@@ -1019,9 +1019,17 @@ class NewOrderPanel(QWidget):
             self._confirm_and_send(form, pricing)
 
         def failed(error: BaseException) -> None:
+            # No price, no order: what refuses the quote would refuse the order, and the confirmation
+            # must state the cost.
             self.place_button.setEnabled(True)
             self._quote_failed(token, error)
-            self._confirm_and_send(form, None)
+            if isinstance(error, ValidationError) and error.field_errors:
+                self.place_status.setText("The service refused the order as it stands (see the marked fields); "
+                                          "nothing was placed.")
+            else:
+                text = getattr(error, "message", None) or str(error)
+                self.place_status.setText("Not placed: the price could not be obtained.")
+                self._push_message("Order not placed", f"The price could not be obtained: {text}", Qgis.Critical, 0)
 
         self.quote_task = run_in_background(f"{TASK_PREFIX}: price preview", lambda fb: client.preview_pricing(body),
                                             on_success=priced, on_error=failed,

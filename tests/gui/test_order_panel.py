@@ -362,7 +362,27 @@ def test_server_field_errors_show_next_to_the_field_in_the_servers_words_and_the
                     timeout=WAIT_MS)
     assert panel.field_error("pl_number") == "Contract PL-999999 is not available for this API key."
     assert panel.name_edit.text() == "Kept name" and panel.aoi is not None
-    assert all(r["status"] == 400 for r in api_requests(sandbox, "POST", "/orders"))
+    # The refused price stopped it before any confirmation or order.
+    assert panel.confirm.texts == [] and api_requests(sandbox, "POST", "/orders") == []
+
+
+def test_an_order_refused_by_the_server_shows_the_reason_at_the_field(panel, qtbot, sandbox, client):
+    set_scheduling(panel, ASSURED)
+    draw_point(panel)
+    run_search(qtbot, panel, sandbox)
+    window = panel.windows_proxy.window(0)
+    panel.select_window(window.id)
+    panel.set_order_name("Too late")
+    wait_quote(qtbot, panel)
+    # While the user hesitates, the window passes: the quote is still the current one, the order is refused.
+    seconds = (window.start_time - utc_now()).total_seconds() + 3600
+    sandbox.advance(seconds)
+    panel.place_button.click()
+    qtbot.waitUntil(lambda: "refused" in panel.place_status.text(), timeout=WAIT_MS)
+    assert panel.field_error("imaging_window") == "The imaging window is no longer available."
+    assert panel.name_edit.text() == "Too late" and panel.selected_window is not None
+    assert [r["status"] for r in api_requests(sandbox, "POST", "/orders")] == [400]
+    assert client.count_orders(name="Too late") == 0
 
 
 def test_other_server_errors_go_to_the_message_bar(qgis_iface, qgis_new_project, canvas, sandbox, qtbot):
@@ -409,12 +429,17 @@ def test_assured_search_fills_a_sortable_table_and_a_chosen_window_is_ordered(pa
     assert panel.selected_window.id == window.id
     detail = panel.window_detail.text()
     assert "Estimated cost: 25.00 km² of quota" in detail and "It replaces none of your orders." in detail
+    # Exclusivity re-reads the windows with their price for it; the selection stays.
+    panel.exclusivity_combo.setCurrentIndex(panel.exclusivity_combo.findData(7))
+    qtbot.waitUntil(lambda: "exclusivity (7 days)" in panel.window_detail.text(), timeout=WAIT_MS)
+    assert "× 1.25 exclusivity (7 days)" in panel.window_detail.text() and panel.selected_window.id == window.id
     quote = wait_quote(qtbot, panel)
     assert "tasking tier" in quote
     order = place(qtbot, panel)
     assert "Imaging window:" in panel.confirm.texts[-1]
     stored = client.get_order(order.id)
     assert stored.scheduling_type == "ASSURED" and stored.imaging_window == window.id
+    assert stored.exclusivity_days == 7
 
 
 def test_cancel_a_running_search(panel, qtbot, sandbox):
