@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-import satellite_tasking
 from qgis.core import QgsSettings
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QCoreApplication, QEvent, QObject
 from qgis.PyQt.QtWidgets import QAction, QDockWidget, QMenu, QToolBar
 
+import satellite_tasking
 from core import settings
 from core.log import MessageLogHandler
 
