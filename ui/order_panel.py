@@ -188,7 +188,8 @@ class NewOrderPanel(QWidget):
         scroll.setObjectName("newOrderScroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        # Fields shrink to a narrow dock; below their minimum a scroll bar beats cutting them off.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         outer.addWidget(scroll)
         body = QWidget(scroll)
         body.setObjectName("newOrderBody")
@@ -264,6 +265,10 @@ class NewOrderPanel(QWidget):
         box.addWidget(error)
         self.error_labels[row] = error
         widget.setToolTip(tip)
+        if isinstance(widget, QComboBox):
+            # Long choices must not make the whole dock wide: the combo shrinks, its popup shows all.
+            widget.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            widget.setMinimumContentsLength(8)
         caption = QLabel(label, form.parentWidget())
         # The label's mnemonic (Alt+letter) jumps to the field.
         caption.setBuddy(buddy or widget)
@@ -413,7 +418,7 @@ class NewOrderPanel(QWidget):
         self.search_progress.setFormat("Searching… %p %")
         self.search_progress.setVisible(False)
         box.addWidget(self.search_progress)
-        self.replacing_check = QCheckBox("Include windows that &replace my orders", group)
+        self.replacing_check = QCheckBox("Include windows that\n&replace my orders", group)
         self.replacing_check.setObjectName("replacingCheck")
         self.replacing_check.setToolTip("Also list windows already used by your assured orders; ordering one "
                                         "replaces (cancels) those orders. They are highlighted.")
