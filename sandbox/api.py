@@ -189,7 +189,7 @@ class Api:
         window = values.get("_window")
         replaced = []
         if window is not None:
-            conflicts = self.sb.active_assured_on_pass(account, window["pass_key"])
+            conflicts = self.sb.conflicting_assured_orders(account, window)
             from sandbox.pricing import order_cost
 
             replaced = [{"order_id": o["id"], "name": o["name"], "cost": order_cost(o)} for o in conflicts]

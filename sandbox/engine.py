@@ -41,6 +41,7 @@ REASSESSMENT_CHANCE = 0.05
 CAPTURE_FAILURE_CHANCE = 0.08
 INVALID_CLOUD_COVER = 0.3
 DAYLIGHT_SUN_ELEVATION = 15.0
+SLEW_MARGIN = 30  # seconds a satellite needs to re-point between two targets
 # A guard, not a limit met in practice: a rule bug must never hang the server inside one request.
 MAX_EVENTS_PER_RUN = 2_000_000
 
@@ -790,17 +791,36 @@ class Sandbox:
 
     # ---- replacement (assured) ----------------------------------------------------------------------------
 
-    def active_assured_on_pass(self, account: Account, pass_key: str, exclude: Optional[str] = None) -> List[dict]:
-        return [
-            o for o in self.store.all("order")
-            if o.get("_key") == account.api_key and o.get("_pass_key") == pass_key and o["id"] != exclude
-            and o["status"] in ("RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS")
-        ]
+    def conflicting_assured_orders(self, account: Account, window: dict, exclude: Optional[str] = None) -> List[dict]:
+        """The key's active assured orders the satellite could not also serve if it took this window.
+
+        Same pass, or the same satellite busy at overlapping times (with SLEW_MARGIN to re-point):
+        a long window can therefore collide with several orders on nearby targets.
+        """
+        satellite = satellite_of(window["pass_key"])
+        start = parse_time(window["start_time"]) - timedelta(seconds=SLEW_MARGIN)
+        end = parse_time(window["end_time"]) + timedelta(seconds=SLEW_MARGIN)
+        found = []
+        for order in self.store.all("order"):
+            if order.get("_key") != account.api_key or not order.get("_pass_key") or order["id"] == exclude:
+                continue
+            if order["status"] not in ("RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS"):
+                continue
+            if order["_pass_key"] == window["pass_key"] or (
+                    satellite_of(order["_pass_key"]) == satellite
+                    and parse_time(order["start_time"]) < end and parse_time(order["end_time"]) > start):
+                found.append(order)
+        return found
 
     def replace_orders(self, orders: List[dict], new_order_id: str, now: datetime) -> None:
         for order in orders:
             self._begin_cancellation(order, now, replaced_by=new_order_id)
             self.store.touch("order", order)
+
+
+def satellite_of(pass_key: str) -> str:
+    """The satellite part of orbits.py's pass key "<SATELLITE>:<closest approach>Z[#n]"."""
+    return pass_key.split(":", 1)[0]
 
 
 def parse_rrule(text: str) -> Optional[dict]:

@@ -161,7 +161,7 @@ def find_window(sb: Sandbox, account: Account, window_id: str) -> Optional[Tuple
 
 
 def _conflicts(sb: Sandbox, account: Account, window: dict, exclude: Optional[str] = None) -> List[dict]:
-    return sb.active_assured_on_pass(account, window["pass_key"], exclude=exclude)
+    return sb.conflicting_assured_orders(account, window, exclude=exclude)
 
 
 def quota_priority_multiplier(window: dict, conflicts: List[dict], now: datetime) -> float:
@@ -236,7 +236,8 @@ def assured_pricing_hook(sb: Sandbox):
         model = model_for_values({**order, "_window": order.get("_window")})
         conflicts: List[dict] = []
         if order.get("_pass_key"):
-            conflicts = sb.active_assured_on_pass(account, order["_pass_key"], exclude=order["id"])
+            window = {"pass_key": order["_pass_key"], "start_time": order["start_time"], "end_time": order["end_time"]}
+            conflicts = sb.conflicting_assured_orders(account, window, exclude=order["id"])
         replaced = [{"order_id": o["id"], "name": o["name"], "cost": order_cost(o)} for o in conflicts]
         if conflicts:
             sb.replace_orders(conflicts, order["id"], now)

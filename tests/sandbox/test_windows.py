@@ -164,3 +164,22 @@ def test_exclusivity_days_choices(api, sandbox):
     assert costs[0] < costs[1] < costs[2]
     response = api.get(url + "?order_template__exclusivity_days=5")
     assert response.status_code == 400 and "order_template__exclusivity_days" in response.json()
+
+
+def test_nearby_target_on_the_same_satellite_conflicts(api, sandbox):
+    booked_window = assured_window(api, sandbox, 13.350097, 52.514511, index=0)
+    booked = assured_order(api, sandbox, "Berlin", booked_window)
+    # 4 km east: the same satellite passes within seconds, it cannot image both.
+    search = api.post("imaging-windows/search/", {"geometry": point(13.41, 52.514511)}).json()
+    sandbox.advance(300)
+    url = f"imaging-windows/search/{search['id']}/"
+    shown = api.get(url + "?show_replacing_imaging_windows=true").json()["imaging_windows"]
+    replacing = [w for w in shown if w["conflicting_orders"]]
+    assert replacing and all([c["id"] for c in w["conflicting_orders"]] == [booked["id"]] for w in replacing)
+    overlapping = replacing[0]
+    assert parse(overlapping["start_time"]) < parse(booked["end_time"]) + timedelta(seconds=30)
+    assert overlapping["id"] not in [w["id"] for w in api.get(url).json()["imaging_windows"]]
+    created = api.post("orders/", {"name": "nearby", "imaging_window": overlapping["id"],
+                                   "product": "Assured Tasking"})
+    assert created.status_code == 201
+    assert api.order(booked["id"])["status"] == "PENDING_CANCELLATION"
