@@ -36,8 +36,7 @@ CAPTURE_FILTERS = FilterSpec(
     orderable=("created_time", "updated_time", "acquired_time", "published_time", "status", "cloud_cover",
                "assessment", "id"),
 )
-BULK_FILTERS = FilterSpec(choices={"status": bulk.OPERATIONS and ("PENDING", "RUNNING", "COMPLETE"),
-                                   "operation_type": bulk.OPERATIONS},
+BULK_FILTERS = FilterSpec(choices={"status": ("PENDING", "RUNNING", "COMPLETE"), "operation_type": bulk.OPERATIONS},
                           orderable=("start_time", "end_time", "created_time"))
 
 
@@ -127,8 +126,9 @@ class Api:
             return 200, self._pricing(account, body, now), {}
         if head == "captures" and len(parts) == 1:
             self._allow(method, "GET")
-            captures = [c for c in sb.store.all("capture") if c["_key"] == account.api_key]
-            captures = [c for c in captures if all(p(c) for p in build_predicates(params, CAPTURE_FILTERS))]
+            predicates = build_predicates(params, CAPTURE_FILTERS)
+            captures = [c for c in sb.store.all("capture")
+                        if c["_key"] == account.api_key and all(p(c) for p in predicates)]
             captures = order_objects(captures, params.get("ordering"), CAPTURE_FILTERS, "-created_time")
             fields = params.get("fields")
             return 200, paginate(captures, query, list_url,
@@ -152,8 +152,9 @@ class Api:
                 if method == "POST":
                     created = bulk.create_bulk(sb, account, body, now)
                     return 202, None, {"Location": f"{base}{PREFIX}/bulk/{created['id']}/"}
-                bulks = [b for b in sb.store.all("bulk") if b["_key"] == account.api_key]
-                bulks = [b for b in bulks if all(p(b) for p in build_predicates(params, BULK_FILTERS))]
+                predicates = build_predicates(params, BULK_FILTERS)
+                bulks = [b for b in sb.store.all("bulk")
+                         if b["_key"] == account.api_key and all(p(b) for p in predicates)]
                 bulks = order_objects(bulks, params.get("ordering"), BULK_FILTERS, "-created_time")
                 return 200, paginate(bulks, query, list_url, bulk.render_bulk), {}
             found = sb.owned("bulk", account, _uuid_or_404(parts[1]))
