@@ -384,8 +384,9 @@ class Sandbox:
 
     def render_order(self, order: dict, now: datetime) -> dict:
         document = public(order)
-        until = parse_time(order["cancellable_until"]) if order.get("cancellable_until") else None
-        document["is_cancellable"] = order["status"] in CANCELLABLE and (until is None or now < until)
+        until = order.get("cancellable_until")
+        # Both texts share one fixed UTC format, so comparing them compares the times (and is cheap in lists).
+        document["is_cancellable"] = order["status"] in CANCELLABLE and (until is None or format_time(now) < until)
         return document
 
     def owned(self, kind: str, account: Account, object_id: str) -> dict:
