@@ -12,7 +12,7 @@ from sandbox.accounts import Account
 from sandbox.engine import ORDER_STATUSES, ORDER_TYPES, SCHEDULING_TYPES, Sandbox
 from sandbox.errors import ApiError, detail, not_found
 from sandbox.listing import FilterSpec, build_predicates, order_objects, paginate, select_fields
-from sandbox.pricing import PRICING_ERROR, pricing_document
+from sandbox.pricing import PRICING_ERROR, model_for_values, order_cost, pricing_document
 
 PREFIX = "/tasking/v2"
 Response = Tuple[int, Any, Dict[str, str]]
@@ -120,7 +120,8 @@ class Api:
         if head == "orders" and len(parts) == 3 and parts[2] == "pricing":
             self._allow(method, "GET")
             order = sb.owned("order", account, _uuid_or_404(parts[1]))
-            return 200, {"order_id": order["id"], **order["_pricing"]}, {}
+            pricing = order.get("_pricing") or pricing_document(model_for_values(order))
+            return 200, {"order_id": order["id"], **pricing}, {}
         if head == "pricing" and len(parts) == 1:
             self._allow(method, "POST")
             return 200, self._pricing(account, body, now), {}
@@ -184,15 +185,11 @@ class Api:
     def _price_one(self, account: Account, payload: Any, now) -> dict:
         values = self.sb.validate_order(account, payload, now, for_pricing=True,
                                         window_lookup=lambda acc, wid: windows.find_window(self.sb, acc, wid))
-        from sandbox.pricing import model_for_values
-
         model = model_for_values(values)
         window = values.get("_window")
         replaced = []
         if window is not None:
             conflicts = self.sb.conflicting_assured_orders(account, window)
-            from sandbox.pricing import order_cost
-
             replaced = [{"order_id": o["id"], "name": o["name"], "cost": order_cost(o)} for o in conflicts]
         return pricing_document(model, replaced)
 
