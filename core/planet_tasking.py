@@ -97,14 +97,29 @@ def _is_time(value: Any) -> bool:
     return isinstance(value, (datetime, date)) or (hasattr(value, "toUTC") and hasattr(value, "toPyDateTime"))
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """A payload with every datetime (at any depth) written as the service's UTC text."""
+    # Exact-type checks first, and GeoJSON "coordinates" (numbers by definition) passed through
+    # unwalked: a payload is mostly coordinates, and walking them cost more than the HTTP of a bulk.
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return value
+    if kind is dict:
+        return {
+            str(k): v if type(v) in _JSON_SCALARS or k == "coordinates" else jsonable(v)
+            for k, v in value.items()
+        }
+    if kind is list or kind is tuple:
+        return [v if type(v) in _JSON_SCALARS else jsonable(v) for v in value]
     if _is_time(value):
         return time_param(value)
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return jsonable(dict(value))
     if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
+        return jsonable(list(value))
     return value
 
 

@@ -117,6 +117,18 @@ def test_create_strip_area_and_stereo_orders(client):
     assert stereo.order_type == "STEREO" and stereo.n_stereo_pov == 2
 
 
+def test_datetimes_and_tuples_in_a_payload_are_sent_as_utc_json(client, sandbox):
+    # What the dock and bulk code hand over: aware datetimes in any zone, naive ones meaning UTC,
+    # and coordinates as tuples; the order must come back at exactly those instants.
+    now = datetime.fromisoformat(sandbox.clock()["now"].replace("Z", "+00:00"))
+    start = (now + timedelta(days=1)).astimezone(timezone(timedelta(hours=2))).replace(microsecond=0)
+    end = (now + timedelta(days=9)).replace(tzinfo=None, microsecond=0)
+    order = client.create_order({"name": "Zoned", "geometry": {"type": "Point", "coordinates": (13.35, 52.51)},
+                                 "start_time": start, "end_time": end})
+    assert order.start_time == start
+    assert order.end_time == end.replace(tzinfo=timezone.utc)
+
+
 def test_get_order_reads_back_what_was_created(client):
     created = client.create_order({"name": "Read me", "geometry": POINT})
     again = client.get_order(created.id)
