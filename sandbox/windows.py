@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Tuple
 
-from sandbox import orbits
+from sandbox import geo, orbits
 from sandbox.accounts import Account
 from sandbox.engine import Sandbox, _number, public
 from sandbox.errors import BAD_DATETIME, ApiError, FieldErrors
-from sandbox.pricing import TIER_MULTIPLIERS, order_cost, pricing_document, pricing_model
+from sandbox.pricing import TIER_MULTIPLIERS, model_for_values, order_cost, pricing_document, pricing_model
 from sandbox.shapes import POINT_SQKM, check_geometry
 from sandbox.timefmt import format_time, parse_time
 
@@ -188,8 +188,6 @@ def _conflict_entry(order: dict) -> dict:
 
 def search_requested_sqkm(search: dict) -> float:
     if search["geometry"]["type"] == "LineString":
-        from sandbox import geo
-
         return round(geo.geodesic_length_km(search["geometry"]["coordinates"]) * 5.0, 3)
     return POINT_SQKM
 
@@ -231,8 +229,6 @@ def assured_pricing_hook(sb: Sandbox):
     """Order-creation hook: price an assured order and replace the orders on its pass."""
 
     def hook(account: Account, order: dict, now: datetime) -> dict:
-        from sandbox.pricing import model_for_values
-
         model = model_for_values({**order, "_window": order.get("_window")})
         conflicts: List[dict] = []
         if order.get("_pass_key"):
