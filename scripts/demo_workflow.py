@@ -198,6 +198,11 @@ def run():
     panel.set_order_name("Demo: Berlin south-west to north-east strip")
     wait_until(panel.quote_is_current, "the quote")
     say("Quote: " + panel.quote_label.text().replace("\n", " | "))
+    # What the user sees on the map before ordering: the tasked 5 km-wide strip and its size.
+    canvas.waitWhileRendering()
+    pause(0.5)
+    aoi_shot = OUT_DIR / "demo_aoi.png"
+    canvas.grab().save(str(aoi_shot))
     placed = panel.last_order
     panel.place_button.click()
     wait_until(lambda: panel.last_order is not placed, "the flexible order")
@@ -282,6 +287,7 @@ def run():
         raise RuntimeError("the screenshots were not saved")
     geopackage = OUT_DIR / "demo_orders_captures.gpkg"
     layers.save_layers_to_geopackage([orders_layer, captures_layer], str(geopackage))
+    say(f"Screenshot of the drawn AOI on the map: {aoi_shot}")
     say(f"Screenshot of the dock: {dock_shot}")
     say(f"Screenshot of the whole New order panel: {panel_shot}")
     say(f"Screenshot of the map: {map_shot}")

@@ -49,7 +49,7 @@ class FootprintLabel(QgsMapCanvasItem):
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
         # The item sits at the scene origin and paints in canvas pixels, so it spans the canvas.
-        return QRectF(0, 0, max(1, self._canvas.width()), max(1, self._canvas.height()))
+        return QRectF(0, 0, max(1, self._canvas.viewport().width()), max(1, self._canvas.viewport().height()))
 
     def updatePosition(self) -> None:  # noqa: N802 - Qt API
         # Called on pan/zoom: the anchor is re-projected in paint(), so only a repaint is needed.
@@ -67,7 +67,9 @@ class FootprintLabel(QgsMapCanvasItem):
         lines = _wrap(self._text, 60)
         height = metrics.height()
         x, y = pixel.x() + 12, pixel.y() - 8 - height * (len(lines) - 1)
-        x = min(x, max(4.0, self._canvas.width() - max(metrics.width(line) for line in lines) - 4))
+        # Kept inside the visible map: the halo and the view's frame need a few pixels too.
+        right_edge = self._canvas.viewport().width() - 10
+        x = min(x, max(4.0, right_edge - max(metrics.width(line) for line in lines)))
         y = max(height, y)
         path = QPainterPath()
         for index, line in enumerate(lines):
