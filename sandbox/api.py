@@ -9,10 +9,11 @@ from urllib.parse import parse_qsl
 
 from sandbox import VERSION, bulk, windows
 from sandbox.accounts import Account
-from sandbox.engine import ORDER_STATUSES, ORDER_TYPES, SCHEDULING_TYPES, Sandbox
+from sandbox.engine import ORDER_STATUSES, Sandbox
 from sandbox.errors import ApiError, detail, not_found
 from sandbox.listing import FilterSpec, build_predicates, order_objects, paginate, select_fields
 from sandbox.pricing import PRICING_ERROR, model_for_values, order_cost, pricing_document
+from sandbox.validation import ORDER_TYPES, SCHEDULING_TYPES, validate_order
 
 PREFIX = "/tasking/v2"
 Response = Tuple[int, Any, Dict[str, str]]
@@ -183,7 +184,7 @@ class Api:
         return paginate(orders, query, url, lambda o: select_fields(self.sb.render_order(o, now), fields))
 
     def _price_one(self, account: Account, payload: Any, now) -> dict:
-        values = self.sb.validate_order(account, payload, now, for_pricing=True,
+        values = validate_order(account, payload, now, for_pricing=True,
                                         window_lookup=lambda acc, wid: windows.find_window(self.sb, acc, wid))
         model = model_for_values(values)
         window = values.get("_window")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import math
 import random
 import threading
 import uuid
@@ -13,10 +12,11 @@ from typing import Any, Dict, List, Optional, Tuple
 from sandbox import geo, orbits
 from sandbox.accounts import Account
 from sandbox.clock import SimulatedClock
-from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors, detail, not_found
-from sandbox.shapes import order_geometry
+from sandbox.errors import BAD_DATETIME, ApiError, FieldErrors, detail, not_found
+from sandbox.rrule import rrule_occurrences
 from sandbox.store import Store
 from sandbox.timefmt import format_time, from_epoch, parse_time
+from sandbox.validation import as_integer, validate_order
 
 ORDER_STATUSES = ("RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS", "FINALIZING", "FULFILLED", "CANCELLED",
                   "PENDING_CANCELLATION", "REJECTED", "EXPIRED", "FAILED")
@@ -27,8 +27,6 @@ END_EDITABLE = frozenset({"RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS"})
 EDITABLE_FIELDS = ("name", "rank", "start_time", "end_time")
 FIXED_FIELDS = ("geometry", "order_type", "n_stereo_pov", "pl_number", "product", "scheduling_type",
                 "imaging_window", "sat_elevation_angle_min", "sat_elevation_angle_max", "exclusivity_days", "rrule")
-SCHEDULING_TYPES = ("FLEXIBLE", "ASSURED", "MONITORING")
-ORDER_TYPES = ("IMAGE", "STEREO")
 CAPTURE_ITEM_TYPES = ["SkySatScene", "SkySatCollect"]
 
 # Simulated durations (seconds): see README "Simulation model".
@@ -36,7 +34,6 @@ ACCEPT_DELAY = 60
 ASSURED_CANCEL_DELAY = 300
 QUEUE_LEAD = 45 * 60
 ASSURED_START_LEAD = 6 * 3600
-DEFAULT_ORDER_DAYS = 30
 REASSESSMENT_CHANCE = 0.05
 CAPTURE_FAILURE_CHANCE = 0.08
 INVALID_CLOUD_COVER = 0.3
@@ -44,27 +41,6 @@ DAYLIGHT_SUN_ELEVATION = 15.0
 SLEW_MARGIN = 30  # seconds a satellite needs to re-point between two targets
 # A guard, not a limit met in practice: a rule bug must never hang the server inside one request.
 MAX_EVENTS_PER_RUN = 2_000_000
-
-
-def _number(value: Any) -> Optional[float]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            parsed = float(value)
-        except ValueError:
-            return None
-        return parsed if math.isfinite(parsed) else None
-    return None
-
-
-def _integer(value: Any) -> Optional[int]:
-    number = _number(value)
-    if number is None or number != int(number):
-        return None
-    return int(number)
 
 
 def public(document: dict) -> dict:
@@ -158,175 +134,11 @@ class Sandbox:
 
     # ---- orders: validation -----------------------------------------------------------------------------
 
-    def validate_order(self, account: Account, payload: Any, now: datetime, *, for_pricing: bool = False,
-                       window_lookup=None) -> dict:
-        """The order's stored fields from a create (or pricing) payload; 400 with field errors otherwise."""
-        if not isinstance(payload, dict):
-            raise ApiError(400, {"non_field_errors": [
-                f"Invalid data. Expected a dictionary, but got {type(payload).__name__}."]})
-        errors = FieldErrors()
-        values: Dict[str, Any] = {}
-
-        name = payload.get("name")
-        if not for_pricing and name is None:
-            errors.add("name", REQUIRED)
-        elif name is not None:
-            if not isinstance(name, str):
-                errors.add("name", "Not a valid string.")
-            elif not name.strip():
-                errors.add("name", "This field may not be blank.")
-            elif len(name) > 255:
-                errors.add("name", "Ensure this field has no more than 255 characters.")
-        values["name"] = name
-
-        pl_number = payload.get("pl_number") or account.default_pl_number
-        if pl_number not in account.pl_numbers:
-            errors.add("pl_number", f"Contract {pl_number} is not available for this API key.")
-        values["pl_number"] = pl_number
-
-        scheduling_type = payload.get("scheduling_type")
-        if scheduling_type is not None and scheduling_type not in SCHEDULING_TYPES:
-            errors.add("scheduling_type", f'"{scheduling_type}" is not a valid choice.')
-            scheduling_type = None
-        product = payload.get("product")
-        if product is None:
-            if payload.get("imaging_window") is not None:
-                product = account.product_for_scheduling_type("ASSURED")
-            elif scheduling_type is not None:
-                product = account.product_for_scheduling_type(scheduling_type)
-            else:
-                product = account.default_product
-        if product not in account.products:
-            errors.add("product", f"Product {product} is not available for contract {pl_number}.")
-            product_type = None
-        else:
-            product_type = account.products[product]
-            if scheduling_type is not None and scheduling_type != product_type:
-                errors.add("scheduling_type",
-                           f"Scheduling type {scheduling_type} does not match product {product} ({product_type}).")
-        values["product"] = product
-        values["scheduling_type"] = product_type or scheduling_type or "FLEXIBLE"
-
-        order_type = payload.get("order_type", "IMAGE") or "IMAGE"
-        if order_type not in ORDER_TYPES:
-            errors.add("order_type", f'"{order_type}" is not a valid choice.')
-        values["order_type"] = order_type
-        stereo = payload.get("n_stereo_pov")
-        if order_type == "STEREO":
-            pov = _integer(stereo) if not isinstance(stereo, str) or stereo.strip().isdigit() else None
-            if stereo is None:
-                errors.add("n_stereo_pov", "This field is required for STEREO orders: 2 or 3.")
-            elif pov not in (2, 3):
-                errors.add("n_stereo_pov", "n_stereo_pov must be either 2 or 3.")
-            values["n_stereo_pov"] = pov
-        else:
-            if stereo is not None:
-                errors.add("n_stereo_pov", "n_stereo_pov can only be set on STEREO orders.")
-            values["n_stereo_pov"] = None
-
-        for field, default, low, high in (("sat_elevation_angle_min", 60.0, 0.0, 90.0),
-                                          ("sat_elevation_angle_max", 90.0, 0.0, 90.0)):
-            raw = payload.get(field)
-            number = default if raw is None else _number(raw)
-            if number is None:
-                errors.add(field, "A valid number is required.")
-            elif number < low:
-                errors.add(field, f"Ensure this value is greater than or equal to {low:g}.")
-            elif number > high:
-                errors.add(field, f"Ensure this value is less than or equal to {high:g}.")
-            values[field] = number
-        if (not errors.has("sat_elevation_angle_min") and not errors.has("sat_elevation_angle_max")
-                and values["sat_elevation_angle_min"] > values["sat_elevation_angle_max"]):
-            errors.add("sat_elevation_angle_min", "sat_elevation_angle_min must not exceed sat_elevation_angle_max.")
-
-        raw_days = payload.get("exclusivity_days")
-        days = 0 if raw_days is None else _integer(raw_days)
-        if days is None:
-            errors.add("exclusivity_days", "A valid integer is required.")
-        elif not 0 <= days <= 30:
-            errors.add("exclusivity_days", "Ensure this value is between 0 and 30.")
-        values["exclusivity_days"] = days
-
-        raw_rank = payload.get("rank")
-        rank = 0 if raw_rank is None else _integer(raw_rank)
-        if rank is None:
-            errors.add("rank", "A valid integer is required.")
-        values["rank"] = rank
-
-        rrule = payload.get("rrule")
-        if product_type == "MONITORING":
-            if not rrule:
-                errors.add("rrule", "This field is required for monitoring orders.")
-            elif parse_rrule(rrule) is None:
-                errors.add("rrule", "Invalid rrule: expected e.g. FREQ=DAILY;INTERVAL=2;COUNT=5.")
-        elif rrule not in (None, ""):
-            errors.add("rrule", "rrule can only be set on monitoring orders.")
-        values["rrule"] = rrule or None
-
-        times: Dict[str, Optional[datetime]] = {}
-        for field in ("start_time", "end_time"):
-            raw = payload.get(field)
-            times[field] = None
-            if raw is not None:
-                times[field] = parse_time(raw)
-                if times[field] is None:
-                    errors.add(field, BAD_DATETIME)
-
-        window_id = payload.get("imaging_window")
-        window = search = None
-        if product_type == "ASSURED" and window_id is None and not for_pricing:
-            errors.add("imaging_window", "This field is required for assured tasking orders.")
-        if window_id is not None:
-            if product_type not in (None, "ASSURED"):
-                errors.add("imaging_window", "An imaging window can only be used with an assured product.")
-            elif not isinstance(window_id, str):
-                errors.add("imaging_window", "Must be a valid UUID.")
-            else:
-                found = window_lookup(account, window_id) if window_lookup else None
-                if found is None:
-                    errors.add("imaging_window", f"Imaging window {window_id} not found.")
-                else:
-                    search, window = found
-                    if parse_time(window["start_time"]) <= now:
-                        errors.add("imaging_window", "The imaging window is no longer available.")
-        values["imaging_window"] = window_id
-        values["_search"], values["_window"] = search, window
-
-        geometry = payload.get("geometry")
-        if search is not None:
-            geometry = search["geometry"]
-        if geometry is None:
-            if not errors.has("imaging_window"):
-                errors.add("geometry", REQUIRED)
-        elif isinstance(geometry, dict) and geometry.get("type") == "Polygon" and product_type not in (None, "FLEXIBLE"):
-            errors.add("geometry", "Area orders can only be created as flexible tasking orders.")
-        else:
-            shaped = order_geometry(geometry, errors, account.max_sqkm)
-            if shaped:
-                values["geometry"], values["original_geometry"], values["requested_sqkm"] = shaped
-
-        if window is not None:
-            values["sat_elevation_angle_min"] = float(search["sat_elevation_angle_min"])
-            values["sat_elevation_angle_max"] = float(search["sat_elevation_angle_max"])
-            times["start_time"] = parse_time(window["start_time"])
-            times["end_time"] = parse_time(window["end_time"])
-        elif not errors.has("start_time") and not errors.has("end_time"):
-            start = times["start_time"] or now
-            end = times["end_time"] or start + timedelta(days=DEFAULT_ORDER_DAYS)
-            if end <= start:
-                errors.add("end_time", "End time must be after start time.")
-            elif end <= now:
-                errors.add("end_time", "End time must be in the future.")
-            times["start_time"], times["end_time"] = start, end
-        values["start_time"], values["end_time"] = times["start_time"], times["end_time"]
-        errors.raise_if_any()
-        return values
-
     # ---- orders: create, render, edit, cancel -----------------------------------------------------------
 
     def create_order(self, account: Account, payload: Any, now: datetime, *, window_lookup=None,
                      pricing=None) -> dict:
-        values = self.validate_order(account, payload, now, window_lookup=window_lookup)
+        values = validate_order(account, payload, now, window_lookup=window_lookup)
         window = values["_window"]
         created = format_time(now)
         order_id = self.new_id()
@@ -417,7 +229,7 @@ class Sandbox:
             else:
                 changes["name"] = name
         if "rank" in payload:
-            rank = _integer(payload["rank"])
+            rank = as_integer(payload["rank"])
             if rank is None:
                 errors.add("rank", "A valid integer is required.")
             else:
@@ -822,52 +634,3 @@ class Sandbox:
 def satellite_of(pass_key: str) -> str:
     """The satellite part of orbits.py's pass key "<SATELLITE>:<closest approach>Z[#n]"."""
     return pass_key.split(":", 1)[0]
-
-
-def parse_rrule(text: str) -> Optional[dict]:
-    """The subset of RFC 5545 RRULE the sandbox understands: FREQ, INTERVAL, COUNT, UNTIL."""
-    if not isinstance(text, str):
-        return None
-    body = text.strip()
-    if body.upper().startswith("RRULE:"):
-        body = body[6:]
-    rule: Dict[str, Any] = {}
-    for part in body.split(";"):
-        if "=" not in part:
-            return None
-        key, value = part.split("=", 1)
-        rule[key.strip().upper()] = value.strip()
-    if rule.get("FREQ", "").upper() not in ("HOURLY", "DAILY", "WEEKLY", "MONTHLY"):
-        return None
-    try:
-        rule["INTERVAL"] = int(rule.get("INTERVAL", 1))
-        rule["COUNT"] = int(rule["COUNT"]) if "COUNT" in rule else None
-    except ValueError:
-        return None
-    if "UNTIL" in rule:
-        until = parse_time(rule["UNTIL"], allow_date_only=True)
-        if until is None:
-            text_until = rule["UNTIL"]
-            if len(text_until) >= 15:
-                until = parse_time(f"{text_until[0:4]}-{text_until[4:6]}-{text_until[6:8]}T"
-                                   f"{text_until[9:11]}:{text_until[11:13]}:{text_until[13:15]}Z")
-        if until is None:
-            return None
-        rule["UNTIL"] = until
-    return rule
-
-
-def rrule_occurrences(text: str, start: datetime, end: datetime, limit: int = 500) -> List[datetime]:
-    rule = parse_rrule(text)
-    if rule is None:
-        return []
-    step = {"HOURLY": timedelta(hours=1), "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1),
-            "MONTHLY": timedelta(days=30)}[rule["FREQ"].upper()] * max(1, rule["INTERVAL"])
-    until = min(end, rule.get("UNTIL") or end)
-    result: List[datetime] = []
-    moment = start + timedelta(hours=1)
-    while moment <= until and len(result) < limit and (rule["COUNT"] is None or len(result) < rule["COUNT"]):
-        result.append(moment)
-        moment += step
-    return result
-

@@ -8,11 +8,12 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from sandbox import geo, orbits
 from sandbox.accounts import Account
-from sandbox.engine import Sandbox, _number, public
+from sandbox.engine import Sandbox, public
 from sandbox.errors import BAD_DATETIME, ApiError, FieldErrors
 from sandbox.pricing import TIER_MULTIPLIERS, model_for_values, order_cost, pricing_document, pricing_model
 from sandbox.shapes import POINT_SQKM, check_geometry
 from sandbox.timefmt import format_time, parse_time
+from sandbox.validation import as_number
 
 SEARCH_HORIZON = timedelta(days=7)
 SEARCH_START_DELAY = 5  # simulated seconds before the search starts running
@@ -46,7 +47,7 @@ def create_search(sb: Sandbox, account: Account, payload: Any, now: datetime) ->
     for field, default, low, high in (("sat_elevation_angle_min", 58, 0, 90), ("sat_elevation_angle_max", 90, 0, 90),
                                       ("off_nadir_angle_min", 0, 0, 60), ("off_nadir_angle_max", 30, 0, 60)):
         raw = payload.get(field)
-        number = default if raw is None else _number(raw)
+        number = default if raw is None else as_number(raw)
         if number is None:
             errors.add(field, "A valid number is required.")
         elif number < low:
