@@ -498,3 +498,72 @@ def test_the_dock_has_the_new_order_tab_with_clients_from_the_settings(qgis_ifac
     finally:
         dock.shutdown()
         dock.deleteLater()
+
+
+# --- form details ----------------------------------------------------------------------------------------
+
+
+def test_every_field_has_a_tooltip_a_keyboard_shortcut_and_units(panel):
+    from qgis.PyQt.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLabel, QLineEdit, QTableView
+
+    inputs = [w for w in panel.body.findChildren((QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QTableView))
+              if w.isVisibleTo(panel) and not isinstance(w.parent(), (QAbstractSpinBox, QComboBox))]
+    missing = [w.objectName() or type(w).__name__ for w in inputs if not w.toolTip()]
+    assert missing == []
+    # Each form label jumps to its field with Alt+letter.
+    buddies = [label.buddy() for label in panel.body.findChildren(QLabel) if "&" in label.text()]
+    for field in (panel.name_edit, panel.scheduling_combo, panel.imaging_combo, panel.start_edit, panel.end_edit,
+                  panel.elevation_min_spin, panel.pl_number_edit, panel.product_edit, panel.exclusivity_combo):
+        assert field in buddies
+    assert panel.elevation_min_spin.suffix() == " °" and panel.elevation_max_spin.suffix() == " °"
+    assert panel.start_edit.displayFormat().endswith("'UTC'")
+    assert "your local time" in panel.start_edit.toolTip()
+    # Tab goes through the form in reading order.
+    chain, widget = [], panel.name_edit
+    for _ in range(60):
+        widget = widget.nextInFocusChain()
+        chain.append(widget)
+    order = [chain.index(w) for w in (panel.scheduling_combo, panel.imaging_combo, panel.start_edit, panel.end_edit,
+                                       panel.elevation_min_spin, panel.pl_number_edit, panel.exclusivity_combo)]
+    assert order == sorted(order)
+
+
+def test_network_work_runs_in_qgs_tasks(panel, qtbot):
+    from qgis.core import QgsTask
+
+    draw_point(panel)
+    qtbot.waitUntil(lambda: panel.quote_task is not None, timeout=WAIT_MS)
+    assert isinstance(panel.quote_task, QgsTask)
+    assert panel.quote_task.description().startswith("Satellite Tasking")
+    wait_quote(qtbot, panel)
+
+
+def test_order_requests_from_the_form(qgis_app):
+    from core.aoi import aoi_from_geometry
+    from core.ordering import (
+        ASSURED_PRODUCT,
+        FLEXIBLE,
+        STEREO,
+        OrderForm,
+        default_order_name,
+        default_product,
+        order_request,
+        pricing_request,
+    )
+
+    aoi = aoi_from_geometry(QgsGeometry.fromPointXY(QgsPointXY(*BERLIN)), WGS84)
+    now = utc_now()
+    form = OrderForm(name=" Site A ", order_type=STEREO, n_stereo_pov=3, start_time=now - timedelta(hours=1),
+                     end_time=now + timedelta(days=3), pl_number="PL-1", exclusivity_days=7)
+    body = order_request(form, aoi, now=now)
+    assert body["name"] == "Site A" and body["geometry"] == {"type": "Point", "coordinates": [13.4, 52.52]}
+    assert body["order_type"] == "STEREO" and body["n_stereo_pov"] == 3 and body["exclusivity_days"] == 7
+    assert "start_time" not in body  # already past: the service starts it now
+    assert body["end_time"].endswith("Z") and body["pl_number"] == "PL-1" and "product" not in body
+    assert "name" not in pricing_request(form, aoi, now=now)
+    assured = OrderForm(name="B", scheduling_type=ASSURED, imaging_window="w-1")
+    assert order_request(assured, aoi, now=now) == {
+        "name": "B", "order_type": "IMAGE", "exclusivity_days": 0, "product": ASSURED_PRODUCT, "imaging_window": "w-1"}
+    assert default_product(ASSURED, "") == ASSURED_PRODUCT and default_product(FLEXIBLE, ASSURED_PRODUCT) == ""
+    assert default_product(FLEXIBLE, "my_product") == "my_product"
+    assert default_order_name(aoi, ASSURED, STEREO, now).startswith("Assured stereo point 52.5200°N 13.4000°E ")
