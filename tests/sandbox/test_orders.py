@@ -456,3 +456,26 @@ def test_area_orders_only_flexible(api):
                                     "rrule": "FREQ=DAILY;COUNT=2"})
     assert response.status_code == 400
     assert response.json() == {"geometry": ["Area orders can only be created as flexible tasking orders."]}
+
+
+@pytest.mark.parametrize("rrule, expected_error", [
+    (None, "This field is required for monitoring orders."),
+    ("FREQ=SOMETIMES", None),
+    ("COUNT=3", None),
+    ("FREQ=DAILY;COUNT=x", None),
+])
+def test_monitoring_rrule_validation(api, rrule, expected_error):
+    body = {"name": "m", "geometry": point(), "product": "monitoring_tasking"}
+    if rrule:
+        body["rrule"] = rrule
+    response = api.post("orders/", body)
+    assert response.status_code == 400 and "rrule" in response.json()
+    if expected_error:
+        assert response.json()["rrule"] == [expected_error]
+
+
+def test_monitoring_until(api, sandbox):
+    until = (sim_now(sandbox) + timedelta(days=2, hours=12)).strftime("%Y%m%dT%H%M%SZ")
+    order = api.create(product="monitoring_tasking", rrule=f"RRULE:FREQ=DAILY;UNTIL={until}")
+    sandbox.advance(10 * 86400)
+    assert len(api.captures(order["id"])) == 3
