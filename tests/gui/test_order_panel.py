@@ -528,14 +528,27 @@ def test_every_field_has_a_tooltip_a_keyboard_shortcut_and_units(panel):
     assert order == sorted(order)
 
 
-def test_network_work_runs_in_qgs_tasks(panel, qtbot):
+def test_network_work_runs_in_qgs_tasks(panel, qtbot, monkeypatch):
     from qgis.core import QgsTask
 
+    from ui import order_panel
+
+    started = []
+    real = order_panel.run_in_background
+
+    def recording(description, fn, *args, **kwargs):
+        task = real(description, fn, *args, **kwargs)
+        started.append((description, isinstance(task, QgsTask)))
+        return task
+
+    monkeypatch.setattr(order_panel, "run_in_background", recording)
     draw_point(panel)
-    qtbot.waitUntil(lambda: panel.quote_task is not None, timeout=WAIT_MS)
-    assert isinstance(panel.quote_task, QgsTask)
-    assert panel.quote_task.description().startswith("Satellite Tasking")
     wait_quote(qtbot, panel)
+    panel.set_order_name("In a task")
+    place(qtbot, panel)
+    assert {description for description, _ in started} == {"Satellite Tasking: price preview",
+                                                          "Satellite Tasking: place order"}
+    assert all(is_task for _, is_task in started)
 
 
 def test_order_requests_from_the_form(qgis_app):
