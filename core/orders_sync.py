@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -164,3 +164,58 @@ def reload_window(client, count: int, query: Mapping[str, Any], page_size: int =
             break
         offset += len(page.results)
     return orders, total
+
+
+# -- compact copies ---------------------------------------------------------------------------------------
+# A view of 10,000 orders kept as parsed JSON holds ~140,000 lists and dicts (coordinates, `raw`), which
+# Python's cycle collector scans on every full collection: 70-200 ms with the GIL held, a visible stall.
+# The view keeps orders without `raw` and geometries, and footprints as WKB bytes (not scanned).
+
+def _footprint_wkb(*geometries: Optional[dict]) -> Optional[bytes]:
+    from .layers import POLYGONAL_TYPES, geojson_to_wkb
+
+    for geometry in geometries:
+        if isinstance(geometry, dict) and geometry.get("type") in POLYGONAL_TYPES:
+            return geojson_to_wkb(geometry)
+    return None
+
+
+def compact_orders(orders: Iterable[Order]) -> Tuple[List[Order], Dict[str, Optional[bytes]]]:
+    """Orders without `raw`/geometries, and {order id: footprint WKB} (the polygon the service tasks)."""
+    compact, footprints = [], {}
+    for order in orders:
+        footprints[order.id] = _footprint_wkb(order.geometry, order.original_geometry)
+        compact.append(replace(order, geometry=None, original_geometry=None, raw={}))
+    return compact, footprints
+
+
+def compact_captures(captures: Iterable[Any]) -> Tuple[List[Any], Dict[str, Optional[bytes]]]:
+    """Captures without `raw`/geometry, and {capture id: footprint WKB}."""
+    compact, footprints = [], {}
+    for capture in captures:
+        footprints[capture.id] = _footprint_wkb(capture.geometry)
+        compact.append(replace(capture, geometry=None, raw={}))
+    return compact, footprints
+
+
+def order_features(orders: Iterable[Order], footprints: Mapping[str, Optional[bytes]]):
+    """PreparedFeatures for the orders layer from compact orders and their footprints (geometries built)."""
+    from .layers import ORDERS, PreparedFeatures, order_row
+
+    prepared = PreparedFeatures(ORDERS)
+    for order in orders:
+        prepared.rows[order.id] = order_row(order)
+        prepared.sources[order.id] = footprints.get(order.id)
+    return prepared.build_geometries()
+
+
+def capture_features(captures: Iterable[Any], footprints: Mapping[str, Optional[bytes]],
+                     exclusivity_days: Mapping[str, Optional[int]]):
+    """PreparedFeatures for the captures layer (exclusivity_end from each order's exclusivity_days)."""
+    from .layers import CAPTURES, PreparedFeatures, capture_row
+
+    prepared = PreparedFeatures(CAPTURES)
+    for capture in captures:
+        prepared.rows[capture.id] = capture_row(capture, exclusivity_days.get(capture.order_id))
+        prepared.sources[capture.id] = footprints.get(capture.id)
+    return prepared.build_geometries()

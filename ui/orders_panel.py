@@ -38,7 +38,16 @@ from ..core.cancellations import CancelOutcome, cancel_orders, cancellations_tod
 from ..core.errors import ApiError, ValidationError
 from ..core.models import ORDER_STATUSES, ORDER_TYPES, SCHEDULING_TYPES, Capture, Order, Page
 from ..core.order_rules import can_cancel, edit_problems
-from ..core.orders_sync import AdaptiveInterval, diff_orders, probe_changes, reload_window
+from ..core.orders_sync import (
+    AdaptiveInterval,
+    capture_features,
+    compact_captures,
+    compact_orders,
+    diff_orders,
+    order_features,
+    probe_changes,
+    reload_window,
+)
 from ..core.tasks import ApiTask, run_in_background
 from .order_details import OrderDetailsWidget, from_qdatetime
 from .orders_model import OrdersQuery, OrdersTableModel
@@ -51,6 +60,8 @@ except ImportError:  # pragma: no cover
 ORDERS_LAYER_NAME = "Tasking orders"
 CAPTURES_LAYER_NAME = "Captures"
 CAPTURE_IDS_PER_REQUEST = 50  # order ids per GET /captures/?order_id=a,b,... (keeps URLs short)
+# Features written into a layer per event-loop turn: 100 measured a few ms each, well under a visible stall.
+LAYER_SLICE = 100
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
 
@@ -63,15 +74,37 @@ def _error_text(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def fetch_captures(client, order_ids: Sequence[str], is_canceled=None) -> Dict[str, List[Capture]]:
-    """Every capture of the given orders, grouped by order id (orders without captures map to [])."""
+def fetch_captures(client, order_ids: Sequence[str], is_canceled=None):
+    """Every capture of the given orders (compact), grouped by order id (orders without any map to []),
+    and {capture id: footprint WKB}."""
     found: Dict[str, List[Capture]] = {order_id: [] for order_id in order_ids}
+    footprints: Dict[str, Optional[bytes]] = {}
     ids = list(order_ids)
     for start in range(0, len(ids), CAPTURE_IDS_PER_REQUEST):
         chunk = ids[start:start + CAPTURE_IDS_PER_REQUEST]
-        for capture in client.iter_captures(chunk, page_size=500, is_canceled=is_canceled):
+        captures, prints = compact_captures(client.iter_captures(chunk, page_size=500, is_canceled=is_canceled))
+        footprints.update(prints)
+        for capture in captures:
             found.setdefault(capture.order_id or "", []).append(capture)
-    return found
+    return found, footprints
+
+
+def _slices(prepared: layer_tools.PreparedFeatures, size: int):
+    ids = list(prepared.rows)
+    for start in range(0, len(ids), size):
+        part = layer_tools.PreparedFeatures(prepared.kind)
+        for feature_id in ids[start:start + size]:
+            part.rows[feature_id] = prepared.rows[feature_id]
+            part.sources[feature_id] = prepared.sources.get(feature_id)
+            if feature_id in prepared.geometries:
+                part.geometries[feature_id] = prepared.geometries[feature_id]
+        yield part
+
+
+def stale_capture_ids(before: Dict[str, Order], orders: Sequence[Order], captured: set) -> List[str]:
+    """Orders whose captures must be read again: new, changed since (updated_time), or never read."""
+    return [o.id for o in orders
+            if o.id not in captured or o.id not in before or before[o.id].updated_time != o.updated_time]
 
 
 class OrdersPanel(QWidget):
@@ -91,7 +124,7 @@ class OrdersPanel(QWidget):
     detailsLoaded = pyqtSignal(str)  # noqa: N815
 
     def __init__(self, client_factory: Callable[[], Any], iface: Any = None, parent: Optional[QWidget] = None, *,
-                 auto_refresh: bool = True, page_size: int = 200, now: Optional[Callable[[], datetime]] = None,
+                 auto_refresh: bool = True, page_size: int = 100, now: Optional[Callable[[], datetime]] = None,
                  project: Optional[QgsProject] = None):
         super().__init__(parent)
         self.client_factory = client_factory
@@ -103,6 +136,12 @@ class OrdersPanel(QWidget):
         self.orders_layer: Optional[QgsVectorLayer] = None
         self.captures_layer: Optional[QgsVectorLayer] = None
         self.captures_by_order: Dict[str, List[Capture]] = {}
+        # Footprints as WKB bytes by order / capture id: the rows keep no geometry (see core.orders_sync).
+        self.order_footprints: Dict[str, Optional[bytes]] = {}
+        self.capture_footprints: Dict[str, Optional[bytes]] = {}
+        # Ids this panel wrote into each layer, so a refresh knows whether anything must be removed.
+        self._written_orders: set = set()
+        self._written_captures: set = set()
         self.watermark: Optional[datetime] = None
         self._tasks: List[ApiTask] = []
         self._layer_jobs: deque = deque()
@@ -346,8 +385,17 @@ class OrdersPanel(QWidget):
         if client is None:
             on_error(RuntimeError("The plugin is not configured."))
             return
-        self._run("Loading tasking orders",
-                  lambda feedback: client.list_orders(limit=limit, offset=offset, **params), on_page, on_error)
+        def work(feedback):
+            page = client.list_orders(limit=limit, offset=offset, **params)
+            compact, footprints = compact_orders(page.results)
+            return Page(count=page.count, next=page.next, previous=page.previous, results=compact), footprints
+
+        def done(result) -> None:
+            page, footprints = result
+            self.order_footprints.update(footprints)
+            on_page(page)
+
+        self._run("Loading tasking orders", work, done, on_error)
 
     def _update_count(self) -> None:
         total = self.model.total
@@ -379,6 +427,7 @@ class OrdersPanel(QWidget):
         for layer in (self.orders_layer, self.captures_layer):
             if self._layer_alive(layer):
                 self.project.removeMapLayer(layer.id())
+        self._written_orders, self._written_captures = set(), set()
         self.orders_layer = layer_tools.create_orders_layer(ORDERS_LAYER_NAME)
         self.captures_layer = layer_tools.create_captures_layer(CAPTURES_LAYER_NAME)
         self.project.addMapLayers([self.captures_layer, self.orders_layer])
@@ -405,29 +454,69 @@ class OrdersPanel(QWidget):
         if fetch_ids and client is None:
             self._layer_jobs.clear()
             return
-        known = {o.id: self.captures_by_order.get(o.id) for o in orders if o.id not in set(fetch_ids)}
         self._layer_job_running = True
+        # The worker only looks up keys in these dicts (safe while the main thread adds to them); the
+        # lists and bytes in them are replaced, never changed in place.
+        captures_by_order, order_prints, capture_prints = (self.captures_by_order, self.order_footprints,
+                                                           self.capture_footprints)
 
         def work(feedback):
-            fetched = fetch_captures(client, fetch_ids, feedback.is_canceled) if fetch_ids else {}
-            captures_by_order = {**{k: v for k, v in known.items() if v is not None}, **fetched}
+            fetched, fetched_prints = fetch_captures(client, fetch_ids, feedback.is_canceled) if fetch_ids else ({}, {})
             days = layer_tools.exclusivity_days_by_order(orders)
-            captures = [c for order in orders for c in captures_by_order.get(order.id, ())]
-            prepared_orders = layer_tools.prepare_orders(orders, build_geometries=True)
-            prepared_captures = layer_tools.prepare_captures(captures, days, build_geometries=True)
-            return fetched, prepared_orders, prepared_captures
+            captures = [c for order in orders
+                        for c in (fetched[order.id] if order.id in fetched else captures_by_order.get(order.id, ()))]
+            prepared_orders = order_features(orders, order_prints)
+            prints = {c.id: fetched_prints[c.id] if c.id in fetched_prints else capture_prints.get(c.id)
+                      for c in captures}
+            prepared_captures = capture_features(captures, prints, days)
+            return fetched, fetched_prints, prepared_orders, prepared_captures
 
         def done(result) -> None:
-            fetched, prepared_orders, prepared_captures = result
+            fetched, fetched_prints, prepared_orders, prepared_captures = result
             self.captures_by_order.update(fetched)
+            self.capture_footprints.update(fetched_prints)
             try:
                 if self.ensure_layers() and not remove_missing:
                     # The user removed the layers: the new ones get everything the view shows.
                     self._write_all_to_layers()
-                layer_tools.apply_prepared(self.orders_layer, prepared_orders, remove_missing)
-                layer_tools.apply_prepared(self.captures_layer, prepared_captures, remove_missing)
+            except Exception as error:  # noqa: BLE001 - reported, and the queue goes on
+                self.show_message(f"The layers could not be made: {error}", error=True)
+                finish()
+                return
+            steps = [(self.orders_layer, part) for part in _slices(prepared_orders, LAYER_SLICE)]
+            steps += [(self.captures_layer, part) for part in _slices(prepared_captures, LAYER_SLICE)]
+            if remove_missing:
+                # After the slices everything is written; a last pass (it compares every row in one go)
+                # drops what left the view, and is skipped when nothing did.
+                for layer, prepared, written in ((self.orders_layer, prepared_orders, self._written_orders),
+                                                 (self.captures_layer, prepared_captures, self._written_captures)):
+                    if not written <= prepared.rows.keys():
+                        steps.append((layer, prepared, True))
+            write_next(steps)
+
+        def write_next(steps) -> None:
+            # One slice per event-loop turn, so the map and the table stay responsive during a big load.
+            if self._closed:
+                return
+            if not steps:
+                finish()
+                return
+            layer, part, *remove = steps.pop(0)
+            try:
+                if self._layer_alive(layer):
+                    layer_tools.apply_prepared(layer, part, bool(remove))
+                    written = self._written_orders if layer is self.orders_layer else self._written_captures
+                    if remove:
+                        written.intersection_update(part.rows.keys())
+                    else:
+                        written.update(part.rows.keys())
             except Exception as error:  # noqa: BLE001 - a layer in edit mode, a removed layer
                 self.show_message(f"The layers could not be updated: {error}", error=True)
+                finish()
+                return
+            QTimer.singleShot(0, lambda: write_next(steps))
+
+        def finish() -> None:
             self._layer_job_running = False
             self.layersUpdated.emit()
             self._next_layer_job()
@@ -443,8 +532,12 @@ class OrdersPanel(QWidget):
         orders = self.model.orders
         days = layer_tools.exclusivity_days_by_order(orders)
         captures = [c for order in orders for c in self.captures_by_order.get(order.id, ())]
-        layer_tools.upsert_orders(self.orders_layer, orders, remove_missing=True)
-        layer_tools.upsert_captures(self.captures_layer, captures, days, remove_missing=True)
+        prepared_orders = order_features(orders, self.order_footprints)
+        prepared_captures = capture_features(captures, self.capture_footprints, days)
+        layer_tools.apply_prepared(self.orders_layer, prepared_orders, True)
+        layer_tools.apply_prepared(self.captures_layer, prepared_captures, True)
+        self._written_orders = set(prepared_orders.rows)
+        self._written_captures = set(prepared_captures.rows)
 
     def save_geopackage(self, path: str) -> Dict[str, str]:
         self.ensure_layers()
@@ -549,7 +642,7 @@ class OrdersPanel(QWidget):
         extent = QgsRectangle()
         extent.setMinimal()
         for order in orders:
-            geometry = layer_tools.geojson_to_geometry(order.geometry or order.original_geometry)
+            geometry = layer_tools.wkb_to_geometry(self.order_footprints.get(order.id))
             if not geometry.isNull():
                 extent.combineExtentWith(geometry.boundingBox())
         if extent.xMinimum() > extent.xMaximum():
@@ -586,13 +679,23 @@ class OrdersPanel(QWidget):
             fresh, captures, pricing, pricing_error = result
             if self.details.order is None or self.details.order.id != fresh.id:
                 return
-            self.captures_by_order[fresh.id] = captures
-            self.model.replace_order(fresh)
+            self._keep_compact(fresh, captures)
             self.details.show_order(fresh, self.now())
             self.details.show_extras(fresh, captures, pricing, pricing_error)
             self.detailsLoaded.emit(fresh.id)
 
         self._run("Loading order details", work, done)
+
+    def _keep_compact(self, order: Order, captures: Optional[List[Capture]] = None) -> Order:
+        """Store an order read in full (and its captures) the way the view keeps them; the compact order."""
+        (compact,), footprints = compact_orders([order])
+        self.order_footprints.update(footprints)
+        self.model.replace_order(compact)
+        if captures is not None:
+            light, prints = compact_captures(captures)
+            self.captures_by_order[order.id] = light
+            self.capture_footprints.update(prints)
+        return compact
 
     # -- edit ---------------------------------------------------------------------------------------------------
 
@@ -614,11 +717,11 @@ class OrdersPanel(QWidget):
             return client.get_order(order_id)
 
         def done(fresh: Order) -> None:
-            self.model.replace_order(fresh)
+            compact = self._keep_compact(fresh)
             if self.details.order is not None and self.details.order.id == fresh.id:
                 self.details.show_order(fresh, self.now())
                 self.details.show_message("Saved.")
-            self.queue_layer_update([fresh], remove_missing=False, fetch_captures_for=[])
+            self.queue_layer_update([compact], remove_missing=False, fetch_captures_for=[])
             self.interval.reset()
             self.orderSaved.emit(fresh)
 
@@ -767,21 +870,32 @@ class OrdersPanel(QWidget):
         generation = self.model.generation
         count = len(self.model.orders)
         params = self.model.query.params()
+        # Orders are replaced, never changed in place, so the worker may compare against this snapshot.
+        before = self.model.order_by_id()
+        captured = set(self.captures_by_order)
+        page_size = self.model.page_size
 
         def work(feedback):
             probe = probe_changes(client, None)
-            orders, total = reload_window(client, count, params, is_canceled=feedback.is_canceled)
-            return probe, orders, total
+            # Pages as small as the view's: parsing a big JSON page holds the GIL, and so stalls the GUI.
+            orders, total = reload_window(client, count, params, page_size=page_size,
+                                          is_canceled=feedback.is_canceled)
+            compact, footprints = compact_orders(orders)
+            changes = diff_orders(before, compact)
+            stale = stale_capture_ids(before, compact, captured)
+            return probe, compact, total, footprints, changes, stale
 
         def done(result) -> None:
             self._refreshing = False
-            probe, orders, total = result
+            probe, orders, total, footprints, changes, stale = result
+            self.order_footprints.update(footprints)
             if probe.latest is not None:
                 self.watermark = probe.latest
-            if generation != self.model.generation:
-                self._schedule_refresh()
+            if generation != self.model.generation or len(self.model.orders) != count:
+                # Filters changed or more pages arrived meanwhile: this window is not the view any more.
+                self._schedule_refresh(1)
                 return
-            self.apply_refreshed(orders, total)
+            self.apply_refreshed(orders, total, changes, stale)
 
         def failed(error: BaseException) -> None:
             self._refreshing = False
@@ -790,12 +904,12 @@ class OrdersPanel(QWidget):
 
         self._run("Refreshing tasking orders", work, done, failed)
 
-    def apply_refreshed(self, orders: Sequence[Order], total: int):
-        before = self.model.order_by_id()
-        changes = diff_orders(before, orders)
-        stale_captures = [o.id for o in orders
-                          if o.id not in before or before[o.id].updated_time != o.updated_time
-                          or o.id not in self.captures_by_order]
+    def apply_refreshed(self, orders: Sequence[Order], total: int, changes=None, stale_captures=None):
+        """Show a fresh listing of the loaded window, mark what changed, and update the layers."""
+        if changes is None or stale_captures is None:
+            before = self.model.order_by_id()
+            changes = diff_orders(before, orders)
+            stale_captures = stale_capture_ids(before, orders, set(self.captures_by_order))
         selected = self.selected_order_ids()
         self._syncing_selection = True
         try:

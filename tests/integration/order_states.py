@@ -17,6 +17,16 @@ def point(n: int) -> dict:
     return {"type": "Point", "coordinates": [round(-170 + (n * 7.3) % 340, 5), round(-60 + (n * 3.1) % 120, 5)]}
 
 
+def daylight_point(n: int, moment: datetime) -> dict:
+    """A point near where the Sun is highest an hour after `moment`: the sandbox images only in daylight."""
+    from sandbox import orbits
+
+    later = moment + timedelta(minutes=40)
+    best = max(((lon, lat) for lon in range(-180, 180, 5) for lat in range(-60, 61, 5)),
+               key=lambda p: orbits.sun_elevation(p[0], p[1], later))
+    return {"type": "Point", "coordinates": [round(best[0] + (n % 5) * 0.7 - 1.4, 5), round(best[1] + (n // 5) * 0.7, 5)]}
+
+
 def sim_now(sandbox) -> datetime:
     return datetime.fromisoformat(sandbox.clock()["now"].replace("Z", "+00:00")).astimezone(timezone.utc)
 
@@ -58,7 +68,8 @@ def make_every_state(sandbox, client: TaskingClient) -> Dict[str, List[Order]]:
     start = sim_now(sandbox)
     # Short orders: a capture is acquired but published after the end, so they expire (some turn FULFILLED).
     for n in range(8):
-        client.create_order({"name": f"short {n}", "geometry": point(n), "end_time": iso(start + timedelta(hours=1))})
+        client.create_order({"name": f"short {n}", "geometry": daylight_point(n, start),
+                             "end_time": iso(start + timedelta(hours=1))})
     for n in range(8):
         client.create_order({"name": f"long {n}", "geometry": point(100 + n)})
     sandbox.advance(3 * 86400)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from core.models import Order
 from core.orders_sync import AdaptiveInterval, diff_orders, probe_changes, reload_window
-from tests.integration.order_states import iso, make_client, point, sim_now
+from tests.integration.order_states import daylight_point, iso, make_client, point, sim_now
 
 
 def test_interval_backs_off_while_quiet_and_drops_after_a_change():
@@ -31,7 +31,8 @@ def test_refresh_finds_expired_turning_fulfilled_and_manual_reassessment(sandbox
     client = make_client(sandbox)
     start = sim_now(sandbox)
     for n in range(8):
-        client.create_order({"name": f"short {n}", "geometry": point(n), "end_time": iso(start + timedelta(hours=1))})
+        client.create_order({"name": f"short {n}", "geometry": daylight_point(n, start),
+                             "end_time": iso(start + timedelta(hours=1))})
     for n in range(4):
         client.create_order({"name": f"long {n}", "geometry": point(50 + n)})
     query = {"ordering": ["-created_time", "id"]}
