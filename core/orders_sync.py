@@ -148,8 +148,13 @@ def probe_changes(client, watermark: Optional[datetime]) -> Probe:
 
 
 def reload_window(client, count: int, query: Mapping[str, Any], page_size: int = 500,
-                  is_canceled: Optional[Callable[[], bool]] = None) -> Tuple[List[Order], int]:
-    """The first `count` orders of the view again (same filters and ordering), and the view's total now."""
+                  is_canceled: Optional[Callable[[], bool]] = None,
+                  footprints: Optional[Dict[str, Optional[bytes]]] = None) -> Tuple[List[Order], int]:
+    """The first `count` orders of the view again (same filters and ordering), and the view's total now.
+
+    With a `footprints` dict, each page is made compact as it arrives (see compact_orders) and the
+    footprints go into the dict: the full JSON of a whole window never exists at once.
+    """
     orders: List[Order] = []
     total = 0
     offset = 0
@@ -159,7 +164,12 @@ def reload_window(client, count: int, query: Mapping[str, Any], page_size: int =
             break
         page = client.list_orders(limit=min(page_size, want - offset), offset=offset, **query)
         total = page.count
-        orders.extend(page.results)
+        if footprints is None:
+            orders.extend(page.results)
+        else:
+            compact, prints = compact_orders(page.results)
+            orders.extend(compact)
+            footprints.update(prints)
         if not page.results or page.next is None:
             break
         offset += len(page.results)

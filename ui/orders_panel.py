@@ -878,9 +878,9 @@ class OrdersPanel(QWidget):
         def work(feedback):
             probe = probe_changes(client, None)
             # Pages as small as the view's: parsing a big JSON page holds the GIL, and so stalls the GUI.
-            orders, total = reload_window(client, count, params, page_size=page_size,
-                                          is_canceled=feedback.is_canceled)
-            compact, footprints = compact_orders(orders)
+            footprints: Dict[str, Optional[bytes]] = {}
+            compact, total = reload_window(client, count, params, page_size=page_size,
+                                           is_canceled=feedback.is_canceled, footprints=footprints)
             changes = diff_orders(before, compact)
             stale = stale_capture_ids(before, compact, captured)
             return probe, compact, total, footprints, changes, stale
