@@ -34,6 +34,7 @@ ACCEPT_DELAY = 60
 ASSURED_CANCEL_DELAY = 300
 QUEUE_LEAD = 45 * 60
 ASSURED_START_LEAD = 6 * 3600
+LOCK_IN_LEAD = 15 * 60  # an assured order accepted later than this before its window cannot be locked in
 REASSESSMENT_CHANCE = 0.05
 CAPTURE_FAILURE_CHANCE = 0.08
 INVALID_CLOUD_COVER = 0.3
@@ -564,8 +565,15 @@ class Sandbox:
     def _order_event(self, order: dict, event: str, at: datetime, target: datetime) -> None:
         status = order["status"]
         if event == "accept" and status == "RECEIVED":
-            order["status"] = "PENDING"
             order["updated_time"] = format_time(at)
+            if order["scheduling_type"] == "ASSURED" and \
+                    parse_time(order["start_time"]) - at < timedelta(seconds=LOCK_IN_LEAD):
+                # Too late to put it in the satellite's plan: the lock-in fails and replaced orders stay.
+                order["status"] = "REJECTED"
+                order["next_planned_acquisition_time"] = None
+            else:
+                order["status"] = "PENDING"
+                self._replace(order, at)
         elif event == "start" and status in ("PENDING", "REQUESTED"):
             if at >= parse_time(order["end_time"]):
                 order["status"] = "EXPIRED"
@@ -625,10 +633,13 @@ class Sandbox:
                 found.append(order)
         return found
 
-    def replace_orders(self, orders: List[dict], new_order_id: str, now: datetime) -> None:
-        for order in orders:
-            self._begin_cancellation(order, now, replaced_by=new_order_id)
-            self.store.touch("order", order)
+    def _replace(self, order: dict, now: datetime) -> None:
+        """The new assured order is locked in: the orders its window replaces are cancelled, free of charge."""
+        for replaced_id in order.get("_replaces") or []:
+            replaced = self.store.get("order", replaced_id)
+            if replaced and replaced["status"] in CANCELLABLE:
+                self._begin_cancellation(replaced, now, replaced_by=order["id"])
+                self.store.touch("order", replaced)
 
 
 def satellite_of(pass_key: str) -> str:

@@ -227,7 +227,7 @@ def render_search(sb: Sandbox, account: Account, search: dict, now: datetime, pa
 
 
 def assured_pricing_hook(sb: Sandbox):
-    """Order-creation hook: price an assured order and replace the orders on its pass."""
+    """Order-creation hook: price an order; an assured one notes the orders its window would replace."""
 
     def hook(account: Account, order: dict, now: datetime) -> dict:
         model = model_for_values({**order, "_window": order.get("_window")})
@@ -236,8 +236,8 @@ def assured_pricing_hook(sb: Sandbox):
             window = {"pass_key": order["_pass_key"], "start_time": order["start_time"], "end_time": order["end_time"]}
             conflicts = sb.conflicting_assured_orders(account, window, exclude=order["id"])
         replaced = [{"order_id": o["id"], "name": o["name"], "cost": order_cost(o)} for o in conflicts]
-        if conflicts:
-            sb.replace_orders(conflicts, order["id"], now)
+        # They are cancelled only once the new order is locked in, when it is accepted (see engine).
+        order["_replaces"] = [o["id"] for o in conflicts]
         return pricing_document(model, replaced)
 
     return hook

@@ -11,7 +11,9 @@ from tests.sandbox.helpers import (
     Client,
     advance_until,
     assured_order,
+    assured_window,
     iso,
+    parse,
     point,
     sim_now,
     start_server,
@@ -319,16 +321,25 @@ def _failed(api, sandbox):
     return order
 
 
+def _rejected(api, sandbox):
+    window = assured_window(api, sandbox, index=0)
+    sandbox.advance((parse(window["start_time"]) - sim_now(sandbox)).total_seconds() - 600)
+    order = assured_order(api, sandbox, "rejected", window)
+    sandbox.advance(60)
+    assert api.order(order["id"])["status"] == "REJECTED"
+    return order
+
+
 STATES = {
     "RECEIVED": _received, "PENDING": _pending, "IN_PROGRESS": _in_progress, "FULFILLED": _fulfilled,
     "CANCELLED": _cancelled, "EXPIRED": _expired, "PENDING_CANCELLATION": _pending_cancellation,
-    "FAILED": _failed,
+    "FAILED": _failed, "REJECTED": _rejected,
 }
 EDIT_TABLE = {
     # state: (start_time editable, end_time editable)
     "RECEIVED": (True, True), "PENDING": (True, True), "IN_PROGRESS": (False, True),
     "FULFILLED": (False, False), "CANCELLED": (False, False), "EXPIRED": (False, False),
-    "PENDING_CANCELLATION": (False, False), "FAILED": (False, False),
+    "PENDING_CANCELLATION": (False, False), "FAILED": (False, False), "REJECTED": (False, False),
 }
 
 
@@ -383,7 +394,7 @@ def test_assured_times_fixed(api, sandbox):
 # ---- cancel: the state table -------------------------------------------------------------------------------
 
 CANCEL_TABLE = {"RECEIVED": True, "PENDING": True, "IN_PROGRESS": True, "FULFILLED": False, "CANCELLED": False,
-                "EXPIRED": False, "PENDING_CANCELLATION": False, "FAILED": False}
+                "EXPIRED": False, "PENDING_CANCELLATION": False, "FAILED": False, "REJECTED": False}
 
 
 @pytest.mark.parametrize("state", list(CANCEL_TABLE))

@@ -89,6 +89,10 @@ def test_replacing_an_assured_order(api, sandbox):
     first = assured_order(api, sandbox, "first", window)
     second = api.post("orders/", {"name": "second", "imaging_window": window["id"], "product": "Assured Tasking"})
     assert second.status_code == 201
+    # "Only the successful scheduling of the new order will initiate the cancellation of the existing order."
+    assert api.order(first["id"])["status"] in ("RECEIVED", "PENDING")
+    sandbox.advance(60)
+    assert api.order(second.json()["id"])["status"] == "PENDING"
     replaced = api.order(first["id"])
     assert replaced["status"] == "PENDING_CANCELLATION"
     pricing = api.get(f"orders/{second.json()['id']}/pricing/").json()
@@ -182,4 +186,18 @@ def test_nearby_target_on_the_same_satellite_conflicts(api, sandbox):
     created = api.post("orders/", {"name": "nearby", "imaging_window": overlapping["id"],
                                    "product": "Assured Tasking"})
     assert created.status_code == 201
+    sandbox.advance(60)
     assert api.order(booked["id"])["status"] == "PENDING_CANCELLATION"
+
+
+def test_lock_in_too_late_rejects_and_keeps_the_replaced_order(api, sandbox):
+    window = assured_window(api, sandbox, index=0)
+    booked = assured_order(api, sandbox, "booked", window)
+    sandbox.advance(60)
+    # Ten minutes before the window: too late to change the satellite's plan.
+    sandbox.advance((parse(window["start_time"]) - sim_now(sandbox)).total_seconds() - 600)
+    late = api.post("orders/", {"name": "late", "imaging_window": window["id"], "product": "Assured Tasking"})
+    assert late.status_code == 201 and late.json()["status"] == "RECEIVED"
+    sandbox.advance(60)
+    assert api.order(late.json()["id"])["status"] == "REJECTED"
+    assert api.order(booked["id"])["status"] in ("PENDING", "IN_PROGRESS")
