@@ -78,9 +78,10 @@ class SatelliteTaskingPlugin:
 
     def _create_dock(self) -> None:
         # Imported here so QGIS's plugin scan (which imports __init__ only) stays cheap.
+        from .core.ordering import client_from_settings
         from .ui.dock import TaskingDock
 
-        self.dock = TaskingDock(client_factory=None, parent=self.iface.mainWindow())
+        self.dock = TaskingDock(client_factory=client_from_settings, parent=self.iface.mainWindow(), iface=self.iface)
         self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
         # Hidden until asked for; QGIS restores it afterwards if it was open in the last session.
         self.dock.hide()

@@ -71,14 +71,13 @@ ClientFactory = Callable[[], Any]
 
 
 def default_client_factory() -> Any:
-    """A TaskingClient for the service the settings name (sandbox or real), with the stored key."""
-    from ..core import settings
-    from ..core.planet_tasking import TaskingClient
+    """A TaskingClient for the service the settings name (sandbox or real); an error when there is none."""
+    from ..core.ordering import client_from_settings
 
-    connection = settings.connection()
-    if not connection.api_key:
+    client = client_from_settings()
+    if client is None:
         raise RuntimeError("The plugin has no API key yet: enter it in the Satellite Tasking settings.")
-    return TaskingClient(connection.base_url, connection.api_key)
+    return client
 
 
 def _message(iface: Any, text: str, level: int = Qgis.Info, duration: int = 8) -> None:
