@@ -145,8 +145,9 @@ class OrderDetailsWidget(QWidget):
 
     def show_order(self, order: Optional[Order], now: Optional[datetime] = None) -> None:
         """Fill the edits and enable each only as the documented state table allows (tooltip says why not)."""
+        if order is None or self.order is None or self.order.id != order.id:
+            self.message_label.clear()  # a message about this order ("Saved.") stays while it is shown
         self.order = order
-        self.message_label.clear()
         if order is None:
             self.permissions = None
             for widget in (self.name_edit, self.start_edit, self.end_edit, self.save_button, self.cancel_button):

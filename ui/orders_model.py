@@ -173,6 +173,8 @@ class OrdersTableModel(QAbstractTableModel):
         ordering = [("-" if order == Qt.DescendingOrder else "") + key]
         if key != "id":
             ordering.append("id")  # a unique tie-breaker keeps offset pages from overlapping
+        if tuple(ordering) == tuple(self.query.ordering):
+            return  # the header and sortByColumn may both ask for the same order: load it once
         self.set_query(OrdersQuery(**{**self.query.__dict__, "ordering": tuple(ordering)}))
 
     # -- loading ------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ from ..core.orders_sync import (
 )
 from ..core.tasks import ApiTask, run_in_background
 from .order_details import OrderDetailsWidget, from_qdatetime
-from .orders_model import OrdersQuery, OrdersTableModel
+from .orders_model import COLUMNS, OrdersQuery, OrdersTableModel
 
 try:
     from qgis.PyQt import sip
@@ -377,6 +377,17 @@ class OrdersPanel(QWidget):
         self.count_cancellations()
 
     def _on_sort_indicator(self, column: int, order) -> None:
+        if 0 <= column < len(COLUMNS) and COLUMNS[column].ordering is None:
+            # The service cannot sort by this column: put the indicator back where the rows are sorted.
+            header = self.view.horizontalHeader()
+            header.blockSignals(True)
+            if self.model.sort_column is None:
+                header.setSortIndicator(-1, Qt.AscendingOrder)
+            else:
+                header.setSortIndicator(self.model.sort_column, self.model.sort_order)
+            header.blockSignals(False)
+            self.show_message(f"The service cannot sort orders by '{COLUMNS[column].title}'.")
+            return
         self.model.sort(column, order)
 
     def _start_page(self, params: Dict[str, Any], offset: int, limit: int, on_page: Callable[[Page], None],
@@ -586,8 +597,9 @@ class OrdersPanel(QWidget):
     def _on_view_selection(self, *_: Any) -> None:
         orders = self.selected_orders()
         ids = [o.id for o in orders]
-        self.cancel_button.setEnabled(any(can_cancel(o, self.now()) for o in orders))
-        self.cancel_button.setToolTip(self._cancel_tooltip(orders))
+        now = self.now()
+        self.cancel_button.setEnabled(any(can_cancel(o, now) for o in orders))
+        self.cancel_button.setToolTip(self._cancel_tooltip(orders, now))
         if len(orders) == 1:
             if not self._syncing_selection:
                 self.model.clear_mark(orders[0].id)  # the user looked at it
@@ -604,10 +616,10 @@ class OrdersPanel(QWidget):
                 self.zoom_to(orders)
         self.selectedOrdersChanged.emit(ids)
 
-    def _cancel_tooltip(self, orders: Sequence[Order]) -> str:
+    def _cancel_tooltip(self, orders: Sequence[Order], now: datetime) -> str:
         if not orders:
             return "Select the orders to cancel."
-        refused = [can_cancel(o, self.now()) for o in orders]
+        refused = [can_cancel(o, now) for o in orders]
         if all(not r for r in refused):
             return refused[0].reason if len(orders) == 1 else "None of the selected orders can be cancelled."
         return "Cancel the selected orders that can be cancelled (asks for confirmation)."
@@ -719,7 +731,7 @@ class OrdersPanel(QWidget):
         def done(fresh: Order) -> None:
             compact = self._keep_compact(fresh)
             if self.details.order is not None and self.details.order.id == fresh.id:
-                self.details.show_order(fresh, self.now())
+                self.show_details(compact)
                 self.details.show_message("Saved.")
             self.queue_layer_update([compact], remove_missing=False, fetch_captures_for=[])
             self.interval.reset()
@@ -920,7 +932,7 @@ class OrdersPanel(QWidget):
         if self.details.order is not None and self.details.order.id in changes.changed:
             fresh = self.model.order_by_id().get(self.details.order.id)
             if fresh is not None:
-                self.details.show_order(fresh, self.now())
+                self.show_details(fresh)  # read in full again: the rows keep only a compact copy
         self.queue_layer_update(orders, remove_missing=True, fetch_captures_for=stale_captures)
         self.refresh_label.setText(
             f"Refreshed at {datetime.now(timezone.utc):%H:%M:%S} UTC: {len(changes.changed)} changed, "

@@ -138,6 +138,12 @@ def test_filters_and_sorting_give_exactly_the_servers_answer(sandbox, world, mak
             load_all(qtbot, panel)
             ordering = [sign + spec.ordering] + (["id"] if spec.ordering != "id" else [])
             assert [o.id for o in panel.model.orders] == server_ids(client, ordering=ordering), ordering
+    # A column the service cannot sort by: nothing is reloaded and the indicator stays where the rows are sorted.
+    unsortable = next(i for i, c in enumerate(COLUMNS) if c.ordering is None)
+    generation = panel.model.generation
+    panel.view.horizontalHeader().setSortIndicator(unsortable, Qt.AscendingOrder)
+    assert panel.model.generation == generation
+    assert panel.view.horizontalHeader().sortIndicatorSection() == panel.model.sort_column != unsortable
 
 
 def test_paging_through_2000_orders_loads_every_one_once(sandbox, make_panel, qtbot):
@@ -214,6 +220,9 @@ def test_details_show_every_field_and_enable_only_what_the_state_allows(sandbox,
     panel.details.name_edit.setText("renamed in QGIS")
     with qtbot.waitSignal(panel.orderSaved, timeout=WAIT_MS):
         panel.details.save_button.click()
+    settle(qtbot, panel)
+    assert panel.details.message_label.text() == "Saved."
+    assert "Estimated quota cost" in panel.details.browser.toPlainText()  # read in full again after the edit
     assert client.get_order(pending.id).name == "renamed in QGIS"
     assert panel.model.orders[pending_row].name == "renamed in QGIS"
     settle(qtbot, panel)
