@@ -574,6 +574,8 @@ class Sandbox:
             else:
                 order["status"] = "PENDING"
                 self._replace(order, at)
+                if order["scheduling_type"] == "ASSURED":
+                    order["next_planned_acquisition_time"] = order["start_time"]  # its window is its plan
         elif event == "start" and status in ("PENDING", "REQUESTED"):
             if at >= parse_time(order["end_time"]):
                 order["status"] = "EXPIRED"

@@ -201,3 +201,10 @@ def test_lock_in_too_late_rejects_and_keeps_the_replaced_order(api, sandbox):
     sandbox.advance(60)
     assert api.order(late.json()["id"])["status"] == "REJECTED"
     assert api.order(booked["id"])["status"] in ("PENDING", "IN_PROGRESS")
+
+
+def test_assured_order_plans_its_window(api, sandbox):
+    order = assured_order(api, sandbox, "planned")
+    sandbox.advance(60)
+    accepted = api.order(order["id"])
+    assert accepted["status"] == "PENDING" and accepted["next_planned_acquisition_time"] == order["start_time"]
