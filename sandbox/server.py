@@ -179,7 +179,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
+        if status not in (204, 304):  # RFC 9110: no Content-Length on a 204
+            self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if self.command != "HEAD" and status not in (204, 304):
             self.wfile.write(payload)

@@ -137,3 +137,10 @@ def test_faults_listing_and_clearing(sandbox, api):
 def test_invalid_fault_spec(sandbox):
     response = requests.post(sandbox.root + "/sandbox/faults", json={"path": "(", "kind": "explode"}, timeout=10)
     assert response.status_code == 400 and {"path", "kind"} <= set(response.json())
+
+
+def test_204_has_no_content_length_and_keeps_the_connection(sandbox, api):
+    order = api.create()
+    response = api.delete(f"orders/{order['id']}/")
+    assert response.status_code == 204 and "Content-Length" not in response.headers
+    assert api.get("orders/").status_code == 200  # the same kept-alive connection still works
