@@ -150,3 +150,26 @@ def test_start_option_fixes_the_clock():
         assert _control(root, "GET", "clock")["now"] == "2030-06-01T10:00:00.000000Z"
     finally:
         stop_server(process)
+
+
+def test_work_in_flight_resumes_after_a_restart(tmp_path):
+    args = ["--db", str(tmp_path / "flight.sqlite3"), "--speed", "0", "--seed", "5"]
+    process, root = start_server(args)
+    try:
+        client = Client(root + "/tasking/v2/", "sandbox")
+        location = client.post("bulk/", {"order_payloads": [{"name": f"b{i}", "geometry": point(1, 1)}
+                                                            for i in range(200)]}).headers["Location"]
+        search = client.post("imaging-windows/search/", {"geometry": point(13.35, 52.51)}).json()
+        order = client.create(name="pending work")
+    finally:
+        assert stop_server(process) == 0
+    process, root = start_server(args)
+    try:
+        client = Client(root + "/tasking/v2/", "sandbox")
+        assert client.get(location.split("/tasking/v2/", 1)[1]).json()["status"] == "PENDING"
+        _control(root, "POST", "clock", {"advance_seconds": 300})
+        assert client.get(location.split("/tasking/v2/", 1)[1]).json()["successful_payload_count"] == 200
+        assert client.get(f"imaging-windows/search/{search['id']}/").json()["status"] == "DONE"
+        assert client.order(order["id"])["status"] == "IN_PROGRESS"
+    finally:
+        stop_server(process)
