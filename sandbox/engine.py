@@ -24,7 +24,7 @@ CANCELLABLE = frozenset({"RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS"})
 BULK_CANCELLABLE = frozenset({"PENDING", "IN_PROGRESS"})
 START_EDITABLE = frozenset({"RECEIVED", "PENDING", "REQUESTED"})
 END_EDITABLE = frozenset({"RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS"})
-EDITABLE_FIELDS = ("name", "rank", "start_time", "end_time")
+# Everything an order was created with except name, rank, start_time and end_time (facts.md).
 FIXED_FIELDS = ("geometry", "order_type", "n_stereo_pov", "pl_number", "product", "scheduling_type",
                 "imaging_window", "sat_elevation_angle_min", "sat_elevation_angle_max", "exclusivity_days", "rrule")
 CAPTURE_ITEM_TYPES = ["SkySatScene", "SkySatCollect"]
@@ -45,6 +45,7 @@ MAX_EVENTS_PER_RUN = 2_000_000
 
 
 def public(document: dict) -> dict:
+    """The API view of a stored document: bookkeeping keys start with an underscore and stay inside."""
     return {k: v for k, v in document.items() if not k.startswith("_")}
 
 
