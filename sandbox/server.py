@@ -217,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
                 status, answer = self.app.control(method, path, body)
             except ApiError as error:
                 status, answer = error.status, error.body
+            except (TypeError, ValueError, AttributeError) as error:
+                status, answer = 400, {"detail": f"Bad control request: {error}"}
             self._send(status, answer)
             return
         app = self.app

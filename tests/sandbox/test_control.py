@@ -144,3 +144,9 @@ def test_204_has_no_content_length_and_keeps_the_connection(sandbox, api):
     response = api.delete(f"orders/{order['id']}/")
     assert response.status_code == 204 and "Content-Length" not in response.headers
     assert api.get("orders/").status_code == 200  # the same kept-alive connection still works
+
+
+def test_bad_control_bodies_are_400(sandbox):
+    for body in ({"advance_seconds": "soon"}, {"speed": None}, ["not", "an", "object"]):
+        response = requests.post(sandbox.root + "/sandbox/clock", json=body, timeout=10)
+        assert response.status_code == 400, body
