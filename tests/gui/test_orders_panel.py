@@ -382,6 +382,14 @@ def test_layers_match_the_server_and_refresh_marks_changes_without_duplicates(sa
     assessments = {f["id"]: f["assessment"] for f in panel.captures_layer.getFeatures()}
     assert assessments[capture.id] == "INVALID"
 
+    # The user removes the orders layer from the project: the next refresh makes both again, complete.
+    QgsProject.instance().removeMapLayer(panel.orders_layer.id())
+    with qtbot.waitSignal(panel.refreshed, timeout=WAIT_MS):
+        panel.refresh_now()
+    settle(qtbot, panel)
+    assert QgsProject.instance().mapLayer(panel.orders_layer.id()) is not None
+    assert_layers_match()
+
     # Save as GeoPackage keeps both layers.
     path = os.path.join(str(tmp_path), "orders.gpkg")
     written = panel.save_geopackage(path)
