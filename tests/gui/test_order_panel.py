@@ -478,13 +478,18 @@ def test_replacing_windows_are_listed_on_request_marked_and_replacing_is_confirm
     confirmation = panel.confirm.texts[-1]
     assert "It replaces (cancels) your order “First assured”." in confirmation
     assert second.imaging_window == window.id
-    assert client.get_order(first.id).status in ("PENDING_CANCELLATION", "CANCELLED")
     pricing = client.order_pricing(second.id)
     assert [r.order_id for r in pricing.replaced_orders] == [first.id]
     layer = panel.orders_layer()
     statuses = {f["name"]: f["status"] for f in layer.getFeatures()}
-    assert statuses["First assured"] in ("PENDING_CANCELLATION", "CANCELLED")
+    # Planet cancels the replaced order only once the new one is scheduled (planet-assured-tasking.txt),
+    # so right after placing, the layer shows the first order as the server still has it: active.
+    assert statuses["First assured"] == client.get_order(first.id).status
+    assert statuses["First assured"] in ("RECEIVED", "PENDING")
     assert "replaces “First assured”" in panel.last_message_widget.text()
+    sandbox.advance(120)
+    assert client.get_order(second.id).status == "PENDING"
+    assert client.get_order(first.id).status in ("PENDING_CANCELLATION", "CANCELLED")
 
 
 def test_the_dock_has_the_new_order_tab_with_clients_from_the_settings(qgis_iface, clean_settings, sandbox):
