@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import math
 import time
 from datetime import timedelta
 
 import pytest
 from qgis.core import (
     Qgis,
-    QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeature,
     QgsGeometry,
     QgsPointXY,
     QgsProject,
-    QgsRectangle,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QEvent, QPoint, QPointF, Qt
-from qgis.PyQt.QtGui import QMouseEvent
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QApplication, QPushButton
 
 from core import layers
@@ -28,9 +24,8 @@ from core.planet_tasking import TaskingClient
 from ui.dock import TaskingDock
 from ui.order_panel import NewOrderPanel
 
-WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
-WEB_MERCATOR = QgsCoordinateReferenceSystem("EPSG:3857")
-BERLIN = (13.40, 52.52)
+from .canvas_input import BERLIN, WGS84, click, offset, pixel, release_canvas, show_canvas_around, to_canvas_crs
+
 WAIT_MS = 20_000
 
 pytestmark = pytest.mark.usefixtures("clean_settings")
@@ -42,47 +37,12 @@ pytestmark = pytest.mark.usefixtures("clean_settings")
 @pytest.fixture
 def canvas(qgis_canvas, qgis_parent):
     """The session canvas at ~800 × 600 px in Web Mercator over ~80 km around Berlin."""
-    qgis_parent.resize(820, 620)
-    qgis_parent.show()
-    qgis_canvas.resize(800, 600)
-    qgis_canvas.show()
-    qgis_canvas.setDestinationCrs(WEB_MERCATOR)
-    centre = to_canvas_crs(qgis_canvas, QgsPointXY(*BERLIN))
-    half = 65_000
-    qgis_canvas.setExtent(QgsRectangle(centre.x() - half, centre.y() - half, centre.x() + half, centre.y() + half))
-    QApplication.processEvents()
-    yield qgis_canvas
-    tool = qgis_canvas.mapTool()
-    if tool is not None:
-        qgis_canvas.unsetMapTool(tool)
-    qgis_parent.hide()
+    yield show_canvas_around(qgis_canvas, qgis_parent)
+    release_canvas(qgis_canvas, qgis_parent)
 
 
-def to_canvas_crs(canvas, lon_lat: QgsPointXY) -> QgsPointXY:
-    return QgsCoordinateTransform(WGS84, canvas.mapSettings().destinationCrs(), QgsProject.instance()).transform(lon_lat)
-
-
-def pixel(canvas, lon: float, lat: float) -> QPoint:
-    point = canvas.getCoordinateTransform().transform(to_canvas_crs(canvas, QgsPointXY(lon, lat)))
-    return QPoint(int(round(point.x())), int(round(point.y())))
-
-
-def offset(lon: float, lat: float, east_km: float = 0.0, north_km: float = 0.0):
-    return (lon + east_km / (111.32 * math.cos(math.radians(lat))), lat + north_km / 111.2)
-
-
-def send_mouse(canvas, kind, where: QPoint, button=Qt.LeftButton) -> None:
-    pressed = button if kind in (QEvent.MouseButtonPress, QEvent.MouseButtonDblClick) else Qt.NoButton
-    event = QMouseEvent(kind, QPointF(where), Qt.NoButton if kind == QEvent.MouseMove else button, pressed,
-                        Qt.NoModifier)
-    QApplication.sendEvent(canvas.viewport(), event)
-
-
-def click(canvas, lon_lat, button=Qt.LeftButton) -> None:
-    where = pixel(canvas, *lon_lat)
-    send_mouse(canvas, QEvent.MouseMove, where)
-    send_mouse(canvas, QEvent.MouseButtonPress, where, button)
-    send_mouse(canvas, QEvent.MouseButtonRelease, where, button)
+def click_at(canvas, lon_lat, button=Qt.LeftButton) -> None:
+    click(canvas, pixel(canvas, *lon_lat), button)
 
 
 # --- panel --------------------------------------------------------------------------------------------
@@ -139,21 +99,21 @@ def api_requests(sandbox, method: str, path_part: str):
 
 def draw_point(panel, lon_lat=BERLIN):
     panel.tool_buttons["point"].click()
-    click(panel.canvas, lon_lat)
+    click_at(panel.canvas, lon_lat)
 
 
 def draw_strip(panel, start=BERLIN, north_km=20.0):
     panel.tool_buttons["strip"].click()
-    click(panel.canvas, start)
-    click(panel.canvas, offset(*start, north_km=north_km))
+    click_at(panel.canvas, start)
+    click_at(panel.canvas, offset(*start, north_km=north_km))
 
 
 def draw_polygon(panel, corners_km=((0, 0), (8, 0), (8, 6), (0, 6))):
     panel.tool_buttons["polygon"].click()
     corners = [offset(*BERLIN, east_km=e, north_km=n) for e, n in corners_km]
     for corner in corners:
-        click(panel.canvas, corner)
-    click(panel.canvas, corners[-1], Qt.RightButton)
+        click_at(panel.canvas, corner)
+    click_at(panel.canvas, corners[-1], Qt.RightButton)
 
 
 def wait_quote(qtbot, panel):
