@@ -396,6 +396,7 @@ class OrdersPanel(QWidget):
         if client is None:
             on_error(RuntimeError("The plugin is not configured."))
             return
+
         def work(feedback):
             page = client.list_orders(limit=limit, offset=offset, **params)
             compact, footprints = compact_orders(page.results)
@@ -903,9 +904,12 @@ class OrdersPanel(QWidget):
             self.order_footprints.update(footprints)
             if probe.latest is not None:
                 self.watermark = probe.latest
-            if generation != self.model.generation or len(self.model.orders) != count:
-                # Filters changed or more pages arrived meanwhile: this window is not the view any more.
-                self._schedule_refresh(1)
+            if generation != self.model.generation:
+                self._schedule_refresh()  # the filters changed: the view is being loaded afresh anyway
+                return
+            if len(self.model.orders) != count:
+                # More pages arrived meanwhile: this window is not the view any more; read it again.
+                QTimer.singleShot(0, self.refresh_now)
                 return
             self.apply_refreshed(orders, total, changes, stale)
 
