@@ -115,34 +115,30 @@ class TaskingDock(QgsDockWidget):
         return self.tabs.addTab(widget, title)
 
     def _add_new_order_panel(self, iface: Optional[Any]):
-        """The "New order" tab; it needs QGIS's interface (its map canvas), so without one there is none."""
+        """The "New order" tab: draw or pick an AOI, see the quote, place the order."""
+        from .order_panel import NewOrderPanel
+
+        return self._add_panel(NewOrderPanel, "New order", iface)
+
+    def _add_orders_panel(self, iface: Optional[Any]):
+        """The "Orders" tab: follow, edit and cancel orders."""
+        from .orders_panel import OrdersPanel
+
+        return self._add_panel(OrdersPanel, "Orders", iface)
+
+    def _add_panel(self, panel_class: Callable[..., QWidget], title: str, iface: Optional[Any]):
+        """A feature panel as a tab; panels need QGIS's interface (its map canvas), so without one there is none."""
         from qgis import utils
 
         from ..core.ordering import client_from_settings
-        from .order_panel import NewOrderPanel
 
         iface = iface or utils.iface
         if iface is None or iface.mapCanvas() is None:
             return None
         # Without an injected factory the panel builds clients from the settings itself.
         factory = self.client if self.client_factory is not None else client_from_settings
-        panel = NewOrderPanel(factory, iface, self.content)
-        self.add_tab(panel, "New order")
-        return panel
-
-    def _add_orders_panel(self, iface: Optional[Any]):
-        """The "Orders" tab: follow, edit and cancel orders; like "New order" it needs the map canvas."""
-        from qgis import utils
-
-        from ..core.ordering import client_from_settings
-        from .orders_panel import OrdersPanel
-
-        iface = iface or utils.iface
-        if iface is None or iface.mapCanvas() is None:
-            return None
-        factory = self.client if self.client_factory is not None else client_from_settings
-        panel = OrdersPanel(factory, iface, self.content)
-        self.add_tab(panel, "Orders")
+        panel = panel_class(factory, iface, self.content)
+        self.add_tab(panel, title)
         return panel
 
     def shutdown(self) -> None:
