@@ -66,10 +66,10 @@ class SatelliteTaskingPlugin:
             "settings.svg", "Settings…", "SatelliteTaskingSettingsAction", self.show_settings
         )
         self.bulk_action = self._add_action(
-            "satellite_tasking.svg", "Bulk order from layer…", "SatelliteTaskingBulkAction", self.show_bulk_dialog
+            "bulk_order.svg", "Bulk order from layer…", "SatelliteTaskingBulkAction", self.show_bulk_dialog
         )
         self.bulk_edit_action = self._add_action(
-            "satellite_tasking.svg", "Edit or cancel selected orders…", "SatelliteTaskingBulkEditAction",
+            "bulk_edit.svg", "Edit or cancel selected orders…", "SatelliteTaskingBulkEditAction",
             self.show_bulk_edit_dialog
         )
         self._create_dock()
