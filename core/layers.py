@@ -683,6 +683,36 @@ def apply_prepared(
     return result
 
 
+def remove_features(layer: QgsVectorLayer, feature_ids: Iterable[str]) -> int:
+    """Remove the features with these ids (main thread); ids the layer does not hold are ignored.
+
+    For a caller that knows what left (e.g. orders no longer matching a filter) without holding every
+    row that stays, which apply_prepared(remove_missing=True) would need. Returns how many were removed.
+    """
+    kind = layer_kind(layer)
+    if kind is None:
+        raise ValueError(f"Layer '{layer.name()}' was not made by this plugin.")
+    if layer.isEditable():
+        raise LayerInEditModeError(
+            f"The layer '{layer.name()}' is being edited: save or discard the edits, then refresh again."
+        )
+    index = _current_index(layer, kind)
+    gone = [feature_id for feature_id in dict.fromkeys(feature_ids) if feature_id in index.fids]
+    if not gone:
+        return 0
+    provider = layer.dataProvider()
+    if not provider.deleteFeatures([index.fids[feature_id] for feature_id in gone]):
+        raise RuntimeError(f"Could not remove features from '{layer.name()}': {_provider_error(provider)}")
+    for feature_id in gone:
+        del index.fids[feature_id]
+        index.rows.pop(feature_id, None)
+        index.sources.pop(feature_id, None)
+    layer.updateExtents()
+    layer.dataChanged.emit()
+    layer.triggerRepaint()
+    return len(gone)
+
+
 def _provider_error(provider) -> str:
     errors = provider.errors()
     return errors[-1] if errors else "the data provider refused the change"

@@ -313,6 +313,20 @@ def test_upsert_remove_missing_is_optional():
     assert by_id(layer)["a"]["status"] == "FULFILLED"
 
 
+def test_remove_features_by_id_keeps_the_rest_and_the_index():
+    layer = create_orders_layer(orders=[order("a"), order("b"), order("c")])
+    assert layers.remove_features(layer, ["b", "zz", "b"]) == 1
+    assert sorted(by_id(layer)) == ["a", "c"]
+    assert layers.remove_features(layer, []) == 0
+    # The index knows b left: writing it again adds one feature, and a refresh finds the rest unchanged.
+    result = upsert_orders(layer, [order("a"), order("b"), order("c")])
+    assert (result.added, result.unchanged) == (1, 2) and layer.featureCount() == 3
+    layer.startEditing()
+    with pytest.raises(LayerInEditModeError):
+        layers.remove_features(layer, ["a"])
+    layer.rollBack()
+
+
 def test_upsert_duplicate_ids_in_input_give_one_feature():
     layer = create_orders_layer()
     upsert_orders(layer, [order("a", "PENDING"), order("a", "FULFILLED")])
