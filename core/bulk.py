@@ -19,11 +19,13 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsField,
     QgsFields,
+    QgsGeometry,
     QgsMemoryProviderUtils,
     QgsVectorLayer,
     QgsVectorLayerFeatureSource,
+    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime, QVariant
+from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime, QVariant
 
 from . import order_rules
 from .aoi import DEFAULT_MAX_SQKM, AoiError, AoiValidator
@@ -37,6 +39,7 @@ from .bulk_journal import (
     BulkJournal,
     JournalChunk,
     JournalJob,
+    SourceFeature,
 )
 from .errors import (
     ApiError,
@@ -230,6 +233,10 @@ class FeatureCheck:
     reason: Optional[str] = None
     kind: Optional[str] = None
     tasked_sqkm: Optional[float] = None
+    # The feature as read (WKB in the layer's CRS, raw attribute values): journaled with a CREATE job so
+    # its result layer can be rebuilt after a restart, when the layer may be gone.
+    geometry_wkb: Optional[bytes] = None
+    attributes: Optional[List[Any]] = None
 
     @property
     def ok(self) -> bool:
@@ -242,6 +249,8 @@ class ValidationReport:
 
     checks: List[FeatureCheck]
     layer_name: str = ""
+    # The layer's name, CRS, geometry type and fields (LayerSnapshot.description()), for the journal.
+    source: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def valid(self) -> List[FeatureCheck]:
@@ -280,6 +289,15 @@ class LayerSnapshot:
         self.feature_count = len(self.feature_ids) if self.feature_ids is not None else layer.featureCount()
         self.source = QgsVectorLayerFeatureSource(layer)
         self.scopes = QgsExpressionContextUtils.globalProjectLayerScopes(layer)
+
+    def description(self) -> Dict[str, Any]:
+        """What rebuilding a copy of the layer needs (JSON): name, CRS, geometry type and fields."""
+        return {
+            "layer_id": self.layer_id, "layer_source": self.source_uri, "layer_name": self.layer_name,
+            "crs": self.crs.toWkt(), "crs_authid": self.crs.authid(), "wkb_type": int(self.wkb_type),
+            "fields": [{"name": f.name(), "type": int(f.type()), "type_name": f.typeName(), "length": f.length(),
+                        "precision": f.precision(), "sub_type": int(f.subType())} for f in self.fields],
+        }
 
     def request(self) -> QgsFeatureRequest:
         request = QgsFeatureRequest()
@@ -333,17 +351,21 @@ def check_feature(feature: QgsFeature, evaluator: _Evaluator, validator: AoiVali
     """The payload of one feature, or why there is none; geometry problems come first (they are the
     most common in a layer, and AoiError's messages say where)."""
     fid = feature.id()
+    geometry = feature.geometry() if feature.hasGeometry() else None
+    wkb = bytes(geometry.asWkb()) if geometry is not None else None
+    attributes = feature.attributes()
     try:
-        aoi = validator.validate(feature.geometry() if feature.hasGeometry() else None)
+        aoi = validator.validate(geometry)
     except AoiError as error:
-        return FeatureCheck(fid, code=error.code, reason=error.message)
+        return FeatureCheck(fid, code=error.code, reason=error.message, geometry_wkb=wkb, attributes=attributes)
     try:
         fields = order_fields_from_values(evaluator.values(feature), now)
     except FeatureProblem as problem:
         return FeatureCheck(fid, code=problem.code, reason=problem.message, kind=aoi.kind,
-                            tasked_sqkm=aoi.tasked_sqkm)
+                            tasked_sqkm=aoi.tasked_sqkm, geometry_wkb=wkb, attributes=attributes)
     payload = {"name": fields.pop("name"), "geometry": aoi.geojson(), **fields}
-    return FeatureCheck(fid, payload=payload, kind=aoi.kind, tasked_sqkm=aoi.tasked_sqkm)
+    return FeatureCheck(fid, payload=payload, kind=aoi.kind, tasked_sqkm=aoi.tasked_sqkm, geometry_wkb=wkb,
+                        attributes=attributes)
 
 
 def validate_layer(snapshot: LayerSnapshot, mapping: FieldMapping, *, max_sqkm: float = DEFAULT_MAX_SQKM,
@@ -372,7 +394,7 @@ def validate_layer(snapshot: LayerSnapshot, mapping: FieldMapping, *, max_sqkm: 
         progress(100.0)
     # A provider may return a filtered (selected) set in any order; the report is in feature-id order.
     checks.sort(key=lambda check: check.feature_id)
-    return ValidationReport(checks, snapshot.layer_name)
+    return ValidationReport(checks, snapshot.layer_name, snapshot.description())
 
 
 # --- Pricing -------------------------------------------------------------------------------------------------
@@ -489,6 +511,8 @@ class BulkOutcome:
     operation: str
     items: List[ItemOutcome]
     chunk_states: List[str]
+    # feature id -> why it was not sent (invalid features the user chose to skip; journaled with the job).
+    skipped: Dict[int, str] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> List[ItemOutcome]:
@@ -520,7 +544,10 @@ class BulkOutcome:
         reasons = self.reasons().most_common(top)
         if reasons:
             text += ". Why: " + "; ".join(f"{count} × {reason}" for reason, count in reasons)
-        return text + "."
+        text += "."
+        if self.skipped:
+            text += f" {len(self.skipped)} invalid feature{'s were' if len(self.skipped) != 1 else ' was'} not sent."
+        return text
 
 
 def _payload_key(payload: Mapping[str, Any]) -> str:
@@ -581,8 +608,9 @@ class BulkJob:
     @classmethod
     def start(cls, journal: BulkJournal, operation: str, pairs: Sequence[Tuple[Optional[int], Mapping[str, Any]]],
               base_url: str, *, title: str = "", source: Optional[Dict[str, Any]] = None,
-              chunk_size: int = BULK_CHUNK_SIZE) -> "BulkJob":
-        """Write a new job to the journal (nothing is sent yet)."""
+              chunk_size: int = BULK_CHUNK_SIZE, features: Optional[Sequence[SourceFeature]] = None) -> "BulkJob":
+        """Write a new job to the journal (nothing is sent yet); `features` (journal_features) let the
+        result layer be rebuilt from the journal alone, and `source` then holds the layer's description."""
         operation = operation.upper()
         if operation not in ("CREATE", "EDIT", "CANCEL"):
             raise ValueError("operation must be CREATE, EDIT or CANCEL")
@@ -591,7 +619,7 @@ class BulkJob:
         if not 1 <= chunk_size <= MAX_BULK_PAYLOADS:
             raise ValueError(f"chunks hold 1 to {MAX_BULK_PAYLOADS} payloads")
         chunks = [[(fid, dict(payload)) for fid, payload in chunk] for chunk in chunked(list(pairs), chunk_size)]
-        job = journal.add_job(operation, base_url, chunks, title=title, source=source)
+        job = journal.add_job(operation, base_url, chunks, title=title, source=source, features=features)
         LOGGER.info("bulk %s job %s written to the journal: %d payloads in %d chunks", operation, job.job_id,
                     len(pairs), len(chunks))
         return cls(journal, job.job_id)
@@ -764,7 +792,12 @@ class BulkJob:
                 elif chunk.state == CHUNK_WITHDRAWN and not error:
                     error = "Not sent: the bulk was cancelled before this part was sent."
                 items.append(ItemOutcome(item.feature_id, item.payload, item.order_id, error, chunk.state))
-        return BulkOutcome(job.job_id, job.operation, items, [c.state for c in job.chunks])
+        return BulkOutcome(job.job_id, job.operation, items, [c.state for c in job.chunks],
+                           self.journal.skipped_features(self.job_id))
+
+    def result_layer(self, name: Optional[str] = None) -> Optional[QgsVectorLayer]:
+        """The result layer of a CREATE job, from the journal alone (journal_result_layer)."""
+        return journal_result_layer(self.journal, self.job_id, name=name)
 
 
 def _wait(client: Any, fetch: Callable[[], Any], *, poll: float, max_poll: float, is_canceled: IsCanceled,
@@ -959,6 +992,130 @@ def result_layer(layer: QgsVectorLayer, results: Mapping[int, Tuple[Optional[str
     return copy
 
 
+def _json_value(value: Any) -> Any:
+    """An attribute value as JSON (restored to the field's type by QgsField.convertCompatible)."""
+    if _is_null(value):
+        return None
+    if isinstance(value, QDateTime):
+        return value.toString(Qt.ISODateWithMs)
+    if isinstance(value, (QDate, QTime)):
+        return value.toString(Qt.ISODate)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, QByteArray):
+        return bytes(value.toBase64()).decode("ascii")
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(QByteArray(bytes(value)).toBase64()).decode("ascii")
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return str(value)
+
+
+def journal_features(report: ValidationReport, pricing: Optional[PricingReport] = None) -> List[SourceFeature]:
+    """Every checked feature as the journal keeps it: geometry, attributes, why skipped, price."""
+    return [SourceFeature(check.feature_id, check.geometry_wkb, [_json_value(v) for v in check.attributes or []],
+                          None if check.ok else (check.reason or check.code or "Invalid."),
+                          pricing.cost(check.feature_id) if pricing is not None else None)
+            for check in report.checks]
+
+
+def job_source(report: ValidationReport, pricing: Optional[PricingReport] = None) -> Dict[str, Any]:
+    """The job's `source` for the journal: the layer's description and whether prices were kept."""
+    return {**report.source, "priced": pricing is not None}
+
+
+def _restored_fields(description: Sequence[Mapping[str, Any]]) -> QgsFields:
+    fields = QgsFields()
+    for spec in description:
+        fields.append(QgsField(spec["name"], QVariant.Type(spec.get("type", QVariant.String)),
+                               spec.get("type_name", ""), spec.get("length", 0), spec.get("precision", 0), "",
+                               QVariant.Type(spec.get("sub_type", QVariant.Invalid))))
+    return fields
+
+
+def _restored_value(qgs_field: QgsField, value: Any) -> Any:
+    if value is None:
+        return None
+    if qgs_field.type() == QVariant.ByteArray and isinstance(value, str):
+        return QByteArray.fromBase64(value.encode("ascii"))
+    try:
+        return qgs_field.convertCompatible(value)
+    except ValueError:  # e.g. a text too long for the field: keep what was read
+        return value
+
+
+def journal_result_layer(journal: BulkJournal, job_id: str, *, name: Optional[str] = None) -> Optional[QgsVectorLayer]:
+    """The result layer of a CREATE job rebuilt from the journal alone (the source layer may be gone).
+
+    With the source features stored (schema 2): the same layer result_layer() makes from the live layer —
+    its fields and CRS, every checked feature with `order_id`, `error` (and `estimated_cost` when priced).
+    For a job without them (an older journal): one feature per payload, in EPSG:4326, with `feature_id`,
+    `name`, `order_id` and `error`. None for EDIT/CANCEL jobs or an unknown job.
+    """
+    job = journal.job(job_id)
+    if job is None or job.operation != "CREATE":
+        return None
+    outcome = BulkJob(journal, job_id).outcome()
+    results = results_by_feature(None, outcome)
+    features = journal.source_features(job_id)
+    source = job.source or {}
+    if features and source.get("fields") is not None:
+        fields = _restored_fields(source["fields"])
+        base_count = fields.count()
+        crs = QgsCoordinateReferenceSystem.fromWkt(source.get("crs") or "")
+        if not crs.isValid() and source.get("crs_authid"):
+            crs = QgsCoordinateReferenceSystem(source["crs_authid"])
+        wkb_type = QgsWkbTypes.Type(source.get("wkb_type", QgsWkbTypes.Unknown))
+        priced = bool(source.get("priced"))
+        rows = []
+        for feature in features:
+            attributes = [_restored_value(fields.at(i), feature.attributes[i] if i < len(feature.attributes) else None)
+                          for i in range(base_count)]
+            geometry = QgsGeometry()
+            if feature.geometry:
+                geometry.fromWkb(feature.geometry)
+            order_id, error = results.get(feature.feature_id, (None, feature.skipped))
+            rows.append((geometry, attributes + [order_id, error] + ([feature.estimated_cost] if priced else [])))
+        layer_name = source.get("layer_name") or job.title
+    else:
+        from .layers import geojson_to_geometry
+
+        fields = QgsFields()
+        fields.append(QgsField("feature_id", QVariant.LongLong))
+        fields.append(QgsField("name", QVariant.String))
+        crs = QgsCoordinateReferenceSystem("EPSG:4326")
+        priced = False
+        rows = []
+        for item in outcome.items:
+            geometry = geojson_to_geometry(item.payload.get("geometry"))
+            order_id, error = results.get(item.feature_id, (item.order_id, readable_error(item.error)))
+            rows.append((geometry, [item.feature_id, item.payload.get("name"), order_id, error]))
+        types = {QgsWkbTypes.flatType(g.wkbType()) for g, _ in rows if not g.isNull()}
+        wkb_type = types.pop() if len(types) == 1 else QgsWkbTypes.GeometryCollection
+        if wkb_type == QgsWkbTypes.GeometryCollection:
+            rows = [(QgsGeometry.fromWkt(f"GEOMETRYCOLLECTION({g.asWkt()})") if not g.isNull() else g, values)
+                    for g, values in rows]
+        layer_name = source.get("layer_name") or job.title or "bulk"
+    fields.append(QgsField(_free_name(fields, "order_id"), QVariant.String))
+    fields.append(QgsField(_free_name(fields, "error"), QVariant.String))
+    if priced:
+        fields.append(QgsField(_free_name(fields, "estimated_cost"), QVariant.Double))
+    copy = QgsMemoryProviderUtils.createMemoryLayer(name or f"{layer_name} — orders", fields, wkb_type, crs)
+    out = []
+    for geometry, values in rows:
+        feature = QgsFeature(fields)
+        feature.setGeometry(geometry)
+        feature.setAttributes(values)
+        out.append(feature)
+    copy.dataProvider().addFeatures(out)
+    copy.updateExtents()
+    return copy
+
+
 def results_by_feature(report: Optional[ValidationReport], outcome: Optional[BulkOutcome],
                        pricing: Optional[PricingReport] = None) -> Dict[int, Tuple[Optional[str], Optional[str]]]:
     """feature id -> (order_id, error) from validation (invalid features), pricing failures and creation."""
@@ -967,6 +1124,9 @@ def results_by_feature(report: Optional[ValidationReport], outcome: Optional[Bul
         for check in report.checks:
             if not check.ok:
                 results[check.feature_id] = (None, check.reason)
+    elif outcome is not None:
+        for feature_id, reason in outcome.skipped.items():
+            results[feature_id] = (None, reason)
     if outcome is not None:
         for item in outcome.items:
             if item.feature_id is None:
@@ -982,6 +1142,7 @@ def results_by_feature(report: Optional[ValidationReport], outcome: Optional[Bul
 
 __all__ = [
     "BulkJob", "BulkOutcome", "FeatureCheck", "FieldMapping", "ItemOutcome", "LayerSnapshot", "PricingReport",
-    "ValidationReport", "cancel_pairs", "charge_refused_ids", "edit_pairs", "match_results", "price_payloads",
-    "readable_error", "result_layer", "results_by_feature", "resume_jobs", "unfinished_jobs", "validate_layer",
+    "ValidationReport", "cancel_pairs", "charge_refused_ids", "edit_pairs", "job_source", "journal_features",
+    "journal_result_layer", "match_results", "price_payloads", "readable_error", "result_layer",
+    "results_by_feature", "resume_jobs", "unfinished_jobs", "validate_layer",
 ]

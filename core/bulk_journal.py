@@ -28,6 +28,10 @@ JOB_OPEN = "OPEN"
 JOB_FINISHED = "FINISHED"
 JOB_DISMISSED = "DISMISSED"
 
+# PRAGMA user_version of the file. 0/1: jobs, chunks and items only. 2: source_feature, so a CREATE job's
+# result layer can be rebuilt after a restart without the original layer. Older files are upgraded on open.
+SCHEMA_VERSION = 2
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS job (
     job_id TEXT PRIMARY KEY,
@@ -59,7 +63,20 @@ CREATE TABLE IF NOT EXISTS item (
     error TEXT,
     PRIMARY KEY (bulk_id, position)
 );
+CREATE TABLE IF NOT EXISTS source_feature (
+    job_id TEXT NOT NULL REFERENCES job(job_id),
+    feature_id INTEGER NOT NULL,
+    geometry BLOB,
+    attributes TEXT NOT NULL DEFAULT '[]',
+    skipped TEXT,
+    estimated_cost REAL,
+    PRIMARY KEY (job_id, feature_id)
+);
 """
+
+
+class _Rows(list):
+    """Argument rows for one executemany (a plain list is one statement's arguments)."""
 
 
 def _now() -> str:
@@ -85,6 +102,46 @@ class JournalItem:
     payload: Dict[str, Any]
     order_id: Optional[str] = None
     error: Optional[str] = None
+
+
+@dataclass
+class SourceFeature:
+    """A feature of the layer a CREATE job came from: WKB in the layer's CRS (job.source["crs"]), its
+    attributes as JSON values, why it was not sent (invalid) or None, and its price when it was priced."""
+
+    feature_id: int
+    geometry: Optional[bytes]
+    attributes: List[Any]
+    skipped: Optional[str] = None
+    estimated_cost: Optional[float] = None
+
+
+@dataclass
+class JobSummary:
+    """One line of the jobs list: a job's counts, read without loading its payloads."""
+
+    job_id: str
+    operation: str
+    base_url: str
+    title: str
+    state: str
+    created_at: str
+    updated_at: str
+    chunks: int = 0
+    chunks_sent: int = 0
+    chunks_complete: int = 0
+    payloads: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == JOB_OPEN
+
+    @property
+    def pending(self) -> int:
+        return self.payloads - self.succeeded - self.failed
 
 
 @dataclass
@@ -140,7 +197,25 @@ class BulkJournal:
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before we go on to send the request it describes.
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring an older file up to SCHEMA_VERSION; refuse one written by a newer plugin (its meaning is unknown)."""
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                self._db.close()
+                raise RuntimeError(f"The bulk journal {self.path} was written by a newer version of the plugin "
+                                   f"(schema {version}, this one knows {SCHEMA_VERSION}); update the plugin.")
+            # Every step so far only adds tables: CREATE ... IF NOT EXISTS upgrades 0/1 and leaves 2 alone.
+            self._db.executescript(_SCHEMA)
+            if version < SCHEMA_VERSION:
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
         with self._lock:
@@ -158,7 +233,10 @@ class BulkJournal:
             cursor.execute("BEGIN IMMEDIATE")
             try:
                 for sql, args in statements:
-                    cursor.execute(sql, args)
+                    if isinstance(args, _Rows):
+                        cursor.executemany(sql, args)
+                    else:
+                        cursor.execute(sql, args)
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
@@ -167,9 +245,11 @@ class BulkJournal:
     # -- writing -------------------------------------------------------------------------------------
 
     def add_job(self, operation: str, base_url: str, chunks: Sequence[Sequence[Tuple[Optional[int], Dict[str, Any]]]],
-                *, title: str = "", source: Optional[Dict[str, Any]] = None) -> JournalJob:
-        """Record a whole job, every chunk with a fresh UUID and its (feature id, payload) pairs, in one
-        transaction: either all of it is in the journal, or none (then nothing was sent either)."""
+                *, title: str = "", source: Optional[Dict[str, Any]] = None,
+                features: Optional[Sequence[SourceFeature]] = None) -> JournalJob:
+        """Record a whole job, every chunk with a fresh UUID and its (feature id, payload) pairs, and the
+        source `features` (for the result layer), in one transaction: either all of it is in the journal,
+        or none (then nothing was sent either)."""
         job_id = str(uuid.uuid4())
         now = _now()
         statements: List[Tuple[str, Sequence[Any]]] = [(
@@ -183,11 +263,18 @@ class BulkJournal:
                 "INSERT INTO chunk(bulk_id, job_id, seq, state, updated_at) VALUES (?, ?, ?, ?, ?)",
                 (bulk_id, job_id, seq, CHUNK_WRITTEN, now),
             ))
-            for position, (feature_id, payload) in enumerate(pairs):
-                statements.append((
-                    "INSERT INTO item(bulk_id, position, feature_id, payload) VALUES (?, ?, ?, ?)",
-                    (bulk_id, position, feature_id, json.dumps(payload, separators=(",", ":"))),
-                ))
+            statements.append((
+                "INSERT INTO item(bulk_id, position, feature_id, payload) VALUES (?, ?, ?, ?)",
+                _Rows((bulk_id, position, feature_id, json.dumps(payload, separators=(",", ":")))
+                      for position, (feature_id, payload) in enumerate(pairs)),
+            ))
+        if features:
+            statements.append((
+                "INSERT INTO source_feature(job_id, feature_id, geometry, attributes, skipped, estimated_cost) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                _Rows((job_id, f.feature_id, f.geometry, json.dumps(f.attributes, separators=(",", ":")), f.skipped,
+                       f.estimated_cost) for f in features),
+            ))
         self._write(statements)
         job = self.job(job_id)
         assert job is not None
@@ -258,6 +345,7 @@ class BulkJournal:
             statements += [
                 ("DELETE FROM item WHERE bulk_id IN (SELECT bulk_id FROM chunk WHERE job_id = ?)", (job_id,)),
                 ("DELETE FROM chunk WHERE job_id = ?", (job_id,)),
+                ("DELETE FROM source_feature WHERE job_id = ?", (job_id,)),
                 ("DELETE FROM job WHERE job_id = ?", (job_id,)),
             ]
         if statements:
@@ -301,6 +389,51 @@ class BulkJournal:
             else:
                 rows = self._db.execute("SELECT job_id FROM job ORDER BY created_at").fetchall()
         return [job for job in (self.job(r[0], with_items=with_items) for r in rows) if job is not None]
+
+    def source_features(self, job_id: str) -> List[SourceFeature]:
+        """The source features stored with a CREATE job, by feature id (none for jobs of schema < 2)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT feature_id, geometry, attributes, skipped, estimated_cost FROM source_feature "
+                "WHERE job_id = ? ORDER BY feature_id", (job_id,)).fetchall()
+        return [SourceFeature(fid, geometry, json.loads(attributes or "[]"), skipped, cost)
+                for fid, geometry, attributes, skipped, cost in rows]
+
+    def skipped_features(self, job_id: str) -> Dict[int, str]:
+        """feature id -> why it was not sent, for the features the user chose to skip."""
+        with self._lock:
+            rows = self._db.execute("SELECT feature_id, skipped FROM source_feature WHERE job_id = ? AND "
+                                    "skipped IS NOT NULL ORDER BY feature_id", (job_id,)).fetchall()
+        return dict(rows)
+
+    def has_source_features(self, job_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM source_feature WHERE job_id = ? LIMIT 1",
+                                    (job_id,)).fetchone() is not None
+
+    def job_summaries(self, *, states: Optional[Sequence[str]] = None) -> List[JobSummary]:
+        """Every job (or those in `states`), newest first, with its chunk and payload counts."""
+        where, args = "", []
+        if states:
+            where = f"WHERE j.state IN ({','.join('?' for _ in states)})"
+            args = list(states)
+        sent = (CHUNK_SENDING, CHUNK_ACCEPTED, CHUNK_COMPLETE, CHUNK_REJECTED)
+        sql = f"""
+            SELECT j.job_id, j.operation, j.base_url, j.title, j.state, j.created_at, j.updated_at,
+                   (SELECT COUNT(*) FROM chunk c WHERE c.job_id = j.job_id),
+                   (SELECT COUNT(*) FROM chunk c WHERE c.job_id = j.job_id AND c.state IN (?, ?, ?, ?)),
+                   (SELECT COUNT(*) FROM chunk c WHERE c.job_id = j.job_id AND c.state = ?),
+                   (SELECT COUNT(*) FROM item i JOIN chunk c ON c.bulk_id = i.bulk_id WHERE c.job_id = j.job_id),
+                   (SELECT COUNT(*) FROM item i JOIN chunk c ON c.bulk_id = i.bulk_id
+                     WHERE c.job_id = j.job_id AND i.order_id IS NOT NULL AND i.error IS NULL),
+                   (SELECT COUNT(*) FROM item i JOIN chunk c ON c.bulk_id = i.bulk_id
+                     WHERE c.job_id = j.job_id AND (i.error IS NOT NULL OR c.state IN (?, ?))),
+                   (SELECT COUNT(*) FROM source_feature s WHERE s.job_id = j.job_id AND s.skipped IS NOT NULL)
+            FROM job j {where} ORDER BY j.created_at DESC"""
+        with self._lock:
+            rows = self._db.execute(sql, list(sent) + [CHUNK_COMPLETE, CHUNK_REJECTED, CHUNK_WITHDRAWN]
+                                    + args).fetchall()
+        return [JobSummary(*row) for row in rows]
 
     def unfinished_jobs(self, base_url: Optional[str] = None) -> List[JournalJob]:
         """Jobs still OPEN (optionally only those sent to `base_url`), oldest first."""

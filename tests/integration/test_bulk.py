@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from typing import List
 
@@ -18,10 +19,14 @@ from core.bulk import (
     cancel_pairs,
     charge_refused_ids,
     edit_pairs,
+    job_source,
+    journal_features,
+    journal_result_layer,
     price_payloads,
     readable_error,
     result_layer,
     results_by_feature,
+    resume_jobs,
     validate_layer,
 )
 from core.bulk_journal import (
@@ -30,6 +35,8 @@ from core.bulk_journal import (
     CHUNK_SENDING,
     CHUNK_WRITTEN,
     JOB_FINISHED,
+    JOB_OPEN,
+    SCHEMA_VERSION,
     BulkJournal,
 )
 from core.errors import ApiError
@@ -445,3 +452,125 @@ def test_finished_jobs_are_pruned_open_ones_kept(client, sandbox, journal):
     assert journal.prune(older_than_days=-1) == 1  # everything finished counts as old now
     assert journal.job(done.job_id) is None
     assert [j.job_id for j in journal.unfinished_jobs()] == [waiting.job_id]
+
+
+# --- results of a resumed job, and older journals -----------------------------------------------------------
+
+
+def feature_rows(layer):
+    """(geometry WKT, attributes) of every feature, in feature order."""
+    return [(f.geometry().asWkt(6), f.attributes()) for f in sorted(layer.getFeatures(), key=lambda f: f.id())]
+
+
+def test_killed_job_resumed_at_next_start_gives_the_result_layer_of_an_uninterrupted_run(client, sandbox, tmp_path):
+    layer = mixed_layer(300)  # 18 invalid, 3 refused by the service (unknown contract)
+    report = validate_layer(LayerSnapshot(layer), MAPPING)
+    pricing = price_payloads(client, report.pairs())
+    path = str(tmp_path / "profile.sqlite")
+    journal = BulkJournal(path)
+    job = BulkJob.start(journal, "CREATE", report.pairs(), client.base_url, title="farm fields",
+                        source=job_source(report, pricing), features=journal_features(report, pricing),
+                        chunk_size=100)
+    job.run(client, max_chunks_to_send=1)  # one part out, then QGIS is killed
+    summary = journal.job_summaries()[0]
+    assert (summary.chunks, summary.chunks_sent, summary.chunks_complete, summary.skipped) == (3, 1, 0, 18)
+    job_id = job.job_id
+    del job
+    journal.close()
+    gc.collect()
+
+    # Next start: a new journal object and a new client; the source layer is not needed any more.
+    reopened = BulkJournal(path)
+    restarted = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=ClockSleep(sandbox), timeout=30.0)
+    outcomes = resume_jobs(reopened, restarted)
+    assert [o.job_id for o in outcomes] == [job_id]
+    outcome = outcomes[0]
+    text = outcome.summary()
+    assert text.startswith("279 created, 3 failed") and "pl_number" in text and "18 invalid features were not sent" in text
+    summary = reopened.job_summaries()[0]
+    assert (summary.state, summary.chunks_sent, summary.chunks_complete, summary.succeeded, summary.failed) == (
+        JOB_FINISHED, 3, 3, 279, 3)
+
+    rebuilt = journal_result_layer(reopened, job_id)
+    # The same layer the dialog makes from the live layer at the end of an uninterrupted run ...
+    live = result_layer(layer, results_by_feature(report, outcome),
+                        prices={fid: p.estimated_quota_cost for fid, p in pricing.prices.items()})
+    assert rebuilt.name() == live.name() == "farm fields — orders"
+    assert rebuilt.crs().authid() == "EPSG:32633" and rebuilt.wkbType() == live.wkbType()
+    assert rebuilt.fields().names() == live.fields().names() == layer.fields().names() + [
+        "order_id", "error", "estimated_cost"]
+    assert feature_rows(rebuilt) == feature_rows(live)
+    # ... and, feature for feature, what the service lists for each part.
+    served = {}
+    for chunk in reopened.job(job_id).chunks:
+        for result in client.iter_bulk_payloads(chunk.bulk_id, page_size=1000):
+            served[result.payload["name"]] = (result.order_id, readable_error(result.error))
+    rows = {f["field_name"]: f for f in rebuilt.getFeatures()}
+    assert len(rows) == 300 and len(served) == 282
+    for name, feature in rows.items():
+        if name in served:
+            assert (feature["order_id"] or None, feature["error"] or None) == served[name]
+        else:
+            check = next(c for c in report.checks if c.payload is None and layer.getFeature(c.feature_id)["field_name"] == name)
+            assert not feature["order_id"] and feature["error"] == check.reason
+    assert {f["order_id"] for f in rebuilt.getFeatures() if f["order_id"]} == {o.id for o in all_orders(client)}
+    costs = [f["estimated_cost"] for f in rebuilt.getFeatures() if f["order_id"]]
+    assert all(cost and cost > 0 for cost in costs)
+    reopened.close()
+
+
+V1_SCHEMA = """
+CREATE TABLE job (job_id TEXT PRIMARY KEY, operation TEXT NOT NULL, base_url TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '{}', state TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE chunk (bulk_id TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES job(job_id), seq INTEGER NOT NULL,
+    state TEXT NOT NULL, bulk_status TEXT, error TEXT, send_attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL);
+CREATE INDEX chunk_job ON chunk(job_id, seq);
+CREATE TABLE item (bulk_id TEXT NOT NULL REFERENCES chunk(bulk_id), position INTEGER NOT NULL, feature_id INTEGER,
+    payload TEXT NOT NULL, order_id TEXT, error TEXT, PRIMARY KEY (bulk_id, position));
+"""
+
+
+def test_a_journal_of_the_first_schema_opens_resumes_and_gives_results(client, sandbox, tmp_path):
+    import json
+
+    path = str(tmp_path / "old.sqlite")
+    old = sqlite3.connect(path)
+    old.executescript(V1_SCHEMA)
+    now = "2026-01-01T00:00:00.000000Z"
+    old.execute("INSERT INTO job VALUES ('job-1', 'CREATE', ?, 'old wells', '{}', 'OPEN', ?, ?)",
+                (client.base_url, now, now))
+    old.execute("INSERT INTO chunk(bulk_id, job_id, seq, state, updated_at) VALUES "
+                "('6f1c2d3e-0000-4000-8000-000000000001', 'job-1', 0, 'WRITTEN', ?)", (now,))
+    for position, (fid, payload) in enumerate(small_pairs(3, "old")):
+        old.execute("INSERT INTO item(bulk_id, position, feature_id, payload) VALUES (?, ?, ?, ?)",
+                    ("6f1c2d3e-0000-4000-8000-000000000001", position, fid + 10, json.dumps(payload)))
+    old.commit()
+    old.close()
+
+    journal = BulkJournal(path)
+    assert journal.schema_version == SCHEMA_VERSION
+    [job] = journal.unfinished_jobs(client.base_url)
+    assert job.title == "old wells" and job.state == JOB_OPEN
+    outcome = BulkJob.resume(journal, job.job_id).run(client)
+    assert outcome.summary() == "3 created, 0 failed."
+    layer = journal_result_layer(journal, job.job_id)
+    # No source features in an old journal: one feature per payload, where it was ordered (EPSG:4326).
+    assert layer.crs().authid() == "EPSG:4326" and layer.fields().names() == ["feature_id", "name", "order_id", "error"]
+    rows = sorted((f["feature_id"], f["name"], f["order_id"], f.geometry().asPoint().x()) for f in layer.getFeatures())
+    assert [(r[0], r[1], r[3]) for r in rows] == [(10, "old 0", 10.0), (11, "old 1", 10.1), (12, "old 2", 10.2)]
+    assert {r[2] for r in rows} == {o.id for o in all_orders(client)}
+    journal.close()
+    journal = BulkJournal(path)  # opening it again changes nothing
+    assert journal.job(job.job_id).state == JOB_FINISHED
+    journal.close()
+
+
+def test_a_journal_from_a_newer_plugin_is_refused_with_a_reason(tmp_path):
+    path = str(tmp_path / "newer.sqlite")
+    newer = sqlite3.connect(path)
+    newer.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    newer.close()
+    with pytest.raises(RuntimeError, match="newer version of the plugin"):
+        BulkJournal(path)
