@@ -20,10 +20,16 @@ from sandbox.validation import as_integer, validate_order
 
 ORDER_STATUSES = ("RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS", "FINALIZING", "FULFILLED", "CANCELLED",
                   "PENDING_CANCELLATION", "REJECTED", "EXPIRED", "FAILED")
-CANCELLABLE = frozenset({"RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS"})
+# "Tasking Orders can be deleted or cancelled only when the Tasking Order is in one of the following states:
+# PENDING, IN_PROGRESS and RECEIVED." (planet-tasking-api.txt); bulk: "only ... PENDING and IN_PROGRESS"
+# (planet-tasking-bulk.txt).
+CANCELLABLE = frozenset({"RECEIVED", "PENDING", "IN_PROGRESS"})
 BULK_CANCELLABLE = frozenset({"PENDING", "IN_PROGRESS"})
+# The document's edit table (PENDING, IN_PROGRESS); facts.md fills in RECEIVED and REQUESTED for start_time.
 START_EDITABLE = frozenset({"RECEIVED", "PENDING", "REQUESTED"})
 END_EDITABLE = frozenset({"RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS"})
+# Assured orders that hold a satellite pass: what a new window conflicts with and replaces.
+ACTIVE = frozenset({"RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS"})
 # Everything an order was created with except name, rank, start_time and end_time (facts.md).
 FIXED_FIELDS = ("geometry", "order_type", "n_stereo_pov", "pl_number", "product", "scheduling_type",
                 "imaging_window", "sat_elevation_angle_min", "sat_elevation_angle_max", "exclusivity_days", "rrule")
@@ -628,7 +634,7 @@ class Sandbox:
         for order in self.store.all("order"):
             if order.get("_key") != account.api_key or not order.get("_pass_key") or order["id"] == exclude:
                 continue
-            if order["status"] not in ("RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS"):
+            if order["status"] not in ACTIVE:
                 continue
             if order["_pass_key"] == window["pass_key"] or (
                     satellite_of(order["_pass_key"]) == satellite
@@ -640,7 +646,7 @@ class Sandbox:
         """The new assured order is locked in: the orders its window replaces are cancelled, free of charge."""
         for replaced_id in order.get("_replaces") or []:
             replaced = self.store.get("order", replaced_id)
-            if replaced and replaced["status"] in CANCELLABLE:
+            if replaced and replaced["status"] in ACTIVE:
                 self._begin_cancellation(replaced, now, replaced_by=order["id"])
                 self.store.touch("order", replaced)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from tests.sandbox.helpers import (
     advance_until,
     assured_order,
     assured_window,
+    future,
     iso,
     parse,
     point,
@@ -411,6 +414,58 @@ def test_cancel_state_table(api, sandbox, state):
     else:
         assert response.status_code == 400 and "cannot be cancelled" in response.json()["detail"]
         assert api.order(order["id"])["status"] == before["status"]
+
+
+def _requested_order(tmp_path):
+    """A server whose database holds one PENDING order turned REQUESTED (a status the sandbox never produces).
+
+    Returns (process, root, order id); the order is stored again with status REQUESTED between two runs."""
+    db = str(tmp_path / "requested.sqlite3")
+    args = ["--db", db, "--speed", "0", "--seed", "3"]
+    process, root = start_server(args)
+    try:
+        client = Client(root + "/tasking/v2/", "sandbox")
+        order = client.create(name="requested", start_time=future(days=2), end_time=future(days=9))
+        requests.post(root + "/sandbox/clock", json={"advance_seconds": 120}, timeout=30)
+        assert client.order(order["id"])["status"] == "PENDING"
+    finally:
+        assert stop_server(process) == 0
+    with sqlite3.connect(db) as connection:
+        (data,) = connection.execute("SELECT data FROM objects WHERE kind = 'order' AND id = ?",
+                                     (order["id"],)).fetchone()
+        stored = json.loads(data)
+        stored["status"] = "REQUESTED"
+        connection.execute("UPDATE objects SET data = ? WHERE kind = 'order' AND id = ?",
+                           (json.dumps(stored), order["id"]))
+    process, root = start_server(args)
+    return process, root, order["id"]
+
+
+def test_requested_orders_cannot_be_cancelled_but_can_be_edited(tmp_path):
+    # planet-tasking-api.txt: "Tasking Orders can be deleted or cancelled only when the Tasking Order is in one
+    # of the following states: PENDING, IN_PROGRESS and RECEIVED." facts.md: start_time is editable while
+    # PENDING or REQUESTED (and RECEIVED); end_time also while IN_PROGRESS.
+    process, root, order_id = _requested_order(tmp_path)
+    try:
+        client = Client(root + "/tasking/v2/", "sandbox")
+        before = client.order(order_id)
+        assert before["status"] == "REQUESTED" and before["is_cancellable"] is False
+        refused = client.delete(f"orders/{order_id}/")
+        assert refused.status_code == 400
+        assert refused.json() == {"detail": "Orders in status REQUESTED cannot be cancelled."}
+        assert client.delete(f"orders/{order_id}/?accept_cancellation_charge=true").status_code == 400
+        bulk = client.post("bulk/", {"order_payloads": [{"id": order_id}], "operation_type": "CANCEL"})
+        assert bulk.status_code == 202
+        requests.post(root + "/sandbox/clock", json={"advance_seconds": 5}, timeout=30)
+        done = client.get(bulk.headers["Location"]).json()
+        assert done["status"] == "COMPLETE" and done["failed_payload_count"] == 1
+        assert client.order(order_id)["status"] == "REQUESTED"
+        start = future(days=3)
+        edited = client.put(f"orders/{order_id}/", {"start_time": start, "end_time": future(days=10)})
+        assert edited.status_code == 200, edited.text
+        assert client.order(order_id)["start_time"] == start.replace("Z", ".000000Z")
+    finally:
+        stop_server(process)
 
 
 def test_assured_cancel_goes_through_pending_cancellation(api, sandbox):
