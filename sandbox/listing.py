@@ -55,6 +55,10 @@ def build_predicates(params: Dict[str, str], spec: FilterSpec) -> List[Callable[
         elif name in spec.uuid_lists:
             wanted = [v.strip() for v in value.split(",") if v.strip()]
             try:
+                # A value with no id at all ("", ",", " ") is as malformed as "not-a-uuid": a 400, like a
+                # blank status or date, rather than a filter that silently matches nothing.
+                if not wanted:
+                    raise ValueError(value)
                 wanted = [str(uuid.UUID(v)) for v in wanted]
             except ValueError:
                 errors[name] = ["Enter a valid UUID."]

@@ -212,6 +212,30 @@ def test_status_filters(api, three_orders, sandbox):
     assert response.json() == {"status": ["Select a valid choice. NOPE is not one of the available choices."]}
 
 
+@pytest.mark.parametrize("path, name", [("orders/", "id"), ("captures/", "order_id"), ("captures/", "id")])
+@pytest.mark.parametrize("value", ["not-a-uuid", "", ",", "%20", "{uuid},not-a-uuid"])
+def test_malformed_id_filters_are_400_like_other_malformed_filters(api, three_orders, path, name, value):
+    # A blank status or date is a 400 on the orders listing; an id filter with no valid id in it is too,
+    # on both listings, instead of a 200 that silently matches nothing.
+    query = value.replace("{uuid}", three_orders[0]["id"])
+    response = api.get(f"{path}?{name}={query}")
+    assert response.status_code == 400, response.text
+    assert response.json() == {name: ["Enter a valid UUID."]}
+    for blank in ("status", "created_time__gt"):
+        assert api.get(f"orders/?{blank}=").status_code == 400
+
+
+def test_id_filters_take_valid_lists(api, three_orders, sandbox):
+    first, second = three_orders[0]["id"], three_orders[1]["id"]
+    assert sorted(o["id"] for o in api.get(f"orders/?id={first},,{second}").json()["results"]) == sorted([first, second])
+    sandbox.advance(20 * 86400)
+    wanted = api.get(f"captures/?order_id={first},{second}&limit=1000").json()
+    assert wanted["count"] > 0 and {c["order_id"] for c in wanted["results"]} <= {first, second}
+    # Dashless UUIDs are UUIDs too (Django's UUIDField reads them).
+    dashless = api.get(f"captures/?order_id={first.replace('-', '')}&limit=1000").json()
+    assert dashless["count"] == len([c for c in wanted["results"] if c["order_id"] == first])
+
+
 def test_type_and_contract_filters(api, three_orders, account):
     assert names(api.get("orders/?order_type=STEREO")) == ["beta"]
     assert len(names(api.get("orders/?scheduling_type=FLEXIBLE"))) == 3
