@@ -229,3 +229,101 @@ def capture_features(captures: Iterable[Any], footprints: Mapping[str, Optional[
         prepared.rows[capture.id] = capture_row(capture, exclusivity_days.get(capture.order_id))
         prepared.sources[capture.id] = footprints.get(capture.id)
     return prepared.build_geometries()
+
+
+# -- the map mirror: every order matching the filters, and all their captures -------------------------------
+# The table loads pages as the user scrolls; the map shows everything the filters match. A background
+# listing streams parts (one page of orders and the captures of those that changed) to the main thread,
+# which writes each into the layers in slices.
+
+# Order ids per GET /captures/?order_id=a,b,...: 100 uuids keep the URL near 3,700 characters, well under
+# the 8 KB many proxies and servers allow.
+CAPTURE_IDS_PER_REQUEST = 100
+# Stable under orders being created meanwhile (they sort last), so offset pages neither skip nor repeat them.
+MIRROR_ORDERING = ("created_time", "id")
+
+
+def mirror_fields() -> Tuple[str, ...]:
+    """The order fields the orders layer shows, plus the footprints: the listing asks for nothing else."""
+    from .layers import ORDER_FIELDS
+
+    return tuple(name for name, _ in ORDER_FIELDS) + ("geometry", "original_geometry")
+
+
+@dataclass
+class MapPart:
+    """One page of the map mirror: order rows, and every capture of the orders in `captures_for`."""
+
+    orders: Any  # core.layers.PreparedFeatures of ORDERS
+    captures: Any  # core.layers.PreparedFeatures of CAPTURES
+    captures_for: List[str]
+    updated: Dict[str, Optional[int]]  # order id -> updated_time (ms), recorded once the part is written
+    listed: int  # orders listed so far in this run
+    total: int  # orders matching the filters when the run started
+
+
+def mirror_filters(params: Mapping[str, Any]) -> Dict[str, Any]:
+    """The view's list_orders parameters without its ordering (the mirror uses its own)."""
+    return {key: value for key, value in params.items() if key != "ordering"}
+
+
+def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optional[int]],
+                  deliver: Callable[[MapPart], None], *, page_size: int = 100,
+                  is_canceled: Optional[Callable[[], bool]] = None) -> Tuple[set, int]:
+    """List every order matching `params` (view filters) page by page and `deliver` each page as a MapPart.
+
+    Captures are read (CAPTURE_IDS_PER_REQUEST order ids per request) only for orders that are new to the
+    map or whose updated_time differs from `known` (order id -> updated_time ms when last written): the
+    service touches an order whenever one of its captures is queued, acquired, published or reassessed.
+    Geometries are built here only for those orders; unchanged ones are compared as WKB by apply_prepared.
+    Returns (ids listed, total) — complete only if not cancelled.
+    """
+    from .layers import CAPTURES, ORDERS, PreparedFeatures, _ms, capture_row, order_row
+
+    filters = mirror_filters(params)
+    total = client.count_orders(**filters)
+    seen: set = set()
+    batch: List[Order] = []
+
+    def flush() -> None:
+        orders = PreparedFeatures(ORDERS)
+        updated: Dict[str, Optional[int]] = {}
+        days: Dict[str, Optional[int]] = {}
+        stale: List[str] = []
+        for order in batch:
+            row = order_row(order)
+            orders.rows[order.id] = row
+            orders.sources[order.id] = _footprint_wkb(order.geometry, order.original_geometry)
+            updated[order.id] = _ms(order.updated_time)
+            days[order.id] = order.exclusivity_days
+            if order.id not in known or known[order.id] != updated[order.id]:
+                stale.append(order.id)
+        batch.clear()
+        for order_id in stale:
+            orders.geometries[order_id] = _geometry(orders.sources[order_id])
+        captures = PreparedFeatures(CAPTURES)
+        for start in range(0, len(stale), CAPTURE_IDS_PER_REQUEST):
+            chunk = stale[start:start + CAPTURE_IDS_PER_REQUEST]
+            for capture in client.iter_captures(chunk, page_size=500, is_canceled=is_canceled):
+                captures.rows[capture.id] = capture_row(capture, days.get(capture.order_id))
+                captures.sources[capture.id] = _footprint_wkb(capture.geometry)
+        captures.build_geometries()
+        deliver(MapPart(orders, captures, stale, updated, len(seen), total))
+
+    for order in client.iter_orders(page_size=page_size, fields=list(mirror_fields()),
+                                    ordering=list(MIRROR_ORDERING), is_canceled=is_canceled, **filters):
+        if order.id in seen:
+            continue  # the listing shifted under us: the order was already delivered
+        seen.add(order.id)
+        batch.append(order)
+        if len(batch) >= page_size:
+            flush()
+    if batch:
+        flush()
+    return seen, total
+
+
+def _geometry(wkb: Optional[bytes]):
+    from .layers import wkb_to_geometry
+
+    return wkb_to_geometry(wkb)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -26,6 +27,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
@@ -36,14 +38,15 @@ from qgis.PyQt.QtWidgets import (
 from ..core import layers as layer_tools
 from ..core.cancellations import CancelOutcome, cancel_orders, cancellations_today, charge_question
 from ..core.errors import ApiError, ValidationError
-from ..core.models import ORDER_STATUSES, ORDER_TYPES, SCHEDULING_TYPES, Capture, Order, Page
+from ..core.models import ORDER_STATUSES, ORDER_TYPES, SCHEDULING_TYPES, Order, Page
 from ..core.order_rules import can_cancel, edit_problems
 from ..core.orders_sync import (
     AdaptiveInterval,
-    capture_features,
-    compact_captures,
+    MapPart,
     compact_orders,
     diff_orders,
+    mirror_filters,
+    mirror_orders,
     order_features,
     probe_changes,
     reload_window,
@@ -59,9 +62,12 @@ except ImportError:  # pragma: no cover
 
 ORDERS_LAYER_NAME = "Tasking orders"
 CAPTURES_LAYER_NAME = "Captures"
-CAPTURE_IDS_PER_REQUEST = 50  # order ids per GET /captures/?order_id=a,b,... (keeps URLs short)
 # Features written into a layer per event-loop turn: 100 measured a few ms each, well under a visible stall.
 LAYER_SLICE = 100
+# Features removed per event-loop turn (deleting is cheaper than adding: no geometry to build).
+REMOVE_SLICE = 500
+# The main thread takes map steps for at most this long per timer tick, then lets the event loop run.
+MAP_STEP_BUDGET_S = 0.012
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
 
@@ -74,21 +80,6 @@ def _error_text(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def fetch_captures(client, order_ids: Sequence[str], is_canceled=None):
-    """Every capture of the given orders (compact), grouped by order id (orders without any map to []),
-    and {capture id: footprint WKB}."""
-    found: Dict[str, List[Capture]] = {order_id: [] for order_id in order_ids}
-    footprints: Dict[str, Optional[bytes]] = {}
-    ids = list(order_ids)
-    for start in range(0, len(ids), CAPTURE_IDS_PER_REQUEST):
-        chunk = ids[start:start + CAPTURE_IDS_PER_REQUEST]
-        captures, prints = compact_captures(client.iter_captures(chunk, page_size=500, is_canceled=is_canceled))
-        footprints.update(prints)
-        for capture in captures:
-            found.setdefault(capture.order_id or "", []).append(capture)
-    return found, footprints
-
-
 def _slices(prepared: layer_tools.PreparedFeatures, size: int):
     ids = list(prepared.rows)
     for start in range(0, len(ids), size):
@@ -99,12 +90,6 @@ def _slices(prepared: layer_tools.PreparedFeatures, size: int):
             if feature_id in prepared.geometries:
                 part.geometries[feature_id] = prepared.geometries[feature_id]
         yield part
-
-
-def stale_capture_ids(before: Dict[str, Order], orders: Sequence[Order], captured: set) -> List[str]:
-    """Orders whose captures must be read again: new, changed since (updated_time), or never read."""
-    return [o.id for o in orders
-            if o.id not in captured or o.id not in before or before[o.id].updated_time != o.updated_time]
 
 
 class OrdersPanel(QWidget):
@@ -135,17 +120,23 @@ class OrdersPanel(QWidget):
         self.auto_refresh = auto_refresh
         self.orders_layer: Optional[QgsVectorLayer] = None
         self.captures_layer: Optional[QgsVectorLayer] = None
-        self.captures_by_order: Dict[str, List[Capture]] = {}
-        # Footprints as WKB bytes by order / capture id: the rows keep no geometry (see core.orders_sync).
+        # Footprints as WKB bytes by order id: the rows keep no geometry (see core.orders_sync).
         self.order_footprints: Dict[str, Optional[bytes]] = {}
-        self.capture_footprints: Dict[str, Optional[bytes]] = {}
-        # Ids this panel wrote into each layer, so a refresh knows whether anything must be removed.
+        # The map mirror (every order matching the filters, not only the rows loaded): order ids written
+        # into the orders layer, each mirrored order's updated_time (ms) when its captures were written,
+        # and the capture ids of each order, so a later run re-reads only what changed and knows what left.
         self._written_orders: set = set()
-        self._written_captures: set = set()
+        self._map_updated: Dict[str, Optional[int]] = {}
+        self._map_captures: Dict[str, set] = {}
+        self._map_task: Optional[ApiTask] = None
+        self._map_filters: Optional[Dict[str, Any]] = None
+        self._map_again = False
+        self._map_inbox: deque = deque()
+        self._map_steps: deque = deque()
+        self._map_total = 0
+        self._map_listed = 0
         self.watermark: Optional[datetime] = None
         self._tasks: List[ApiTask] = []
-        self._layer_jobs: deque = deque()
-        self._layer_job_running = False
         self._refreshing = False
         self._syncing_selection = False
         self._zoom_on_select = True
@@ -163,6 +154,10 @@ class OrdersPanel(QWidget):
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setSingleShot(True)
         self.refresh_timer.timeout.connect(self._auto_refresh)
+        # Drains the map mirror's parts on the main thread, a few slices per tick.
+        self._map_timer = QTimer(self)
+        self._map_timer.setInterval(5)
+        self._map_timer.timeout.connect(self._map_tick)
 
     # -- widgets ------------------------------------------------------------------------------------------
 
@@ -229,7 +224,25 @@ class OrdersPanel(QWidget):
         self.message_label = QLabel(self)
         self.message_label.setObjectName("ordersMessageLabel")
         self.message_label.setWordWrap(True)
+        map_row = QHBoxLayout()
+        self.map_label = QLabel(self)
+        self.map_label.setObjectName("mapLabel")
+        self.map_label.setToolTip("The map layers hold every order matching the filters and all their captures, "
+                                  "not only the rows loaded in the table.")
+        self.map_progress = QProgressBar(self)
+        self.map_progress.setObjectName("mapProgress")
+        self.map_progress.setMaximumHeight(14)
+        self.map_progress.setTextVisible(False)
+        self.map_progress.hide()
+        self.map_stop_button = QPushButton("Stop", self)
+        self.map_stop_button.setObjectName("mapStopButton")
+        self.map_stop_button.setToolTip("Stop loading the map; what is drawn stays, the next refresh completes it.")
+        self.map_stop_button.hide()
+        map_row.addWidget(self.map_label, 1)
+        map_row.addWidget(self.map_progress, 1)
+        map_row.addWidget(self.map_stop_button)
         layout.addWidget(self.count_label)
+        layout.addLayout(map_row)
         layout.addWidget(self.cancellations_label)
         layout.addWidget(self.refresh_label)
         layout.addWidget(self.message_label)
@@ -282,7 +295,8 @@ class OrdersPanel(QWidget):
         self.model.loadFailed.connect(lambda error: self.show_message(f"Loading orders failed: {_error_text(error)}",
                                                                       error=True))
         self.model.pageLoaded.connect(self._on_page_loaded)
-        self.model.listingShifted.connect(lambda: QTimer.singleShot(0, self.refresh_now))
+        self.model.listingShifted.connect(lambda: QTimer.singleShot(0, self._refresh_table))
+        self.map_stop_button.clicked.connect(self.stop_map)
         self.refresh_button.clicked.connect(self.refresh_now)
         self.cancel_button.clicked.connect(lambda: self.cancel_orders(self.selected_order_ids()))
         self.save_button.clicked.connect(self._ask_save_geopackage)
@@ -297,10 +311,17 @@ class OrdersPanel(QWidget):
             self.show_message("Not configured: set an API key or use the local sandbox in the settings.", error=True)
         return client
 
-    def _run(self, description: str, fn: Callable, on_success: Callable, on_error: Optional[Callable] = None) -> ApiTask:
+    def _run(self, description: str, fn: Callable, on_success: Callable, on_error: Optional[Callable] = None,
+             on_cancel: Optional[Callable] = None) -> ApiTask:
         def forget(task_holder: List[ApiTask]) -> None:
             if task_holder and task_holder[0] in self._tasks:
                 self._tasks.remove(task_holder[0])
+            # The task holds these callbacks and they held the task: a reference cycle that kept each
+            # finished task, and the result it holds (10,000 orders after a refresh), alive until a full
+            # collection of the cycle collector, which then freed them all at once with the GIL held
+            # (62,000 objects, 86 ms measured, from a worker thread: the GUI stalled). Without the cycle
+            # they are freed as soon as QGIS lets go of the task.
+            task_holder.clear()
 
         holder: List[ApiTask] = []
 
@@ -318,14 +339,19 @@ class OrdersPanel(QWidget):
             else:
                 self.show_message(f"{description} failed: {_error_text(error)}", error=True)
 
-        task = run_in_background(description, fn, success, failure, lambda: forget(holder))
+        def cancelled() -> None:
+            forget(holder)
+            if not self._closed and on_cancel is not None:
+                on_cancel()
+
+        task = run_in_background(description, fn, success, failure, cancelled)
         holder.append(task)
         self._tasks.append(task)
         return task
 
     def busy(self) -> bool:
         """Whether any request or layer write of this panel is still under way (tests wait on it)."""
-        return bool(self._tasks) or self._layer_job_running or bool(self._layer_jobs) or self.model.loading \
+        return bool(self._tasks) or self._map_task is not None or self.model.loading \
             or self._filter_timer.isActive()
 
     # -- loading --------------------------------------------------------------------------------------------
@@ -345,7 +371,7 @@ class OrdersPanel(QWidget):
         """The service or key changed: everything shown may belong to another account, so load again."""
         if self._started:
             self.watermark = None
-            self.captures_by_order.clear()
+            self._forget_map()
             self.apply_filters()
 
     def query_from_widgets(self) -> OrdersQuery:
@@ -373,6 +399,7 @@ class OrdersPanel(QWidget):
         self._filter_timer.stop()
         self.interval.reset()
         self.model.set_query(self.query_from_widgets())
+        self.refresh_map()
         self._probe_baseline()
         self.count_cancellations()
 
@@ -425,7 +452,6 @@ class OrdersPanel(QWidget):
     def _on_page_loaded(self, orders: List[Order], first: bool) -> None:
         if first:
             self._schedule_refresh()
-        self.queue_layer_update(orders, remove_missing=first, fetch_captures_for=[o.id for o in orders])
 
     # -- layers -----------------------------------------------------------------------------------------------
 
@@ -439,7 +465,8 @@ class OrdersPanel(QWidget):
         for layer in (self.orders_layer, self.captures_layer):
             if self._layer_alive(layer):
                 self.project.removeMapLayer(layer.id())
-        self._written_orders, self._written_captures = set(), set()
+        # New layers hold nothing: the mirror must read every order and capture again.
+        self._written_orders, self._map_updated, self._map_captures = set(), {}, {}
         self.orders_layer = layer_tools.create_orders_layer(ORDERS_LAYER_NAME)
         self.captures_layer = layer_tools.create_captures_layer(CAPTURES_LAYER_NAME)
         self.project.addMapLayers([self.captures_layer, self.orders_layer])
@@ -448,108 +475,193 @@ class OrdersPanel(QWidget):
             lambda *_: self._on_layer_selection(self.captures_layer, "order_id"))
         return True
 
-    def queue_layer_update(self, orders: Sequence[Order], remove_missing: bool,
-                           fetch_captures_for: Sequence[str]) -> None:
-        """Write orders (and their captures) into the layers, one job at a time so jobs never race.
+    # -- the map mirror ---------------------------------------------------------------------------------------
+    # The table loads pages as the user scrolls; the layers hold every order matching the filters and all
+    # their captures. A QgsTask lists them (core.orders_sync.mirror_orders) and hands over one page at a
+    # time through a deque; a 5 ms timer on the main thread writes them in slices of LAYER_SLICE features,
+    # at most MAP_STEP_BUDGET_S per tick, so the map fills progressively and the GUI never stalls.
 
-        With `remove_missing`, `orders` is everything the view shows: features of other orders (and
-        their captures) leave the layers.
-        """
-        self._layer_jobs.append((list(orders), remove_missing, list(fetch_captures_for)))
-        self._next_layer_job()
+    def map_busy(self) -> bool:
+        return self._map_task is not None
 
-    def _next_layer_job(self) -> None:
-        if self._layer_job_running or not self._layer_jobs or self._closed:
+    def refresh_map(self) -> None:
+        """Mirror every order matching the filters (and all their captures) into the layers, in place by id."""
+        if self._closed:
             return
-        orders, remove_missing, fetch_ids = self._layer_jobs.popleft()
-        client = self._client() if fetch_ids else None
-        if fetch_ids and client is None:
-            self._layer_jobs.clear()
+        filters = mirror_filters(self.model.query.params())
+        if self._map_task is not None:
+            if filters == self._map_filters:
+                self._map_again = True  # one more run once this one is written: it may have missed the change
+                return
+            self.stop_map(quiet=True)  # other filters: what the running listing finds is not wanted
+        client = self._client()
+        if client is None:
             return
-        self._layer_job_running = True
-        # The worker only looks up keys in these dicts (safe while the main thread adds to them); the
-        # lists and bytes in them are replaced, never changed in place.
-        captures_by_order, order_prints, capture_prints = (self.captures_by_order, self.order_footprints,
-                                                           self.capture_footprints)
+        try:
+            self.ensure_layers()
+        except Exception as error:  # noqa: BLE001 - reported; the next refresh tries again
+            self.show_message(f"The layers could not be made: {error}", error=True)
+            return
+        self._map_filters = filters
+        self._map_again = False
+        self._map_total = self._map_listed = 0
+        # A deque per run: parts a cancelled run's worker still delivers land in its own, unread deque.
+        inbox: deque = deque()
+        self._map_inbox = inbox
+        self._map_steps = deque()
+        known = dict(self._map_updated)  # the worker reads this snapshot, never the live dict
+        params = dict(self.model.query.params())
+        page_size = self.model.page_size
 
         def work(feedback):
-            fetched, fetched_prints = fetch_captures(client, fetch_ids, feedback.is_canceled) if fetch_ids else ({}, {})
-            days = layer_tools.exclusivity_days_by_order(orders)
-            captures = [c for order in orders
-                        for c in (fetched[order.id] if order.id in fetched else captures_by_order.get(order.id, ()))]
-            prepared_orders = order_features(orders, order_prints)
-            prints = {c.id: fetched_prints[c.id] if c.id in fetched_prints else capture_prints.get(c.id)
-                      for c in captures}
-            prepared_captures = capture_features(captures, prints, days)
-            return fetched, fetched_prints, prepared_orders, prepared_captures
+            def deliver(part: MapPart) -> None:
+                inbox.append(part)
+                feedback.set_progress(100.0 * part.listed / max(part.total, 1))
+
+            return mirror_orders(client, params, known, deliver, page_size=page_size,
+                                 is_canceled=feedback.is_canceled)
 
         def done(result) -> None:
-            fetched, fetched_prints, prepared_orders, prepared_captures = result
-            self.captures_by_order.update(fetched)
-            self.capture_footprints.update(fetched_prints)
-            try:
-                if self.ensure_layers() and not remove_missing:
-                    # The user removed the layers: the new ones get everything the view shows.
-                    self._write_all_to_layers()
-            except Exception as error:  # noqa: BLE001 - reported, and the queue goes on
-                self.show_message(f"The layers could not be made: {error}", error=True)
-                finish()
-                return
-            steps = [(self.orders_layer, part) for part in _slices(prepared_orders, LAYER_SLICE)]
-            steps += [(self.captures_layer, part) for part in _slices(prepared_captures, LAYER_SLICE)]
-            if remove_missing:
-                # After the slices everything is written; a last pass (it compares every row in one go)
-                # drops what left the view, and is skipped when nothing did.
-                for layer, prepared, written in ((self.orders_layer, prepared_orders, self._written_orders),
-                                                 (self.captures_layer, prepared_captures, self._written_captures)):
-                    if not written <= prepared.rows.keys():
-                        steps.append((layer, prepared, True))
-            write_next(steps)
-
-        def write_next(steps) -> None:
-            # One slice per event-loop turn, so the map and the table stay responsive during a big load.
-            if self._closed:
-                return
-            if not steps:
-                finish()
-                return
-            layer, part, *remove = steps.pop(0)
-            try:
-                if self._layer_alive(layer):
-                    layer_tools.apply_prepared(layer, part, bool(remove))
-                    written = self._written_orders if layer is self.orders_layer else self._written_captures
-                    if remove:
-                        written.intersection_update(part.rows.keys())
-                    else:
-                        written.update(part.rows.keys())
-            except Exception as error:  # noqa: BLE001 - a layer in edit mode, a removed layer
-                self.show_message(f"The layers could not be updated: {error}", error=True)
-                finish()
-                return
-            QTimer.singleShot(0, lambda: write_next(steps))
-
-        def finish() -> None:
-            self._layer_job_running = False
-            self.layersUpdated.emit()
-            self._next_layer_job()
+            if inbox is self._map_inbox:
+                inbox.append(result)  # after the last part: the listing is complete, remove what left
 
         def failed(error: BaseException) -> None:
-            self._layer_job_running = False
-            self.show_message(f"Loading captures failed: {_error_text(error)}", error=True)
-            self._next_layer_job()
+            if inbox is self._map_inbox:
+                inbox.append(error)
 
-        self._run("Updating order and capture layers", work, done, failed)
+        def cancelled() -> None:
+            if inbox is self._map_inbox:
+                inbox.append(None)
 
-    def _write_all_to_layers(self) -> None:
-        orders = self.model.orders
-        days = layer_tools.exclusivity_days_by_order(orders)
-        captures = [c for order in orders for c in self.captures_by_order.get(order.id, ())]
-        prepared_orders = order_features(orders, self.order_footprints)
-        prepared_captures = capture_features(captures, self.capture_footprints, days)
-        layer_tools.apply_prepared(self.orders_layer, prepared_orders, True)
-        layer_tools.apply_prepared(self.captures_layer, prepared_captures, True)
-        self._written_orders = set(prepared_orders.rows)
-        self._written_captures = set(prepared_captures.rows)
+        self._map_task = self._run("Loading every tasking order and capture for the map", work, done, failed,
+                                   cancelled)
+        self.map_progress.setRange(0, 0)  # busy until the first page says how many there are
+        self.map_progress.show()
+        self.map_stop_button.show()
+        self.map_label.setText("Map: loading orders…")
+        self._map_timer.start()
+
+    def stop_map(self, quiet: bool = False) -> None:
+        """Cancel the map mirror: what is written stays; the next refresh reads the rest."""
+        task = self._map_task
+        if task is None:
+            return
+        if not sip.isdeleted(task):
+            task.cancel()
+        self._map_inbox = deque()
+        self._map_steps.clear()
+        self._end_map(None if quiet else "stopped")
+
+    def _end_map(self, how: Optional[str]) -> None:
+        self._map_task = None
+        self._map_timer.stop()
+        self.map_progress.hide()
+        self.map_stop_button.hide()
+        captures = self.captures_layer.featureCount() if self._layer_alive(self.captures_layer) else 0
+        if how == "stopped":
+            self.map_label.setText(f"Map: stopped at {self._map_listed:,} of {self._map_total:,} orders "
+                                   f"({captures:,} captures); refresh to complete it.")
+        elif how is None:
+            self.map_label.setText(f"Map: {len(self._written_orders):,} orders, {captures:,} captures.")
+        self.layersUpdated.emit()
+        if how is None and self._map_again:
+            self.refresh_map()
+
+    def _forget_map(self) -> None:
+        self.stop_map(quiet=True)
+        self._map_updated, self._map_captures = {}, {}
+
+    def _map_tick(self) -> None:
+        started = time.perf_counter()
+        while time.perf_counter() - started < MAP_STEP_BUDGET_S:
+            if not self._map_steps:
+                if not self._map_inbox:
+                    return
+                self._plan(self._map_inbox.popleft())
+                continue
+            step = self._map_steps.popleft()
+            try:
+                step()
+            except Exception as error:  # noqa: BLE001 - a layer in edit mode or removed: stop, say why
+                self.show_message(f"The map layers could not be updated: {error}", error=True)
+                self.stop_map(quiet=True)
+                return
+            if self._map_task is None:
+                return
+
+    def _plan(self, item: Any) -> None:
+        """Turn one delivery of the worker into main-thread steps (each one short)."""
+        if isinstance(item, MapPart):
+            for part in _slices(item.orders, LAYER_SLICE):
+                self._map_steps.append(lambda part=part: self._write(self.orders_layer, part))
+            for part in _slices(item.captures, LAYER_SLICE):
+                self._map_steps.append(lambda part=part: self._write(self.captures_layer, part))
+            self._map_steps.append(lambda: self._commit(item))
+        elif isinstance(item, tuple):
+            seen, _total = item
+            gone = sorted((self._written_orders | self._map_updated.keys()) - seen)
+            for start in range(0, len(gone), REMOVE_SLICE):
+                chunk = gone[start:start + REMOVE_SLICE]
+                self._map_steps.append(lambda chunk=chunk: self._remove_orders(chunk))
+            self._map_steps.append(lambda: self._end_map(None))
+        elif isinstance(item, BaseException):
+            self.show_message(f"Loading the map failed: {_error_text(item)}", error=True)
+            self._end_map("stopped")
+        else:  # cancelled from QGIS's task manager
+            self._end_map("stopped")
+
+    def _layers_gone(self) -> bool:
+        if self._layer_alive(self.orders_layer) and self._layer_alive(self.captures_layer):
+            return False
+        # The user removed a layer: stop; the next refresh makes both again and fills them completely.
+        self.stop_map(quiet=True)
+        self.map_label.setText("Map: a layer was removed; refresh to make it again.")
+        return True
+
+    def _write(self, layer: QgsVectorLayer, part) -> None:
+        if not self._layers_gone():
+            layer_tools.apply_prepared(layer, part)
+
+    def _commit(self, part: MapPart) -> None:
+        """A part is written: remember it, and drop captures its orders no longer have."""
+        if self._layers_gone():
+            return
+        fresh: Dict[str, set] = {order_id: set() for order_id in part.captures_for}
+        for capture_id, row in part.captures.rows.items():
+            fresh.setdefault(row[1], set()).add(capture_id)  # row[1] is the capture's order_id
+        gone = [capture_id for order_id, ids in fresh.items()
+                for capture_id in self._map_captures.get(order_id, ()) if capture_id not in ids]
+        if gone:
+            layer_tools.remove_features(self.captures_layer, gone)
+        self._map_captures.update(fresh)
+        self._map_updated.update(part.updated)
+        self._written_orders.update(part.orders.rows)
+        self._map_total, self._map_listed = part.total, part.listed
+        self.map_progress.setRange(0, max(part.total, part.listed, 1))
+        self.map_progress.setValue(part.listed)
+        self.map_label.setText(f"Map: {part.listed:,} of {max(part.total, part.listed):,} orders")
+
+    def _remove_orders(self, order_ids: Sequence[str]) -> None:
+        """Orders no longer matching the filters leave the map, with their captures."""
+        if self._layers_gone():
+            return
+        captures = [capture_id for order_id in order_ids for capture_id in self._map_captures.get(order_id, ())]
+        layer_tools.remove_features(self.orders_layer, order_ids)
+        layer_tools.remove_features(self.captures_layer, captures)
+        for order_id in order_ids:
+            self._written_orders.discard(order_id)
+            self._map_updated.pop(order_id, None)
+            self._map_captures.pop(order_id, None)
+
+    def _write_order(self, order: Order) -> None:
+        """One order read again (after an edit) into the orders layer at once; its captures follow at the
+        next map refresh, which sees its new updated_time."""
+        if not (self._layer_alive(self.orders_layer) and order.id in self._written_orders):
+            return
+        try:
+            layer_tools.apply_prepared(self.orders_layer, order_features([order], self.order_footprints))
+        except Exception as error:  # noqa: BLE001 - a layer in edit mode
+            self.show_message(f"The layers could not be updated: {error}", error=True)
 
     def save_geopackage(self, path: str) -> Dict[str, str]:
         self.ensure_layers()
@@ -692,22 +804,18 @@ class OrdersPanel(QWidget):
             fresh, captures, pricing, pricing_error = result
             if self.details.order is None or self.details.order.id != fresh.id:
                 return
-            self._keep_compact(fresh, captures)
+            self._keep_compact(fresh)
             self.details.show_order(fresh, self.now())
             self.details.show_extras(fresh, captures, pricing, pricing_error)
             self.detailsLoaded.emit(fresh.id)
 
         self._run("Loading order details", work, done)
 
-    def _keep_compact(self, order: Order, captures: Optional[List[Capture]] = None) -> Order:
-        """Store an order read in full (and its captures) the way the view keeps them; the compact order."""
+    def _keep_compact(self, order: Order) -> Order:
+        """Store an order read in full the way the view keeps it; the compact order."""
         (compact,), footprints = compact_orders([order])
         self.order_footprints.update(footprints)
         self.model.replace_order(compact)
-        if captures is not None:
-            light, prints = compact_captures(captures)
-            self.captures_by_order[order.id] = light
-            self.capture_footprints.update(prints)
         return compact
 
     # -- edit ---------------------------------------------------------------------------------------------------
@@ -734,7 +842,7 @@ class OrdersPanel(QWidget):
             if self.details.order is not None and self.details.order.id == fresh.id:
                 self.show_details(compact)
                 self.details.show_message("Saved.")
-            self.queue_layer_update([compact], remove_missing=False, fetch_captures_for=[])
+            self._write_order(compact)
             self.interval.reset()
             self.orderSaved.emit(fresh)
 
@@ -868,12 +976,17 @@ class OrdersPanel(QWidget):
                   lambda error: self._schedule_refresh(self.interval.after_refresh(False)))
 
     def refresh_now(self) -> None:
-        """Read the loaded orders again with the same filters and ordering; mark the rows that changed."""
-        if self._refreshing:
-            return
+        """Read the loaded orders again with the same filters and ordering, marking the rows that changed,
+        and the map: every order matching the filters and their captures."""
         if self.model.total is None:
             if not self.model.loading:
                 self.apply_filters()
+            return
+        self.refresh_map()
+        self._refresh_table()
+
+    def _refresh_table(self) -> None:
+        if self._refreshing or self.model.total is None:
             return
         client = self._client()
         if client is None:
@@ -885,7 +998,6 @@ class OrdersPanel(QWidget):
         params = self.model.query.params()
         # Orders are replaced, never changed in place, so the worker may compare against this snapshot.
         before = self.model.order_by_id()
-        captured = set(self.captures_by_order)
         page_size = self.model.page_size
 
         def work(feedback):
@@ -895,12 +1007,11 @@ class OrdersPanel(QWidget):
             compact, total = reload_window(client, count, params, page_size=page_size,
                                            is_canceled=feedback.is_canceled, footprints=footprints)
             changes = diff_orders(before, compact)
-            stale = stale_capture_ids(before, compact, captured)
-            return probe, compact, total, footprints, changes, stale
+            return probe, compact, total, footprints, changes
 
         def done(result) -> None:
             self._refreshing = False
-            probe, orders, total, footprints, changes, stale = result
+            probe, orders, total, footprints, changes = result
             self.order_footprints.update(footprints)
             if probe.latest is not None:
                 self.watermark = probe.latest
@@ -909,9 +1020,9 @@ class OrdersPanel(QWidget):
                 return
             if len(self.model.orders) != count:
                 # More pages arrived meanwhile: this window is not the view any more; read it again.
-                QTimer.singleShot(0, self.refresh_now)
+                QTimer.singleShot(0, self._refresh_table)
                 return
-            self.apply_refreshed(orders, total, changes, stale)
+            self.apply_refreshed(orders, total, changes)
 
         def failed(error: BaseException) -> None:
             self._refreshing = False
@@ -920,12 +1031,10 @@ class OrdersPanel(QWidget):
 
         self._run("Refreshing tasking orders", work, done, failed)
 
-    def apply_refreshed(self, orders: Sequence[Order], total: int, changes=None, stale_captures=None):
-        """Show a fresh listing of the loaded window, mark what changed, and update the layers."""
-        if changes is None or stale_captures is None:
-            before = self.model.order_by_id()
-            changes = diff_orders(before, orders)
-            stale_captures = stale_capture_ids(before, orders, set(self.captures_by_order))
+    def apply_refreshed(self, orders: Sequence[Order], total: int, changes=None):
+        """Show a fresh listing of the loaded window and mark what changed (the map refreshes on its own)."""
+        if changes is None:
+            changes = diff_orders(self.model.order_by_id(), orders)
         selected = self.selected_order_ids()
         self._syncing_selection = True
         try:
@@ -937,7 +1046,6 @@ class OrdersPanel(QWidget):
             fresh = self.model.order_by_id().get(self.details.order.id)
             if fresh is not None:
                 self.show_details(fresh)  # read in full again: the rows keep only a compact copy
-        self.queue_layer_update(orders, remove_missing=True, fetch_captures_for=stale_captures)
         self.refresh_label.setText(
             f"Refreshed at {datetime.now(timezone.utc):%H:%M:%S} UTC: {len(changes.changed)} changed, "
             f"{len(changes.added)} new, {len(changes.removed)} gone.")
@@ -958,7 +1066,9 @@ class OrdersPanel(QWidget):
         self._closed = True
         self.refresh_timer.stop()
         self._filter_timer.stop()
-        self._layer_jobs.clear()
+        self._map_timer.stop()
+        self._map_steps.clear()
+        self._map_task = None
         for task in list(self._tasks):
             if not sip.isdeleted(task):
                 task.detach_callbacks()
