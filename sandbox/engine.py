@@ -289,13 +289,24 @@ class Sandbox:
         return answer
 
     def cancellations_today(self, account: Account, pl_number: str, now: datetime) -> int:
-        day = now.strftime("%Y-%m-%d")
-        return sum(
-            1 for o in self.store.all("order")
-            if o.get("_key") == account.api_key and o.get("pl_number") == pl_number
-            and o.get("scheduling_type") == "ASSURED" and not o.get("_replaced_by")
-            and (o.get("_cancel_requested_at") or "").startswith(day)
-        )
+        """The contract's assured cancellations of the UTC day, exactly as planet-tasking-api.txt's
+        "Charged cancellation" recipe counts them, so a client following it sees the number charged by.
+
+        The recipe lists status__in=CANCELLED,PENDING_CANCELLATION, updated_time__gt=<day>, the pl_number
+        and scheduling_type=ASSURED, then keeps a CANCELLED order only if its cancelled_time is after
+        midnight UTC; PENDING_CANCELLATION orders have no cancelled_time "but they still count". Orders
+        cancelled by a replacement count too: the recipe cannot tell them apart (README).
+        """
+        midnight = format_time(now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0))
+        used = 0
+        for o in self.store.all("order"):
+            if o.get("_key") != account.api_key or o.get("pl_number") != pl_number \
+                    or o.get("scheduling_type") != "ASSURED" or not (o.get("updated_time") or "") > midnight:
+                continue
+            if o["status"] == "PENDING_CANCELLATION" or (
+                    o["status"] == "CANCELLED" and (o.get("cancelled_time") or "") >= midnight):
+                used += 1
+        return used
 
     def cancel_order(self, account: Account, order_id: str, now: datetime, *, accept_charge: bool,
                      allowed: frozenset = CANCELLABLE) -> None:

@@ -17,6 +17,7 @@ class Client:
 
     def __init__(self, tasking_url: str, key: Optional[str]):
         self.base = tasking_url  # ends with /tasking/v2/
+        self.key = key
         self.session = requests.Session()
         if key is not None:
             self.session.headers["Authorization"] = f"api-key {key}"
@@ -36,6 +37,12 @@ class Client:
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.session.delete(self.url(path), timeout=30, **kwargs)
+
+    def contract(self) -> str:
+        """This key's default contract (pl_number), as the sandbox's GET /sandbox/accounts lists it."""
+        root = self.base.split("/tasking/v2/", 1)[0]
+        accounts = requests.get(root + "/sandbox/accounts", timeout=30).json()["accounts"]
+        return next(a for a in accounts if a["api_key"] == self.key)["default_pl_number"]
 
     def order(self, order_id: str) -> Dict[str, Any]:
         response = self.get(f"orders/{order_id}/")

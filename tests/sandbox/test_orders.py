@@ -533,6 +533,104 @@ def test_charged_cancellation():
         stop_server(process)
 
 
+class _Control:
+    """The slice of the fixture's SandboxServer the helpers use (advance, clock), for a private server."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def advance(self, seconds):
+        requests.post(self.root + "/sandbox/clock", json={"advance_seconds": seconds}, timeout=30)
+
+    def clock(self):
+        return requests.get(self.root + "/sandbox/clock", timeout=30).json()
+
+
+def _documented_count(client, contract, now):
+    """Today's assured cancellations by planet-tasking-api.txt's recipe, with the documented query as is."""
+    day = now.strftime("%Y-%m-%d")
+    listing = client.get(
+        f"orders/?updated_time__gt={day}&pl_number={contract}&status__in=CANCELLED,PENDING_CANCELLATION"
+        "&scheduling_type=ASSURED&quota_units=CREDITS&fields=name,cancelled_time,id,listing&limit=50&offset=0")
+    assert listing.status_code == 200 and listing.json()["next"] is None
+    # "check that the cancelled_time is after midnight UTC of the requested day. Orders in status
+    # PENDING_CANCELLATION do not have cancelled_time but they still count"
+    midnight = f"{day}T00:00:00"
+    return sum(1 for o in listing.json()["results"] if o["cancelled_time"] is None or o["cancelled_time"] >= midnight)
+
+
+def _assured_windows(client, control, count):
+    contract = client.contract()
+    search = client.post("imaging-windows/search/", {"geometry": point(13.350097, 52.514511), "pl_number": contract,
+                                                     "product": "Assured Tasking"}).json()
+    control.advance(300)
+    found = client.get(f"imaging-windows/search/{search['id']}/").json()["imaging_windows"]
+    ahead = [w for w in found if parse(w["start_time"]) > sim_now(control) + timedelta(hours=2)]
+    assert len(ahead) >= count, found
+    return contract, ahead[:count]
+
+
+def _order(client, window, name):
+    return assured_order(client, None, name, window)
+
+
+def test_the_charge_counts_by_cancelled_time_as_the_documented_recipe(tmp_path):
+    # An assured cancellation requested at 23:56 becomes CANCELLED (cancelled_time) after midnight: the
+    # recipe counts it on the new day, so the server charges by that count too.
+    process, root = start_server(["--db", ":memory:", "--speed", "0", "--seed", "4", "--free-cancellations", "2",
+                                  "--start", "2030-06-01T23:30:00Z"])
+    try:
+        client, control = Client(root + "/tasking/v2/", "sandbox"), _Control(root)
+        contract, windows = _assured_windows(client, control, 3)
+        first, second, third = (_order(client, w, f"assured {n}") for n, w in enumerate(windows))
+        control.advance(120)
+        control.advance((parse("2030-06-01T23:56:00Z") - sim_now(control)).total_seconds())
+        assert client.delete(f"orders/{first['id']}/").status_code == 204
+        assert client.order(first["id"])["status"] == "PENDING_CANCELLATION"
+        assert _documented_count(client, contract, sim_now(control)) == 1
+        control.advance(9 * 60)  # 00:05 on 2 June; the cancellation completed at 00:01
+        cancelled = client.order(first["id"])
+        assert cancelled["status"] == "CANCELLED" and cancelled["cancelled_time"].startswith("2030-06-02T00:01")
+        assert _documented_count(client, contract, sim_now(control)) == 1
+        assert client.delete(f"orders/{second['id']}/").status_code == 204
+        assert _documented_count(client, contract, sim_now(control)) == 2
+        refused = client.delete(f"orders/{third['id']}/")
+        assert refused.status_code == 400 and "accept_cancellation_charge=true" in refused.json()["detail"]
+        assert client.delete(f"orders/{third['id']}/?accept_cancellation_charge=true").status_code == 204
+        assert _documented_count(client, contract, sim_now(control)) == 3
+    finally:
+        stop_server(process)
+
+
+def test_replaced_orders_count_but_a_replacement_is_never_refused(tmp_path):
+    process, root = start_server(["--db", ":memory:", "--speed", "0", "--seed", "4", "--free-cancellations", "1",
+                                  "--start", "2030-06-01T10:00:00Z"])
+    try:
+        client, control = Client(root + "/tasking/v2/", "sandbox"), _Control(root)
+        contract, (shared, other) = _assured_windows(client, control, 2)
+        booked, kept = _order(client, shared, "booked"), _order(client, other, "kept")
+        control.advance(60)
+        replacing = _order(client, shared, "replacing")
+        control.advance(60)
+        assert client.order(replacing["id"])["status"] == "PENDING"
+        assert client.order(booked["id"])["status"] == "PENDING_CANCELLATION"
+        # The replaced order is one of the day's cancellations in the documented count, and in the server's.
+        assert _documented_count(client, contract, sim_now(control)) == 1
+        refused = client.delete(f"orders/{kept['id']}/")
+        assert refused.status_code == 400 and "accept_cancellation_charge=true" in refused.json()["detail"]
+        # Over the limit, a replacement still goes through: there is no request to accept a charge on.
+        again = _order(client, shared, "replacing again")
+        control.advance(60)
+        assert client.order(again["id"])["status"] == "PENDING"
+        assert client.order(replacing["id"])["status"] == "PENDING_CANCELLATION"
+        assert _documented_count(client, contract, sim_now(control)) == 2
+        assert client.delete(f"orders/{kept['id']}/?accept_cancellation_charge=true").status_code == 204
+        control.advance(600)
+        assert _documented_count(client, contract, sim_now(control)) == 3
+    finally:
+        stop_server(process)
+
+
 def test_head_and_options_never_change_an_order(api):
     order = api.create()
     assert api.session.head(api.url(f"orders/{order['id']}/"), timeout=10).status_code == 200
