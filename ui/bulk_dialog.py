@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from qgis.core import Qgis, QgsMapLayerProxyModel, QgsProject, QgsVectorLayer
-from qgis.gui import QgsDateTimeEdit, QgsFieldExpressionWidget, QgsMapLayerComboBox
+from qgis.gui import QgsDateTimeEdit, QgsFieldExpressionWidget, QgsMapLayerComboBox, QgsMessageBarItem
 from qgis.PyQt.QtCore import QDateTime, QObject, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
@@ -28,6 +28,7 @@ from qgis.PyQt.QtWidgets import (
     QScrollArea,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +44,9 @@ from ..core.bulk import (
     cancel_pairs,
     charge_refused_ids,
     edit_pairs,
+    job_source,
+    journal_features,
+    journal_result_layer,
     price_payloads,
     readable_error,
     result_layer,
@@ -50,7 +54,7 @@ from ..core.bulk import (
     resume_jobs,
     validate_layer,
 )
-from ..core.bulk_journal import BulkJournal
+from ..core.bulk_journal import JOB_FINISHED, JOB_OPEN, BulkJournal, JobSummary
 from ..core.log import get_logger
 from ..core.tasks import ApiTask, run_in_background
 
@@ -66,6 +70,13 @@ FIELD_LABELS = {
     "product": "Product",
 }
 VALIDATION_COLUMNS = ("Feature", "Name", "Shape", "km²", "Check", "Price")
+JOB_COLUMNS = ("Created (UTC)", "Service", "Job", "Parts sent / complete", "Created", "Failed", "State")
+ASSURED_TOOLTIP = (
+    "Not available for a layer yet. An assured order names one imaging window, and a window comes from an "
+    "imaging-window search for that very AOI (with the contract's PL number and product), at most 7 days "
+    "ahead: a layer of thousands of features would need one search per feature, each waited for, and the "
+    "window chosen per feature. Order assured AOIs one at a time from the Satellite Tasking panel; bulk "
+    "orders from a layer are flexible orders.")
 
 ClientFactory = Callable[[], Any]
 
@@ -87,6 +98,45 @@ def _message(iface: Any, text: str, level: int = Qgis.Info, duration: int = 8) -
         iface.messageBar().pushMessage(MESSAGE_TITLE, text, level, duration)
     except (AttributeError, RuntimeError):  # no message bar (tests with a bare stub), or QGIS closing
         _log.info("%s", text)
+
+
+def _message_with_button(iface: Any, text: str, level: int, duration: int, button_text: str,
+                         on_click: Callable[[], Any]) -> Optional[QgsMessageBarItem]:
+    """A message-bar entry with one button (e.g. "Show results"); None when there is no message bar."""
+    try:
+        bar = iface.messageBar()
+    except (AttributeError, RuntimeError):
+        _log.info("%s", text)
+        return None
+    # Parented to the bar, and the button to the item: Qt owns both, so they outlive this function.
+    item = QgsMessageBarItem(MESSAGE_TITLE, text, level, duration, bar)
+    button = QPushButton(button_text, item)
+    button.setObjectName("messageBarButton")
+    item.setWidget(button)
+    button.clicked.connect(lambda *_: on_click())
+    bar.pushItem(item)
+    return item
+
+
+def add_result_layer(journal: BulkJournal, job_id: str) -> Optional[QgsVectorLayer]:
+    """Rebuild a CREATE job's result layer from the journal and add it to the project."""
+    layer = journal_result_layer(journal, job_id)
+    if layer is not None:
+        QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+def announce_outcome(iface: Any, journal: BulkJournal, outcome: BulkOutcome, prefix: str = "") -> Optional[QgsMessageBarItem]:
+    """The summary in the message bar; for a CREATE job with a "Show results" button adding its result layer."""
+    text = prefix + outcome.summary()
+    trouble = bool(outcome.failed or outcome.pending)
+    level = Qgis.Warning if trouble else Qgis.Success
+    if outcome.operation != "CREATE":
+        _message(iface, text, level, 0 if trouble else 10)
+        return None
+    # Stays until closed: the results are one click away, and there is no other place they appear by themselves.
+    return _message_with_button(iface, text, level, 0, "Show results",
+                                lambda: add_result_layer(journal, outcome.job_id))
 
 
 class _ChunkRelay(QObject):
@@ -135,6 +185,178 @@ class BulkProgressPanel(QWidget):
         return [label.text() for label in self.labels]
 
 
+def _job_state_text(summary: JobSummary, following: bool) -> str:
+    if following:
+        return "following…"
+    if summary.state == JOB_OPEN:
+        waiting = summary.chunks - summary.chunks_complete
+        return f"unfinished ({waiting} part{'s' if waiting != 1 else ''} to follow)"
+    if summary.state == JOB_FINISHED:
+        return "finished" + (f", {summary.skipped} invalid not sent" if summary.skipped else "")
+    return summary.state.lower()
+
+
+class BulkJobsPanel(QWidget):
+    """The journal's unfinished and recent bulk jobs: follow an unfinished one again, show a job's results,
+    or dismiss it (no longer followed or listed; what is at the service goes on there)."""
+
+    def __init__(self, journal: Callable[[], BulkJournal], client_factory: ClientFactory, iface: Any,
+                 parent: Optional[QWidget] = None, *, poll_seconds: float = 2.0):
+        super().__init__(parent)
+        self.setObjectName("bulkJobsPanel")
+        self._journal = journal
+        self.client_factory = client_factory
+        self.iface = iface
+        self.poll_seconds = poll_seconds
+        self.summaries: List[JobSummary] = []
+        self.task: Optional[ApiTask] = None
+        self.following: Optional[str] = None
+        self.outcome: Optional[BulkOutcome] = None
+        self.result: Optional[QgsVectorLayer] = None
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Bulk jobs in the journal, newest first. Unfinished ones are followed at every "
+                                "start of QGIS until they finish or are dismissed.", self))
+        self.table = QTableWidget(0, len(JOB_COLUMNS), self)
+        self.table.setObjectName("jobsTable")
+        self.table.setHorizontalHeaderLabels(JOB_COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.Stretch)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh", self)
+        self.refresh_button.setObjectName("refreshJobsButton")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.follow_button = QPushButton("Follow again", self)
+        self.follow_button.setObjectName("followJobButton")
+        self.follow_button.setToolTip("Ask the service about this job's parts now and read back their results.")
+        self.follow_button.clicked.connect(self.follow_selected)
+        self.results_button = QPushButton("Show results", self)
+        self.results_button.setObjectName("jobResultsButton")
+        self.results_button.setToolTip("Add the job's result layer (order_id or error per feature) to the project.")
+        self.results_button.clicked.connect(self.show_selected_results)
+        self.dismiss_button = QPushButton("Dismiss", self)
+        self.dismiss_button.setObjectName("dismissJobButton")
+        self.dismiss_button.setToolTip("Stop following and listing this job; parts already at the service go on "
+                                       "there and their orders appear in the orders view.")
+        self.dismiss_button.clicked.connect(self.dismiss_selected)
+        for button in (self.refresh_button, self.follow_button, self.results_button, self.dismiss_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.status_label = QLabel("", self)
+        self.status_label.setObjectName("jobsStatusLabel")
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+        self._update_buttons()
+
+    def refresh(self, *_args: Any) -> None:
+        """Read the jobs list again from the journal (unfinished and finished; dismissed ones are gone)."""
+        try:
+            self.summaries = self._journal().job_summaries(states=[JOB_OPEN, JOB_FINISHED])
+        except Exception as error:  # noqa: BLE001 - an unreadable journal: say so in the panel
+            self.summaries = []
+            self.status_label.setText(f"The bulk journal could not be read: {error}")
+        selected = self.selected()
+        self.table.setRowCount(len(self.summaries))
+        for row, job in enumerate(self.summaries):
+            values = [job.created_at[:19].replace("T", " "), job.base_url, job.title or job.operation,
+                      f"{job.chunks_sent} / {job.chunks_complete} of {job.chunks}", str(job.succeeded),
+                      str(job.failed), _job_state_text(job, job.job_id == self.following)]
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                self.table.setItem(row, column, item)
+        if selected is not None:
+            for row, job in enumerate(self.summaries):
+                if job.job_id == selected.job_id:
+                    self.table.selectRow(row)
+        self._update_buttons()
+
+    def selected(self) -> Optional[JobSummary]:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()} if self.table.selectionModel() else set()
+        row = min(rows) if rows else -1
+        return self.summaries[row] if 0 <= row < len(self.summaries) else None
+
+    def select_job(self, job_id: str) -> None:
+        for row, job in enumerate(self.summaries):
+            if job.job_id == job_id:
+                self.table.selectRow(row)
+
+    def _update_buttons(self) -> None:
+        job = self.selected()
+        self.follow_button.setEnabled(job is not None and job.is_open and self.task is None)
+        self.results_button.setEnabled(job is not None and job.operation == "CREATE" and job.payloads > 0)
+        self.dismiss_button.setEnabled(job is not None and job.job_id != self.following)
+
+    def confirm(self, text: str) -> bool:
+        """Ask before dismissing an unfinished job (tests replace this)."""
+        return QMessageBox.question(self, "Dismiss bulk job", text) == QMessageBox.Yes
+
+    def follow_selected(self) -> None:
+        job = self.selected()
+        if job is None or not job.is_open or self.task is not None:
+            return
+        try:
+            client = self.client_factory()
+        except Exception as error:  # noqa: BLE001 - not configured: say so
+            self.status_label.setText(str(error))
+            return
+        journal, job_id, poll = self._journal(), job.job_id, self.poll_seconds
+        bulk = BulkJob.resume(journal, job_id)
+        self.following = job_id
+        self.status_label.setText(f"Following “{job.title or job.operation}”…")
+
+        def done(outcome: BulkOutcome) -> None:
+            self.task, self.following, self.outcome = None, None, outcome
+            self.status_label.setText(outcome.summary())
+            announce_outcome(self.iface, journal, outcome, f"“{job.title or job.operation}”: ")
+            self.refresh()
+
+        def failed(error: BaseException) -> None:
+            self.task, self.following = None, None
+            text = getattr(error, "message", None) or str(error)
+            self.status_label.setText(f"Following the job failed: {text} It stays in the journal.")
+            self.refresh()
+
+        def stopped() -> None:
+            self.task, self.following = None, None
+            self.status_label.setText("Stopped following; the job stays in the journal.")
+            self.refresh()
+
+        self.task = run_in_background(
+            f"{TASK_PREFIX}: following a bulk job",
+            lambda feedback: bulk.run(client, progress=feedback.set_progress, is_canceled=feedback.is_canceled,
+                                      poll=poll),
+            done, failed, stopped)
+        self.refresh()
+
+    def show_selected_results(self) -> Optional[QgsVectorLayer]:
+        job = self.selected()
+        if job is None:
+            return None
+        self.result = add_result_layer(self._journal(), job.job_id)
+        if self.result is not None:
+            self.status_label.setText(f"Added the layer “{self.result.name()}” ({self.result.featureCount()} "
+                                      "features).")
+        return self.result
+
+    def dismiss_selected(self) -> None:
+        job = self.selected()
+        if job is None or job.job_id == self.following:
+            return
+        if job.is_open and not self.confirm(
+                f"Stop following “{job.title or job.operation}”? Its {job.pending} orders still being processed go "
+                "on at the service; their results will not be read back into a result layer."):
+            return
+        self._journal().dismiss_job(job.job_id)
+        self.status_label.setText(f"Dismissed “{job.title or job.operation}”.")
+        self.refresh()
+
+
 class BulkOrderDialog(QDialog):
     """Order every feature (or the selection) of a point, line or polygon layer in one go.
 
@@ -169,7 +391,18 @@ class BulkOrderDialog(QDialog):
     # -- building ----------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("bulkTabs")
+        page = QWidget(self.tabs)
+        layout = QVBoxLayout(page)
+        self.tabs.addTab(page, "Order from layer")
+        self.jobs_panel = BulkJobsPanel(self._journal, self.client_factory, self.iface, self.tabs,
+                                        poll_seconds=self.poll_seconds)
+        self.tabs.addTab(self.jobs_panel, "Bulk jobs")
+        # The list is read when shown: cheap, and always what the journal says now.
+        self.tabs.currentChanged.connect(lambda index: self.jobs_panel.refresh() if index == 1 else None)
+        outer.addWidget(self.tabs, 1)
 
         source = QGroupBox("Layer", self)
         source_layout = QHBoxLayout(source)
@@ -225,6 +458,12 @@ class BulkOrderDialog(QDialog):
         checks.addWidget(self.skip_invalid)
         checks.addWidget(self.stop_on_invalid)
         checks.addStretch(1)
+        # Flexible orders only: shown, disabled, so the user learns why assured orders are not offered here.
+        self.assured_check = QCheckBox("Assured: search and take the best window per feature", self)
+        self.assured_check.setObjectName("assuredCheck")
+        self.assured_check.setEnabled(False)
+        self.assured_check.setToolTip(ASSURED_TOOLTIP)
+        checks.addWidget(self.assured_check)
         layout.addLayout(checks)
 
         self.validation_label = QLabel("", self)
@@ -279,7 +518,7 @@ class BulkOrderDialog(QDialog):
 
         buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        outer.addWidget(buttons)
 
         self.layer_combo.layerChanged.connect(self._layer_changed)
         self.selected_only.toggled.connect(self._mapping_changed)
@@ -520,8 +759,8 @@ class BulkOrderDialog(QDialog):
         try:
             self.job = BulkJob.start(self._journal(), "CREATE", pairs, client.base_url,
                                      title=f"{len(pairs)} orders from “{layer.name() if layer else ''}”",
-                                     source={"layer_id": layer.id() if layer else None,
-                                             "layer_source": layer.source() if layer else None})
+                                     source=job_source(self.report, self.pricing),
+                                     features=journal_features(self.report, self.pricing))
         except Exception as error:  # noqa: BLE001 - sqlite3/OS errors: report, send nothing
             self.on_task_error("Writing the bulk journal (nothing was sent)", error)
             return
@@ -546,17 +785,21 @@ class BulkOrderDialog(QDialog):
 
     def show_outcome(self, outcome: BulkOutcome) -> None:
         self.outcome = outcome
-        layer = self._snapshot_layer or self.layer()
-        summary = outcome.summary()
-        if self.report is not None and self.report.invalid:
-            summary += f" {len(self.report.invalid)} invalid features were not sent."
+        summary = outcome.summary()  # with the invalid features not sent, from the journal
         self.summary_label.setText(summary)
-        if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
-            prices = {fid: p.estimated_quota_cost for fid, p in self.pricing.prices.items()} if self.pricing else None
-            self.result = result_layer(layer, results_by_feature(self.report, outcome), prices=prices)
+        # From the journal, like a job resumed after a restart: the same layer either way, even if the
+        # source layer was removed meanwhile.
+        self.result = self.job.result_layer() if self.job is not None else None
+        if self.result is None:
+            layer = self._snapshot_layer or self.layer()
+            if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
+                prices = {fid: p.estimated_quota_cost for fid, p in self.pricing.prices.items()} if self.pricing else None
+                self.result = result_layer(layer, results_by_feature(self.report, outcome), prices=prices)
+        if self.result is not None:
             QgsProject.instance().addMapLayer(self.result)
         level = Qgis.Success if not outcome.failed and not outcome.pending else Qgis.Warning
         _message(self.iface, summary, level, 0 if outcome.failed else 10)
+        self.jobs_panel.refresh()
 
 
 # --- bulk edit / cancel of existing orders ---------------------------------------------------------------
@@ -882,10 +1125,14 @@ def resume_unfinished_bulks(client_factory: Optional[ClientFactory], iface: Any,
     titles = ", ".join(job.title or job.operation for job in jobs[:3]) + ("…" if len(jobs) > 3 else "")
     _message(iface, f"Following {len(jobs)} unfinished bulk order job(s) from the last session: {titles}.", Qgis.Info)
 
+    titles_by_id = {job.job_id: job.title or job.operation for job in jobs}
+
     def finished(outcomes: List[BulkOutcome]) -> None:
-        text = " ".join(outcome.summary() for outcome in outcomes)
-        failed = any(outcome.failed for outcome in outcomes)
-        _message(iface, f"Resumed bulk orders: {text}", Qgis.Warning if failed else Qgis.Success, 0 if failed else 10)
+        # One entry per job, as at the end of an uninterrupted run: its summary and, for a CREATE, the
+        # result layer one click away (rebuilt from the journal; the source layer may be gone).
+        for outcome in outcomes:
+            title = titles_by_id.get(outcome.job_id, outcome.operation)
+            announce_outcome(iface, journal, outcome, f"Resumed bulk “{title}”: ")
 
     def failed(error: BaseException) -> None:
         text = getattr(error, "message", None) or str(error)
@@ -902,5 +1149,6 @@ def resume_unfinished_bulks(client_factory: Optional[ClientFactory], iface: Any,
         finished, failed, stopped)
 
 
-__all__ = ["BulkEditDialog", "BulkOrderDialog", "BulkProgressPanel", "default_client_factory", "orders_layer",
-           "resume_unfinished_bulks", "selected_order_ids_from", "selected_orders"]
+__all__ = ["BulkEditDialog", "BulkJobsPanel", "BulkOrderDialog", "BulkProgressPanel", "add_result_layer",
+           "announce_outcome", "default_client_factory", "orders_layer", "resume_unfinished_bulks",
+           "selected_order_ids_from", "selected_orders"]

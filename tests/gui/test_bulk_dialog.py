@@ -8,8 +8,8 @@ import pytest
 from qgis.core import Qgis, QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt, QVariant
 
-from core.bulk import BulkJob
-from core.bulk_journal import BulkJournal
+from core.bulk import BulkJob, readable_error
+from core.bulk_journal import JOB_DISMISSED, JOB_FINISHED, BulkJournal
 from core.layers import create_orders_layer
 from core.models import Order
 from core.planet_tasking import TaskingClient
@@ -17,6 +17,20 @@ from core.tasks import active_tasks, cancel_all_tasks
 from ui.bulk_dialog import BulkEditDialog, BulkOrderDialog, resume_unfinished_bulks, selected_order_ids_from
 
 BAD_CONTRACT = "PL-000000"
+
+
+def bar_items(iface, level):
+    """The message-bar entries with a button (e.g. "Show results") at `level`, newest last."""
+    return [item for item in iface.messageBar().items() if item.level() == level and item.widget() is not None]
+
+
+def bar_texts(iface, level):
+    return list(iface.messageBar().get_messages(level)) + [item.text() for item in bar_items(iface, level)]
+
+
+def clear_bar(iface):
+    iface.messageBar().clear_messages()
+    iface.messageBar().clearWidgets()
 
 
 class ClockSleep:
@@ -181,8 +195,8 @@ def test_orders_view_selection_wins(project):
     dialog.deleteLater()
 
 
-def test_cancel_while_waiting_keeps_the_bulk_in_the_journal_for_later(qtbot, qgis_iface, project, factory,
-                                                                     journal, sandbox):
+def test_cancel_while_waiting_then_next_start_gives_the_results_of_an_uninterrupted_run(
+        qtbot, qgis_iface, project, factory, journal, sandbox):
     # The simulated clock stands still: the bulk stays PENDING until the user gives up waiting.
     frozen = lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=lambda s: time.sleep(0.01))  # noqa: E731
     layer = wells_layer()
@@ -191,9 +205,13 @@ def test_cancel_while_waiting_keeps_the_bulk_in_the_journal_for_later(qtbot, qgi
     qtbot.addWidget(dialog)
     dialog.confirm = lambda text: True
     dialog.layer_combo.setLayer(layer)
-    dialog.set_expression("name", "concat('pad ', $id)")
+    dialog.set_expression("name", '"pad"')
+    dialog.set_expression("end_time", "now() + make_interval(days:=\"days\")")
+    dialog.set_expression("pl_number", '"contract"')
     qtbot.mouseClick(dialog.validate_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=20000)
+    qtbot.mouseClick(dialog.price_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.pricing is not None, timeout=20000)
     qtbot.mouseClick(dialog.create_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "PENDING" in dialog.progress_panel.states()[0], timeout=20000)
     assert dialog.cancel_button.isEnabled()
@@ -202,13 +220,38 @@ def test_cancel_while_waiting_keeps_the_bulk_in_the_journal_for_later(qtbot, qgi
     assert "still processing" in dialog.summary_label.text()
     assert any("next time QGIS starts" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
     assert len(journal.unfinished_jobs()) == 1
+    job_id = dialog.job.job_id
+    dialog.close()
+    # QGIS closes; at the next start the project is empty: the source layer is gone.
+    project.removeAllMapLayers()
+    clear_bar(qgis_iface)
 
-    qgis_iface.messageBar().clear_messages()
     resume_unfinished_bulks(factory, qgis_iface, journal=journal, poll_seconds=1.0)
-    qtbot.waitUntil(lambda: bool(qgis_iface.messageBar().get_messages(Qgis.Success)), timeout=30000)
-    assert "12 created, 0 failed" in qgis_iface.messageBar().get_messages(Qgis.Success)[0]
+    qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.Warning)), timeout=30000)
+    [entry] = bar_items(qgis_iface, Qgis.Warning)  # one job, one entry; warning: one order was refused
+    assert "9 created, 1 failed" in entry.text() and "pl_number" in entry.text()
+    assert "2 invalid features were not sent" in entry.text()
+    assert entry.widget().text() == "Show results"
     assert journal.unfinished_jobs() == []
-    assert len(list(factory().iter_orders())) == 12
+
+    entry.widget().click()
+    [result] = project.mapLayersByName("well pads — orders")
+    assert result.crs().authid() == "EPSG:3857" and result.featureCount() == 12
+    assert result.fields().names() == ["pad", "days", "contract", "order_id", "error", "estimated_cost"]
+    served = {}
+    for chunk in journal.job(job_id).chunks:
+        for listed in factory().iter_bulk_payloads(chunk.bulk_id):
+            served[listed.payload["name"]] = (listed.order_id, readable_error(listed.error))
+    rows = {f.id(): f for f in result.getFeatures()}
+    for feature in rows.values():
+        if feature["pad"] in served:  # sent: exactly what the service lists for it
+            assert (feature["order_id"] or None, feature["error"] or None) == served[feature["pad"]]
+        else:  # never sent: the reason from the check
+            assert not feature["order_id"] and feature["error"]
+    assert "name is empty" in rows[5]["error"] and "in the past" in rows[8]["error"]
+    assert "pl_number" in rows[10]["error"]
+    assert rows[1]["estimated_cost"] > 0 and rows[1].geometry().asPoint().x() == pytest.approx(1113194.9)
+    assert {f["order_id"] for f in rows.values() if f["order_id"]} == {o.id for o in factory().iter_orders()}
 
 
 def test_unfinished_bulks_are_resumed_at_start(qtbot, qgis_iface, factory, journal, sandbox):
@@ -223,8 +266,9 @@ def test_unfinished_bulks_are_resumed_at_start(qtbot, qgis_iface, factory, journ
     task = resume_unfinished_bulks(factory, qgis_iface, journal=journal, poll_seconds=1.0)
     assert task is not None
     assert any("left over" in m for m in qgis_iface.messageBar().get_messages(Qgis.Info))
-    qtbot.waitUntil(lambda: bool(qgis_iface.messageBar().get_messages(Qgis.Success)), timeout=30000)
-    assert "5 created, 0 failed" in qgis_iface.messageBar().get_messages(Qgis.Success)[0]
+    qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.Success)), timeout=30000)
+    assert "left over" in bar_texts(qgis_iface, Qgis.Success)[0]
+    assert "5 created, 0 failed" in bar_texts(qgis_iface, Qgis.Success)[0]
     assert [j.job_id for j in journal.unfinished_jobs()] == [other.job_id]  # never sent elsewhere
     assert len(list(client.iter_orders())) == 5
     assert resume_unfinished_bulks(factory, qgis_iface, journal=journal) is None
@@ -285,3 +329,84 @@ def test_nothing_is_sent_when_the_journal_cannot_be_written(qtbot, qgis_iface, p
     qtbot.mouseClick(dialog.create_button, Qt.LeftButton)
     assert "nothing was sent" in dialog.summary_label.text() and dialog.task is None
     assert not [r for r in sandbox.requests_seen() if r["path"].endswith("/bulk/")]
+
+
+def test_jobs_view_lists_follows_again_shows_results_and_dismisses(qtbot, qgis_iface, project, factory, journal,
+                                                                 sandbox):
+    client = factory()
+    pairs = [(i, {"name": f"j{i}", "geometry": {"type": "Point", "coordinates": [20 + i * 0.1, 40]}})
+             for i in range(5)]
+    done = BulkJob.start(journal, "CREATE", pairs[:2], client.base_url, title="done before")
+    done.run(client)
+    left = BulkJob.start(journal, "CREATE", pairs, client.base_url, title="left over", chunk_size=2)
+    left.run(client, max_chunks_to_send=1)
+    elsewhere = BulkJob.start(journal, "CREATE", pairs[:1], "https://api.planet.com/tasking/v2/", title="real service")
+    dismissed = BulkJob.start(journal, "CREATE", pairs[:1], client.base_url, title="gone")
+    journal.dismiss_job(dismissed.job_id)
+    clear_bar(qgis_iface)
+
+    dialog = BulkOrderDialog(factory, qgis_iface, journal=journal, poll_seconds=1.0)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(1)
+    panel = dialog.jobs_panel
+    table = panel.table
+
+    def row_of(title):
+        return next(r for r in range(table.rowCount()) if table.item(r, 2).text() == title)
+
+    def cells(title):
+        return [table.item(row_of(title), c).text() for c in range(table.columnCount())]
+
+    assert table.rowCount() == 3  # the dismissed one is not listed
+    assert cells("left over")[1] == client.base_url and cells("left over")[3] == "1 / 0 of 3"
+    assert cells("left over")[6].startswith("unfinished")
+    assert cells("done before")[3:] == ["1 / 1 of 1", "2", "0", "finished"]
+
+    table.selectRow(row_of("done before"))
+    assert not panel.follow_button.isEnabled() and panel.results_button.isEnabled()
+    table.selectRow(row_of("left over"))
+    assert panel.follow_button.isEnabled()
+    qtbot.mouseClick(panel.follow_button, Qt.LeftButton)
+    assert cells("left over")[6] == "following…" and not panel.follow_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.task is None, timeout=30000)
+    assert cells("left over")[3:] == ["3 / 3 of 3", "5", "0", "finished"]
+    assert "5 created, 0 failed" in panel.status_label.text()
+    [entry] = bar_items(qgis_iface, Qgis.Success)
+    assert "left over" in entry.text() and entry.widget().text() == "Show results"
+    assert journal.job(left.job_id).state == JOB_FINISHED
+
+    qtbot.mouseClick(panel.results_button, Qt.LeftButton)
+    result = panel.result
+    assert QgsProject.instance().mapLayer(result.id()) is not None
+    assert sorted(f["name"] for f in result.getFeatures()) == [f"j{i}" for i in range(5)]
+    assert {f["order_id"] for f in result.getFeatures()} == {
+        i.order_id for i in left.outcome().items}
+
+    # Another service's job is never followed from here: the reason is shown, nothing is sent.
+    posts = len([r for r in sandbox.requests_seen() if r["method"] == "POST"])
+    table.selectRow(row_of("real service"))
+    qtbot.mouseClick(panel.follow_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.task is None, timeout=20000)
+    assert "switch the plugin back" in panel.status_label.text()
+    assert len([r for r in sandbox.requests_seen() if r["method"] == "POST"]) == posts
+
+    asked = []
+    panel.confirm = lambda text: asked.append(text) or False
+    qtbot.mouseClick(panel.dismiss_button, Qt.LeftButton)
+    assert asked and "go on at the service" in asked[0] and table.rowCount() == 3  # said no: kept
+    panel.confirm = lambda text: True
+    qtbot.mouseClick(panel.dismiss_button, Qt.LeftButton)
+    assert table.rowCount() == 2 and journal.job(elsewhere.job_id).state == JOB_DISMISSED
+    assert journal.unfinished_jobs() == []  # nothing left for the next start to follow
+    table.selectRow(row_of("done before"))
+    qtbot.mouseClick(panel.dismiss_button, Qt.LeftButton)  # a finished job goes without a question
+    assert [table.item(r, 2).text() for r in range(table.rowCount())] == ["left over"]
+
+
+def test_assured_from_a_layer_is_shown_disabled_with_the_reason(qgis_iface, project, factory, journal):
+    dialog = BulkOrderDialog(factory, qgis_iface, journal=journal)
+    assert not dialog.assured_check.isEnabled() and not dialog.assured_check.isChecked()
+    assert "imaging-window search" in dialog.assured_check.toolTip()
+    assert "one search per feature" in dialog.assured_check.toolTip()
+    dialog.deleteLater()
