@@ -407,15 +407,17 @@ def test_bulk_cancel_follows_the_state_rules(client, sandbox, journal):
 
 
 def test_charged_bulk_cancellation_needs_acceptance_per_payload(client, sandbox, journal):
+    accounts = sandbox.control("GET", "accounts")["accounts"]
+    account = next(a for a in accounts if a["api_key"] == sandbox.api_key)
+    free, contract = account["free_cancellations"], account["default_pl_number"]
+    # A search needs the contract and product it is for (planet-tasking-api.txt, imaging windows).
     search = client.start_imaging_window_search({"type": "Point", "coordinates": [13.350097, 52.514511]},
-                                                product=ASSURED)
+                                                pl_number=contract, product=ASSURED)
     search = client.wait_imaging_window_search(search.id, poll=5.0, timeout=900)
     ids = []
     for index, window in enumerate(search.imaging_windows):
         ids.append(client.create_order({"name": f"assured {index}", "imaging_window": window.id,
-                                        "product": ASSURED}).id)
-    accounts = sandbox.control("GET", "accounts")["accounts"]
-    free = next(a for a in accounts if a["api_key"] == sandbox.api_key)["free_cancellations"]
+                                        "pl_number": contract, "product": ASSURED}).id)
     if len(ids) <= free:
         pytest.skip("the sandbox found too few windows to use up the free cancellations")
     sandbox.advance(120)
