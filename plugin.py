@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
 
-from qgis.core import QgsApplication
-from qgis.PyQt.QtCore import Qt
+from qgis.core import Qgis, QgsApplication
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
@@ -73,7 +73,9 @@ class SatelliteTaskingPlugin:
             self.show_bulk_edit_dialog
         )
         self._create_dock()
-        self._resume_bulks()
+        # After start-up, not inside initGui: resuming may have to unlock the key, and a master-password
+        # prompt must not appear before QGIS's main window does.
+        QTimer.singleShot(0, self._resume_bulks)
         self._log.info("Satellite Tasking loaded")
 
     def _create_dock(self) -> None:
@@ -133,6 +135,10 @@ class SatelliteTaskingPlugin:
 
     def _stop_work(self) -> None:
         """Cancel our background tasks and release our map tool before the widgets go."""
+        from .core.tasks import cancel_all_tasks
+
+        # Callbacks first: a task finishing after unload must not call into deleted dialogs and panels.
+        cancel_all_tasks(detach_callbacks=True)
         if self.dock is not None:
             self.dock.shutdown()
         package = __package__ or ""
@@ -161,7 +167,8 @@ class SatelliteTaskingPlugin:
 
         if self.settings_dialog is None:
             self.settings_dialog = SettingsDialog(self.iface.mainWindow())
-            self._connect(self.settings_dialog.finished, self._settings_closed)
+            # Only an accepted dialog changed anything; a cancelled one must not reload the orders.
+            self._connect(self.settings_dialog.accepted, self._settings_saved)
         self.settings_dialog.load()
         self.settings_dialog.open()
         return self.settings_dialog
@@ -183,9 +190,17 @@ class SatelliteTaskingPlugin:
         ids, statuses = selected_order_ids_from(self.dock)  # the orders view inside it, else the layer
         if not ids:
             self.iface.messageBar().pushMessage(
-                PLUGIN_NAME, "Select orders in the orders view or the “Tasking orders” layer first.", 1, 6)
+                PLUGIN_NAME, "Select orders in the orders view or the “Tasking orders” layer first.", Qgis.Warning, 6)
             return None
         if self.bulk_edit_dialog is not None:
+            if getattr(self.bulk_edit_dialog, "task", None) is not None:
+                # Replacing it would drop a running edit/cancel (and its charge question) on the floor.
+                self.iface.messageBar().pushMessage(
+                    PLUGIN_NAME, "A bulk edit or cancellation is still running: wait for it to finish first.",
+                    Qgis.Warning, 6)
+                self.bulk_edit_dialog.show()
+                self.bulk_edit_dialog.raise_()
+                return self.bulk_edit_dialog
             self.bulk_edit_dialog.close()
             self.bulk_edit_dialog.deleteLater()
         self.bulk_edit_dialog = BulkEditDialog(default_client_factory, self.iface, ids, statuses=statuses)
@@ -194,6 +209,8 @@ class SatelliteTaskingPlugin:
 
     def _resume_bulks(self) -> None:
         """Follow the bulk orders a previous session left unfinished (journal in the QGIS profile)."""
+        if self.toolbar is None:  # unloaded before the event loop came round
+            return
         try:
             from .ui.bulk_dialog import default_client_factory, resume_unfinished_bulks
 
@@ -201,6 +218,6 @@ class SatelliteTaskingPlugin:
         except Exception:  # noqa: BLE001 - a broken journal must never stop the plugin from loading
             self._log.exception("could not resume unfinished bulk orders")
 
-    def _settings_closed(self, _result: int) -> None:
+    def _settings_saved(self) -> None:
         if self.dock is not None:
             self.dock.refresh()
