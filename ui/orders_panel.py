@@ -49,6 +49,7 @@ from ..core.orders_sync import (
     mirror_orders,
     order_features,
     probe_changes,
+    quiet_collector,
     reload_window,
 )
 from ..core.tasks import ApiTask, run_in_background
@@ -68,6 +69,8 @@ LAYER_SLICE = 100
 REMOVE_SLICE = 500
 # The main thread takes map steps for at most this long per timer tick, then lets the event loop run.
 MAP_STEP_BUDGET_S = 0.012
+# Orders per page of the map listing (and so order ids per captures request, under CAPTURE_IDS_PER_REQUEST).
+MAP_PAGE_SIZE = 100
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
 
@@ -127,7 +130,8 @@ class OrdersPanel(QWidget):
         # and the capture ids of each order, so a later run re-reads only what changed and knows what left.
         self._written_orders: set = set()
         self._map_updated: Dict[str, Optional[int]] = {}
-        self._map_captures: Dict[str, set] = {}
+        # Capture ids as tuples: a tuple of strings leaves the cycle collector's watch, a set never does.
+        self._map_captures: Dict[str, tuple] = {}
         self._map_task: Optional[ApiTask] = None
         self._map_filters: Optional[Dict[str, Any]] = None
         self._map_again = False
@@ -425,8 +429,9 @@ class OrdersPanel(QWidget):
             return
 
         def work(feedback):
-            page = client.list_orders(limit=limit, offset=offset, **params)
-            compact, footprints = compact_orders(page.results)
+            with quiet_collector():
+                page = client.list_orders(limit=limit, offset=offset, **params)
+                compact, footprints = compact_orders(page.results)
             return Page(count=page.count, next=page.next, previous=page.previous, results=compact), footprints
 
         def done(result) -> None:
@@ -511,15 +516,16 @@ class OrdersPanel(QWidget):
         self._map_steps = deque()
         known = dict(self._map_updated)  # the worker reads this snapshot, never the live dict
         params = dict(self.model.query.params())
-        page_size = self.model.page_size
+        page_size = MAP_PAGE_SIZE
 
         def work(feedback):
             def deliver(part: MapPart) -> None:
                 inbox.append(part)
                 feedback.set_progress(100.0 * part.listed / max(part.total, 1))
 
-            return mirror_orders(client, params, known, deliver, page_size=page_size,
-                                 is_canceled=feedback.is_canceled)
+            with quiet_collector():
+                return mirror_orders(client, params, known, deliver, page_size=page_size,
+                                     is_canceled=feedback.is_canceled)
 
         def done(result) -> None:
             if inbox is self._map_inbox:
@@ -633,7 +639,7 @@ class OrdersPanel(QWidget):
                 for capture_id in self._map_captures.get(order_id, ()) if capture_id not in ids]
         if gone:
             layer_tools.remove_features(self.captures_layer, gone)
-        self._map_captures.update(fresh)
+        self._map_captures.update((order_id, tuple(ids)) for order_id, ids in fresh.items())
         self._map_updated.update(part.updated)
         self._written_orders.update(part.orders.rows)
         self._map_total, self._map_listed = part.total, part.listed
@@ -1004,9 +1010,10 @@ class OrdersPanel(QWidget):
             probe = probe_changes(client, None)
             # Pages as small as the view's: parsing a big JSON page holds the GIL, and so stalls the GUI.
             footprints: Dict[str, Optional[bytes]] = {}
-            compact, total = reload_window(client, count, params, page_size=page_size,
-                                           is_canceled=feedback.is_canceled, footprints=footprints)
-            changes = diff_orders(before, compact)
+            with quiet_collector():
+                compact, total = reload_window(client, count, params, page_size=page_size,
+                                               is_canceled=feedback.is_canceled, footprints=footprints)
+                changes = diff_orders(before, compact)
             return probe, compact, total, footprints, changes
 
         def done(result) -> None:

@@ -12,7 +12,7 @@ from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsRectangle, Qg
 from qgis.PyQt.QtCore import QDateTime, Qt
 from qgis.PyQt.QtWidgets import QMessageBox
 
-from core.layers import wkb_to_geometry
+from core.layers import geojson_to_geometry, wkb_to_geometry
 from core.orders_sync import AdaptiveInterval
 from core.planet_tasking import TaskingClient
 from tests.conftest import SandboxServer
@@ -480,3 +480,88 @@ def test_the_dock_has_an_orders_tab_that_loads_when_first_shown(sandbox, qgis_if
         for layer in (dock.orders_panel.orders_layer, dock.orders_panel.captures_layer):
             if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
                 QgsProject.instance().removeMapLayer(layer.id())
+
+
+def assert_map_matches_the_server(panel, client, **filters):
+    """Both layers hold exactly the orders matching `filters` and every capture of them, each once."""
+    orders = {o.id: o for o in client.iter_orders(page_size=1000, **filters)}
+    features = list(panel.orders_layer.getFeatures())
+    ids = [f["id"] for f in features]
+    assert len(ids) == len(set(ids)) and set(ids) == set(orders)
+    for feature in features:
+        order = orders[feature["id"]]
+        assert (feature["name"], feature["status"], feature["exclusivity_days"]) == (
+            order.name, order.status, order.exclusivity_days)
+        assert feature["updated_time"].toMSecsSinceEpoch() == round(order.updated_time.timestamp() * 1000)
+        assert feature.geometry().equals(geojson_to_geometry(order.geometry))
+    order_ids = list(orders)
+    captures = {c.id: c for start in range(0, len(order_ids), 100)
+                for c in client.iter_captures(order_ids[start:start + 100], page_size=1000)}
+    features = list(panel.captures_layer.getFeatures())
+    capture_ids = [f["id"] for f in features]
+    assert len(capture_ids) == len(set(capture_ids)) and set(capture_ids) == set(captures)
+    for feature in features:
+        capture = captures[feature["id"]]
+        assert (feature["order_id"], feature["status"], feature["assessment"], feature["strip_id"]) == (
+            capture.order_id, capture.status, capture.assessment, capture.strip_id)
+        if capture.acquired_time is not None:
+            assert feature["acquired_time"].toMSecsSinceEpoch() == round(capture.acquired_time.timestamp() * 1000)
+        assert feature.geometry().equals(geojson_to_geometry(capture.geometry))
+    return orders, captures
+
+
+def test_map_holds_every_matching_order_and_capture_not_only_the_loaded_rows(sandbox, make_panel, qtbot):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"map {'beta' if n % 4 == 0 else 'alpha'} {n:03d}",
+                                   "geometry": point(n), "exclusivity_days": n % 3} for n in range(260)])
+    sandbox.advance(2 * 86400)
+    panel = make_panel(sandbox, page_size=40)
+    panel.start()
+    settle(qtbot, panel)
+    assert len(panel.model.orders) == 40 and panel.model.total == 260  # the table pages lazily as before
+    orders, captures = assert_map_matches_the_server(panel, client)
+    assert len(orders) == 260 and len(captures) > 40  # captures of orders far beyond the first page too
+    assert panel.map_label.text() == f"Map: 260 orders, {len(captures):,} captures."
+    assert not panel.map_progress.isVisible() and not panel.map_stop_button.isVisible()
+    # Captures were asked for with at most 100 order ids per request.
+    capture_requests = [parse_qs(r["query"]) for r in sandbox.requests_seen()
+                        if r["method"] == "GET" and r["path"].endswith("/captures/")]
+    sizes = [len(q["order_id"][0].split(",")) for q in capture_requests if "order_id" in q]
+    assert sizes and max(sizes) <= 100 and sum(sizes) >= 260
+
+    # A refresh after the world moved on updates in place: no duplicates, still feature for feature.
+    fids = {f["id"]: f.id() for f in panel.orders_layer.getFeatures()}
+    sandbox.advance(2 * 86400)
+    with qtbot.waitSignal(panel.refreshed, timeout=WAIT_MS):
+        panel.refresh_button.click()
+    settle(qtbot, panel)
+    after, captures_after = assert_map_matches_the_server(panel, client)
+    assert any(after[i].status != orders[i].status for i in after)  # the refresh had something to do
+    assert len(captures_after) >= len(captures)
+    assert {f["id"]: f.id() for f in panel.orders_layer.getFeatures()} == fids  # updated, not re-added
+
+    # A filter change: orders (and their captures) no longer matching leave the map.
+    panel.name_filter.setText("beta")
+    settle(qtbot, panel)
+    beta, beta_captures = assert_map_matches_the_server(panel, client, name__icontains="beta")
+    assert len(beta) == 65 and len(panel.model.orders) == 40
+    assert {f["order_id"] for f in panel.captures_layer.getFeatures()} <= set(beta)
+    panel.name_filter.setText("")
+    settle(qtbot, panel)
+    assert_map_matches_the_server(panel, client)
+
+
+def test_the_map_load_can_be_stopped_and_a_refresh_completes_it(sandbox, make_panel, qtbot):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"stop {n:03d}", "geometry": point(n)} for n in range(300)])
+    panel = make_panel(sandbox)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.map_busy() and panel.map_stop_button.isVisible(), timeout=WAIT_MS)
+    panel.map_stop_button.click()
+    assert not panel.map_busy() and "stopped" in panel.map_label.text()
+    settle(qtbot, panel)
+    assert panel.orders_layer.featureCount() < 300 or "stopped" in panel.map_label.text()
+    panel.refresh_now()
+    settle(qtbot, panel)
+    assert_map_matches_the_server(panel, client)
+    assert panel.map_label.text().startswith("Map: 300 orders")

@@ -62,3 +62,35 @@ def test_refresh_finds_expired_turning_fulfilled_and_manual_reassessment(sandbox
     changes = diff_orders({o.id: o for o in fresh}, again)
     assert changes.changed[subject.id].status_change == ("FULFILLED", "IN_PROGRESS")
     assert "reassessed" in changes.changed[subject.id].describe()
+
+
+def test_quiet_collector_raises_the_young_threshold_while_loads_run_and_restores_it():
+    import gc
+    import threading
+
+    from core.orders_sync import QUIET_GEN0_THRESHOLD, quiet_collector
+
+    before = gc.get_threshold()
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def worker():
+        with quiet_collector():
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    inside.wait(10)
+    with quiet_collector():  # a second load meanwhile, on another thread
+        assert gc.get_threshold()[0] == max(before[0], QUIET_GEN0_THRESHOLD)
+    assert gc.get_threshold()[0] == max(before[0], QUIET_GEN0_THRESHOLD)  # the first still runs
+    leave.set()
+    thread.join(10)
+    assert gc.get_threshold() == before
+    try:
+        with quiet_collector():
+            raise ValueError("a failed load")
+    except ValueError:
+        pass
+    assert gc.get_threshold() == before
