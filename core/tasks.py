@@ -5,17 +5,19 @@ from __future__ import annotations
 import traceback
 from typing import Any, Callable, Dict, List, Optional
 
-from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsTask, QgsVectorLayer
+from qgis.core import QgsApplication, QgsTask, QgsVectorLayer
 
 from .errors import Cancelled
 from .layers import DEFAULT_BATCH_SIZE, PreparedFeatures, UpsertResult, apply_prepared
+from .log import get_logger
 
 try:
     from qgis.PyQt import sip
 except ImportError:  # pragma: no cover - older PyQt layouts
     import sip  # type: ignore[no-redef]
 
-MESSAGE_LOG_TAB = "Satellite Tasking"
+# Through the plugin logger, so failures are redacted (an API key in an error text never reaches the log).
+_log = get_logger("tasks")
 
 SuccessCallback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
@@ -110,7 +112,7 @@ class ApiTask(QgsTask):
                 self._deliver_error(self.exception or RuntimeError(f"{self.description()} did not finish."))
         except BaseException as exc:  # see the class docstring
             self.callback_error = exc
-            _log(f"{self.description()}: a result handler failed:\n{traceback.format_exc()}", Qgis.Critical)
+            _log.error("%s: a result handler failed:\n%s", self.description(), traceback.format_exc())
         finally:
             self.delivered = True
             _ACTIVE_TASKS.pop(id(self), None)
@@ -130,7 +132,7 @@ class ApiTask(QgsTask):
         if self.on_error is not None:
             self.on_error(exc)
         else:
-            _log(f"{self.description()} failed: {exc}\n{self.error_traceback}", Qgis.Warning)
+            _log.warning("%s failed: %s\n%s", self.description(), exc, self.error_traceback)
 
     def detach_callbacks(self) -> None:
         """Forget the callbacks, e.g. at plugin unload, when the widgets they would update are gone."""
@@ -220,7 +222,3 @@ def cancel_all_tasks(detach_callbacks: bool = True) -> int:
         task.cancel()
         cancelled += 1
     return cancelled
-
-
-def _log(message: str, level: int) -> None:
-    QgsMessageLog.logMessage(message, MESSAGE_LOG_TAB, level)

@@ -9,7 +9,7 @@ import pytest
 from qgis.core import QgsApplication, QgsProject, QgsTask
 from qgis.PyQt.QtCore import QCoreApplication, QThread
 
-from core import tasks
+from core import log, tasks
 from core.errors import Cancelled, NotFoundError
 from core.layers import create_captures_layer, prepare_captures
 from core.models import Capture
@@ -84,11 +84,32 @@ def test_exception_delivered_to_on_error():
 
 def test_error_without_handler_is_logged_not_raised(qgis_app):
     messages = []
-    log = QgsApplication.messageLog()
-    log.messageReceived.connect(lambda message, tag, level: messages.append((tag, message)))
-    task = run_in_background("Doomed", lambda feedback: 1 / 0)
-    wait_until(lambda: task.delivered)
-    assert any(tag == tasks.MESSAGE_LOG_TAB and "ZeroDivisionError" in message for tag, message in messages)
+    message_log = QgsApplication.messageLog()
+    message_log.messageReceived.connect(lambda message, tag, level: messages.append((tag, message)))
+    log.setup_logging()  # what the plugin's initGui does
+    try:
+        task = run_in_background("Doomed", lambda feedback: 1 / 0)
+        wait_until(lambda: task.delivered)
+    finally:
+        log.teardown_logging()
+    assert any(tag == log.MESSAGE_LOG_TAB and "ZeroDivisionError" in message for tag, message in messages)
+
+
+def test_a_failed_tasks_log_line_never_shows_the_api_key(qgis_app):
+    messages = []
+    message_log = QgsApplication.messageLog()
+    message_log.messageReceived.connect(lambda message, tag, level: messages.append(message))
+    log.setup_logging()
+    log.register_secret("PLAK-0123456789abcdef")
+    try:
+        task = run_in_background("Leaky", lambda feedback: (_ for _ in ()).throw(
+            RuntimeError("refused for key PLAK-0123456789abcdef")))
+        wait_until(lambda: task.delivered)
+    finally:
+        log.teardown_logging()
+    failure = [m for m in messages if "Leaky failed" in m]
+    assert failure and "refused for key" in failure[0]
+    assert not any("PLAK-0123456789abcdef" in m for m in messages)
 
 
 def test_callback_exception_is_contained():
