@@ -765,7 +765,7 @@ class BulkOrderDialog(QDialog):
             self.on_task_error("Writing the bulk journal (nothing was sent)", error)
             return
         self._ordered_report = self.report
-        self.progress_panel.reset([len(c.items) for c in self.job.job().chunks])
+        self.progress_panel.reset([c.size for c in self.job.job(with_items=False).chunks])
         self.summary_label.setText("Sending…")
         job, relay, poll = self.job, self._relay, self.poll_seconds
         self._start("Creating orders",
@@ -1037,7 +1037,7 @@ class BulkEditDialog(QDialog):
         except Exception as error:  # noqa: BLE001 - the journal comes first: without it, nothing is sent
             self.summary_label.setText(f"The bulk journal could not be written, so nothing was sent: {error}")
             return
-        self.progress_panel.reset([len(c.items) for c in self.job.job().chunks])
+        self.progress_panel.reset([c.size for c in self.job.job(with_items=False).chunks])
         self.run_button.setEnabled(False)
         self.charge_button.hide()
         self.stop_button.setEnabled(True)
