@@ -53,8 +53,15 @@ def bulk_create(sandbox, client: TaskingClient, payloads: List[dict]) -> List[st
     return ids
 
 
+def contract(sandbox, key: Optional[str] = None) -> str:
+    """The key's contract number (the documents make pl_number a required field of a window search)."""
+    key = key or sandbox.api_key
+    return next(a["default_pl_number"] for a in sandbox.control("GET", "accounts")["accounts"] if a["api_key"] == key)
+
+
 def assured_windows(sandbox, client: TaskingClient, geometry: dict = BERLIN):
-    search = client.start_imaging_window_search(geometry, product=ASSURED)
+    search = client.start_imaging_window_search(geometry, pl_number=contract(sandbox),
+                                                product=ASSURED)
     return client.wait_imaging_window_search(search.id, poll=5.0, timeout=900).imaging_windows
 
 
