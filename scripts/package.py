@@ -6,10 +6,11 @@ import argparse
 import configparser
 import os
 import shutil
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Set
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = "satellite_tasking"
@@ -27,8 +28,22 @@ def version() -> str:
     return meta["general"]["version"]
 
 
+def _tracked_files() -> Optional[Set[Path]]:
+    """The files git tracks (committed or added), or None outside a git checkout."""
+    try:
+        listing = subprocess.run(
+            ["git", "ls-files", "--cached", "-z"], cwd=REPO_ROOT, capture_output=True, check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return {Path(name) for name in listing.decode("utf-8").split("\0") if name}
+
+
 def plugin_files() -> Iterator[Path]:
     """Paths (relative to the repository root) that make up the installed plugin."""
+    # In a checkout, only what git tracks: a scratch file or a sandbox database left in core/ or
+    # sandbox/ must not ship to users.
+    tracked = _tracked_files()
     for name in TOP_FILES:
         if (REPO_ROOT / name).is_file():
             yield Path(name)
@@ -36,8 +51,14 @@ def plugin_files() -> Iterator[Path]:
         for folder, dirs, files in os.walk(REPO_ROOT / top):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
             for name in sorted(files):
-                if not name.endswith(SKIP_SUFFIXES) and not name.startswith("."):
-                    yield (Path(folder) / name).relative_to(REPO_ROOT)
+                path = (Path(folder) / name).relative_to(REPO_ROOT)
+                if name.endswith(SKIP_SUFFIXES) or name.startswith("."):
+                    continue
+                if tracked is None or path in tracked:
+                    yield path
+                else:
+                    print(f"not packaged (not in git; `git add` it if it belongs to the plugin): {path}",
+                          file=sys.stderr)
 
 
 def build_zip(out_dir: Path) -> Path:

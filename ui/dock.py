@@ -1,4 +1,4 @@
-"""The tasking dock: the plugin's main panel (a shell here; later issues add the AOI, orders and pricing)."""
+"""The tasking dock: the plugin's main panel, with the "New order" and "Orders" tabs and the connection state."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ NOT_CONFIGURED_TEXT = (
 
 
 class TaskingDock(QgsDockWidget):
-    """Dock widget shell; `client_factory` builds the API client from the current settings when needed."""
+    """The plugin's dock; `client_factory` builds the API client from the current settings when needed."""
 
     # The dock cannot open the settings dialog itself (the plugin owns it), so it asks.
     settingsRequested = pyqtSignal()  # noqa: N815 - Qt signal naming
@@ -60,7 +60,7 @@ class TaskingDock(QgsDockWidget):
         buttons.addStretch(1)
         layout.addLayout(buttons)
 
-        # Later issues put the AOI tools, order form and order list here.
+        # The feature panels (New order, Orders) go here as tabs; disabled until a service is configured.
         self.content = QWidget(body)
         self.content.setObjectName("taskingContent")
         self.content_layout = QVBoxLayout(self.content)
@@ -142,7 +142,7 @@ class TaskingDock(QgsDockWidget):
         return panel
 
     def shutdown(self) -> None:
-        """Stop everything the dock started (tasks, map tools) before the plugin unloads; later issues add to it."""
+        """Stop everything the dock's panels started (tasks, timers, map tools) before the plugin unloads."""
         if self.new_order_panel is not None:
             self.new_order_panel.shutdown()
         if getattr(self, "orders_panel", None) is not None:

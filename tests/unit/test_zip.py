@@ -56,6 +56,23 @@ def test_zip_holds_the_plugin_and_nothing_for_developers(built_zip):
         assert not name.endswith((".pyc", ".zip")), name
 
 
+def test_files_git_does_not_track_are_left_out_of_the_zip(tmp_path):
+    # A scratch file or a sandbox database left in a plugin folder must never reach users.
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(clone)], check=True, capture_output=True)
+    shutil.copy2(REPO_ROOT / "scripts" / "package.py", clone / "scripts" / "package.py")  # the one under test
+    (clone / "core" / "scratch.sqlite").write_bytes(b"not for users")
+    (clone / "sandbox" / "notes.py").write_text("# untracked\n")
+    done = subprocess.run([sys.executable, "scripts/package.py", "zip", "--out", str(tmp_path / "dist")],
+                          cwd=clone, check=True, capture_output=True, text=True)
+    names = zipfile.ZipFile(next((tmp_path / "dist").glob("*.zip"))).namelist()
+    assert "satellite_tasking/core/models.py" in names
+    assert not [n for n in names if n.endswith(("scratch.sqlite", "sandbox/notes.py"))]
+    assert "core/scratch.sqlite" in done.stderr and "sandbox/notes.py" in done.stderr
+
+
 def test_every_module_imports_from_the_plugins_folder_alone(plugins_dir, tmp_path):
     # A fresh interpreter with only the plugins folder added, as inside QGIS: an absolute import of the
     # plugin's own packages (`from core.x import`) would work in the repository but fail here.
