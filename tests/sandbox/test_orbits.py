@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -313,15 +312,11 @@ def test_line_string_is_searched_at_its_midpoint():
     assert _search(geometry=line) == _search(geometry=midpoint)
 
 
-@pytest.mark.parametrize("latitude", [-45.0, 0.0, 45.0, 52.5, 70.0])
-def test_a_week_takes_well_under_half_a_second(latitude):
+@pytest.mark.parametrize("latitude", [-45.0, 0.0, 45.0, 52.5])
+def test_a_week_gives_a_plausible_handful_of_windows(latitude):
+    # Speed is measured by bench/bench_windows.py, not asserted here.
     point = {"type": "Point", "coordinates": [13.35, latitude]}
-    _search(geometry=point)  # warm caches and imports
-    started = time.perf_counter()
-    windows = _search(geometry=point)
-    assert time.perf_counter() - started < 0.25
-    if abs(latitude) <= 53:
-        assert 2 <= len(windows) <= 16
+    assert 2 <= len(_search(geometry=point)) <= 16
 
 
 def test_off_nadir_limit_alone_shapes_the_window_when_elevation_is_unconstrained():
@@ -334,11 +329,9 @@ def test_off_nadir_limit_alone_shapes_the_window_when_elevation_is_unconstrained
         assert window["sat_elevation_angle_min"] < 58.0
 
 
-def test_long_low_elevation_passes_stay_fast():
+def test_horizon_to_horizon_constraints_give_long_low_elevation_passes():
     point = {"type": "Point", "coordinates": [13.35, 52.5]}
-    started = time.perf_counter()
     windows = _search(geometry=point, sat_elevation_angle_min=0.0, off_nadir_angle_max=90.0)
-    assert time.perf_counter() - started < 0.5
     assert windows and max(
         (_parse(w["end_time"]) - _parse(w["start_time"])).total_seconds() for w in windows) > 400
 
