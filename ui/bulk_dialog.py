@@ -73,10 +73,11 @@ VALIDATION_COLUMNS = ("Feature", "Name", "Shape", "km²", "Check", "Price")
 JOB_COLUMNS = ("Created (UTC)", "Service", "Job", "Parts sent / complete", "Created", "Failed", "State")
 ASSURED_TOOLTIP = (
     "Not available for a layer yet. An assured order names one imaging window, and a window comes from an "
-    "imaging-window search for that very AOI (with the contract's PL number and product), at most 7 days "
-    "ahead: a layer of thousands of features would need one search per feature, each waited for, and the "
-    "window chosen per feature. Order assured AOIs one at a time from the Satellite Tasking panel; bulk "
-    "orders from a layer are flexible orders.")
+    "imaging-window search for that very AOI (a point or a two-point line; polygons cannot be assured), with "
+    "the contract's PL number and product, at most seven days ahead, and each search takes up to five "
+    "minutes at the service: a layer would need one search per feature, each waited for, and a window chosen "
+    "per feature (some replacing existing orders). Order assured AOIs one at a time from the Satellite Tasking "
+    "panel; bulk orders from a layer are flexible orders.")
 
 ClientFactory = Callable[[], Any]
 

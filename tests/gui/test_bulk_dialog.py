@@ -409,4 +409,5 @@ def test_assured_from_a_layer_is_shown_disabled_with_the_reason(qgis_iface, proj
     assert not dialog.assured_check.isEnabled() and not dialog.assured_check.isChecked()
     assert "imaging-window search" in dialog.assured_check.toolTip()
     assert "one search per feature" in dialog.assured_check.toolTip()
+    assert "polygons cannot be assured" in dialog.assured_check.toolTip()
     dialog.deleteLater()
