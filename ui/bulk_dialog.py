@@ -116,7 +116,26 @@ def _message_with_button(iface: Any, text: str, level: int, duration: int, butto
     item.setWidget(button)
     button.clicked.connect(lambda *_: on_click())
     bar.pushItem(item)
+    _BUTTON_MESSAGES.append(item)
     return item
+
+
+# Message-bar entries whose button calls into this plugin: unload removes them (their code is going away).
+_BUTTON_MESSAGES: List[Any] = []
+
+
+def remove_button_messages(iface: Any) -> int:
+    """Take this plugin's "Show results" entries off the message bar (plugin unload); how many were there."""
+    removed = 0
+    while _BUTTON_MESSAGES:
+        item = _BUTTON_MESSAGES.pop()
+        try:
+            if item in iface.messageBar().items():
+                iface.messageBar().popWidget(item)
+                removed += 1
+        except (AttributeError, RuntimeError):  # already closed by the user, or QGIS closing
+            pass
+    return removed
 
 
 def add_result_layer(journal: BulkJournal, job_id: str) -> Optional[QgsVectorLayer]:
@@ -1151,5 +1170,5 @@ def resume_unfinished_bulks(client_factory: Optional[ClientFactory], iface: Any,
 
 
 __all__ = ["BulkEditDialog", "BulkJobsPanel", "BulkOrderDialog", "BulkProgressPanel", "add_result_layer",
-           "announce_outcome", "default_client_factory", "orders_layer", "resume_unfinished_bulks",
+           "announce_outcome", "default_client_factory", "orders_layer", "remove_button_messages", "resume_unfinished_bulks",
            "selected_order_ids_from", "selected_orders"]

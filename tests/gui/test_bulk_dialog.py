@@ -14,7 +14,13 @@ from core.layers import create_orders_layer
 from core.models import Order
 from core.planet_tasking import TaskingClient
 from core.tasks import active_tasks, cancel_all_tasks
-from ui.bulk_dialog import BulkEditDialog, BulkOrderDialog, resume_unfinished_bulks, selected_order_ids_from
+from ui.bulk_dialog import (
+    BulkEditDialog,
+    BulkOrderDialog,
+    announce_outcome,
+    resume_unfinished_bulks,
+    selected_order_ids_from,
+)
 
 BAD_CONTRACT = "PL-000000"
 
@@ -309,9 +315,16 @@ def test_plugin_actions_open_the_bulk_dialogs_and_unload_cleanly(qgis_iface, mon
         menu["SatelliteTaskingBulkEditAction"].trigger()  # nothing selected: says so
         assert plugin.bulk_edit_dialog is None
         assert any("Select orders" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
+        # A resumed job's "Show results" entry calls into the plugin: unload takes it off the bar.
+        journal = plugin.bulk_dialog.jobs_panel._journal()
+        job = BulkJob.start(journal, "CREATE", [(1, {"name": "x", "geometry": {"type": "Point",
+                                                                             "coordinates": [1, 2]}})], "http://x/")
+        announce_outcome(qgis_iface, journal, job.outcome())
+        assert bar_items(qgis_iface, Qgis.Warning)
     finally:
         plugin.unload()
     assert not menu and plugin.bulk_dialog is None
+    assert not bar_items(qgis_iface, Qgis.Warning)
 
 
 def test_nothing_is_sent_when_the_journal_cannot_be_written(qtbot, qgis_iface, project, factory, sandbox, tmp_path):
