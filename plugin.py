@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -93,6 +94,10 @@ class SatelliteTaskingPlugin:
     def unload(self) -> None:
         """Undo initGui in reverse order; afterwards nothing of the plugin is left in QGIS."""
         self._stop_work()
+        # "Show results" entries in the message bar call into this plugin's code, which is going away.
+        bulk_ui = sys.modules.get(f"{__package__}.ui.bulk_dialog") if __package__ else None
+        if bulk_ui is not None:
+            bulk_ui.remove_button_messages(self.iface)
         for signal, slot in reversed(self._connections):
             try:
                 signal.disconnect(slot)
