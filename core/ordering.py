@@ -164,10 +164,18 @@ def form_problems(form: OrderForm, aoi: Optional[Aoi], *, for_order: bool = True
     return problems
 
 
+# "The required fields to place an imaging windows search request include the following: geometry,
+# pl_number, product" (planet-assured-tasking.txt); no documented request reads the account's contracts.
+CONTRACT_NEEDED = "Assured searches need your contract (pl_number): enter it in Settings or here."
+
+
 def search_problems(form: OrderForm, aoi: Optional[Aoi], now: Optional[datetime] = None) -> Dict[str, str]:
     """What must change before an imaging-window search can be started."""
     checked = form_problems(form.with_window(None), aoi, for_order=False, now=now)
-    return {k: v for k, v in checked.items() if k != "imaging_window"}
+    problems = {k: v for k, v in checked.items() if k != "imaging_window"}
+    if not form.pl_number.strip():
+        problems["pl_number"] = CONTRACT_NEEDED
+    return problems
 
 
 def _future_start(form: OrderForm, now: datetime) -> Optional[datetime]:
@@ -230,7 +238,7 @@ def search_request(form: OrderForm, aoi: Aoi, now: Optional[datetime] = None) ->
     now = now or utc_now()
     request: Dict[str, Any] = {
         "geometry": aoi.geojson(),
-        "pl_number": form.pl_number.strip() or None,
+        "pl_number": form.pl_number.strip(),  # required: search_problems refuses an empty one
         "product": form.product.strip() or ASSURED_PRODUCT,
         "sat_elevation_angle_min": float(form.sat_elevation_angle_min),
         "sat_elevation_angle_max": float(form.sat_elevation_angle_max),

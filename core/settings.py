@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 from urllib.parse import urlsplit
@@ -158,6 +160,28 @@ def set_sandbox_port(port: int) -> None:
     if not 0 < port < 65536:
         raise ValueError(f"not a TCP port: {port}")
     _set("sandbox_port", port)
+
+
+def sandbox_contract(port: Optional[int] = None, timeout: float = 1.0) -> Optional[str]:
+    """The running local sandbox's default contract for its key, or None when it cannot be read.
+
+    Imaging-window searches require a pl_number (planet-assured-tasking.txt) and the Planet documents
+    give no request that reads an account's contracts, so the user enters theirs; for the sandbox its
+    own control endpoint GET /sandbox/accounts says which contracts its key has.
+    """
+    url = f"http://{SANDBOX_HOST}:{port if port is not None else sandbox_port()}/sandbox/accounts"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            answer = json.loads(response.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    accounts = answer.get("accounts") if isinstance(answer, dict) else None
+    for account in accounts if isinstance(accounts, list) else []:
+        if isinstance(account, dict) and account.get("api_key") == SANDBOX_API_KEY:
+            contract = account.get("default_pl_number")
+            return contract if isinstance(contract, str) and contract.strip() else None
+    return None
 
 
 # --- API keys (QgsAuthManager only) -----------------------------------------------------------------

@@ -14,8 +14,16 @@ def open_dock():
     plugin = qgis.utils.plugins.get("satellite_tasking")
     if plugin is None:
         qgis.utils.iface.messageBar().pushCritical("Satellite Tasking", "The plugin did not load; see the Log Messages panel.")
-    elif not plugin.dock.isVisible():
-        plugin.dock_action.trigger()
+    else:
+        from satellite_tasking.core import settings
+
+        # Imaging-window searches require the contract (pl_number): take the sandbox's, as ticking
+        # "Use the local sandbox" in the settings dialog does.
+        if settings.use_sandbox() and not settings.pl_number():
+            settings.set_pl_number(settings.sandbox_contract())
+            plugin.dock.refresh()
+        if not plugin.dock.isVisible():
+            plugin.dock_action.trigger()
     window = qgis.utils.iface.mainWindow()
     # Xvfb has no window manager to maximize a window, so fill the screen by hand.
     window.setGeometry(QgsApplication.primaryScreen().availableGeometry())

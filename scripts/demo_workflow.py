@@ -166,6 +166,15 @@ def run():
     if panel is None:
         raise RuntimeError("the dock has no New order panel")
     say(f"Sandbox: {settings.active_base_url()} (clock {sandbox_control(settings, 'GET', 'clock')['now']})")
+    # Imaging-window searches require the contract (pl_number): what ticking "Use the local sandbox" in the
+    # settings dialog fills in, read from the sandbox the same way.
+    if not settings.pl_number():
+        contract = settings.sandbox_contract()
+        if not contract:
+            raise RuntimeError("the sandbox did not say its contract (GET /sandbox/accounts)")
+        settings.set_pl_number(contract)
+        dock.refresh()
+    say(f"Contract: {settings.pl_number()}")
 
     confirmations = []
 

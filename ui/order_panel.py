@@ -331,11 +331,12 @@ class NewOrderPanel(QWidget):
 
         self.pl_number_edit = QLineEdit(group)
         self.pl_number_edit.setObjectName("plNumberEdit")
-        self.pl_number_edit.setPlaceholderText("contract default")
+        self.pl_number_edit.setPlaceholderText("contract default (assured: required)")
         self.pl_number_edit.textChanged.connect(self._form_changed)
         self.pl_number_edit.textEdited.connect(lambda _text: setattr(self, "_pl_number_edited", True))
         self._field(form, "C&ontract", self.pl_number_edit, "pl_number",
-                    "Your Planet contract number (PL-…), from the plugin's settings; empty: the key's default.")
+                    "Your Planet contract number (PL-…), from the plugin's settings; empty: the key's default "
+                    "for flexible orders. Imaging-window searches (assured) require it.")
 
         self.product_edit = QLineEdit(group)
         self.product_edit.setObjectName("productEdit")

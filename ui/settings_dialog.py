@@ -28,6 +28,8 @@ ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
 KNOWN_PRODUCTS = ("one_time_tasking", "Assured Tasking")
 KEY_STORED_HINT = "A key is stored in the QGIS authentication database; type a new one to replace it"
 KEY_EMPTY_HINT = "Your Planet API key (stored encrypted by QGIS)"
+CONTRACT_HINT = "PL-… (needed for assured imaging-window searches)"
+SANDBOX_CONTRACT_HINT = "PL-… (start the sandbox and tick the switch again to fill in its contract)"
 
 
 class SettingsDialog(QDialog):
@@ -53,7 +55,9 @@ class SettingsDialog(QDialog):
         self.base_url_edit.setObjectName("baseUrlEdit")
         self.pl_number_edit = QLineEdit(self)
         self.pl_number_edit.setObjectName("plNumberEdit")
-        self.pl_number_edit.setPlaceholderText("PL-…")
+        self.pl_number_edit.setPlaceholderText(CONTRACT_HINT)
+        # The contract the sandbox switch filled in (taken out again when the switch is turned off).
+        self._sandbox_contract: Optional[str] = None
         self.product_combo = QComboBox(self)
         self.product_combo.setObjectName("productCombo")
         self.product_combo.setEditable(True)
@@ -122,13 +126,29 @@ class SettingsDialog(QDialog):
             url = settings.sandbox_base_url(settings.PLANET_TASKING, self.sandbox_port_spin.value())
             self.base_url_edit.setText(url)
             self.api_key_edit.setPlaceholderText(f"The sandbox uses the key “{settings.SANDBOX_API_KEY}”")
+            self._fill_sandbox_contract()
         else:
             self.base_url_edit.setText(self._real_base_url)
+            if self._sandbox_contract and self.pl_number_edit.text().strip() == self._sandbox_contract:
+                self.pl_number_edit.clear()  # it was empty before the switch filled it in
+            self._sandbox_contract = None
+            self.pl_number_edit.setPlaceholderText(CONTRACT_HINT)
         self.base_url_edit.setEnabled(not sandbox)
         self.api_key_edit.setEnabled(not sandbox)
         self.sandbox_port_spin.setEnabled(sandbox)
         if not sandbox:
             self._show_key_state()
+
+    def _fill_sandbox_contract(self) -> None:
+        """With the sandbox on and no contract typed, take the sandbox's own (searches require one)."""
+        if self.pl_number_edit.text().strip():
+            return
+        contract = settings.sandbox_contract(self.sandbox_port_spin.value())
+        if contract:
+            self.pl_number_edit.setText(contract)
+            self._sandbox_contract = contract
+        else:
+            self.pl_number_edit.setPlaceholderText(SANDBOX_CONTRACT_HINT)
 
     def _fail(self, message: str) -> None:
         self.error_label.setText(message)

@@ -19,7 +19,7 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QApplication, QPushButton
 
 from core import layers
-from core.ordering import ASSURED, utc_now
+from core.ordering import ASSURED, CONTRACT_NEEDED, utc_now
 from core.planet_tasking import TaskingClient
 from ui.dock import TaskingDock
 from ui.order_panel import NewOrderPanel
@@ -70,10 +70,18 @@ def client(sandbox):
     return TaskingClient(sandbox.tasking_url, sandbox.api_key)
 
 
+def sandbox_contract(sandbox) -> str:
+    """The default contract of the sandbox key, as GET /sandbox/accounts lists it."""
+    accounts = sandbox.control("GET", "accounts")["accounts"]
+    return next(a for a in accounts if a["api_key"] == sandbox.api_key)["default_pl_number"]
+
+
 @pytest.fixture
-def panel(qgis_iface, qgis_new_project, canvas, client_factory, qtbot):
+def panel(qgis_iface, qgis_new_project, canvas, client_factory, qtbot, clean_settings, sandbox):
     qgis_iface.messageBar().clear_messages()
     qgis_iface.messageBar().clearWidgets()
+    # The user's contract, as entered in the settings: imaging-window searches require it.
+    clean_settings.set_pl_number(sandbox_contract(sandbox))
     panel = NewOrderPanel(client_factory, qgis_iface)
     qtbot.addWidget(panel)
     panel.confirm = Confirmations()
@@ -400,6 +408,21 @@ def test_assured_search_fills_a_sortable_table_and_a_chosen_window_is_ordered(pa
     stored = client.get_order(order.id)
     assert stored.scheduling_type == "ASSURED" and stored.imaging_window == window.id
     assert stored.exclusivity_days == 7
+
+
+def test_an_assured_search_without_a_contract_is_refused_at_the_contract_field(panel, qtbot, sandbox):
+    # planet-assured-tasking.txt lists pl_number as required for a search, and no documented request reads
+    # the account's contracts: the form asks for it instead of sending a search the service refuses.
+    panel.pl_number_edit.setText("")
+    set_scheduling(panel, ASSURED)
+    draw_point(panel)
+    panel.find_button.click()
+    assert panel.field_error("pl_number") == CONTRACT_NEEDED
+    assert panel.search_task is None and panel.search_status.text() == "Fix the marked fields first; nothing was sent."
+    assert api_requests(sandbox, "POST", "imaging-windows/search") == []
+    panel.pl_number_edit.setText(sandbox_contract(sandbox))
+    run_search(qtbot, panel, sandbox)
+    assert panel.windows_proxy.rowCount() > 0 and panel.field_error("pl_number") == ""
 
 
 def test_cancel_a_running_search(panel, qtbot, sandbox):

@@ -235,6 +235,34 @@ def test_sandbox_checkbox_sets_the_url(iface):
         plugin.unload()
 
 
+def test_sandbox_checkbox_fills_in_the_sandbox_contract(iface, sandbox):
+    # Imaging-window searches require pl_number (planet-assured-tasking.txt); the sandbox says which is its own.
+    port = int(sandbox.root.rsplit(":", 1)[1])
+    accounts = sandbox.control("GET", "accounts")["accounts"]
+    contract = next(a for a in accounts if a["api_key"] == settings.SANDBOX_API_KEY)["default_pl_number"]
+    plugin = load(iface)
+    try:
+        dialog = plugin.show_settings()
+        dialog.sandbox_port_spin.setValue(port)
+        assert dialog.pl_number_edit.text() == ""
+        dialog.sandbox_check.setChecked(True)
+        assert dialog.pl_number_edit.text() == contract
+        # Switched off again: the contract it filled in goes, as the sandbox URL does.
+        dialog.sandbox_check.setChecked(False)
+        assert dialog.pl_number_edit.text() == ""
+        # A contract the user typed is never replaced.
+        dialog.pl_number_edit.setText("PL-000042")
+        dialog.sandbox_check.setChecked(True)
+        assert dialog.pl_number_edit.text() == "PL-000042"
+        dialog.pl_number_edit.clear()
+        dialog.sandbox_check.setChecked(False)
+        dialog.sandbox_check.setChecked(True)
+        assert dialog.save()
+        assert settings.use_sandbox() and settings.pl_number() == contract
+    finally:
+        plugin.unload()
+
+
 def test_settings_dialog_refuses_a_bad_url_and_writes_nothing(iface):
     plugin = load(iface)
     try:

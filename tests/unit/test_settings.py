@@ -75,6 +75,26 @@ def test_sandbox_switch_points_at_loopback_with_the_sandbox_key():
     assert KEY not in repr(conn)
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_sandbox_contract_is_read_from_the_running_sandbox(sandbox):
+    port = int(sandbox.root.rsplit(":", 1)[1])
+    accounts = sandbox.control("GET", "accounts")["accounts"]
+    expected = next(a for a in accounts if a["api_key"] == settings.SANDBOX_API_KEY)["default_pl_number"]
+    assert settings.sandbox_contract(port) == expected
+    settings.set_sandbox_port(port)
+    assert settings.sandbox_contract() == expected
+    # Nothing listening: no contract, no exception, and nothing was stored.
+    assert settings.sandbox_contract(_free_port()) is None
+    assert settings.pl_number() == ""
+
+
 def test_api_key_round_trips_through_the_auth_manager_only(qgis_auth):
     config_id = settings.set_api_key("planet_tasking", KEY)
     assert settings.get_api_key("planet_tasking") == KEY
