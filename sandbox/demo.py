@@ -51,7 +51,10 @@ def seed_demo(app) -> int:
     advance(24 * (DEMO_DAYS_BACK - 2))
     from sandbox import windows
 
-    search = windows.create_search(sb, account, {"geometry": _point(13.350097, 52.514511)}, sb.clock.now())
+    search = windows.create_search(sb, account, {"geometry": _point(13.350097, 52.514511),
+                                                 "pl_number": account.default_pl_number,
+                                                 "product": account.product_for_scheduling_type("ASSURED")},
+                                   sb.clock.now())
     advance(0.1)
     assured = [w for w in search["_windows"] if w["start_time"] > format_time(sb.clock.now() + timedelta(hours=30))]
     if assured:

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from sandbox import geo, orbits
 from sandbox.accounts import Account
 from sandbox.engine import Sandbox, public
-from sandbox.errors import BAD_DATETIME, ApiError, FieldErrors
+from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors
 from sandbox.pricing import TIER_MULTIPLIERS, model_for_values, order_cost, pricing_document, pricing_model
 from sandbox.shapes import POINT_SQKM, check_geometry
 from sandbox.timefmt import format_time, parse_time
@@ -23,6 +23,7 @@ REPLACEMENT_HORIZON = timedelta(hours=24)
 COVERAGE_LATITUDE = 84.0
 EXCLUSIVITY_CHOICES = ("0", "7", "30")
 HIDDEN_WINDOW_FIELDS = ("pass_key", "tier_multiplier")
+BLANK = "This field may not be blank."
 
 
 def create_search(sb: Sandbox, account: Account, payload: Any, now: datetime) -> dict:
@@ -32,14 +33,28 @@ def create_search(sb: Sandbox, account: Account, payload: Any, now: datetime) ->
     errors = FieldErrors()
     geometry = payload.get("geometry")
     if geometry is None:
-        errors.add("geometry", "This field is required.")
+        errors.add("geometry", REQUIRED)
     elif check_geometry(geometry, errors, allowed=("Point", "LineString")):
         geometry = {"type": geometry["type"], "coordinates": geometry["coordinates"]}
-    pl_number = payload.get("pl_number") or account.default_pl_number
-    if pl_number not in account.pl_numbers:
+    # "The required fields to place an imaging windows search request include the following: geometry,
+    # pl_number, product" (planet-assured-tasking.txt): no defaults, unlike order creation.
+    pl_number = payload.get("pl_number")
+    if pl_number is None:
+        errors.add("pl_number", REQUIRED)
+    elif not isinstance(pl_number, str):
+        errors.add("pl_number", "Not a valid string.")
+    elif not pl_number.strip():
+        errors.add("pl_number", BLANK)
+    elif pl_number not in account.pl_numbers:
         errors.add("pl_number", f"Contract {pl_number} is not available for this API key.")
-    product = payload.get("product") or account.product_for_scheduling_type("ASSURED")
-    if product not in account.products:
+    product = payload.get("product")
+    if product is None:
+        errors.add("product", REQUIRED)
+    elif not isinstance(product, str):
+        errors.add("product", "Not a valid string.")
+    elif not product.strip():
+        errors.add("product", BLANK)
+    elif product not in account.products:
         errors.add("product", f"Product {product} is not available for contract {pl_number}.")
     elif account.products[product] != "ASSURED":
         errors.add("product", f"Imaging windows can only be searched with an assured product, not {product}.")

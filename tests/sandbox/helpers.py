@@ -11,6 +11,8 @@ import requests
 
 from tests.conftest import REPO_ROOT
 
+ASSURED_PRODUCT = "Assured Tasking"
+
 
 class Client:
     """Calls the emulated Tasking API as a documented client would: `Authorization: api-key KEY`."""
@@ -43,6 +45,12 @@ class Client:
         root = self.base.split("/tasking/v2/", 1)[0]
         accounts = requests.get(root + "/sandbox/accounts", timeout=30).json()["accounts"]
         return next(a for a in accounts if a["api_key"] == self.key)["default_pl_number"]
+
+    def search(self, geometry: Dict[str, Any], **payload: Any) -> requests.Response:
+        """POST /imaging-windows/search/ with the documented required fields: geometry, pl_number, product."""
+        payload.setdefault("pl_number", self.contract())
+        payload.setdefault("product", ASSURED_PRODUCT)
+        return self.post("imaging-windows/search/", {"geometry": geometry, **payload})
 
     def order(self, order_id: str) -> Dict[str, Any]:
         response = self.get(f"orders/{order_id}/")
@@ -114,7 +122,7 @@ def future(days: float = 0, hours: float = 0, base: Optional[datetime] = None) -
 
 def assured_window(api: Client, sandbox, lon: float = 13.350097, lat: float = 52.514511, index: int = -1) -> dict:
     """An imaging window from a finished search of this key (the search's clock advance included)."""
-    response = api.post("imaging-windows/search/", {"geometry": point(lon, lat)})
+    response = api.search(point(lon, lat))
     assert response.status_code == 201, response.text
     sandbox.advance(300)
     search = api.get(f"imaging-windows/search/{response.json()['id']}/").json()
@@ -126,6 +134,6 @@ def assured_window(api: Client, sandbox, lon: float = 13.350097, lat: float = 52
 
 def assured_order(api: Client, sandbox, name: str = "assured", window: Optional[dict] = None) -> dict:
     window = window or assured_window(api, sandbox)
-    response = api.post("orders/", {"name": name, "imaging_window": window["id"], "product": "Assured Tasking"})
+    response = api.post("orders/", {"name": name, "imaging_window": window["id"], "product": ASSURED_PRODUCT})
     assert response.status_code == 201, response.text
     return response.json()

@@ -53,12 +53,12 @@ def test_keys_are_separate_organisations(api, other_api, sandbox):
     assert other_api.get(f"captures/?order_id={mine['id']}").json()["count"] == 0
     capture_id = api.captures(mine["id"])[0]["id"]
     assert other_api.get(f"captures/{capture_id}/").status_code == 404
-    search = api.post("imaging-windows/search/", {"geometry": point(13.35, 52.51)}).json()
+    search = api.search(point(13.35, 52.51)).json()
     assert other_api.get(f"imaging-windows/search/{search['id']}/").status_code == 404
 
 
 def test_other_keys_window_cannot_be_ordered(api, other_api, sandbox):
-    search = api.post("imaging-windows/search/", {"geometry": point(13.35, 52.51)}).json()
+    search = api.search(point(13.35, 52.51)).json()
     sandbox.advance(300)
     window = api.get(f"imaging-windows/search/{search['id']}/").json()["imaging_windows"][0]
     response = other_api.post("orders/", {"name": "x", "imaging_window": window["id"], "product": "Assured Tasking"})

@@ -51,7 +51,7 @@ def test_state_survives_a_restart(tmp_path):
         orders = [client.create(name=f"kept {i}") for i in range(5)]
         client.delete(f"orders/{orders[0]['id']}/")
         _control(root, "POST", "clock", {"advance_seconds": 5 * 86400})
-        search = client.post("imaging-windows/search/", {"geometry": point(13.35, 52.51)}).json()
+        search = client.search(point(13.35, 52.51)).json()
         bulk_id = str(uuid.uuid4())
         client.post("bulk/", {"id": bulk_id, "order_payloads": [{"name": "b", "geometry": point(1, 1)}]})
         _control(root, "POST", "clock", {"advance_seconds": 300})
@@ -159,7 +159,7 @@ def test_work_in_flight_resumes_after_a_restart(tmp_path):
         client = Client(root + "/tasking/v2/", "sandbox")
         location = client.post("bulk/", {"order_payloads": [{"name": f"b{i}", "geometry": point(1, 1)}
                                                             for i in range(200)]}).headers["Location"]
-        search = client.post("imaging-windows/search/", {"geometry": point(13.35, 52.51)}).json()
+        search = client.search(point(13.35, 52.51)).json()
         order = client.create(name="pending work")
     finally:
         assert stop_server(process) == 0
@@ -173,3 +173,17 @@ def test_work_in_flight_resumes_after_a_restart(tmp_path):
         assert client.order(order["id"])["status"] == "IN_PROGRESS"
     finally:
         stop_server(process)
+
+
+def test_demo_replays_a_week_including_an_assured_order():
+    # --demo seeds through the same rules as the API: its imaging-window search sends the required fields.
+    process, root = start_server(["--db", ":memory:", "--speed", "0", "--seed", "1", "--demo",
+                                  "--start", "2030-06-01T10:00:00Z"])
+    try:
+        client = Client(root + "/tasking/v2/", "sandbox")
+        orders = client.get("orders/?limit=1000").json()["results"]
+        names = {o["name"] for o in orders}
+        assert {"Demo: cancelled", "Demo: just received", "Demo: Berlin assured"} <= names
+        assert {o["status"] for o in orders} >= {"CANCELLED", "RECEIVED"}
+    finally:
+        assert stop_server(process) == 0

@@ -10,8 +10,7 @@ from tests.sandbox.helpers import assured_order, assured_window, iso, parse, poi
 
 
 def _post_search(api, **payload):
-    payload.setdefault("geometry", point(13.350097, 52.514511))
-    return api.post("imaging-windows/search/", payload)
+    return api.search(payload.pop("geometry", point(13.350097, 52.514511)), **payload)
 
 
 def test_results_fill_in_gradually(api, sandbox):
@@ -67,8 +66,30 @@ def test_search_validation(api, payload, field):
 
 
 def test_search_missing_geometry(api):
-    response = api.post("imaging-windows/search/", {})
+    response = api.post("imaging-windows/search/", {"pl_number": api.contract(), "product": "Assured Tasking"})
     assert response.status_code == 400 and response.json() == {"geometry": ["This field is required."]}
+
+
+@pytest.mark.parametrize("field", ["pl_number", "product"])
+def test_search_requires_contract_and_product(api, sandbox, field):
+    # planet-assured-tasking.txt: "The required fields to place an imaging windows search request include
+    # the following: geometry, pl_number, product". No default fills a missing one in.
+    payload = {"geometry": point(13.350097, 52.514511), "pl_number": api.contract(), "product": "Assured Tasking"}
+    del payload[field]
+    response = api.post("imaging-windows/search/", payload)
+    assert response.status_code == 400 and response.json() == {field: ["This field is required."]}
+    payload[field] = ""
+    response = api.post("imaging-windows/search/", payload)
+    assert response.status_code == 400 and response.json() == {field: ["This field may not be blank."]}
+    assert api.post("imaging-windows/search/", {}).json() == {
+        name: ["This field is required."] for name in ("geometry", "pl_number", "product")}
+    assert [r for r in sandbox.requests_seen() if r["method"] == "POST" and r["status"] == 201] == []
+
+
+def test_search_with_the_second_contract(api, account, sandbox):
+    response = _post_search(api, pl_number=account["pl_numbers"][1])
+    assert response.status_code == 201 and response.json()["pl_number"] == account["pl_numbers"][1]
+    assert response.json()["product"] == "Assured Tasking"
 
 
 def test_search_more_than_seven_days_ahead(api, sandbox):
@@ -107,7 +128,7 @@ def test_replacing_an_assured_order(api, sandbox):
 def test_quota_priority_multiplier_rule(api, sandbox):
     window = assured_window(api, sandbox, index=0)
     order = assured_order(api, sandbox, "booked", window)
-    search = api.post("imaging-windows/search/", {"geometry": point(13.350097, 52.514511)}).json()
+    search = api.search(point(13.350097, 52.514511)).json()
     sandbox.advance(300)
     shown = api.get(f"imaging-windows/search/{search['id']}/?show_replacing_imaging_windows=true").json()
     now = sim_now(sandbox)
@@ -174,7 +195,7 @@ def test_nearby_target_on_the_same_satellite_conflicts(api, sandbox):
     booked_window = assured_window(api, sandbox, 13.350097, 52.514511, index=0)
     booked = assured_order(api, sandbox, "Berlin", booked_window)
     # 4 km east: the same satellite passes within seconds, it cannot image both.
-    search = api.post("imaging-windows/search/", {"geometry": point(13.41, 52.514511)}).json()
+    search = api.search(point(13.41, 52.514511)).json()
     sandbox.advance(300)
     url = f"imaging-windows/search/{search['id']}/"
     shown = api.get(url + "?show_replacing_imaging_windows=true").json()["imaging_windows"]
