@@ -327,6 +327,15 @@ def test_remove_features_by_id_keeps_the_rest_and_the_index():
     layer.rollBack()
 
 
+def test_feature_ids_of_finds_fids_by_id_from_the_index():
+    layer = create_orders_layer(orders=[order("a"), order("b"), order("c")])
+    fids = {feature["id"]: feature.id() for feature in layer.getFeatures()}
+    assert layers.feature_ids_of(layer, ["c", "a", "zz", "a"]) == [fids["c"], fids["a"]]
+    assert layers.feature_ids_of(layer, []) == []
+    layers.remove_features(layer, ["a"])
+    assert layers.feature_ids_of(layer, ["a", "b"]) == [fids["b"]]
+
+
 def test_upsert_duplicate_ids_in_input_give_one_feature():
     layer = create_orders_layer()
     upsert_orders(layer, [order("a", "PENDING"), order("a", "FULFILLED")])
