@@ -309,6 +309,45 @@ def layer_kind(layer: QgsVectorLayer) -> Optional[LayerKind]:
     return _KINDS.get(layer.customProperty(KIND_PROPERTY) or "")
 
 
+def orders_layers(project: Any) -> List[QgsVectorLayer]:
+    """The project's orders layers, found by kind: the user may rename them, or have several."""
+    return [layer for layer in project.mapLayers().values()
+            if isinstance(layer, QgsVectorLayer) and layer_kind(layer) is ORDERS]
+
+
+def selection_orders_layer(project: Any, active: Optional[QgsMapLayer] = None) -> Optional[QgsVectorLayer]:
+    """The orders layer whose selection the user means: `active` (the current layer) when it is an orders
+    layer with a selection, else the first orders layer with one, else `active` if it is an orders layer."""
+    candidates = orders_layers(project)
+    is_orders = isinstance(active, QgsVectorLayer) and layer_kind(active) is ORDERS
+    if is_orders and active.selectedFeatureCount():
+        return active
+    with_selection = [layer for layer in candidates if layer.selectedFeatureCount()]
+    if with_selection:
+        return with_selection[0]
+    return active if is_orders else None
+
+
+def selected_order_ids(layer: Optional[QgsVectorLayer]) -> Tuple[List[str], Dict[str, str]]:
+    """The order ids of an orders layer's selected features, and each one's status where it has one."""
+    if layer is None:
+        return [], {}
+    ids: List[str] = []
+    statuses: Dict[str, str] = {}
+    id_column, status_column = layer.fields().indexOf("id"), layer.fields().indexOf("status")
+    if id_column < 0:
+        return [], {}
+    for feature in layer.getSelectedFeatures():
+        order_id = _python_value(feature.attribute(id_column))
+        if order_id in (None, ""):
+            continue
+        ids.append(str(order_id))
+        status = _python_value(feature.attribute(status_column)) if status_column >= 0 else None
+        if status:
+            statuses[str(order_id)] = str(status)
+    return ids, statuses
+
+
 # --------------------------------------------------------------------------------------------------
 # Prepared features: plain data, safe to build in a QgsTask's run()
 # --------------------------------------------------------------------------------------------------

@@ -336,6 +336,34 @@ def test_feature_ids_of_finds_fids_by_id_from_the_index():
     assert layers.feature_ids_of(layer, ["a", "b"]) == [fids["b"]]
 
 
+def test_orders_layers_are_found_by_kind_whatever_their_name_and_the_selection_gives_ids_and_statuses():
+    from qgis.core import QgsProject
+
+    project = QgsProject()
+    renamed = create_orders_layer("My orders", orders=[order("a", "PENDING"), order("b", "FULFILLED")])
+    other = create_orders_layer(orders=[order("c", "IN_PROGRESS")])
+    captures = create_captures_layer()
+    impostor = QgsVectorLayer("Point?crs=EPSG:4326&field=id:string&field=status:string", "Tasking orders", "memory")
+    project.addMapLayers([renamed, other, captures, impostor], False)
+    assert {layer.id() for layer in layers.orders_layers(project)} == {renamed.id(), other.id()}
+
+    assert layers.selection_orders_layer(project) is None  # nothing selected anywhere, no active layer
+    assert layers.selection_orders_layer(project, active=renamed) is renamed
+    other.selectAll()
+    assert layers.selection_orders_layer(project) is other
+    assert layers.selection_orders_layer(project, active=impostor) is other  # not an orders layer
+    assert layers.selection_orders_layer(project, active=renamed) is other  # the active one has no selection
+    renamed.selectAll()
+    assert layers.selection_orders_layer(project, active=renamed) is renamed
+
+    ids, statuses = layers.selected_order_ids(renamed)
+    assert sorted(ids) == ["a", "b"] and statuses == {"a": "PENDING", "b": "FULFILLED"}
+    assert layers.selected_order_ids(None) == ([], {})
+    renamed.removeSelection()
+    assert layers.selected_order_ids(renamed) == ([], {})
+    project.clear()
+
+
 def test_upsert_duplicate_ids_in_input_give_one_feature():
     layer = create_orders_layer()
     upsert_orders(layer, [order("a", "PENDING"), order("a", "FULFILLED")])
