@@ -333,20 +333,36 @@ def _geometry(wkb: Optional[bytes]):
 
 
 # -- the cycle collector during background loads ---------------------------------------------------------
-# Measured (bench/bench_orders_view.py with gc.callbacks timing): the GUI stalls of a refresh were full
-# (generation 2) collections run by whichever thread allocated last — in a worker parsing JSON — with the
-# GIL held: 27-86 ms each, against 0.3 ms for a young one, and with gc.disable() the stalls were gone.
-# A full collection walks every tracked object of the process (QGIS's Python, the view's rows, the layer
-# indexes), so its length grows with the heap, not with the page being parsed; its frequency follows
-# allocations (one per ~70,000 with the default thresholds 700/10/10). While a load runs, the young
-# threshold is raised: parsing allocates much the same and collects the same garbage, but full
-# collections come ~30 times less often, i.e. at most once or twice in a 10,000-order load instead of a
-# dozen. Young collections of ~20,000 objects stay short (about 2 ms). The thresholds are restored when the
-# last load ends. gc.freeze() was not used: it is process-wide and permanent for every plugin's objects.
-QUIET_GEN0_THRESHOLD = 20_000
+# Measured (bench/bench_orders_view.py with gc.callbacks timing): the GUI stalls of a refresh (61-97 ms)
+# were full (generation 2) collections run by whichever thread allocated last — mostly a worker parsing
+# JSON — with the GIL held: 27-86 ms each, against 0.3 ms for a young one; with gc.disable() the stalls
+# were gone. A full collection walks every tracked object of the process, and ~70,000 of them are QGIS's,
+# PyQt's and the plugins' own (modules, classes, functions), alive for the whole session. So:
+#  - freeze_startup_objects(): once, when the Orders tab first loads, those are moved out of the
+#    collector's reach (gc.freeze); full collections then walk only what was made since (~20,000 objects
+#    with 10,000 orders loaded). Frozen objects are still freed by reference counting as usual; only a
+#    reference cycle among them would never be collected, and startup objects (modules, classes) are
+#    kept until exit anyway. No gc.collect() first: that would itself be a full collection on the GUI thread.
+#  - quiet_collector(): while a background load runs, the young threshold goes from 700 to 5,000, so full
+#    collections come ~7 times less often; young ones stay short (a few ms). Measured with both, 5 loads of
+#    10,000 orders: longest gap 23-41 ms; freezing alone left 46-98 ms (a full collection still every
+#    ~70,000 allocations), a threshold of 20,000 without freezing 22-148 ms (its generation-1 collections
+#    grew to 50-140 ms). Thresholds are restored when the last load ends.
+QUIET_GEN0_THRESHOLD = 5_000
 _quiet_lock = threading.Lock()
 _quiet_users = 0
 _saved_thresholds: Optional[Tuple[int, ...]] = None
+_frozen = False
+
+
+def freeze_startup_objects() -> bool:
+    """gc.freeze() once per process (see above); True if this call froze."""
+    global _frozen
+    if _frozen:
+        return False
+    _frozen = True
+    gc.freeze()
+    return True
 
 
 @contextmanager

@@ -45,6 +45,7 @@ from ..core.orders_sync import (
     MapPart,
     compact_orders,
     diff_orders,
+    freeze_startup_objects,
     mirror_filters,
     mirror_orders,
     order_features,
@@ -206,7 +207,8 @@ class OrdersPanel(QWidget):
         buttons = QHBoxLayout()
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.setObjectName("refreshOrdersButton")
-        self.refresh_button.setToolTip("Read the loaded orders again now (refreshes also run by themselves).")
+        self.refresh_button.setToolTip("Read the loaded orders and the map's orders and captures again now "
+                                       "(refreshes also run by themselves).")
         self.cancel_button = QPushButton("Cancel selected…", self)
         self.cancel_button.setObjectName("cancelSelectedButton")
         self.cancel_button.setEnabled(False)
@@ -364,6 +366,7 @@ class OrdersPanel(QWidget):
         """Load the first page, once (the tab does it when first shown, so a hidden tab costs no requests)."""
         if not self._started:
             self._started = True
+            freeze_startup_objects()  # shorter full collections from now on (see core.orders_sync)
             self.apply_filters()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -574,8 +577,10 @@ class OrdersPanel(QWidget):
             self.refresh_map()
 
     def _forget_map(self) -> None:
+        """The next run reads every order's captures again (another service or key). What the layers hold
+        stays known, so the run still removes whatever the new listing does not have."""
         self.stop_map(quiet=True)
-        self._map_updated, self._map_captures = {}, {}
+        self._map_updated = {}
 
     def _map_tick(self) -> None:
         started = time.perf_counter()
@@ -743,17 +748,15 @@ class OrdersPanel(QWidget):
             return refused[0].reason if len(orders) == 1 else "None of the selected orders can be cancelled."
         return "Cancel the selected orders that can be cancelled (asks for confirmation)."
 
-    def _fids_where(self, layer: QgsVectorLayer, field: str, values: set) -> List[int]:
-        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
-        request.setSubsetOfAttributes([field], layer.fields())
-        return [f.id() for f in layer.getFeatures(request) if f[field] in values]
-
     def _select_in_layers(self, order_ids: Sequence[str], source: Optional[QgsVectorLayer]) -> None:
-        wanted = set(order_ids)
-        for layer, field in ((self.orders_layer, "id"), (self.captures_layer, "order_id")):
+        # Looked up by id in the layers' indexes: the map holds every matching order and capture, and
+        # reading all their attributes on each selection would stall the GUI on a big account.
+        wanted = list(dict.fromkeys(order_ids))
+        captures = [capture_id for order_id in wanted for capture_id in self._map_captures.get(order_id, ())]
+        for layer, ids in ((self.orders_layer, wanted), (self.captures_layer, captures)):
             if layer is source or not self._layer_alive(layer):
                 continue
-            layer.selectByIds(self._fids_where(layer, field, wanted) if wanted else [])
+            layer.selectByIds(layer_tools.feature_ids_of(layer, ids) if ids else [])
 
     def _on_layer_selection(self, layer: Optional[QgsVectorLayer], field: str) -> None:
         if self._syncing_selection or not self._layer_alive(layer):

@@ -94,3 +94,13 @@ def test_quiet_collector_raises_the_young_threshold_while_loads_run_and_restores
     except ValueError:
         pass
     assert gc.get_threshold() == before
+
+
+def test_startup_objects_are_frozen_once():
+    import gc
+
+    from core.orders_sync import freeze_startup_objects
+
+    freeze_startup_objects()  # may have happened already (an Orders panel started earlier in this process)
+    assert not freeze_startup_objects()
+    assert gc.get_freeze_count() > 0
