@@ -71,6 +71,11 @@ from ..core.ordering import (
     search_request,
 )
 from ..core.tasks import ApiTask, TaskFeedback, run_in_background
+
+try:
+    from qgis.PyQt import sip
+except ImportError:  # pragma: no cover - older PyQt layouts
+    import sip  # type: ignore[no-redef]
 from .map_tools import KIND_POINT, KIND_POLYGON, KIND_STRIP, TOOL_CLASSES, AoiMapTool, FootprintPreview
 from .windows_table import ImagingWindowsModel, WindowsSortProxy
 
@@ -148,6 +153,8 @@ class NewOrderPanel(QWidget):
         self.selected_window: Optional[ImagingWindow] = None
         self.last_order: Optional[Order] = None
         self.last_message_widget: Optional[QWidget] = None
+        # Every "Order placed" entry pushed (a second order can come within the first one's 15 s).
+        self._order_messages: List[QWidget] = []
         self.stale_answers_ignored = 0
         self.quote_task: Optional[ApiTask] = None
         self.search_task: Optional[ApiTask] = None
@@ -1108,6 +1115,7 @@ class NewOrderPanel(QWidget):
         widget.layout().addWidget(button)
         bar.pushWidget(widget, Qgis.Success, 15)
         self.last_message_widget = widget
+        self._order_messages = [w for w in self._order_messages if not sip.isdeleted(w)] + [widget]
 
     def _order_failed(self, error: BaseException) -> None:
         self._order_ended("The order was not placed; your form is kept.")
@@ -1175,3 +1183,18 @@ class NewOrderPanel(QWidget):
             tool.remove_items()
         if self._footprint is not None:
             self._footprint.remove()
+        self._remove_order_messages()
+
+    def _remove_order_messages(self) -> None:
+        # Their "Zoom to order" buttons call this panel, which is gone once the plugin is unloaded.
+        widgets, self._order_messages = self._order_messages, []
+        self.last_message_widget = None
+        for widget in widgets:
+            if sip.isdeleted(widget):  # closed by the user or timed out
+                continue
+            try:
+                bar = self.iface.messageBar()
+                if widget in bar.items():
+                    bar.popWidget(widget)
+            except (AttributeError, RuntimeError):  # QGIS is closing and the bar went first
+                pass

@@ -255,6 +255,24 @@ def test_place_a_flexible_strip_order_confirmed_with_its_cost_into_the_orders_la
     assert len(QgsProject.instance().mapLayers()) == 1
 
 
+def test_closing_the_panel_takes_its_zoom_to_order_messages_off_the_bar(panel, qtbot, qgis_iface):
+    draw_point(panel)
+    wait_quote(qtbot, panel)
+    panel.set_order_name("First")
+    place(qtbot, panel)
+    first = panel.last_message_widget
+    panel.set_order_name("Second")
+    wait_quote(qtbot, panel)
+    place(qtbot, panel)
+    second = panel.last_message_widget
+    bar = qgis_iface.messageBar()
+    assert first in bar.items() and second in bar.items()
+    # Their "Zoom to order" buttons call the panel: after unload nothing may be left to click.
+    panel.shutdown()
+    assert first not in bar.items() and second not in bar.items()
+    assert panel.last_message_widget is None
+
+
 def test_place_a_stereo_polygon_order(panel, qtbot, client):
     draw_polygon(panel)
     assert panel.aoi is not None and panel.aoi.is_area
