@@ -12,6 +12,7 @@ from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QV
 
 from ..core import settings
 from ..core.log import get_logger
+from ..core.tasks import run_in_background
 
 ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
 
@@ -99,6 +100,18 @@ class TaskingDock(QgsDockWidget):
         settings.set_use_sandbox(True)
         _log.info("Using the local sandbox at %s", settings.active_base_url())
         self.refresh()
+        if not settings.pl_number():
+            # Assured searches need a contract; the sandbox says which is its own (in a task: even a
+            # loopback request must not freeze the dock).
+            port = settings.sandbox_port()
+            run_in_background("Satellite Tasking: read the local sandbox's contract",
+                              lambda feedback: settings.sandbox_contract(port),
+                              on_success=self._sandbox_contract_read)
+
+    def _sandbox_contract_read(self, contract: Optional[str]) -> None:
+        if contract and settings.use_sandbox() and not settings.pl_number():
+            settings.set_pl_number(contract)
+            self.refresh()
 
     def client(self) -> Optional[Any]:
         """A client for the current settings, or None when there is no factory or nothing is configured."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from qgis.PyQt import sip
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
@@ -22,6 +23,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core import settings
+from ..core.tasks import run_in_background
 
 ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
 # Products the Planet documents name; the field stays editable for contracts with others.
@@ -143,7 +145,21 @@ class SettingsDialog(QDialog):
         """With the sandbox on and no contract typed, take the sandbox's own (searches require one)."""
         if self.pl_number_edit.text().strip():
             return
-        contract = settings.sandbox_contract(self.sandbox_port_spin.value())
+        port = self.sandbox_port_spin.value()
+        # Asked in a task: even a loopback request must not freeze the dialog (a sandbox starting or hung).
+        run_in_background(
+            "Satellite Tasking: read the local sandbox's contract",
+            lambda feedback: settings.sandbox_contract(port),
+            on_success=lambda contract: self._sandbox_contract_read(port, contract),
+        )
+
+    def _sandbox_contract_read(self, port: int, contract: Optional[str]) -> None:
+        if sip.isdeleted(self.pl_number_edit):  # the dialog went away while the sandbox answered
+            return
+        if not self.sandbox_check.isChecked() or self.sandbox_port_spin.value() != port:
+            return  # the user moved on: switched off, or another port (which asks again)
+        if self.pl_number_edit.text().strip():
+            return  # a contract the user typed meanwhile is never replaced
         if contract:
             self.pl_number_edit.setText(contract)
             self._sandbox_contract = contract
@@ -168,15 +184,17 @@ class SettingsDialog(QDialog):
         try:
             # Validate everything before writing anything, so a bad URL does not leave half a save.
             url = settings.normalize_base_url(real_url) if real_url.strip() else ""
+            key = self.api_key_edit.text().strip()
+            # The key next: it is the one write that can fail (a locked auth database, a refused master
+            # password), and a failure must leave the stored settings as they were, not half switched.
+            # An empty field keeps the stored key: the dialog never shows it, so empty means "unchanged".
+            if key and not sandbox:
+                settings.set_api_key(settings.PLANET_TASKING, key)
             settings.set_sandbox_port(self.sandbox_port_spin.value())
             settings.set_base_url(settings.PLANET_TASKING, url)
             settings.set_pl_number(self.pl_number_edit.text())
             settings.set_product(self.product_combo.currentText())
             settings.set_use_sandbox(sandbox)
-            key = self.api_key_edit.text().strip()
-            # An empty field keeps the stored key: the dialog never shows it, so empty means "unchanged".
-            if key and not sandbox:
-                settings.set_api_key(settings.PLANET_TASKING, key)
         except (ValueError, settings.AuthStorageError) as error:
             self._fail(str(error))
             return False

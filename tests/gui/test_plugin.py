@@ -13,6 +13,7 @@ from qgis.PyQt.QtWidgets import QAction, QDockWidget, QMenu, QToolBar
 import satellite_tasking
 from core import settings
 from core.log import MessageLogHandler
+from core.tasks import active_tasks
 
 pytestmark = pytest.mark.usefixtures("clean_settings")
 
@@ -235,18 +236,23 @@ def test_sandbox_checkbox_sets_the_url(iface):
         plugin.unload()
 
 
-def test_sandbox_checkbox_fills_in_the_sandbox_contract(iface, sandbox):
-    # Imaging-window searches require pl_number (planet-assured-tasking.txt); the sandbox says which is its own.
+def sandbox_contract_and_port(sandbox):
     port = int(sandbox.root.rsplit(":", 1)[1])
     accounts = sandbox.control("GET", "accounts")["accounts"]
-    contract = next(a for a in accounts if a["api_key"] == settings.SANDBOX_API_KEY)["default_pl_number"]
+    return next(a for a in accounts if a["api_key"] == settings.SANDBOX_API_KEY)["default_pl_number"], port
+
+
+def test_sandbox_checkbox_fills_in_the_sandbox_contract(iface, sandbox, qtbot):
+    # Imaging-window searches require pl_number (planet-assured-tasking.txt); the sandbox says which is its own.
+    contract, port = sandbox_contract_and_port(sandbox)
     plugin = load(iface)
     try:
         dialog = plugin.show_settings()
         dialog.sandbox_port_spin.setValue(port)
         assert dialog.pl_number_edit.text() == ""
         dialog.sandbox_check.setChecked(True)
-        assert dialog.pl_number_edit.text() == contract
+        # Read in a background task: the dialog stays responsive while the sandbox answers.
+        qtbot.waitUntil(lambda: dialog.pl_number_edit.text() == contract, timeout=10_000)
         # Switched off again: the contract it filled in goes, as the sandbox URL does.
         dialog.sandbox_check.setChecked(False)
         assert dialog.pl_number_edit.text() == ""
@@ -257,8 +263,35 @@ def test_sandbox_checkbox_fills_in_the_sandbox_contract(iface, sandbox):
         dialog.pl_number_edit.clear()
         dialog.sandbox_check.setChecked(False)
         dialog.sandbox_check.setChecked(True)
+        qtbot.waitUntil(lambda: dialog.pl_number_edit.text() == contract, timeout=10_000)
         assert dialog.save()
         assert settings.use_sandbox() and settings.pl_number() == contract
+    finally:
+        plugin.unload()
+
+
+def test_a_contract_typed_while_the_sandbox_answers_is_kept(iface, sandbox, qtbot):
+    contract, port = sandbox_contract_and_port(sandbox)
+    plugin = load(iface)
+    try:
+        dialog = plugin.show_settings()
+        dialog.sandbox_port_spin.setValue(port)
+        dialog.sandbox_check.setChecked(True)
+        dialog.pl_number_edit.setText("PL-000042")  # before the task's answer is delivered
+        qtbot.waitUntil(lambda: not active_tasks(), timeout=10_000)
+        assert dialog.pl_number_edit.text() == "PL-000042"
+    finally:
+        plugin.unload()
+
+
+def test_the_docks_use_sandbox_button_also_sets_the_sandbox_contract(iface, sandbox, qtbot):
+    contract, port = sandbox_contract_and_port(sandbox)
+    settings.set_sandbox_port(port)
+    plugin = load(iface)
+    try:
+        plugin.dock.sandbox_button.click()
+        assert settings.use_sandbox()
+        qtbot.waitUntil(lambda: settings.pl_number() == contract, timeout=10_000)
     finally:
         plugin.unload()
 
@@ -284,9 +317,14 @@ def test_locked_auth_database_is_reported_in_the_dialog(iface, qgis_auth):
         dialog = plugin.show_settings()
         qgis_auth.clearMasterPassword()
         dialog.api_key_edit.setText(KEY)
+        dialog.pl_number_edit.setText("PL-000077")
+        dialog.base_url_edit.setText("https://proxy.example.com/tasking/v2/")
         assert not dialog.save()
         assert "master password" in dialog.error_label.text()
         assert KEY not in dialog.error_label.text()
+        # Nothing of the failed save was written: no half-switched configuration.
+        assert settings.pl_number() == ""
+        assert settings.base_url() == settings.DEFAULT_BASE_URLS[settings.PLANET_TASKING]
         dialog.reject()
     finally:
         plugin.unload()
