@@ -70,6 +70,18 @@ def _check_service(service: str) -> str:
     return service
 
 
+USE_SANDBOX_KEY = "use_sandbox"
+SANDBOX_PORT_KEY = "sandbox_port"
+
+
+def sandbox_profile_values(port: int) -> Dict[str, Any]:
+    """What points a QGIS profile at the local sandbox, as full settings keys and values.
+
+    For tools that prepare another profile's QGIS3.ini (the demo), so they never spell the keys again.
+    """
+    return {PREFIX + USE_SANDBOX_KEY: True, PREFIX + SANDBOX_PORT_KEY: int(port)}
+
+
 def _get(key: str, default: Any = None, type_: Optional[type] = None) -> Any:
     settings = QgsSettings()
     if type_ is None:
@@ -143,15 +155,15 @@ def set_product(value: Optional[str]) -> None:
 
 
 def use_sandbox() -> bool:
-    return bool(_get("use_sandbox", False, bool))
+    return bool(_get(USE_SANDBOX_KEY, False, bool))
 
 
 def set_use_sandbox(enabled: bool) -> None:
-    _set("use_sandbox", bool(enabled))
+    _set(USE_SANDBOX_KEY, bool(enabled))
 
 
 def sandbox_port() -> int:
-    port = _get("sandbox_port", DEFAULT_SANDBOX_PORT, int)
+    port = _get(SANDBOX_PORT_KEY, DEFAULT_SANDBOX_PORT, int)
     return port if isinstance(port, int) and 0 < port < 65536 else DEFAULT_SANDBOX_PORT
 
 
@@ -159,7 +171,7 @@ def set_sandbox_port(port: int) -> None:
     port = int(port)
     if not 0 < port < 65536:
         raise ValueError(f"not a TCP port: {port}")
-    _set("sandbox_port", port)
+    _set(SANDBOX_PORT_KEY, port)
 
 
 def sandbox_contract(port: Optional[int] = None, timeout: float = 1.0) -> Optional[str]:

@@ -111,8 +111,11 @@ def write_profile_settings(profile_dir: Path, sandbox_port: Optional[int]) -> Pa
     qsettings.setValue("qgis/showTips", False)
     qsettings.setValue("core/NewsFeed/https%3A%2F%2Ffeed.qgis.org/disabled", True)
     if sandbox_port is not None:
-        qsettings.setValue(f"{PLUGIN}/use_sandbox", True)
-        qsettings.setValue(f"{PLUGIN}/sandbox_port", int(sandbox_port))
+        sys.path.insert(0, str(REPO_ROOT))
+        from core.settings import sandbox_profile_values  # the plugin's own key names
+
+        for key, value in sandbox_profile_values(sandbox_port).items():
+            qsettings.setValue(key, value)
     qsettings.sync()
     return ini
 
