@@ -24,7 +24,7 @@ ORDERS = 10_000
 TICK_MS = 10
 TARGET_STALL_MS = 50.0
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-CAPTURE_HOURS = 6
+CAPTURE_HOURS = 30
 
 
 def point(n: int) -> dict:
