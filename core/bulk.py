@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -594,18 +595,33 @@ def match_results(operation: str, items: Sequence[Any], results: Sequence[Any]) 
     return outcomes
 
 
+@dataclass(frozen=True)
+class ChunkState:
+    """What a running job last said about one chunk: its bulk state or phase and how many payloads are done."""
+
+    seq: int
+    count: int
+    state: str
+    done: int
+    size: int
+
+
 class BulkJob:
     """A bulk CREATE, EDIT or CANCEL of any size: written to the journal first, then sent in chunks of
     ≤ 1000 (each under its own UUID), followed to COMPLETE and read back per payload.
 
-    Nothing here keeps state outside the journal: a new BulkJob made by `resume` after a crash knows
-    everything the lost one knew. A chunk is re-sent only under its own UUID, and only after asking the
+    Nothing here keeps state outside the journal but the progress last reported (chunk_states): a new
+    BulkJob made by `resume` after a crash knows everything the lost one knew. A chunk is re-sent only under its own UUID, and only after asking the
     service whether it already has that UUID, so no order is ever made twice.
     """
 
     def __init__(self, journal: BulkJournal, job_id: str):
         self.journal = journal
         self.job_id = job_id
+        # Written by run() in a task's worker thread, read by the dialog on the GUI thread (its progress bars):
+        # the worker only records, so it never touches a widget or emits a signal whose receiver may be gone.
+        self._states_lock = threading.Lock()
+        self._chunk_states: Dict[int, ChunkState] = {}
 
     # -- making and finding jobs ------------------------------------------------------------------
 
@@ -650,6 +666,8 @@ class BulkJob:
         Cancelling while chunks are still unsent withdraws those (they will never be sent); chunks already
         at the service keep processing there and stay in the journal, to be followed later (`run` again
         or `resume`). `max_chunks_to_send` stops after sending that many (tests: a run killed mid-way).
+        `on_chunk` is called on the thread running this (a task's worker thread): a dialog reads
+        chunk_states() on the GUI thread instead of passing anything that touches Qt objects.
         """
         # Chunks are read without their payloads; each chunk's are read only when it is sent or read back
         # (decoding every payload of a 5000-order job once per step was the journal's main cost).
@@ -665,20 +683,18 @@ class BulkJob:
             if is_canceled is not None and is_canceled():
                 self._withdraw_unsent()
                 raise Cancelled("The bulk was cancelled before every chunk was sent; the unsent ones were withdrawn.")
-            if on_chunk is not None:
-                on_chunk(chunk.seq, count, "SENDING", 0, chunk.size)
+            self._report(on_chunk, chunk.seq, count, "SENDING", 0, chunk.size)
             self.send_chunk(client, chunk)
             sent += 1
-            if on_chunk is not None:
-                state = "REJECTED" if self._chunk_state(chunk.bulk_id) == CHUNK_REJECTED else "PENDING"
-                on_chunk(chunk.seq, count, state, 0, chunk.size)
+            state = "REJECTED" if chunk.state == CHUNK_REJECTED else "PENDING"  # send_chunk set it
+            self._report(on_chunk, chunk.seq, count, state, 0, chunk.size)
         job = self.job(with_items=False)
         total_items = sum(c.size for c in job.chunks) or 1
         finished_items = sum(c.size for c in job.chunks if c.is_finished)
         for chunk in job.chunks:
             if chunk.state != CHUNK_ACCEPTED:
-                if on_chunk is not None and chunk.state == CHUNK_COMPLETE:
-                    on_chunk(chunk.seq, count, "COMPLETE", chunk.size, chunk.size)
+                if chunk.state == CHUNK_COMPLETE:
+                    self._report(on_chunk, chunk.seq, count, "COMPLETE", chunk.size, chunk.size)
                 continue
             base = finished_items
 
@@ -700,10 +716,6 @@ class BulkJob:
         if base_url and base_url.rstrip("/") != job.base_url.rstrip("/"):
             raise ValueError(f"This bulk job was made for {job.base_url}, but the client calls {base_url}: "
                              "switch the plugin back to that service to follow it.")
-
-    def _chunk_state(self, bulk_id: str) -> Optional[str]:
-        job = self.job(with_items=False)
-        return next((c.state for c in job.chunks if c.bulk_id == bulk_id), None)
 
     def _withdraw_unsent(self) -> None:
         for chunk in self.job(with_items=False).chunks:
@@ -771,8 +783,7 @@ class BulkJob:
         def watch() -> Any:
             status = client.get_bulk(chunk.bulk_id)
             last_state["status"] = status
-            if on_chunk is not None:
-                on_chunk(chunk.seq, count, status.status,
+            self._report(on_chunk, chunk.seq, count, status.status,
                          status.successful_payload_count + status.failed_payload_count, status.payload_count or size)
             return status
 
@@ -786,8 +797,18 @@ class BulkJob:
             outcomes[position] = (None, "The service listed no result for this payload.")
         self.journal.complete_chunk(chunk.bulk_id, outcomes, status.raw)
         chunk.state = CHUNK_COMPLETE
+        self._report(on_chunk, chunk.seq, count, "COMPLETE", size, size)
+
+    def _report(self, on_chunk: ChunkProgress, seq: int, count: int, state: str, done: int, size: int) -> None:
+        with self._states_lock:
+            self._chunk_states[seq] = ChunkState(seq, count, state, done, size)
         if on_chunk is not None:
-            on_chunk(chunk.seq, count, "COMPLETE", size, size)
+            on_chunk(seq, count, state, done, size)
+
+    def chunk_states(self) -> List[ChunkState]:
+        """The chunks run() has reported on so far, by index; safe to call from any thread while it runs."""
+        with self._states_lock:
+            return [self._chunk_states[seq] for seq in sorted(self._chunk_states)]
 
     # -- results ----------------------------------------------------------------------------------
 

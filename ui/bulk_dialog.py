@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from qgis.core import Qgis, QgsMapLayerProxyModel, QgsProject, QgsVectorLayer
 from qgis.gui import QgsDateTimeEdit, QgsFieldExpressionWidget, QgsMapLayerComboBox, QgsMessageBarItem
-from qgis.PyQt.QtCore import QDateTime, QObject, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QDateTime, QObject, Qt, QTimer
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -62,6 +62,8 @@ _log = get_logger("bulk_dialog")
 
 TASK_PREFIX = "Satellite Tasking"
 MESSAGE_TITLE = "Satellite Tasking"
+# How often the chunk progress bars read a running job's chunk states (on the GUI thread).
+CHUNK_POLL_MS = 200
 PREVIEW_ROWS = 10
 ORDERS_LAYER_NAME = "Tasking orders"
 FIELD_LABELS = {
@@ -159,10 +161,35 @@ def announce_outcome(iface: Any, journal: BulkJournal, outcome: BulkOutcome, pre
                                 lambda: add_result_layer(journal, outcome.job_id))
 
 
-class _ChunkRelay(QObject):
-    """Carries a worker thread's per-chunk progress to the dialog (a queued signal, so it arrives on the GUI thread)."""
+class _ChunkWatcher(QObject):
+    """Shows a running BulkJob's chunk states in a progress panel, read on the GUI thread by a timer.
 
-    chunk = pyqtSignal(int, int, str, int, int)
+    The job only records its chunk states (BulkJob.chunk_states); nothing from the task's worker thread
+    reaches a widget or a signal, so a dialog deleted mid-run (plugin unload) cannot break the job.
+    """
+
+    def __init__(self, panel: "BulkProgressPanel", parent: QObject):
+        super().__init__(parent)
+        self.panel = panel
+        self.job: Optional[BulkJob] = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(CHUNK_POLL_MS)
+        self.timer.timeout.connect(self.show)
+
+    def follow(self, job: BulkJob) -> None:
+        self.job = job
+        self.timer.start()
+
+    def show(self) -> None:
+        if self.job is None:
+            return
+        for state in self.job.chunk_states():
+            self.panel.update_chunk(state.seq, state.count, state.state, state.done, state.size)
+
+    def stop(self) -> None:
+        """The task is done: show its last chunk states and stop reading."""
+        self.timer.stop()
+        self.show()
 
 
 class BulkProgressPanel(QWidget):
@@ -403,9 +430,8 @@ class BulkOrderDialog(QDialog):
         self._snapshot_layer: Optional[QgsVectorLayer] = None
         # The check whose features were sent: ordering the same check twice would double every order.
         self._ordered_report: Optional[ValidationReport] = None
-        self._relay = _ChunkRelay(self)
         self._build()
-        self._relay.chunk.connect(self.progress_panel.update_chunk)
+        self._chunks = _ChunkWatcher(self.progress_panel, self)
         self._layer_changed(self.layer_combo.currentLayer())
 
     # -- building ----------------------------------------------------------------------------------
@@ -631,11 +657,13 @@ class BulkOrderDialog(QDialog):
 
         def failed(error: BaseException) -> None:
             self.task = None
+            self._chunks.stop()
             self._update_buttons()
             self.on_task_error(description, error)
 
         def cancelled() -> None:
             self.task = None
+            self._chunks.stop()
             self._update_buttons()
             if on_cancel is not None:
                 on_cancel()
@@ -644,6 +672,7 @@ class BulkOrderDialog(QDialog):
 
         def succeeded(result: Any) -> None:
             self.task = None
+            self._chunks.stop()
             on_success(result)
             self._update_buttons()
 
@@ -787,11 +816,13 @@ class BulkOrderDialog(QDialog):
         self._ordered_report = self.report
         self.progress_panel.reset([c.size for c in self.job.job(with_items=False).chunks])
         self.summary_label.setText("Sending…")
-        job, relay, poll = self.job, self._relay, self.poll_seconds
+        job, poll = self.job, self.poll_seconds
+        # The worker only records chunk states in the job; the watcher shows them from the GUI thread.
         self._start("Creating orders",
-                    lambda feedback: job.run(client, progress=feedback.set_progress, on_chunk=relay.chunk.emit,
+                    lambda feedback: job.run(client, progress=feedback.set_progress,
                                              is_canceled=feedback.is_canceled, poll=poll),
                     self.show_outcome, on_cancel=self._creation_cancelled)
+        self._chunks.follow(job)
 
     def _creation_cancelled(self) -> None:
         if self.job is None:
@@ -903,7 +934,6 @@ class BulkEditDialog(QDialog):
         self.outcome: Optional[BulkOutcome] = None
         self.skipped: Dict[str, str] = {}
         self.charge_refused: List[str] = []
-        self._relay = _ChunkRelay(self)
 
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"{len(self.order_ids)} orders selected.", self))
@@ -965,7 +995,7 @@ class BulkEditDialog(QDialog):
         layout.addLayout(row)
         self.progress_panel = BulkProgressPanel(self)
         layout.addWidget(self.progress_panel)
-        self._relay.chunk.connect(self.progress_panel.update_chunk)
+        self._chunks = _ChunkWatcher(self.progress_panel, self)
         self.summary_label = QLabel("", self)
         self.summary_label.setObjectName("summaryLabel")
         self.summary_label.setWordWrap(True)
@@ -1061,14 +1091,16 @@ class BulkEditDialog(QDialog):
         self.run_button.setEnabled(False)
         self.charge_button.hide()
         self.stop_button.setEnabled(True)
-        job, relay, poll = self.job, self._relay, self.poll_seconds
+        job, poll = self.job, self.poll_seconds
 
         def done(outcome: BulkOutcome) -> None:
             self.task = None
+            self._chunks.stop()
             self.show_outcome(outcome)
 
         def failed(error: BaseException) -> None:
             self.task = None
+            self._chunks.stop()
             self.run_button.setEnabled(True)
             self.stop_button.setEnabled(False)
             text = getattr(error, "message", None) or str(error)
@@ -1077,13 +1109,16 @@ class BulkEditDialog(QDialog):
 
         def cancelled() -> None:
             self.task = None
+            self._chunks.stop()
             self.show_outcome(job.outcome())
 
+        # The worker only records chunk states in the job; the watcher shows them from the GUI thread.
         self.task = run_in_background(
             f"{TASK_PREFIX}: {verb.lower()} orders in bulk",
-            lambda feedback: job.run(client, progress=feedback.set_progress, on_chunk=relay.chunk.emit,
-                                     is_canceled=feedback.is_canceled, poll=poll),
+            lambda feedback: job.run(client, progress=feedback.set_progress, is_canceled=feedback.is_canceled,
+                                     poll=poll),
             done, failed, cancelled)
+        self._chunks.follow(job)
 
     def _skipped_text(self) -> str:
         if not self.skipped:

@@ -424,3 +424,53 @@ def test_assured_from_a_layer_is_shown_disabled_with_the_reason(qgis_iface, proj
     assert "one search per feature" in dialog.assured_check.toolTip()
     assert "polygons cannot be assured" in dialog.assured_check.toolTip()
     dialog.deleteLater()
+
+
+# --- review of issue 8: threads, journal handles, unusable layers, orders layers by kind, cancelled tasks -----
+
+
+def three_orders(factory, journal, sandbox, prefix="e"):
+    client = factory()
+    pairs = [(i, {"name": f"{prefix}{i}", "geometry": {"type": "Point", "coordinates": [10 + i * 0.1, 45]}})
+             for i in range(3)]
+    BulkJob.start(journal, "CREATE", pairs, client.base_url).run(client)
+    sandbox.advance(120)
+    return [o for o in client.iter_orders() if o.name.startswith(prefix)]
+
+
+def test_an_edit_goes_on_to_the_end_when_its_dialog_is_deleted_mid_run(qtbot, qgis_iface, project, factory,
+                                                                      journal, sandbox):
+    from qgis.PyQt import sip
+
+    orders = three_orders(factory, journal, sandbox)
+    dialog = BulkEditDialog(factory, qgis_iface, [o.id for o in orders], journal=journal, poll_seconds=1.0)
+    dialog.show()
+    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    task, job = dialog.task, dialog.job
+    assert task is not None
+    # The chunk bars are fed on the GUI thread from what the job records: the worker touches no Qt object,
+    # so deleting the dialog (and everything in it) cannot break the bulk half-way.
+    sip.delete(dialog)
+    qtbot.waitUntil(lambda: task.delivered, timeout=20000)
+    assert task.exception is None
+    assert journal.job(job.job_id).state == JOB_FINISHED
+    assert [s.state for s in job.chunk_states()] == ["COMPLETE"]
+    assert len(job.outcome().succeeded) == 3
+
+
+def test_the_chunk_bars_follow_every_part_of_a_job(qtbot, qgis_iface, project, factory, journal, sandbox,
+                                                   monkeypatch):
+    orders = three_orders(factory, journal, sandbox, prefix="b")
+    dialog = BulkEditDialog(factory, qgis_iface, [o.id for o in orders], journal=journal, poll_seconds=1.0)
+    qtbot.addWidget(dialog)
+    original = BulkJob.start.__func__
+
+    def two_per_chunk(cls, *args, **kwargs):
+        return original(cls, *args, **{**kwargs, "chunk_size": 2})
+
+    monkeypatch.setattr(BulkJob, "start", classmethod(two_per_chunk))
+    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    assert len(dialog.progress_panel.bars) == 2
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
+    assert ["COMPLETE" in text for text in dialog.progress_panel.states()] == [True, True]
+    assert [bar.value() for bar in dialog.progress_panel.bars] == [2, 1]

@@ -183,6 +183,9 @@ def test_layer_of_2500_is_validated_priced_and_created_in_three_chunks(client, s
     assert {state for _, state in seen_states} >= {"PENDING", "RUNNING", "COMPLETE"}
     # Each chunk is reported PENDING once sent and COMPLETE once read back (RUNNING when a poll catches it).
     assert all({(seq, "PENDING"), (seq, "COMPLETE")} <= seen_states for seq in (0, 1, 2))
+    # What the dialog's bars read on the GUI thread: the last state of every chunk, kept by the job.
+    assert [(s.seq, s.count, s.state, s.done, s.size) for s in job.chunk_states()] == [
+        (0, 3, "COMPLETE", 1000, 1000), (1, 3, "COMPLETE", 1000, 1000), (2, 3, "COMPLETE", 350, 350)]
     assert len(bulk_posts(sandbox)) == 3
     assert len(outcome.succeeded) == 2325 and len(outcome.failed) == 25 and not outcome.pending
     assert journal.job(job.job_id).state == JOB_FINISHED
@@ -349,6 +352,7 @@ def test_cancelled_before_sending_withdraws_the_unsent_chunks(client, sandbox, j
         job.run(client, on_chunk=cancel_after_first_send, is_canceled=lambda: "PENDING" in calls)
     outcome = job.outcome()
     assert outcome.chunk_states == [CHUNK_ACCEPTED, "WITHDRAWN", "WITHDRAWN"]
+    assert [(s.seq, s.state) for s in job.chunk_states()] == [(0, "PENDING")]  # the only one sent
     assert len(bulk_posts(sandbox)) == 1
     # Still followed: the chunk at the service keeps its place in the journal until its results are read.
     assert journal.unfinished_jobs()
