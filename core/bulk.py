@@ -269,15 +269,24 @@ class ValidationReport:
         return Counter(c.code for c in self.checks if not c.ok)
 
 
+def _no_crs_message(layer_name: str) -> str:
+    return (f"Layer “{layer_name}” has no coordinate reference system, so its features cannot be placed on the "
+            "Earth: set it in Layer Properties ▸ Source.")
+
+
 class LayerSnapshot:
     """What a worker thread needs to read a layer safely: a feature source, the ids, CRS and scopes.
 
     Made on the main thread (QgsVectorLayerFeatureSource and the expression scopes must be), used in a task.
+    Raises AoiError for a layer no feature of which could be ordered (not a valid vector layer, no CRS).
     """
 
     def __init__(self, layer: QgsVectorLayer, selected_only: bool = False):
         if not isinstance(layer, QgsVectorLayer) or not layer.isValid():
             raise AoiError("not_a_vector_layer", "Choose a valid vector layer whose features outline the areas to order.")
+        if not layer.crs().isValid():
+            # A layer-wide problem: said once, before the check, rather than as the same reason on every row.
+            raise AoiError("no_crs", _no_crs_message(layer.name()))
         self.layer_id = layer.id()
         self.layer_name = layer.name()
         self.source_uri = layer.source()
@@ -374,10 +383,8 @@ def validate_layer(snapshot: LayerSnapshot, mapping: FieldMapping, *, max_sqkm: 
                    limit: Optional[int] = None) -> ValidationReport:
     """Check every feature of the snapshot (safe in a worker thread); `limit` stops after that many
     (the dialog's preview of the first rows)."""
-    no_crs = (f"Layer “{snapshot.layer_name}” has no coordinate reference system, so its features cannot be "
-              "placed on the Earth: set it in Layer Properties ▸ Source.")
     validator = AoiValidator(snapshot.crs, max_sqkm=max_sqkm, transform_context=snapshot.transform_context,
-                             no_crs_message=no_crs)
+                             no_crs_message=_no_crs_message(snapshot.layer_name))
     evaluator = _Evaluator(mapping, snapshot.expression_context())
     total = snapshot.feature_count if snapshot.feature_count > 0 else None
     checks: List[FeatureCheck] = []

@@ -33,6 +33,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ..core.aoi import AoiError
 from ..core.bulk import (
     MAPPABLE_FIELDS,
     BulkJob,
@@ -640,7 +641,12 @@ class BulkOrderDialog(QDialog):
             field, problem = next(iter(problems.items()))
             self.validation_label.setText(f"The expression for {FIELD_LABELS[field]} does not parse: {problem}")
             return
-        report = validate_layer(LayerSnapshot(layer, self.selected_only.isChecked()), mapping, limit=PREVIEW_ROWS)
+        try:
+            snapshot = LayerSnapshot(layer, self.selected_only.isChecked())
+        except AoiError as error:  # the layer as a whole is unusable (no CRS, invalid): say so where the user looks
+            self.validation_label.setText(error.message)
+            return
+        report = validate_layer(snapshot, mapping, limit=PREVIEW_ROWS)
         self.preview_table.setRowCount(len(report.checks))
         for row, check in enumerate(report.checks):
             payload = check.payload or {}
@@ -698,7 +704,14 @@ class BulkOrderDialog(QDialog):
             field, problem = next(iter(problems.items()))
             self.validation_label.setText(f"The expression for {FIELD_LABELS[field]} does not parse: {problem}")
             return
-        snapshot = LayerSnapshot(layer, self.selected_only.isChecked())
+        try:
+            snapshot = LayerSnapshot(layer, self.selected_only.isChecked())
+        except AoiError as error:  # no CRS, not a valid layer: nothing to check, nothing to send
+            self.report = None
+            self.validation_table.setRowCount(0)
+            self.validation_label.setText(error.message)
+            self._update_buttons()
+            return
         self._snapshot_layer = layer
         mapping = self.mapping()
         now = datetime.now(timezone.utc)

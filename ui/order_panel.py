@@ -43,6 +43,7 @@ from ..core import layers, settings
 from ..core.aoi import DEFAULT_MAX_SQKM, Aoi, AoiError, aois_from_layer
 from ..core.errors import (
     ApiError,
+    Cancelled,
     ImagingWindowSearchFailed,
     OrderCreationUncertain,
     ValidationError,
@@ -785,7 +786,7 @@ class NewOrderPanel(QWidget):
             lambda feedback: client.preview_pricing(body),
             on_success=lambda pricing: self._quote_arrived(token, key, pricing),
             on_error=lambda error: self._quote_failed(token, error),
-            on_cancel=lambda: None,
+            on_cancel=lambda: self._quote_cancelled(token),
         )
 
     def quote_is_current(self) -> bool:
@@ -798,6 +799,7 @@ class NewOrderPanel(QWidget):
         if not self._quote_tokens.is_current(token):
             self.stale_answers_ignored += 1
             return
+        self.quote_task = None
         self.quote, self.quote_key, self.quote_error = pricing, key, None
         self.quote_label.setText("\n".join(pricing_lines(pricing)))
         self.quote_status.setText(f"Quoted at {datetime.now(timezone.utc):%H:%M:%S} UTC")
@@ -806,6 +808,7 @@ class NewOrderPanel(QWidget):
         if not self._quote_tokens.is_current(token):
             self.stale_answers_ignored += 1
             return
+        self.quote_task = None
         self.quote, self.quote_key, self.quote_error = None, None, error
         if isinstance(error, ValidationError) and error.field_errors:
             self.show_errors(error.field_errors)
@@ -813,6 +816,18 @@ class NewOrderPanel(QWidget):
         else:
             self.quote_label.setText(f"No quote: {getattr(error, 'message', None) or error}")
         self.quote_status.setText("")
+
+    def _quote_cancelled(self, token: int) -> bool:
+        """The price preview was cancelled (e.g. from QGIS's task manager); False for an outdated one."""
+        if not self._quote_tokens.is_current(token):
+            return False
+        self._quote_tokens.invalidate()
+        self.quote_task = None
+        # The price shown belongs to an older form, if any: not a quote for this one.
+        self.quote, self.quote_key, self.quote_error = None, None, None
+        self.quote_label.setText("No quote: the price preview was cancelled. Change the order to ask again.")
+        self.quote_status.setText("Quote cancelled.")
+        return True
 
     # ------------------------------------------------------------------------------------------
     # imaging windows
@@ -1044,9 +1059,13 @@ class NewOrderPanel(QWidget):
                 self.place_status.setText("Not placed: the price could not be obtained.")
                 self._push_message("Order not placed", f"The price could not be obtained: {text}", Qgis.Critical, 0)
 
+        def cancelled() -> None:
+            self.place_button.setEnabled(True)
+            if self._quote_cancelled(token):
+                self.place_status.setText("Not placed: getting the price was cancelled.")
+
         self.quote_task = run_in_background(f"{TASK_PREFIX}: price preview", lambda fb: client.preview_pricing(body),
-                                            on_success=priced, on_error=failed,
-                                            on_cancel=lambda: self.place_button.setEnabled(True))
+                                            on_success=priced, on_error=failed, on_cancel=cancelled)
 
     def _confirm_and_send(self, form: OrderForm, pricing: Optional[Pricing]) -> None:
         window = self.selected_window if form.is_assured else None
@@ -1062,6 +1081,8 @@ class NewOrderPanel(QWidget):
         replaced_ids += [o.id for o in (window.conflicting_orders if window else []) if o.id not in replaced_ids]
 
         def create(feedback: TaskFeedback):
+            # Cancelled before the request went out: nothing was sent, so nothing can have been ordered.
+            feedback.raise_if_canceled()
             order = client.create_order(body)
             refreshed: List[Order] = []
             for order_id in replaced_ids:
@@ -1078,8 +1099,20 @@ class NewOrderPanel(QWidget):
             f"{TASK_PREFIX}: place order", create,
             on_success=lambda result: self._order_placed(form, *result),
             on_error=self._order_failed,
-            on_cancel=lambda: self._order_ended("Placing was cancelled; check the order list before trying again."),
+            on_cancel=lambda: self._order_cancelled(form, self.order_task),
         )
+
+    def _order_cancelled(self, form: OrderForm, task: Optional[ApiTask]) -> None:
+        # A POST cannot be called back: if the service answered before the cancel took effect, the
+        # order exists and is shown as placed rather than reported as cancelled.
+        result = task.result if task is not None else None
+        if result is not None:
+            self._order_placed(form, *result)
+            return
+        if task is not None and isinstance(task.exception, Cancelled):
+            self._order_ended("Placing was cancelled before the order was sent; nothing was ordered.")
+            return
+        self._order_ended("Placing was cancelled; check the order list before trying again.")
 
     def _order_ended(self, text: str) -> None:
         self.place_button.setEnabled(True)

@@ -474,3 +474,31 @@ def test_the_chunk_bars_follow_every_part_of_a_job(qtbot, qgis_iface, project, f
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
     assert ["COMPLETE" in text for text in dialog.progress_panel.states()] == [True, True]
     assert [bar.value() for bar in dialog.progress_panel.bars] == [2, 1]
+
+
+def test_a_layer_without_crs_is_explained_in_the_dialog_and_nothing_is_sent(qtbot, qgis_iface, project, factory,
+                                                                           journal, sandbox):
+    from qgis.core import QgsCoordinateReferenceSystem
+
+    layer = QgsVectorLayer("Point?field=pad:string", "drawn without a CRS", "memory")
+    layer.setCrs(QgsCoordinateReferenceSystem())
+    feature = QgsFeature(layer.fields())
+    feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(10, 50)))
+    feature.setAttributes(["pad"])
+    layer.dataProvider().addFeatures([feature])
+    project.addMapLayer(layer)
+    requests = len(sandbox.requests_seen())
+    dialog = BulkOrderDialog(factory, qgis_iface, journal=journal)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.layer_combo.setLayer(layer)  # the preview: said once, no Python error dialog
+    assert "“drawn without a CRS” has no coordinate reference system" in dialog.validation_label.text()
+    assert dialog.preview_table.rowCount() == 0
+
+    dialog.validation_label.setText("")
+    qtbot.mouseClick(dialog.validate_button, Qt.LeftButton)
+    assert "has no coordinate reference system" in dialog.validation_label.text()
+    assert "Layer Properties" in dialog.validation_label.text()
+    assert dialog.task is None and dialog.report is None
+    assert not dialog.price_button.isEnabled() and not dialog.create_button.isEnabled()
+    assert len(sandbox.requests_seen()) == requests

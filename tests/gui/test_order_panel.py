@@ -190,6 +190,63 @@ def test_the_quote_waits_until_changes_settle_and_ignores_stale_answers(panel, q
     assert "Estimated cost: 25.00" in text and "single-image" in text
 
 
+def cancel_and_wait(qtbot, task) -> None:
+    """Cancel a task as QGIS's task manager does, and wait until the panel was told."""
+    task.cancel()
+    qtbot.waitUntil(lambda: _finished(task), timeout=WAIT_MS)
+
+
+def test_a_quote_cancelled_in_the_task_manager_says_so_and_the_next_change_quotes_again(panel, qtbot, sandbox):
+    draw_point(panel)
+    panel._quote_timer.stop()
+    panel.request_quote()  # now rather than after the debounce, so the task is at hand
+    assert panel.quote_status.text() == "Updating the quote…"
+    cancel_and_wait(qtbot, panel.quote_task)
+    assert panel.quote_status.text() == "Quote cancelled."
+    assert panel.quote_label.text().startswith("No quote: the price preview was cancelled.")
+    assert panel.quote is None and panel.quote_task is None and not panel.quote_is_current()
+    panel.imaging_combo.setCurrentIndex(1)
+    assert panel.quote_status.text() == "Updating the quote…"
+    assert "× 2 imaging mode (stereo-2-pov)" in wait_quote(qtbot, panel)
+    assert panel.quote_status.text().startswith("Quoted at")
+
+
+def test_a_price_check_cancelled_while_placing_places_nothing_and_says_so(panel, qtbot, sandbox):
+    draw_point(panel)
+    wait_quote(qtbot, panel)
+    panel.imaging_combo.setCurrentIndex(1)  # the quote is outdated: placing asks for a price first
+    panel.place_button.click()
+    assert panel.place_status.text() == "Getting the price…" and not panel.place_button.isEnabled()
+    cancel_and_wait(qtbot, panel.quote_task)
+    assert panel.place_status.text() == "Not placed: getting the price was cancelled."
+    assert panel.place_button.isEnabled() and panel.quote_status.text() == "Quote cancelled."
+    assert panel.confirm.texts == [] and api_requests(sandbox, "POST", "/orders") == []
+    # Trying again works.
+    assert place(qtbot, panel).name == panel.name_edit.text()
+
+
+def test_placing_cancelled_after_the_order_was_sent_shows_the_order_the_service_made(panel, qtbot, sandbox):
+    draw_point(panel)
+    wait_quote(qtbot, panel)
+    # Hold the answer back, so the cancel comes while the POST is in flight.
+    sandbox.fault(path=r"^/tasking/v2/orders/$", method="POST", kind="delay", delay_seconds=1.0, when="after",
+                  count=1)
+    panel.place_button.click()
+    task = panel.order_task
+
+    def post_arrived():
+        # A used-up fault leaves the list when the request it fires for arrives.
+        return sandbox.control("GET", "faults")["faults"] == []
+
+    qtbot.waitUntil(post_arrived, timeout=WAIT_MS)
+    cancel_and_wait(qtbot, task)
+    # A sent POST cannot be called back: the order exists, so the panel shows it rather than "cancelled".
+    assert len(api_requests(sandbox, "POST", "/orders")) == 1
+    assert panel.last_order is not None and panel.place_status.text().startswith("Placed “")
+    assert [f["id"] for f in panel.orders_layer().getFeatures()] == [panel.last_order.id]
+    assert panel.order_task is None and panel.place_button.isEnabled()
+
+
 def test_use_selected_feature_takes_one_feature_in_the_layers_crs(panel, qtbot, qgis_iface):
     layer = QgsVectorLayer("LineString?crs=EPSG:32633", "strips", "memory")
     start = QgsCoordinateTransform(WGS84, layer.crs(), QgsProject.instance()).transform(QgsPointXY(*BERLIN))

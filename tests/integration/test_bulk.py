@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 from typing import List
 
 import pytest
-from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsVectorLayer
+from qgis.core import QgsCoordinateReferenceSystem, QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsVectorLayer
 from qgis.PyQt.QtCore import QVariant
 
-from core.aoi import LONGITUDE_RANGE_MESSAGE
+from core.aoi import LONGITUDE_RANGE_MESSAGE, AoiError
 from core.bulk import (
     BulkJob,
     FieldMapping,
@@ -258,6 +258,19 @@ def test_points_and_strips_in_a_selection_become_payloads(sandbox):
     assert report.checks[0].ok and report.checks[0].payload["geometry"]["type"] == "LineString"
     assert report.checks[0].payload["name"].startswith("pipelines ")
     assert report.checks[1].code == "strip_too_short"
+
+
+def test_a_layer_without_crs_is_refused_as_a_whole_before_any_feature_is_checked():
+    layer = QgsVectorLayer("Point", "field boundaries", "memory")
+    layer.setCrs(QgsCoordinateReferenceSystem())
+    feature = QgsFeature(layer.fields())
+    feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(10, 50)))
+    layer.dataProvider().addFeatures([feature])
+    with pytest.raises(AoiError) as caught:
+        LayerSnapshot(layer)
+    assert caught.value.code == "no_crs"
+    assert "“field boundaries” has no coordinate reference system" in caught.value.message
+    assert "Layer Properties" in caught.value.message
 
 
 # --- failures during creation -----------------------------------------------------------------------------
