@@ -1184,7 +1184,8 @@ class NewOrderPanel(QWidget):
         self.canvas.setExtent(box)
         self.canvas.refresh()
         layer = self.orders_layer()
-        layer.selectByExpression(f"\"id\" = '{order.id}'")
+        # By feature id, not an expression pasted together from the order id (quotes would break it).
+        layer.selectByIds(layers.feature_ids_of(layer, [order.id]))
 
     def _ask_confirmation(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)

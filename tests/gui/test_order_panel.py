@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import timedelta
 
@@ -328,6 +329,20 @@ def test_closing_the_panel_takes_its_zoom_to_order_messages_off_the_bar(panel, q
     panel.shutdown()
     assert first not in bar.items() and second not in bar.items()
     assert panel.last_message_widget is None
+
+
+def test_zoom_to_order_selects_exactly_that_order_whatever_its_id(panel, qtbot):
+    draw_point(panel)
+    wait_quote(qtbot, panel)
+    placed = place(qtbot, panel)
+    layer = panel.orders_layer()
+    # Ids the service never sends today, but that an expression built from the text would choke on.
+    odd = [dataclasses.replace(placed, id=odd_id, name=odd_id) for odd_id in ("o'brien", "x' OR '1'='1")]
+    layers.upsert_orders(layer, odd)
+    for order in [placed, *odd]:
+        layer.removeSelection()
+        panel.zoom_to_order(order)
+        assert [f["id"] for f in layer.selectedFeatures()] == [order.id]
 
 
 def test_place_a_stereo_polygon_order(panel, qtbot, client):
