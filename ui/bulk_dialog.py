@@ -1052,10 +1052,15 @@ class BulkEditDialog(QDialog):
             self._count_task = None
             self.cancellations_label.setText("")
 
+        def stopped() -> None:
+            # Cancelled (e.g. from QGIS's task list): not busy any more, so choosing "Cancel" again counts again.
+            self._count_task = None
+            self.cancellations_label.setText("")
+
         self._count_task = run_in_background(
             f"{TASK_PREFIX}: counting today's cancellations",
             lambda feedback: cancellations_today(client, is_canceled=feedback.is_canceled),
-            counted, failed, lambda: None)
+            counted, failed, stopped)
 
     def pairs(self) -> Tuple[str, List[Tuple[None, Dict[str, Any]]], Dict[str, str]]:
         if self.cancel_radio.isChecked():

@@ -502,3 +502,46 @@ def test_a_layer_without_crs_is_explained_in_the_dialog_and_nothing_is_sent(qtbo
     assert dialog.task is None and dialog.report is None
     assert not dialog.price_button.isEnabled() and not dialog.create_button.isEnabled()
     assert len(sandbox.requests_seen()) == requests
+
+
+def test_tasks_cancelled_from_the_task_manager_leave_the_dialogs_usable(qtbot, qgis_iface, project, factory,
+                                                                         journal, sandbox):
+    orders = three_orders(factory, journal, sandbox, prefix="x")
+    dialog = BulkEditDialog(factory, qgis_iface, [o.id for o in orders], journal=journal, poll_seconds=1.0)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    # Today's cancellations are being counted when QGIS's task list cancels the count.
+    dialog.cancel_radio.setChecked(True)
+    assert dialog._count_task is not None
+    dialog._count_task.cancel()
+    qtbot.waitUntil(lambda: dialog._count_task is None, timeout=20000)
+    assert "Counting" not in dialog.cancellations_label.text()
+    dialog.edit_radio.setChecked(True)
+    dialog.cancel_radio.setChecked(True)  # counted again, not stuck as "busy"
+    qtbot.waitUntil(lambda: dialog.cancellations is not None, timeout=20000)
+    assert "cancellations used today" in dialog.cancellations_label.text()
+
+    # The edit itself is cancelled the same way: the dialog is free for the next one.
+    dialog.edit_radio.setChecked(True)
+    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    dialog.task.cancel()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=20000)
+    assert dialog.run_button.isEnabled() and not dialog.stop_button.isEnabled()
+    dialog.outcome = None
+    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.outcome is not None and dialog.task is None, timeout=20000)
+    assert "3 edited, 0 failed" in dialog.summary_label.text()
+
+    layer = wells_layer()
+    project.addMapLayer(layer)
+    order_dialog = BulkOrderDialog(factory, qgis_iface, journal=journal)
+    qtbot.addWidget(order_dialog)
+    order_dialog.layer_combo.setLayer(layer)
+    order_dialog.set_expression("name", '"pad"')
+    qtbot.mouseClick(order_dialog.validate_button, Qt.LeftButton)
+    order_dialog.task.cancel()
+    qtbot.waitUntil(lambda: order_dialog.task is None, timeout=20000)
+    assert order_dialog.validate_button.isEnabled() and not order_dialog.cancel_button.isEnabled()
+    qtbot.mouseClick(order_dialog.validate_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: order_dialog.report is not None, timeout=20000)
+    assert len(order_dialog.report.checks) == 12
