@@ -195,6 +195,7 @@ class BulkJournal:
         folder = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(folder, exist_ok=True)
         self._lock = threading.RLock()
+        self._closed = False
         self._db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before we go on to send the request it describes.
@@ -220,8 +221,14 @@ class BulkJournal:
             return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
+        """Release the file (idempotent); the object is unusable afterwards: open a new BulkJournal instead."""
         with self._lock:
             self._db.close()
+            self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def __enter__(self) -> "BulkJournal":
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from qgis.core import Qgis, QgsMapLayerProxyModel, QgsProject, QgsVectorLayer
@@ -58,6 +59,11 @@ from ..core.bulk import (
 from ..core.bulk_journal import JOB_FINISHED, JOB_OPEN, BulkJournal, JobSummary
 from ..core.log import get_logger
 from ..core.tasks import ApiTask, run_in_background
+
+try:
+    from qgis.PyQt import sip
+except ImportError:  # pragma: no cover - older PyQt layouts
+    import sip  # type: ignore[no-redef]
 
 _log = get_logger("bulk_dialog")
 
@@ -142,11 +148,41 @@ def remove_button_messages(iface: Any) -> int:
 
 
 def add_result_layer(journal: BulkJournal, job_id: str) -> Optional[QgsVectorLayer]:
-    """Rebuild a CREATE job's result layer from the journal and add it to the project."""
-    layer = journal_result_layer(journal, job_id)
+    """Rebuild a CREATE job's result layer from the journal and add it to the project.
+
+    A journal closed meanwhile (its dialog or the start-up task is done with it) is opened again from its
+    file for just this, so a "Show results" button works however long after the job it is clicked.
+    """
+    if journal.closed:
+        with BulkJournal(journal.path) as reopened:
+            layer = journal_result_layer(reopened, job_id)
+    else:
+        layer = journal_result_layer(journal, job_id)
     if layer is not None:
         QgsProject.instance().addMapLayer(layer)
     return layer
+
+
+def close_when_done(journal: BulkJournal, tasks: Sequence[Optional[ApiTask]]) -> bool:
+    """Close `journal` now or, while one of `tasks` still runs (and may write to it), once the last has
+    finished and delivered its result; whether it was closed now."""
+    running = [task for task in tasks if task is not None and not sip.isdeleted(task) and not task.delivered]
+    if not running:
+        journal.close()
+        return True
+    left = {id(task) for task in running}
+
+    def one_done(key: int) -> None:
+        left.discard(key)
+        if not left:
+            journal.close()
+
+    for task in running:
+        # Emitted on the GUI thread after finished(): the task's callbacks have used the journal by then.
+        # Connected even when callbacks were detached (plugin unload): the file is released all the same.
+        task.taskCompleted.connect(partial(one_done, id(task)))
+        task.taskTerminated.connect(partial(one_done, id(task)))
+    return False
 
 
 def announce_outcome(iface: Any, journal: BulkJournal, outcome: BulkOutcome, prefix: str = "") -> Optional[QgsMessageBarItem]:
@@ -421,6 +457,8 @@ class BulkOrderDialog(QDialog):
         self.client_factory = client_factory
         self.iface = iface
         self.journal = journal
+        # Only a journal this dialog opened is closed by it; one handed in belongs to the caller.
+        self._owns_journal = journal is None
         self.poll_seconds = poll_seconds
         self.report: Optional[ValidationReport] = None
         self.pricing: Optional[PricingReport] = None
@@ -434,6 +472,7 @@ class BulkOrderDialog(QDialog):
         self._build()
         self._chunks = _ChunkWatcher(self.progress_panel, self)
         self._layer_changed(self.layer_combo.currentLayer())
+        self.finished.connect(self.release_journal)
 
     # -- building ----------------------------------------------------------------------------------
 
@@ -795,7 +834,25 @@ class BulkOrderDialog(QDialog):
     def _journal(self) -> BulkJournal:
         if self.journal is None:
             self.journal = BulkJournal()
+            self._owns_journal = True
         return self.journal
+
+    def release_journal(self, *_args: Any) -> None:
+        """Close the journal file this dialog opened (the dialog was closed, or the plugin unloads).
+
+        A task of the dialog still running keeps it open until it is done; used again afterwards, the
+        dialog opens the journal anew.
+        """
+        journal = self.journal
+        if journal is None or not self._owns_journal:
+            return
+        self.journal = None
+        close_when_done(journal, [self.task, self.jobs_panel.task])
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self.tabs.currentIndex() == 1:  # shown again on the jobs tab: what the journal says now
+            self.jobs_panel.refresh()
 
     def start_creation(self) -> None:
         if self.report is None or self._busy():
@@ -863,7 +920,8 @@ class BulkOrderDialog(QDialog):
             QgsProject.instance().addMapLayer(self.result)
         level = Qgis.Success if not outcome.failed and not outcome.pending else Qgis.Warning
         _message(self.iface, summary, level, 0 if outcome.failed else 10)
-        self.jobs_panel.refresh()
+        if self.isVisible():  # a closed dialog's list is read again when it is shown (showEvent)
+            self.jobs_panel.refresh()
 
 
 # --- bulk edit / cancel of existing orders ---------------------------------------------------------------
@@ -941,6 +999,8 @@ class BulkEditDialog(QDialog):
         self.order_ids = list(order_ids)
         self.statuses = dict(statuses or {})
         self.journal = journal
+        # Only a journal this dialog opened is closed by it; one handed in belongs to the caller.
+        self._owns_journal = journal is None
         self.poll_seconds = poll_seconds
         self.task: Optional[ApiTask] = None
         self.job: Optional[BulkJob] = None
@@ -1016,11 +1076,22 @@ class BulkEditDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.finished.connect(self.release_journal)
 
     def _journal(self) -> BulkJournal:
         if self.journal is None:
             self.journal = BulkJournal()
+            self._owns_journal = True
         return self.journal
+
+    def release_journal(self, *_args: Any) -> None:
+        """Close the journal file this dialog opened (the dialog was closed or replaced, or the plugin
+        unloads); an edit or cancellation still running keeps it open until it is done."""
+        journal = self.journal
+        if journal is None or not self._owns_journal:
+            return
+        self.journal = None
+        close_when_done(journal, [self.task])
 
     def _enable_mode_widgets(self, *_args: Any) -> None:
         editing = not self.cancel_radio.isChecked()
@@ -1174,11 +1245,25 @@ def resume_unfinished_bulks(client_factory: Optional[ClientFactory], iface: Any,
     Only jobs sent to the service the client now calls are followed (never a sandbox job against the real
     service); the message bar says what is being resumed and, when done, how it ended.
     """
+    owned = journal is None
     try:
         journal = journal or BulkJournal()
     except Exception as error:  # noqa: BLE001 - an unreadable journal must not stop the plugin loading
         _log.warning("the bulk journal could not be opened: %s", error)
         return None
+    task = None
+    try:
+        task = _resume_in_task(journal, client_factory, iface, poll_seconds)
+    finally:
+        # A journal opened here is released once the task is done with it (at once when there is none);
+        # "Show results" buttons open it again for themselves.
+        if owned:
+            close_when_done(journal, [task])
+    return task
+
+
+def _resume_in_task(journal: BulkJournal, client_factory: Optional[ClientFactory], iface: Any,
+                    poll_seconds: float) -> Optional[ApiTask]:
     try:
         journal.prune()
     except Exception as error:  # noqa: BLE001 - pruning is housekeeping; following open jobs matters more

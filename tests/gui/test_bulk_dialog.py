@@ -321,10 +321,13 @@ def test_plugin_actions_open_the_bulk_dialogs_and_unload_cleanly(qgis_iface, mon
                                                                              "coordinates": [1, 2]}})], "http://x/")
         announce_outcome(qgis_iface, journal, job.outcome())
         assert bar_items(qgis_iface, Qgis.Warning)
+        assert journal_handles(tmp_path / "profile_journal.sqlite")
     finally:
         plugin.unload()
     assert not menu and plugin.bulk_dialog is None
     assert not bar_items(qgis_iface, Qgis.Warning)
+    # Each reload of the plugin would otherwise keep one more handle on the journal file.
+    assert journal.closed and journal_handles(tmp_path / "profile_journal.sqlite") == []
 
 
 def test_nothing_is_sent_when_the_journal_cannot_be_written(qtbot, qgis_iface, project, factory, sandbox, tmp_path):
@@ -429,6 +432,21 @@ def test_assured_from_a_layer_is_shown_disabled_with_the_reason(qgis_iface, proj
 # --- review of issue 8: threads, journal handles, unusable layers, orders layers by kind, cancelled tasks -----
 
 
+def journal_handles(path) -> list:
+    """This process's open file descriptors on the journal file (and its -wal/-shm companions)."""
+    import os
+
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile (e.g. the listing's own descriptor)
+            continue
+        if target.startswith(str(path)):
+            found.append(target)
+    return found
+
+
 def three_orders(factory, journal, sandbox, prefix="e"):
     client = factory()
     pairs = [(i, {"name": f"{prefix}{i}", "geometry": {"type": "Point", "coordinates": [10 + i * 0.1, 45]}})
@@ -502,6 +520,60 @@ def test_a_layer_without_crs_is_explained_in_the_dialog_and_nothing_is_sent(qtbo
     assert dialog.task is None and dialog.report is None
     assert not dialog.price_button.isEnabled() and not dialog.create_button.isEnabled()
     assert len(sandbox.requests_seen()) == requests
+
+
+def test_a_dialog_closed_while_its_edit_runs_keeps_the_journal_until_done_then_releases_it(
+        qtbot, qgis_iface, project, factory, journal, sandbox, tmp_path, monkeypatch):
+    path = tmp_path / "profile_journal.sqlite"
+    monkeypatch.setenv("SATELLITE_TASKING_BULK_JOURNAL", str(path))
+    orders = three_orders(factory, journal, sandbox)
+    dialog = BulkEditDialog(factory, qgis_iface, [o.id for o in orders], poll_seconds=1.0)  # opens its own
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    own = dialog.job.journal
+    dialog.close()  # the user closes it at once: the edit goes on, writing to the journal
+    assert not own.closed and journal_handles(path)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
+    assert "3 edited, 0 failed" in dialog.summary_label.text()
+    qtbot.waitUntil(lambda: own.closed, timeout=5000)
+    assert journal_handles(path) == []
+
+    # Used again, the dialog opens the journal anew, and closing it releases that one too.
+    dialog.show()
+    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=20000)
+    assert not dialog.job.journal.closed
+    dialog.close()
+    assert dialog.job.journal.closed and journal_handles(path) == []
+
+
+def test_the_start_up_follow_releases_the_journal_and_show_results_still_works(
+        qtbot, qgis_iface, project, factory, sandbox, tmp_path, monkeypatch):
+    path = tmp_path / "profile_journal.sqlite"
+    monkeypatch.setenv("SATELLITE_TASKING_BULK_JOURNAL", str(path))
+    client = factory()
+    with BulkJournal() as journal:
+        pairs = [(i, {"name": f"s{i}", "geometry": {"type": "Point", "coordinates": [30 + i * 0.1, 40]}})
+                 for i in range(3)]
+        BulkJob.start(journal, "CREATE", pairs, client.base_url, title="from yesterday").run(
+            client, max_chunks_to_send=0)
+    assert journal_handles(path) == []
+    clear_bar(qgis_iface)
+
+    task = resume_unfinished_bulks(factory, qgis_iface, poll_seconds=1.0)
+    assert task is not None and journal_handles(path)
+    qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.Success)), timeout=30000)
+    qtbot.waitUntil(lambda: journal_handles(path) == [], timeout=5000)
+    [entry] = bar_items(qgis_iface, Qgis.Success)
+    entry.widget().click()  # long after the task: the journal is opened again just for this
+    [result] = project.mapLayersByName("from yesterday — orders") or [
+        layer for layer in project.mapLayers().values() if layer.featureCount() == 3]
+    assert sorted(f["name"] for f in result.getFeatures()) == ["s0", "s1", "s2"]
+    assert journal_handles(path) == []
+    # Nothing left to follow: the journal is opened and released at once.
+    assert resume_unfinished_bulks(factory, qgis_iface) is None
+    assert journal_handles(path) == []
 
 
 def test_tasks_cancelled_from_the_task_manager_leave_the_dialogs_usable(qtbot, qgis_iface, project, factory,
