@@ -270,21 +270,34 @@ def mirror_filters(params: Mapping[str, Any]) -> Dict[str, Any]:
     return {key: value for key, value in params.items() if key != "ordering"}
 
 
+def newest_capture_time(client) -> Optional[datetime]:
+    """The latest updated_time of any capture of the account (one small request), or None."""
+    page = client.list_captures(limit=1, fields=["id", "updated_time"], ordering=["-updated_time"])
+    return page.results[0].updated_time if page.results else None
+
+
 def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optional[int]],
                   deliver: Callable[[MapPart], None], *, page_size: int = 100,
-                  is_canceled: Optional[Callable[[], bool]] = None) -> Tuple[set, int]:
+                  is_canceled: Optional[Callable[[], bool]] = None,
+                  captures_since: Optional[datetime] = None) -> Tuple[set, int, Optional[datetime]]:
     """List every order matching `params` (view filters) page by page and `deliver` each page as a MapPart.
 
-    Captures are read (CAPTURE_IDS_PER_REQUEST order ids per request) only for orders that are new to the
-    map or whose updated_time differs from `known` (order id -> updated_time ms when last written): the
-    service touches an order whenever one of its captures is queued, acquired, published or reassessed.
-    Geometries are built here only for those orders; unchanged ones are compared as WKB by apply_prepared.
-    Returns (ids listed, total) — complete only if not cancelled.
+    Captures are read by order (CAPTURE_IDS_PER_REQUEST order ids per request) for orders that are new to
+    the map or whose updated_time differs from `known` (order id -> updated_time ms when last written): the
+    service touches an order when one of its captures is queued, acquired, published or reassessed. In case
+    a capture changes without its order being touched, the captures updated since `captures_since` (the
+    previous run's watermark) are read too, in one listing, and those of listed orders delivered last.
+    Geometries are built here only for what changed; unchanged features are compared as WKB by apply_prepared.
+    Returns (ids listed, total, watermark for the next run) — complete only if not cancelled.
     """
     from .layers import CAPTURES, ORDERS, PreparedFeatures, _ms, capture_row, order_row
 
     filters = mirror_filters(params)
+    # Read before anything else, so a capture changed while this run lists is newer than the watermark.
+    watermark = newest_capture_time(client) or captures_since
     total = client.count_orders(**filters)
+    read: set = set()  # orders whose captures this run read in full
+    exclusivity: Dict[str, Optional[int]] = {}
     seen: set = set()
     batch: List[Order] = []
 
@@ -301,6 +314,8 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
             days[order.id] = order.exclusivity_days
             if order.id not in known or known[order.id] != updated[order.id]:
                 stale.append(order.id)
+        exclusivity.update(days)
+        read.update(stale)
         batch.clear()
         for order_id in stale:
             orders.geometries[order_id] = _geometry(orders.sources[order_id])
@@ -323,7 +338,16 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
             flush()
     if batch:
         flush()
-    return seen, total
+    if captures_since is not None:
+        changed = PreparedFeatures(CAPTURES)
+        for capture in client.iter_captures(None, page_size=500, is_canceled=is_canceled,
+                                            updated_time__gte=captures_since):
+            if capture.order_id in seen and capture.order_id not in read:
+                changed.rows[capture.id] = capture_row(capture, exclusivity.get(capture.order_id))
+                changed.sources[capture.id] = _footprint_wkb(capture.geometry)
+        if changed.rows:
+            deliver(MapPart(PreparedFeatures(ORDERS), changed.build_geometries(), [], {}, len(seen), total))
+    return seen, total, watermark
 
 
 def _geometry(wkb: Optional[bytes]):

@@ -140,6 +140,8 @@ class OrdersPanel(QWidget):
         self._map_steps: deque = deque()
         self._map_total = 0
         self._map_listed = 0
+        # The newest capture updated_time when the last complete run started (see mirror_orders).
+        self._map_watermark: Optional[datetime] = None
         self.watermark: Optional[datetime] = None
         self._tasks: List[ApiTask] = []
         self._refreshing = False
@@ -518,6 +520,7 @@ class OrdersPanel(QWidget):
         self._map_inbox = inbox
         self._map_steps = deque()
         known = dict(self._map_updated)  # the worker reads this snapshot, never the live dict
+        since = self._map_watermark if known else None
         params = dict(self.model.query.params())
         page_size = MAP_PAGE_SIZE
 
@@ -528,7 +531,7 @@ class OrdersPanel(QWidget):
 
             with quiet_collector():
                 return mirror_orders(client, params, known, deliver, page_size=page_size,
-                                     is_canceled=feedback.is_canceled)
+                                     is_canceled=feedback.is_canceled, captures_since=since)
 
         def done(result) -> None:
             if inbox is self._map_inbox:
@@ -609,7 +612,8 @@ class OrdersPanel(QWidget):
                 self._map_steps.append(lambda part=part: self._write(self.captures_layer, part))
             self._map_steps.append(lambda: self._commit(item))
         elif isinstance(item, tuple):
-            seen, _total = item
+            seen, _total, watermark = item
+            self._map_watermark = watermark
             gone = sorted((self._written_orders | self._map_updated.keys()) - seen)
             for start in range(0, len(gone), REMOVE_SLICE):
                 chunk = gone[start:start + REMOVE_SLICE]
@@ -637,14 +641,20 @@ class OrdersPanel(QWidget):
         """A part is written: remember it, and drop captures its orders no longer have."""
         if self._layers_gone():
             return
+        # Orders in captures_for had all their captures read: any other they had is gone. Other captures
+        # (changed since the watermark) are added to what their order is known to have.
         fresh: Dict[str, set] = {order_id: set() for order_id in part.captures_for}
+        extra: Dict[str, set] = {}
         for capture_id, row in part.captures.rows.items():
-            fresh.setdefault(row[1], set()).add(capture_id)  # row[1] is the capture's order_id
+            order_id = row[1]  # the capture's order_id
+            (fresh[order_id] if order_id in fresh else extra.setdefault(order_id, set())).add(capture_id)
         gone = [capture_id for order_id, ids in fresh.items()
                 for capture_id in self._map_captures.get(order_id, ()) if capture_id not in ids]
         if gone:
             layer_tools.remove_features(self.captures_layer, gone)
         self._map_captures.update((order_id, tuple(ids)) for order_id, ids in fresh.items())
+        for order_id, ids in extra.items():
+            self._map_captures[order_id] = tuple(set(self._map_captures.get(order_id, ())) | ids)
         self._map_updated.update(part.updated)
         self._written_orders.update(part.orders.rows)
         self._map_total, self._map_listed = part.total, part.listed

@@ -104,3 +104,38 @@ def test_startup_objects_are_frozen_once():
     freeze_startup_objects()  # may have happened already (an Orders panel started earlier in this process)
     assert not freeze_startup_objects()
     assert gc.get_freeze_count() > 0
+
+
+def test_mirror_lists_every_order_and_reads_captures_of_changed_orders_and_changed_captures(sandbox):
+    from core.orders_sync import CAPTURE_IDS_PER_REQUEST, mirror_orders
+
+    client = make_client(sandbox)
+    for n in range(30):
+        client.create_order({"name": f"mirror {n}", "geometry": point(70 + n)})
+    sandbox.advance(2 * 86400)
+    parts = []
+    seen, total, watermark = mirror_orders(client, {"ordering": ["name"]}, {}, parts.append, page_size=7)
+    assert total == 30 and len(seen) == 30 and watermark is not None
+    assert sum(len(p.orders) for p in parts) == 30 and max(len(p.orders) for p in parts) <= 7
+    captures = {c.id: c for c in client.iter_captures(sorted(seen), page_size=1000)}
+    assert captures and {i for p in parts for i in p.captures.rows} == set(captures)
+    assert all(len(p.captures_for) <= CAPTURE_IDS_PER_REQUEST for p in parts)
+
+    # Nothing changed: no order is read for captures again; only captures as new as the watermark come back
+    # (it is inclusive, so a capture changed in the same millisecond is not missed).
+    known = {i: u for p in parts for i, u in p.updated.items()}
+    again = []
+    mirror_orders(client, {}, known, again.append, captures_since=watermark)
+    assert not any(p.captures_for for p in again)
+    assert all(row[7] >= round(watermark.timestamp() * 1000) for p in again for row in p.captures.rows.values())
+    assert sum(len(p.captures) for p in again) < len(captures)
+
+    # A capture reassessed: even with its order taken as unchanged, the capture comes back (since the watermark).
+    published = next(c for c in captures.values() if c.status == "PUBLISHED")
+    flipped = "INVALID" if published.assessment == "SUCCESS" else "SUCCESS"
+    sandbox.control("POST", f"captures/{published.id}/reassess", {"assessment": flipped})
+    latest = []
+    mirror_orders(client, {}, {**known, published.order_id: known[published.order_id]}, latest.append,
+                  captures_since=watermark)
+    rows = {i: row for p in latest for i, row in p.captures.rows.items()}
+    assert rows[published.id][4] == flipped  # the assessment column
