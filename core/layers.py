@@ -310,14 +310,17 @@ def layer_kind(layer: QgsVectorLayer) -> Optional[LayerKind]:
 
 
 def orders_layers(project: Any) -> List[QgsVectorLayer]:
-    """The project's orders layers, found by kind: the user may rename them, or have several."""
-    return [layer for layer in project.mapLayers().values()
-            if isinstance(layer, QgsVectorLayer) and layer_kind(layer) is ORDERS]
+    """The project's orders layers, found by kind (the user may rename them, or have several), top-most in
+    the Layers panel first."""
+    layers = list(project.layerTreeRoot().layerOrder())
+    listed = {layer.id() for layer in layers}
+    layers += [layer for layer in project.mapLayers().values() if layer.id() not in listed]
+    return [layer for layer in layers if isinstance(layer, QgsVectorLayer) and layer_kind(layer) is ORDERS]
 
 
 def selection_orders_layer(project: Any, active: Optional[QgsMapLayer] = None) -> Optional[QgsVectorLayer]:
     """The orders layer whose selection the user means: `active` (the current layer) when it is an orders
-    layer with a selection, else the first orders layer with one, else `active` if it is an orders layer."""
+    layer with a selection, else the top-most orders layer with one, else `active` if it is an orders layer."""
     candidates = orders_layers(project)
     is_orders = isinstance(active, QgsVectorLayer) and layer_kind(active) is ORDERS
     if is_orders and active.selectedFeatureCount():
