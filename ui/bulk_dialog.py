@@ -57,6 +57,7 @@ from ..core.bulk import (
     validate_layer,
 )
 from ..core.bulk_journal import JOB_FINISHED, JOB_OPEN, BulkJournal, JobSummary
+from ..core.layers import selected_order_ids, selection_orders_layer
 from ..core.log import get_logger
 from ..core.tasks import ApiTask, run_in_background
 
@@ -72,7 +73,6 @@ MESSAGE_TITLE = "Satellite Tasking"
 # How often the chunk progress bars read a running job's chunk states (on the GUI thread).
 CHUNK_POLL_MS = 200
 PREVIEW_ROWS = 10
-ORDERS_LAYER_NAME = "Tasking orders"
 FIELD_LABELS = {
     "name": "Name", "start_time": "Start time (UTC)", "end_time": "End time (UTC)", "order_type": "Order type",
     "n_stereo_pov": "Stereo points of view", "exclusivity_days": "Exclusivity days", "pl_number": "Contract (PL number)",
@@ -927,31 +927,6 @@ class BulkOrderDialog(QDialog):
 # --- bulk edit / cancel of existing orders ---------------------------------------------------------------
 
 
-def orders_layer(project: Optional[QgsProject] = None) -> Optional[QgsVectorLayer]:
-    """The "Tasking orders" layer of the project, if there is one."""
-    project = project or QgsProject.instance()
-    for layer in project.mapLayersByName(ORDERS_LAYER_NAME):
-        if isinstance(layer, QgsVectorLayer) and layer.fields().indexOf("id") >= 0:
-            return layer
-    return None
-
-
-def selected_orders(layer: Optional[QgsVectorLayer]) -> Tuple[List[str], Dict[str, str]]:
-    """Order ids (field `id`) of the layer's selected features, and their `status` where the layer has one."""
-    if layer is None:
-        return [], {}
-    has_status = layer.fields().indexOf("status") >= 0
-    ids, statuses = [], {}
-    for feature in layer.getSelectedFeatures():
-        order_id = feature["id"]
-        if order_id in (None, "") or (hasattr(order_id, "isNull") and order_id.isNull()):
-            continue
-        ids.append(str(order_id))
-        if has_status and feature["status"]:
-            statuses[str(order_id)] = str(feature["status"])
-    return ids, statuses
-
-
 def _orders_view(source: Any) -> Any:
     """`source` itself or, for a dock or panel, the first child widget offering selected_order_ids()."""
     if source is None:
@@ -965,12 +940,15 @@ def _orders_view(source: Any) -> Any:
     return None
 
 
-def selected_order_ids_from(source: Any = None, project: Optional[QgsProject] = None) -> Tuple[List[str], Dict[str, Any]]:
+def selected_order_ids_from(source: Any = None, project: Optional[QgsProject] = None,
+                            active_layer: Any = None) -> Tuple[List[str], Dict[str, Any]]:
     """The orders to edit or cancel, and what is known of each (the Order, or its status).
 
     First the orders view's selection (the issue-7 panel's selected_order_ids()/selected_orders(); `source`
-    may be that view or a dock holding it), else the selected features of the "Tasking orders" layer.
+    may be that view or a dock holding it), else the selected features of an orders layer, found by its
+    kind whatever its name (core.layers.selection_orders_layer: `active_layer` first when it is one).
     """
+    project = project or QgsProject.instance()
     view = _orders_view(source)
     if view is not None:
         ids = [str(i) for i in view.selected_order_ids() or []]
@@ -979,10 +957,10 @@ def selected_order_ids_from(source: Any = None, project: Optional[QgsProject] = 
             if callable(getattr(view, "selected_orders", None)):
                 known = {order.id: order for order in view.selected_orders() or [] if getattr(order, "id", None)}
             if not known:
-                _, statuses = selected_orders(orders_layer(project))
+                _, statuses = selected_order_ids(selection_orders_layer(project, active_layer))
                 known = {i: s for i, s in statuses.items() if i in ids}
             return ids, known
-    return selected_orders(orders_layer(project))
+    return selected_order_ids(selection_orders_layer(project, active_layer))
 
 
 class BulkEditDialog(QDialog):
@@ -1308,5 +1286,5 @@ def _resume_in_task(journal: BulkJournal, client_factory: Optional[ClientFactory
 
 
 __all__ = ["BulkEditDialog", "BulkJobsPanel", "BulkOrderDialog", "BulkProgressPanel", "add_result_layer",
-           "announce_outcome", "default_client_factory", "orders_layer", "remove_button_messages", "resume_unfinished_bulks",
-           "selected_order_ids_from", "selected_orders"]
+           "announce_outcome", "close_when_done", "default_client_factory", "remove_button_messages",
+           "resume_unfinished_bulks", "selected_order_ids_from"]

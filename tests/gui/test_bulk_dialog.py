@@ -522,6 +522,26 @@ def test_a_layer_without_crs_is_explained_in_the_dialog_and_nothing_is_sent(qtbo
     assert len(sandbox.requests_seen()) == requests
 
 
+def test_bulk_edit_finds_a_renamed_orders_layer_by_kind_and_prefers_the_active_one(project, factory, journal,
+                                                                                  sandbox):
+    orders = three_orders(factory, journal, sandbox, prefix="k")
+    renamed = create_orders_layer("Orders I renamed", orders=orders[:2])
+    second = create_orders_layer("Old orders", orders=orders[2:])
+    impostor = QgsVectorLayer("Point?crs=EPSG:4326&field=id:string&field=status:string", "Tasking orders", "memory")
+    decoy = QgsFeature(impostor.fields())
+    decoy.setAttributes(["not-an-order", "PENDING"])
+    impostor.dataProvider().addFeatures([decoy])
+    project.addMapLayers([renamed, second, impostor])
+    impostor.selectAll()
+    renamed.selectAll()
+    ids, statuses = selected_order_ids_from(None)
+    assert sorted(ids) == sorted(o.id for o in orders[:2]) and set(statuses) == set(ids)
+    second.selectAll()
+    assert selected_order_ids_from(None, active_layer=second)[0] == [orders[2].id]
+    second.removeSelection()
+    assert sorted(selected_order_ids_from(None, active_layer=impostor)[0]) == sorted(ids)  # not an orders layer
+
+
 def test_a_dialog_closed_while_its_edit_runs_keeps_the_journal_until_done_then_releases_it(
         qtbot, qgis_iface, project, factory, journal, sandbox, tmp_path, monkeypatch):
     path = tmp_path / "profile_journal.sqlite"
