@@ -113,6 +113,9 @@ class SatelliteTaskingPlugin:
         for dialog in (self.bulk_dialog, self.bulk_edit_dialog):
             if dialog is not None:
                 dialog.close()
+                # Closing a hidden dialog does not finish it: release its journal file explicitly (a task
+                # still winding down keeps it until done), or every plugin reload leaks a handle.
+                dialog.release_journal()
                 dialog.deleteLater()
         self.bulk_dialog = self.bulk_edit_dialog = None
 
@@ -189,13 +192,14 @@ class SatelliteTaskingPlugin:
         return self.bulk_dialog
 
     def show_bulk_edit_dialog(self, *_args):
-        """Edit or cancel in bulk the orders selected in the orders view or the "Tasking orders" layer."""
+        """Edit or cancel in bulk the orders selected in the orders view or an orders layer (found by kind)."""
         from .ui.bulk_dialog import BulkEditDialog, default_client_factory, selected_order_ids_from
 
-        ids, statuses = selected_order_ids_from(self.dock)  # the orders view inside it, else the layer
+        # The orders view inside the dock, else an orders layer's selection (the active layer first).
+        ids, statuses = selected_order_ids_from(self.dock, active_layer=self.iface.activeLayer())
         if not ids:
             self.iface.messageBar().pushMessage(
-                PLUGIN_NAME, "Select orders in the orders view or the “Tasking orders” layer first.", Qgis.Warning, 6)
+                PLUGIN_NAME, "Select orders in the orders view or an orders layer (“Tasking orders”) first.", Qgis.Warning, 6)
             return None
         if self.bulk_edit_dialog is not None:
             if getattr(self.bulk_edit_dialog, "task", None) is not None:
@@ -207,6 +211,7 @@ class SatelliteTaskingPlugin:
                 self.bulk_edit_dialog.raise_()
                 return self.bulk_edit_dialog
             self.bulk_edit_dialog.close()
+            self.bulk_edit_dialog.release_journal()
             self.bulk_edit_dialog.deleteLater()
         self.bulk_edit_dialog = BulkEditDialog(default_client_factory, self.iface, ids, statuses=statuses)
         self.bulk_edit_dialog.show()
