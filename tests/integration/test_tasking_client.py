@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import List
 
@@ -29,6 +29,8 @@ AREA = {"type": "Polygon", "coordinates": [[[-111.02062225341797, 39.58637603706
                                             [-111.02062225341797, 39.670992062375056],
                                             [-111.02062225341797, 39.58637603706183]]]}
 ASSURED = "Assured Tasking"
+# The name core.http gives the thread that fetches the next page ahead.
+PREFETCH_THREAD = "satellite-tasking-next-page"
 
 
 class RecordingSleep:
@@ -191,16 +193,22 @@ def test_iter_orders_follows_next_lazily(client, sandbox):
     assert len(gets) == 3
 
 
+def wait_for_page_prefetches() -> None:
+    """Wait until every background page request has had its answer (they are daemon threads)."""
+    for thread in threading.enumerate():
+        if thread.name == PREFETCH_THREAD:
+            thread.join(timeout=30)
+            assert not thread.is_alive(), "a prefetched page never got its answer"
+
+
 def test_iter_orders_prefetches_at_most_one_page_ahead(client, sandbox):
     for index in range(7):
         client.create_order({"name": f"ahead {index}", "geometry": POINT})
     before = len(sandbox.requests_seen())
     iterator = client.iter_orders(page_size=3, ordering="created_time")
     assert next(iterator).name == "ahead 0"
-    for _ in range(100):  # the second page is on its way in the background; let it arrive
-        if len(sandbox.requests_seen()) == before + 2:
-            break
-        time.sleep(0.01)
+    # The second page is on its way in the background, and nothing asks for a third.
+    wait_for_page_prefetches()
     assert len(sandbox.requests_seen()) == before + 2
     assert [o.name for o in iterator] == [f"ahead {i}" for i in range(1, 7)]
     assert len(sandbox.requests_seen()) == before + 3
@@ -213,8 +221,10 @@ def test_abandoned_prefetching_listing_stops_asking(client, sandbox):
     listing = client.iter_orders(page_size=2)
     assert next(listing).name == "stop 6"
     listing.close()
-    time.sleep(0.2)
-    assert len(sandbox.requests_seen()) - before <= 2
+    # Once the page that was in flight has its answer, nothing is left that could ask for more:
+    # the first page and the one prefetched, and no third.
+    wait_for_page_prefetches()
+    assert len(sandbox.requests_seen()) - before == 2
 
 
 def test_iter_orders_can_be_cancelled_between_pages(client):
