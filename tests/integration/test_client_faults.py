@@ -184,12 +184,24 @@ def test_create_survives_the_fault_without_a_duplicate(client, sandbox, fault):
     assert len(seen(sandbox, "POST")) == (1 if processed else 2)
 
 
-def test_create_after_a_timeout_finds_the_order_the_server_went_on_to_make(sandbox):
-    client = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=time.sleep, timeout=0.5)
+def until_logged(sandbox, method: str, deadline_seconds: float = 30.0) -> None:
+    """Poll the sandbox's request log until a `method` request to /orders/ is in it (the server logs a
+    request once it has handled it), with a deadline rather than a guess at how long that takes."""
+    deadline = time.monotonic() + deadline_seconds
+    while not seen(sandbox, method):
+        assert time.monotonic() < deadline, f"the sandbox never finished the {method}"
+        time.sleep(0.02)
+
+
+def test_create_after_a_timeout_finds_the_order_the_server_went_on_to_make(sandbox, waits):
+    client = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=waits, timeout=0.5)
     sandbox.fault(path=ORDERS, method="POST", kind="delay", delay_seconds=1.0, count=1)
+    # The client's pause before looking the order up lasts until the server went on to make it, so
+    # the test does not depend on the backoff outlasting the delay on this machine.
+    waits.hook = lambda: until_logged(sandbox, "POST")
     order = client.create_order({"name": "slow", "geometry": POINT})
     assert order.name == "slow" and order_count(sandbox) == 1
-    assert len(seen(sandbox, "POST")) == 1
+    assert len(seen(sandbox, "POST")) == 1 and len(waits.waits) >= 1
 
 
 def test_rate_limited_create_is_sent_again(client, sandbox, waits):
