@@ -78,10 +78,18 @@ def test_fault_method_filter(sandbox, api):
 
 
 def test_delay_fault(sandbox, api):
-    sandbox.fault(path="orders", kind="delay", delay_seconds=0.5, count=1)
-    began = time.monotonic()
-    assert api.get("orders/").status_code == 200
-    assert time.monotonic() - began >= 0.5
+    sandbox.fault(path="orders", kind="delay", delay_seconds=1.0, count=1)
+    # Held back: a client with a shorter read timeout than the delay gets no answer in time.
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        api.session.get(api.url("orders/"), timeout=0.25)
+    # ...but only delayed, not dropped: the server still answers it normally (logged once handled).
+    deadline = time.monotonic() + 30
+    while not sandbox.requests_seen():
+        assert time.monotonic() < deadline, "the delayed request was never answered"
+        time.sleep(0.02)
+    assert [(r["path"], r["status"]) for r in sandbox.requests_seen()] == [("/tasking/v2/orders/", 200)]
+    assert api.get("orders/").status_code == 200  # used up: the next one is not delayed
+    assert sandbox.control("GET", "faults")["faults"] == []
 
 
 def test_drop_fault(sandbox, api):
