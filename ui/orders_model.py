@@ -179,6 +179,17 @@ class OrdersTableModel(QAbstractTableModel):
 
     # -- loading ------------------------------------------------------------------------------------
 
+    def clear(self) -> None:
+        """Forget every row without loading anything (the panel is closing)."""
+        self.generation += 1
+        self.beginResetModel()
+        self.orders = []
+        self.row_of = {}
+        self.changes = {}
+        self.total = None
+        self.endResetModel()
+        self._set_loading(False)
+
     def set_query(self, query: OrdersQuery) -> None:
         """New filters or ordering: forget every row and load the first page."""
         self.query = query

@@ -1094,3 +1094,11 @@ class OrdersPanel(QWidget):
                 task.detach_callbacks()
                 task.cancel()
         self._tasks.clear()
+        # A closed panel is a reference cycle (its signals are connected to lambdas that hold it), freed
+        # only by a full collection of the cycle collector, with the GIL held. Measured in the bench: a
+        # discarded panel with 10,000 rows made that collection 117 ms (60,000 objects). Without its rows
+        # and the map's bookkeeping, little is left for it to free.
+        self.model.clear()
+        self.order_footprints = {}
+        self._map_updated, self._map_captures, self._written_orders = {}, {}, set()
+        self._map_inbox = deque()
