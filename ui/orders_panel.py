@@ -73,6 +73,8 @@ MAP_STEP_BUDGET_S = 0.012
 # Orders per page of the map listing (and so order ids per captures request, under CAPTURE_IDS_PER_REQUEST).
 MAP_PAGE_SIZE = 100
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
+# QGIS's task list shows every plugin's tasks together: the prefix says whose they are.
+TASK_PREFIX = "Satellite Tasking: "
 
 
 def _error_text(error: BaseException) -> str:
@@ -352,7 +354,7 @@ class OrdersPanel(QWidget):
             if not self._closed and on_cancel is not None:
                 on_cancel()
 
-        task = run_in_background(description, fn, success, failure, cancelled)
+        task = run_in_background(TASK_PREFIX + description, fn, success, failure, cancelled)
         holder.append(task)
         self._tasks.append(task)
         return task

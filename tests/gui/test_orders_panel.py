@@ -567,3 +567,26 @@ def test_the_map_load_can_be_stopped_and_a_refresh_completes_it(sandbox, make_pa
     settle(qtbot, panel)
     assert_map_matches_the_server(panel, client)
     assert panel.map_label.text().startswith("Map: 300 orders")
+
+
+def test_every_task_is_named_after_the_plugin_in_qgis_task_list(sandbox, make_panel, qtbot, monkeypatch):
+    from ui import orders_panel
+
+    started = []
+    real = orders_panel.run_in_background
+
+    def recording(description, fn, *args, **kwargs):
+        started.append(description)
+        return real(description, fn, *args, **kwargs)
+
+    monkeypatch.setattr(orders_panel, "run_in_background", recording)
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": "named task", "geometry": point(5)}])
+    panel = make_panel(sandbox)
+    panel.start()
+    settle(qtbot, panel)
+    panel.refresh_now()
+    settle(qtbot, panel)
+    assert {"Satellite Tasking: Loading tasking orders", "Satellite Tasking: Checking tasking orders",
+            "Satellite Tasking: Refreshing tasking orders"} <= set(started)
+    assert all(description.startswith("Satellite Tasking: ") for description in started), started
