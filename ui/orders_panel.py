@@ -368,7 +368,8 @@ class OrdersPanel(QWidget):
 
     def start(self) -> None:
         """Load the first page, once (the tab does it when first shown, so a hidden tab costs no requests)."""
-        if not self._started:
+        # Also reached through QTimer.singleShot, which may fire after shutdown(): a closed panel loads nothing.
+        if not self._started and not self._closed:
             self._started = True
             freeze_startup_objects()  # shorter full collections from now on (see core.orders_sync)
             self.apply_filters()
@@ -408,6 +409,8 @@ class OrdersPanel(QWidget):
 
     def apply_filters(self) -> None:
         self._filter_timer.stop()
+        if self._closed:
+            return
         self.interval.reset()
         self.model.set_query(self.query_from_widgets())
         self.refresh_map()
@@ -945,6 +948,8 @@ class OrdersPanel(QWidget):
         self.count_cancellations()
 
     def count_cancellations(self) -> None:
+        if self._closed:
+            return
         client = self._client()
         if client is None:
             return
@@ -967,6 +972,8 @@ class OrdersPanel(QWidget):
         self.refresh_timer.start(int(1000 * (seconds if seconds is not None else self.interval.current)))
 
     def _probe_baseline(self) -> None:
+        if self._closed:
+            return
         client = self._client()
         if client is None:
             return
@@ -979,6 +986,8 @@ class OrdersPanel(QWidget):
                   lambda error: None)
 
     def _auto_refresh(self) -> None:
+        if self._closed:
+            return
         if self._refreshing or self.model.loading or self.model.total is None:
             self._schedule_refresh(5)
             return
@@ -999,6 +1008,8 @@ class OrdersPanel(QWidget):
     def refresh_now(self) -> None:
         """Read the loaded orders again with the same filters and ordering, marking the rows that changed,
         and the map: every order matching the filters and their captures."""
+        if self._closed:
+            return  # a timer or a finished task's follow-up after shutdown()
         if self.model.total is None:
             if not self.model.loading:
                 self.apply_filters()
@@ -1007,7 +1018,7 @@ class OrdersPanel(QWidget):
         self._refresh_table()
 
     def _refresh_table(self) -> None:
-        if self._refreshing or self.model.total is None:
+        if self._closed or self._refreshing or self.model.total is None:
             return
         client = self._client()
         if client is None:

@@ -590,3 +590,19 @@ def test_every_task_is_named_after_the_plugin_in_qgis_task_list(sandbox, make_pa
     assert {"Satellite Tasking: Loading tasking orders", "Satellite Tasking: Checking tasking orders",
             "Satellite Tasking: Refreshing tasking orders"} <= set(started)
     assert all(description.startswith("Satellite Tasking: ") for description in started), started
+
+
+def test_timers_that_fire_after_shutdown_start_nothing(sandbox, make_panel, qtbot, monkeypatch):
+    from qgis.PyQt.QtCore import QTimer
+
+    from ui import orders_panel
+
+    started = []
+    monkeypatch.setattr(orders_panel, "run_in_background",
+                        lambda description, *args, **kwargs: started.append(description))
+    for entry in ("start", "refresh_now", "apply_filters", "_refresh_table", "_auto_refresh"):
+        panel = make_panel(sandbox)
+        QTimer.singleShot(0, getattr(panel, entry))  # queued before the plugin unloads ...
+        panel.shutdown()  # ... and fires after
+        qtbot.wait(50)
+        assert started == [] and not panel.busy(), (entry, started)
