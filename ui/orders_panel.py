@@ -37,7 +37,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core import layers as layer_tools
 from ..core.cancellations import CancelOutcome, cancel_orders, cancellations_today, charge_question
-from ..core.errors import ApiError, ValidationError
+from ..core.errors import ApiError, Cancelled, ValidationError
 from ..core.models import ORDER_STATUSES, ORDER_TYPES, SCHEDULING_TYPES, Order, Page
 from ..core.order_rules import can_cancel, edit_problems
 from ..core.orders_sync import (
@@ -350,8 +350,14 @@ class OrdersPanel(QWidget):
                 self.show_message(f"{description} failed: {_error_text(error)}", error=True)
 
         def cancelled() -> None:
+            # Cancelled from QGIS's task list: without an on_cancel the error path runs, since that is
+            # where each caller clears its "running" flag (refreshing, loading) and schedules the next
+            # refresh; a cancel that only forgot the task left the tab stuck as busy.
+            if on_cancel is None:
+                failure(Cancelled(f"{description} was cancelled."))
+                return
             forget(holder)
-            if not self._closed and on_cancel is not None:
+            if not self._closed:
                 on_cancel()
 
         task = run_in_background(TASK_PREFIX + description, fn, success, failure, cancelled)
@@ -871,7 +877,10 @@ class OrdersPanel(QWidget):
             self.orderSaved.emit(fresh)
 
         def failed(error: BaseException) -> None:
-            self.details.show_message(f"The service refused the change: {_error_text(error)}", error=True)
+            if isinstance(error, Cancelled):
+                self.details.show_message("The edit was cancelled; refresh to see whether it was saved.", error=True)
+            else:
+                self.details.show_message(f"The service refused the change: {_error_text(error)}", error=True)
             self.orderSaved.emit(error)
 
         self._run("Editing tasking order", work, done, failed)

@@ -606,3 +606,50 @@ def test_timers_that_fire_after_shutdown_start_nothing(sandbox, make_panel, qtbo
         panel.shutdown()  # ... and fires after
         qtbot.wait(50)
         assert started == [] and not panel.busy(), (entry, started)
+
+
+@pytest.mark.parametrize("kind", ["load", "refresh", "map", "check"])
+def test_a_task_cancelled_in_qgis_task_list_leaves_the_tab_working(sandbox, make_panel, qtbot, monkeypatch, kind):
+    from ui import orders_panel
+
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"cancel me {n}", "geometry": point(40 + n)} for n in range(3)])
+    tasks = []
+    real = orders_panel.run_in_background
+
+    def recording(description, *args, **kwargs):
+        task = real(description, *args, **kwargs)
+        tasks.append((description, task))
+        return task
+
+    monkeypatch.setattr(orders_panel, "run_in_background", recording)
+    panel = make_panel(sandbox, auto_refresh=(kind == "check"))
+    panel.start()
+    settle(qtbot, panel)
+    assert panel.model.total == 3
+    # Requests are held back, so the task is still running when the user cancels it.
+    sandbox.fault(path="orders", kind="delay", delay_seconds=0.5, count=50)
+    tasks.clear()
+    started = {"load": panel.apply_filters, "refresh": panel._refresh_table, "map": panel.refresh_map,
+               "check": panel._auto_refresh}[kind]
+    wanted = {"load": "Loading tasking orders", "refresh": "Refreshing tasking orders",
+              "map": "Loading every tasking order and capture for the map", "check": "Checking tasking orders"}[kind]
+    started()
+    task = next(task for description, task in tasks if description.endswith(wanted))
+    task.cancel()
+    qtbot.waitUntil(lambda: task not in panel._tasks, timeout=WAIT_MS)
+    sandbox.clear_faults()
+    settle(qtbot, panel)
+    assert not panel._refreshing and not panel.model.loading and not panel.map_busy()
+    if kind == "check":
+        assert panel.refresh_timer.isActive()  # automatic refresh goes on
+        return
+    # The tab works again: the user refreshes and every part of it runs.
+    with qtbot.waitSignal(panel.refreshed, timeout=WAIT_MS):
+        panel.refresh_now()
+        if kind == "load":
+            settle(qtbot, panel)
+            panel.refresh_now()
+    settle(qtbot, panel)
+    assert panel.model.total == 3 and panel.orders_layer.featureCount() == 3
+
