@@ -146,6 +146,10 @@ class OrdersPanel(QWidget):
         self._map_watermark: Optional[datetime] = None
         self.watermark: Optional[datetime] = None
         self._tasks: List[ApiTask] = []
+        # (signal, slot) pairs connected to objects that outlive the panel (the layers stay in the project
+        # at unload): disconnected in shutdown() and before other layers are taken, or a selection after a
+        # plugin reload would call a deleted panel and keep the old module alive.
+        self._layer_connections: List[tuple] = []
         self._refreshing = False
         self._syncing_selection = False
         self._zoom_on_select = True
@@ -483,6 +487,7 @@ class OrdersPanel(QWidget):
         """Make the two layers (and add them to the project) if they are missing; True if they were made now."""
         if self._layer_alive(self.orders_layer) and self._layer_alive(self.captures_layer):
             return False
+        self._disconnect_layers()  # from the layers being replaced
         for layer in (self.orders_layer, self.captures_layer):
             if self._layer_alive(layer):
                 self.project.removeMapLayer(layer.id())
@@ -491,10 +496,23 @@ class OrdersPanel(QWidget):
         self.orders_layer = layer_tools.create_orders_layer(ORDERS_LAYER_NAME)
         self.captures_layer = layer_tools.create_captures_layer(CAPTURES_LAYER_NAME)
         self.project.addMapLayers([self.captures_layer, self.orders_layer])
-        self.orders_layer.selectionChanged.connect(lambda *_: self._on_layer_selection(self.orders_layer, "id"))
-        self.captures_layer.selectionChanged.connect(
-            lambda *_: self._on_layer_selection(self.captures_layer, "order_id"))
+        self._connect_layer(self.orders_layer.selectionChanged,
+                            lambda *_: self._on_layer_selection(self.orders_layer, "id"))
+        self._connect_layer(self.captures_layer.selectionChanged,
+                            lambda *_: self._on_layer_selection(self.captures_layer, "order_id"))
         return True
+
+    def _connect_layer(self, signal, slot: Callable) -> None:
+        signal.connect(slot)
+        self._layer_connections.append((signal, slot))
+
+    def _disconnect_layers(self) -> None:
+        for signal, slot in self._layer_connections:
+            try:
+                signal.disconnect(slot)
+            except (TypeError, RuntimeError):  # the layer was deleted meanwhile: nothing left to disconnect
+                pass
+        self._layer_connections = []
 
     # -- the map mirror ---------------------------------------------------------------------------------------
     # The table loads pages as the user scrolls; the layers hold every order matching the filters and all
@@ -1106,6 +1124,7 @@ class OrdersPanel(QWidget):
     def shutdown(self) -> None:
         """Stop timers and background work (plugin unload); the layers stay in the project."""
         self._closed = True
+        self._disconnect_layers()
         self.refresh_timer.stop()
         self._filter_timer.stop()
         self._map_timer.stop()

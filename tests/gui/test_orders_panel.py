@@ -653,3 +653,25 @@ def test_a_task_cancelled_in_qgis_task_list_leaves_the_tab_working(sandbox, make
     settle(qtbot, panel)
     assert panel.model.total == 3 and panel.orders_layer.featureCount() == 3
 
+
+def test_after_unload_selecting_in_the_layers_left_in_the_project_calls_no_panel(sandbox, make_panel, qtbot):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"left behind {n}", "geometry": point(70 + n)} for n in range(2)])
+    panel = make_panel(sandbox)
+    panel.start()
+    settle(qtbot, panel)
+    calls = []
+    panel._on_layer_selection = lambda layer, field: calls.append(field)
+    first = panel.orders_layer
+    QgsProject.instance().removeMapLayer(panel.captures_layer.id())
+    panel.refresh_map()  # the layers are made again: the old orders layer's connection goes
+    settle(qtbot, panel)
+    assert panel.orders_layer is not first and len(panel._layer_connections) == 2
+    panel.orders_layer.selectAll()
+    assert calls == ["id"]  # connected once to the new layers, not twice
+    panel.shutdown()  # unload: the layers stay in the project ...
+    for layer in (panel.orders_layer, panel.captures_layer):
+        assert QgsProject.instance().mapLayer(layer.id()) is layer
+        layer.removeSelection()
+        layer.selectAll()
+    assert calls == ["id"]  # ... and selecting in them reaches no panel
