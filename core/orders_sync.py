@@ -152,8 +152,11 @@ def probe_changes(client, watermark: Optional[datetime]) -> Probe:
 
 def reload_window(client, count: int, query: Mapping[str, Any], page_size: int = 500,
                   is_canceled: Optional[Callable[[], bool]] = None,
-                  footprints: Optional[Dict[str, Optional[bytes]]] = None) -> Tuple[List[Order], int]:
+                  footprints: Optional[Dict[str, Optional[bytes]]] = None,
+                  progress: Optional[Callable[[float], None]] = None) -> Tuple[List[Order], int]:
     """The first `count` orders of the view again (same filters and ordering), and the view's total now.
+
+    `progress(percent)` is called after each page (a window of 10,000 orders is a hundred requests).
 
     With a `footprints` dict, each page is made compact as it arrives (see compact_orders) and the
     footprints go into the dict: the full JSON of a whole window never exists at once.
@@ -173,6 +176,8 @@ def reload_window(client, count: int, query: Mapping[str, Any], page_size: int =
             compact, prints = compact_orders(page.results)
             orders.extend(compact)
             footprints.update(prints)
+        if progress is not None:
+            progress(100.0 * min(offset + len(page.results), want) / want)
         if not page.results or page.next is None:
             break
         offset += len(page.results)

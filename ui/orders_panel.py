@@ -840,7 +840,9 @@ class OrdersPanel(QWidget):
 
         def work(feedback):
             fresh = client.get_order(order.id)
-            captures = list(client.iter_captures(order.id, page_size=500))
+            feedback.set_progress(30)
+            captures = list(client.iter_captures(order.id, page_size=500, is_canceled=feedback.is_canceled))
+            feedback.set_progress(70)
             pricing, pricing_error = None, None
             try:
                 pricing = client.order_pricing(order.id)
@@ -957,7 +959,8 @@ class OrdersPanel(QWidget):
             self._finish_cancel(accepted)
 
         self._run("Cancelling tasking orders (charge accepted)",
-                  lambda feedback: cancel_orders(client, charged, accept_cancellation_charge=True, with_pricing=False),
+                  lambda feedback: cancel_orders(client, charged, accept_cancellation_charge=True, with_pricing=False,
+                                                 is_canceled=feedback.is_canceled, progress=feedback.set_progress),
                   done)
 
     def _finish_cancel(self, outcome: CancelOutcome, declined: int = 0) -> None:
@@ -1065,7 +1068,8 @@ class OrdersPanel(QWidget):
             footprints: Dict[str, Optional[bytes]] = {}
             with quiet_collector():
                 compact, total = reload_window(client, count, params, page_size=page_size,
-                                               is_canceled=feedback.is_canceled, footprints=footprints)
+                                               is_canceled=feedback.is_canceled, footprints=footprints,
+                                               progress=feedback.set_progress)
                 changes = diff_orders(before, compact)
             return probe, compact, total, footprints, changes
 

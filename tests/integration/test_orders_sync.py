@@ -139,3 +139,13 @@ def test_mirror_lists_every_order_and_reads_captures_of_changed_orders_and_chang
                   captures_since=watermark)
     rows = {i: row for p in latest for i, row in p.captures.rows.items()}
     assert rows[published.id][4] == flipped  # the assessment column
+
+
+def test_reloading_a_window_reports_progress_page_by_page(sandbox):
+    client = make_client(sandbox)
+    for n in range(9):
+        client.create_order({"name": f"progress {n}", "geometry": point(120 + n)})
+    reported = []
+    shown, total = reload_window(client, 9, {"ordering": ["name"]}, page_size=4, progress=reported.append)
+    assert len(shown) == 9 and total == 9
+    assert reported == sorted(reported) and len(reported) == 3 and reported[-1] == 100.0
