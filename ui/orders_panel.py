@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from qgis.core import (
+    Qgis,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeatureRequest,
@@ -53,6 +54,7 @@ from ..core.orders_sync import (
     quiet_collector,
     reload_window,
 )
+from ..core.settings import AuthStorageError
 from ..core.tasks import ApiTask, run_in_background
 from .order_details import OrderDetailsWidget, from_qdatetime
 from .orders_model import COLUMNS, OrdersQuery, OrdersTableModel
@@ -151,6 +153,9 @@ class OrdersPanel(QWidget):
         # plugin reload would call a deleted panel and keep the old module alive.
         self._layer_connections: List[tuple] = []
         self._refreshing = False
+        # QGIS's auth database refused the key (locked, master password not given): automatic refreshes
+        # stop, or each would ask for the master password again, until the settings are applied anew.
+        self._auth_blocked = False
         self._syncing_selection = False
         self._zoom_on_select = True
         self._closed = False
@@ -320,7 +325,18 @@ class OrdersPanel(QWidget):
     # -- background work ----------------------------------------------------------------------------------
 
     def _client(self):
-        client = self.client_factory() if self.client_factory is not None else None
+        try:
+            client = self.client_factory() if self.client_factory is not None else None
+        except AuthStorageError as error:
+            # Called from timers, buttons and page loads (Qt slots): an exception would reach QGIS's
+            # Python error dialog, and the refresh timer would ask for the master password every tick.
+            text = f"Cannot read the API key: {error} Open the settings to try again."
+            self.show_message(text, error=True)
+            if not self._auth_blocked and self.iface is not None:
+                self.iface.messageBar().pushMessage("Satellite Tasking", text, Qgis.Critical, 0)
+            self._auth_blocked = True
+            self.refresh_timer.stop()
+            return None
         if client is None:
             self.show_message("Not configured: set an API key or use the local sandbox in the settings.", error=True)
         return client
@@ -391,6 +407,7 @@ class OrdersPanel(QWidget):
 
     def reload_settings(self) -> None:
         """The service or key changed: everything shown may belong to another account, so load again."""
+        self._auth_blocked = False  # the user may have unlocked the auth database meanwhile: try again
         if self._started:
             self.watermark = None
             self._forget_map()
@@ -445,7 +462,7 @@ class OrdersPanel(QWidget):
                     on_error: Callable[[BaseException], None]) -> None:
         client = self._client()
         if client is None:
-            on_error(RuntimeError("The plugin is not configured."))
+            on_error(RuntimeError("No connection to the service: see the settings."))
             return
 
         def work(feedback):
@@ -997,7 +1014,7 @@ class OrdersPanel(QWidget):
     # -- refresh ----------------------------------------------------------------------------------------------------
 
     def _schedule_refresh(self, seconds: Optional[float] = None) -> None:
-        if not self.auto_refresh or self._closed:
+        if not self.auto_refresh or self._closed or self._auth_blocked:
             return
         self.refresh_timer.start(int(1000 * (seconds if seconds is not None else self.interval.current)))
 

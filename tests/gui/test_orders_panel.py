@@ -675,3 +675,36 @@ def test_after_unload_selecting_in_the_layers_left_in_the_project_calls_no_panel
         layer.removeSelection()
         layer.selectAll()
     assert calls == ["id"]  # ... and selecting in them reaches no panel
+
+
+def test_a_locked_auth_database_is_reported_in_the_panel_and_stops_automatic_refresh(
+        sandbox, make_panel, qtbot, qgis_iface):
+    from core.settings import MASTER_PASSWORD_MESSAGE, AuthStorageError
+
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": "locked", "geometry": point(90)}])
+    locked = {"now": True}
+    asked = []
+
+    def factory():
+        asked.append(1)
+        if locked["now"]:
+            raise AuthStorageError(MASTER_PASSWORD_MESSAGE)
+        return TaskingClient(sandbox.tasking_url, sandbox.api_key, timeout=30.0)
+
+    panel = make_panel(sandbox, auto_refresh=True)
+    panel.client_factory = factory
+    panel.start()  # no exception escapes into QGIS's error dialog
+    settle(qtbot, panel)
+    assert "master password" in panel.message_label.text()
+    panel.refresh_button.click()
+    panel._auto_refresh()
+    assert not panel.refresh_timer.isActive()  # no master-password prompt every few seconds
+    asked.clear()
+    qtbot.wait(200)
+    assert asked == []
+    locked["now"] = False  # the user unlocks it in the settings dialog, which applies the settings
+    panel.reload_settings()
+    qtbot.waitUntil(lambda: panel.model.total == 1, timeout=WAIT_MS)
+    settle(qtbot, panel)
+    assert panel.refresh_timer.isActive()
