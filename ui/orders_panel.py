@@ -37,6 +37,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core import layers as layer_tools
+from ..core import settings
 from ..core.cancellations import CancelOutcome, cancel_orders, cancellations_today, charge_question
 from ..core.errors import ApiError, Cancelled, ValidationError
 from ..core.models import ORDER_STATUSES, ORDER_TYPES, SCHEDULING_TYPES, Order, Page
@@ -86,6 +87,11 @@ def _error_text(error: BaseException) -> str:
     if isinstance(error, ApiError):
         return error.server_detail or error.message
     return str(error) or type(error).__name__
+
+
+def _connection_key() -> tuple:
+    """What decides which account's orders the tab shows; read from QgsSettings only (no auth database)."""
+    return settings.active_base_url(), settings.auth_config_id(), settings.use_sandbox(), settings.pl_number()
 
 
 def _slices(prepared: layer_tools.PreparedFeatures, size: int):
@@ -160,6 +166,7 @@ class OrdersPanel(QWidget):
         self._zoom_on_select = True
         self._closed = False
         self._started = False
+        self._loaded_for: Optional[tuple] = None  # the _connection_key() of what is shown
 
         self.model = OrdersTableModel(self._start_page, page_size=page_size, parent=self)
         self._build_widgets()
@@ -397,6 +404,7 @@ class OrdersPanel(QWidget):
         # Also reached through QTimer.singleShot, which may fire after shutdown(): a closed panel loads nothing.
         if not self._started and not self._closed:
             self._started = True
+            self._loaded_for = _connection_key()
             freeze_startup_objects()  # shorter full collections from now on (see core.orders_sync)
             self.apply_filters()
 
@@ -406,9 +414,16 @@ class OrdersPanel(QWidget):
             QTimer.singleShot(0, self.start)
 
     def reload_settings(self) -> None:
-        """The service or key changed: everything shown may belong to another account, so load again."""
-        self._auth_blocked = False  # the user may have unlocked the auth database meanwhile: try again
-        if self._started:
+        """The service or key changed: everything shown may belong to another account, so load again.
+
+        The dock calls this whenever it is shown and whenever the settings dialog closes; reloading then
+        would throw away the loaded pages, the map's bookkeeping, the selection and the scroll position
+        for nothing, so only a change of service, key, sandbox switch or contract reloads.
+        """
+        blocked, self._auth_blocked = self._auth_blocked, False  # the user may have unlocked the auth database
+        key = _connection_key()
+        if self._started and (blocked or key != self._loaded_for):
+            self._loaded_for = key
             self.watermark = None
             self._forget_map()
             self.apply_filters()

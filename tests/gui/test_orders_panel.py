@@ -708,3 +708,23 @@ def test_a_locked_auth_database_is_reported_in_the_panel_and_stops_automatic_ref
     qtbot.waitUntil(lambda: panel.model.total == 1, timeout=WAIT_MS)
     settle(qtbot, panel)
     assert panel.refresh_timer.isActive()
+
+
+def test_showing_the_dock_again_reloads_only_when_the_account_changed(sandbox, make_panel, qtbot, clean_settings):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"kept {n}", "geometry": point(100 + n)} for n in range(3)])
+    panel = make_panel(sandbox)
+    panel.start()
+    settle(qtbot, panel)
+    panel.select_orders([panel.model.orders[1].id])
+    rows = list(panel.model.orders)
+    generation = panel.model.generation
+    panel.reload_settings()  # the dock shown again, or the settings dialog closed without a change
+    settle(qtbot, panel)
+    assert panel.model.generation == generation and panel.model.orders == rows
+    assert panel.selected_order_ids() == [rows[1].id]  # selection (and scroll) kept
+    clean_settings.set_pl_number("PL-OTHER")  # another contract: what is shown may not be this account's
+    panel.reload_settings()
+    assert panel.model.generation > generation
+    settle(qtbot, panel)
+    assert panel.model.total == 3
