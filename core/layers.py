@@ -609,6 +609,19 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start:start + size]
 
 
+def prepared_slices(prepared: PreparedFeatures, size: int) -> Iterable[PreparedFeatures]:
+    """`prepared` split into PreparedFeatures of at most `size` features each, in order (geometries kept), so a
+    caller on the main thread can write a big delivery a slice per event-loop turn."""
+    for ids in _chunks(list(prepared.rows), size):
+        part = PreparedFeatures(prepared.kind)
+        for feature_id in ids:
+            part.rows[feature_id] = prepared.rows[feature_id]
+            part.sources[feature_id] = prepared.sources.get(feature_id)
+            if feature_id in prepared.geometries:
+                part.geometries[feature_id] = prepared.geometries[feature_id]
+        yield part
+
+
 def _chunks_of_dict(items: Dict[Any, Any], size: int) -> Iterable[Dict[Any, Any]]:
     keys = list(items)
     for start in range(0, len(keys), size):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -10,6 +10,7 @@ from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QBrush, QColor
 
 from ..core.models import Order, Page
+from ..core.order_query import DEFAULT_ORDERING, OrdersQuery  # noqa: F401 - DEFAULT_ORDERING for callers
 from ..core.orders_sync import ChangeSet, OrderChange
 
 
@@ -37,42 +38,11 @@ COLUMNS: Sequence[Column] = (
     Column("next_planned_acquisition_time", "Next planned (UTC)", "next_planned_acquisition_time"),
     Column("id", "Id", "id"),
 )
-DEFAULT_ORDERING = ("-created_time", "id")
 
 ORDER_ID_ROLE = Qt.UserRole + 1
 ORDER_ROLE = Qt.UserRole + 2
 CHANGED_ROLE = Qt.UserRole + 3
 CHANGED_BRUSH = QBrush(QColor(255, 236, 160))
-
-
-@dataclass
-class OrdersQuery:
-    """The view's filters and ordering as TaskingClient.list_orders keyword arguments."""
-
-    statuses: List[str] = field(default_factory=list)
-    name_contains: str = ""
-    created_after: Optional[datetime] = None
-    created_before: Optional[datetime] = None
-    updated_after: Optional[datetime] = None
-    updated_before: Optional[datetime] = None
-    scheduling_type: Optional[str] = None
-    order_type: Optional[str] = None
-    ordering: Sequence[str] = DEFAULT_ORDERING
-
-    def params(self) -> Dict[str, Any]:
-        params: Dict[str, Any] = {"ordering": list(self.ordering)}
-        if len(self.statuses) == 1:
-            params["status"] = self.statuses[0]
-        elif self.statuses:
-            params["status__in"] = list(self.statuses)
-        if self.name_contains.strip():
-            params["name__icontains"] = self.name_contains.strip()
-        for key, value in (("created_time__gte", self.created_after), ("created_time__lte", self.created_before),
-                           ("updated_time__gte", self.updated_after), ("updated_time__lte", self.updated_before),
-                           ("scheduling_type", self.scheduling_type), ("order_type", self.order_type)):
-            if value:
-                params[key] = value
-        return params
 
 
 # start_page(query params, offset, limit, on_page(Page), on_error(exception)): runs the request off the GUI thread.

@@ -94,18 +94,6 @@ def _connection_key() -> tuple:
     return settings.active_base_url(), settings.auth_config_id(), settings.use_sandbox(), settings.pl_number()
 
 
-def _slices(prepared: layer_tools.PreparedFeatures, size: int):
-    ids = list(prepared.rows)
-    for start in range(0, len(ids), size):
-        part = layer_tools.PreparedFeatures(prepared.kind)
-        for feature_id in ids[start:start + size]:
-            part.rows[feature_id] = prepared.rows[feature_id]
-            part.sources[feature_id] = prepared.sources.get(feature_id)
-            if feature_id in prepared.geometries:
-                part.geometries[feature_id] = prepared.geometries[feature_id]
-        yield part
-
-
 class OrdersPanel(QWidget):
     """Server-backed orders view with filters, sorting, paging, automatic refresh, details, edit and cancel.
 
@@ -667,9 +655,9 @@ class OrdersPanel(QWidget):
     def _plan(self, item: Any) -> None:
         """Turn one delivery of the worker into main-thread steps (each one short)."""
         if isinstance(item, MapPart):
-            for part in _slices(item.orders, LAYER_SLICE):
+            for part in layer_tools.prepared_slices(item.orders, LAYER_SLICE):
                 self._map_steps.append(lambda part=part: self._write(self.orders_layer, part))
-            for part in _slices(item.captures, LAYER_SLICE):
+            for part in layer_tools.prepared_slices(item.captures, LAYER_SLICE):
                 self._map_steps.append(lambda part=part: self._write(self.captures_layer, part))
             self._map_steps.append(lambda: self._commit(item))
         elif isinstance(item, tuple):

@@ -526,3 +526,13 @@ def test_a_feature_drawn_by_hand_without_id_is_kept_and_not_reread_each_time(mon
     result = upsert_orders(layer, [order("a", "FULFILLED"), order("b")])
     assert reads == [] and (result.added, result.unchanged) == (1, 1)
     assert layer.featureCount() == 3
+
+
+def test_prepared_slices_split_in_order_and_keep_sources_and_geometries():
+    prepared = layers.prepare_captures([capture(f"c{n}", x=n * 0.1) for n in range(7)])
+    prepared.geometries["c2"] = QgsGeometry.fromWkt("POINT (1 2)")
+    parts = list(layers.prepared_slices(prepared, 3))
+    assert [list(part.rows) for part in parts] == [["c0", "c1", "c2"], ["c3", "c4", "c5"], ["c6"]]
+    assert all(part.kind is layers.CAPTURES for part in parts)
+    assert parts[0].sources["c1"] is prepared.sources["c1"] and list(parts[0].geometries) == ["c2"]
+    assert list(layers.prepared_slices(layers.PreparedFeatures(layers.CAPTURES), 3)) == []
