@@ -23,7 +23,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDateTime, Qt, QVariant
 
-from .models import Capture, ImagingWindow, Order
+from .models import Capture, ImagingWindow, Order, exclusivity_end
 
 STYLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "styles")
 ORDERS_STYLE = os.path.join(STYLES_DIR, "orders.qml")
@@ -32,7 +32,6 @@ IMAGING_WINDOWS_STYLE = os.path.join(STYLES_DIR, "imaging_windows.qml")
 
 LAYER_URI = "Polygon?crs=EPSG:4326"
 DEFAULT_BATCH_SIZE = 2000
-_MS_PER_DAY = 86_400_000
 
 # Field name and QVariant type, in layer order. `id` is always first: refreshes match features on it.
 ORDER_FIELDS: Tuple[Tuple[str, int], ...] = (
@@ -236,17 +235,13 @@ def exclusivity_days_by_order(orders: Iterable[Order]) -> Dict[str, Optional[int
 def capture_row(capture: Capture, exclusivity_days: Optional[int]) -> tuple:
     """A Capture as a row in CAPTURE_FIELDS order; `exclusivity_days` is its order's.
 
-    exclusivity_end = acquired_time + exclusivity_days (planet-tasking-api.txt, "Standard delivery and
-    archive": the day the capture joins the public SkySat archive). Unknown when either is unknown.
+    exclusivity_end: see core.models.exclusivity_end (the Orders tab's details show the same value).
     """
-    acquired = _ms(capture.acquired_time)
-    exclusivity_end = None
-    if acquired is not None and exclusivity_days is not None:
-        exclusivity_end = acquired + int(exclusivity_days) * _MS_PER_DAY
     return (
         capture.id, capture.order_id, capture.status, capture.status_description, capture.assessment,
-        acquired, _ms(capture.published_time), _ms(capture.updated_time), capture.strip_id,
-        capture.cloud_cover, _joined(capture.item_types), capture.fulfilling, exclusivity_days, exclusivity_end,
+        _ms(capture.acquired_time), _ms(capture.published_time), _ms(capture.updated_time), capture.strip_id,
+        capture.cloud_cover, _joined(capture.item_types), capture.fulfilling, exclusivity_days,
+        _ms(exclusivity_end(capture.acquired_time, exclusivity_days)),
     )
 
 

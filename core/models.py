@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, List, Optional, TypeVar
 
 T = TypeVar("T")
@@ -44,6 +44,14 @@ def parse_time(value: Any) -> Optional[datetime]:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def exclusivity_end(acquired_time: Optional[datetime], exclusivity_days: Optional[int]) -> Optional[datetime]:
+    """When a capture joins the public archive: acquired_time + its order's exclusivity_days
+    (planet-tasking-api.txt, "Standard delivery and archive"); None when either is unknown."""
+    if acquired_time is None or exclusivity_days is None:
+        return None
+    return acquired_time + timedelta(days=int(exclusivity_days))
 
 
 def format_time(value: Optional[datetime]) -> Optional[str]:

@@ -19,7 +19,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..core.models import Capture, Order, Pricing
+from ..core.models import Capture, Order, Pricing, exclusivity_end
 from ..core.order_rules import OrderPermissions, permissions
 
 
@@ -59,11 +59,7 @@ def captures_html(captures: List[Capture], exclusivity_days: Optional[int]) -> s
             "<th>published</th><th>fulfilling</th><th>exclusivity ends</th></tr>")
     body = []
     for capture in sorted(captures, key=lambda c: c.acquired_time or datetime.max.replace(tzinfo=timezone.utc)):
-        end = None
-        if capture.acquired_time is not None and exclusivity_days is not None:
-            from datetime import timedelta
-
-            end = capture.acquired_time + timedelta(days=exclusivity_days)
+        end = exclusivity_end(capture.acquired_time, exclusivity_days)
         body.append("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in (
             capture.acquired_time and capture.acquired_time.strftime("%Y-%m-%d %H:%M:%S"), capture.status,
             capture.assessment, capture.cloud_cover, capture.strip_id,

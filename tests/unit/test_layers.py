@@ -536,3 +536,11 @@ def test_prepared_slices_split_in_order_and_keep_sources_and_geometries():
     assert all(part.kind is layers.CAPTURES for part in parts)
     assert parts[0].sources["c1"] is prepared.sources["c1"] and list(parts[0].geometries) == ["c2"]
     assert list(layers.prepared_slices(layers.PreparedFeatures(layers.CAPTURES), 3)) == []
+
+
+def test_the_order_details_show_the_same_exclusivity_end_as_the_captures_layer():
+    from ui.order_details import captures_html
+
+    layer = create_captures_layer(captures=[capture("c1", "o30")], exclusivity_days_by_order={"o30": 30})
+    shown = by_id(layer)["c1"]["exclusivity_end"].toString("yyyy-MM-dd HH:mm")
+    assert shown == "2020-11-09 12:00" and f"<td>{shown}</td>" in captures_html([capture("c1", "o30")], 30)

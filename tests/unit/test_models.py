@@ -365,3 +365,12 @@ def test_every_example_answer_in_the_documents_parses():
     assert kinds >= {"Order", "OrderEdit", "Pricing", "PricingPreview", "BulkStatus", "BulkPayload", "Capture",
                      "ImagingWindowSearch"}, kinds
     assert len(parsed) >= 20
+
+
+def test_exclusivity_end_is_acquired_time_plus_days_and_unknown_when_either_is():
+    from core.models import exclusivity_end
+
+    acquired = datetime(2020, 10, 10, 12, 0, tzinfo=timezone.utc)
+    assert exclusivity_end(acquired, 30) == datetime(2020, 11, 9, 12, 0, tzinfo=timezone.utc)
+    assert exclusivity_end(acquired, 0) == acquired
+    assert exclusivity_end(None, 30) is None and exclusivity_end(acquired, None) is None
