@@ -142,7 +142,7 @@ class OrdersPanel(QWidget):
         self._map_watermark: Optional[datetime] = None
         self.watermark: Optional[datetime] = None
         self._tasks: List[ApiTask] = []
-        # (signal, slot) pairs connected to objects that outlive the panel (the layers stay in the project
+        # (object, signal, slot) connected to objects that outlive the panel (the layers stay in the project
         # at unload): disconnected in shutdown() and before other layers are taken, or a selection after a
         # plugin reload would call a deleted panel and keep the old module alive.
         self._layer_connections: List[tuple] = []
@@ -516,21 +516,25 @@ class OrdersPanel(QWidget):
         self.orders_layer = layer_tools.create_orders_layer(ORDERS_LAYER_NAME)
         self.captures_layer = layer_tools.create_captures_layer(CAPTURES_LAYER_NAME)
         self.project.addMapLayers([self.captures_layer, self.orders_layer])
-        self._connect_layer(self.orders_layer.selectionChanged,
+        self._connect_layer(self.orders_layer, self.orders_layer.selectionChanged,
                             lambda *_: self._on_layer_selection(self.orders_layer, "id"))
-        self._connect_layer(self.captures_layer.selectionChanged,
+        self._connect_layer(self.captures_layer, self.captures_layer.selectionChanged,
                             lambda *_: self._on_layer_selection(self.captures_layer, "order_id"))
         return True
 
-    def _connect_layer(self, signal, slot: Callable) -> None:
+    def _connect_layer(self, owner: QgsVectorLayer, signal, slot: Callable) -> None:
         signal.connect(slot)
-        self._layer_connections.append((signal, slot))
+        self._layer_connections.append((owner, signal, slot))
 
     def _disconnect_layers(self) -> None:
-        for signal, slot in self._layer_connections:
+        for owner, signal, slot in self._layer_connections:
+            # A deleted layer took its connections with it; its bound signal must not be touched (it
+            # would crash QGIS: the signal still points at the deleted C++ object).
+            if sip.isdeleted(owner):
+                continue
             try:
                 signal.disconnect(slot)
-            except (TypeError, RuntimeError):  # the layer was deleted meanwhile: nothing left to disconnect
+            except TypeError:  # not connected any more
                 pass
         self._layer_connections = []
 

@@ -663,8 +663,8 @@ def test_after_unload_selecting_in_the_layers_left_in_the_project_calls_no_panel
     calls = []
     panel._on_layer_selection = lambda layer, field: calls.append(field)
     first = panel.orders_layer
-    QgsProject.instance().removeMapLayer(panel.captures_layer.id())
-    panel.refresh_map()  # the layers are made again: the old orders layer's connection goes
+    QgsProject.instance().removeMapLayers([panel.captures_layer.id(), panel.orders_layer.id()])
+    panel.refresh_map()  # the layers are made again: the old ones' connections go
     settle(qtbot, panel)
     assert panel.orders_layer is not first and len(panel._layer_connections) == 2
     panel.orders_layer.selectAll()
