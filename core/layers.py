@@ -304,13 +304,37 @@ def layer_kind(layer: QgsVectorLayer) -> Optional[LayerKind]:
     return _KINDS.get(layer.customProperty(KIND_PROPERTY) or "")
 
 
-def orders_layers(project: Any) -> List[QgsVectorLayer]:
-    """The project's orders layers, found by kind (the user may rename them, or have several), top-most in
+def layers_of_kind(project: Any, kind: LayerKind) -> List[QgsVectorLayer]:
+    """The project's layers of `kind`, found by kind (the user may rename them, or have several), top-most in
     the Layers panel first."""
     layers = list(project.layerTreeRoot().layerOrder())
     listed = {layer.id() for layer in layers}
     layers += [layer for layer in project.mapLayers().values() if layer.id() not in listed]
-    return [layer for layer in layers if isinstance(layer, QgsVectorLayer) and layer_kind(layer) is ORDERS]
+    return [layer for layer in layers if isinstance(layer, QgsVectorLayer) and layer_kind(layer) is kind]
+
+
+def orders_layers(project: Any) -> List[QgsVectorLayer]:
+    """The project's orders layers, top-most first (see layers_of_kind)."""
+    return layers_of_kind(project, ORDERS)
+
+
+def find_or_create_layer(project: Any, kind: LayerKind, name: str) -> QgsVectorLayer:
+    """The project's top-most layer of `kind`, or a new empty one named `name` added to it.
+
+    Every panel takes its layers through here, so an order placed in the New order tab, the Orders tab
+    and a saved project all share one "Tasking orders" layer instead of each making its own.
+    """
+    found = layers_of_kind(project, kind)
+    if found:
+        return found[0]
+    layer = create_layer(kind, name, PreparedFeatures(kind))
+    project.addMapLayer(layer)
+    return layer
+
+
+def find_or_create_orders_layer(project: Any, name: str = "Tasking orders") -> QgsVectorLayer:
+    """The project's orders layer, made and added when there is none (see find_or_create_layer)."""
+    return find_or_create_layer(project, ORDERS, name)
 
 
 def selection_orders_layer(project: Any, active: Optional[QgsMapLayer] = None) -> Optional[QgsVectorLayer]:

@@ -1162,13 +1162,8 @@ class NewOrderPanel(QWidget):
             self._push_message("Order not placed", text, Qgis.Critical, 0)
 
     def orders_layer(self) -> QgsVectorLayer:
-        """The project's orders layer (found by its kind), made and added when there is none."""
-        for layer in QgsProject.instance().mapLayers().values():
-            if isinstance(layer, QgsVectorLayer) and layers.layer_kind(layer) is layers.ORDERS:
-                return layer
-        layer = layers.create_orders_layer(ORDERS_LAYER_NAME)
-        QgsProject.instance().addMapLayer(layer)
-        return layer
+        """The project's orders layer (found by its kind; shared with the Orders tab), made when there is none."""
+        return layers.find_or_create_orders_layer(QgsProject.instance(), ORDERS_LAYER_NAME)
 
     def zoom_to_order(self, order: Order) -> None:
         geometry = layers.geojson_to_geometry(order.geometry or order.original_geometry)

@@ -504,23 +504,36 @@ class OrdersPanel(QWidget):
         return layer is not None and not sip.isdeleted(layer) and self.project.mapLayer(layer.id()) is not None
 
     def ensure_layers(self) -> bool:
-        """Make the two layers (and add them to the project) if they are missing; True if they were made now."""
+        """Take the project's orders and captures layers (the New order tab's, a saved project's, or ours),
+        making those that are missing; True if the panel took other layers now."""
         if self._layer_alive(self.orders_layer) and self._layer_alive(self.captures_layer):
             return False
         self._disconnect_layers()  # from the layers being replaced
-        for layer in (self.orders_layer, self.captures_layer):
-            if self._layer_alive(layer):
-                self.project.removeMapLayer(layer.id())
-        # New layers hold nothing: the mirror must read every order and capture again.
-        self._written_orders, self._map_updated, self._map_captures = set(), {}, {}
-        self.orders_layer = layer_tools.create_orders_layer(ORDERS_LAYER_NAME)
-        self.captures_layer = layer_tools.create_captures_layer(CAPTURES_LAYER_NAME)
-        self.project.addMapLayers([self.captures_layer, self.orders_layer])
+        # Captures first, so a new orders layer lands above them in the Layers panel.
+        self.captures_layer = layer_tools.find_or_create_layer(self.project, layer_tools.CAPTURES,
+                                                               CAPTURES_LAYER_NAME)
+        self.orders_layer = layer_tools.find_or_create_orders_layer(self.project, ORDERS_LAYER_NAME)
+        self._adopt_contents()
         self._connect_layer(self.orders_layer, self.orders_layer.selectionChanged,
                             lambda *_: self._on_layer_selection(self.orders_layer, "id"))
         self._connect_layer(self.captures_layer, self.captures_layer.selectionChanged,
                             lambda *_: self._on_layer_selection(self.captures_layer, "order_id"))
         return True
+
+    def _adopt_contents(self) -> None:
+        """What the layers already hold becomes the mirror's bookkeeping, so the next run removes what no
+        longer matches; every order's captures are read again (nothing says they are current)."""
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        request.setSubsetOfAttributes(["id"], self.orders_layer.fields())
+        self._written_orders = {f["id"] for f in self.orders_layer.getFeatures(request) if f["id"]}
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        request.setSubsetOfAttributes(["id", "order_id"], self.captures_layer.fields())
+        captures: Dict[str, List[str]] = {}
+        for feature in self.captures_layer.getFeatures(request):
+            if feature["id"] and feature["order_id"]:
+                captures.setdefault(feature["order_id"], []).append(feature["id"])
+        self._map_captures = {order_id: tuple(ids) for order_id, ids in captures.items()}
+        self._map_updated = {}
 
     def _connect_layer(self, owner: QgsVectorLayer, signal, slot: Callable) -> None:
         signal.connect(slot)

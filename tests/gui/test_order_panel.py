@@ -658,3 +658,29 @@ def test_order_requests_from_the_form(qgis_app):
     assert default_product(ASSURED, "") == ASSURED_PRODUCT and default_product(FLEXIBLE, ASSURED_PRODUCT) == ""
     assert default_product(FLEXIBLE, "my_product") == "my_product"
     assert default_order_name(aoi, ASSURED, STEREO, now).startswith("Assured stereo point 52.5200°N 13.4000°E ")
+
+
+def test_an_order_placed_here_and_the_orders_tab_share_one_orders_layer(panel, qtbot, client_factory, qgis_iface,
+                                                                         client):
+    from ui.orders_panel import OrdersPanel
+
+    draw_point(panel)
+    wait_quote(qtbot, panel)
+    panel.set_order_name("Shared layer")
+    order = place(qtbot, panel)
+    placed_layer = panel.orders_layer()
+    orders_tab = OrdersPanel(client_factory, qgis_iface, auto_refresh=False)
+    qtbot.addWidget(orders_tab)
+    try:
+        orders_tab.show()  # the user opens the Orders tab
+        qtbot.waitUntil(lambda: orders_tab.model.total is not None and not orders_tab.busy(), timeout=WAIT_MS)
+        assert layers.orders_layers(QgsProject.instance()) == [placed_layer]
+        assert orders_tab.orders_layer is placed_layer
+        ids = sorted(f["id"] for f in placed_layer.getFeatures())
+        assert order.id in ids and ids == sorted(o.id for o in client.iter_orders(page_size=500, fields=["id"]))
+        assert panel.orders_layer() is placed_layer  # and the next order lands there too
+    finally:
+        orders_tab.shutdown()
+        for layer in (orders_tab.orders_layer, orders_tab.captures_layer):
+            if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
+                QgsProject.instance().removeMapLayer(layer.id())

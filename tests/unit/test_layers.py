@@ -544,3 +544,15 @@ def test_the_order_details_show_the_same_exclusivity_end_as_the_captures_layer()
     layer = create_captures_layer(captures=[capture("c1", "o30")], exclusivity_days_by_order={"o30": 30})
     shown = by_id(layer)["c1"]["exclusivity_end"].toString("yyyy-MM-dd HH:mm")
     assert shown == "2020-11-09 12:00" and f"<td>{shown}</td>" in captures_html([capture("c1", "o30")], 30)
+
+
+def test_find_or_create_takes_the_projects_layer_of_that_kind_and_makes_one_only_when_missing():
+    from qgis.core import QgsProject
+
+    project = QgsProject()
+    made = layers.find_or_create_orders_layer(project)
+    assert layers.orders_layers(project) == [made] and made.name() == "Tasking orders"
+    made.setName("renamed by the user")
+    assert layers.find_or_create_orders_layer(project) is made
+    captures = layers.find_or_create_layer(project, layers.CAPTURES, "Captures")
+    assert layers.layers_of_kind(project, layers.CAPTURES) == [captures] and layers.orders_layers(project) == [made]
