@@ -362,53 +362,47 @@ def _geometry(wkb: Optional[bytes]):
 
 
 # -- the cycle collector during background loads ---------------------------------------------------------
-# Measured (bench/bench_orders_view.py with gc.callbacks timing): the GUI stalls of a refresh (61-97 ms)
-# were full (generation 2) collections run by whichever thread allocated last — mostly a worker parsing
-# JSON — with the GIL held: 27-86 ms each, against 0.3 ms for a young one; with gc.disable() the stalls
-# were gone. A full collection walks every tracked object of the process, and ~70,000 of them are QGIS's,
-# PyQt's and the plugins' own (modules, classes, functions), alive for the whole session. So:
-#  - freeze_startup_objects(): once, when the Orders tab first loads, those are moved out of the
-#    collector's reach (gc.freeze); full collections then walk only what was made since (~20,000 objects
-#    with 10,000 orders loaded). Frozen objects are still freed by reference counting as usual; only a
-#    reference cycle among them would never be collected, and startup objects (modules, classes) are
-#    kept until exit anyway. No gc.collect() first: that would itself be a full collection on the GUI thread.
-#  - quiet_collector(): while a background load runs, the young threshold goes from 700 to 5,000, so full
-#    collections come ~7 times less often; young ones stay short (a few ms). Measured with both, 5 loads of
-#    10,000 orders: longest gap 23-41 ms; freezing alone left 46-98 ms (a full collection still every
-#    ~70,000 allocations), a threshold of 20,000 without freezing 22-148 ms (its generation-1 collections
-#    grew to 50-140 ms). Thresholds are restored when the last load ends.
-QUIET_GEN0_THRESHOLD = 5_000
+# Measured (bench/bench_orders_view.py, gc.callbacks): the GUI stalls over 50 ms are full (generation 2)
+# collections, 30-40 ms each with the GIL held, run by whichever thread allocates when one is due, plus
+# the main thread's own work around them. A full collection walks every tracked object of the process:
+# ~92,000 with 10,000 orders loaded, ~70,000 of them QGIS's, PyQt's and the plugins' (modules, classes,
+# functions). They are due this often because each young collection during a load promotes the page
+# being parsed (JSON dicts and lists of ~100 orders) to the old generation, where it counts towards the
+# next full collection although it dies a moment later: 1-4 full collections per load of 10,000 orders.
+# Without any collector setting the bench's longest GUI gap was 38-54 ms (load), 55-68 ms (refresh) and
+# 49-82 ms (map rebuild).
+#
+# So while a load runs, what existed when it started is frozen (gc.freeze) and unfrozen (gc.unfreeze)
+# as soon as the last running load ends, on every path (finished, failed, cancelled, unloaded: the
+# context manager's finally). Full collections during a load then walk only what the load made. This is
+# process-wide state, acceptable because it is temporary and changes no object's fate: a frozen object
+# is still freed by reference counting; only a reference cycle that becomes garbage while frozen waits
+# until the load ends, when the next full collection frees it. Nested loads (several threads) share one
+# freeze: the first to start freezes, the last to end unfreezes; if something else froze objects first,
+# this leaves the collector alone rather than undo that freeze later. The thresholds stay QGIS's, and nothing
+# stays frozen between loads (a permanent gc.freeze() would keep every plugin's cycles made before it
+# from ever being collected). Measured, 5 runs each: longest GUI gap 21-23 ms (load), 20-35 ms (refresh),
+# 21-22 ms (map rebuild); the permanent freeze plus a young threshold of 5,000 it replaces gave 23-27,
+# 23-44 and 23-25 ms.
 _quiet_lock = threading.Lock()
 _quiet_users = 0
-_saved_thresholds: Optional[Tuple[int, ...]] = None
-_frozen = False
-
-
-def freeze_startup_objects() -> bool:
-    """gc.freeze() once per process (see above); True if this call froze."""
-    global _frozen
-    if _frozen:
-        return False
-    _frozen = True
-    gc.freeze()
-    return True
+_froze = False  # whether this module froze (someone else's freeze is left alone: unfreezing would undo it)
 
 
 @contextmanager
 def quiet_collector() -> Iterator[None]:
-    """Raise the cycle collector's young threshold while a background load runs (nests across threads)."""
-    global _quiet_users, _saved_thresholds
+    """Keep the objects that existed before a background load out of full collections while it runs."""
+    global _quiet_users, _froze
     with _quiet_lock:
-        if _quiet_users == 0:
-            _saved_thresholds = gc.get_threshold()
-            if _saved_thresholds[0] < QUIET_GEN0_THRESHOLD:
-                gc.set_threshold(QUIET_GEN0_THRESHOLD, *_saved_thresholds[1:])
+        if _quiet_users == 0 and gc.get_freeze_count() == 0:
+            gc.freeze()
+            _froze = True
         _quiet_users += 1
     try:
         yield
     finally:
         with _quiet_lock:
             _quiet_users -= 1
-            if _quiet_users == 0 and _saved_thresholds is not None:
-                gc.set_threshold(*_saved_thresholds)
-                _saved_thresholds = None
+            if _quiet_users == 0 and _froze:
+                gc.unfreeze()
+                _froze = False

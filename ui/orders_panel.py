@@ -47,7 +47,6 @@ from ..core.orders_sync import (
     MapPart,
     compact_orders,
     diff_orders,
-    freeze_startup_objects,
     mirror_filters,
     mirror_orders,
     order_features,
@@ -393,7 +392,6 @@ class OrdersPanel(QWidget):
         if not self._started and not self._closed:
             self._started = True
             self._loaded_for = _connection_key()
-            freeze_startup_objects()  # shorter full collections from now on (see core.orders_sync)
             self.apply_filters()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override

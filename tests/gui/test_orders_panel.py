@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter
 from datetime import timedelta
@@ -641,6 +642,7 @@ def test_a_task_cancelled_in_qgis_task_list_leaves_the_tab_working(sandbox, make
     sandbox.clear_faults()
     settle(qtbot, panel)
     assert not panel._refreshing and not panel.model.loading and not panel.map_busy()
+    assert gc.get_freeze_count() == 0  # a cancelled load left the cycle collector as it found it
     if kind == "check":
         assert panel.refresh_timer.isActive()  # automatic refresh goes on
         return
@@ -728,3 +730,15 @@ def test_showing_the_dock_again_reloads_only_when_the_account_changed(sandbox, m
     assert panel.model.generation > generation
     settle(qtbot, panel)
     assert panel.model.total == 3
+
+
+def test_unloading_during_a_load_leaves_nothing_frozen(sandbox, make_panel, qtbot):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"unload {n}", "geometry": point(130 + n)} for n in range(5)])
+    sandbox.fault(path="orders", kind="delay", delay_seconds=0.3, count=20)
+    panel = make_panel(sandbox)
+    panel.start()
+    qtbot.waitUntil(lambda: gc.get_freeze_count() > 0, timeout=WAIT_MS)  # a load is running
+    panel.shutdown()  # the plugin unloads meanwhile
+    sandbox.clear_faults()
+    qtbot.waitUntil(lambda: gc.get_freeze_count() == 0, timeout=WAIT_MS)

@@ -64,13 +64,14 @@ def test_refresh_finds_expired_turning_fulfilled_and_manual_reassessment(sandbox
     assert "reassessed" in changes.changed[subject.id].describe()
 
 
-def test_quiet_collector_raises_the_young_threshold_while_loads_run_and_restores_it():
+def test_quiet_collector_freezes_only_while_loads_run_and_overlapping_loads_share_one_freeze():
     import gc
     import threading
 
-    from core.orders_sync import QUIET_GEN0_THRESHOLD, quiet_collector
+    from core.orders_sync import quiet_collector
 
-    before = gc.get_threshold()
+    thresholds = gc.get_threshold()
+    assert gc.get_freeze_count() == 0  # nothing stays frozen between loads
     inside = threading.Event()
     leave = threading.Event()
 
@@ -82,28 +83,20 @@ def test_quiet_collector_raises_the_young_threshold_while_loads_run_and_restores
     thread = threading.Thread(target=worker)
     thread.start()
     inside.wait(10)
-    with quiet_collector():  # a second load meanwhile, on another thread
-        assert gc.get_threshold()[0] == max(before[0], QUIET_GEN0_THRESHOLD)
-    assert gc.get_threshold()[0] == max(before[0], QUIET_GEN0_THRESHOLD)  # the first still runs
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    with quiet_collector():  # a second load meanwhile, on another thread: no second freeze
+        assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == frozen  # the first still runs
     leave.set()
     thread.join(10)
-    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
     try:
         with quiet_collector():
             raise ValueError("a failed load")
     except ValueError:
         pass
-    assert gc.get_threshold() == before
-
-
-def test_startup_objects_are_frozen_once():
-    import gc
-
-    from core.orders_sync import freeze_startup_objects
-
-    freeze_startup_objects()  # may have happened already (an Orders panel started earlier in this process)
-    assert not freeze_startup_objects()
-    assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
 
 
 def test_mirror_lists_every_order_and_reads_captures_of_changed_orders_and_changed_captures(sandbox):
