@@ -430,7 +430,7 @@ class Sandbox:
                 self._fail_capture(capture, at, "Processing of the capture failed.")
                 self._after_capture(order, capture, at)
                 return
-            cloud = round(min(1.0, generator.random() ** 2.2), 2)
+            cloud = self._published_cloud_cover(order, generator)
             quality_ok = generator.random() > 0.1
             capture["cloud_cover"] = cloud
             capture["assessment"] = "SUCCESS" if cloud <= INVALID_CLOUD_COVER and quality_ok else "INVALID"
@@ -446,6 +446,19 @@ class Sandbox:
         elif event == "reassess" and capture["status"] == "PUBLISHED":
             flipped = "INVALID" if capture["assessment"] == "SUCCESS" else "SUCCESS"
             self.reassess_capture(capture, flipped, at)
+
+    @staticmethod
+    def _published_cloud_cover(order: dict, generator: random.Random) -> float:
+        """A published capture's cloud cover (0-1).
+
+        An assured capture is taken in the window the user chose by its cloud forecast (percent), so it
+        follows that forecast within a forecast's usual error; a flexible one is drawn, mostly clear.
+        """
+        forecasts = (order.get("_window") or {}).get("cloud_forecast") or []
+        predictions = [f.get("prediction") for f in forecasts if isinstance(f, dict) and f.get("prediction") is not None]
+        if predictions:
+            return round(min(1.0, max(0.0, float(predictions[-1]) / 100.0 + generator.gauss(0.0, 0.1))), 2)
+        return round(min(1.0, generator.random() ** 2.2), 2)
 
     def reassess_capture(self, capture: dict, assessment: str, now: datetime) -> None:
         """Manual quality review: the capture's assessment changes and its order follows (documented edge case)."""

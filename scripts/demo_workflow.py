@@ -218,7 +218,7 @@ def run():
     flexible = panel.last_order
     say(f"Flexible order placed: {flexible.name} ({flexible.id}, {flexible.status})")
 
-    # 2. An assured order: a point, an imaging-window search, the first window of the table.
+    # 2. An assured order: a point, an imaging-window search, the clearest window (as an analyst would pick).
     panel.scheduling_combo.setCurrentIndex(panel.scheduling_combo.findData(ASSURED))
     panel.tool_buttons["point"].click()
     click(canvas, *BERLIN)
@@ -230,6 +230,10 @@ def run():
     say("Search: " + panel.search_status.text())
     if panel.windows_proxy.rowCount() == 0:
         raise RuntimeError("the imaging-window search found no window")
+    model = panel.windows_proxy
+    cloud_column = next(c for c in range(model.columnCount())
+                        if model.headerData(c, Qt.Horizontal, Qt.DisplayRole) == "Cloud forecast")
+    panel.windows_view.sortByColumn(cloud_column, Qt.AscendingOrder)
     panel.windows_view.selectRow(0)
     window_choice = panel.selected_window
     wait_until(panel.quote_is_current, "the assured quote")

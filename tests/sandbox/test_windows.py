@@ -5,8 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import requests
 
-from tests.sandbox.helpers import assured_order, assured_window, iso, parse, point, sim_now
+from tests.sandbox.helpers import (
+    ASSURED_PRODUCT,
+    Client,
+    assured_order,
+    assured_window,
+    iso,
+    parse,
+    point,
+    sim_now,
+    start_server,
+    stop_server,
+)
 
 
 def _post_search(api, **payload):
@@ -229,3 +241,39 @@ def test_assured_order_plans_its_window(api, sandbox):
     sandbox.advance(60)
     accepted = api.order(order["id"])
     assert accepted["status"] == "PENDING" and accepted["next_planned_acquisition_time"] == order["start_time"]
+
+
+def test_an_assured_captures_cloud_cover_follows_its_windows_forecast():
+    # The forecast is what the analyst chose the window by: the clearest window should give a clear image
+    # and the cloudiest a cloudy one (within a forecast's error), not an independent draw. A server of its
+    # own with a fixed start, so the same windows come up whatever day the tests run.
+    process, root = start_server(["--db", ":memory:", "--speed", "0", "--seed", "1",
+                                  "--start", "2026-06-01T06:00:00Z", "--api-key", "sandbox"])
+    try:
+        api = Client(root + "/tasking/v2/", "sandbox")
+
+        def advance(seconds):
+            return requests.post(root + "/sandbox/clock", json={"advance_seconds": seconds}, timeout=30).json()
+
+        response = api.search(point(13.350097, 52.514511))
+        now = parse(advance(300)["now"])
+        search = api.get(f"imaging-windows/search/{response.json()['id']}/").json()
+        ahead = [w for w in search["imaging_windows"] if parse(w["start_time"]) > now + timedelta(hours=1)]
+        by_forecast = sorted(ahead, key=lambda w: w["cloud_forecast"][-1]["prediction"])
+        clearest, cloudiest = by_forecast[0], by_forecast[-1]
+        assert cloudiest["cloud_forecast"][-1]["prediction"] - clearest["cloud_forecast"][-1]["prediction"] > 40
+        orders = {}
+        for name, window in (("clear", clearest), ("cloudy", cloudiest)):
+            created = api.post("orders/", {"name": name, "imaging_window": window["id"], "product": ASSURED_PRODUCT})
+            assert created.status_code == 201, created.text
+            orders[name] = created.json()
+        advance((parse(cloudiest["end_time"]) - now).total_seconds() + 5 * 3600)
+        covers = {}
+        for name, window in (("clear", clearest), ("cloudy", cloudiest)):
+            captures = [c for c in api.captures(orders[name]["id"]) if c["status"] == "PUBLISHED"]
+            assert captures, f"the {name} window's capture did not publish"
+            covers[name] = captures[0]["cloud_cover"]
+            assert abs(covers[name] - window["cloud_forecast"][-1]["prediction"] / 100) <= 0.35
+        assert covers["cloudy"] > covers["clear"] + 0.2
+    finally:
+        stop_server(process)
