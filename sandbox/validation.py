@@ -40,6 +40,20 @@ def as_integer(value: Any) -> Optional[int]:
     return int(number)
 
 
+def number_in_range(errors: FieldErrors, payload: Dict[str, Any], field: str, default: float,
+                    low: float, high: float) -> Optional[float]:
+    """The payload's number for `field` (the default when absent), with the range errors DRF would give."""
+    raw = payload.get(field)
+    number = default if raw is None else as_number(raw)
+    if number is None:
+        errors.add(field, "A valid number is required.")
+    elif number < low:
+        errors.add(field, f"Ensure this value is greater than or equal to {low:g}.")
+    elif number > high:
+        errors.add(field, f"Ensure this value is less than or equal to {high:g}.")
+    return number
+
+
 def validate_order(account: Account, payload: Any, now: datetime, *, for_pricing: bool = False,
                    window_lookup=None) -> dict:
     """The order's stored fields from a create (or pricing) payload; 400 with field errors otherwise."""
@@ -108,15 +122,7 @@ def validate_order(account: Account, payload: Any, now: datetime, *, for_pricing
 
     for field, default, low, high in (("sat_elevation_angle_min", 60.0, 0.0, 90.0),
                                       ("sat_elevation_angle_max", 90.0, 0.0, 90.0)):
-        raw = payload.get(field)
-        number = default if raw is None else as_number(raw)
-        if number is None:
-            errors.add(field, "A valid number is required.")
-        elif number < low:
-            errors.add(field, f"Ensure this value is greater than or equal to {low:g}.")
-        elif number > high:
-            errors.add(field, f"Ensure this value is less than or equal to {high:g}.")
-        values[field] = number
+        values[field] = number_in_range(errors, payload, field, default, low, high)
     if (not errors.has("sat_elevation_angle_min") and not errors.has("sat_elevation_angle_max")
             and values["sat_elevation_angle_min"] > values["sat_elevation_angle_max"]):
         errors.add("sat_elevation_angle_min", "sat_elevation_angle_min must not exceed sat_elevation_angle_max.")

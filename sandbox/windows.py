@@ -13,7 +13,7 @@ from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors
 from sandbox.pricing import TIER_MULTIPLIERS, model_for_values, order_cost, pricing_document, pricing_model
 from sandbox.shapes import POINT_SQKM, check_geometry
 from sandbox.timefmt import format_time, parse_time
-from sandbox.validation import as_number
+from sandbox.validation import number_in_range
 
 SEARCH_HORIZON = timedelta(days=7)
 SEARCH_START_DELAY = 5  # simulated seconds before the search starts running
@@ -62,14 +62,9 @@ def create_search(sb: Sandbox, account: Account, payload: Any, now: datetime) ->
     for field, default, low, high in (("sat_elevation_angle_min", 58, 0, 90), ("sat_elevation_angle_max", 90, 0, 90),
                                       ("off_nadir_angle_min", 0, 0, 60), ("off_nadir_angle_max", 30, 0, 60)):
         raw = payload.get(field)
-        number = default if raw is None else as_number(raw)
-        if number is None:
-            errors.add(field, "A valid number is required.")
-        elif number < low:
-            errors.add(field, f"Ensure this value is greater than or equal to {low}.")
-        elif number > high:
-            errors.add(field, f"Ensure this value is less than or equal to {high}.")
-        limits[field] = raw if isinstance(raw, (int, float)) and raw is not None else number
+        number = number_in_range(errors, payload, field, default, low, high)
+        # Echoed as sent (the documented search echoes 58, not 58.0); defaults stay integers too.
+        limits[field] = raw if isinstance(raw, (int, float)) else number
     for low_field, high_field in (("sat_elevation_angle_min", "sat_elevation_angle_max"),
                                   ("off_nadir_angle_min", "off_nadir_angle_max")):
         if not errors.has(low_field) and not errors.has(high_field) and \
