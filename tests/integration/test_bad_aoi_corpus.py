@@ -10,10 +10,8 @@ from typing import Callable, Optional, Tuple, Union
 import pytest
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsFeature,
     QgsGeometry,
     QgsPointXY,
-    QgsVectorLayer,
 )
 
 from core.aoi import (
@@ -25,6 +23,7 @@ from core.aoi import (
     create_order_for_geometry,
     order_payload,
 )
+from tests.layers_from_wkt import make_layer
 
 # Without the emulator there is nothing to listen for requests; say so instead of failing on setup.
 SANDBOX_MISSING = importlib.util.find_spec("sandbox.__main__") is None
@@ -237,19 +236,6 @@ def test_a_bad_aoi_gets_its_own_message_and_nothing_is_sent(case, tasking):
     assert sandbox.requests_seen() == []
 
 
-def make_layer(definition: str, wkts) -> QgsVectorLayer:
-    layer = QgsVectorLayer(definition, "field boundaries", "memory")
-    assert layer.isValid()
-    features = []
-    for wkt in wkts:
-        feature = QgsFeature(layer.fields())
-        if wkt is not None:
-            feature.setGeometry(QgsGeometry.fromWkt(wkt))
-        features.append(feature)
-    layer.dataProvider().addFeatures(features)
-    return layer
-
-
 def send_valid_features(client, layer) -> list:
     """What the dock does with a layer: check every feature, send only those that passed."""
     sent = []
@@ -261,7 +247,8 @@ def send_valid_features(client, layer) -> list:
 
 def test_a_layer_without_crs_is_refused_feature_by_feature_and_nothing_is_sent(tasking):
     sandbox, client = tasking
-    layer = make_layer("Polygon", ["POLYGON((0 0, 0.1 0, 0.1 0.1, 0 0))", "POLYGON((1 1, 1.1 1, 1.1 1.1, 1 1))"])
+    layer = make_layer("Polygon", ["POLYGON((0 0, 0.1 0, 0.1 0.1, 0 0))", "POLYGON((1 1, 1.1 1, 1.1 1.1, 1 1))"],
+                       name="field boundaries")
     layer.setCrs(QgsCoordinateReferenceSystem())
 
     results = aois_from_layer(layer, selected_only=False)
@@ -273,7 +260,7 @@ def test_a_layer_without_crs_is_refused_feature_by_feature_and_nothing_is_sent(t
 
 def test_a_layer_of_bad_features_sends_nothing(tasking):
     sandbox, client = tasking
-    layer = make_layer("Point?crs=EPSG:4326", [None, "POINT(181 40)", "POINT(10 91)", "MULTIPOINT((0 0),(1 1))"])
+    layer = make_layer("Point?crs=EPSG:4326", name="field boundaries", wkts=[None, "POINT(181 40)", "POINT(10 91)", "MULTIPOINT((0 0),(1 1))"])
 
     assert [r.code for _, r in aois_from_layer(layer, selected_only=False)] == [
         "null_geometry", "longitude_out_of_range", "latitude_out_of_range", "too_many_parts",
@@ -300,7 +287,7 @@ def test_a_good_aoi_reaches_the_sandbox_and_creates_exactly_one_order(tasking):
 
 def test_a_layer_with_one_good_feature_sends_exactly_that_one(tasking):
     sandbox, client = tasking
-    layer = make_layer("Point?crs=EPSG:4326", ["POINT(181 40)", "POINT(10 50)", "POINT(10 91)"])
+    layer = make_layer("Point?crs=EPSG:4326", name="field boundaries", wkts=["POINT(181 40)", "POINT(10 50)", "POINT(10 91)"])
 
     sent = send_valid_features(client, layer)
 

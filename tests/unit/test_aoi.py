@@ -9,12 +9,10 @@ import pytest
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsDistanceArea,
-    QgsFeature,
     QgsGeometry,
     QgsPointXY,
     QgsProject,
     QgsRasterLayer,
-    QgsVectorLayer,
     QgsWkbTypes,
 )
 
@@ -33,6 +31,7 @@ from core.aoi import (
     point_square,
     validate_geometries,
 )
+from tests.layers_from_wkt import make_layer
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
@@ -383,19 +382,6 @@ def test_a_validator_reports_a_missing_crs_for_every_geometry():
     results = AoiValidator(None).validate_many([geometry("POINT(10 50)"), geometry("POINT(11 50)")])
 
     assert [r.code for r in results] == ["no_crs", "no_crs"]
-
-
-def make_layer(definition: str, wkts) -> QgsVectorLayer:
-    layer = QgsVectorLayer(definition, "areas", "memory")
-    assert layer.isValid()
-    features = []
-    for wkt in wkts:
-        feature = QgsFeature(layer.fields())
-        if wkt is not None:
-            feature.setGeometry(QgsGeometry.fromWkt(wkt))
-        features.append(feature)
-    layer.dataProvider().addFeatures(features)
-    return layer
 
 
 def test_layer_features_are_checked_one_by_one_selected_or_all():
