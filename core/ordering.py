@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Generic, List, Optional, Tuple, TypeVar
 
 from . import settings
 from .aoi import KIND_AREA, KIND_POINT, KIND_STRIP, Aoi
@@ -271,6 +272,35 @@ class LatestOnly:
 
     def is_current(self, token: int) -> bool:
         return token == self._counter
+
+
+T = TypeVar("T")
+
+
+class LatestValue(Generic[T]):
+    """The newest value a worker thread produced, for the main thread to pick up when it looks.
+
+    A task's run() must not touch widgets or emit signals of its own, so it only put()s here; the panel
+    reads on the main thread. Only the newest value is kept (an older partial search is a subset of a
+    newer one), and the version number lets a reader skip what it has already shown.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version = 0
+        self._value: Optional[T] = None
+
+    def put(self, value: T) -> None:
+        with self._lock:
+            self._version += 1
+            self._value = value
+
+    def newer_than(self, version: int) -> Tuple[int, Optional[T]]:
+        """(version, value) if something newer than `version` was put, else (version, None)."""
+        with self._lock:
+            if self._version > version:
+                return self._version, self._value
+            return version, None
 
 
 # --- words for the panel ------------------------------------------------------------------------------

@@ -459,16 +459,22 @@ class TaskingClient:
         timeout: Optional[float] = 600.0,
         show_replacing_imaging_windows: bool = False,
         exclusivity_days: Optional[int] = None,
+        on_partial: Optional[Callable[[ImagingWindowSearch], Any]] = None,
     ) -> ImagingWindowSearch:
         """Poll a search until DONE (returned) or FAILED (ImagingWindowSearchFailed), with backoff.
 
         `progress` gets 0–100 (QgsTask.setProgress fits), scaled to the documented 5 minutes;
         `is_canceled` is asked between polls and during waits (Cancelled is raised); `timeout` is the
-        total wait in seconds (WaitTimeout)."""
+        total wait in seconds (WaitTimeout). `on_partial` gets every state read, finished or not:
+        "results will become available gradually up to 5 minutes" (planet-assured-tasking.txt), so a
+        caller can show the windows found so far. It is called on the polling thread."""
         def fetch() -> ImagingWindowSearch:
-            return self.get_imaging_window_search(
+            state = self.get_imaging_window_search(
                 search_id, show_replacing_imaging_windows=show_replacing_imaging_windows,
                 exclusivity_days=exclusivity_days)
+            if on_partial is not None:
+                on_partial(state)
+            return state
 
         def percent(search: ImagingWindowSearch, waited: float) -> float:
             if search.is_finished:

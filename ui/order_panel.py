@@ -57,6 +57,7 @@ from ..core.ordering import (
     IMAGE,
     STEREO,
     LatestOnly,
+    LatestValue,
     OrderForm,
     confirmation_text,
     default_order_name,
@@ -144,6 +145,8 @@ class NewOrderPanel(QWidget):
         # Replaceable by tests and scripts: (title, text) -> whether the user agreed.
         self.confirm: Callable[[str, str], bool] = self._ask_confirmation
         self.search_poll_seconds = 2.0
+        # The longest wait between polls of a running search: new windows show up at most this late.
+        self.search_max_poll_seconds = 5.0
 
         self.aoi: Optional[Aoi] = None
         self.aoi_error: Optional[AoiError] = None
@@ -177,6 +180,12 @@ class NewOrderPanel(QWidget):
         self._quote_timer.setSingleShot(True)
         self._quote_timer.setInterval(QUOTE_DELAY_MS)
         self._quote_timer.timeout.connect(self.request_quote)
+        # While a search runs: the running task's newest partial search, tagged with its token.
+        self._partial: Optional[tuple] = None
+        self._partial_version = 0
+        self._partial_timer = QTimer(self)
+        self._partial_timer.setInterval(300)
+        self._partial_timer.timeout.connect(self._take_partial)
 
         self._build()
         self.reload_settings()
@@ -834,7 +843,10 @@ class NewOrderPanel(QWidget):
     # ------------------------------------------------------------------------------------------
 
     def find_windows(self) -> None:
-        """Start an imaging-window search for the AOI and wait for it in a task, with progress and cancel."""
+        """Start an imaging-window search for the AOI and wait for it in a task, with progress and cancel.
+
+        Windows are listed as the service reports them, while the search runs.
+        """
         form = self.form()
         problems = search_problems(form, self.aoi)
         if self.aoi is None:
@@ -847,36 +859,101 @@ class NewOrderPanel(QWidget):
         if client is None:
             return
         self._clear_search()
-        request = search_request(form, self.aoi)
+        self._poll_search(client, request=search_request(form, self.aoi), running=True)
+
+    def _poll_search(self, client: Any, *, request: Optional[Dict[str, Any]] = None,
+                     search_id: Optional[str] = None, running: bool) -> None:
+        """Start the search (`request`) or read an existing one (`search_id`) until it is DONE or FAILED.
+
+        Why one polling task and a holder rather than one short task per poll: the client already polls
+        with backoff, honours cancel within half a second and turns FAILED into the server's error, and a
+        single task keeps one entry (one progress bar, one Cancel) in QGIS's task manager for the whole
+        search. run() only put()s each state read into a LatestValue; the panel picks the newest up on
+        the main thread, from the task's progressChanged (queued to the main thread) and a short timer
+        (progress stands still between polls and at 95 %), and merges its windows into the table by id.
+        """
         replacing = self.replacing_check.isChecked()
-        exclusivity = form.exclusivity_days
+        exclusivity = int(self.exclusivity_combo.currentData() or 0)
         poll = self.search_poll_seconds
+        max_poll = max(poll, self.search_max_poll_seconds)
         token = self._search_tokens.next()
+        partial: LatestValue[ImagingWindowSearch] = LatestValue()
+        self._partial = (token, partial)
+        self._partial_version = 0
 
         def search(feedback: TaskFeedback) -> ImagingWindowSearch:
-            started = client.start_imaging_window_search(**request)
-            feedback.set_progress(2)
+            sid = search_id
+            if sid is None:
+                started = client.start_imaging_window_search(**request)
+                partial.put(started)
+                feedback.set_progress(2)
+                sid = started.id
             return client.wait_imaging_window_search(
-                started.id, poll=poll, max_poll=max(poll, 5.0), progress=feedback.set_progress,
+                sid, poll=poll, max_poll=max_poll, progress=feedback.set_progress,
                 is_canceled=feedback.is_canceled, show_replacing_imaging_windows=replacing,
-                exclusivity_days=exclusivity)
+                exclusivity_days=exclusivity, on_partial=partial.put)
 
-        self.search_progress.setValue(0)
-        self.search_progress.setVisible(True)
-        self.find_button.setEnabled(False)
-        self.cancel_search_button.setEnabled(True)
-        self.search_status.setText("Searching imaging windows… (up to 5 minutes; you can keep working)")
+        self.search_progress.setVisible(running)
+        if running:
+            self.search_progress.setValue(0)
+            self.find_button.setEnabled(False)
+            self.cancel_search_button.setEnabled(True)
+            count = len(self.windows_model.windows())
+            self.search_status.setText(self._searching_text(count))
+        else:
+            self.search_status.setText("Reading the imaging windows again…")
         self.search_task = run_in_background(
-            f"{TASK_PREFIX}: imaging-window search",
+            f"{TASK_PREFIX}: imaging-window search" if request is not None else f"{TASK_PREFIX}: imaging windows",
             search,
             on_success=lambda result: self._search_done(token, result),
             on_error=lambda error: self._search_failed(token, error),
             on_cancel=lambda: self._search_cancelled(token),
         )
         self.search_task.progressChanged.connect(self._search_progress)
+        self._partial_timer.start()
+
+    @staticmethod
+    def _searching_text(count: int) -> str:
+        if not count:
+            return "Searching imaging windows… (up to 5 minutes; you can keep working)"
+        return (f"Searching… {count} window{'s' if count != 1 else ''} so far; you can choose one now "
+                "or wait for more (up to 5 minutes).")
 
     def _search_progress(self, percent: float) -> None:
         self.search_progress.setValue(int(percent))
+        self._take_partial()
+
+    def _take_partial(self) -> None:
+        """On the main thread: show the newest partial search the running task read, if not shown yet."""
+        if self._partial is None:
+            return
+        token, holder = self._partial
+        if not self._search_tokens.is_current(token):
+            return
+        self._partial_version, state = holder.newer_than(self._partial_version)
+        if state is None or state.is_finished:
+            # A finished search is shown by _search_done / _search_failed, with its final words.
+            return
+        self.search = state
+        count = self._merge_windows(state.imaging_windows)
+        if self.search_progress.isVisible():
+            self.search_status.setText(self._searching_text(count))
+
+    def _merge_windows(self, windows: List[ImagingWindow]) -> int:
+        """Bring the table up to the service's list, keeping the sort and the selected window; returns the count."""
+        before = self.selected_window.id if self.selected_window else None
+        self.windows_model.sync_windows(windows)
+        rows = self.windows_view.selectionModel().selectedRows()
+        self.selected_window = self.windows_proxy.window(rows[0].row()) if rows else None
+        if self.selected_window is not None and self.selected_window.id != before:
+            # The selection only followed its row; it is the same window the user chose if the id matches.
+            self.selected_window = None
+            self.windows_view.clearSelection()
+        self._show_window_detail()
+        after = self.selected_window.id if self.selected_window else None
+        if after != before:
+            self._form_changed()
+        return self.windows_model.rowCount()
 
     def cancel_search(self) -> None:
         if self.search_task is not None:
@@ -887,6 +964,7 @@ class NewOrderPanel(QWidget):
         self.cancel_search_button.setEnabled(False)
 
     def _search_finished_ui(self) -> None:
+        self._partial_timer.stop()
         self.search_progress.setVisible(False)
         self.find_button.setEnabled(True)
         self.cancel_search_button.setEnabled(False)
@@ -901,31 +979,28 @@ class NewOrderPanel(QWidget):
 
     def _show_search(self, result: ImagingWindowSearch) -> None:
         self.search = result
-        selected_id = self.selected_window.id if self.selected_window else None
-        self.windows_model.set_windows(result.imaging_windows)
-        self.windows_view.resizeColumnsToContents()
+        self._partial = None
         windows = result.imaging_windows
+        self._merge_windows(windows)
+        self.windows_view.resizeColumnsToContents()
         replacing = sum(1 for w in windows if w.replaces_orders)
         if not windows:
             text = ("No imaging windows match: widen the time range, lower the minimum satellite elevation, "
                     "or include windows that replace your orders.")
         else:
-            text = f"{len(windows)} imaging window{'s' if len(windows) != 1 else ''} found"
+            count = self.windows_model.rowCount()
+            text = f"{count} imaging window{'s' if count != 1 else ''} found"
             if replacing:
                 text += f" ({replacing} replace{'s' if replacing == 1 else ''} your orders, highlighted)"
             text += ": choose one."
         self.search_status.setText(text)
-        self.selected_window = None
-        if selected_id:
-            self.select_window(selected_id)
-        else:
-            self._show_window_detail()
-            self._form_changed()
 
     def _search_failed(self, token: int, error: BaseException) -> None:
         if not self._search_tokens.is_current(token):
             self.stale_answers_ignored += 1
             return
+        self._take_partial()
+        self._partial = None
         self._search_finished_ui()
         if isinstance(error, ValidationError) and error.field_errors:
             self.show_errors(error.field_errors)
@@ -941,32 +1016,41 @@ class NewOrderPanel(QWidget):
     def _search_cancelled(self, token: int) -> None:
         if not self._search_tokens.is_current(token):
             return
+        # What was found before the cancel stays listed (and can be ordered); the status says it is partial.
+        self._take_partial()
+        self._partial = None
         self._search_finished_ui()
-        self.search_status.setText("Search cancelled. Nothing was ordered.")
+        count = self.windows_model.rowCount()
+        if not count:
+            self.search_status.setText("Search cancelled. Nothing was ordered.")
+        else:
+            self.search_status.setText(
+                f"Search cancelled before it finished: the {count} imaging window{'s' if count != 1 else ''} "
+                "found so far are listed, there may be more. Nothing was ordered.")
 
     def _reread_search(self, *_args) -> None:
-        """Read the finished search again (replacing windows shown or not, prices for the exclusivity)."""
+        """Read the search again (replacing windows shown or not, prices for the exclusivity).
+
+        A search still running (or cancelled before it finished) is polled on to DONE, filling in as before.
+        """
         if self.search is None:
             return
         client = self._client("read the imaging windows")
         if client is None:
             return
-        search_id = self.search.id
-        replacing = self.replacing_check.isChecked()
-        exclusivity = int(self.exclusivity_combo.currentData() or 0)
-        token = self._search_tokens.next()
-        self.search_status.setText("Reading the imaging windows again…")
-        self.search_task = run_in_background(
-            f"{TASK_PREFIX}: imaging windows",
-            lambda feedback: client.get_imaging_window_search(
-                search_id, show_replacing_imaging_windows=replacing, exclusivity_days=exclusivity),
-            on_success=lambda result: self._search_done(token, result),
-            on_error=lambda error: self._search_failed(token, error),
-            on_cancel=lambda: self._search_cancelled(token),
-        )
+        # Replaces any task polling this search with the old options; its late answers are dropped by token.
+        previous = self.search_task
+        if previous is not None:
+            try:
+                previous.cancel()
+            except RuntimeError:
+                pass
+        self._poll_search(client, search_id=self.search.id, running=not self.search.is_finished)
 
     def _clear_search(self) -> None:
         self._search_tokens.invalidate()
+        self._partial = None
+        self._partial_timer.stop()
         if self.search_task is not None:
             try:
                 self.search_task.cancel()
@@ -1131,7 +1215,9 @@ class NewOrderPanel(QWidget):
         # The next order gets a fresh default name; everything else stays for a similar order.
         self._name_edited = False
         if form.is_assured:
-            # The window is taken now: read the search again so the table says so.
+            # The window is taken now: read the search again so the table says so. The row is
+            # unselected too: the table is updated in place, so a selection would otherwise stay.
+            self.windows_view.clearSelection()
             self.selected_window = None
             self._reread_search()
         self._form_changed()
@@ -1193,6 +1279,7 @@ class NewOrderPanel(QWidget):
     def shutdown(self) -> None:
         """Cancel this panel's tasks, release its map tools and take its footprints off the canvas."""
         self._quote_timer.stop()
+        self._partial_timer.stop()
         self._quote_tokens.invalidate()
         self._search_tokens.invalidate()
         for task in (self.quote_task, self.search_task, self.order_task):

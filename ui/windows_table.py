@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from qgis.PyQt.QtGui import QBrush, QColor
@@ -75,6 +75,37 @@ class ImagingWindowsModel(QAbstractTableModel):
         self.beginResetModel()
         self._windows = list(windows)
         self.endResetModel()
+
+    def sync_windows(self, windows: Sequence[ImagingWindow]) -> int:
+        """Make the rows the given windows, by id, without a reset; returns how many rows were added.
+
+        A search's results arrive gradually, so the table is brought up to date in place: rows are
+        updated, inserted and removed one by one instead of reset, which keeps the view's sort, its
+        selection (persistent indexes follow moved rows) and scroll position. A window listed twice
+        is shown once.
+        """
+        wanted: Dict[str, ImagingWindow] = {}
+        for window in windows:
+            wanted.setdefault(window.id, window)
+        for row in reversed(range(len(self._windows))):
+            if self._windows[row].id not in wanted:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._windows[row]
+                self.endRemoveRows()
+        rows = {window.id: row for row, window in enumerate(self._windows)}
+        for window_id, row in rows.items():
+            fresh = wanted[window_id]
+            if fresh is not self._windows[row]:
+                # Conflicts, multipliers and prices can change between reads of the same window.
+                self._windows[row] = fresh
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        added = [window for window_id, window in wanted.items() if window_id not in rows]
+        if added:
+            first = len(self._windows)
+            self.beginInsertRows(QModelIndex(), first, first + len(added) - 1)
+            self._windows.extend(added)
+            self.endInsertRows()
+        return len(added)
 
     def windows(self) -> List[ImagingWindow]:
         return list(self._windows)

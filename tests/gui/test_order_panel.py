@@ -86,6 +86,8 @@ def panel(qgis_iface, qgis_new_project, canvas, client_factory, qtbot, clean_set
     qtbot.addWidget(panel)
     panel.confirm = Confirmations()
     panel.search_poll_seconds = 0.2
+    # New windows of a running search show up within a second of the sandbox's clock moving.
+    panel.search_max_poll_seconds = 1.0
     panel.resize(360, 900)
     panel.show()
     yield panel
@@ -524,6 +526,96 @@ def test_cancel_a_running_search(panel, qtbot, sandbox):
     qtbot.waitUntil(lambda: panel.search_task is None, timeout=WAIT_MS)
     assert panel.search_status.text() == "Search cancelled. Nothing was ordered."
     assert panel.find_button.isEnabled() and not panel.search_progress.isVisible()
+
+
+def listed_ids(panel):
+    return [panel.windows_proxy.window(r).id for r in range(panel.windows_proxy.rowCount())]
+
+
+def start_search_part_way(qtbot, panel, sandbox, seconds=120):
+    """Start a search and move the sandbox's clock `seconds` into it: the service has found some windows."""
+    set_scheduling(panel, ASSURED)
+    draw_point(panel)
+    panel.find_button.click()
+    qtbot.waitUntil(lambda: bool(api_requests(sandbox, "POST", "imaging-windows/search")), timeout=WAIT_MS)
+    # Windows are revealed from 15 s to 230 s of simulated time; the search is DONE at 240 s.
+    sandbox.advance(seconds)
+    qtbot.waitUntil(lambda: panel.windows_proxy.rowCount() > 0, timeout=WAIT_MS)
+    assert panel.search_task is not None and panel.search_progress.isVisible()
+    assert panel.cancel_search_button.isEnabled()
+    return panel.windows_proxy.rowCount()
+
+
+def test_windows_appear_while_the_search_runs_and_the_chosen_one_stays_chosen(panel, qtbot, sandbox, client):
+    partial = start_search_part_way(qtbot, panel, sandbox)
+    status = panel.search_status.text()
+    assert status.startswith(f"Searching… {partial} window{'s' if partial != 1 else ''} so far"), status
+    # The user sorts by GSD, largest first, and chooses a window while the search still runs.
+    panel.windows_view.sortByColumn(5, Qt.DescendingOrder)
+    chosen = panel.windows_proxy.window(partial - 1)
+    panel.windows_view.selectRow(partial - 1)
+    assert panel.selected_window.id == chosen.id
+    assert "Estimated cost:" in panel.window_detail.text()
+    assert "tasking tier" in wait_quote(qtbot, panel)
+    sandbox.advance(200)
+    qtbot.waitUntil(lambda: panel.search_task is None, timeout=WAIT_MS)
+    final = client.get_imaging_window_search(panel.search.id)
+    ids = listed_ids(panel)
+    assert final.status == "DONE" and len(final.imaging_windows) > partial
+    assert len(ids) == len(set(ids)) == len(final.imaging_windows)
+    assert set(ids) == {w.id for w in final.imaging_windows}
+    assert panel.search_status.text() == f"{len(ids)} imaging windows found: choose one."
+    # The sort and the choice are the user's: both survived the windows arriving.
+    assert panel.windows_view.horizontalHeader().sortIndicatorSection() == 5
+    gsd = [panel.windows_proxy.window(r).ground_sample_distance for r in range(len(ids))]
+    assert gsd == sorted(gsd, reverse=True)
+    assert panel.selected_window.id == chosen.id
+    rows = panel.windows_view.selectionModel().selectedRows()
+    assert [panel.windows_proxy.window(r.row()).id for r in rows] == [chosen.id]
+    wait_quote(qtbot, panel)
+    order = place(qtbot, panel)
+    assert client.get_order(order.id).imaging_window == chosen.id
+
+
+def test_a_window_chosen_while_the_search_runs_can_be_ordered_and_the_search_goes_on(panel, qtbot, sandbox, client):
+    partial = start_search_part_way(qtbot, panel, sandbox)
+    chosen = panel.windows_proxy.window(0)
+    assert panel.select_window(chosen.id)
+    wait_quote(qtbot, panel)
+    order = place(qtbot, panel)
+    stored = client.get_order(order.id)
+    assert stored.scheduling_type == "ASSURED" and stored.imaging_window == chosen.id
+    assert "Imaging window:" in panel.confirm.texts[-1]
+    # The search is read on (the taken window is no longer offered) until it is DONE.
+    assert panel.search_task is not None and panel.search_progress.isVisible()
+    qtbot.waitUntil(lambda: chosen.id not in listed_ids(panel), timeout=WAIT_MS)
+    assert panel.selected_window is None
+    sandbox.advance(200)
+    qtbot.waitUntil(lambda: panel.search_task is None, timeout=WAIT_MS)
+    ids = listed_ids(panel)
+    assert len(ids) == len(set(ids)) > partial - 1 and chosen.id not in ids
+    assert panel.search_status.text() == f"{len(ids)} imaging windows found: choose one."
+    # Windows that replace the new order are listed again on request.
+    panel.replacing_check.setChecked(True)
+    qtbot.waitUntil(lambda: chosen.id in listed_ids(panel), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panel.search_task is None, timeout=WAIT_MS)
+    assert len(listed_ids(panel)) == len(set(listed_ids(panel))) == len(ids) + 1
+
+
+def test_cancel_part_way_keeps_the_windows_found_so_far(panel, qtbot, sandbox):
+    partial = start_search_part_way(qtbot, panel, sandbox)
+    found = listed_ids(panel)
+    panel.cancel_search_button.click()
+    qtbot.waitUntil(lambda: panel.search_task is None, timeout=WAIT_MS)
+    assert listed_ids(panel) == found and len(found) == partial
+    assert panel.search_status.text() == (
+        f"Search cancelled before it finished: the {partial} imaging window{'s' if partial != 1 else ''} "
+        "found so far are listed, there may be more. Nothing was ordered.")
+    assert panel.find_button.isEnabled() and not panel.search_progress.isVisible()
+    # Later windows do not arrive once cancelled.
+    sandbox.advance(200)
+    qtbot.wait(1500)
+    assert listed_ids(panel) == found
 
 
 def test_replacing_windows_are_listed_on_request_marked_and_replacing_is_confirmed(panel, qtbot, sandbox, client):

@@ -385,6 +385,22 @@ def test_imaging_window_search_start_poll_and_order(client, sandbox):
     assert price.ok
 
 
+def test_waiting_for_a_search_hands_out_the_windows_found_so_far(client, sandbox):
+    # "results will become available gradually up to 5 minutes" (planet-assured-tasking.txt): each poll's
+    # state goes to on_partial, so a caller can show windows before the search is DONE.
+    search = client.start_imaging_window_search(POINT, pl_number=contract(sandbox), product=ASSURED)
+    states = []
+    done = client.wait_imaging_window_search(search.id, poll=5.0, max_poll=5.0, timeout=900,
+                                             on_partial=states.append)
+    assert states[-1] is done and done.status == "DONE"
+    counts = [len(s.imaging_windows) for s in states]
+    assert counts == sorted(counts)
+    partial = [s for s in states if s.status == "IN_PROGRESS" and 0 < len(s.imaging_windows) < len(done.imaging_windows)]
+    assert partial, f"no partial results seen: {[(s.status, len(s.imaging_windows)) for s in states]}"
+    done_ids = [w.id for w in done.imaging_windows]
+    assert all({w.id for w in s.imaging_windows} <= set(done_ids) for s in states)
+
+
 def test_replacing_windows_are_shown_only_when_asked(client, sandbox):
     done = search_done(client, sandbox)
     taken = done.imaging_windows[0]
