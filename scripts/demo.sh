@@ -36,7 +36,7 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${HEADLESS:-0}" != 1 ]; then
     qgis "${qgis_args[@]}"
 else
     echo "No display: running the ordering workflow (scripts/demo_workflow.py) in QGIS under Xvfb."
-    ST_DEMO_HEADLESS=1 timeout 300 xvfb-run -a -s "-screen 0 1440x900x24" \
+    ST_DEMO_HEADLESS=1 timeout 300 xvfb-run -a -s "-screen 0 1920x1080x24" \
         qgis "${qgis_args[@]/scripts\/demo_startup.py/scripts/demo_workflow.py}" \
         > "$DEMO_DIR/qgis.log" 2>&1 || { cat "$DEMO_DIR/demo_outputs.txt" 2>/dev/null; echo "QGIS failed, see $DEMO_DIR/qgis.log" >&2; exit 1; }
     cat "$DEMO_DIR/demo_outputs.txt"

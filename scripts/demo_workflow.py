@@ -3,7 +3,8 @@
 # Against a sandbox started with --demo and the plugin pointed at it (scripts/demo.sh sets both up):
 # a strip drawn on the map and quoted, a flexible order, an assured order from a searched imaging
 # window, simulated time advanced until captures publish, orders and captures layers loaded; then
-# screenshots of the dock and the map and a GeoPackage with those layers. Paths are printed and
+# screenshots of the dock and the map and a GeoPackage with those layers; last the Orders tab, loaded,
+# with the assured order selected (map zoomed to it, details filled), in two screenshots. Paths are printed and
 # written to demo_outputs.txt. With ST_DEMO_HEADLESS=1 QGIS quits at the end (exit code 1 on failure).
 
 import json
@@ -32,7 +33,7 @@ from qgis.core import (
     QgsVectorLayerSimpleLabeling,
 )
 from qgis.PyQt.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
-from qgis.PyQt.QtGui import QColor, QMouseEvent
+from qgis.PyQt.QtGui import QColor, QMouseEvent, QTextDocument
 from qgis.PyQt.QtWidgets import QScrollArea
 
 HEADLESS = os.environ.get("ST_DEMO_HEADLESS") == "1"
@@ -300,12 +301,84 @@ def run():
         raise RuntimeError("the screenshots were not saved")
     geopackage = OUT_DIR / "demo_orders_captures.gpkg"
     layers.save_layers_to_geopackage([orders_layer, captures_layer], str(geopackage))
+
+    # 6. The Orders tab, as the analyst opens it once the captures are published: the table loads (and
+    # mirrors every order and capture into the same layers), the assured order is selected, the map zooms
+    # to its footprint and the details show its fields, captures and pricing.
+    orders_tab, orders_map_shot = show_orders_tab(window, dock, assured)
     say(f"Screenshot of the drawn AOI on the map: {aoi_shot}")
     say(f"Screenshot of the dock: {dock_shot}")
     say(f"Screenshot of the whole New order panel: {panel_shot}")
     say(f"Screenshot of the map: {map_shot}")
     say(f"Screenshot of the window: {window_shot}")
+    say(f"Screenshot of the Orders tab (assured order selected): {orders_tab}")
+    say(f"Screenshot of the window with the Orders tab and captures: {orders_map_shot}")
     say(f"GeoPackage (orders, captures): {geopackage}")
+
+
+def show_orders_tab(window, dock, assured):
+    """Switch the dock to the Orders tab, wait for it to load, select the assured order; two screenshots."""
+    orders = dock.orders_panel
+    if orders is None or dock.tabs is None:
+        raise RuntimeError("the dock has no Orders panel")
+    details_for = []
+    orders.detailsLoaded.connect(details_for.append)
+    # Wider than the New order tab needs: the table has many columns and the details a form and HTML.
+    window.resizeDocks([dock], [760], Qt.Horizontal)
+    dock.tabs.setCurrentWidget(orders)  # the tab loads its first page when first shown
+    wait_until(lambda: orders._started and orders.model.total is not None and not orders.busy(),
+               "the Orders tab to load its orders and fill the map")
+    if assured.id not in orders.model.row_of:
+        raise RuntimeError(f"the Orders tab did not list the assured order {assured.id}")
+    say(f"Orders tab: {orders.count_label.text()}; {orders.map_label.text()}")
+    canvas = qgis.utils.iface.mapCanvas()
+    before = canvas.extent()
+    orders.select_orders([assured.id])
+    orders.view.scrollTo(orders.model.index(orders.model.row_of[assured.id], 0))
+    wait_until(lambda: assured.id in details_for and not orders.busy(), "the assured order's details")
+    if orders.selected_order_ids() != [assured.id]:
+        raise RuntimeError(f"the Orders tab selected {orders.selected_order_ids()}, not the assured order")
+    text = orders.details.browser.toPlainText()
+    if "\nCaptures" not in text or "\nPricing" not in text:
+        raise RuntimeError("the Orders tab's details show no captures or pricing:\n" + text)
+    captures_line = text[text.index("\nCaptures") + 1:].splitlines()[0]
+    selected = {layer.name(): layer.selectedFeatureCount() for layer in (orders.orders_layer, orders.captures_layer)}
+    say(f"Orders tab: selected {orders.details.name_edit.text()!r}, details with "
+        f"{captures_line} and pricing; selected on the map: "
+        + ", ".join(f"{count} in {name}" for name, count in selected.items()))
+    # Trivial sizing for the picture (what a user would do by dragging): the names readable, more room for
+    # the details, scrolled to the captures and pricing below the order's fields.
+    orders.view.setColumnWidth(0, 260)
+    splitter = orders.view.parentWidget()
+    splitter.setSizes([190, max(splitter.height() - 190, 200)])
+    pause(0.3)
+    browser = orders.details.browser
+    if browser.find("Captures", QTextDocument.FindCaseSensitively | QTextDocument.FindWholeWords):
+        scrollbar = browser.verticalScrollBar()
+        scrollbar.setValue(scrollbar.value() + browser.cursorRect().top() - 4)
+        cursor = browser.textCursor()
+        cursor.clearSelection()
+        browser.setTextCursor(cursor)
+    qgis.utils.iface.messageBar().clearWidgets()  # the "Order placed" messages from the New order tab
+    centre = canvas.extent().center()
+    here = canvas_point(canvas, *BERLIN)
+    if canvas.extent() == before or not canvas.extent().contains(here):
+        raise RuntimeError(f"selecting the assured order did not zoom the map to it ({canvas.extent().toString()})")
+    # The panel zoomed to the footprint (1.3× its extent), where the selected capture fills the view:
+    # zoom out around it so the picture shows the neighbouring orders and captures too.
+    say(f"Orders tab: the map zoomed to the order's footprint at 1:{canvas.scale():,.0f}; "
+        "zoomed out 3× for the picture")
+    canvas.zoomByFactor(3.0, centre)
+    canvas.waitWhileRendering()
+    pause(1.0)
+    canvas.waitWhileRendering()
+    tab_shot = OUT_DIR / "demo_orders_tab.png"
+    dock.grab().save(str(tab_shot))
+    map_shot = OUT_DIR / "demo_orders_map.png"
+    window.grab().save(str(map_shot))
+    if not tab_shot.exists() or not map_shot.exists():
+        raise RuntimeError("the Orders tab screenshots were not saved")
+    return tab_shot, map_shot
 
 
 def main():
