@@ -1,4 +1,4 @@
-"""Details of one order: every field, its captures and pricing, and the name/start/end edits its state allows."""
+"""Details of one order: a summary, its captures and pricing, every field, and the name/start/end edits its state allows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional
 from qgis.gui import QgsDateTimeEdit
 from qgis.PyQt.QtCore import QDateTime, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -46,10 +46,65 @@ def _cell(value: Any) -> str:
     return html.escape(str(value))
 
 
-def order_html(order: Order) -> str:
+def _time(value: Optional[datetime]) -> Optional[str]:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") + " UTC" if value is not None else None
+
+
+def _sqkm(value: Optional[float]) -> str:
+    return "—" if value is None else f"{value:,.2f} km²"
+
+
+def summary_html(order: Order) -> str:
+    """What a user reads first: name, status, kind, contract, imaging period, area and capture counts."""
+    kind = " · ".join(v for v in (order.scheduling_type, order.order_type) if v)
+    if order.order_type == "STEREO" and order.n_stereo_pov:
+        kind += f" ({order.n_stereo_pov} points of view)"
+    contract = " · ".join(v for v in (order.pl_number, order.product) if v)
+    period = None
+    if order.start_time or order.end_time:
+        period = f"{_time(order.start_time) or '…'} – {_time(order.end_time) or '…'}"
+    counts = None
+    if any(v is not None for v in (order.capture_status_published_count, order.capture_assessment_success_count,
+                                   order.capture_assessment_invalid_count)):
+        counts = (f"{order.capture_status_published_count or 0} published, "
+                  f"{order.capture_assessment_success_count or 0} successful, "
+                  f"{order.capture_assessment_invalid_count or 0} invalid")
+    if order.exclusivity_days is None:
+        exclusivity = None
+    elif order.exclusivity_days == 0:
+        exclusivity = "none (captures go to the public archive when published)"
+    else:
+        exclusivity = f"{order.exclusivity_days} days"
+    rows = [
+        ("Status", order.status),
+        ("Scheduling / type", kind or None),
+        ("Contract / product", contract or None),
+        ("Imaging period", period),
+        ("Area", f"{_sqkm(order.requested_sqkm)} requested, {_sqkm(order.fulfilled_sqkm)} fulfilled"),
+        ("Capture counts", counts),
+        ("Exclusivity", exclusivity),
+        ("Next planned", _time(order.next_planned_acquisition_time)),
+        ("Last acquired", _time(order.last_acquired_time)),
+        ("Cancellable until", _time(order.cancellable_until)),
+        ("Created", _time(order.created_time)),
+        ("Updated", _time(order.updated_time)),
+        ("Cancelled", _time(order.cancelled_time)),
+        ("Id", order.id),
+    ]
+    body = "".join(f"<tr><td><b>{label}</b>&nbsp;</td><td>{_cell(value)}</td></tr>"
+                   for label, value in rows if value is not None or label in ("Status", "Imaging period"))
+    return f"<h3>{html.escape(order.name or order.id)}</h3><table cellspacing='1'>{body}</table>"
+
+
+def fields_html(order: Order) -> str:
+    """Every field the service returned, by its API name (last: for reference)."""
     rows = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{_cell(v)}</td></tr>"
                    for k, v in sorted((order.raw or {}).items()))
-    return f"<h3>{html.escape(order.name or order.id)}</h3><table cellspacing='2'>{rows}</table>"
+    return f"<h4>All fields</h4><table cellspacing='2'>{rows}</table>"
+
+
+def order_html(order: Order) -> str:
+    return summary_html(order) + fields_html(order)
 
 
 def captures_html(captures: List[Capture], exclusivity_days: Optional[int]) -> str:
@@ -60,11 +115,13 @@ def captures_html(captures: List[Capture], exclusivity_days: Optional[int]) -> s
     body = []
     for capture in sorted(captures, key=lambda c: c.acquired_time or datetime.max.replace(tzinfo=timezone.utc)):
         end = exclusivity_end(capture.acquired_time, exclusivity_days)
+        # With no exclusive days the "end" is the acquisition itself, which reads like a bug: say so instead.
+        ends = "no exclusivity" if exclusivity_days == 0 else end and end.strftime("%Y-%m-%d %H:%M")
         body.append("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in (
             capture.acquired_time and capture.acquired_time.strftime("%Y-%m-%d %H:%M:%S"), capture.status,
             capture.assessment, capture.cloud_cover, capture.strip_id,
             capture.published_time and capture.published_time.strftime("%Y-%m-%d %H:%M"),
-            capture.fulfilling, end and end.strftime("%Y-%m-%d %H:%M"))) + "</tr>")
+            capture.fulfilling, ends)) + "</tr>")
     return f"<h4>Captures ({len(captures)})</h4><table border='1' cellspacing='0'>{head}{''.join(body)}</table>"
 
 
@@ -86,6 +143,22 @@ def pricing_html(pricing: Optional[Pricing], error: Optional[str] = None) -> str
     return "".join(parts)
 
 
+class StatusLabel(QLabel):
+    """A message line that takes no room while it has nothing to say."""
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setVisible(False)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        super().setText(text)
+        self.setVisible(bool(text))
+
+    def clear(self) -> None:
+        super().clear()
+        self.setVisible(False)
+
+
 class OrderDetailsWidget(QWidget):
     """Shows one order; emits saveRequested(order_id, {name/start_time/end_time: value}) and cancelRequested."""
 
@@ -99,14 +172,21 @@ class OrderDetailsWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
-        form = QFormLayout()
+        # A compact edit form (name; start and end side by side; buttons) leaves the room to the details below.
+        form = QGridLayout()
+        form.setContentsMargins(0, 0, 0, 0)
         self.name_edit = QLineEdit(self)
         self.name_edit.setObjectName("orderNameEdit")
         self.start_edit = self._datetime_edit("orderStartEdit")
         self.end_edit = self._datetime_edit("orderEndEdit")
-        form.addRow("Name", self.name_edit)
-        form.addRow("Start (UTC)", self.start_edit)
-        form.addRow("End (UTC)", self.end_edit)
+        form.addWidget(QLabel("Name", self), 0, 0)
+        form.addWidget(self.name_edit, 0, 1, 1, 3)
+        form.addWidget(QLabel("Start (UTC)", self), 1, 0)
+        form.addWidget(self.start_edit, 1, 1)
+        form.addWidget(QLabel("End (UTC)", self), 1, 2)
+        form.addWidget(self.end_edit, 1, 3)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
         layout.addLayout(form)
 
         buttons = QHBoxLayout()
@@ -116,12 +196,11 @@ class OrderDetailsWidget(QWidget):
         self.cancel_button.setObjectName("cancelOrderButton")
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.cancel_button)
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
-
-        self.message_label = QLabel(self)
+        self.message_label = StatusLabel(self)
         self.message_label.setWordWrap(True)
-        layout.addWidget(self.message_label)
+        buttons.addWidget(self.message_label, 1)
+        buttons.addStretch(1)  # the buttons keep their size while there is no message
+        layout.addLayout(buttons)
 
         self.browser = QTextBrowser(self)
         self.browser.setObjectName("orderDetailsBrowser")
@@ -166,14 +245,14 @@ class OrderDetailsWidget(QWidget):
         self.save_button.setEnabled(rules.any_edit)
         self.save_button.setToolTip("Send the changed fields to the service." if rules.any_edit else
                                     f"Nothing can be edited while the order is {order.status}.")
-        self.browser.setHtml(order_html(order) + "<p><i>Loading captures and pricing…</i></p>")
+        self.browser.setHtml(summary_html(order) + "<p><i>Loading captures and pricing…</i></p>" + fields_html(order))
 
     def show_extras(self, order: Order, captures: List[Capture], pricing: Optional[Pricing],
                     pricing_error: Optional[str] = None) -> None:
         if self.order is None or self.order.id != order.id:
             return
-        self.browser.setHtml(order_html(order) + captures_html(captures, order.exclusivity_days)
-                             + pricing_html(pricing, pricing_error))
+        self.browser.setHtml(summary_html(order) + captures_html(captures, order.exclusivity_days)
+                             + pricing_html(pricing, pricing_error) + fields_html(order))
 
     def changes(self) -> Dict[str, Any]:
         """The edited fields that differ from the order and are allowed in its state."""

@@ -19,25 +19,29 @@ class Column:
     attribute: str
     title: str
     ordering: Optional[str]  # the API's `ordering` field; None: the service cannot sort by it
+    shown: bool = True  # shown by default; the header's context menu shows or hides any column
 
 
+# The columns a user reads first come first; the rarely needed ones are hidden until asked for.
 COLUMNS: Sequence[Column] = (
     Column("name", "Name", "name"),
     Column("status", "Status", "status"),
     Column("scheduling_type", "Scheduling", "scheduling_type"),
-    Column("order_type", "Type", "order_type"),
-    Column("pl_number", "Contract", "pl_number"),
     Column("start_time", "Start (UTC)", "start_time"),
     Column("end_time", "End (UTC)", "end_time"),
     Column("created_time", "Created (UTC)", "created_time"),
-    Column("updated_time", "Updated (UTC)", "updated_time"),
+    Column("order_type", "Type", "order_type"),
     Column("requested_sqkm", "Requested km²", "requested_sqkm"),
     Column("fulfilled_sqkm", "Fulfilled km²", "fulfilled_sqkm"),
     Column("capture_status_published_count", "Published captures", None),
-    Column("last_acquired_time", "Last acquired (UTC)", "last_acquired_time"),
-    Column("next_planned_acquisition_time", "Next planned (UTC)", "next_planned_acquisition_time"),
-    Column("id", "Id", "id"),
+    Column("updated_time", "Updated (UTC)", "updated_time", shown=False),
+    Column("last_acquired_time", "Last acquired (UTC)", "last_acquired_time", shown=False),
+    Column("next_planned_acquisition_time", "Next planned (UTC)", "next_planned_acquisition_time", shown=False),
+    Column("pl_number", "Contract", "pl_number", shown=False),
+    Column("id", "Id", "id", shown=False),
 )
+TIME_ATTRIBUTES = frozenset(c.attribute for c in COLUMNS if c.attribute.endswith("_time"))
+
 
 ORDER_ID_ROLE = Qt.UserRole + 1
 ORDER_ROLE = Qt.UserRole + 2

@@ -27,6 +27,7 @@ from qgis.PyQt.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -56,8 +57,8 @@ from ..core.orders_sync import (
 )
 from ..core.settings import AuthStorageError
 from ..core.tasks import ApiTask, run_in_background
-from .order_details import OrderDetailsWidget, from_qdatetime
-from .orders_model import COLUMNS, OrdersQuery, OrdersTableModel
+from .order_details import OrderDetailsWidget, StatusLabel, from_qdatetime
+from .orders_model import COLUMNS, TIME_ATTRIBUTES, OrdersQuery, OrdersTableModel
 
 try:
     from qgis.PyQt import sip
@@ -77,6 +78,9 @@ MAP_PAGE_SIZE = 100
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 # QGIS's task list shows every plugin's tasks together: the prefix says whose they are.
 TASK_PREFIX = "Satellite Tasking: "
+# The Name column's default width in average characters, and how far fitting the loaded names may widen it.
+NAME_CHARS = 28
+NAME_CHARS_MAX = 48
 
 
 def _error_text(error: BaseException) -> str:
@@ -229,12 +233,13 @@ class OrdersPanel(QWidget):
 
         self.count_label = QLabel(self)
         self.count_label.setObjectName("orderCountLabel")
-        self.cancellations_label = QLabel(self)
+        # Lines that are often empty take no room then (no blank gap above the table).
+        self.cancellations_label = StatusLabel(self)
         self.cancellations_label.setObjectName("cancellationsLabel")
         self.cancellations_label.setWordWrap(True)
-        self.refresh_label = QLabel(self)
+        self.refresh_label = StatusLabel(self)
         self.refresh_label.setObjectName("refreshLabel")
-        self.message_label = QLabel(self)
+        self.message_label = StatusLabel(self)
         self.message_label.setObjectName("ordersMessageLabel")
         self.message_label.setWordWrap(True)
         map_row = QHBoxLayout()
@@ -260,7 +265,9 @@ class OrdersPanel(QWidget):
         layout.addWidget(self.refresh_label)
         layout.addWidget(self.message_label)
 
-        splitter = QSplitter(Qt.Vertical, self)
+        self.splitter = splitter = QSplitter(Qt.Vertical, self)
+        splitter.setObjectName("ordersSplitter")
+        splitter.setChildrenCollapsible(False)
         self.view = QTableView(splitter)
         self.view.setObjectName("ordersView")
         self.view.setModel(self.model)
@@ -271,21 +278,91 @@ class OrdersPanel(QWidget):
         self.view.verticalHeader().setVisible(False)
         # Fixed row heights and interactive widths: sizing to contents would read every row on each page.
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
-        self.view.horizontalHeader().setSortIndicatorShown(True)
-        self.view.horizontalHeader().setSectionsClickable(True)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setSortIndicatorShown(True)
+        header.setSectionsClickable(True)
+        header.setSectionsMovable(True)
+        header.setContextMenuPolicy(Qt.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
+        header.setToolTip("Right-click to show or hide columns; drag a header to move its column.")
+        self._default_column_widths()
         self.details = OrderDetailsWidget(splitter)
         splitter.addWidget(self.view)
         splitter.addWidget(self.details)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        # The details (summary, captures, pricing) get more room than the rows; _size_splitter sets the first sizes.
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        self._splitter_sized = False
+        self._name_width_fitted = False
         layout.addWidget(splitter, 1)
         self._update_count()
+
+    def _default_column_widths(self) -> None:
+        """Widths from the font, not from the rows (which page in): dates fit, the name has room for a usual one."""
+        header = self.view.horizontalHeader()
+        metrics = self.view.fontMetrics()
+        padding = 2 * metrics.averageCharWidth() + 8
+        for column, spec in enumerate(COLUMNS):
+            if spec.attribute == "name":
+                width = metrics.averageCharWidth() * NAME_CHARS + padding
+            elif spec.attribute in TIME_ATTRIBUTES:
+                width = metrics.horizontalAdvance("2026-12-31 23:59") + padding
+            elif spec.attribute == "id":
+                width = metrics.horizontalAdvance("0" * 36) + padding
+            else:
+                width = metrics.horizontalAdvance("IN_PROGRESS") + padding  # longer statuses show a tooltip
+            self.view.setColumnWidth(column, max(width, header.sectionSizeHint(column)))
+            self.view.setColumnHidden(column, not spec.shown)
+
+    def _fit_name_column(self) -> None:
+        """Once, when the first rows arrive: widen Name to the loaded names, up to a cap (never narrower)."""
+        if self._name_width_fitted or not self.model.orders:
+            return
+        self._name_width_fitted = True
+        metrics = self.view.fontMetrics()
+        cap = metrics.averageCharWidth() * NAME_CHARS_MAX
+        widest = max(metrics.horizontalAdvance(order.name or "") for order in self.model.orders[:200])
+        wanted = min(widest + 2 * metrics.averageCharWidth() + 8, cap)
+        if wanted > self.view.columnWidth(0):
+            self.view.setColumnWidth(0, wanted)
+
+    def _column_menu(self, position) -> None:
+        """The header's context menu: show or hide each column (as QGIS's attribute table does)."""
+        menu = self.column_menu()
+        menu.exec_(self.view.horizontalHeader().mapToGlobal(position))
+
+    def column_menu(self) -> QMenu:
+        menu = QMenu(self)
+        shown = [c for c in range(len(COLUMNS)) if not self.view.isColumnHidden(c)]
+        for column, spec in enumerate(COLUMNS):
+            action = menu.addAction(spec.title)
+            action.setCheckable(True)
+            action.setChecked(not self.view.isColumnHidden(column))
+            action.setEnabled(shown != [column])  # the last shown column stays
+            action.toggled.connect(lambda checked, c=column: self.view.setColumnHidden(c, not checked))
+        return menu
+
+    def _size_splitter(self) -> None:
+        """First sizes once the panel has its height: about a third for the rows, the rest for the details."""
+        height = self.splitter.height()
+        if self._splitter_sized or height < 200:
+            return
+        self._splitter_sized = True
+        rows = max(self.view.verticalHeader().defaultSectionSize() * 4 + self.view.horizontalHeader().height(),
+                   height * 7 // 20)
+        self.splitter.setSizes([rows, height - rows])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.isVisible():
+            self._size_splitter()
 
     def _time_filter(self, name: str, tip: str) -> QgsDateTimeEdit:
         edit = QgsDateTimeEdit(self)
         edit.setObjectName(name)
         edit.setAllowNull(True)
+        edit.setNullRepresentation("any")
         edit.setTimeSpec(Qt.UTC)
         edit.setDisplayFormat("yyyy-MM-dd HH:mm")
         edit.setToolTip(tip)
@@ -396,6 +473,7 @@ class OrdersPanel(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        QTimer.singleShot(0, self._size_splitter)  # laid out by then
         if not self._started:
             QTimer.singleShot(0, self.start)
 
@@ -493,6 +571,7 @@ class OrdersPanel(QWidget):
         self.count_label.setText(text)
 
     def _on_page_loaded(self, orders: List[Order], first: bool) -> None:
+        self._fit_name_column()
         if first:
             self._schedule_refresh()
 

@@ -200,6 +200,8 @@ def test_details_show_every_field_and_enable_only_what_the_state_allows(sandbox,
             assert field in text
         assert "Estimated quota cost" in text and "imaging_mode" in text
         assert "Captures" in text
+        assert text.startswith(order.name) and text.index("Status") < text.index("Captures") < text.index(
+            "Pricing") < text.index("All fields")
     assert {"RECEIVED", "PENDING", "IN_PROGRESS", "FULFILLED", "EXPIRED", "CANCELLED", "PENDING_CANCELLATION"} <= seen
 
     # Edit the end time of an IN_PROGRESS order and the name of a PENDING one through the widgets.
@@ -229,6 +231,74 @@ def test_details_show_every_field_and_enable_only_what_the_state_allows(sandbox,
     settle(qtbot, panel)
     names = {f["id"]: f["name"] for f in panel.orders_layer.getFeatures()}
     assert names[pending.id] == "renamed in QGIS"
+
+
+def test_the_tab_reads_well_names_details_first_and_no_empty_room(sandbox, make_panel, qtbot):
+    client = make_client(sandbox)
+    start = sim_now(sandbox)
+    name = "Demo: Berlin south-west to north-east"
+    order = client.create_order({"name": name, "geometry": daylight_point(0, start), "exclusivity_days": 0,
+                                 "end_time": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    for n in range(3):
+        client.create_order({"name": f"Demo: order number {n}", "geometry": point(n)})
+    sandbox.advance(65 * 60)
+    assert client.list_captures([order.id]).results, "the sandbox acquired no capture for the short order"
+    panel = make_panel(sandbox)
+    panel.start()
+    load_all(qtbot, panel)
+
+    # The most useful columns come first, the rarely needed ones are hidden (the header's menu shows them).
+    header = panel.view.horizontalHeader()
+    shown = [COLUMNS[header.logicalIndex(v)].title for v in range(header.count())
+             if not header.isSectionHidden(header.logicalIndex(v))]
+    assert shown[:6] == ["Name", "Status", "Scheduling", "Start (UTC)", "End (UTC)", "Created (UTC)"]
+    assert "Id" not in shown and "Contract" not in shown
+    menu = panel.column_menu()
+    contract = next(a for a in menu.actions() if a.text() == "Contract")
+    assert not contract.isChecked()
+    contract.setChecked(True)
+    assert not panel.view.isColumnHidden(next(i for i, c in enumerate(COLUMNS) if c.title == "Contract"))
+    # A typical name fits its column; so do the dates.
+    name_column = next(i for i, c in enumerate(COLUMNS) if c.attribute == "name")
+    metrics = panel.view.fontMetrics()
+    assert panel.view.columnWidth(name_column) >= metrics.horizontalAdvance(name) + 6
+    start_column = next(i for i, c in enumerate(COLUMNS) if c.attribute == "start_time")
+    assert panel.view.columnWidth(start_column) >= metrics.horizontalAdvance("2026-11-23 10:35") + 6
+
+    # Empty date filters read "any", not NULL; empty message lines take no room above the table.
+    for edit in (panel.created_from, panel.created_to, panel.updated_from, panel.updated_to):
+        assert edit.isNull() and edit.lineEdit().text() == "any"
+    assert panel.refresh_label.isHidden() and panel.message_label.isHidden()
+    assert panel.details.message_label.isHidden()
+    labels_bottom = max(w.geometry().bottom() for w in (panel.count_label, panel.map_label, panel.cancellations_label)
+                        if w.isVisible())
+    assert panel.splitter.geometry().top() - labels_bottom <= 2 * panel.layout().spacing() + 4
+    panel.show_message("Something to say.")
+    assert not panel.message_label.isHidden()
+    panel.show_message("")
+    assert panel.message_label.isHidden()
+
+    # The details get at least as much room as the rows, most of it for the summary, captures and pricing.
+    table_height, details_height = panel.splitter.sizes()
+    assert details_height >= table_height
+    assert panel.details.browser.height() >= max(panel.height() // 4, 3 * panel.details.name_edit.height())
+
+    # The details start with the name and a readable summary; captures, pricing, then every raw field.
+    panel.select_orders([order.id])
+    qtbot.waitUntil(lambda: "Pricing" in panel.details.browser.toPlainText(), timeout=WAIT_MS)
+    settle(qtbot, panel)
+    text = panel.details.browser.toPlainText()
+    assert text.splitlines()[0] == name
+    positions = [text.index(heading) for heading in ("Status", "Imaging period", "Area", "\nCaptures (",
+                                                      "\nPricing", "\nAll fields")]
+    assert positions == sorted(positions), positions
+    summary = text[:text.index("\nCaptures (")]
+    fresh = client.get_order(order.id)
+    assert fresh.status in summary and fresh.scheduling_type in summary and "km² requested" in summary
+    assert "created_time" not in summary and "created_time" in text[text.index("\nAll fields"):]
+    # No exclusive days: the capture says so instead of an "end" equal to its acquisition.
+    captures = text[text.index("\nCaptures ("):text.index("\nPricing")]
+    assert "no exclusivity" in captures
 
 
 class Answers:
