@@ -33,7 +33,7 @@ from qgis.core import (
     QgsVectorLayerSimpleLabeling,
 )
 from qgis.PyQt.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
-from qgis.PyQt.QtGui import QColor, QMouseEvent, QTextDocument
+from qgis.PyQt.QtGui import QColor, QMouseEvent
 from qgis.PyQt.QtWidgets import QScrollArea
 
 HEADLESS = os.environ.get("ST_DEMO_HEADLESS") == "1"
@@ -346,19 +346,7 @@ def show_orders_tab(window, dock, assured):
     say(f"Orders tab: selected {orders.details.name_edit.text()!r}, details with "
         f"{captures_line} and pricing; selected on the map: "
         + ", ".join(f"{count} in {name}" for name, count in selected.items()))
-    # Trivial sizing for the picture (what a user would do by dragging): the names readable, more room for
-    # the details, scrolled to the captures and pricing below the order's fields.
-    orders.view.setColumnWidth(0, 260)
-    splitter = orders.view.parentWidget()
-    splitter.setSizes([190, max(splitter.height() - 190, 200)])
-    pause(0.3)
-    browser = orders.details.browser
-    if browser.find("Captures", QTextDocument.FindCaseSensitively | QTextDocument.FindWholeWords):
-        scrollbar = browser.verticalScrollBar()
-        scrollbar.setValue(scrollbar.value() + browser.cursorRect().top() - 4)
-        cursor = browser.textCursor()
-        cursor.clearSelection()
-        browser.setTextCursor(cursor)
+    pause(0.3)  # the tab as it lays itself out: default column widths and splitter, summary first
     qgis.utils.iface.messageBar().clearWidgets()  # the "Order placed" messages from the New order tab
     centre = canvas.extent().center()
     here = canvas_point(canvas, *BERLIN)
