@@ -26,6 +26,20 @@ HIDDEN_WINDOW_FIELDS = ("pass_key", "tier_multiplier")
 BLANK = "This field may not be blank."
 
 
+def _required_string(errors: FieldErrors, payload: Dict[str, Any], field: str) -> Optional[str]:
+    """A required, non-blank string field; None (with DRF's error) when absent, not a string or blank."""
+    value = payload.get(field)
+    if value is None:
+        errors.add(field, REQUIRED)
+    elif not isinstance(value, str):
+        errors.add(field, "Not a valid string.")
+    elif not value.strip():
+        errors.add(field, BLANK)
+    else:
+        return value
+    return None
+
+
 def create_search(sb: Sandbox, account: Account, payload: Any, now: datetime) -> dict:
     if not isinstance(payload, dict):
         raise ApiError(400, {"non_field_errors": [
@@ -38,26 +52,15 @@ def create_search(sb: Sandbox, account: Account, payload: Any, now: datetime) ->
         geometry = {"type": geometry["type"], "coordinates": geometry["coordinates"]}
     # "The required fields to place an imaging windows search request include the following: geometry,
     # pl_number, product" (planet-assured-tasking.txt): no defaults, unlike order creation.
-    pl_number = payload.get("pl_number")
-    if pl_number is None:
-        errors.add("pl_number", REQUIRED)
-    elif not isinstance(pl_number, str):
-        errors.add("pl_number", "Not a valid string.")
-    elif not pl_number.strip():
-        errors.add("pl_number", BLANK)
-    elif pl_number not in account.pl_numbers:
+    pl_number = _required_string(errors, payload, "pl_number")
+    if pl_number is not None and pl_number not in account.pl_numbers:
         errors.add("pl_number", f"Contract {pl_number} is not available for this API key.")
-    product = payload.get("product")
-    if product is None:
-        errors.add("product", REQUIRED)
-    elif not isinstance(product, str):
-        errors.add("product", "Not a valid string.")
-    elif not product.strip():
-        errors.add("product", BLANK)
-    elif product not in account.products:
-        errors.add("product", f"Product {product} is not available for contract {pl_number}.")
-    elif account.products[product] != "ASSURED":
-        errors.add("product", f"Imaging windows can only be searched with an assured product, not {product}.")
+    product = _required_string(errors, payload, "product")
+    if product is not None:
+        if product not in account.products:
+            errors.add("product", f"Product {product} is not available for contract {pl_number}.")
+        elif account.products[product] != "ASSURED":
+            errors.add("product", f"Imaging windows can only be searched with an assured product, not {product}.")
     limits: Dict[str, Any] = {}
     for field, default, low, high in (("sat_elevation_angle_min", 58, 0, 90), ("sat_elevation_angle_max", 90, 0, 90),
                                       ("off_nadir_angle_min", 0, 0, 60), ("off_nadir_angle_max", 30, 0, 60)):
