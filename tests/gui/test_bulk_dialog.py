@@ -89,16 +89,22 @@ def wells_layer() -> QgsVectorLayer:
     return layer
 
 
-def test_layer_to_orders_end_to_end(qtbot, qgis_iface, project, factory, journal, sandbox):
+def wells_dialog(qtbot, qgis_iface, project, factory, journal, poll_seconds: float) -> BulkOrderDialog:
+    """The bulk dialog on a new wells layer: names, end times and contracts mapped from its fields, confirmed."""
     layer = wells_layer()
     project.addMapLayer(layer)
-    dialog = BulkOrderDialog(factory, qgis_iface, journal=journal, poll_seconds=1.0)
+    dialog = BulkOrderDialog(factory, qgis_iface, journal=journal, poll_seconds=poll_seconds)
     qtbot.addWidget(dialog)
     dialog.confirm = lambda text: True
     dialog.layer_combo.setLayer(layer)
     dialog.set_expression("name", '"pad"')
     dialog.set_expression("end_time", "now() + make_interval(days:=\"days\")")
     dialog.set_expression("pl_number", '"contract"')
+    return dialog
+
+
+def test_layer_to_orders_end_to_end(qtbot, qgis_iface, project, factory, journal, sandbox):
+    dialog = wells_dialog(qtbot, qgis_iface, project, factory, journal, poll_seconds=1.0)
     dialog.show()
 
     assert dialog.preview_table.rowCount() == 10
@@ -205,15 +211,7 @@ def test_cancel_while_waiting_then_next_start_gives_the_results_of_an_uninterrup
         qtbot, qgis_iface, project, factory, journal, sandbox):
     # The simulated clock stands still: the bulk stays PENDING until the user gives up waiting.
     frozen = lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=lambda s: time.sleep(0.01))  # noqa: E731
-    layer = wells_layer()
-    project.addMapLayer(layer)
-    dialog = BulkOrderDialog(frozen, qgis_iface, journal=journal, poll_seconds=0.05)
-    qtbot.addWidget(dialog)
-    dialog.confirm = lambda text: True
-    dialog.layer_combo.setLayer(layer)
-    dialog.set_expression("name", '"pad"')
-    dialog.set_expression("end_time", "now() + make_interval(days:=\"days\")")
-    dialog.set_expression("pl_number", '"contract"')
+    dialog = wells_dialog(qtbot, qgis_iface, project, frozen, journal, poll_seconds=0.05)
     qtbot.mouseClick(dialog.validate_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=20000)
     qtbot.mouseClick(dialog.price_button, Qt.LeftButton)
