@@ -403,7 +403,9 @@ def test_waiting_for_a_search_hands_out_the_windows_found_so_far(client, sandbox
 
 def test_replacing_windows_are_shown_only_when_asked(client, sandbox):
     done = search_done(client, sandbox)
-    taken = done.imaging_windows[0]
+    # The first window may start within minutes, too late to lock an order in (it would be REJECTED
+    # and replace nothing): take one comfortably ahead, whatever the time of day.
+    taken = next(w for w in done.imaging_windows if w.start_time > now_of(sandbox) + timedelta(hours=1))
     existing = client.create_order({"name": "Existing Order to Replace", "imaging_window": taken.id, "product": ASSURED})
     second = search_done(client, sandbox, start_time=done.start_time, end_time=done.end_time)
     plain_ids = {w.id for w in second.imaging_windows}
