@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from qgis.core import (
@@ -140,6 +140,10 @@ def place(qtbot, panel):
 
 def set_scheduling(panel, value):
     panel.scheduling_combo.setCurrentIndex(panel.scheduling_combo.findData(value))
+
+
+def sandbox_now(sandbox) -> datetime:
+    return datetime.fromisoformat(sandbox.clock()["now"].replace("Z", "+00:00"))
 
 
 def run_search(qtbot, panel, sandbox):
@@ -579,7 +583,10 @@ def test_windows_appear_while_the_search_runs_and_the_chosen_one_stays_chosen(pa
 
 def test_a_window_chosen_while_the_search_runs_can_be_ordered_and_the_search_goes_on(panel, qtbot, sandbox, client):
     partial = start_search_part_way(qtbot, panel, sandbox)
-    chosen = panel.windows_proxy.window(0)
+    # Not a window starting within minutes: too late to lock in, its order would be REJECTED and free
+    # the window again. One comfortably ahead, whatever the time of day the tests run at.
+    ahead = sandbox_now(sandbox) + timedelta(hours=1)
+    chosen = next(w for w in map(panel.windows_proxy.window, range(partial)) if w.start_time > ahead)
     assert panel.select_window(chosen.id)
     wait_quote(qtbot, panel)
     order = place(qtbot, panel)
