@@ -146,6 +146,13 @@ def sandbox_now(sandbox) -> datetime:
     return datetime.fromisoformat(sandbox.clock()["now"].replace("Z", "+00:00"))
 
 
+def windows_ahead(panel, sandbox, hours: float = 1.0):
+    """The listed windows, in table order, that start late enough for an order to be locked in."""
+    ahead = sandbox_now(sandbox) + timedelta(hours=hours)
+    listed = map(panel.windows_proxy.window, range(panel.windows_proxy.rowCount()))
+    return [w for w in listed if w.start_time > ahead]
+
+
 def run_search(qtbot, panel, sandbox):
     panel.find_button.click()
     assert panel.search_progress.isVisible() and panel.cancel_search_button.isEnabled()
@@ -434,7 +441,7 @@ def test_an_order_refused_by_the_server_shows_the_reason_at_the_field(panel, qtb
     set_scheduling(panel, ASSURED)
     draw_point(panel)
     run_search(qtbot, panel, sandbox)
-    window = panel.windows_proxy.window(0)
+    window = windows_ahead(panel, sandbox)[0]
     panel.select_window(window.id)
     panel.set_order_name("Too late")
     wait_quote(qtbot, panel)
@@ -585,8 +592,7 @@ def test_a_window_chosen_while_the_search_runs_can_be_ordered_and_the_search_goe
     partial = start_search_part_way(qtbot, panel, sandbox)
     # Not a window starting within minutes: too late to lock in, its order would be REJECTED and free
     # the window again. One comfortably ahead, whatever the time of day the tests run at.
-    ahead = sandbox_now(sandbox) + timedelta(hours=1)
-    chosen = next(w for w in map(panel.windows_proxy.window, range(partial)) if w.start_time > ahead)
+    chosen = windows_ahead(panel, sandbox)[0]
     assert panel.select_window(chosen.id)
     wait_quote(qtbot, panel)
     order = place(qtbot, panel)

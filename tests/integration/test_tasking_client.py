@@ -81,6 +81,11 @@ def contract(sandbox, key=None) -> str:
     return next(a["default_pl_number"] for a in sandbox.control("GET", "accounts")["accounts"] if a["api_key"] == key)
 
 
+def windows_ahead(windows, sandbox, hours: float = 1.0):
+    """The windows an order can still be locked in for: one starting within minutes is refused or REJECTED."""
+    return [w for w in windows if w.start_time > now_of(sandbox) + timedelta(hours=hours)]
+
+
 def search_done(client: TaskingClient, sandbox, **kwargs):
     search = client.start_imaging_window_search(POINT, pl_number=contract(sandbox), product=ASSURED, **kwargs)
     return client.wait_imaging_window_search(search.id, poll=5.0, timeout=900)
@@ -277,7 +282,7 @@ def test_charged_cancellation_needs_explicit_acceptance(client, sandbox):
     search = search_done(client, sandbox)
     assert search.imaging_windows, "the sandbox found no imaging window to order"
     orders = []
-    for index, window in enumerate(search.imaging_windows):
+    for index, window in enumerate(windows_ahead(search.imaging_windows, sandbox)):
         orders.append(client.create_order({"name": f"assured {index}", "imaging_window": window.id, "product": ASSURED}))
     charged = None
     for order in orders:
@@ -376,7 +381,7 @@ def test_imaging_window_search_start_poll_and_order(client, sandbox):
     done = client.wait_imaging_window_search(search.id, poll=5.0, progress=progress.append, timeout=900)
     assert done.status == "DONE" and done.imaging_windows
     assert progress[-1] == 100.0 and progress == sorted(progress)
-    window = done.imaging_windows[0]
+    window = windows_ahead(done.imaging_windows, sandbox)[0]
     assert window.start_time < window.end_time and window.assured_tasking_tier
     assert window.conflicting_orders == []
     assured = client.create_order({"name": "Assured Tasking order 01", "imaging_window": window.id, "product": ASSURED})
@@ -405,7 +410,7 @@ def test_replacing_windows_are_shown_only_when_asked(client, sandbox):
     done = search_done(client, sandbox)
     # The first window may start within minutes, too late to lock an order in (it would be REJECTED
     # and replace nothing): take one comfortably ahead, whatever the time of day.
-    taken = next(w for w in done.imaging_windows if w.start_time > now_of(sandbox) + timedelta(hours=1))
+    taken = windows_ahead(done.imaging_windows, sandbox)[0]
     existing = client.create_order({"name": "Existing Order to Replace", "imaging_window": taken.id, "product": ASSURED})
     second = search_done(client, sandbox, start_time=done.start_time, end_time=done.end_time)
     plain_ids = {w.id for w in second.imaging_windows}
