@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -110,6 +111,26 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
     """The session's sandbox, emptied before each test: no orders, no faults, clock back to its start."""
     sandbox_server.reset()
     return sandbox_server
+
+
+@pytest.fixture(autouse=True)
+def no_task_outlives_its_test():
+    """Cancel and wait out the plugin's tasks a test left running (a failed test, usually).
+
+    QGIS's task manager runs as many tasks at once as there are cores; two stuck tasks on a 2-core
+    machine would leave every later test's task queued, and one failure would turn into many.
+    """
+    yield
+    tasks = sys.modules.get("satellite_tasking.core.tasks")
+    if tasks is None or not tasks.active_tasks():
+        return
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    tasks.cancel_all_tasks(detach_callbacks=True)
+    deadline = time.monotonic() + 30
+    while tasks.active_tasks() and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
 
 
 def pytest_configure(config):
