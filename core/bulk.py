@@ -552,7 +552,8 @@ class BulkOutcome:
         reasons = self.reasons().most_common(top)
         if reasons:
             text += ". Why: " + "; ".join(f"{count} × {reason}" for reason, count in reasons)
-        text += "."
+        if not text.endswith("."):  # the server's messages usually end with one already
+            text += "."
         if self.skipped:
             text += f" {len(self.skipped)} invalid feature{'s were' if len(self.skipped) != 1 else ' was'} not sent."
         return text

@@ -513,6 +513,7 @@ def test_killed_job_resumed_at_next_start_gives_the_result_layer_of_an_uninterru
     outcome = outcomes[0]
     text = outcome.summary()
     assert text.startswith("279 created, 3 failed") and "pl_number" in text and "18 invalid features were not sent" in text
+    assert ".." not in text
     summary = reopened.job_summaries()[0]
     assert (summary.state, summary.chunks_sent, summary.chunks_complete, summary.succeeded, summary.failed) == (
         JOB_FINISHED, 3, 3, 279, 3)
