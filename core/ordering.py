@@ -346,6 +346,29 @@ def pricing_lines(pricing: Pricing) -> List[str]:
     return lines
 
 
+def time_until_text(start: datetime, now: datetime) -> str:
+    """How soon a window starts, as an analyst reads it: "in 12 min", "in 5 h 03 min", "in 2 days 4 h"."""
+    minutes = int((start - now).total_seconds() // 60)
+    if minutes < 1:
+        return "in less than a minute"
+    if minutes < 60:
+        return f"in {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"in {hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"in {days} day{'s' if days != 1 else ''} {hours} h"
+
+
+def window_timing_lines(window: ImagingWindow, now: datetime) -> Tuple[str, Optional[str]]:
+    """(when it starts, a warning or None): a window that has begun can no longer be ordered."""
+    if window.start_time is None:
+        return "start unknown", None
+    if window.start_time <= now:
+        return "started", "This window has started and can no longer be ordered: search again for later ones."
+    return time_until_text(window.start_time, now), None
+
+
 def replaced_names(window: Optional[ImagingWindow], pricing: Optional[Pricing] = None) -> List[str]:
     """Names of the existing orders an order would replace (from its window or its price)."""
     names: List[str] = []

@@ -71,6 +71,8 @@ from ..core.ordering import (
     request_key,
     search_problems,
     search_request,
+    utc_now,
+    window_timing_lines,
 )
 from ..core.tasks import ApiTask, TaskFeedback, run_in_background
 
@@ -1086,8 +1088,11 @@ class NewOrderPanel(QWidget):
         if window is None:
             self.window_detail.setText("")
             return
-        lines = [f"Window {window.start_time:%Y-%m-%d %H:%M:%S} UTC, {window.duration_seconds or 0:.0f} s, "
+        when, warning = window_timing_lines(window, utc_now())
+        lines = [f"Window {window.start_time:%Y-%m-%d %H:%M:%S} UTC ({when}), {window.duration_seconds or 0:.0f} s, "
                  f"tier {window.assured_tasking_tier or '–'}, priority × {window.quota_priority_multiplier or 1:g}"]
+        if warning:
+            lines.append(warning)
         if window.pricing_details is not None:
             lines += pricing_lines(window.pricing_details)
         names = replaced_names(window)

@@ -443,6 +443,7 @@ def test_an_order_refused_by_the_server_shows_the_reason_at_the_field(panel, qtb
     run_search(qtbot, panel, sandbox)
     window = windows_ahead(panel, sandbox)[0]
     panel.select_window(window.id)
+    assert "can no longer be ordered" not in panel.window_detail.text()
     panel.set_order_name("Too late")
     wait_quote(qtbot, panel)
     # While the user hesitates, the window passes: the quote is still the current one, the order is refused.
@@ -500,6 +501,9 @@ def test_assured_search_fills_a_sortable_table_and_a_chosen_window_is_ordered(pa
     assert panel.selected_window.id == window.id
     detail = panel.window_detail.text()
     assert "Estimated cost: 25.00 km² of quota" in detail and "It replaces none of your orders." in detail
+    # The last window of a 7-day search is days ahead, and the detail says how soon.
+    assert f"{window.start_time:%Y-%m-%d %H:%M:%S} UTC (in " in detail and " days " in detail.splitlines()[0]
+    assert "can no longer be ordered" not in detail
     # Exclusivity re-reads the windows with their price for it; the selection stays.
     panel.exclusivity_combo.setCurrentIndex(panel.exclusivity_combo.findData(7))
     qtbot.waitUntil(lambda: "exclusivity (7 days)" in panel.window_detail.text(), timeout=WAIT_MS)
