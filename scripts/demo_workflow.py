@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import qgis.utils
@@ -235,7 +236,14 @@ def run():
     cloud_column = next(c for c in range(model.columnCount())
                         if model.headerData(c, Qt.Horizontal, Qt.DisplayRole) == "Cloud forecast")
     panel.windows_view.sortByColumn(cloud_column, Qt.AscendingOrder)
-    panel.windows_view.selectRow(0)
+    # The clearest window that is still hours away: the sandbox's clock runs at 60×, and a window
+    # starting within minutes would have begun (or be too late to lock in) by the time it is ordered.
+    clock = sandbox_control(settings, "GET", "clock")["now"]
+    soonest = datetime.fromisoformat(clock.replace("Z", "+00:00")) + timedelta(hours=3)
+    row = next((r for r in range(model.rowCount()) if model.window(r).start_time > soonest), None)
+    if row is None:
+        raise RuntimeError("the imaging-window search found no window three hours ahead")
+    panel.windows_view.selectRow(row)
     window_choice = panel.selected_window
     wait_until(panel.quote_is_current, "the assured quote")
     say("Window chosen: " + panel.window_detail.text().replace("\n", " | "))
