@@ -83,6 +83,10 @@ NAME_CHARS = 28
 NAME_CHARS_MAX = 48
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _error_text(error: BaseException) -> str:
     if isinstance(error, ValidationError) and error.field_errors:
         return "; ".join(f"{name}: {' '.join(messages)}" if name != "non_field_errors" else " ".join(messages)
@@ -155,6 +159,9 @@ class OrdersPanel(QWidget):
         self._auth_blocked = False
         self._syncing_selection = False
         self._zoom_on_select = True
+        # Orders picked on the map that the list had not loaded: pages are read until they are shown.
+        self._map_picked: List[str] = []
+        self._map_picked_generation = -1
         self._closed = False
         self._started = False
         self._loaded_for: Optional[tuple] = None  # the _connection_key() of what is shown
@@ -570,10 +577,25 @@ class OrdersPanel(QWidget):
                 text += " — loading…"
         self.count_label.setText(text)
 
+    def _scroll_to_order(self, order_id: str) -> None:
+        if self._closed or sip.isdeleted(self.view) or order_id not in self.model.row_of:
+            return
+        self.view.scrollTo(self.model.index(self.model.row_of[order_id], 0))
+
     def _on_page_loaded(self, orders: List[Order], first: bool) -> None:
         self._fit_name_column()
         if first:
             self._schedule_refresh()
+        if self._map_picked:
+            if self._map_picked_generation != self.model.generation:
+                self._map_picked = []  # other filters or ordering since: the pick is not looked for any more
+                return
+            self._syncing_selection = True
+            try:
+                self.select_orders(self._map_picked)
+            finally:
+                self._syncing_selection = False
+            self._follow_map_pick()
 
     # -- layers -----------------------------------------------------------------------------------------------
 
@@ -923,6 +945,33 @@ class OrdersPanel(QWidget):
             self.select_orders(ids)
         finally:
             self._syncing_selection = False
+        self._map_picked, self._map_picked_generation = sorted(ids), self.model.generation
+        self._follow_map_pick()
+
+    def _follow_map_pick(self) -> None:
+        """Bring orders picked on the map into the list: the list loads pages as the user scrolls and
+        is sorted by the user's column, so a picked order may be pages away; read on until it is there."""
+        picked = self._map_picked
+        if not picked:
+            return
+        missing = sum(1 for order_id in picked if order_id not in self.model.row_of)
+        if missing and (self.model.loading or self.model.canFetchMore()):
+            self.show_message(f"Loading the list down to the {_plural(missing, 'order')} selected on the map…")
+            if not self.model.loading:
+                self.model.fetchMore()
+            return
+        self._map_picked = []
+        shown = [i for i in picked if i in self.model.row_of]
+        if shown:
+            # After the view has laid out the rows just added: before that its scroll range is the old
+            # one, scrolling clamps to its end, and the view takes that for "load the next page".
+            first = min(shown, key=self.model.row_of.__getitem__)
+            QTimer.singleShot(0, lambda: self._scroll_to_order(first))
+        if missing:
+            self.show_message(f"{_plural(missing, 'order')} selected on the map {'is' if missing == 1 else 'are'} "
+                              "not in the list (it changed since the map was drawn); refresh to see it again.")
+        elif self.message_label.text().startswith("Loading the list down to"):
+            self.show_message("")
 
     def zoom_to(self, orders: Sequence[Order]) -> Optional[QgsRectangle]:
         canvas = self.iface.mapCanvas() if self.iface is not None else None

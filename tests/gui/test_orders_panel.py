@@ -511,6 +511,33 @@ def test_selection_follows_between_view_and_both_layers(sandbox, make_panel, qtb
     assert panel.selected_order_ids() == []
 
 
+def test_an_order_picked_on_the_map_is_loaded_into_the_list_and_shown(sandbox, make_panel, qtbot):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"far {n:03d}", "geometry": point(n % 40)} for n in range(230)])
+    panel = make_panel(sandbox, page_size=50)
+    panel.resize(1100, 400)
+    panel.start()
+    settle(qtbot, panel)
+    assert len(panel.model.orders) == 50 and panel.model.total == 230
+    # The map holds every order; the analyst clicks one the list has not reached (page 4 of 5).
+    listed = server_ids(client, ordering=",".join(panel.model.query.ordering) or None)
+    picked = listed[170]
+    assert picked not in panel.model.row_of
+    fid = next(f.id() for f in panel.orders_layer.getFeatures() if f["id"] == picked)
+    panel.orders_layer.selectByIds([fid])
+    assert "Loading the list down to the 1 order selected on the map" in panel.message_label.text()
+    qtbot.waitUntil(lambda: panel.selected_order_ids() == [picked], timeout=WAIT_MS)
+    row = panel.model.row_of[picked]
+    qtbot.waitUntil(lambda: panel.view.viewport().rect().intersects(panel.view.visualRect(panel.model.index(row, 0))),
+                    timeout=WAIT_MS)
+    qtbot.wait(200)
+    settle(qtbot, panel)
+    # Read only as far as needed (the scroll did not load on), each order once.
+    assert len(panel.model.orders) == 200 and len(set(panel.model.row_of)) == 200
+    assert panel.message_label.text() == ""
+    assert [f["id"] for f in panel.orders_layer.selectedFeatures()] == [picked]  # the map kept the pick
+
+
 def test_automatic_refresh_backs_off_and_picks_up_changes(sandbox, make_panel, qtbot):
     client = make_client(sandbox)
     for n in range(4):
