@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -80,6 +81,10 @@ class SandboxServer:
 
     def clock(self) -> Dict[str, Any]:
         return self.control("GET", "clock")
+
+    def now(self) -> datetime:
+        """The sandbox's simulated time (it starts at the real time and moves only when a test moves it)."""
+        return datetime.fromisoformat(self.clock()["now"].replace("Z", "+00:00"))
 
     def fault(self, **spec: Any) -> Dict[str, Any]:
         return self.control("POST", "faults", spec)

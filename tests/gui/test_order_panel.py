@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from qgis.core import (
@@ -142,13 +142,9 @@ def set_scheduling(panel, value):
     panel.scheduling_combo.setCurrentIndex(panel.scheduling_combo.findData(value))
 
 
-def sandbox_now(sandbox) -> datetime:
-    return datetime.fromisoformat(sandbox.clock()["now"].replace("Z", "+00:00"))
-
-
 def windows_ahead(panel, sandbox, hours: float = 1.0):
     """The listed windows, in table order, that start late enough for an order to be locked in."""
-    ahead = sandbox_now(sandbox) + timedelta(hours=hours)
+    ahead = sandbox.now() + timedelta(hours=hours)
     listed = map(panel.windows_proxy.window, range(panel.windows_proxy.rowCount()))
     return [w for w in listed if w.start_time > ahead]
 

@@ -28,7 +28,7 @@ def daylight_point(n: int, moment: datetime) -> dict:
 
 
 def sim_now(sandbox) -> datetime:
-    return datetime.fromisoformat(sandbox.clock()["now"].replace("Z", "+00:00")).astimezone(timezone.utc)
+    return sandbox.now()
 
 
 def iso(moment: datetime) -> str:

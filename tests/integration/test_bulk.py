@@ -58,10 +58,6 @@ class ClockSleep:
             self.sandbox.advance(seconds)
 
 
-def sandbox_now(sandbox) -> datetime:
-    return datetime.fromisoformat(sandbox.clock()["now"].replace("Z", "+00:00"))
-
-
 @pytest.fixture
 def client(sandbox) -> TaskingClient:
     return TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=ClockSleep(sandbox), timeout=30.0)
@@ -437,7 +433,7 @@ def test_charged_bulk_cancellation_needs_acceptance_per_payload(client, sandbox,
     search = client.wait_imaging_window_search(search.id, poll=5.0, timeout=900)
     # A window that starts within minutes cannot be locked in (the order would be REJECTED, so not
     # cancellable): only windows comfortably ahead of the sandbox's clock, whatever the time of day.
-    lockable = [w for w in search.imaging_windows if w.start_time > sandbox_now(sandbox) + timedelta(hours=1)]
+    lockable = [w for w in search.imaging_windows if w.start_time > sandbox.now() + timedelta(hours=1)]
     ids = []
     for index, window in enumerate(lockable):
         ids.append(client.create_order({"name": f"assured {index}", "imaging_window": window.id,

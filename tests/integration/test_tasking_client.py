@@ -65,12 +65,6 @@ def assert_aware_utc(*moments) -> None:
         assert moment is not None and moment.tzinfo is not None and moment.utcoffset() == timedelta(0)
 
 
-def now_of(sandbox) -> datetime:
-    clock = sandbox.clock()
-    text = clock.get("now") or clock.get("time") or clock.get("utc")
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def pl_numbers(client: TaskingClient) -> List[str]:
     return [o.pl_number for o in client.iter_orders() if o.pl_number]
 
@@ -83,7 +77,7 @@ def contract(sandbox, key=None) -> str:
 
 def windows_ahead(windows, sandbox, hours: float = 1.0):
     """The windows an order can still be locked in for: one starting within minutes is refused or REJECTED."""
-    return [w for w in windows if w.start_time > now_of(sandbox) + timedelta(hours=hours)]
+    return [w for w in windows if w.start_time > sandbox.now() + timedelta(hours=hours)]
 
 
 def search_done(client: TaskingClient, sandbox, **kwargs):
@@ -247,7 +241,7 @@ def test_iter_orders_can_be_cancelled_between_pages(client):
 
 def test_edit_order_name_and_times(client, sandbox):
     order = client.create_order({"name": "before", "geometry": POINT})
-    start = now_of(sandbox) + timedelta(days=2)
+    start = sandbox.now() + timedelta(days=2)
     end = start + timedelta(days=10)
     edit = client.edit_order(order.id, name="after", start_time=start, end_time=end)
     assert edit.start_time == start and edit.end_time == end
@@ -262,7 +256,7 @@ def test_edit_order_name_and_times(client, sandbox):
 def test_edit_order_refused_with_the_servers_field_messages(client, sandbox):
     order = client.create_order({"name": "edit me", "geometry": POINT})
     with pytest.raises(ValidationError) as raised:
-        client.edit_order(order.id, end_time=now_of(sandbox) - timedelta(days=1))
+        client.edit_order(order.id, end_time=sandbox.now() - timedelta(days=1))
     assert raised.value.status == 400 and "end_time" in raised.value.field_errors
     assert raised.value.field_errors["end_time"] and all(isinstance(m, str) for m in raised.value.field_errors["end_time"])
     assert "end_time" in str(raised.value)
@@ -517,7 +511,7 @@ def test_bulk_create_status_payloads_and_progress(client, sandbox):
 
 def test_bulk_edit_and_cancel(client, sandbox):
     orders = [client.create_order({"name": f"bulk target {i}", "geometry": POINT}) for i in range(2)]
-    end = (now_of(sandbox) + timedelta(days=20)).replace(microsecond=0)
+    end = (sandbox.now() + timedelta(days=20)).replace(microsecond=0)
     edit_id = client.create_bulk([{"id": orders[0].id, "end_time": end}, {"id": orders[1].id, "name": "renamed"}],
                                  operation_type="EDIT")
     edited = client.wait_bulk(edit_id)
