@@ -427,6 +427,14 @@ class BulkJournal:
             return self._db.execute("SELECT 1 FROM source_feature WHERE job_id = ? LIMIT 1",
                                     (job_id,)).fetchone() is not None
 
+    def change_marker(self) -> tuple:
+        """A cheap fingerprint of the jobs and their chunks: it differs whenever a job or a chunk was added or
+        changed (results are written with their chunk), so a list can re-read only when there is news."""
+        with self._lock:
+            jobs = self._db.execute("SELECT COUNT(*), MAX(updated_at) FROM job").fetchone()
+            chunks = self._db.execute("SELECT COUNT(*), MAX(updated_at) FROM chunk").fetchone()
+        return tuple(jobs) + tuple(chunks)
+
     def job_summaries(self, *, states: Optional[Sequence[str]] = None) -> List[JobSummary]:
         """Every job (or those in `states`), newest first, with its chunk and payload counts."""
         where, args = "", []

@@ -285,7 +285,7 @@ class BulkJobsPanel(QWidget):
     or dismiss it (no longer followed or listed; what is at the service goes on there)."""
 
     def __init__(self, journal: Callable[[], BulkJournal], client_factory: ClientFactory, iface: Any,
-                 parent: Optional[QWidget] = None, *, poll_seconds: float = 2.0):
+                 parent: Optional[QWidget] = None, *, poll_seconds: float = 2.0, watch_seconds: float = 2.0):
         super().__init__(parent)
         self.setObjectName("bulkJobsPanel")
         self._journal = journal
@@ -336,10 +336,34 @@ class BulkJobsPanel(QWidget):
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
         self._update_buttons()
+        # While the list is on screen it follows the journal by itself: jobs resumed at start-up, or sent
+        # from the edit/cancel dialog, move on meanwhile. A cheap fingerprint is read every tick; the list
+        # only when it changed.
+        self._marker: Optional[tuple] = None
+        self.watch_timer = QTimer(self)
+        self.watch_timer.setInterval(int(watch_seconds * 1000))
+        self.watch_timer.timeout.connect(self._watch_journal)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.watch_timer.start()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.watch_timer.stop()
+        super().hideEvent(event)
+
+    def _watch_journal(self) -> None:
+        try:
+            marker = self._journal().change_marker()
+        except Exception:  # noqa: BLE001 - an unreadable journal is reported by refresh() itself
+            marker = None
+        if marker is None or marker != self._marker:
+            self.refresh()
 
     def refresh(self, *_args: Any) -> None:
         """Read the jobs list again from the journal (unfinished and finished; dismissed ones are gone)."""
         try:
+            self._marker = self._journal().change_marker()
             self.summaries = self._journal().job_summaries(states=[JOB_OPEN, JOB_FINISHED])
         except Exception as error:  # noqa: BLE001 - an unreadable journal: say so in the panel
             self.summaries = []

@@ -418,6 +418,31 @@ def test_jobs_view_lists_follows_again_shows_results_and_dismisses(qtbot, qgis_i
     assert [table.item(r, 2).text() for r in range(table.rowCount())] == ["left over"]
 
 
+def test_the_open_jobs_list_follows_jobs_sent_from_elsewhere(qtbot, qgis_iface, project, factory, journal, sandbox):
+    client = factory()
+    dialog = BulkOrderDialog(factory, qgis_iface, journal=journal)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(1)
+    panel = dialog.jobs_panel
+    panel.watch_timer.setInterval(100)
+    assert panel.table.rowCount() == 0
+    # The edit/cancel dialog, or the resume at start-up, writes to the same journal meanwhile.
+    pairs = [(i, {"name": f"w{i}", "geometry": {"type": "Point", "coordinates": [21 + i * 0.1, 41]}})
+             for i in range(3)]
+    job = BulkJob.start(journal, "CREATE", pairs, client.base_url, title="sent elsewhere", chunk_size=2)
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=5000)
+    assert panel.table.item(0, 2).text() == "sent elsewhere" and panel.table.item(0, 3).text() == "0 / 0 of 2"
+    panel.table.selectRow(0)
+    job.run(client)
+    qtbot.waitUntil(lambda: panel.table.item(0, 6).text() == "finished", timeout=5000)
+    assert [panel.table.item(0, c).text() for c in (3, 4, 5)] == ["2 / 2 of 2", "3", "0"]
+    assert panel.selected() is not None and panel.selected().job_id == job.job_id  # the selection stayed
+    # Hidden, it reads nothing.
+    dialog.hide()
+    assert not panel.watch_timer.isActive()
+
+
 def test_assured_from_a_layer_is_shown_disabled_with_the_reason(qgis_iface, project, factory, journal):
     dialog = BulkOrderDialog(factory, qgis_iface, journal=journal)
     assert not dialog.assured_check.isEnabled() and not dialog.assured_check.isChecked()
