@@ -14,7 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from qgis.core import QgsApplication, QgsProject  # noqa: E402
-from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QEvent, QTimer  # noqa: E402
+from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QEvent, QTimer, qInstallMessageHandler  # noqa: E402
 
 from core.planet_tasking import TaskingClient  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402 - also makes the repository importable as satellite_tasking
@@ -125,7 +125,15 @@ def summary(values):
     return f"min {min(values):.1f} / median {statistics.median(values):.1f} / max {max(values):.1f}"
 
 
+def _quiet_offscreen(kind, context, message) -> None:
+    # The offscreen platform warns once per shown window that it cannot propagate size hints: dozens of
+    # identical lines between the figures. Anything else still reaches stderr.
+    if "propagateSizeHints" not in message:
+        sys.stderr.write(message + "\n")
+
+
 def main() -> None:
+    qInstallMessageHandler(_quiet_offscreen)
     app = QgsApplication([], True)
     app.initQgis()
     server = SandboxServer()
