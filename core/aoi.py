@@ -654,6 +654,69 @@ def aois_from_layer(
     return results
 
 
+@dataclass
+class SelectionAoi:
+    """The one AOI a layer's selection makes, with the geometry to show for it (in the layer's CRS)."""
+
+    result: AoiResult
+    geometry: Optional[QgsGeometry]
+    feature_ids: List[int]
+
+    @property
+    def merged(self) -> bool:
+        return len(self.feature_ids) > 1 and isinstance(self.result, Aoi)
+
+
+def aoi_from_selection(
+    layer: QgsVectorLayer,
+    *,
+    max_sqkm: float = DEFAULT_MAX_SQKM,
+    transform_context: Optional[QgsCoordinateTransformContext] = None,
+) -> Optional[SelectionAoi]:
+    """The AOI of a layer's selected features for one order (None when nothing is selected).
+
+    One feature is taken as it is. Several polygons that touch or overlap are merged into one polygon,
+    as an analyst does who selects the adjacent parcels of one site; anything else cannot be one order,
+    and the error says what to do instead (select one, or order each from the bulk dialog).
+    """
+    results = aois_from_layer(layer, selected_only=True, max_sqkm=max_sqkm, transform_context=transform_context)
+    if not results:
+        return None
+    ids = [feature_id for feature_id, _ in results]
+    geometries = {f.id(): f.geometry() for f in layer.getFeatures(
+        QgsFeatureRequest().setFilterFids(ids).setNoAttributes())}
+    if len(results) == 1:
+        return SelectionAoi(results[0][1], geometries.get(ids[0]), ids)
+    each = "order each of them with Bulk order from layer…"
+    bad = [(feature_id, result) for feature_id, result in results if isinstance(result, AoiError)]
+    if bad:
+        feature_id, error = bad[0]
+        return SelectionAoi(AoiError(error.code, f"Feature {feature_id} of the {len(ids)} selected: {error.message}",
+                                     error.location), geometries.get(feature_id), ids)
+    if any(not result.is_area for _, result in results):
+        return SelectionAoi(AoiError("several_features", (
+            f"{len(ids)} features are selected, but an order covers one point, strip or polygon: select one, "
+            f"or {each} (only polygons that touch or overlap are merged into one area).")), None, ids)
+    union = QgsGeometry.unaryUnion([geometries[i] for i in ids])
+    parts = union.constGet().numGeometries() if not union.isNull() and union.isMultipart() else 1
+    if union.isNull() or union.isEmpty():
+        return SelectionAoi(AoiError("invalid_polygon", (
+            f"The {len(ids)} selected polygons could not be merged into one area: {_FIX_GEOMETRIES_HINT}.")),
+            None, ids)
+    if parts > 1:
+        return SelectionAoi(AoiError("separate_areas", (
+            f"The {len(ids)} selected polygons make {parts} separate areas, but an order covers one polygon: "
+            f"select polygons that touch or overlap (they are merged into one), or {each}.")), union, ids)
+    validator = AoiValidator(layer.crs(), max_sqkm=max_sqkm,
+                             transform_context=transform_context if transform_context is not None
+                             else layer.transformContext())
+    try:
+        return SelectionAoi(validator.validate(union), union, ids)
+    except AoiError as error:
+        return SelectionAoi(AoiError(error.code, f"The {len(ids)} selected polygons merged: {error.message}",
+                                     error.location), union, ids)
+
+
 def order_payload(aoi: Aoi, name: str, **fields: Any) -> Dict[str, Any]:
     """The body of POST /orders/ for a checked AOI: name, GeoJSON geometry and any further order fields."""
     payload: Dict[str, Any] = {"name": name, "geometry": aoi.geojson()}

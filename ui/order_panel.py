@@ -40,7 +40,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core import layers, settings
-from ..core.aoi import DEFAULT_MAX_SQKM, Aoi, AoiError, aois_from_layer
+from ..core.aoi import DEFAULT_MAX_SQKM, Aoi, AoiError, aoi_from_selection
 from ..core.errors import (
     ApiError,
     Cancelled,
@@ -250,8 +250,9 @@ class NewOrderPanel(QWidget):
             self.tool_buttons[kind] = button
         self.selected_button = QPushButton("Use selected &feature", group)
         self.selected_button.setObjectName("useSelectedButton")
-        self.selected_button.setToolTip("Order the one selected feature of the active layer (any CRS): "
-                                        "a point, a two-point line or a polygon.")
+        self.selected_button.setToolTip("Order the selected feature of the active layer (any CRS): a point, a "
+                                        "two-point line or a polygon. Several polygons that touch or overlap "
+                                        "are merged into one area.")
         self.selected_button.clicked.connect(self.use_selected_features)
         grid.addWidget(self.selected_button, 1, 0, 1, 2)
         self.clear_aoi_button = QPushButton("Clear", group)
@@ -736,22 +737,20 @@ class NewOrderPanel(QWidget):
         if not isinstance(layer, QgsVectorLayer):
             self._aoi_problem("Choose a vector layer in the Layers panel and select the feature to order.")
             return
-        results = aois_from_layer(layer, selected_only=True, max_sqkm=self.max_sqkm)
-        if not results:
+        selection = aoi_from_selection(layer, max_sqkm=self.max_sqkm)
+        if selection is None:
             self._aoi_problem(f"No feature of “{layer.name()}” is selected: select the one to order "
                               "(Select Features tool), then try again.")
             return
-        if len(results) > 1:
-            self._aoi_problem(f"{len(results)} features of “{layer.name()}” are selected, but an order covers "
-                              "one point, strip or polygon: select just one.")
-            return
-        feature_id, result = results[0]
-        geometry = layer.getFeature(feature_id).geometry()
+        result, geometry = selection.result, selection.geometry
         self.footprint.show_result(result, geometry, layer.crs())
         if self.footprint.label.text and isinstance(result, AoiError) and geometry is not None:
             # Label the invalid feature where it is, in the canvas CRS.
             self.footprint.label.set_label(self.footprint.label.text, self._canvas_point(geometry, layer.crs()), False)
         self._set_aoi_result(result)
+        if selection.merged:
+            self.aoi_summary.setText(f"{len(selection.feature_ids)} selected polygons merged into one area. "
+                                     + result.summary())
 
     def _canvas_point(self, geometry: QgsGeometry, crs: QgsCoordinateReferenceSystem):
         centre = geometry.boundingBox().center()

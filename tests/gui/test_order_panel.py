@@ -280,6 +280,32 @@ def test_use_selected_feature_takes_one_feature_in_the_layers_crs(panel, qtbot, 
     assert "Estimated cost: 60.0" in wait_quote(qtbot, panel)
 
 
+def test_selected_parcels_that_touch_are_ordered_as_one_area(panel, qtbot, qgis_iface):
+    layer = QgsVectorLayer("Polygon?crs=EPSG:32633", "parcels", "memory")
+    corner = QgsCoordinateTransform(WGS84, layer.crs(), QgsProject.instance()).transform(QgsPointXY(*BERLIN))
+    features = []
+    for dx in (0, 3_000, 20_000):  # two neighbours sharing an edge, and one 17 km further east
+        feature = QgsFeature()
+        x, y = corner.x() + dx, corner.y()
+        feature.setGeometry(QgsGeometry.fromPolygonXY([[QgsPointXY(x, y), QgsPointXY(x + 3_000, y),
+                                                        QgsPointXY(x + 3_000, y + 3_000), QgsPointXY(x, y + 3_000)]]))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(layer)
+    qgis_iface.setActiveLayer(layer)
+    first, second, far = [f.id() for f in layer.getFeatures()]
+    layer.selectByIds([first, second])
+    panel.use_selected_features()
+    assert panel.aoi is not None and panel.aoi.is_area and panel.aoi.tasked_sqkm == pytest.approx(18.0, rel=0.02)
+    assert panel.aoi_summary.text().startswith("2 selected polygons merged into one area.")
+    assert "Estimated cost: 18.0" in wait_quote(qtbot, panel)
+    # Parcels apart cannot be one order: nothing is kept to send, and the reason is at the AOI.
+    layer.selectByIds([first, far])
+    panel.use_selected_features()
+    assert panel.aoi is None and "make 2 separate areas" in panel.field_error("geometry")
+    assert panel.footprint.error is not None
+
+
 # --- placing orders ------------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from core.aoi import (
     AoiError,
     AoiValidator,
     aoi_from_geometry,
+    aoi_from_selection,
     aois_from_layer,
     create_order_for_geometry,
     first_errors,
@@ -477,3 +478,59 @@ def test_first_errors_lists_what_to_fix_per_feature():
     lines = first_errors(results, limit=1)
 
     assert lines == [f"feature 2: {results[1][1].message}"]
+
+
+# --- one AOI from a layer's selection -------------------------------------------------------------------
+
+UTM33 = "Polygon?crs=EPSG:32633"
+
+
+def _square(x: float, y: float, side: float) -> str:
+    return f"POLYGON(({x} {y}, {x + side} {y}, {x + side} {y + side}, {x} {y + side}, {x} {y}))"
+
+
+def test_touching_selected_parcels_become_one_area_and_nothing_else_is_merged():
+    # Three 4 km parcels near Berlin in UTM 33N: two share an edge, the third lies 20 km away.
+    layer = make_layer(UTM33, [_square(390_000, 5_820_000, 4_000), _square(394_000, 5_820_000, 4_000),
+                               _square(414_000, 5_820_000, 4_000)])
+    first, second, far = [f.id() for f in layer.getFeatures()]
+    assert aoi_from_selection(layer) is None  # nothing selected
+    layer.selectByIds([first, second])
+    selection = aoi_from_selection(layer)
+    assert selection.merged and sorted(selection.feature_ids) == sorted([first, second])
+    aoi = selection.result
+    assert isinstance(aoi, Aoi) and aoi.is_area and aoi.tasked_sqkm == pytest.approx(32.0, rel=0.01)
+    assert aoi.geojson()["type"] == "Polygon" and len(aoi.geojson()["coordinates"]) == 1  # one ring, no seam
+    layer.selectByIds([first, far])
+    apart = aoi_from_selection(layer)
+    assert isinstance(apart.result, AoiError) and apart.result.code == "separate_areas"
+    assert "make 2 separate areas" in apart.result.message and "Bulk order from layer" in apart.result.message
+    assert not apart.merged and apart.geometry.isMultipart()
+    layer.selectByIds([far])
+    single = aoi_from_selection(layer)
+    assert isinstance(single.result, Aoi) and not single.merged and single.result.tasked_sqkm == pytest.approx(16.0, rel=0.01)
+
+
+def test_a_merged_selection_keeps_every_rule_of_a_single_area():
+    # Two overlapping 40 km squares: 2,800 km² merged (each 1,600) — over a 2,000 km² contract limit.
+    layer = make_layer(UTM33, [_square(390_000, 5_800_000, 40_000), _square(420_000, 5_800_000, 40_000)])
+    layer.selectAll()
+    merged = aoi_from_selection(layer, max_sqkm=2000)
+    assert isinstance(merged.result, AoiError) and merged.result.code == "area_too_large"
+    assert merged.result.message.startswith("The 2 selected polygons merged: ")
+    # One bad feature among them is named, with its own reason.
+    bowtie = "POLYGON((390000 5820000, 394000 5824000, 394000 5820000, 390000 5824000, 390000 5820000))"
+    layer = make_layer(UTM33, [_square(390_000, 5_820_000, 4_000), bowtie])
+    layer.selectAll()
+    bad_id = [f.id() for f in layer.getFeatures()][1]
+    result = aoi_from_selection(layer).result
+    assert isinstance(result, AoiError) and result.code == "self_intersection"
+    assert result.message.startswith(f"Feature {bad_id} of the 2 selected: ")
+
+
+def test_several_points_or_strips_are_not_one_order():
+    layer = make_layer("Point?crs=EPSG:4326", ["POINT(13.35 52.51)", "POINT(13.40 52.52)"])
+    layer.selectAll()
+    result = aoi_from_selection(layer).result
+    assert isinstance(result, AoiError) and result.code == "several_features"
+    assert result.message.startswith("2 features are selected") and "Bulk order from layer" in result.message
