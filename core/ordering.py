@@ -360,13 +360,24 @@ def time_until_text(start: datetime, now: datetime) -> str:
     return f"in {days} day{'s' if days != 1 else ''} {hours} h"
 
 
+# An assured order is only fulfilled once Planet locks it into the satellite's plan, and "if the lock-in
+# cannot be confirmed due to scheduling issues" it fails (planet-assured-tasking.txt). The documents give
+# no lead time; within this much of the window the panel says the risk out loud.
+SHORT_NOTICE = timedelta(hours=1)
+
+
 def window_timing_lines(window: ImagingWindow, now: datetime) -> Tuple[str, Optional[str]]:
-    """(when it starts, a warning or None): a window that has begun can no longer be ordered."""
+    """(when it starts, a warning or None): a window that has begun can no longer be ordered, and one
+    about to begin may be too late to lock in."""
     if window.start_time is None:
         return "start unknown", None
     if window.start_time <= now:
         return "started", "This window has started and can no longer be ordered: search again for later ones."
-    return time_until_text(window.start_time, now), None
+    when = time_until_text(window.start_time, now)
+    if window.start_time - now < SHORT_NOTICE:
+        return when, (f"It starts {when}: this close to the window the order may not be locked into the "
+                      "satellite's plan in time; it would then be rejected, and any order it replaces stays.")
+    return when, None
 
 
 def replaced_names(window: Optional[ImagingWindow], pricing: Optional[Pricing] = None) -> List[str]:

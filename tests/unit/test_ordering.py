@@ -28,3 +28,11 @@ def test_a_started_window_is_flagged_as_no_longer_orderable():
     assert when == "started" and "can no longer be ordered" in warning
     ahead = ImagingWindow(id="w", start_time=NOW + timedelta(hours=2), end_time=NOW + timedelta(hours=2, minutes=1))
     assert window_timing_lines(ahead, NOW) == ("in 2 h 00 min", None)
+
+
+def test_a_window_about_to_start_warns_that_it_may_be_too_late_to_lock_in():
+    soon = ImagingWindow(id="w", start_time=NOW + timedelta(minutes=12), end_time=NOW + timedelta(minutes=13))
+    when, warning = window_timing_lines(soon, NOW)
+    assert when == "in 12 min" and warning.startswith("It starts in 12 min: ") and "rejected" in warning
+    later = ImagingWindow(id="w", start_time=NOW + timedelta(minutes=61), end_time=NOW + timedelta(minutes=62))
+    assert window_timing_lines(later, NOW)[1] is None
