@@ -88,6 +88,7 @@ QUOTE_DELAY_MS = 600
 ERROR_STYLE = "color: #c0392b;"
 MUTED_STYLE = "color: palette(mid);"
 ORDERS_LAYER_NAME = "Tasking orders"
+WINDOWS_LAYER_NAME = "Imaging windows"
 DATE_FORMAT = "yyyy-MM-dd HH:mm 'UTC'"
 
 # Where each field's server message is shown: several service fields can share one label.
@@ -444,7 +445,17 @@ class NewOrderPanel(QWidget):
         self.replacing_check.setToolTip("Also list windows already used by your assured orders; ordering one "
                                         "replaces (cancels) those orders. They are highlighted.")
         self.replacing_check.toggled.connect(self._reread_search)
-        box.addWidget(self.replacing_check)
+        options = QHBoxLayout()
+        options.addWidget(self.replacing_check, 1)
+        self.windows_map_button = QPushButton("Show on &map", group)
+        self.windows_map_button.setObjectName("windowsToMapButton")
+        self.windows_map_button.setToolTip("Put the listed windows in the “Imaging windows” layer: each is drawn "
+                                           "as the footprint it would image, and the temporal controller plays "
+                                           "them by time.")
+        self.windows_map_button.setEnabled(False)
+        self.windows_map_button.clicked.connect(self.show_windows_on_map)
+        options.addWidget(self.windows_map_button)
+        box.addLayout(options)
         self.search_status = QLabel(group)
         self.search_status.setObjectName("searchStatus")
         self.search_status.setWordWrap(True)
@@ -467,6 +478,8 @@ class NewOrderPanel(QWidget):
         self.windows_view.setMinimumHeight(150)
         self.windows_view.setToolTip("Choose the window to order; click a header to sort")
         self.windows_view.selectionModel().selectionChanged.connect(self._window_selection_changed)
+        for signal in (self.windows_model.modelReset, self.windows_model.rowsInserted, self.windows_model.rowsRemoved):
+            signal.connect(self._update_windows_map_button)
         box.addWidget(self.windows_view)
         self.window_detail = QLabel(group)
         self.window_detail.setObjectName("windowDetail")
@@ -1066,6 +1079,26 @@ class NewOrderPanel(QWidget):
         self.windows_model.set_windows([])
         self.search_status.setText("")
         self.window_detail.setText("")
+
+    def _update_windows_map_button(self, *_args) -> None:
+        self.windows_map_button.setEnabled(self.windows_model.rowCount() > 0 and self.aoi is not None)
+
+    def show_windows_on_map(self) -> Optional[QgsVectorLayer]:
+        """Write the listed windows into the project's imaging-windows layer (in place by id; windows no
+        longer listed leave it), drawn as the footprint the AOI tasks."""
+        windows = self.windows_model.windows()
+        if not windows or self.aoi is None:
+            return None
+        layer = layers.find_or_create_layer(QgsProject.instance(), layers.IMAGING_WINDOWS, WINDOWS_LAYER_NAME)
+        if layer.isEditable():
+            self._push_message("Imaging windows", f"“{layer.name()}” is being edited: save or discard the edits, "
+                               "then show the windows again.")
+            return None
+        search_id = self.search.id if self.search is not None else None
+        layers.upsert_imaging_windows(layer, windows, self.aoi.tasked_geometry(), search_id, remove_missing=True)
+        self._push_message("Imaging windows", f"{len(windows)} window{'s' if len(windows) != 1 else ''} in "
+                           f"“{layer.name()}”; the temporal controller plays them by time.", Qgis.Info, 6)
+        return layer
 
     def select_window(self, window_id: str) -> bool:
         """Select the table row of a window by id (as a click would); False when it is not listed."""

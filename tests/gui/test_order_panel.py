@@ -459,6 +459,34 @@ def test_server_field_errors_show_next_to_the_field_in_the_servers_words_and_the
     assert panel.confirm.texts == [] and api_requests(sandbox, "POST", "/orders") == []
 
 
+def test_found_windows_go_to_a_temporal_layer_in_place(panel, qtbot, sandbox):
+    set_scheduling(panel, ASSURED)
+    draw_point(panel)
+    assert not panel.windows_map_button.isEnabled()  # nothing to show yet
+    run_search(qtbot, panel, sandbox)
+    listed = {w.id for w in panel.windows_model.windows()}
+    assert listed and panel.windows_map_button.isEnabled()
+    panel.windows_map_button.click()
+    [layer] = layers.layers_of_kind(QgsProject.instance(), layers.IMAGING_WINDOWS)
+    assert layer.name() == "Imaging windows" and {f["id"] for f in layer.getFeatures()} == listed
+    assert layer.temporalProperties().isActive()
+    tasked = panel.aoi.tasked_geometry()
+    assert all(f.geometry().equals(tasked) or f.geometry().difference(tasked).area() < 1e-9
+               for f in layer.getFeatures())
+    # Shown again after the list changed: the same layer, updated by id, nothing doubled.
+    panel.replacing_check.setChecked(True)
+    qtbot.waitUntil(lambda: panel.search_task is None, timeout=WAIT_MS)
+    panel.windows_map_button.click()
+    assert layers.layers_of_kind(QgsProject.instance(), layers.IMAGING_WINDOWS) == [layer]
+    ids = [f["id"] for f in layer.getFeatures()]
+    assert len(ids) == len(set(ids)) and set(ids) == {w.id for w in panel.windows_model.windows()}
+    # A new AOI (the point tool is still on: a click elsewhere) forgets the windows until it is searched.
+    before = panel.aoi
+    click_at(panel.canvas, offset(*BERLIN, east_km=3.0))
+    assert panel.aoi is not None and panel.aoi is not before
+    assert panel.windows_model.rowCount() == 0 and not panel.windows_map_button.isEnabled()
+
+
 def test_an_order_refused_by_the_server_shows_the_reason_at_the_field(panel, qtbot, sandbox, client):
     set_scheduling(panel, ASSURED)
     draw_point(panel)
