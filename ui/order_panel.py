@@ -1121,8 +1121,8 @@ class NewOrderPanel(QWidget):
             self.window_detail.setText("")
             return
         when, warning = window_timing_lines(window, utc_now())
-        lines = [f"Window {window.start_time:%Y-%m-%d %H:%M:%S} UTC ({when}), {window.duration_seconds or 0:.0f} s, "
-                 f"tier {window.assured_tasking_tier or '–'}, priority × {window.quota_priority_multiplier or 1:g}"]
+        lines = [f"Window {window.start_time:%Y-%m-%d %H:%M:%S} UTC ({when}), {window.duration_seconds or 0:.0f} s",
+                 f"Tier {window.assured_tasking_tier or '–'}, priority × {window.quota_priority_multiplier or 1:g}"]
         if warning:
             lines.append(warning)
         if window.pricing_details is not None:
