@@ -56,10 +56,11 @@ def layer_values(layer, field):
 def make_panel(qgis_app, qgis_iface, qtbot):
     made = []
 
-    def make(server, **kwargs):
+    def make(server, client_options=None, **kwargs):
         kwargs.setdefault("auto_refresh", False)
         kwargs.setdefault("now", lambda: sim_now(server))
-        panel = OrdersPanel(lambda: TaskingClient(server.tasking_url, server.api_key, timeout=30.0), qgis_iface,
+        options = {"timeout": 30.0, **(client_options or {})}
+        panel = OrdersPanel(lambda: TaskingClient(server.tasking_url, server.api_key, **options), qgis_iface,
                             **kwargs)
         qtbot.addWidget(panel)
         panel.resize(1100, 800)
@@ -514,7 +515,8 @@ def test_selection_follows_between_view_and_both_layers(sandbox, make_panel, qtb
 def test_an_order_picked_on_the_map_is_loaded_into_the_list_and_shown(sandbox, make_panel, qtbot):
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"far {n:03d}", "geometry": point(n % 40)} for n in range(230)])
-    panel = make_panel(sandbox, page_size=50)
+    # No retries: a failing page (below) fails at once instead of after the backoff's real seconds.
+    panel = make_panel(sandbox, page_size=50, client_options={"max_retries": 0})
     panel.resize(1100, 400)
     panel.start()
     settle(qtbot, panel)
@@ -536,6 +538,16 @@ def test_an_order_picked_on_the_map_is_loaded_into_the_list_and_shown(sandbox, m
     assert len(panel.model.orders) == 200 and len(set(panel.model.row_of)) == 200
     assert panel.message_label.text() == ""
     assert [f["id"] for f in panel.orders_layer.selectedFeatures()] == [picked]  # the map kept the pick
+
+    # A page that fails on the way stops the reading on, and says why.
+    panel.orders_layer.removeSelection()
+    last = listed[-1]
+    sandbox.fault(path=r"^/tasking/v2/orders/$", method="GET", kind="status", status=500, count=1)
+    panel.orders_layer.selectByIds([next(f.id() for f in panel.orders_layer.getFeatures() if f["id"] == last)])
+    qtbot.waitUntil(lambda: "Loading orders failed" in panel.message_label.text(), timeout=WAIT_MS)
+    settle(qtbot, panel)
+    qtbot.wait(300)
+    assert len(panel.model.orders) == 200 and panel.selected_order_ids() == [] and not panel.model.loading
 
 
 def test_automatic_refresh_backs_off_and_picks_up_changes(sandbox, make_panel, qtbot):
