@@ -153,8 +153,8 @@ class OrdersTableModel(QAbstractTableModel):
 
     # -- loading ------------------------------------------------------------------------------------
 
-    def clear(self) -> None:
-        """Forget every row without loading anything (the panel is closing)."""
+    def _forget_rows(self) -> None:
+        # A new generation: pages still on their way for the old rows are dropped when they arrive.
         self.generation += 1
         self.beginResetModel()
         self.orders = []
@@ -162,6 +162,10 @@ class OrdersTableModel(QAbstractTableModel):
         self.changes = {}
         self.total = None
         self.endResetModel()
+
+    def clear(self) -> None:
+        """Forget every row without loading anything (the panel is closing)."""
+        self._forget_rows()
         self._set_loading(False)
 
     def set_query(self, query: OrdersQuery) -> None:
@@ -170,13 +174,7 @@ class OrdersTableModel(QAbstractTableModel):
         self.reload()
 
     def reload(self) -> None:
-        self.generation += 1
-        self.beginResetModel()
-        self.orders = []
-        self.row_of = {}
-        self.changes = {}
-        self.total = None
-        self.endResetModel()
+        self._forget_rows()
         self._request(0)
 
     def _set_loading(self, loading: bool) -> None:
