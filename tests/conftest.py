@@ -82,6 +82,11 @@ class SandboxServer:
     def clock(self) -> Dict[str, Any]:
         return self.control("GET", "clock")
 
+    def sleep(self, seconds: float) -> None:
+        """Stands in for time.sleep in a client: moves the simulated clock instead of waiting."""
+        if seconds > 0:
+            self.advance(seconds)
+
     def now(self) -> datetime:
         """The sandbox's simulated time (it starts at the real time and moves only when a test moves it)."""
         return datetime.fromisoformat(self.clock()["now"].replace("Z", "+00:00"))

@@ -39,18 +39,9 @@ def clear_bar(iface):
     iface.messageBar().clearWidgets()
 
 
-class ClockSleep:
-    def __init__(self, sandbox):
-        self.sandbox = sandbox
-
-    def __call__(self, seconds: float) -> None:
-        if seconds > 0:
-            self.sandbox.advance(seconds)
-
-
 @pytest.fixture
 def factory(sandbox):
-    return lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=ClockSleep(sandbox), timeout=30.0)
+    return lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.sleep, timeout=30.0)
 
 
 @pytest.fixture

@@ -47,20 +47,9 @@ BAD_CONTRACT = "PL-000000"  # passes local checks; the service refuses it (a par
 LAYER_SIZE = 2500
 
 
-class ClockSleep:
-    """Stands in for time.sleep: moves the sandbox's simulated clock instead of waiting."""
-
-    def __init__(self, sandbox):
-        self.sandbox = sandbox
-
-    def __call__(self, seconds: float) -> None:
-        if seconds > 0:
-            self.sandbox.advance(seconds)
-
-
 @pytest.fixture
 def client(sandbox) -> TaskingClient:
-    return TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=ClockSleep(sandbox), timeout=30.0)
+    return TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.sleep, timeout=30.0)
 
 
 @pytest.fixture
@@ -312,7 +301,7 @@ def test_503_before_processing_is_resent_under_the_same_uuid(client, sandbox, jo
 
 def test_network_lost_mid_send_then_resumed_never_doubles(sandbox, journal):
     # No retries at all: the dropped answer leaves the chunk SENDING (uncertain) in the journal.
-    impatient = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=ClockSleep(sandbox), max_retries=0)
+    impatient = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.sleep, max_retries=0)
     sandbox.fault(path=r"/bulk/$", kind="drop", when="after", method="POST", count=1)
     job = BulkJob.start(journal, "CREATE", small_pairs(1200), impatient.base_url)
     with pytest.raises(ApiError):
@@ -503,7 +492,7 @@ def test_killed_job_resumed_at_next_start_gives_the_result_layer_of_an_uninterru
 
     # Next start: a new journal object and a new client; the source layer is not needed any more.
     reopened = BulkJournal(path)
-    restarted = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=ClockSleep(sandbox), timeout=30.0)
+    restarted = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.sleep, timeout=30.0)
     outcomes = resume_jobs(reopened, restarted)
     assert [o.job_id for o in outcomes] == [job_id]
     outcome = outcomes[0]
