@@ -698,11 +698,11 @@ def aoi_from_selection(
             f"{len(ids)} features are selected, but an order covers one point, strip or polygon: select one, "
             f"or {each} (only polygons that touch or overlap are merged into one area).")), None, ids)
     union = QgsGeometry.unaryUnion([geometries[i] for i in ids])
-    parts = union.constGet().numGeometries() if not union.isNull() and union.isMultipart() else 1
     if union.isNull() or union.isEmpty():
         return SelectionAoi(AoiError("invalid_polygon", (
             f"The {len(ids)} selected polygons could not be merged into one area: {_FIX_GEOMETRIES_HINT}.")),
             None, ids)
+    parts = union.constGet().numGeometries() if union.isMultipart() else 1
     if parts > 1:
         return SelectionAoi(AoiError("separate_areas", (
             f"The {len(ids)} selected polygons make {parts} separate areas, but an order covers one polygon: "
