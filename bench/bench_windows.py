@@ -11,7 +11,7 @@ from pathlib import Path
 # Run as `python bench/bench_windows.py` from anywhere: the repository root holds the `sandbox` package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox import orbits  # noqa: E402
+from sandbox.planet_tasking import orbits  # noqa: E402
 
 # A search answers in the background over simulated minutes, but the sandbox computes it in one go
 # on a request thread: a 7-day search must stay well under a quarter of a second so polling clients

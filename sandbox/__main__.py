@@ -49,7 +49,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     sb = Sandbox(store=store, accounts=accounts, speed=args.speed, seed=args.seed, start=start)
     app = SandboxApp(sb)
     if args.demo:
-        from sandbox.demo import seed_demo
+        from sandbox.planet_tasking.demo import seed_demo
 
         with sb.lock:
             seed_demo(app)

@@ -9,14 +9,15 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
-from sandbox import geo, orbits
+from sandbox import geo
 from sandbox.accounts import Account
 from sandbox.clock import SimulatedClock
 from sandbox.errors import BAD_DATETIME, ApiError, FieldErrors, detail, not_found
-from sandbox.rrule import rrule_occurrences
+from sandbox.planet_tasking import orbits
+from sandbox.planet_tasking.rrule import rrule_occurrences
+from sandbox.planet_tasking.validation import as_integer, validate_order
 from sandbox.store import Store
 from sandbox.timefmt import format_time, from_epoch, parse_time
-from sandbox.validation import as_integer, validate_order
 
 ORDER_STATUSES = ("RECEIVED", "PENDING", "REQUESTED", "IN_PROGRESS", "FINALIZING", "FULFILLED", "CANCELLED",
                   "PENDING_CANCELLATION", "REJECTED", "EXPIRED", "FAILED")

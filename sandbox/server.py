@@ -11,10 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
-from sandbox.api import Api
 from sandbox.engine import Sandbox
 from sandbox.errors import ApiError
 from sandbox.faults import Fault, FaultBoard
+from sandbox.planet_tasking.routes import Api
 from sandbox.timefmt import format_time
 
 MAX_BODY = 50 * 1024 * 1024

@@ -19,7 +19,7 @@ def point(n: int) -> dict:
 
 def daylight_point(n: int, moment: datetime) -> dict:
     """A point near where the Sun is highest an hour after `moment`: the sandbox images only in daylight."""
-    from sandbox import orbits
+    from sandbox.planet_tasking import orbits
 
     later = moment + timedelta(minutes=40)
     best = max(((lon, lat) for lon in range(-180, 180, 5) for lat in range(-60, 61, 5)),

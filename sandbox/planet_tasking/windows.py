@@ -6,14 +6,21 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Tuple
 
-from sandbox import geo, orbits
+from sandbox import geo
 from sandbox.accounts import Account
 from sandbox.engine import Sandbox, public
 from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors
-from sandbox.pricing import TIER_MULTIPLIERS, model_for_values, order_cost, pricing_document, pricing_model
-from sandbox.shapes import POINT_SQKM, check_geometry
+from sandbox.planet_tasking import orbits
+from sandbox.planet_tasking.pricing import (
+    TIER_MULTIPLIERS,
+    model_for_values,
+    order_cost,
+    pricing_document,
+    pricing_model,
+)
+from sandbox.planet_tasking.shapes import POINT_SQKM, check_geometry
+from sandbox.planet_tasking.validation import number_in_range
 from sandbox.timefmt import format_time, parse_time
-from sandbox.validation import number_in_range
 
 SEARCH_HORIZON = timedelta(days=7)
 SEARCH_START_DELAY = 5  # simulated seconds before the search starts running

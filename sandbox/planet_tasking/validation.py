@@ -8,8 +8,8 @@ from typing import Any, Dict, Optional
 
 from sandbox.accounts import Account
 from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors
-from sandbox.rrule import parse_rrule
-from sandbox.shapes import order_geometry
+from sandbox.planet_tasking.rrule import parse_rrule
+from sandbox.planet_tasking.shapes import order_geometry
 from sandbox.timefmt import parse_time
 
 SCHEDULING_TYPES = ("FLEXIBLE", "ASSURED", "MONITORING")

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sandbox import geo, orbits
+from sandbox import geo
+from sandbox.planet_tasking import orbits
 
 UTC = timezone.utc
 # The documented search: a point in central Australia, a week from 2024-07-24T09:26:41Z.

@@ -7,13 +7,14 @@ import uuid
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
-from sandbox import VERSION, bulk, windows
+from sandbox import VERSION
 from sandbox.accounts import Account
 from sandbox.engine import ORDER_STATUSES, Sandbox
 from sandbox.errors import ApiError, detail, not_found
-from sandbox.listing import FilterSpec, build_predicates, order_objects, paginate, select_fields
-from sandbox.pricing import PRICING_ERROR, model_for_values, order_cost, pricing_document
-from sandbox.validation import ORDER_TYPES, SCHEDULING_TYPES, validate_order
+from sandbox.planet_tasking import bulk, windows
+from sandbox.planet_tasking.listing import FilterSpec, build_predicates, order_objects, paginate, select_fields
+from sandbox.planet_tasking.pricing import PRICING_ERROR, model_for_values, order_cost, pricing_document
+from sandbox.planet_tasking.validation import ORDER_TYPES, SCHEDULING_TYPES, validate_order
 
 PREFIX = "/tasking/v2"
 Response = Tuple[int, Any, Dict[str, str]]

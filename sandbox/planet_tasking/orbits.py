@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import geo
+from sandbox import geo
 
 # Earth model: WGS84 shape, EGM96-era gravity constants (Vallado, Fundamentals of Astrodynamics, 4th ed.).
 EARTH_MU_KM3_S2 = 398600.4418

@@ -169,7 +169,7 @@ def test_cancelling_drops_queued_capture(api, sandbox):
 
 
 def test_acquisitions_in_daylight(api, sandbox):
-    from sandbox.orbits import sun_elevation
+    from sandbox.planet_tasking.orbits import sun_elevation
 
     orders = [api.create(name=f"d{i}", geometry=point(lon, 30)) for i, lon in enumerate((-120, -30, 60, 150))]
     sandbox.advance(10 * 86400)

@@ -49,7 +49,7 @@ def seed_demo(app) -> int:
     create({"name": "Demo: Bavarian strip", "geometry": {"type": "LineString", "coordinates": [
         [10.92041015625, 48.91527985344383], [10.78857421875, 49.0738659012854]]}})
     advance(24 * (DEMO_DAYS_BACK - 2))
-    from sandbox import windows
+    from sandbox.planet_tasking import windows
 
     search = windows.create_search(sb, account, {"geometry": _point(13.350097, 52.514511),
                                                  "pl_number": account.default_pl_number,
