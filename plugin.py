@@ -11,13 +11,11 @@ from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
+from .core import names
 from .core.log import get_logger, setup_logging, teardown_logging
 
-PLUGIN_NAME = "Satellite Tasking"
 MENU = "&Satellite Tasking"
 ICONS = Path(__file__).resolve().parent / "resources" / "icons"
-# Tasks this plugin starts carry this prefix in their description, so unload can find and cancel them.
-TASK_PREFIX = "Satellite Tasking"
 
 
 class SatelliteTaskingPlugin:
@@ -57,7 +55,7 @@ class SatelliteTaskingPlugin:
 
     def initGui(self) -> None:  # noqa: N802 - the name QGIS calls
         setup_logging()
-        self.toolbar = self.iface.addToolBar(PLUGIN_NAME)
+        self.toolbar = self.iface.addToolBar(names.PLUGIN_TITLE)
         self.toolbar.setObjectName("SatelliteTaskingToolbar")
         self.dock_action = self._add_action(
             "satellite_tasking.svg", "Satellite Tasking", "SatelliteTaskingDockAction", self.toggle_dock, checkable=True
@@ -81,10 +79,10 @@ class SatelliteTaskingPlugin:
 
     def _create_dock(self) -> None:
         # Imported here so QGIS's plugin scan (which imports __init__ only) stays cheap.
-        from .core.ordering import client_from_settings
+        from .core.services import registry
         from .ui.dock import TaskingDock
 
-        self.dock = TaskingDock(client_factory=client_from_settings, parent=self.iface.mainWindow(), iface=self.iface)
+        self.dock = TaskingDock(client_factory=registry.client_factory(), parent=self.iface.mainWindow(), iface=self.iface)
         self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
         # Hidden until asked for; QGIS restores it afterwards if it was open in the last session.
         self.dock.hide()
@@ -151,7 +149,7 @@ class SatelliteTaskingPlugin:
             self.dock.shutdown()
         package = __package__ or ""
         for task in QgsApplication.taskManager().activeTasks():
-            if task.description().startswith(TASK_PREFIX) or type(task).__module__.startswith(package + "."):
+            if task.description().startswith(names.TASK_PREFIX) or type(task).__module__.startswith(package + "."):
                 task.cancel()
         canvas = self.iface.mapCanvas()
         tool = canvas.mapTool() if canvas is not None else None
@@ -199,13 +197,13 @@ class SatelliteTaskingPlugin:
         ids, statuses = selected_order_ids_from(self.dock, active_layer=self.iface.activeLayer())
         if not ids:
             self.iface.messageBar().pushMessage(
-                PLUGIN_NAME, "Select orders in the orders view or an orders layer (“Tasking orders”) first.", Qgis.Warning, 6)
+                names.PLUGIN_TITLE, "Select orders in the orders view or an orders layer (“Tasking orders”) first.", Qgis.Warning, 6)
             return None
         if self.bulk_edit_dialog is not None:
             if getattr(self.bulk_edit_dialog, "task", None) is not None:
                 # Replacing it would drop a running edit/cancel (and its charge question) on the floor.
                 self.iface.messageBar().pushMessage(
-                    PLUGIN_NAME, "A bulk edit or cancellation is still running: wait for it to finish first.",
+                    names.PLUGIN_TITLE, "A bulk edit or cancellation is still running: wait for it to finish first.",
                     Qgis.Warning, 6)
                 self.bulk_edit_dialog.show()
                 self.bulk_edit_dialog.raise_()

@@ -20,7 +20,7 @@ from qgis.PyQt.QtCore import QVariant  # noqa: E402
 
 from core.bulk import BulkJob, FieldMapping, LayerSnapshot, chunked, price_payloads, validate_layer  # noqa: E402
 from core.bulk_journal import BulkJournal  # noqa: E402
-from core.planet_tasking import TaskingClient  # noqa: E402
+from core.services.planet_tasking.client import TaskingClient  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402  (the sandbox process helper the tests use)
 
 FEATURES = 5000

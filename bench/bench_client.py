@@ -16,7 +16,7 @@ import requests  # noqa: E402
 
 from core.errors import RequestTimeoutError  # noqa: E402
 from core.http import ProxyConfig, QgisSession  # noqa: E402
-from core.planet_tasking import TaskingClient  # noqa: E402
+from core.services.planet_tasking.client import TaskingClient  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402
 
 ORDER_COUNT = 10_000

@@ -18,8 +18,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from qgis.core import QgsApplication, QgsVectorLayer  # noqa: E402
 
-from core.layers import create_captures_layer, upsert_captures  # noqa: E402
-from core.models import Capture  # noqa: E402
+from core.services.planet_tasking.layers import create_captures_layer, upsert_captures  # noqa: E402
+from core.services.planet_tasking.models import Capture  # noqa: E402
 
 FEATURES = 10_000
 CHANGED = 100

@@ -16,7 +16,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from qgis.core import QgsApplication, QgsProject  # noqa: E402
 from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QEvent, QTimer, qInstallMessageHandler  # noqa: E402
 
-from core.planet_tasking import TaskingClient  # noqa: E402
+from core.services.planet_tasking.client import TaskingClient  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402 - also makes the repository importable as satellite_tasking
 from ui.orders_panel import OrdersPanel  # noqa: E402
 

@@ -28,7 +28,6 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime, QVariant
 
-from . import order_rules
 from .aoi import DEFAULT_MAX_SQKM, AoiError, AoiValidator
 from .bulk_journal import (
     CHUNK_ACCEPTED,
@@ -49,11 +48,13 @@ from .errors import (
     ValidationError,
     WaitTimeout,
     field_errors_from_body,
-    mentions_cancellation_charge,
+    field_errors_text,
 )
 from .log import get_logger
-from .models import ORDER_TYPES, Order, Pricing, parse_time
-from .planet_tasking import MAX_BULK_PAYLOADS, same_geometry
+from .services.planet_tasking import rules as order_rules
+from .services.planet_tasking.client import MAX_BULK_PAYLOADS, same_geometry
+from .services.planet_tasking.models import ORDER_TYPES, Order, Pricing, parse_time
+from .services.planet_tasking.rules import is_charge_refusal
 
 LOGGER = get_logger("bulk")
 
@@ -480,16 +481,12 @@ def readable_error(error: Optional[str]) -> Optional[str]:
     """The service's per-payload error (JSON text such as {"geometry": ["..."]}) as one sentence."""
     if not error:
         return error
-    errors = field_errors_from_body(error)
-    if not errors:
-        return error
-    return "; ".join(" ".join(msgs) if name in ("non_field_errors", "detail") else f"{name}: {' '.join(msgs)}"
-                     for name, msgs in errors.items())
+    return field_errors_text(field_errors_from_body(error)) or error
 
 
 def needs_cancellation_charge(error: Optional[str]) -> bool:
     """Whether a payload's error is the charged-cancellation refusal (accept the charge to cancel)."""
-    return bool(error) and mentions_cancellation_charge(error)
+    return bool(error) and is_charge_refusal(error)
 
 
 @dataclass
@@ -907,7 +904,7 @@ def _as_order(order_id: str, known: OrderOrStatus) -> Optional[Order]:
 
 
 def edit_problem(order_id: str, known: OrderOrStatus, *, start_time: bool, end_time: bool) -> Optional[str]:
-    """Why the order cannot take the edit (core.order_rules: state table, assured times), or None.
+    """Why the order cannot take the edit (core.services.planet_tasking.rules: state table, assured times), or None.
 
     `known` is the order or just its status; unknown (None): the service decides, per payload.
     """

@@ -3,18 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
-from typing import Any, Dict, Iterable, List, Optional
-
-REDACTED = "***"
-
-
-def redact(text: str, secrets: Iterable[Optional[str]]) -> str:
-    """`text` with every occurrence of each non-empty secret replaced by ***."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
+from typing import Any, Dict, List, Optional
 
 
 def field_errors_from_body(body: Any) -> Dict[str, List[str]]:
@@ -47,6 +36,12 @@ def field_errors_from_body(body: Any) -> Dict[str, List[str]]:
     return errors
 
 
+def field_errors_text(field_errors: Dict[str, List[str]]) -> str:
+    """Field errors as one sentence: "geometry: …; start_time: …" (general messages without a name)."""
+    return "; ".join(" ".join(msgs) if name in ("non_field_errors", "detail") else f"{name}: {' '.join(msgs)}"
+                     for name, msgs in field_errors.items())
+
+
 def _message_text(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -60,11 +55,11 @@ def _message_text(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-class TaskingError(Exception):
-    """Base of everything the clients raise on purpose."""
+class ServiceError(Exception):
+    """Base of everything the service clients and workflows raise on purpose."""
 
 
-class ApiError(TaskingError):
+class ApiError(ServiceError):
     """The service (or the way to it) did not give the answer asked for.
 
     `status` is the HTTP status (None when no answer arrived), `body` the server's answer (decoded JSON
@@ -115,9 +110,7 @@ def detail_text(body: Any) -> Optional[str]:
         for key in ("detail", "message", "error", "error_message"):
             if key in body:
                 return _message_text(body[key])
-        errors = field_errors_from_body(body)
-        return "; ".join(f"{name}: {' '.join(msgs)}" if name != "non_field_errors" else " ".join(msgs)
-                         for name, msgs in errors.items()) or None
+        return field_errors_text(field_errors_from_body(body)) or None
     if isinstance(body, list):
         return "; ".join(_message_text(item) for item in body) or None
     text = str(body).strip()
@@ -232,18 +225,9 @@ class ImagingWindowSearchFailed(ApiError):
         self.error_code = error_code
 
 
-class WaitTimeout(TaskingError):
+class WaitTimeout(ServiceError):
     """Waiting for asynchronous work (a search, a bulk) took longer than allowed."""
 
 
-class Cancelled(TaskingError):
+class Cancelled(ServiceError):
     """The user cancelled a long call (a wait, a paged listing) before it finished."""
-
-
-CANCELLATION_CHARGE_PATTERN = re.compile(r"accept_cancellation_charge|cancellation[^.]{0,80}charge|charged", re.I)
-
-
-def mentions_cancellation_charge(body: Any) -> bool:
-    """Whether a 400 body is the charged-cancellation refusal (its text speaks of the charge)."""
-    text = body if isinstance(body, str) else json.dumps(body, default=str)
-    return bool(CANCELLATION_CHARGE_PATTERN.search(text or ""))

@@ -23,7 +23,6 @@ from requests.auth import AuthBase
 from .errors import (
     ApiError,
     AuthenticationError,
-    CancellationChargeRequired,
     Cancelled,
     ConflictError,
     MalformedResponseError,
@@ -36,10 +35,9 @@ from .errors import (
     ValidationError,
     detail_text,
     field_errors_from_body,
-    mentions_cancellation_charge,
-    redact,
+    field_errors_text,
 )
-from .log import RedactingFilter, get_logger
+from .log import RedactingFilter, get_logger, redact
 from .log import register_secret as register_log_secret
 
 LOGGER = get_logger("http")
@@ -487,9 +485,10 @@ class HttpTransport:
         if not secrets or value is None:
             return value
         if isinstance(value, str):
-            return redact(value, secrets)
+            return redact(value, secrets, patterns=False)
         text = json.dumps(value)
-        cleaned = redact(text, secrets)
+        # Exact secrets only: masking credential-looking patterns could break the JSON being cleaned.
+        cleaned = redact(text, secrets, patterns=False)
         return value if cleaned == text else json.loads(cleaned)
 
     # -- URLs ----------------------------------------------------------------------------------
@@ -683,14 +682,7 @@ class HttpTransport:
                                     retry_after=retry_after, **common)
         if status in (400, 422):
             field_errors = field_errors_from_body(body)
-            if method == "DELETE" and mentions_cancellation_charge(body):
-                return CancellationChargeRequired(
-                    "Cancelling this order will be charged: the contract's free cancellations are used up. "
-                    "Confirm the cancellation charge to cancel it." + suffix,
-                    field_errors=field_errors, **common)
-            listed = "; ".join(
-                (" ".join(msgs) if name in ("non_field_errors", "detail") else f"{name}: {' '.join(msgs)}")
-                for name, msgs in field_errors.items())
+            listed = field_errors_text(field_errors)
             return ValidationError(f"{self.service} refused the request: {listed or 'no reason given'}",
                                    field_errors=field_errors, **common)
         if status >= 500:

@@ -23,94 +23,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDateTime, Qt, QVariant
 
-from .models import Capture, ImagingWindow, Order, exclusivity_end
-
 STYLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "styles")
-ORDERS_STYLE = os.path.join(STYLES_DIR, "orders.qml")
-CAPTURES_STYLE = os.path.join(STYLES_DIR, "captures.qml")
-IMAGING_WINDOWS_STYLE = os.path.join(STYLES_DIR, "imaging_windows.qml")
 
 LAYER_URI = "Polygon?crs=EPSG:4326"
 DEFAULT_BATCH_SIZE = 2000
-
-# Field name and QVariant type, in layer order. `id` is always first: refreshes match features on it.
-ORDER_FIELDS: Tuple[Tuple[str, int], ...] = (
-    ("id", QVariant.String),
-    ("name", QVariant.String),
-    ("status", QVariant.String),
-    ("order_type", QVariant.String),
-    ("scheduling_type", QVariant.String),
-    ("product", QVariant.String),
-    ("pl_number", QVariant.String),
-    ("start_time", QVariant.DateTime),
-    ("end_time", QVariant.DateTime),
-    ("created_time", QVariant.DateTime),
-    ("updated_time", QVariant.DateTime),
-    ("cancelled_time", QVariant.DateTime),
-    ("is_cancellable", QVariant.Bool),
-    ("cancellable_until", QVariant.DateTime),
-    ("requested_sqkm", QVariant.Double),
-    ("fulfilled_sqkm", QVariant.Double),
-    ("sat_elevation_angle_min", QVariant.Double),
-    ("sat_elevation_angle_max", QVariant.Double),
-    ("n_stereo_pov", QVariant.Int),
-    ("exclusivity_days", QVariant.Int),
-    ("capture_status_published_count", QVariant.Int),
-    ("capture_assessment_success_count", QVariant.Int),
-    ("capture_assessment_invalid_count", QVariant.Int),
-    ("next_planned_acquisition_time", QVariant.DateTime),
-    ("last_acquired_time", QVariant.DateTime),
-    ("imaging_window", QVariant.String),
-    ("rrule", QVariant.String),
-    ("created_by", QVariant.String),
-)
-
-CAPTURE_FIELDS: Tuple[Tuple[str, int], ...] = (
-    ("id", QVariant.String),
-    ("order_id", QVariant.String),
-    ("status", QVariant.String),
-    ("status_description", QVariant.String),
-    ("assessment", QVariant.String),
-    ("acquired_time", QVariant.DateTime),
-    ("published_time", QVariant.DateTime),
-    ("updated_time", QVariant.DateTime),
-    ("strip_id", QVariant.String),
-    ("cloud_cover", QVariant.Double),
-    ("item_types", QVariant.String),
-    ("fulfilling", QVariant.Bool),
-    ("exclusivity_days", QVariant.Int),
-    ("exclusivity_end", QVariant.DateTime),
-)
-
-IMAGING_WINDOW_FIELDS: Tuple[Tuple[str, int], ...] = (
-    ("id", QVariant.String),
-    ("search_id", QVariant.String),
-    ("start_time", QVariant.DateTime),
-    ("end_time", QVariant.DateTime),
-    ("duration_s", QVariant.Double),
-    ("off_nadir_angle_min", QVariant.Double),
-    ("off_nadir_angle_max", QVariant.Double),
-    ("off_nadir_angle_start", QVariant.Double),
-    ("off_nadir_angle_end", QVariant.Double),
-    ("sat_elevation_angle_min", QVariant.Double),
-    ("sat_elevation_angle_max", QVariant.Double),
-    ("sat_azimuth_angle_start", QVariant.Double),
-    ("sat_azimuth_angle_end", QVariant.Double),
-    ("sun_elevation_angle_min", QVariant.Double),
-    ("sun_elevation_angle_max", QVariant.Double),
-    ("solar_zenith_angle_min", QVariant.Double),
-    ("solar_zenith_angle_max", QVariant.Double),
-    ("low_light", QVariant.Bool),
-    ("ground_sample_distance", QVariant.Double),
-    ("cloud_forecast", QVariant.Double),
-    ("assured_tasking_tier", QVariant.String),
-    ("satellite_type", QVariant.String),
-    ("quota_priority_multiplier", QVariant.Double),
-    ("conflicting_order_count", QVariant.Int),
-    ("conflicting_order_ids", QVariant.String),
-    ("estimated_quota_cost", QVariant.Double),
-)
-
 
 class LayerInEditModeError(RuntimeError):
     """A refresh was asked of a layer the user is editing; writing under the edit buffer would lose edits."""
@@ -186,7 +102,7 @@ def geojson_to_geometry(geojson: Optional[Mapping[str, Any]]) -> QgsGeometry:
     return wkb_to_geometry(geojson_to_wkb(geojson))
 
 
-def _polygonal(geojson: Optional[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+def polygonal(geojson: Optional[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
     # The layers are polygon layers: a point or a line (an order's original_geometry) has no place there.
     if geojson and geojson.get("type") in POLYGONAL_TYPES:
         return geojson
@@ -200,7 +116,7 @@ def _polygonal(geojson: Optional[Mapping[str, Any]]) -> Optional[Mapping[str, An
 # the precision a QDateTime keeps, so a row read back from a layer compares equal to the one written.
 
 
-def _ms(value: Optional[datetime]) -> Optional[int]:
+def epoch_ms(value: Optional[datetime]) -> Optional[int]:
     if value is None:
         return None
     if value.tzinfo is None:
@@ -208,57 +124,9 @@ def _ms(value: Optional[datetime]) -> Optional[int]:
     return round(value.timestamp() * 1000)
 
 
-def _joined(values: Optional[Iterable[Any]]) -> Optional[str]:
+def joined(values: Optional[Iterable[Any]]) -> Optional[str]:
     values = [str(value) for value in values or ()]
     return ",".join(values) if values else None
-
-
-def order_row(order: Order) -> tuple:
-    """An Order as a row in ORDER_FIELDS order."""
-    return (
-        order.id, order.name, order.status, order.order_type, order.scheduling_type, order.product,
-        order.pl_number, _ms(order.start_time), _ms(order.end_time), _ms(order.created_time),
-        _ms(order.updated_time), _ms(order.cancelled_time), order.is_cancellable, _ms(order.cancellable_until),
-        order.requested_sqkm, order.fulfilled_sqkm, order.sat_elevation_angle_min,
-        order.sat_elevation_angle_max, order.n_stereo_pov, order.exclusivity_days,
-        order.capture_status_published_count, order.capture_assessment_success_count,
-        order.capture_assessment_invalid_count, _ms(order.next_planned_acquisition_time),
-        _ms(order.last_acquired_time), order.imaging_window, order.rrule, order.created_by,
-    )
-
-
-def exclusivity_days_by_order(orders: Iterable[Order]) -> Dict[str, Optional[int]]:
-    """{order id: exclusivity_days} for upsert_captures, from orders fetched with that field."""
-    return {order.id: order.exclusivity_days for order in orders}
-
-
-def capture_row(capture: Capture, exclusivity_days: Optional[int]) -> tuple:
-    """A Capture as a row in CAPTURE_FIELDS order; `exclusivity_days` is its order's.
-
-    exclusivity_end: see core.models.exclusivity_end (the Orders tab's details show the same value).
-    """
-    return (
-        capture.id, capture.order_id, capture.status, capture.status_description, capture.assessment,
-        _ms(capture.acquired_time), _ms(capture.published_time), _ms(capture.updated_time), capture.strip_id,
-        capture.cloud_cover, _joined(capture.item_types), capture.fulfilling, exclusivity_days,
-        _ms(exclusivity_end(capture.acquired_time, exclusivity_days)),
-    )
-
-
-def imaging_window_row(window: ImagingWindow, search_id: Optional[str] = None) -> tuple:
-    """An ImagingWindow as a row in IMAGING_WINDOW_FIELDS order."""
-    pricing = window.pricing_details
-    return (
-        window.id, search_id, _ms(window.start_time), _ms(window.end_time), window.duration_seconds,
-        window.off_nadir_angle_min, window.off_nadir_angle_max, window.off_nadir_angle_start,
-        window.off_nadir_angle_end, window.sat_elevation_angle_min, window.sat_elevation_angle_max,
-        window.sat_azimuth_angle_start, window.sat_azimuth_angle_end, window.sun_elevation_angle_min,
-        window.sun_elevation_angle_max, window.solar_zenith_angle_min, window.solar_zenith_angle_max,
-        window.low_light, window.ground_sample_distance, window.latest_cloud_forecast,
-        window.assured_tasking_tier, window.satellite_type, window.quota_priority_multiplier,
-        len(window.conflicting_orders), _joined(order.id for order in window.conflicting_orders),
-        None if pricing is None else pricing.estimated_quota_cost,
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -291,12 +159,15 @@ class LayerKind:
         return tuple(i for i, (_, variant_type) in enumerate(self.fields) if variant_type == QVariant.DateTime)
 
 
-ORDERS = LayerKind("orders", ORDER_FIELDS, ORDERS_STYLE, "start_time", "end_time")
-CAPTURES = LayerKind("captures", CAPTURE_FIELDS, CAPTURES_STYLE, "acquired_time")
-IMAGING_WINDOWS = LayerKind("imaging_windows", IMAGING_WINDOW_FIELDS, IMAGING_WINDOWS_STYLE, "start_time", "end_time")
 # The kind a layer was made as travels with the layer (and its project) as a custom property.
 KIND_PROPERTY = "satellite_tasking/kind"
-_KINDS = {kind.name: kind for kind in (ORDERS, CAPTURES, IMAGING_WINDOWS)}
+_KINDS: Dict[str, "LayerKind"] = {}
+
+
+def register_kind(kind: "LayerKind") -> "LayerKind":
+    """Make `kind` known to layer_kind(); each service's layer schemas register theirs on import."""
+    _KINDS[kind.name] = kind
+    return kind
 
 
 def layer_kind(layer: QgsVectorLayer) -> Optional[LayerKind]:
@@ -313,11 +184,6 @@ def layers_of_kind(project: Any, kind: LayerKind) -> List[QgsVectorLayer]:
     return [layer for layer in layers if isinstance(layer, QgsVectorLayer) and layer_kind(layer) is kind]
 
 
-def orders_layers(project: Any) -> List[QgsVectorLayer]:
-    """The project's orders layers, top-most first (see layers_of_kind)."""
-    return layers_of_kind(project, ORDERS)
-
-
 def find_or_create_layer(project: Any, kind: LayerKind, name: str) -> QgsVectorLayer:
     """The project's top-most layer of `kind`, or a new empty one named `name` added to it.
 
@@ -330,44 +196,6 @@ def find_or_create_layer(project: Any, kind: LayerKind, name: str) -> QgsVectorL
     layer = create_layer(kind, name, PreparedFeatures(kind))
     project.addMapLayer(layer)
     return layer
-
-
-def find_or_create_orders_layer(project: Any, name: str = "Tasking orders") -> QgsVectorLayer:
-    """The project's orders layer, made and added when there is none (see find_or_create_layer)."""
-    return find_or_create_layer(project, ORDERS, name)
-
-
-def selection_orders_layer(project: Any, active: Optional[QgsMapLayer] = None) -> Optional[QgsVectorLayer]:
-    """The orders layer whose selection the user means: `active` (the current layer) when it is an orders
-    layer with a selection, else the top-most orders layer with one, else `active` if it is an orders layer."""
-    candidates = orders_layers(project)
-    is_orders = isinstance(active, QgsVectorLayer) and layer_kind(active) is ORDERS
-    if is_orders and active.selectedFeatureCount():
-        return active
-    with_selection = [layer for layer in candidates if layer.selectedFeatureCount()]
-    if with_selection:
-        return with_selection[0]
-    return active if is_orders else None
-
-
-def selected_order_ids(layer: Optional[QgsVectorLayer]) -> Tuple[List[str], Dict[str, str]]:
-    """The order ids of an orders layer's selected features, and each one's status where it has one."""
-    if layer is None:
-        return [], {}
-    ids: List[str] = []
-    statuses: Dict[str, str] = {}
-    id_column, status_column = layer.fields().indexOf("id"), layer.fields().indexOf("status")
-    if id_column < 0:
-        return [], {}
-    for feature in layer.getSelectedFeatures():
-        order_id = _python_value(feature.attribute(id_column))
-        if order_id in (None, ""):
-            continue
-        ids.append(str(order_id))
-        status = _python_value(feature.attribute(status_column)) if status_column >= 0 else None
-        if status:
-            statuses[str(order_id)] = str(status)
-    return ids, statuses
 
 
 # --------------------------------------------------------------------------------------------------
@@ -408,69 +236,6 @@ def _geometry_from_source(source: GeometrySource) -> QgsGeometry:
     if isinstance(source, (bytes, bytearray)):
         return wkb_to_geometry(bytes(source))
     return geojson_to_geometry(source)
-
-
-def prepare_orders(orders: Iterable[Order], build_geometries: bool = False) -> PreparedFeatures:
-    """Orders -> PreparedFeatures; an order's footprint is its `geometry` (the polygon the service tasks)."""
-    prepared = PreparedFeatures(ORDERS)
-    for order in orders:
-        prepared.rows[order.id] = order_row(order)
-        prepared.sources[order.id] = _polygonal(order.geometry) or _polygonal(order.original_geometry)
-    return prepared.build_geometries() if build_geometries else prepared
-
-
-def prepare_captures(
-    captures: Iterable[Capture],
-    exclusivity_days_by_order: Optional[Mapping[str, Optional[int]]] = None,
-    build_geometries: bool = False,
-) -> PreparedFeatures:
-    """Captures -> PreparedFeatures; each capture's exclusivity comes from its order's exclusivity_days."""
-    days_by_order = exclusivity_days_by_order or {}
-    prepared = PreparedFeatures(CAPTURES)
-    for capture in captures:
-        prepared.rows[capture.id] = capture_row(capture, days_by_order.get(capture.order_id))
-        prepared.sources[capture.id] = _polygonal(capture.geometry)
-    return prepared.build_geometries() if build_geometries else prepared
-
-
-def footprint_wkb(footprint: Union[QgsGeometry, Mapping[str, Any], None]) -> Optional[bytes]:
-    """A search's tasked footprint (QgsGeometry in EPSG:4326 or GeoJSON) as WKB; it must be polygonal."""
-    if footprint is None:
-        return None
-    if isinstance(footprint, QgsGeometry):
-        if footprint.isNull() or footprint.isEmpty():
-            return None
-        if footprint.type() != QgsWkbTypes.PolygonGeometry:
-            raise ValueError(
-                "An imaging window's footprint must be a polygon (the tasked 5 x 5 km square or strip), "
-                f"not a {QgsWkbTypes.displayString(footprint.wkbType())}."
-            )
-        return bytes(footprint.asWkb())
-    if footprint.get("type") not in POLYGONAL_TYPES:
-        raise ValueError(
-            "An imaging window's footprint must be a polygon (the tasked 5 x 5 km square or strip), "
-            f"not a {footprint.get('type')}."
-        )
-    return geojson_to_wkb(footprint)
-
-
-def prepare_imaging_windows(
-    windows: Iterable[ImagingWindow],
-    footprint: Union[QgsGeometry, Mapping[str, Any], None],
-    search_id: Optional[str] = None,
-    build_geometries: bool = False,
-) -> PreparedFeatures:
-    """Imaging windows of one search -> PreparedFeatures, each drawn as the search's tasked footprint.
-
-    The service gives a window no geometry of its own: it images the search AOI, so the caller passes
-    the footprint that AOI tasks (a polygon in EPSG:4326, e.g. the 5 x 5 km square around a point).
-    """
-    wkb = footprint_wkb(footprint)
-    prepared = PreparedFeatures(IMAGING_WINDOWS)
-    for window in windows:
-        prepared.rows[window.id] = imaging_window_row(window, search_id)
-        prepared.sources[window.id] = wkb
-    return prepared.build_geometries() if build_geometries else prepared
 
 
 # --------------------------------------------------------------------------------------------------
@@ -515,7 +280,7 @@ def _watch(layer: QgsVectorLayer) -> _FeatureIndex:
     return index
 
 
-def _python_value(value: Any) -> Any:
+def python_value(value: Any) -> Any:
     # Inverse of _qt_value, so a row read back from the layer compares equal to the row written.
     if isinstance(value, QDateTime):
         return value.toMSecsSinceEpoch() if value.isValid() else None
@@ -535,7 +300,7 @@ def _read_index(layer: QgsVectorLayer, kind: LayerKind) -> _FeatureIndex:
     duplicates = []
     for feature in layer.dataProvider().getFeatures():
         attributes = feature.attributes()
-        row = tuple(_python_value(attributes[column]) for column in columns)
+        row = tuple(python_value(attributes[column]) for column in columns)
         feature_id = row[0]
         if feature_id is None:
             index.anonymous += 1
@@ -848,56 +613,6 @@ def create_layer(kind: LayerKind, name: str, prepared: Optional[PreparedFeatures
     _load_style(layer, kind.style_path)
     _set_temporal(layer, kind)
     return layer
-
-
-def create_orders_layer(name: str = "Tasking orders", orders: Iterable[Order] = ()) -> QgsVectorLayer:
-    """A styled orders layer (by status), temporal on start_time..end_time, holding `orders`."""
-    return create_layer(ORDERS, name, prepare_orders(orders))
-
-
-def create_captures_layer(
-    name: str = "Captures",
-    captures: Iterable[Capture] = (),
-    exclusivity_days_by_order: Optional[Mapping[str, Optional[int]]] = None,
-) -> QgsVectorLayer:
-    """A styled captures layer (by status and assessment), temporal on acquired_time, holding `captures`."""
-    return create_layer(CAPTURES, name, prepare_captures(captures, exclusivity_days_by_order))
-
-
-def create_imaging_windows_layer(
-    name: str = "Imaging windows",
-    windows: Iterable[ImagingWindow] = (),
-    footprint: Union[QgsGeometry, Mapping[str, Any], None] = None,
-    search_id: Optional[str] = None,
-) -> QgsVectorLayer:
-    """A styled imaging-windows layer, temporal on start_time..end_time, each window drawn as `footprint`."""
-    return create_layer(IMAGING_WINDOWS, name, prepare_imaging_windows(windows, footprint, search_id))
-
-
-def upsert_orders(layer: QgsVectorLayer, orders: Iterable[Order], remove_missing: bool = False) -> UpsertResult:
-    """Refresh an orders layer in place by order id."""
-    return apply_prepared(layer, prepare_orders(orders), remove_missing)
-
-
-def upsert_captures(
-    layer: QgsVectorLayer,
-    captures: Iterable[Capture],
-    exclusivity_days_by_order: Optional[Mapping[str, Optional[int]]] = None,
-    remove_missing: bool = False,
-) -> UpsertResult:
-    """Refresh a captures layer in place by capture id (exclusivity_end from each order's exclusivity_days)."""
-    return apply_prepared(layer, prepare_captures(captures, exclusivity_days_by_order), remove_missing)
-
-
-def upsert_imaging_windows(
-    layer: QgsVectorLayer,
-    windows: Iterable[ImagingWindow],
-    footprint: Union[QgsGeometry, Mapping[str, Any], None],
-    search_id: Optional[str] = None,
-    remove_missing: bool = False,
-) -> UpsertResult:
-    """Refresh an imaging-windows layer in place by window id."""
-    return apply_prepared(layer, prepare_imaging_windows(windows, footprint, search_id), remove_missing)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ from typing import Iterable, Optional, Set
 
 from qgis.core import Qgis, QgsMessageLog
 
+from . import names
+
 LOGGER_NAME = "satellite_tasking"
-MESSAGE_LOG_TAB = "Satellite Tasking"
+MESSAGE_LOG_TAB = names.MESSAGE_TITLE
 MASK = "********"
 
 # Shapes a credential takes in a message even when its value was never registered (a key typed into a
@@ -42,16 +44,18 @@ def forget_secret(value: Optional[str]) -> None:
         _secrets.discard(value or "")
 
 
-def redact(text: str, secrets: Optional[Iterable[str]] = None) -> str:
-    """The text with every registered secret and every credential-looking value replaced by a mask."""
+def redact(text: str, secrets: Optional[Iterable[str]] = None, *, patterns: bool = True) -> str:
+    """The text with every secret (the registered ones, or `secrets`) and, with `patterns`, every
+    credential-looking value replaced by a mask. The one redaction of the plugin: logs and error texts."""
     if secrets is None:
         with _secrets_lock:
             secrets = list(_secrets)
     # Longest first, so a key that contains another registered key is masked whole.
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, MASK)
-    for pattern in _CREDENTIAL_PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + MASK, text)
+    if patterns:
+        for pattern in _CREDENTIAL_PATTERNS:
+            text = pattern.sub(lambda m: m.group(1) + MASK, text)
     return text
 
 

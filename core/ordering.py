@@ -8,10 +8,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Generic, List, Optional, Tuple, TypeVar
 
-from . import settings
 from .aoi import KIND_AREA, KIND_POINT, KIND_STRIP, Aoi
-from .models import ImagingWindow, Pricing
-from .planet_tasking import TaskingClient, jsonable
+from .services.planet_tasking.client import jsonable
+from .services.planet_tasking.models import ImagingWindow, Pricing
 
 FLEXIBLE = "FLEXIBLE"
 ASSURED = "ASSURED"
@@ -36,20 +35,6 @@ _KIND_WORDS = {KIND_POINT: "Point", KIND_STRIP: "Strip", KIND_AREA: "Area"}
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def client_from_settings() -> Optional[TaskingClient]:
-    """A Planet tasking client for the current settings, or None when nothing is configured yet.
-
-    Call it on the main thread (it reads QgsSettings and may unlock QGIS's auth database) and give
-    each task its own client.
-    """
-    if not settings.is_configured():
-        return None
-    connection = settings.connection()
-    if not connection.api_key:
-        return None
-    return TaskingClient(connection.base_url, connection.api_key)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
-from .models import Order
+from .services.planet_tasking.models import Order
 
 # Fields whose change is worth marking a row for; updated_time alone moves with every internal touch.
 WATCHED_FIELDS = (
@@ -218,7 +218,8 @@ def compact_captures(captures: Iterable[Any]) -> Tuple[List[Any], Dict[str, Opti
 
 def order_features(orders: Iterable[Order], footprints: Mapping[str, Optional[bytes]]):
     """PreparedFeatures for the orders layer from compact orders and their footprints (geometries built)."""
-    from .layers import ORDERS, PreparedFeatures, order_row
+    from .layers import PreparedFeatures
+    from .services.planet_tasking.layers import ORDERS, order_row
 
     prepared = PreparedFeatures(ORDERS)
     for order in orders:
@@ -230,7 +231,8 @@ def order_features(orders: Iterable[Order], footprints: Mapping[str, Optional[by
 def capture_features(captures: Iterable[Any], footprints: Mapping[str, Optional[bytes]],
                      exclusivity_days: Mapping[str, Optional[int]]):
     """PreparedFeatures for the captures layer (exclusivity_end from each order's exclusivity_days)."""
-    from .layers import CAPTURES, PreparedFeatures, capture_row
+    from .layers import PreparedFeatures
+    from .services.planet_tasking.layers import CAPTURES, capture_row
 
     prepared = PreparedFeatures(CAPTURES)
     for capture in captures:
@@ -253,7 +255,7 @@ MIRROR_ORDERING = ("created_time", "id")
 
 def mirror_fields() -> Tuple[str, ...]:
     """The order fields the orders layer shows, plus the footprints: the listing asks for nothing else."""
-    from .layers import ORDER_FIELDS
+    from .services.planet_tasking.layers import ORDER_FIELDS
 
     return tuple(name for name, _ in ORDER_FIELDS) + ("geometry", "original_geometry")
 
@@ -295,7 +297,8 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
     Geometries are built here only for what changed; unchanged features are compared as WKB by apply_prepared.
     Returns (ids listed, total, watermark for the next run) — complete only if not cancelled.
     """
-    from .layers import CAPTURES, ORDERS, PreparedFeatures, _ms, capture_row, order_row
+    from .layers import PreparedFeatures, epoch_ms
+    from .services.planet_tasking.layers import CAPTURES, ORDERS, capture_row, order_row
 
     filters = mirror_filters(params)
     # Read before anything else, so a capture changed while this run lists is newer than the watermark.
@@ -315,7 +318,7 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
             row = order_row(order)
             orders.rows[order.id] = row
             orders.sources[order.id] = _footprint_wkb(order.geometry, order.original_geometry)
-            updated[order.id] = _ms(order.updated_time)
+            updated[order.id] = epoch_ms(order.updated_time)
             days[order.id] = order.exclusivity_days
             if order.id not in known or known[order.id] != updated[order.id]:
                 stale.append(order.id)

@@ -70,6 +70,7 @@ def _check_service(service: str) -> str:
     return service
 
 
+ACTIVE_SERVICE_KEY = "service"
 USE_SANDBOX_KEY = "use_sandbox"
 SANDBOX_PORT_KEY = "sandbox_port"
 
@@ -134,7 +135,16 @@ def active_base_url(service: str = PLANET_TASKING) -> str:
     return sandbox_base_url(service) if use_sandbox() else base_url(service)
 
 
-# --- contract, product, sandbox ---------------------------------------------------------------------
+# --- active service, contract, product, sandbox -----------------------------------------------------
+
+def active_service() -> str:
+    """The id of the service the plugin works with (core.services.registry checks it is registered)."""
+    return _get(ACTIVE_SERVICE_KEY, PLANET_TASKING, str) or PLANET_TASKING
+
+
+def set_active_service(service: str) -> None:
+    _set(ACTIVE_SERVICE_KEY, _check_service(service))
+
 
 def pl_number() -> str:
     """The Planet contract number (pl_number) orders are placed under; "" when unset."""

@@ -150,7 +150,9 @@ def sandbox_control(settings, method, path, body=None):
 
 def run():
     from satellite_tasking.core import layers, settings
-    from satellite_tasking.core.ordering import ASSURED, client_from_settings
+    from satellite_tasking.core.ordering import ASSURED
+    from satellite_tasking.core.services import registry
+    from satellite_tasking.core.services.planet_tasking import layers as planet_layers
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     iface = qgis.utils.iface
@@ -268,7 +270,7 @@ def run():
     pause(1.0)
 
     # 3. Simulated time, a day at a time, until both orders have published captures.
-    client = client_from_settings()
+    client = registry.client_for()
     ours = [flexible.id, assured.id]
     day = 0
     while day < 14:
@@ -285,9 +287,9 @@ def run():
     # 4. Orders and captures layers, as the analyst would load them.
     orders = list(client.iter_orders())
     orders_layer = panel.orders_layer()
-    layers.upsert_orders(orders_layer, orders)
+    planet_layers.upsert_orders(orders_layer, orders)
     captures = list(client.iter_captures())
-    captures_layer = layers.create_captures_layer("Captures", captures, layers.exclusivity_days_by_order(orders))
+    captures_layer = planet_layers.create_captures_layer("Captures", captures, planet_layers.exclusivity_days_by_order(orders))
     project.addMapLayer(captures_layer)
     label(orders_layer, """CASE WHEN "name" LIKE 'Demo: B%' THEN "name" || '\n' || "status" END""")
     for order in orders:

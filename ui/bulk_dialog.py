@@ -34,6 +34,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ..core import names
 from ..core.aoi import AoiError
 from ..core.bulk import (
     MAPPABLE_FIELDS,
@@ -57,8 +58,8 @@ from ..core.bulk import (
     validate_layer,
 )
 from ..core.bulk_journal import JOB_FINISHED, JOB_OPEN, BulkJournal, JobSummary
-from ..core.layers import selected_order_ids, selection_orders_layer
 from ..core.log import get_logger
+from ..core.services.planet_tasking.layers import selected_order_ids, selection_orders_layer
 from ..core.tasks import ApiTask, run_in_background
 
 try:
@@ -68,8 +69,6 @@ except ImportError:  # pragma: no cover - older PyQt layouts
 
 _log = get_logger("bulk_dialog")
 
-TASK_PREFIX = "Satellite Tasking"
-MESSAGE_TITLE = "Satellite Tasking"
 # How often the chunk progress bars read a running job's chunk states (on the GUI thread).
 CHUNK_POLL_MS = 200
 PREVIEW_ROWS = 10
@@ -93,9 +92,9 @@ ClientFactory = Callable[[], Any]
 
 def default_client_factory() -> Any:
     """A TaskingClient for the service the settings name (sandbox or real); an error when there is none."""
-    from ..core.ordering import client_from_settings
+    from ..core.services import registry
 
-    client = client_from_settings()
+    client = registry.client_for()
     if client is None:
         raise RuntimeError("The plugin has no API key yet: enter it in the Satellite Tasking settings.")
     return client
@@ -105,7 +104,7 @@ def _message(iface: Any, text: str, level: int = Qgis.Info, duration: int = 8) -
     if iface is None:
         return
     try:
-        iface.messageBar().pushMessage(MESSAGE_TITLE, text, level, duration)
+        iface.messageBar().pushMessage(names.MESSAGE_TITLE, text, level, duration)
     except (AttributeError, RuntimeError):  # no message bar (tests with a bare stub), or QGIS closing
         _log.info("%s", text)
 
@@ -119,7 +118,7 @@ def _message_with_button(iface: Any, text: str, level: int, duration: int, butto
         _log.info("%s", text)
         return None
     # Parented to the bar, and the button to the item: Qt owns both, so they outlive this function.
-    item = QgsMessageBarItem(MESSAGE_TITLE, text, level, duration, bar)
+    item = QgsMessageBarItem(names.MESSAGE_TITLE, text, level, duration, bar)
     button = QPushButton(button_text, item)
     button.setObjectName("messageBarButton")
     item.setWidget(button)
@@ -436,7 +435,7 @@ class BulkJobsPanel(QWidget):
             self.refresh()
 
         self.task = run_in_background(
-            f"{TASK_PREFIX}: following a bulk job",
+            names.task_description("following a bulk job"),
             lambda feedback: bulk.run(client, progress=feedback.set_progress, is_canceled=feedback.is_canceled,
                                       poll=poll),
             done, failed, stopped)
@@ -745,7 +744,7 @@ class BulkOrderDialog(QDialog):
             on_success(result)
             self._update_buttons()
 
-        self.task = run_in_background(f"{TASK_PREFIX}: {description}", fn, succeeded, failed, cancelled)
+        self.task = run_in_background(names.task_description(description), fn, succeeded, failed, cancelled)
         self.task.progressChanged.connect(lambda value: self.task_progress.setValue(int(value)))
         self._update_buttons()
 
@@ -1104,14 +1103,14 @@ class BulkEditDialog(QDialog):
         self.accept_charge.setEnabled(not editing)
 
     def _cancel_mode_changed(self, cancelling: bool) -> None:
-        """Show the assured cancellations already used today (core.cancellations, the documented count)."""
+        """Show the assured cancellations already used today (core.services.planet_tasking.cancellations, the documented count)."""
         if not cancelling or self._count_task is not None or self.cancellations is not None:
             return
         try:
             client = self.client_factory()
         except Exception:  # noqa: BLE001 - the count is a hint; sending will say what is wrong
             return
-        from ..core.cancellations import cancellations_today
+        from ..core.services.planet_tasking.cancellations import cancellations_today
 
         self.cancellations_label.setText("Counting today's cancellations…")
 
@@ -1131,7 +1130,7 @@ class BulkEditDialog(QDialog):
             self.cancellations_label.setText("")
 
         self._count_task = run_in_background(
-            f"{TASK_PREFIX}: counting today's cancellations",
+            names.task_description("counting today's cancellations"),
             lambda feedback: cancellations_today(client, is_canceled=feedback.is_canceled),
             counted, failed, stopped)
 
@@ -1205,7 +1204,7 @@ class BulkEditDialog(QDialog):
 
         # The worker only records chunk states in the job; the watcher shows them from the GUI thread.
         self.task = run_in_background(
-            f"{TASK_PREFIX}: {verb.lower()} orders in bulk",
+            names.task_description(f"{verb.lower()} orders in bulk"),
             lambda feedback: job.run(client, progress=feedback.set_progress, is_canceled=feedback.is_canceled,
                                      poll=poll),
             done, failed, cancelled)
@@ -1303,7 +1302,7 @@ def _resume_in_task(journal: BulkJournal, client_factory: Optional[ClientFactory
         _log.info("following the unfinished bulk orders was stopped; they stay in the journal")
 
     return run_in_background(
-        f"{TASK_PREFIX}: following unfinished bulk orders",
+        names.task_description("following unfinished bulk orders"),
         lambda feedback: resume_jobs(journal, client, is_canceled=feedback.is_canceled, progress=feedback.set_progress,
                                      poll=poll_seconds),
         finished, failed, stopped)

@@ -143,13 +143,13 @@ class TaskingDock(QgsDockWidget):
         """A feature panel as a tab; panels need QGIS's interface (its map canvas), so without one there is none."""
         from qgis import utils
 
-        from ..core.ordering import client_from_settings
+        from ..core.services import registry
 
         iface = iface or utils.iface
         if iface is None or iface.mapCanvas() is None:
             return None
         # Without an injected factory the panel builds clients from the settings itself.
-        factory = self.client if self.client_factory is not None else client_from_settings
+        factory = self.client if self.client_factory is not None else registry.client_factory()
         panel = panel_class(factory, iface, self.content)
         self.add_tab(panel, title)
         return panel

@@ -39,7 +39,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..core import layers, settings
+from ..core import layers, names, settings
 from ..core.aoi import DEFAULT_MAX_SQKM, Aoi, AoiError, aoi_from_selection
 from ..core.errors import (
     ApiError,
@@ -48,7 +48,6 @@ from ..core.errors import (
     OrderCreationUncertain,
     ValidationError,
 )
-from ..core.models import ImagingWindow, ImagingWindowSearch, Order, Pricing
 from ..core.ordering import (
     ASSURED,
     EXCLUSIVITY_CHOICES,
@@ -74,6 +73,8 @@ from ..core.ordering import (
     utc_now,
     window_timing_lines,
 )
+from ..core.services.planet_tasking import layers as planet_layers
+from ..core.services.planet_tasking.models import ImagingWindow, ImagingWindowSearch, Order, Pricing
 from ..core.tasks import ApiTask, TaskFeedback, run_in_background
 
 try:
@@ -83,12 +84,9 @@ except ImportError:  # pragma: no cover - older PyQt layouts
 from .map_tools import KIND_POINT, KIND_POLYGON, KIND_STRIP, TOOL_CLASSES, AoiMapTool, FootprintPreview
 from .windows_table import ImagingWindowsModel, WindowsSortProxy
 
-TASK_PREFIX = "Satellite Tasking"
 QUOTE_DELAY_MS = 600
 ERROR_STYLE = "color: #c0392b;"
 MUTED_STYLE = "color: palette(mid);"
-ORDERS_LAYER_NAME = "Tasking orders"
-WINDOWS_LAYER_NAME = "Imaging windows"
 DATE_FORMAT = "yyyy-MM-dd HH:mm 'UTC'"
 
 # Where each field's server message is shown: several service fields can share one label.
@@ -135,7 +133,7 @@ class NewOrderPanel(QWidget):
     it is called on the main thread, once per task, so no client is shared between threads.
     """
 
-    orderPlaced = pyqtSignal(object)  # noqa: N815 - Qt signal naming; the created core.models.Order
+    orderPlaced = pyqtSignal(object)  # noqa: N815 - Qt signal naming; the created core.services.planet_tasking.models.Order
 
     def __init__(self, client_factory: Callable[[], Any], iface, parent: Optional[QWidget] = None,
                  max_sqkm: float = DEFAULT_MAX_SQKM):
@@ -652,10 +650,10 @@ class NewOrderPanel(QWidget):
         try:
             client = self.client_factory() if self.client_factory is not None else None
         except Exception as error:  # noqa: BLE001 - e.g. the auth database is locked: say so, keep the form
-            self._push_message("Satellite Tasking", f"Cannot {purpose}: {error}", Qgis.Critical)
+            self._push_message(names.MESSAGE_TITLE, f"Cannot {purpose}: {error}", Qgis.Critical)
             return None
         if client is None:
-            self._push_message("Satellite Tasking", f"Cannot {purpose}: the plugin is not configured. Open the "
+            self._push_message(names.MESSAGE_TITLE, f"Cannot {purpose}: the plugin is not configured. Open the "
                                "settings to enter your API key, or use the local sandbox.", Qgis.Warning)
         return client
 
@@ -805,7 +803,7 @@ class NewOrderPanel(QWidget):
         token = self._quote_tokens.next()
         self.quote_status.setText("Updating the quote…")
         self.quote_task = run_in_background(
-            f"{TASK_PREFIX}: price preview",
+            names.task_description("price preview"),
             lambda feedback: client.preview_pricing(body),
             on_success=lambda pricing: self._quote_arrived(token, key, pricing),
             on_error=lambda error: self._quote_failed(token, error),
@@ -917,7 +915,7 @@ class NewOrderPanel(QWidget):
         else:
             self.search_status.setText("Reading the imaging windows again…")
         self.search_task = run_in_background(
-            f"{TASK_PREFIX}: imaging-window search" if request is not None else f"{TASK_PREFIX}: imaging windows",
+            names.task_description("imaging-window search") if request is not None else names.task_description("imaging windows"),
             search,
             on_success=lambda result: self._search_done(token, result),
             on_error=lambda error: self._search_failed(token, error),
@@ -1089,13 +1087,13 @@ class NewOrderPanel(QWidget):
         windows = self.windows_model.windows()
         if not windows or self.aoi is None:
             return None
-        layer = layers.find_or_create_layer(QgsProject.instance(), layers.IMAGING_WINDOWS, WINDOWS_LAYER_NAME)
+        layer = layers.find_or_create_layer(QgsProject.instance(), planet_layers.IMAGING_WINDOWS, names.IMAGING_WINDOWS_LAYER)
         if layer.isEditable():
             self._push_message("Imaging windows", f"“{layer.name()}” is being edited: save or discard the edits, "
                                "then show the windows again.")
             return None
         search_id = self.search.id if self.search is not None else None
-        layers.upsert_imaging_windows(layer, windows, self.aoi.tasked_geometry(), search_id, remove_missing=True)
+        planet_layers.upsert_imaging_windows(layer, windows, self.aoi.tasked_geometry(), search_id, remove_missing=True)
         self._push_message("Imaging windows", f"{len(windows)} window{'s' if len(windows) != 1 else ''} in "
                            f"“{layer.name()}”; the temporal controller plays them by time.", Qgis.Info, 6)
         return layer
@@ -1185,7 +1183,7 @@ class NewOrderPanel(QWidget):
             if self._quote_cancelled(token):
                 self.place_status.setText("Not placed: getting the price was cancelled.")
 
-        self.quote_task = run_in_background(f"{TASK_PREFIX}: price preview", lambda fb: client.preview_pricing(body),
+        self.quote_task = run_in_background(names.task_description("price preview"), lambda fb: client.preview_pricing(body),
                                             on_success=priced, on_error=failed, on_cancel=cancelled)
 
     def _confirm_and_send(self, form: OrderForm, pricing: Optional[Pricing]) -> None:
@@ -1217,7 +1215,7 @@ class NewOrderPanel(QWidget):
         self.place_button.setEnabled(False)
         self.place_status.setText(f"Placing “{form.name.strip()}”…")
         self.order_task = run_in_background(
-            f"{TASK_PREFIX}: place order", create,
+            names.task_description("place order"), create,
             on_success=lambda result: self._order_placed(form, *result),
             on_error=self._order_failed,
             on_cancel=lambda: self._order_cancelled(form, self.order_task),
@@ -1245,7 +1243,7 @@ class NewOrderPanel(QWidget):
         self.last_order = order
         self.show_errors({})
         layer = self.orders_layer()
-        layers.upsert_orders(layer, [order, *replaced])
+        planet_layers.upsert_orders(layer, [order, *replaced])
         layer.triggerRepaint()
         self._announce(order, layer, list(replaced))
         self.orderPlaced.emit(order)
@@ -1286,7 +1284,7 @@ class NewOrderPanel(QWidget):
 
     def orders_layer(self) -> QgsVectorLayer:
         """The project's orders layer (found by its kind; shared with the Orders tab), made when there is none."""
-        return layers.find_or_create_orders_layer(QgsProject.instance(), ORDERS_LAYER_NAME)
+        return planet_layers.find_or_create_orders_layer(QgsProject.instance(), names.ORDERS_LAYER)
 
     def zoom_to_order(self, order: Order) -> None:
         geometry = layers.geojson_to_geometry(order.geometry or order.original_geometry)

@@ -9,9 +9,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QBrush, QColor
 
-from ..core.models import Order, Page
-from ..core.order_query import DEFAULT_ORDERING, OrdersQuery  # noqa: F401 - DEFAULT_ORDERING for callers
 from ..core.orders_sync import ChangeSet, OrderChange
+from ..core.services.planet_tasking.models import Order, Page
+from ..core.services.planet_tasking.query import (  # noqa: F401 - DEFAULT_ORDERING for callers
+    DEFAULT_ORDERING,
+    OrdersQuery,
+)
 
 
 @dataclass(frozen=True)

@@ -38,11 +38,8 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core import layers as layer_tools
-from ..core import settings
-from ..core.cancellations import CancelOutcome, cancel_orders, cancellations_today, charge_question
+from ..core import names, settings
 from ..core.errors import ApiError, Cancelled, ValidationError
-from ..core.models import ORDER_STATUSES, ORDER_TYPES, SCHEDULING_TYPES, Order, Page
-from ..core.order_rules import can_cancel, edit_problems
 from ..core.orders_sync import (
     AdaptiveInterval,
     MapPart,
@@ -55,6 +52,15 @@ from ..core.orders_sync import (
     quiet_collector,
     reload_window,
 )
+from ..core.services.planet_tasking import layers as planet_layers
+from ..core.services.planet_tasking.cancellations import (
+    CancelOutcome,
+    cancel_orders,
+    cancellations_today,
+    charge_question,
+)
+from ..core.services.planet_tasking.models import ORDER_STATUSES, ORDER_TYPES, SCHEDULING_TYPES, Order, Page
+from ..core.services.planet_tasking.rules import can_cancel, edit_problems
 from ..core.settings import AuthStorageError
 from ..core.tasks import ApiTask, run_in_background
 from .order_details import OrderDetailsWidget, StatusLabel, from_qdatetime
@@ -65,8 +71,6 @@ try:
 except ImportError:  # pragma: no cover
     import sip  # type: ignore[no-redef]
 
-ORDERS_LAYER_NAME = "Tasking orders"
-CAPTURES_LAYER_NAME = "Captures"
 # Features written into a layer per event-loop turn: 100 measured a few ms each, well under a visible stall.
 LAYER_SLICE = 100
 # Features removed per event-loop turn (deleting is cheaper than adding: no geometry to build).
@@ -76,8 +80,6 @@ MAP_STEP_BUDGET_S = 0.012
 # Orders per page of the map listing (and so order ids per captures request, under CAPTURE_IDS_PER_REQUEST).
 MAP_PAGE_SIZE = 100
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
-# QGIS's task list shows every plugin's tasks together: the prefix says whose they are.
-TASK_PREFIX = "Satellite Tasking: "
 # The Name column's default width in average characters, and how far fitting the loaded names may widen it.
 NAME_CHARS = 28
 NAME_CHARS_MAX = 48
@@ -112,8 +114,8 @@ class OrdersPanel(QWidget):
     selectedOrdersChanged = pyqtSignal(list)  # noqa: N815 - Qt signal naming
     refreshed = pyqtSignal(object)  # noqa: N815 - the ChangeSet of a finished refresh
     layersUpdated = pyqtSignal()  # noqa: N815
-    cancellationsCounted = pyqtSignal(object)  # noqa: N815 - a core.cancellations.CancellationsToday
-    cancelFinished = pyqtSignal(object)  # noqa: N815 - a core.cancellations.CancelOutcome
+    cancellationsCounted = pyqtSignal(object)  # noqa: N815 - a core.services.planet_tasking.cancellations.CancellationsToday
+    cancelFinished = pyqtSignal(object)  # noqa: N815 - a core.services.planet_tasking.cancellations.CancelOutcome
     orderSaved = pyqtSignal(object)  # noqa: N815 - the order read back after an edit
     detailsLoaded = pyqtSignal(str)  # noqa: N815
 
@@ -411,7 +413,7 @@ class OrdersPanel(QWidget):
             text = f"Cannot read the API key: {error} Open the settings to try again."
             self.show_message(text, error=True)
             if not self._auth_blocked and self.iface is not None:
-                self.iface.messageBar().pushMessage("Satellite Tasking", text, Qgis.Critical, 0)
+                self.iface.messageBar().pushMessage(names.MESSAGE_TITLE, text, Qgis.Critical, 0)
             self._auth_blocked = True
             self.refresh_timer.stop()
             return None
@@ -458,7 +460,7 @@ class OrdersPanel(QWidget):
             if not self._closed:
                 on_cancel()
 
-        task = run_in_background(TASK_PREFIX + description, fn, success, failure, cancelled)
+        task = run_in_background(names.task_description(description), fn, success, failure, cancelled)
         holder.append(task)
         self._tasks.append(task)
         return task
@@ -609,9 +611,9 @@ class OrdersPanel(QWidget):
             return False
         self._disconnect_layers()  # from the layers being replaced
         # Captures first, so a new orders layer lands above them in the Layers panel.
-        self.captures_layer = layer_tools.find_or_create_layer(self.project, layer_tools.CAPTURES,
-                                                               CAPTURES_LAYER_NAME)
-        self.orders_layer = layer_tools.find_or_create_orders_layer(self.project, ORDERS_LAYER_NAME)
+        self.captures_layer = layer_tools.find_or_create_layer(self.project, planet_layers.CAPTURES,
+                                                               names.CAPTURES_LAYER)
+        self.orders_layer = planet_layers.find_or_create_orders_layer(self.project, names.ORDERS_LAYER)
         self._adopt_contents()
         self._connect_layer(self.orders_layer, self.orders_layer.selectionChanged,
                             lambda *_: self._on_layer_selection(self.orders_layer, "id"))

@@ -10,9 +10,9 @@ from qgis.PyQt.QtCore import Qt, QVariant
 
 from core.bulk import BulkJob, readable_error
 from core.bulk_journal import JOB_DISMISSED, JOB_FINISHED, BulkJournal
-from core.layers import create_orders_layer
-from core.models import Order
-from core.planet_tasking import TaskingClient
+from core.services.planet_tasking.client import TaskingClient
+from core.services.planet_tasking.layers import create_orders_layer
+from core.services.planet_tasking.models import Order
 from core.tasks import active_tasks, cancel_all_tasks
 from ui.bulk_dialog import (
     BulkEditDialog,

@@ -20,7 +20,8 @@ from qgis.PyQt.QtWidgets import QPushButton
 
 from core import layers
 from core.ordering import ASSURED, CONTRACT_NEEDED, utc_now
-from core.planet_tasking import TaskingClient
+from core.services.planet_tasking import layers as planet_layers
+from core.services.planet_tasking.client import TaskingClient
 from ui.dock import TaskingDock
 from ui.order_panel import NewOrderPanel
 
@@ -326,7 +327,7 @@ def test_place_a_flexible_strip_order_confirmed_with_its_cost_into_the_orders_la
     assert stored.original_geometry["type"] == "LineString"
     # ...in the orders layer...
     layer = panel.orders_layer()
-    assert layer.name() == "Tasking orders" and layers.layer_kind(layer) is layers.ORDERS
+    assert layer.name() == "Tasking orders" and layers.layer_kind(layer) is planet_layers.ORDERS
     assert [f["name"] for f in layer.getFeatures()] == ["Bridge survey"]
     assert QgsProject.instance().mapLayersByName("Tasking orders") == [layer]
     # ...and the message bar says so, with a button that zooms to it.
@@ -372,7 +373,7 @@ def test_zoom_to_order_selects_exactly_that_order_whatever_its_id(panel, qtbot):
     layer = panel.orders_layer()
     # Ids the service never sends today, but that an expression built from the text would choke on.
     odd = [dataclasses.replace(placed, id=odd_id, name=odd_id) for odd_id in ("o'brien", "x' OR '1'='1")]
-    layers.upsert_orders(layer, odd)
+    planet_layers.upsert_orders(layer, odd)
     for order in [placed, *odd]:
         layer.removeSelection()
         panel.zoom_to_order(order)
@@ -467,7 +468,7 @@ def test_found_windows_go_to_a_temporal_layer_in_place(panel, qtbot, sandbox):
     listed = {w.id for w in panel.windows_model.windows()}
     assert listed and panel.windows_map_button.isEnabled()
     panel.windows_map_button.click()
-    [layer] = layers.layers_of_kind(QgsProject.instance(), layers.IMAGING_WINDOWS)
+    [layer] = layers.layers_of_kind(QgsProject.instance(), planet_layers.IMAGING_WINDOWS)
     assert layer.name() == "Imaging windows" and {f["id"] for f in layer.getFeatures()} == listed
     assert layer.temporalProperties().isActive()
     tasked = panel.aoi.tasked_geometry()
@@ -477,7 +478,7 @@ def test_found_windows_go_to_a_temporal_layer_in_place(panel, qtbot, sandbox):
     panel.replacing_check.setChecked(True)
     qtbot.waitUntil(lambda: panel.search_task is None, timeout=WAIT_MS)
     panel.windows_map_button.click()
-    assert layers.layers_of_kind(QgsProject.instance(), layers.IMAGING_WINDOWS) == [layer]
+    assert layers.layers_of_kind(QgsProject.instance(), planet_layers.IMAGING_WINDOWS) == [layer]
     ids = [f["id"] for f in layer.getFeatures()]
     assert len(ids) == len(set(ids)) and set(ids) == {w.id for w in panel.windows_model.windows()}
     # A new AOI (the point tool is still on: a click elsewhere) forgets the windows until it is searched.
@@ -833,7 +834,7 @@ def test_an_order_placed_here_and_the_orders_tab_share_one_orders_layer(panel, q
     try:
         orders_tab.show()  # the user opens the Orders tab
         qtbot.waitUntil(lambda: orders_tab.model.total is not None and not orders_tab.busy(), timeout=WAIT_MS)
-        assert layers.orders_layers(QgsProject.instance()) == [placed_layer]
+        assert planet_layers.orders_layers(QgsProject.instance()) == [placed_layer]
         assert orders_tab.orders_layer is placed_layer
         ids = sorted(f["id"] for f in placed_layer.getFeatures())
         assert order.id in ids and ids == sorted(o.id for o in client.iter_orders(page_size=500, fields=["id"]))

@@ -15,7 +15,7 @@ from qgis.PyQt.QtWidgets import QMessageBox
 
 from core.layers import geojson_to_geometry, wkb_to_geometry
 from core.orders_sync import AdaptiveInterval
-from core.planet_tasking import TaskingClient
+from core.services.planet_tasking.client import TaskingClient
 from tests.conftest import SandboxServer
 from tests.integration.order_states import (
     assured_windows,

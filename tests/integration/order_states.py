@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Dict, List, Optional
 
-from core.models import Order
-from core.planet_tasking import TaskingClient
+from core.services.planet_tasking.client import TaskingClient
+from core.services.planet_tasking.models import Order
 
 ASSURED = "Assured Tasking"
 BERLIN = {"type": "Point", "coordinates": [13.350097, 52.514511]}

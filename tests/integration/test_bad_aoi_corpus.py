@@ -209,7 +209,7 @@ def tasking(request):
     """(sandbox, client) — the user's path to the service, over real HTTP."""
     if SANDBOX_MISSING:
         pytest.skip("the sandbox (python3 -m sandbox) is not in this tree yet")
-    planet_tasking = pytest.importorskip("core.planet_tasking", reason="the tasking client is not in this tree yet")
+    planet_tasking = pytest.importorskip("core.services.planet_tasking.client", reason="the tasking client is not in this tree yet")
     sandbox = request.getfixturevalue("sandbox")
     return sandbox, planet_tasking.TaskingClient(sandbox.tasking_url, sandbox.api_key)
 

@@ -40,7 +40,7 @@ from core.bulk_journal import (
     BulkJournal,
 )
 from core.errors import ApiError
-from core.planet_tasking import TaskingClient
+from core.services.planet_tasking.client import TaskingClient
 
 ASSURED = "Assured Tasking"
 BAD_CONTRACT = "PL-000000"  # passes local checks; the service refuses it (a partial failure)
@@ -379,7 +379,7 @@ def test_bulk_edit_follows_the_state_rules(client, sandbox, journal):
     new_start, new_end = now + timedelta(days=2), now + timedelta(days=40)
 
     pairs, skipped = edit_pairs(ids, start_time=new_start, end_time=new_end, statuses=statuses)
-    assert list(skipped) == [ids[4]] and "CANCELLED" in skipped[ids[4]]  # core.order_rules' reason
+    assert list(skipped) == [ids[4]] and "CANCELLED" in skipped[ids[4]]  # core.services.planet_tasking.rules' reason
     assert pairs[0][1] == {"id": ids[0], "start_time": iso(new_start), "end_time": iso(new_end)}
     outcome = BulkJob.start(journal, "EDIT", pairs, client.base_url).run(client)
     assert len(outcome.succeeded) == 4

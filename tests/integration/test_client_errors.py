@@ -18,7 +18,7 @@ from core.errors import (
     ServerError,
     ValidationError,
 )
-from core.planet_tasking import TaskingClient
+from core.services.planet_tasking.client import TaskingClient
 
 KEY = "k3y-that-must-never-show-0123456789"
 

@@ -16,7 +16,7 @@ from core.errors import (
     RequestTimeoutError,
     ServerError,
 )
-from core.planet_tasking import TaskingClient
+from core.services.planet_tasking.client import TaskingClient
 
 POINT = {"type": "Point", "coordinates": [13.350097, 52.514511]}
 ORDERS = r"^/tasking/v2/orders/$"

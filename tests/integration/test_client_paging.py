@@ -13,7 +13,7 @@ import pytest
 
 from core.errors import MalformedResponseError
 from core.http import parse_retry_after
-from core.planet_tasking import TaskingClient
+from core.services.planet_tasking.client import TaskingClient
 
 
 def order(number: int) -> dict:

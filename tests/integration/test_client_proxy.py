@@ -17,7 +17,7 @@ from qgis.PyQt.QtCore import QSettings
 
 from core.errors import NetworkError, ProxyConfigurationError, RequestTimeoutError
 from core.http import ProxyConfig, create_session, plugin_version
-from core.planet_tasking import TaskingClient
+from core.services.planet_tasking.client import TaskingClient
 
 POINT = {"type": "Point", "coordinates": [13.350097, 52.514511]}
 PROXY_KEYS = ("proxy/proxyEnabled", "proxy/proxyType", "proxy/proxyHost", "proxy/proxyPort", "proxy/proxyUser",

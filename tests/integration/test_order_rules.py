@@ -1,4 +1,4 @@
-"""core.order_rules against the documented state table and against the sandbox: what it allows, the service does."""
+"""core.services.planet_tasking.rules against the documented state table and against the sandbox: what it allows, the service does."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from core.errors import ValidationError
-from core.models import ORDER_STATUSES, Order
-from core.order_rules import (
+from core.services.planet_tasking.models import ORDER_STATUSES, Order
+from core.services.planet_tasking.rules import (
     can_bulk_cancel,
     can_cancel,
     can_edit_end_time,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.models import Order
 from core.orders_sync import AdaptiveInterval, diff_orders, probe_changes, reload_window
+from core.services.planet_tasking.models import Order
 from tests.integration.order_states import daylight_point, iso, make_client, point, sim_now
 
 

@@ -18,8 +18,8 @@ from core.errors import (
     ValidationError,
     WaitTimeout,
 )
-from core.models import BulkStatus, Order, Page
-from core.planet_tasking import TaskingClient
+from core.services.planet_tasking.client import TaskingClient
+from core.services.planet_tasking.models import BulkStatus, Order, Page
 
 POINT = {"type": "Point", "coordinates": [13.350097, 52.514511]}
 STRIP = {"type": "LineString", "coordinates": [[10.92041015625, 48.91527985344383], [10.78857421875, 49.0738659012854]]}

@@ -21,22 +21,21 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDateTime, Qt, QVariant
 
 from core import layers
-from core.layers import (
+from core.layers import LayerInEditModeError, geojson_to_geometry, save_layers_to_geopackage
+from core.services.planet_tasking import layers as planet_layers
+from core.services.planet_tasking.layers import (
     CAPTURE_FIELDS,
     IMAGING_WINDOW_FIELDS,
     ORDER_FIELDS,
-    LayerInEditModeError,
     create_captures_layer,
     create_imaging_windows_layer,
     create_orders_layer,
     exclusivity_days_by_order,
-    geojson_to_geometry,
-    save_layers_to_geopackage,
     upsert_captures,
     upsert_imaging_windows,
     upsert_orders,
 )
-from core.models import ORDER_STATUSES, Capture, ImagingWindow, Order
+from core.services.planet_tasking.models import ORDER_STATUSES, Capture, ImagingWindow, Order
 
 pytestmark = pytest.mark.usefixtures("qgis_app")
 CLOCK = "yyyy-MM-ddTHH:mm:ss.zzz"
@@ -216,7 +215,7 @@ def test_imaging_windows_style_rules():
     assert "Replaces existing orders" in labels and len(labels) == 5
 
 
-@pytest.mark.parametrize("path", [layers.ORDERS_STYLE, layers.CAPTURES_STYLE, layers.IMAGING_WINDOWS_STYLE])
+@pytest.mark.parametrize("path", [planet_layers.ORDERS_STYLE, planet_layers.CAPTURES_STYLE, planet_layers.IMAGING_WINDOWS_STYLE])
 def test_each_qml_loads(path):
     layer = QgsVectorLayer("Polygon?crs=EPSG:4326&field=status:string", "x", "memory")
     message, ok = layer.loadNamedStyle(path)
@@ -345,22 +344,22 @@ def test_orders_layers_are_found_by_kind_whatever_their_name_and_the_selection_g
     captures = create_captures_layer()
     impostor = QgsVectorLayer("Point?crs=EPSG:4326&field=id:string&field=status:string", "Tasking orders", "memory")
     project.addMapLayers([renamed, other, captures, impostor], False)
-    assert {layer.id() for layer in layers.orders_layers(project)} == {renamed.id(), other.id()}
+    assert {layer.id() for layer in planet_layers.orders_layers(project)} == {renamed.id(), other.id()}
 
-    assert layers.selection_orders_layer(project) is None  # nothing selected anywhere, no active layer
-    assert layers.selection_orders_layer(project, active=renamed) is renamed
+    assert planet_layers.selection_orders_layer(project) is None  # nothing selected anywhere, no active layer
+    assert planet_layers.selection_orders_layer(project, active=renamed) is renamed
     other.selectAll()
-    assert layers.selection_orders_layer(project) is other
-    assert layers.selection_orders_layer(project, active=impostor) is other  # not an orders layer
-    assert layers.selection_orders_layer(project, active=renamed) is other  # the active one has no selection
+    assert planet_layers.selection_orders_layer(project) is other
+    assert planet_layers.selection_orders_layer(project, active=impostor) is other  # not an orders layer
+    assert planet_layers.selection_orders_layer(project, active=renamed) is other  # the active one has no selection
     renamed.selectAll()
-    assert layers.selection_orders_layer(project, active=renamed) is renamed
+    assert planet_layers.selection_orders_layer(project, active=renamed) is renamed
 
-    ids, statuses = layers.selected_order_ids(renamed)
+    ids, statuses = planet_layers.selected_order_ids(renamed)
     assert sorted(ids) == ["a", "b"] and statuses == {"a": "PENDING", "b": "FULFILLED"}
-    assert layers.selected_order_ids(None) == ([], {})
+    assert planet_layers.selected_order_ids(None) == ([], {})
     renamed.removeSelection()
-    assert layers.selected_order_ids(renamed) == ([], {})
+    assert planet_layers.selected_order_ids(renamed) == ([], {})
     project.clear()
 
 
@@ -426,7 +425,7 @@ def test_imaging_windows_refresh_by_id():
 def test_batches_smaller_than_the_input():
     captures = [capture(f"c{n}", x=n * 0.1) for n in range(25)]
     layer = create_captures_layer()
-    result = layers.apply_prepared(layer, layers.prepare_captures(captures), batch_size=4)
+    result = layers.apply_prepared(layer, planet_layers.prepare_captures(captures), batch_size=4)
     assert result.added == 25 and layer.featureCount() == 25
     assert len({feature["id"] for feature in layer.getFeatures()}) == 25
 
@@ -529,13 +528,13 @@ def test_a_feature_drawn_by_hand_without_id_is_kept_and_not_reread_each_time(mon
 
 
 def test_prepared_slices_split_in_order_and_keep_sources_and_geometries():
-    prepared = layers.prepare_captures([capture(f"c{n}", x=n * 0.1) for n in range(7)])
+    prepared = planet_layers.prepare_captures([capture(f"c{n}", x=n * 0.1) for n in range(7)])
     prepared.geometries["c2"] = QgsGeometry.fromWkt("POINT (1 2)")
     parts = list(layers.prepared_slices(prepared, 3))
     assert [list(part.rows) for part in parts] == [["c0", "c1", "c2"], ["c3", "c4", "c5"], ["c6"]]
-    assert all(part.kind is layers.CAPTURES for part in parts)
+    assert all(part.kind is planet_layers.CAPTURES for part in parts)
     assert parts[0].sources["c1"] is prepared.sources["c1"] and list(parts[0].geometries) == ["c2"]
-    assert list(layers.prepared_slices(layers.PreparedFeatures(layers.CAPTURES), 3)) == []
+    assert list(layers.prepared_slices(layers.PreparedFeatures(planet_layers.CAPTURES), 3)) == []
 
 
 def test_the_order_details_show_the_same_exclusivity_end_as_the_captures_layer():
@@ -550,9 +549,9 @@ def test_find_or_create_takes_the_projects_layer_of_that_kind_and_makes_one_only
     from qgis.core import QgsProject
 
     project = QgsProject()
-    made = layers.find_or_create_orders_layer(project)
-    assert layers.orders_layers(project) == [made] and made.name() == "Tasking orders"
+    made = planet_layers.find_or_create_orders_layer(project)
+    assert planet_layers.orders_layers(project) == [made] and made.name() == "Tasking orders"
     made.setName("renamed by the user")
-    assert layers.find_or_create_orders_layer(project) is made
-    captures = layers.find_or_create_layer(project, layers.CAPTURES, "Captures")
-    assert layers.layers_of_kind(project, layers.CAPTURES) == [captures] and layers.orders_layers(project) == [made]
+    assert planet_layers.find_or_create_orders_layer(project) is made
+    captures = layers.find_or_create_layer(project, planet_layers.CAPTURES, "Captures")
+    assert layers.layers_of_kind(project, planet_layers.CAPTURES) == [captures] and planet_layers.orders_layers(project) == [made]

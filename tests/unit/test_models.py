@@ -12,7 +12,7 @@ from typing import Any, Iterator, List
 import pytest
 
 from core.errors import field_errors_from_body
-from core.models import (
+from core.services.planet_tasking.models import (
     BulkPayload,
     BulkStatus,
     Capture,
@@ -368,7 +368,7 @@ def test_every_example_answer_in_the_documents_parses():
 
 
 def test_exclusivity_end_is_acquired_time_plus_days_and_unknown_when_either_is():
-    from core.models import exclusivity_end
+    from core.services.planet_tasking.models import exclusivity_end
 
     acquired = datetime(2020, 10, 10, 12, 0, tzinfo=timezone.utc)
     assert exclusivity_end(acquired, 30) == datetime(2020, 11, 9, 12, 0, tzinfo=timezone.utc)

@@ -1,10 +1,10 @@
-"""core.order_query: the list_orders parameters the Orders tab's filters and ordering make."""
+"""core.services.planet_tasking.query: the list_orders parameters the Orders tab's filters and ordering make."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from core.order_query import DEFAULT_ORDERING, OrdersQuery
+from core.services.planet_tasking.query import DEFAULT_ORDERING, OrdersQuery
 
 
 def test_no_filter_sends_only_the_ordering():

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.models import ImagingWindow
 from core.ordering import time_until_text, window_timing_lines
+from core.services.planet_tasking.models import ImagingWindow
 
 NOW = datetime(2026, 11, 23, 8, 50, tzinfo=timezone.utc)
 

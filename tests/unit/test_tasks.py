@@ -11,8 +11,8 @@ from qgis.PyQt.QtCore import QCoreApplication, QThread
 
 from core import log, tasks
 from core.errors import Cancelled, NotFoundError
-from core.layers import create_captures_layer, prepare_captures
-from core.models import Capture
+from core.services.planet_tasking.layers import create_captures_layer, prepare_captures
+from core.services.planet_tasking.models import Capture
 from core.tasks import ApiTask, LayerUpsertTask, active_tasks, cancel_all_tasks, run_in_background, submit_task
 
 

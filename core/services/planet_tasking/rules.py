@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from .models import Order, format_time
 
@@ -22,6 +24,19 @@ NEVER_EDITABLE = frozenset({"FULFILLED", "CANCELLED", "REJECTED", "EXPIRED"})
 CANCELLABLE = frozenset({"RECEIVED", "PENDING", "IN_PROGRESS"})
 # Bulk cancellation is narrower: "only Tasking Orders with the statuses PENDING and IN_PROGRESS".
 BULK_CANCELLABLE = frozenset({"PENDING", "IN_PROGRESS"})
+
+# planet-tasking-api.txt "Charged cancellation": past the free cancellations a cancel is refused with a
+# 400 whose text speaks of the charge (for one order, and as a bulk payload's error alike).
+CANCELLATION_CHARGE_PATTERN = re.compile(r"accept_cancellation_charge|cancellation[^.]{0,80}charge|charged", re.I)
+
+
+def is_charge_refusal(body: Any) -> bool:
+    """Whether a refusal (a 400 body, or a bulk payload's error text) is the charged-cancellation one."""
+    if not body:
+        return False
+    text = body if isinstance(body, str) else json.dumps(body, default=str)
+    return bool(CANCELLATION_CHARGE_PATTERN.search(text))
+
 
 _FINISHED_WHY = {
     "FULFILLED": "it is fulfilled",

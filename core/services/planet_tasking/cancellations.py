@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
-from .errors import ApiError, CancellationChargeRequired
+from ...errors import ApiError, CancellationChargeRequired
 from .models import Order, Pricing
 
 COUNTED_STATUSES = ("CANCELLED", "PENDING_CANCELLATION")

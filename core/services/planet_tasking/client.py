@@ -11,8 +11,9 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from .errors import (
+from ...errors import (
     ApiError,
+    CancellationChargeRequired,
     Cancelled,
     ConflictError,
     ImagingWindowSearchFailed,
@@ -23,8 +24,8 @@ from .errors import (
     ValidationError,
     WaitTimeout,
 )
-from .http import HttpTransport
-from .log import RedactingFilter, get_logger
+from ...http import HttpTransport
+from ...log import RedactingFilter, get_logger
 from .models import (
     BulkPayload,
     BulkStatus,
@@ -37,6 +38,7 @@ from .models import (
     PricingPreview,
     format_time,
 )
+from .rules import is_charge_refusal
 
 LOGGER = get_logger("planet_tasking")
 LOGGER.addFilter(RedactingFilter())
@@ -375,6 +377,14 @@ class TaskingClient:
                 self.transport.request("DELETE", path, params=params, safe=False, expect_json=False,
                                        ok_statuses=(200, 202, 204))
                 return
+            except ValidationError as error:
+                if not is_charge_refusal(error.body):
+                    raise
+                detail = error.server_detail
+                raise CancellationChargeRequired(
+                    CancellationChargeRequired.default_message + (f" The service said: {detail}" if detail else ""),
+                    field_errors=error.field_errors, status=error.status, body=error.body, method=error.method,
+                    url=error.url) from None
             except ApiError as error:
                 if not error.maybe_processed or attempt >= self.transport.max_retries:
                     raise

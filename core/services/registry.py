@@ -1,0 +1,70 @@
+"""The registry: which services the plugin knows, which one is active, and a client for it from the settings."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Dict, List, Optional
+
+from .. import settings
+from .base import ServiceDescriptor, missing_methods
+
+# THE place a service is registered: the name of its package under core/services/, whose `adapter`
+# module defines DESCRIPTOR. Nothing else in the plugin lists services.
+ADAPTERS = ("planet_tasking",)
+
+_descriptors: Dict[str, ServiceDescriptor] = {}
+
+
+def _loaded() -> Dict[str, ServiceDescriptor]:
+    if not _descriptors:
+        for package in ADAPTERS:
+            descriptor = importlib.import_module(f"{__package__}.{package}.adapter").DESCRIPTOR
+            _descriptors[descriptor.id] = descriptor
+    return _descriptors
+
+
+def services() -> List[ServiceDescriptor]:
+    """Every registered service, in registration order."""
+    return list(_loaded().values())
+
+
+def active_service_id() -> str:
+    """The service the dock and the dialogs work with (a setting; the first registered one by default)."""
+    chosen = settings.active_service()
+    return chosen if chosen in _loaded() else ADAPTERS[0]
+
+
+def service(service_id: Optional[str] = None) -> ServiceDescriptor:
+    """The descriptor of `service_id`, or of the active service."""
+    known = _loaded()
+    wanted = service_id or active_service_id()
+    if wanted not in known:
+        raise KeyError(f"unknown service {wanted!r}; registered: {', '.join(known)}")
+    return known[wanted]
+
+
+def client_for(service_id: Optional[str] = None) -> Optional[Any]:
+    """A client for the service as the settings say now, or None while it is not configured.
+
+    Call it on the main thread (it reads QgsSettings and may unlock QGIS's auth database) and give each
+    task its own client. Raises settings.AuthStorageError when the key cannot be read.
+    """
+    descriptor = service(service_id)
+    if not settings.is_configured(descriptor.id):
+        return None
+    connection = settings.connection(descriptor.id)
+    if not connection.api_key:
+        return None
+    return descriptor.connect(connection.base_url, connection.api_key)
+
+
+def client_factory(service_id: Optional[str] = None) -> Callable[[], Optional[Any]]:
+    """What widgets and dialogs are given: a callable that makes a fresh client when they need one."""
+    return lambda: client_for(service_id)
+
+
+def check(descriptor: ServiceDescriptor, client: Any) -> None:
+    """Raise TypeError when a client lacks a method one of its service's capabilities promises."""
+    missing = missing_methods(client, descriptor.capabilities)
+    if missing:
+        raise TypeError(f"{descriptor.id} client lacks: {', '.join(missing)}")
