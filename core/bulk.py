@@ -63,8 +63,6 @@ MAPPABLE_FIELDS = ("name", "start_time", "end_time", "order_type", "n_stereo_pov
                    "pl_number", "product")
 TIME_FIELDS = ("start_time", "end_time")
 INTEGER_FIELDS = ("n_stereo_pov", "exclusivity_days")
-MAX_NAME_LENGTH = 255
-MAX_EXCLUSIVITY_DAYS = 30
 
 # Pricing: the list form of POST /pricing/ has no documented size limit. 1000 is the largest list of
 # order payloads any documented endpoint takes (bulk create), so the same chunks are priced and then
@@ -185,9 +183,8 @@ def order_fields_from_values(values: Mapping[str, Any], now: Optional[datetime] 
         raise FeatureProblem("missing_name", "The order name is empty: map the name to a field or expression "
                                              "that gives every feature a name.")
     name = str(name).strip()
-    if len(name) > MAX_NAME_LENGTH:
-        raise FeatureProblem("name_too_long", f"The order name has {len(name)} characters; at most "
-                                              f"{MAX_NAME_LENGTH} are allowed.")
+    if order_rules.name_length_problem(name):
+        raise FeatureProblem("name_too_long", order_rules.name_length_problem(name))
     payload["name"] = name
     start = time_text(values.get("start_time"), "The start time")
     end = time_text(values.get("end_time"), "The end time")
@@ -208,15 +205,14 @@ def order_fields_from_values(values: Mapping[str, Any], now: Optional[datetime] 
         payload["order_type"] = order_type
     if order_type == "STEREO":
         pov = _integer(values.get("n_stereo_pov"), "The number of stereo points of view")
-        if pov not in (2, 3):
-            raise FeatureProblem("bad_stereo_pov", "A STEREO order needs 2 or 3 stereo points of view (n_stereo_pov)"
-                                                   + ("." if pov is None else f", not {pov}."))
+        if order_rules.stereo_pov_problem(order_type, pov):
+            raise FeatureProblem("bad_stereo_pov", order_rules.stereo_pov_problem(order_type, pov))
         payload["n_stereo_pov"] = pov
     # n_stereo_pov on an IMAGE order means nothing to the service (which refuses it): it is left out.
     days = _integer(values.get("exclusivity_days"), "The exclusivity days")
     if days is not None:
-        if not 0 <= days <= MAX_EXCLUSIVITY_DAYS:
-            raise FeatureProblem("bad_exclusivity", f"Exclusivity must be 0-{MAX_EXCLUSIVITY_DAYS} days, not {days}.")
+        if order_rules.exclusivity_problem(days):
+            raise FeatureProblem("bad_exclusivity", order_rules.exclusivity_problem(days))
         payload["exclusivity_days"] = days
     for text_field in ("pl_number", "product"):
         value = values.get(text_field)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Generic, List, Optional, Tuple, TypeVar
 
 from .aoi import KIND_AREA, KIND_POINT, KIND_STRIP, Aoi
+from .services.planet_tasking import rules
 from .services.planet_tasking.client import jsonable
 from .services.planet_tasking.models import ImagingWindow, Pricing
 
@@ -26,7 +27,6 @@ DEFAULT_ELEVATION_MAX = 90.0
 FLEXIBLE_DEFAULT_DAYS = 30
 # An imaging-window search "cannot be more than seven days in the future" (planet-assured-tasking.txt).
 ASSURED_SEARCH_DAYS = 7
-MAX_NAME_LENGTH = 255
 # Where a problem with the whole form (not one field) is shown.
 GENERAL = "non_field_errors"
 
@@ -121,10 +121,10 @@ def form_problems(form: OrderForm, aoi: Optional[Aoi], *, for_order: bool = True
         name = form.name.strip()
         if not name:
             problems["name"] = "Give the order a name."
-        elif len(form.name) > MAX_NAME_LENGTH:
-            problems["name"] = f"The name has {len(form.name)} characters; at most {MAX_NAME_LENGTH} are allowed."
-    if form.order_type == STEREO and form.n_stereo_pov not in (2, 3):
-        problems["n_stereo_pov"] = "A stereo order takes 2 or 3 points of view."
+        elif rules.name_length_problem(form.name):
+            problems["name"] = rules.name_length_problem(form.name)
+    if rules.stereo_pov_problem(form.order_type, form.n_stereo_pov):
+        problems["n_stereo_pov"] = rules.stereo_pov_problem(form.order_type, form.n_stereo_pov)
     low, high = form.sat_elevation_angle_min, form.sat_elevation_angle_max
     if not (0.0 <= low <= 90.0):
         problems["sat_elevation_angle_min"] = "The satellite elevation must be between 0° and 90°."
@@ -133,14 +133,12 @@ def form_problems(form: OrderForm, aoi: Optional[Aoi], *, for_order: bool = True
     elif low > high:
         problems["sat_elevation_angle_min"] = (
             f"The lowest satellite elevation ({low:g}°) is above the highest ({high:g}°).")
-    if not 0 <= form.exclusivity_days <= 30:
-        problems["exclusivity_days"] = "Exclusivity is 0 to 30 days."
+    if rules.exclusivity_problem(form.exclusivity_days):
+        problems["exclusivity_days"] = rules.exclusivity_problem(form.exclusivity_days)
     if not form.is_assured or not form.imaging_window:
-        start, end = form.start_time, form.end_time
-        if start is not None and end is not None and end <= start:
-            problems["end_time"] = "The end time must be after the start time."
-        elif end is not None and end <= now:
-            problems["end_time"] = "The end time is in the past: choose a later end."
+        end = form.end_time
+        if rules.time_range_problem(form.start_time, end, now):
+            problems["end_time"] = rules.time_range_problem(form.start_time, end, now)
         elif form.is_assured and end is not None and end > now + timedelta(days=ASSURED_SEARCH_DAYS, minutes=1):
             problems["end_time"] = (f"Imaging windows can be searched at most {ASSURED_SEARCH_DAYS} days ahead: "
                                     f"end on {(now + timedelta(days=ASSURED_SEARCH_DAYS)):%Y-%m-%d %H:%M} UTC "

@@ -68,7 +68,7 @@ def test_files_git_does_not_track_are_left_out_of_the_zip(tmp_path):
     done = subprocess.run([sys.executable, "scripts/package.py", "zip", "--out", str(tmp_path / "dist")],
                           cwd=clone, check=True, capture_output=True, text=True)
     names = zipfile.ZipFile(next((tmp_path / "dist").glob("*.zip"))).namelist()
-    assert "satellite_tasking/core/models.py" in names
+    assert "satellite_tasking/core/services/planet_tasking/models.py" in names
     assert not [n for n in names if n.endswith(("scratch.sqlite", "sandbox/notes.py"))]
     assert "core/scratch.sqlite" in done.stderr and "sandbox/notes.py" in done.stderr
 

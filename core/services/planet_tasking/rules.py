@@ -25,6 +25,41 @@ CANCELLABLE = frozenset({"RECEIVED", "PENDING", "IN_PROGRESS"})
 # Bulk cancellation is narrower: "only Tasking Orders with the statuses PENDING and IN_PROGRESS".
 BULK_CANCELLABLE = frozenset({"PENDING", "IN_PROGRESS"})
 
+# --- order fields (planet-tasking-api.txt): the one place each limit is checked -----------------------
+# The form, the bulk feature checks and the edit checks all ask these; each answers a sentence or None.
+MAX_NAME_LENGTH = 255
+STEREO_POV_CHOICES = (2, 3)
+MAX_EXCLUSIVITY_DAYS = 30
+
+
+def name_length_problem(name: str) -> Optional[str]:
+    if len(name) > MAX_NAME_LENGTH:
+        return f"The name has {len(name)} characters; at most {MAX_NAME_LENGTH} are allowed."
+    return None
+
+
+def stereo_pov_problem(order_type: Optional[str], n_stereo_pov: Any) -> Optional[str]:
+    if order_type == "STEREO" and n_stereo_pov not in STEREO_POV_CHOICES:
+        shown = "" if n_stereo_pov is None else f", not {n_stereo_pov}"
+        return f"A stereo order takes 2 or 3 points of view (n_stereo_pov){shown}."
+    return None
+
+
+def exclusivity_problem(days: Optional[int]) -> Optional[str]:
+    if days is not None and not 0 <= days <= MAX_EXCLUSIVITY_DAYS:
+        return f"Exclusivity is 0 to {MAX_EXCLUSIVITY_DAYS} days, not {days}."
+    return None
+
+
+def time_range_problem(start: Optional[datetime], end: Optional[datetime], now: Optional[datetime]) -> Optional[str]:
+    """An order's time range: the end after the start, and (when `now` is given) in the future."""
+    if start is not None and end is not None and end <= start:
+        return "The end time must be after the start time."
+    if end is not None and now is not None and end <= now:
+        return "The end time is in the past: choose a later end."
+    return None
+
+
 # planet-tasking-api.txt "Charged cancellation": past the free cancellations a cancel is refused with a
 # 400 whose text speaks of the charge (for one order, and as a bulk payload's error alike).
 CANCELLATION_CHARGE_PATTERN = re.compile(r"accept_cancellation_charge|cancellation[^.]{0,80}charge|charged", re.I)
@@ -161,8 +196,8 @@ def edit_problems(order: Order, *, name: Optional[str] = None, start_time: Optio
             problems.append(allowed.reason)
         elif not name.strip():
             problems.append("The name may not be blank.")
-        elif len(name) > 255:
-            problems.append("The name may have at most 255 characters.")
+        elif name_length_problem(name):
+            problems.append(name_length_problem(name))
     if start_time is not None and not can_edit_start_time(order):
         problems.append(can_edit_start_time(order).reason)
     if end_time is not None and not can_edit_end_time(order):
