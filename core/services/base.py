@@ -107,7 +107,8 @@ class ServiceDescriptor:
 
     `connect(base_url, api_key)` makes a client (one per thread: give each task its own). `rules` is the
     module holding the service's order rules (what may be edited or cancelled in which state), `layers`
-    the module holding its layer schemas: workflows reach both only through here.
+    the module holding its layer schemas, `forms` the module turning an order form into the service's
+    requests: workflows reach all three only through here, never by importing the service's package.
     """
 
     id: str
@@ -116,6 +117,7 @@ class ServiceDescriptor:
     connect: Callable[[str, str], Any]
     rules: Any = None
     layers: Any = None
+    forms: Any = None
     order_statuses: Tuple[str, ...] = ()
     extras: Mapping[str, Any] = field(default_factory=dict)
 
