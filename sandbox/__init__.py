@@ -1,3 +1,1 @@
-"""Local emulator of the Planet Tasking API v2 (standard library only): `python3 -m sandbox`."""
-
-VERSION = "2.1.0-sandbox"
+"""Local emulator of satellite tasking APIs (standard library only), one server for all: `python3 -m sandbox`."""

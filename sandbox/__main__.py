@@ -10,8 +10,8 @@ import threading
 from typing import List, Optional
 
 from sandbox.accounts import make_account
-from sandbox.engine import Sandbox
 from sandbox.server import SandboxApp, make_server
+from sandbox.simulation import Simulation
 from sandbox.store import Store, default_db_path
 from sandbox.timefmt import parse_time
 
@@ -46,13 +46,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"--start: not an ISO 8601 date-time: {args.start}", file=sys.stderr)
             return 2
     store = Store(args.db or default_db_path())
-    sb = Sandbox(store=store, accounts=accounts, speed=args.speed, seed=args.seed, start=start)
-    app = SandboxApp(sb)
+    sim = Simulation(store=store, accounts=accounts, speed=args.speed, seed=args.seed, start=start)
+    app = SandboxApp(sim)
     if args.demo:
-        from sandbox.planet_tasking.demo import seed_demo
-
-        with sb.lock:
-            seed_demo(app)
+        with sim.lock:
+            app.seed_demo()
     server = make_server(app, args.host, args.port)
     host, port = server.server_address[:2]
     app.start_ticker()

@@ -1,4 +1,4 @@
-"""HTTP transport: the API under /tasking/v2/, loopback-only control endpoints under /sandbox/, and faults."""
+"""HTTP transport and router: each API under its path prefix; loopback-only /sandbox/ control endpoints; faults."""
 
 from __future__ import annotations
 
@@ -8,14 +8,36 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple
 from urllib.parse import urlsplit
 
-from sandbox.engine import Sandbox
-from sandbox.errors import ApiError
+from sandbox.errors import ApiError, not_found
 from sandbox.faults import Fault, FaultBoard
-from sandbox.planet_tasking.routes import Api
+from sandbox.planet_tasking.routes import TaskingApi
+from sandbox.simulation import Simulation
 from sandbox.timefmt import format_time
+
+Response = Tuple[int, Any, Dict[str, str]]
+
+
+class Api(Protocol):
+    """What the router needs of an emulated API (built once with the shared Simulation).
+
+    Optional extras, looked up by name: `control(method, parts, body)` answers the API's own
+    /sandbox/<parts> endpoints (None when a path is not its own); `seed_demo()` fills an empty
+    database for `--demo`.
+    """
+
+    def handle(self, method: str, path: str, query: str, body: Any, headers: Dict[str, str],
+               root: str) -> Response:
+        """Answer a request whose path is below the prefix; `root` is the prefix's absolute URL."""
+
+
+# The one place an API is registered: the path prefix it serves (with its trailing slash) and its class.
+# The first matching prefix wins. Planet Orders (/compute/ops/) and UP42 are to be added here.
+APIS: Sequence[Tuple[str, Callable[[Simulation], Api]]] = (
+    ("/tasking/v2/", TaskingApi),
+)
 
 MAX_BODY = 50 * 1024 * 1024
 STATUS_FAULT_MESSAGES = {
@@ -27,71 +49,84 @@ STATUS_FAULT_MESSAGES = {
 
 
 class SandboxApp:
-    """Engine, API routes, faults and the background ticker that moves simulated time at speed > 0."""
+    """The simulation, the registered APIs, faults and the background ticker that moves time at speed > 0."""
 
-    def __init__(self, sb: Sandbox):
-        self.sb = sb
-        self.api = Api(sb)
-        self.faults = FaultBoard(sb.seed)
+    def __init__(self, sim: Simulation, apis: Sequence[Tuple[str, Callable[[Simulation], Api]]] = APIS):
+        self.sim = sim
+        self.apis: List[Tuple[str, Api]] = [(prefix, make(sim)) for prefix, make in apis]
+        self.faults = FaultBoard(sim.seed)
         self._stop = threading.Event()
         self._ticker: Optional[threading.Thread] = None
 
     def start_ticker(self, interval: float = 0.5) -> None:
         def tick() -> None:
             while not self._stop.wait(interval):
-                if self.sb.clock.speed > 0:
-                    with self.sb.lock:
+                if self.sim.clock.speed > 0:
+                    with self.sim.lock:
                         if self._stop.is_set():
                             return  # the store may already be closed
-                        self.sb.sync()
-                        self.sb.store.commit()
+                        self.sim.sync()
+                        self.sim.store.commit()
 
         self._ticker = threading.Thread(target=tick, name="sandbox-ticker", daemon=True)
         self._ticker.start()
 
     def stop(self) -> None:
         self._stop.set()
-        with self.sb.lock:
-            self.sb.store.close()
+        with self.sim.lock:
+            self.sim.store.close()
+
+    def seed_demo(self) -> int:
+        """`--demo`: each API that has demo data replays it (the caller holds the lock). Returns objects made."""
+        return sum(api.seed_demo() for _, api in self.apis if hasattr(api, "seed_demo"))
 
     def call_api(self, method: str, path: str, query: str, body: Any, headers: Dict[str, str],
-                 base: str) -> Tuple[int, Any, Dict[str, str]]:
-        with self.sb.lock:
+                 base: str) -> Response:
+        with self.sim.lock:
             if self._stop.is_set():
                 return 503, {"detail": "The sandbox is shutting down."}, {}
-            self.sb.sync()
+            self.sim.sync()
             try:
-                return self.api.handle(method, path, query, body, headers, base)
+                return self._route(method, path, query, body, headers, base)
             except ApiError as error:
                 return error.status, error.body, error.headers
             finally:
-                self.sb.store.commit()
+                self.sim.store.commit()
+
+    def _route(self, method: str, path: str, query: str, body: Any, headers: Dict[str, str],
+               base: str) -> Response:
+        for prefix, api in self.apis:
+            if path.startswith(prefix):
+                if method == "HEAD":
+                    method = "GET"  # same answer without the body (the transport drops it)
+                return api.handle(method, path[len(prefix):], query, body, headers, base + prefix)
+        raise not_found()
 
     def control(self, method: str, path: str, body: Any) -> Tuple[int, Any]:
         parts = [p for p in path.split("/") if p][1:]
-        sb = self.sb
+        sim = self.sim
         if parts == ["clock"]:
-            with sb.lock:
+            with sim.lock:
                 if method == "POST":
                     body = body or {}
                     if "speed" in body:
-                        sb.sync()
-                        sb.clock.set(sb.now())
-                        sb.clock.speed = float(body["speed"])
+                        sim.sync()
+                        sim.clock.set(sim.now())
+                        sim.clock.speed = float(body["speed"])
                     seconds = float(body.get("advance_seconds") or 0)
                     if seconds < 0:
                         return 400, {"detail": "advance_seconds must not be negative."}
-                    target = sb.clock.advance(seconds)
-                    sb.run_until(target)
-                    sb.store.commit()
+                    target = sim.clock.advance(seconds)
+                    sim.run_until(target)
+                    sim.store.commit()
                 elif method != "GET":
                     return 405, {"detail": f'Method "{method}" not allowed.'}
-                return 200, {"now": format_time(sb.now()), "speed": sb.clock.speed}
+                return 200, {"now": format_time(sim.now()), "speed": sim.clock.speed}
         if parts == ["reset"] and method == "POST":
-            with sb.lock:
-                sb.reset()
+            with sim.lock:
+                sim.reset()
             self.faults.reset()
-            return 200, {"now": format_time(sb.now()), "speed": sb.clock.speed}
+            return 200, {"now": format_time(sim.now()), "speed": sim.clock.speed}
         if parts == ["requests"] and method == "GET":
             return 200, self.faults.log_json()
         if parts == ["faults"]:
@@ -102,20 +137,13 @@ class SandboxApp:
                 return 204, None
             return 200, {"faults": self.faults.list()}
         if parts == ["accounts"] and method == "GET":
-            return 200, {"accounts": [a.as_json() for a in sb.accounts.values()],
-                         "seed": sb.seed}
-        if len(parts) == 3 and parts[0] == "captures" and parts[2] == "reassess" and method == "POST":
-            assessment = (body or {}).get("assessment")
-            if assessment not in ("SUCCESS", "INVALID"):
-                return 400, {"assessment": ["One of: SUCCESS, INVALID."]}
-            with sb.lock:
-                now = sb.sync()
-                capture = sb.store.get("capture", parts[1])
-                if capture is None:
-                    return 404, {"detail": "Not found."}
-                sb.reassess_capture(capture, assessment, now)
-                sb.store.commit()
-                return 200, sb.render_capture(capture)
+            return 200, {"accounts": [a.as_json() for a in sim.accounts.values()],
+                         "seed": sim.seed}
+        for _, api in self.apis:
+            own = getattr(api, "control", None)
+            answer = own(method, parts, body) if own is not None else None
+            if answer is not None:
+                return answer
         return 404, {"detail": "Not found."}
 
 
@@ -123,7 +151,7 @@ class Handler(BaseHTTPRequestHandler):
     """One connection; HTTP/1.1 keep-alive so clients with sessions reuse it."""
 
     protocol_version = "HTTP/1.1"
-    server_version = "PlanetTaskingSandbox/2"
+    server_version = "PlanetTaskingSandbox/2"  # the Server header clients have always seen; kept as is
     # Headers and body go out in two writes; without TCP_NODELAY, Nagle plus the client's delayed ACK
     # adds ~40 ms to every answer on a kept-alive connection.
     disable_nagle_algorithm = True

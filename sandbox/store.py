@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 from typing import Dict, Iterable, Optional, Set, Tuple
 
-KINDS = ("order", "capture", "search", "bulk")
-
 
 def default_db_path() -> str:
     if sys.platform.startswith("win"):
@@ -22,8 +20,16 @@ def default_db_path() -> str:
     return str(base / "satellite-tasking" / "sandbox.sqlite3")
 
 
+def public(document: dict) -> dict:
+    """The API view of a stored document: bookkeeping keys start with an underscore and stay inside."""
+    return {k: v for k, v in document.items() if not k.startswith("_")}
+
+
 class Store:
-    """Objects by kind and id, in creation order; callers hold the application lock around every use."""
+    """Objects by kind and id, in creation order; callers hold the application lock around every use.
+
+    A kind is any name an API chooses for its objects (the Tasking API's: order, capture, search, bulk).
+    """
 
     def __init__(self, path: str):
         if path != ":memory:":
@@ -40,7 +46,7 @@ class Store:
         )
         self.connection.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self.connection.commit()
-        self.objects: Dict[str, Dict[str, dict]] = {kind: {} for kind in KINDS}
+        self.objects: Dict[str, Dict[str, dict]] = {}
         self._dirty: Set[Tuple[str, str]] = set()
         self._meta_dirty: Dict[str, str] = {}
         self.seq = 0
@@ -62,15 +68,15 @@ class Store:
     def add(self, kind: str, obj: dict) -> dict:
         self.seq += 1
         obj["_seq"] = self.seq
-        self.objects[kind][obj["id"]] = obj
+        self.objects.setdefault(kind, {})[obj["id"]] = obj
         self._dirty.add((kind, obj["id"]))
         return obj
 
     def get(self, kind: str, object_id: str) -> Optional[dict]:
-        return self.objects[kind].get(object_id)
+        return self.objects.get(kind, {}).get(object_id)
 
     def all(self, kind: str) -> Iterable[dict]:
-        return self.objects[kind].values()
+        return self.objects.get(kind, {}).values()
 
     def touch(self, kind: str, obj: dict) -> None:
         self._dirty.add((kind, obj["id"]))
@@ -80,7 +86,7 @@ class Store:
             return
         rows = []
         for kind, object_id in self._dirty:
-            obj = self.objects[kind].get(object_id)
+            obj = self.objects.get(kind, {}).get(object_id)
             if obj is not None:
                 rows.append((kind, object_id, obj["_seq"], json.dumps(obj, separators=(",", ":"))))
         with self.connection:
@@ -96,7 +102,7 @@ class Store:
     def clear(self) -> None:
         with self.connection:
             self.connection.execute("DELETE FROM objects")
-        self.objects = {kind: {} for kind in KINDS}
+        self.objects = {}
         self._dirty.clear()
 
     def close(self) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict
+from typing import Any, Dict
 
 from sandbox.accounts import Account
-from sandbox.engine import BULK_CANCELLABLE, Sandbox
 from sandbox.errors import ApiError
+from sandbox.planet_tasking.cancellation import cancel_order
+from sandbox.planet_tasking.orders import create_order, edit_order
+from sandbox.planet_tasking.states import BULK_CANCELLABLE
+from sandbox.simulation import Simulation
 from sandbox.timefmt import format_time, parse_time
 
 MAX_PAYLOADS = 1000
@@ -24,7 +27,7 @@ def _compact(errors: Dict[str, Any]) -> str:
     return json.dumps(errors, separators=(",", ":"))
 
 
-def create_bulk(sb: Sandbox, account: Account, body: Any, now: datetime) -> dict:
+def create_bulk(sim: Simulation, account: Account, body: Any, now: datetime) -> dict:
     if not isinstance(body, dict):
         raise ApiError(400, {"non_field_errors": [
             f"Invalid data. Expected a dictionary, but got {type(body).__name__}."]})
@@ -36,7 +39,7 @@ def create_bulk(sb: Sandbox, account: Account, body: Any, now: datetime) -> dict
         except ValueError:
             errors["id"] = ["Must be a valid UUID."]
         else:
-            if sb.store.get("bulk", bulk_id) is not None:
+            if sim.store.get("bulk", bulk_id) is not None:
                 errors["id"] = ["bulk process with this id already exists."]
     operation = body.get("operation_type", "CREATE") or "CREATE"
     if operation not in OPERATIONS:
@@ -52,7 +55,7 @@ def create_bulk(sb: Sandbox, account: Account, body: Any, now: datetime) -> dict
         errors["order_payloads"] = [f"Ensure this field has no more than {MAX_PAYLOADS} elements."]
     if errors:
         raise ApiError(400, errors)
-    bulk_id = bulk_id or sb.new_id()
+    bulk_id = bulk_id or sim.new_id()
     default_start = format_time(now)[:19] + "Z"
     default_end = format_time(now + timedelta(days=30))[:19] + "Z"
     entries = []
@@ -60,7 +63,7 @@ def create_bulk(sb: Sandbox, account: Account, body: Any, now: datetime) -> dict
         if operation == "CREATE" and isinstance(payload, dict):
             # The service stores each create payload with its defaults filled in (see the documented example).
             payload = {"altitude": 0, "start_time": default_start, "end_time": default_end, **payload}
-        entries.append({"id": sb.new_id(), "payload": payload})
+        entries.append({"id": sim.new_id(), "payload": payload})
     bulk = {
         "id": bulk_id,
         "start_time": None,
@@ -76,18 +79,17 @@ def create_bulk(sb: Sandbox, account: Account, body: Any, now: datetime) -> dict
         "_payloads": entries,
         "_done": 0,
     }
-    sb.store.add("bulk", bulk)
-    sb.schedule("bulk", bulk, now + timedelta(seconds=BULK_START_DELAY), "run")
+    sim.store.add("bulk", bulk)
+    sim.schedule("bulk", bulk, now + timedelta(seconds=BULK_START_DELAY), "run")
     return bulk
 
 
-def _process_payload(sb: Sandbox, account: Account, bulk: dict, entry: dict, at: datetime,
-                     create: Callable) -> None:
+def _process_payload(sim: Simulation, account: Account, bulk: dict, entry: dict, at: datetime) -> None:
     payload = entry["payload"]
     operation = bulk["operation_type"]
     try:
         if operation == "CREATE":
-            order = create(account, payload, at)
+            order = create_order(sim, account, payload, at)
             entry["order_id"] = order["id"]
         else:
             if not isinstance(payload, dict):
@@ -96,15 +98,15 @@ def _process_payload(sb: Sandbox, account: Account, bulk: dict, entry: dict, at:
             order_id = payload.get("id")
             if order_id is None:
                 raise ApiError(400, {"id": ["This field is required."]})
-            if sb.store.get("order", str(order_id)) is None or \
-                    sb.store.get("order", str(order_id)).get("_key") != account.api_key:
+            if sim.store.get("order", str(order_id)) is None or \
+                    sim.store.get("order", str(order_id)).get("_key") != account.api_key:
                 raise ApiError(404, {"id": [f"Order {order_id} not found."]})
             if operation == "EDIT":
                 changes = {k: v for k, v in payload.items() if k != "id"}
-                sb.edit_order(account, str(order_id), changes, at)
+                edit_order(sim, account, str(order_id), changes, at)
             else:
-                sb.cancel_order(account, str(order_id), at, accept_charge=payload.get("accept_cancellation_charge") is True,
-                                allowed=BULK_CANCELLABLE)
+                cancel_order(sim, account, str(order_id), at,
+                             accept_charge=payload.get("accept_cancellation_charge") is True, allowed=BULK_CANCELLABLE)
             entry["order_id"] = str(order_id)
     except ApiError as error:
         entry["error"] = _compact(error.body)
@@ -114,9 +116,9 @@ def _process_payload(sb: Sandbox, account: Account, bulk: dict, entry: dict, at:
     bulk["processing_payload_count"] -= 1
 
 
-def bulk_event(sb: Sandbox, bulk: dict, event: str, at: datetime, target: datetime, create: Callable) -> None:
+def bulk_event(sim: Simulation, bulk: dict, event: str, at: datetime, target: datetime) -> None:
     """Process the payloads due by `target` (50 per simulated second), each at its own due time."""
-    account = sb.account(bulk["_key"])
+    account = sim.account(bulk["_key"])
     if bulk["status"] == "PENDING":
         bulk["status"] = "RUNNING"
         bulk["start_time"] = format_time(at)
@@ -131,16 +133,16 @@ def bulk_event(sb: Sandbox, bulk: dict, event: str, at: datetime, target: dateti
             bulk["failed_payload_count"] += 1
             bulk["processing_payload_count"] -= 1
         else:
-            _process_payload(sb, account, bulk, entries[bulk["_done"]], due, create)
+            _process_payload(sim, account, bulk, entries[bulk["_done"]], due)
         bulk["_done"] += 1
     if bulk["_done"] >= len(entries):
         bulk["status"] = "COMPLETE"
         bulk["end_time"] = format_time(started + timedelta(seconds=PAYLOAD_SECONDS * len(entries)))
-        sb.schedule("bulk", bulk, None)
+        sim.schedule("bulk", bulk, None)
     else:
         next_due = started + timedelta(seconds=PAYLOAD_SECONDS * (bulk["_done"] + 1))
-        sb.schedule("bulk", bulk, next_due, "run")
-    sb.store.touch("bulk", bulk)
+        sim.schedule("bulk", bulk, next_due, "run")
+    sim.store.touch("bulk", bulk)
 
 
 def render_bulk(bulk: dict) -> dict:

@@ -8,18 +8,14 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from sandbox import geo
 from sandbox.accounts import Account
-from sandbox.engine import Sandbox, public
 from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors
 from sandbox.planet_tasking import orbits
-from sandbox.planet_tasking.pricing import (
-    TIER_MULTIPLIERS,
-    model_for_values,
-    order_cost,
-    pricing_document,
-    pricing_model,
-)
+from sandbox.planet_tasking.pricing import TIER_MULTIPLIERS, pricing_document, pricing_model
+from sandbox.planet_tasking.replacement import conflicting_assured_orders, replaced_entries
 from sandbox.planet_tasking.shapes import POINT_SQKM, check_geometry
 from sandbox.planet_tasking.validation import number_in_range
+from sandbox.simulation import Simulation
+from sandbox.store import public
 from sandbox.timefmt import format_time, parse_time
 
 SEARCH_HORIZON = timedelta(days=7)
@@ -47,7 +43,7 @@ def _required_string(errors: FieldErrors, payload: Dict[str, Any], field: str) -
     return None
 
 
-def create_search(sb: Sandbox, account: Account, payload: Any, now: datetime) -> dict:
+def create_search(sim: Simulation, account: Account, payload: Any, now: datetime) -> dict:
     if not isinstance(payload, dict):
         raise ApiError(400, {"non_field_errors": [
             f"Invalid data. Expected a dictionary, but got {type(payload).__name__}."]})
@@ -98,7 +94,7 @@ def create_search(sb: Sandbox, account: Account, payload: Any, now: datetime) ->
         times = {"start_time": start, "end_time": end}
     errors.raise_if_any()
     search = {
-        "id": sb.new_id(),
+        "id": sim.new_id(),
         "imaging_windows": [],
         "status": "CREATED",
         "pl_number": pl_number,
@@ -116,8 +112,8 @@ def create_search(sb: Sandbox, account: Account, payload: Any, now: datetime) ->
         "_key": account.api_key,
         "_windows": [],
     }
-    sb.store.add("search", search)
-    sb.schedule("search", search, now + timedelta(seconds=SEARCH_START_DELAY), "start")
+    sim.store.add("search", search)
+    sim.schedule("search", search, now + timedelta(seconds=SEARCH_START_DELAY), "start")
     return search
 
 
@@ -130,18 +126,18 @@ def _search_fails(search: dict) -> Optional[Tuple[str, str]]:
     return None
 
 
-def search_event(sb: Sandbox, search: dict, event: str, at: datetime, target: datetime) -> None:
+def search_event(sim: Simulation, search: dict, event: str, at: datetime, target: datetime) -> None:
     if event == "start" and search["status"] == "CREATED":
         failure = _search_fails(search)
         if failure:
             search["status"] = "FAILED"
             search["error_code"], search["error_message"] = failure
-            sb.store.touch("search", search)
+            sim.store.touch("search", search)
             return
         try:
             found = orbits.find_windows(
                 search["geometry"], parse_time(search["start_time"]), parse_time(search["end_time"]),
-                now=parse_time(search["created_time"]), seed=sb.seed,
+                now=parse_time(search["created_time"]), seed=sim.seed,
                 sat_elevation_angle_min=float(search["sat_elevation_angle_min"]),
                 sat_elevation_angle_max=float(search["sat_elevation_angle_max"]),
                 off_nadir_angle_min=float(search["off_nadir_angle_min"]),
@@ -151,7 +147,7 @@ def search_event(sb: Sandbox, search: dict, event: str, at: datetime, target: da
             search["status"] = "FAILED"
             search["error_code"] = "INTERNAL_ERROR"
             search["error_message"] = f"The imaging window search failed: {error}"
-            sb.store.touch("search", search)
+            sim.store.touch("search", search)
             return
         namespace = uuid.UUID(search["id"])
         first_reveal = SEARCH_START_DELAY + 10
@@ -164,25 +160,21 @@ def search_event(sb: Sandbox, search: dict, event: str, at: datetime, target: da
                             "_reveal": reveal.timestamp()})
         search["_windows"] = windows
         search["status"] = "IN_PROGRESS"
-        sb.schedule("search", search, created + timedelta(seconds=SEARCH_DONE_AFTER), "done")
+        sim.schedule("search", search, created + timedelta(seconds=SEARCH_DONE_AFTER), "done")
     elif event == "done" and search["status"] == "IN_PROGRESS":
         search["status"] = "DONE"
-        sb.store.touch("search", search)
+        sim.store.touch("search", search)
 
 
-def find_window(sb: Sandbox, account: Account, window_id: str) -> Optional[Tuple[dict, dict]]:
+def find_window(sim: Simulation, account: Account, window_id: str) -> Optional[Tuple[dict, dict]]:
     """(search, window) for a window id found by one of this key's searches."""
-    for search in sb.store.all("search"):
+    for search in sim.store.all("search"):
         if search.get("_key") != account.api_key:
             continue
         for window in search.get("_windows", []):
             if window["id"] == window_id:
                 return search, window
     return None
-
-
-def _conflicts(sb: Sandbox, account: Account, window: dict, exclude: Optional[str] = None) -> List[dict]:
-    return sb.conflicting_assured_orders(account, window, exclude=exclude)
 
 
 def quota_priority_multiplier(window: dict, conflicts: List[dict], now: datetime) -> float:
@@ -217,11 +209,10 @@ def window_pricing(search: dict, window: dict, conflicts: List[dict], exclusivit
     model = pricing_model(requested_sqkm=search_requested_sqkm(search), order_type="IMAGE", n_stereo_pov=None,
                           scheduling_type="ASSURED", exclusivity_days=exclusivity_days,
                           tier=window.get("assured_tasking_tier"))
-    replaced = [{"order_id": o["id"], "name": o["name"], "cost": order_cost(o)} for o in conflicts]
-    return pricing_document(model, replaced)
+    return pricing_document(model, replaced_entries(conflicts))
 
 
-def render_search(sb: Sandbox, account: Account, search: dict, now: datetime, params: Dict[str, str]) -> dict:
+def render_search(sim: Simulation, account: Account, search: dict, now: datetime, params: Dict[str, str]) -> dict:
     show_replacing = params.get("show_replacing_imaging_windows", "").lower() in ("true", "1")
     exclusivity = params.get("order_template__exclusivity_days")
     if exclusivity is not None and exclusivity not in EXCLUSIVITY_CHOICES:
@@ -233,7 +224,7 @@ def render_search(sb: Sandbox, account: Account, search: dict, now: datetime, pa
         for window in search["_windows"]:
             if search["status"] == "IN_PROGRESS" and window["_reveal"] > now.timestamp():
                 continue
-            conflicts = _conflicts(sb, account, window)
+            conflicts = conflicting_assured_orders(sim, account, window)
             if conflicts and not show_replacing:
                 continue
             rendered = {k: v for k, v in window.items() if k not in HIDDEN_WINDOW_FIELDS and not k.startswith("_")}
@@ -244,21 +235,3 @@ def render_search(sb: Sandbox, account: Account, search: dict, now: datetime, pa
             windows.append(rendered)
     document["imaging_windows"] = windows
     return document
-
-
-def assured_pricing_hook(sb: Sandbox):
-    """Order-creation hook: price an order; an assured one notes the orders its window would replace."""
-
-    def hook(account: Account, order: dict, now: datetime) -> dict:
-        model = model_for_values({**order, "_window": order.get("_window")})
-        conflicts: List[dict] = []
-        if order.get("_pass_key"):
-            window = {"pass_key": order["_pass_key"], "start_time": order["start_time"], "end_time": order["end_time"]}
-            conflicts = sb.conflicting_assured_orders(account, window, exclude=order["id"])
-        replaced = [{"order_id": o["id"], "name": o["name"], "cost": order_cost(o)} for o in conflicts]
-        # They are cancelled only once the new order is locked in, when it is accepted (see engine).
-        order["_replaces"] = [o["id"] for o in conflicts]
-        return pricing_document(model, replaced)
-
-    return hook
-
