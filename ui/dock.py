@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import Qt, pyqtSignal
-from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from ..core import settings
 from ..core.log import get_logger
 from ..core.tasks import run_in_background
-
-ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
+from .shared.icons import icon
 
 _log = get_logger("dock")
 
@@ -34,7 +31,7 @@ class TaskingDock(QgsDockWidget):
                  iface: Optional[Any] = None):
         super().__init__("Satellite Tasking", parent)
         self.setObjectName("SatelliteTaskingDock")
-        self.setWindowIcon(QIcon(str(ICONS / "dock.svg")))
+        self.setWindowIcon(icon("dock.svg"))
         self.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
         self.client_factory = client_factory
 
@@ -48,7 +45,7 @@ class TaskingDock(QgsDockWidget):
         layout.addWidget(self.status_label)
 
         buttons = QHBoxLayout()
-        self.settings_button = QPushButton(QIcon(str(ICONS / "settings.svg")), "Open settings…", body)
+        self.settings_button = QPushButton(icon("settings.svg"), "Open settings…", body)
         self.settings_button.setObjectName("openSettingsButton")
         self.sandbox_button = QPushButton("Use local sandbox", body)
         self.sandbox_button.setObjectName("useSandboxButton")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 from qgis.PyQt import sip
-from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,10 +20,10 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..core import settings
-from ..core.tasks import run_in_background
+from ...core import settings
+from ...core.tasks import run_in_background
+from ..shared.icons import icon
 
-ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
 # Products the Planet documents name; the field stays editable for contracts with others.
 KNOWN_PRODUCTS = ("one_time_tasking", "Assured Tasking")
 KEY_STORED_HINT = "A key is stored in the QGIS authentication database; type a new one to replace it"
@@ -41,7 +39,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("SatelliteTaskingSettingsDialog")
         self.setWindowTitle("Satellite Tasking settings")
-        self.setWindowIcon(QIcon(str(ICONS / "settings.svg")))
+        self.setWindowIcon(icon("settings.svg"))
         self.setMinimumWidth(520)
 
         self.api_key_edit = QLineEdit(self)

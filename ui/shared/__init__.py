@@ -1,0 +1,1 @@
+"""Widgets and helpers more than one feature of the dock uses."""
