@@ -169,7 +169,7 @@ class SatelliteTaskingPlugin:
 
     def show_settings(self, *_args):
         """Open the settings dialog (not blocking); returns it so callers and tests can drive it."""
-        from .ui.settings_dialog import SettingsDialog
+        from .ui.settings.dialog import SettingsDialog
 
         if self.settings_dialog is None:
             self.settings_dialog = SettingsDialog(self.iface.mainWindow())
