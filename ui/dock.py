@@ -8,8 +8,10 @@ from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
-from ..core import settings
+from ..core import names, settings
 from ..core.log import get_logger
+from ..core.services import registry
+from ..core.services.base import Capability, ServiceDescriptor
 from ..core.tasks import run_in_background
 from .shared.icons import icon
 
@@ -28,8 +30,8 @@ class TaskingDock(QgsDockWidget):
     settingsRequested = pyqtSignal()  # noqa: N815 - Qt signal naming
 
     def __init__(self, client_factory: Optional[Callable[[], Any]] = None, parent: Optional[QWidget] = None,
-                 iface: Optional[Any] = None):
-        super().__init__("Satellite Tasking", parent)
+                 iface: Optional[Any] = None, service: Optional[ServiceDescriptor] = None):
+        super().__init__(names.PLUGIN_TITLE, parent)
         self.setObjectName("SatelliteTaskingDock")
         self.setWindowIcon(icon("dock.svg"))
         self.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
@@ -65,7 +67,10 @@ class TaskingDock(QgsDockWidget):
         self.content_layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.content, 1)
         self.tabs: Optional[QTabWidget] = None
-        self.new_order_panel = self._add_new_order_panel(iface)
+        # The tabs follow what the active service can do: a service that cannot place orders gets no New order tab.
+        self.service = service or registry.service()
+        placing = self.service.can(Capability.PLACE)
+        self.new_order_panel = self._add_new_order_panel(iface) if placing else None
         self.orders_panel = self._add_orders_panel(iface)
         self.setWidget(body)
 
@@ -101,7 +106,7 @@ class TaskingDock(QgsDockWidget):
             # Assured searches need a contract; the sandbox says which is its own (in a task: even a
             # loopback request must not freeze the dock).
             port = settings.sandbox_port()
-            run_in_background("Satellite Tasking: read the local sandbox's contract",
+            run_in_background(names.task_description("read the local sandbox's contract"),
                               lambda feedback: settings.sandbox_contract(port),
                               on_success=self._sandbox_contract_read)
 
@@ -139,8 +144,6 @@ class TaskingDock(QgsDockWidget):
     def _add_panel(self, panel_class: Callable[..., QWidget], title: str, iface: Optional[Any]):
         """A feature panel as a tab; panels need QGIS's interface (its map canvas), so without one there is none."""
         from qgis import utils
-
-        from ..core.services import registry
 
         iface = iface or utils.iface
         if iface is None or iface.mapCanvas() is None:
