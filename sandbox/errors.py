@@ -29,6 +29,12 @@ def not_found() -> ApiError:
     return ApiError(404, {"detail": "Not found."})
 
 
+def not_an_object(value: object) -> ApiError:
+    """DRF's 400 for a body (or bulk payload) that is JSON but not an object."""
+    return ApiError(400, {"non_field_errors": [
+        f"Invalid data. Expected a dictionary, but got {type(value).__name__}."]})
+
+
 class FieldErrors:
     """Collects validation messages per field; `raise_if_any` turns them into a 400."""
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Dict
 
 from sandbox.accounts import Account
-from sandbox.errors import ApiError
+from sandbox.errors import ApiError, not_an_object
 from sandbox.planet_tasking.cancellation import cancel_order
 from sandbox.planet_tasking.orders import create_order, edit_order
 from sandbox.planet_tasking.states import BULK_CANCELLABLE
@@ -29,8 +29,7 @@ def _compact(errors: Dict[str, Any]) -> str:
 
 def create_bulk(sim: Simulation, account: Account, body: Any, now: datetime) -> dict:
     if not isinstance(body, dict):
-        raise ApiError(400, {"non_field_errors": [
-            f"Invalid data. Expected a dictionary, but got {type(body).__name__}."]})
+        raise not_an_object(body)
     errors: Dict[str, list] = {}
     bulk_id = body.get("id")
     if bulk_id is not None:
@@ -93,8 +92,7 @@ def _process_payload(sim: Simulation, account: Account, bulk: dict, entry: dict,
             entry["order_id"] = order["id"]
         else:
             if not isinstance(payload, dict):
-                raise ApiError(400, {"non_field_errors": [
-                    f"Invalid data. Expected a dictionary, but got {type(payload).__name__}."]})
+                raise not_an_object(payload)
             order_id = payload.get("id")
             if order_id is None:
                 raise ApiError(400, {"id": ["This field is required."]})

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, Dict
 
 from sandbox.accounts import Account
-from sandbox.errors import BAD_DATETIME, ApiError, FieldErrors
+from sandbox.errors import BAD_DATETIME, ApiError, FieldErrors, not_an_object
 from sandbox.planet_tasking import windows
 from sandbox.planet_tasking.planning import plan_retask, replan_order
 from sandbox.planet_tasking.replacement import price_new_order
@@ -88,8 +88,7 @@ def edit_order(sim: Simulation, account: Account, order_id: str, payload: Any, n
     """PUT/PATCH /orders/{id}/ (and a bulk EDIT payload): name, rank, start_time, end_time; the changed times."""
     order = sim.owned("order", account, order_id)
     if not isinstance(payload, dict):
-        raise ApiError(400, {"non_field_errors": [
-            f"Invalid data. Expected a dictionary, but got {type(payload).__name__}."]})
+        raise not_an_object(payload)
     status = order["status"]
     errors = FieldErrors()
     for field in FIXED_FIELDS:

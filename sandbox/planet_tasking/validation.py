@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Dict, Optional
 
 from sandbox.accounts import Account
-from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors
+from sandbox.errors import BAD_DATETIME, REQUIRED, FieldErrors, not_an_object
 from sandbox.planet_tasking.rrule import parse_rrule
 from sandbox.planet_tasking.shapes import order_geometry
 from sandbox.timefmt import parse_time
@@ -58,8 +58,7 @@ def validate_order(account: Account, payload: Any, now: datetime, *, for_pricing
                    window_lookup=None) -> dict:
     """The order's stored fields from a create (or pricing) payload; 400 with field errors otherwise."""
     if not isinstance(payload, dict):
-        raise ApiError(400, {"non_field_errors": [
-            f"Invalid data. Expected a dictionary, but got {type(payload).__name__}."]})
+        raise not_an_object(payload)
     errors = FieldErrors()
     values: Dict[str, Any] = {}
 

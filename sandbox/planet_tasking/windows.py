@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from sandbox import geo
 from sandbox.accounts import Account
-from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors
+from sandbox.errors import BAD_DATETIME, REQUIRED, ApiError, FieldErrors, not_an_object
 from sandbox.planet_tasking import orbits
 from sandbox.planet_tasking.pricing import TIER_MULTIPLIERS, pricing_document, pricing_model
 from sandbox.planet_tasking.replacement import conflicting_assured_orders, replaced_entries
@@ -45,8 +45,7 @@ def _required_string(errors: FieldErrors, payload: Dict[str, Any], field: str) -
 
 def create_search(sim: Simulation, account: Account, payload: Any, now: datetime) -> dict:
     if not isinstance(payload, dict):
-        raise ApiError(400, {"non_field_errors": [
-            f"Invalid data. Expected a dictionary, but got {type(payload).__name__}."]})
+        raise not_an_object(payload)
     errors = FieldErrors()
     geometry = payload.get("geometry")
     if geometry is None:
