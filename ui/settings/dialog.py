@@ -1,4 +1,4 @@
-"""Settings dialog: API key, service URL, contract, product and the local-sandbox switch (widgets only)."""
+"""Settings dialog: the service, its API key and URL, contract, product and the local-sandbox switch (widgets only)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ...core import settings
+from ...core import names, settings
+from ...core.services import registry
 from ...core.tasks import run_in_background
 from ..shared.icons import icon
 
@@ -41,6 +42,12 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Satellite Tasking settings")
         self.setWindowIcon(icon("settings.svg"))
         self.setMinimumWidth(520)
+
+        # The services come from the registry; keys and URLs are kept per service.
+        self.service_combo = QComboBox(self)
+        self.service_combo.setObjectName("serviceCombo")
+        for descriptor in registry.services():
+            self.service_combo.addItem(descriptor.title, descriptor.id)
 
         self.api_key_edit = QLineEdit(self)
         self.api_key_edit.setObjectName("apiKeyEdit")
@@ -74,8 +81,9 @@ class SettingsDialog(QDialog):
         sandbox_row.addWidget(self.sandbox_port_spin)
 
         form = QFormLayout()
+        form.addRow("Service", self.service_combo)
         form.addRow("API key", key_row)
-        form.addRow("Tasking API URL", self.base_url_edit)
+        form.addRow("API URL", self.base_url_edit)
         form.addRow("Contract (pl_number)", self.pl_number_edit)
         form.addRow("Product", self.product_combo)
         form.addRow(sandbox_row)
@@ -98,11 +106,24 @@ class SettingsDialog(QDialog):
         self.sandbox_check.toggled.connect(self._sandbox_toggled)
         self.sandbox_port_spin.valueChanged.connect(self._sandbox_toggled)
         self.forget_key_button.clicked.connect(self.forget_key)
+        self.service_combo.currentIndexChanged.connect(self._service_chosen)
         self.load()
+
+    @property
+    def service_id(self) -> str:
+        """The id of the service the dialog shows (the active one until the user picks another)."""
+        return self.service_combo.currentData() or registry.active_service_id()
+
+    def _service_chosen(self, *_args) -> None:
+        self._real_base_url = settings.base_url(self.service_id)
+        self._sandbox_toggled()
 
     def load(self) -> None:
         """Fill the widgets from the stored settings (the key itself is never read back into a widget)."""
-        self._real_base_url = settings.base_url(settings.PLANET_TASKING)
+        self.service_combo.blockSignals(True)
+        self.service_combo.setCurrentIndex(max(0, self.service_combo.findData(registry.active_service_id())))
+        self.service_combo.blockSignals(False)
+        self._real_base_url = settings.base_url(self.service_id)
         self.api_key_edit.clear()
         self.pl_number_edit.setText(settings.pl_number())
         self.product_combo.setCurrentText(settings.product())
@@ -112,7 +133,7 @@ class SettingsDialog(QDialog):
         self._show_key_state()
 
     def _show_key_state(self) -> None:
-        stored = settings.has_api_key(settings.PLANET_TASKING)
+        stored = settings.has_api_key(self.service_id)
         self.forget_key_button.setEnabled(stored)
         if not self.sandbox_check.isChecked():
             self.api_key_edit.setPlaceholderText(KEY_STORED_HINT if stored else KEY_EMPTY_HINT)
@@ -123,7 +144,7 @@ class SettingsDialog(QDialog):
             # Remember what the user typed for the real service, to give it back when unticked.
             if self.base_url_edit.isEnabled():
                 self._real_base_url = self.base_url_edit.text()
-            url = settings.sandbox_base_url(settings.PLANET_TASKING, self.sandbox_port_spin.value())
+            url = settings.sandbox_base_url(self.service_id, self.sandbox_port_spin.value())
             self.base_url_edit.setText(url)
             self.api_key_edit.setPlaceholderText(f"The sandbox uses the key “{settings.SANDBOX_API_KEY}”")
             self._fill_sandbox_contract()
@@ -146,7 +167,7 @@ class SettingsDialog(QDialog):
         port = self.sandbox_port_spin.value()
         # Asked in a task: even a loopback request must not freeze the dialog (a sandbox starting or hung).
         run_in_background(
-            "Satellite Tasking: read the local sandbox's contract",
+            names.task_description("read the local sandbox's contract"),
             lambda feedback: settings.sandbox_contract(port),
             on_success=lambda contract: self._sandbox_contract_read(port, contract),
         )
@@ -170,7 +191,7 @@ class SettingsDialog(QDialog):
 
     def forget_key(self) -> None:
         try:
-            settings.clear_api_key(settings.PLANET_TASKING)
+            settings.clear_api_key(self.service_id)
         except settings.AuthStorageError as error:
             self._fail(str(error))
         self._show_key_state()
@@ -187,12 +208,13 @@ class SettingsDialog(QDialog):
             # password), and a failure must leave the stored settings as they were, not half switched.
             # An empty field keeps the stored key: the dialog never shows it, so empty means "unchanged".
             if key and not sandbox:
-                settings.set_api_key(settings.PLANET_TASKING, key)
+                settings.set_api_key(self.service_id, key)
             settings.set_sandbox_port(self.sandbox_port_spin.value())
-            settings.set_base_url(settings.PLANET_TASKING, url)
+            settings.set_base_url(self.service_id, url)
             settings.set_pl_number(self.pl_number_edit.text())
             settings.set_product(self.product_combo.currentText())
             settings.set_use_sandbox(sandbox)
+            settings.set_active_service(self.service_id)
         except (ValueError, settings.AuthStorageError) as error:
             self._fail(str(error))
             return False

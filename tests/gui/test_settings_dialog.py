@@ -1,0 +1,46 @@
+"""The settings dialog names the service it configures, from the registry, and saves the choice."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.PyQt.QtCore import QCoreApplication, QEvent
+
+from core import settings
+from core.services import registry
+
+pytestmark = pytest.mark.usefixtures("clean_settings")
+
+
+@pytest.fixture
+def dialog(qgis_iface):
+    from satellite_tasking.ui.settings.dialog import SettingsDialog
+
+    made = SettingsDialog(qgis_iface.mainWindow())
+    yield made
+    made.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+
+
+def test_the_service_list_is_the_registry_and_the_active_one_is_chosen(dialog):
+    combo = dialog.service_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == [s.id for s in registry.services()]
+    assert [combo.itemText(i) for i in range(combo.count())][0] == "Planet Tasking"
+    assert dialog.service_id == registry.active_service_id() == "planet_tasking"
+
+
+def test_saving_writes_the_chosen_service_and_its_url_under_its_own_id(dialog):
+    dialog.base_url_edit.setText("https://proxy.example.com/tasking/v2")
+    assert dialog.save()
+    assert settings.active_service() == "planet_tasking"
+    assert settings.base_url("planet_tasking") == "https://proxy.example.com/tasking/v2/"
+    assert settings.base_url("planet_orders") == settings.DEFAULT_BASE_URLS["planet_orders"]  # untouched
+
+
+def test_the_sandbox_switch_shows_the_chosen_services_sandbox_url(dialog):
+    dialog.sandbox_port_spin.setValue(8799)
+    dialog.sandbox_check.setChecked(True)
+    assert dialog.base_url_edit.text() == "http://127.0.0.1:8799/tasking/v2/"
+    dialog._service_chosen()  # re-choosing the service keeps the sandbox URL, not the real one
+    assert dialog.base_url_edit.text() == "http://127.0.0.1:8799/tasking/v2/"
+    dialog.sandbox_check.setChecked(False)
+    assert dialog.base_url_edit.text() == "https://api.planet.com/tasking/v2/"
