@@ -18,7 +18,7 @@ from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QEvent, QTimer, qI
 
 from core.services.planet_tasking.client import TaskingClient  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402 - also makes the repository importable as satellite_tasking
-from ui.orders_panel import OrdersPanel  # noqa: E402
+from ui.orders.panel import OrdersPanel  # noqa: E402
 
 ORDERS = 10_000
 TICK_MS = 10

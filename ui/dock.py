@@ -137,7 +137,7 @@ class TaskingDock(QgsDockWidget):
 
     def _add_orders_panel(self, iface: Optional[Any]):
         """The "Orders" tab: follow, edit and cancel orders."""
-        from .orders_panel import OrdersPanel
+        from .orders.panel import OrdersPanel
 
         return self._add_panel(OrdersPanel, "Orders", iface)
 

@@ -13,8 +13,8 @@ from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsRectangle, Qg
 from qgis.PyQt.QtCore import QDateTime, Qt
 from qgis.PyQt.QtWidgets import QMessageBox
 
+from core.app.orders_refresh import AdaptiveInterval
 from core.layers import geojson_to_geometry, wkb_to_geometry
-from core.orders_sync import AdaptiveInterval
 from core.services.planet_tasking.client import TaskingClient
 from tests.conftest import SandboxServer
 from tests.integration.order_states import (
@@ -27,8 +27,8 @@ from tests.integration.order_states import (
     point,
     sim_now,
 )
-from ui.orders_model import CHANGED_ROLE, COLUMNS
-from ui.orders_panel import OrdersPanel
+from ui.orders.model import CHANGED_ROLE, COLUMNS
+from ui.orders.panel import OrdersPanel
 
 WAIT_MS = 60_000
 
@@ -555,10 +555,10 @@ def test_automatic_refresh_backs_off_and_picks_up_changes(sandbox, make_panel, q
     for n in range(4):
         client.create_order({"name": f"order {n}", "geometry": point(n)})
     panel = make_panel(sandbox, auto_refresh=True)
-    panel.interval = AdaptiveInterval(minimum=0.2, maximum=0.8, factor=2)
+    panel.refresher.interval = AdaptiveInterval(minimum=0.2, maximum=0.8, factor=2)
     panel.start()
     settle(qtbot, panel)
-    qtbot.waitUntil(lambda: panel.interval.current >= 0.8, timeout=WAIT_MS)  # quiet: it slowed down
+    qtbot.waitUntil(lambda: panel.refresher.interval.current >= 0.8, timeout=WAIT_MS)  # quiet: it slowed down
     assert all(o.status == "RECEIVED" for o in panel.model.orders)
     sandbox.advance(120)
     qtbot.waitUntil(lambda: all(o.status == "IN_PROGRESS" for o in panel.model.orders), timeout=WAIT_MS)
@@ -680,16 +680,16 @@ def test_the_map_load_can_be_stopped_and_a_refresh_completes_it(sandbox, make_pa
 
 
 def test_every_task_is_named_after_the_plugin_in_qgis_task_list(sandbox, make_panel, qtbot, monkeypatch):
-    from ui import orders_panel
+    from core.app import orders_background
 
     started = []
-    real = orders_panel.run_in_background
+    real = orders_background.run_in_background
 
     def recording(description, fn, *args, **kwargs):
         started.append(description)
         return real(description, fn, *args, **kwargs)
 
-    monkeypatch.setattr(orders_panel, "run_in_background", recording)
+    monkeypatch.setattr(orders_background, "run_in_background", recording)
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": "named task", "geometry": point(5)}])
     panel = make_panel(sandbox)
@@ -705,10 +705,10 @@ def test_every_task_is_named_after_the_plugin_in_qgis_task_list(sandbox, make_pa
 def test_timers_that_fire_after_shutdown_start_nothing(sandbox, make_panel, qtbot, monkeypatch):
     from qgis.PyQt.QtCore import QTimer
 
-    from ui import orders_panel
+    from core.app import orders_background
 
     started = []
-    monkeypatch.setattr(orders_panel, "run_in_background",
+    monkeypatch.setattr(orders_background, "run_in_background",
                         lambda description, *args, **kwargs: started.append(description))
     for entry in ("start", "refresh_now", "apply_filters", "_refresh_table", "_auto_refresh"):
         panel = make_panel(sandbox)
@@ -720,19 +720,19 @@ def test_timers_that_fire_after_shutdown_start_nothing(sandbox, make_panel, qtbo
 
 @pytest.mark.parametrize("kind", ["load", "refresh", "map", "check"])
 def test_a_task_cancelled_in_qgis_task_list_leaves_the_tab_working(sandbox, make_panel, qtbot, monkeypatch, kind):
-    from ui import orders_panel
+    from core.app import orders_background
 
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"cancel me {n}", "geometry": point(40 + n)} for n in range(3)])
     tasks = []
-    real = orders_panel.run_in_background
+    real = orders_background.run_in_background
 
     def recording(description, *args, **kwargs):
         task = real(description, *args, **kwargs)
         tasks.append((description, task))
         return task
 
-    monkeypatch.setattr(orders_panel, "run_in_background", recording)
+    monkeypatch.setattr(orders_background, "run_in_background", recording)
     panel = make_panel(sandbox, auto_refresh=(kind == "check"))
     panel.start()
     settle(qtbot, panel)
@@ -747,13 +747,13 @@ def test_a_task_cancelled_in_qgis_task_list_leaves_the_tab_working(sandbox, make
     started()
     task = next(task for description, task in tasks if description.endswith(wanted))
     task.cancel()
-    qtbot.waitUntil(lambda: task not in panel._tasks, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: task not in panel.tasks.running, timeout=WAIT_MS)
     sandbox.clear_faults()
     settle(qtbot, panel)
-    assert not panel._refreshing and not panel.model.loading and not panel.map_busy()
+    assert not panel.refresher.refreshing and not panel.model.loading and not panel.map_busy()
     assert gc.get_freeze_count() == 0  # a cancelled load left the cycle collector as it found it
     if kind == "check":
-        assert panel.refresh_timer.isActive()  # automatic refresh goes on
+        assert panel.refresher.timer.isActive()  # automatic refresh goes on
         return
     # The tab works again: the user refreshes and every part of it runs.
     with qtbot.waitSignal(panel.refreshed, timeout=WAIT_MS):
@@ -810,7 +810,7 @@ def test_a_locked_auth_database_is_reported_in_the_panel_and_stops_automatic_ref
     assert "master password" in panel.message_label.text()
     panel.refresh_button.click()
     panel._auto_refresh()
-    assert not panel.refresh_timer.isActive()  # no master-password prompt every few seconds
+    assert not panel.refresher.timer.isActive()  # no master-password prompt every few seconds
     asked.clear()
     qtbot.wait(200)
     assert asked == []
@@ -818,7 +818,7 @@ def test_a_locked_auth_database_is_reported_in_the_panel_and_stops_automatic_ref
     panel.reload_settings()
     qtbot.waitUntil(lambda: panel.model.total == 1, timeout=WAIT_MS)
     settle(qtbot, panel)
-    assert panel.refresh_timer.isActive()
+    assert panel.refresher.timer.isActive()
 
 
 def test_showing_the_dock_again_reloads_only_when_the_account_changed(sandbox, make_panel, qtbot, clean_settings):

@@ -1,4 +1,4 @@
-"""core.services.planet_tasking.cancellations: today's count as the documents describe it, and the charge only when the service asks."""
+"""core.services.planet_tasking.cancellations and core.app.cancel: today's count as the documents describe it, and the charge only when the service asks."""
 
 from __future__ import annotations
 
@@ -7,14 +7,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from core.app.cancel import cancel_orders, charge_question
 from core.errors import CancellationChargeRequired
-from core.services.planet_tasking.cancellations import (
-    cancel_orders,
-    cancellations_today,
-    charge_question,
-    counts_today,
-    midnight_utc,
-)
+from core.services.planet_tasking.cancellations import cancellations_today, counts_today, midnight_utc
 from core.services.planet_tasking.models import Order
 from tests.conftest import SandboxServer
 from tests.integration.order_states import assured_windows, create_assured, make_client, sim_now

@@ -1,10 +1,10 @@
-"""core.orders_sync: the backing-off interval, and the documented edge cases found by a refresh against the sandbox."""
+"""core.app.orders_refresh and orders_mirror: the backing-off interval, and the documented edge cases found by a refresh against the sandbox."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from core.orders_sync import AdaptiveInterval, diff_orders, probe_changes, reload_window
+from core.app.orders_refresh import AdaptiveInterval, diff_orders, probe_changes, reload_window
 from core.services.planet_tasking.models import Order
 from tests.integration.order_states import daylight_point, iso, make_client, point, sim_now
 
@@ -68,7 +68,7 @@ def test_quiet_collector_freezes_only_while_loads_run_and_overlapping_loads_shar
     import gc
     import threading
 
-    from core.orders_sync import quiet_collector
+    from core.app.orders_background import quiet_collector
 
     thresholds = gc.get_threshold()
     assert gc.get_freeze_count() == 0  # nothing stays frozen between loads
@@ -100,7 +100,7 @@ def test_quiet_collector_freezes_only_while_loads_run_and_overlapping_loads_shar
 
 
 def test_mirror_lists_every_order_and_reads_captures_of_changed_orders_and_changed_captures(sandbox):
-    from core.orders_sync import CAPTURE_IDS_PER_REQUEST, mirror_orders
+    from core.app.orders_mirror import CAPTURE_IDS_PER_REQUEST, mirror_orders
 
     client = make_client(sandbox)
     for n in range(30):

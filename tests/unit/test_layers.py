@@ -538,7 +538,7 @@ def test_prepared_slices_split_in_order_and_keep_sources_and_geometries():
 
 
 def test_the_order_details_show_the_same_exclusivity_end_as_the_captures_layer():
-    from ui.order_details import captures_html
+    from ui.orders.details import captures_html
 
     layer = create_captures_layer(captures=[capture("c1", "o30")], exclusivity_days_by_order={"o30": 30})
     shown = by_id(layer)["c1"]["exclusivity_end"].toString("yyyy-MM-dd HH:mm")

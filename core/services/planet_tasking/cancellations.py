@@ -1,14 +1,13 @@
-"""Cancellations a contract used today, counted as planet-tasking-api.txt describes, and cancelling with the charge rule."""
+"""Cancellations a contract used today, counted as planet-tasking-api.txt describes (cancelling itself: core.app.cancel)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional
 
-from ...errors import ApiError, CancellationChargeRequired
-from .models import Order, Pricing
+from .models import Order
 
 COUNTED_STATUSES = ("CANCELLED", "PENDING_CANCELLATION")
 # The documented query lists these fields; status and pl_number are added to count per contract.
@@ -81,76 +80,3 @@ def cancellations_today(client, pl_number: Optional[str] = None, *, now: Optiona
             grouped[order.pl_number or pl_number or "?"].append(order.id)
     tally.by_contract = dict(grouped)
     return tally
-
-
-@dataclass
-class ChargeNotice:
-    """An order the service refused to cancel for free: its message and the order's quota cost, if known."""
-
-    order_id: str
-    order_name: Optional[str]
-    message: str
-    pricing: Optional[Pricing] = None
-
-    @property
-    def cost_text(self) -> str:
-        if self.pricing is None or self.pricing.estimated_quota_cost is None:
-            return "cost unknown"
-        return f"{self.pricing.estimated_quota_cost:g} {self.pricing.units or ''}".strip()
-
-
-@dataclass
-class CancelOutcome:
-    """What happened to each order of one cancel request."""
-
-    cancelled: List[str] = field(default_factory=list)
-    charge_required: List[ChargeNotice] = field(default_factory=list)
-    failed: Dict[str, str] = field(default_factory=dict)
-
-    def merge(self, other: "CancelOutcome") -> None:
-        self.cancelled.extend(other.cancelled)
-        self.charge_required.extend(other.charge_required)
-        self.failed.update(other.failed)
-
-
-def cancel_orders(client, orders: Sequence[Order], *, accept_cancellation_charge: bool = False,
-                  with_pricing: bool = True, is_canceled: Optional[Callable[[], bool]] = None,
-                  progress: Optional[Callable[[float], None]] = None) -> CancelOutcome:
-    """Cancel each order once. A refusal for the charge is collected (not retried): accepting it is the
-    user's decision, after which the caller sends those again with accept_cancellation_charge=True."""
-    outcome = CancelOutcome()
-    total = max(1, len(orders))
-    for done, order in enumerate(orders):
-        if is_canceled is not None and is_canceled():
-            break
-        try:
-            client.cancel_order(order.id, accept_cancellation_charge=accept_cancellation_charge)
-            outcome.cancelled.append(order.id)
-        except CancellationChargeRequired as refusal:
-            pricing = None
-            if with_pricing:
-                try:
-                    pricing = client.order_pricing(order.id)
-                except ApiError:
-                    pricing = None  # orders made before March 2024 have no pricing; the notice says so
-            outcome.charge_required.append(ChargeNotice(order.id, order.name, refusal.server_detail or refusal.message,
-                                                        pricing))
-        except ApiError as error:
-            outcome.failed[order.id] = error.server_detail or error.message
-        if progress is not None:
-            progress(100.0 * (done + 1) / total)
-    return outcome
-
-
-def charge_question(notices: Iterable[ChargeNotice]) -> str:
-    """The text of the dialog asking the user to accept the cancellation charge."""
-    notices = list(notices)
-    lines = [f"The contract's free cancellations are used up: cancelling {len(notices)} "
-             f"order{'s' if len(notices) != 1 else ''} will be charged.", ""]
-    for notice in notices:
-        lines.append(f"• {notice.order_name or notice.order_id}: order quota cost {notice.cost_text}")
-    first = notices[0].message if notices else ""
-    if first:
-        lines += ["", f"The service says: {first}"]
-    lines += ["", "Accept the cancellation charge and cancel?"]
-    return "\n".join(lines)

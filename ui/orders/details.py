@@ -19,8 +19,8 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..core.services.planet_tasking.models import Capture, Order, Pricing, exclusivity_end
-from ..core.services.planet_tasking.rules import OrderPermissions, permissions
+from ...core.services.planet_tasking.models import Capture, Order, Pricing, exclusivity_end
+from ...core.services.planet_tasking.rules import OrderPermissions, permissions
 
 
 def to_qdatetime(value: Optional[datetime]) -> QDateTime:

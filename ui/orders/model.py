@@ -9,9 +9,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QBrush, QColor
 
-from ..core.orders_sync import ChangeSet, OrderChange
-from ..core.services.planet_tasking.models import Order, Page
-from ..core.services.planet_tasking.query import (  # noqa: F401 - DEFAULT_ORDERING for callers
+from ...core.app.orders_refresh import ChangeSet, OrderChange
+from ...core.services.planet_tasking.models import Order, Page
+from ...core.services.planet_tasking.query import (  # noqa: F401 - DEFAULT_ORDERING for callers
     DEFAULT_ORDERING,
     OrdersQuery,
 )

@@ -1,0 +1,446 @@
+"""The orders mirror: every order matching the view's filters, and all their captures, kept in the "Tasking orders"
+and "Captures" layers in place by id; listed in a QgsTask, written on the main thread in time-boxed slices."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from qgis.core import QgsFeatureRequest, QgsVectorLayer
+from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
+
+from .. import layers as layer_tools
+from .. import names
+from ..layers import PreparedFeatures, epoch_ms, wkb_to_geometry
+from ..services import registry
+from .orders_background import TaskGroup, error_text, quiet_collector
+from .orders_refresh import footprint_wkb
+
+try:
+    from qgis.PyQt import sip
+except ImportError:  # pragma: no cover
+    import sip  # type: ignore[no-redef]
+
+# Features written into a layer per event-loop turn: 100 measured a few ms each, well under a visible stall.
+LAYER_SLICE = 100
+# Features removed per event-loop turn (deleting is cheaper than adding: no geometry to build).
+REMOVE_SLICE = 500
+# The main thread takes map steps for at most this long per timer tick, then lets the event loop run.
+MAP_STEP_BUDGET_S = 0.012
+# Orders per page of the map listing (and so order ids per captures request, under CAPTURE_IDS_PER_REQUEST).
+MAP_PAGE_SIZE = 100
+
+
+def schemas() -> Any:
+    """The active service's layer schemas (ORDERS, CAPTURES, ORDER_FIELDS, order_row, capture_row, ...)."""
+    return registry.service().layers
+
+
+def order_features(orders: Iterable[Any], footprints: Mapping[str, Optional[bytes]]) -> PreparedFeatures:
+    """PreparedFeatures for the orders layer from compact orders and their footprints (geometries built)."""
+    layers = schemas()
+    prepared = PreparedFeatures(layers.ORDERS)
+    for order in orders:
+        prepared.rows[order.id] = layers.order_row(order)
+        prepared.sources[order.id] = footprints.get(order.id)
+    return prepared.build_geometries()
+
+
+# -- the map mirror: every order matching the filters, and all their captures -------------------------------
+# The table loads pages as the user scrolls; the map shows everything the filters match. A background
+# listing streams parts (one page of orders and the captures of those that changed) to the main thread,
+# which writes each into the layers in slices.
+
+# Order ids per GET /captures/?order_id=a,b,...: 100 uuids keep the URL near 3,700 characters, well under
+# the 8 KB many proxies and servers allow.
+CAPTURE_IDS_PER_REQUEST = 100
+# Stable under orders being created meanwhile (they sort last), so offset pages neither skip nor repeat them.
+MIRROR_ORDERING = ("created_time", "id")
+
+
+def mirror_fields() -> Tuple[str, ...]:
+    """The order fields the orders layer shows, plus the footprints: the listing asks for nothing else."""
+    return tuple(name for name, _ in schemas().ORDER_FIELDS) + ("geometry", "original_geometry")
+
+
+@dataclass
+class MapPart:
+    """One page of the map mirror: order rows, and every capture of the orders in `captures_for`."""
+
+    orders: Any  # core.layers.PreparedFeatures of ORDERS
+    captures: Any  # core.layers.PreparedFeatures of CAPTURES
+    captures_for: List[str]
+    updated: Dict[str, Optional[int]]  # order id -> updated_time (ms), recorded once the part is written
+    listed: int  # orders listed so far in this run
+    total: int  # orders matching the filters when the run started
+
+
+def mirror_filters(params: Mapping[str, Any]) -> Dict[str, Any]:
+    """The view's list_orders parameters without its ordering (the mirror uses its own)."""
+    return {key: value for key, value in params.items() if key != "ordering"}
+
+
+def newest_capture_time(client) -> Optional[datetime]:
+    """The latest updated_time of any capture of the account (one small request), or None."""
+    page = client.list_captures(limit=1, fields=["id", "updated_time"], ordering=["-updated_time"])
+    return page.results[0].updated_time if page.results else None
+
+
+def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optional[int]],
+                  deliver: Callable[[MapPart], None], *, page_size: int = 100,
+                  is_canceled: Optional[Callable[[], bool]] = None,
+                  captures_since: Optional[datetime] = None) -> Tuple[set, int, Optional[datetime]]:
+    """List every order matching `params` (view filters) page by page and `deliver` each page as a MapPart.
+
+    Captures are read by order (CAPTURE_IDS_PER_REQUEST order ids per request) for orders that are new to
+    the map or whose updated_time differs from `known` (order id -> updated_time ms when last written): the
+    service touches an order when one of its captures is queued, acquired, published or reassessed. In case
+    a capture changes without its order being touched, the captures updated since `captures_since` (the
+    previous run's watermark) are read too, in one listing, and those of listed orders delivered last.
+    Geometries are built here only for what changed; unchanged features are compared as WKB by apply_prepared.
+    Returns (ids listed, total, watermark for the next run) — complete only if not cancelled.
+    """
+    layers = schemas()
+    ORDERS, CAPTURES, order_row, capture_row = layers.ORDERS, layers.CAPTURES, layers.order_row, layers.capture_row  # noqa: N806
+    filters = mirror_filters(params)
+    # Read before anything else, so a capture changed while this run lists is newer than the watermark.
+    watermark = newest_capture_time(client) or captures_since
+    total = client.count_orders(**filters)
+    read: set = set()  # orders whose captures this run read in full
+    exclusivity: Dict[str, Optional[int]] = {}
+    seen: set = set()
+    batch: List[Any] = []
+
+    def flush() -> None:
+        orders = PreparedFeatures(ORDERS)
+        updated: Dict[str, Optional[int]] = {}
+        days: Dict[str, Optional[int]] = {}
+        stale: List[str] = []
+        for order in batch:
+            row = order_row(order)
+            orders.rows[order.id] = row
+            orders.sources[order.id] = footprint_wkb(order.geometry, order.original_geometry)
+            updated[order.id] = epoch_ms(order.updated_time)
+            days[order.id] = order.exclusivity_days
+            if order.id not in known or known[order.id] != updated[order.id]:
+                stale.append(order.id)
+        exclusivity.update(days)
+        read.update(stale)
+        batch.clear()
+        for order_id in stale:
+            orders.geometries[order_id] = _geometry(orders.sources[order_id])
+        captures = PreparedFeatures(CAPTURES)
+        for start in range(0, len(stale), CAPTURE_IDS_PER_REQUEST):
+            chunk = stale[start:start + CAPTURE_IDS_PER_REQUEST]
+            for capture in client.iter_captures(chunk, page_size=500, is_canceled=is_canceled):
+                captures.rows[capture.id] = capture_row(capture, days.get(capture.order_id))
+                captures.sources[capture.id] = footprint_wkb(capture.geometry)
+        captures.build_geometries()
+        deliver(MapPart(orders, captures, stale, updated, len(seen), total))
+
+    for order in client.iter_orders(page_size=page_size, fields=list(mirror_fields()),
+                                    ordering=list(MIRROR_ORDERING), is_canceled=is_canceled, **filters):
+        if order.id in seen:
+            continue  # the listing shifted under us: the order was already delivered
+        seen.add(order.id)
+        batch.append(order)
+        if len(batch) >= page_size:
+            flush()
+    if batch:
+        flush()
+    if captures_since is not None:
+        changed = PreparedFeatures(CAPTURES)
+        for capture in client.iter_captures(None, page_size=500, is_canceled=is_canceled,
+                                            updated_time__gte=captures_since):
+            if capture.order_id in seen and capture.order_id not in read:
+                changed.rows[capture.id] = capture_row(capture, exclusivity.get(capture.order_id))
+                changed.sources[capture.id] = footprint_wkb(capture.geometry)
+        if changed.rows:
+            deliver(MapPart(PreparedFeatures(ORDERS), changed.build_geometries(), [], {}, len(seen), total))
+    return seen, total, watermark
+
+
+def _geometry(wkb: Optional[bytes]):
+    return wkb_to_geometry(wkb)
+
+
+class OrdersMirror(QObject):
+    """Keeps the project's orders and captures layers equal to every order matching the view's filters.
+
+    A QgsTask lists them (mirror_orders) and hands over one page at a time through a deque; a 5 ms timer
+    on the main thread writes them in slices of LAYER_SLICE features, at most MAP_STEP_BUDGET_S per tick,
+    so the map fills progressively and the GUI never stalls. The bookkeeping (which orders are written,
+    each one's updated_time when its captures were read, the capture ids of each order) lets a later run
+    re-read only what changed and remove what left.
+    """
+
+    started = pyqtSignal()
+    progressed = pyqtSignal(int, int)  # orders listed so far, orders matching the filters
+    ended = pyqtSignal(object)  # None: written (or stopped quietly); "stopped": stopped or failed part way
+    failed = pyqtSignal(str)  # what went wrong, for the user
+    layersGone = pyqtSignal()  # noqa: N815 - the user removed a layer; the next refresh makes it again
+    layersTaken = pyqtSignal()  # noqa: N815 - other layers are mirrored now (connect to their selection)
+
+    def __init__(self, project: Any, client_factory: Callable[[], Any], tasks: TaskGroup,
+                 parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.project = project
+        self.client_factory = client_factory
+        self.tasks = tasks
+        self.orders_layer: Optional[QgsVectorLayer] = None
+        self.captures_layer: Optional[QgsVectorLayer] = None
+        self.written: set = set()
+        self.updated: Dict[str, Optional[int]] = {}
+        # Capture ids as tuples: a tuple of strings leaves the cycle collector's watch, a set never does.
+        self.captures: Dict[str, tuple] = {}
+        self.task: Any = None
+        self.filters: Optional[Dict[str, Any]] = None
+        self.again = False
+        self.inbox: deque = deque()
+        self.steps: deque = deque()
+        self.total = 0
+        self.listed = 0
+        # The newest capture updated_time when the last complete run started (see mirror_orders).
+        self.watermark: Optional[datetime] = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+
+    # -- layers --------------------------------------------------------------------------------------------
+
+    def layer_alive(self, layer: Optional[QgsVectorLayer]) -> bool:
+        return layer is not None and not sip.isdeleted(layer) and self.project.mapLayer(layer.id()) is not None
+
+    def ensure_layers(self) -> bool:
+        """Take the project's orders and captures layers (the New order tab's, a saved project's, or ours),
+        making those that are missing; True if the mirror took other layers now."""
+        if self.layer_alive(self.orders_layer) and self.layer_alive(self.captures_layer):
+            return False
+        layers = schemas()
+        # Captures first, so a new orders layer lands above them in the Layers panel.
+        self.captures_layer = layer_tools.find_or_create_layer(self.project, layers.CAPTURES, names.CAPTURES_LAYER)
+        self.orders_layer = layers.find_or_create_orders_layer(self.project, names.ORDERS_LAYER)
+        self._adopt_contents()
+        self.layersTaken.emit()
+        return True
+
+    def _adopt_contents(self) -> None:
+        """What the layers already hold becomes the bookkeeping, so the next run removes what no longer
+        matches; every order's captures are read again (nothing says they are current)."""
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        request.setSubsetOfAttributes(["id"], self.orders_layer.fields())
+        self.written = {f["id"] for f in self.orders_layer.getFeatures(request) if f["id"]}
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        request.setSubsetOfAttributes(["id", "order_id"], self.captures_layer.fields())
+        captures: Dict[str, List[str]] = {}
+        for feature in self.captures_layer.getFeatures(request):
+            if feature["id"] and feature["order_id"]:
+                captures.setdefault(feature["order_id"], []).append(feature["id"])
+        self.captures = {order_id: tuple(ids) for order_id, ids in captures.items()}
+        self.updated = {}
+
+    def captures_of(self, order_ids: Iterable[str]) -> List[str]:
+        """The capture ids the captures layer holds for these orders."""
+        return [capture_id for order_id in order_ids for capture_id in self.captures.get(order_id, ())]
+
+    def captures_count(self) -> int:
+        return self.captures_layer.featureCount() if self.layer_alive(self.captures_layer) else 0
+
+    # -- runs ----------------------------------------------------------------------------------------------
+
+    def busy(self) -> bool:
+        return self.task is not None
+
+    def refresh(self, params: Mapping[str, Any]) -> None:
+        """Mirror every order matching the view's `params` (and all their captures), in place by id."""
+        if self.tasks.closed:
+            return
+        filters = mirror_filters(params)
+        if self.task is not None:
+            if filters == self.filters:
+                self.again = True  # one more run once this one is written: it may have missed the change
+                return
+            self.stop(quiet=True)  # other filters: what the running listing finds is not wanted
+        client = self.client_factory()
+        if client is None:
+            return
+        try:
+            self.ensure_layers()
+        except Exception as error:  # noqa: BLE001 - reported; the next refresh tries again
+            self.failed.emit(f"The layers could not be made: {error}")
+            return
+        self.filters = filters
+        self.again = False
+        self.total = self.listed = 0
+        # A deque per run: parts a cancelled run's worker still delivers land in its own, unread deque.
+        inbox: deque = deque()
+        self.inbox = inbox
+        self.steps = deque()
+        known = dict(self.updated)  # the worker reads this snapshot, never the live dict
+        since = self.watermark if known else None
+        params = dict(params)
+        page_size = MAP_PAGE_SIZE
+
+        def work(feedback):
+            def deliver(part: MapPart) -> None:
+                inbox.append(part)
+                feedback.set_progress(100.0 * part.listed / max(part.total, 1))
+
+            with quiet_collector():
+                return mirror_orders(client, params, known, deliver, page_size=page_size,
+                                     is_canceled=feedback.is_canceled, captures_since=since)
+
+        def done(result) -> None:
+            if inbox is self.inbox:
+                inbox.append(result)  # after the last part: the listing is complete, remove what left
+
+        def failed(error: BaseException) -> None:
+            if inbox is self.inbox:
+                inbox.append(error)
+
+        def cancelled() -> None:
+            if inbox is self.inbox:
+                inbox.append(None)
+
+        self.task = self.tasks.run("Loading every tasking order and capture for the map", work, done, failed,
+                                   cancelled)
+        self.started.emit()
+        self.timer.start()
+
+    def stop(self, quiet: bool = False) -> None:
+        """Cancel the run: what is written stays; the next refresh reads the rest."""
+        task = self.task
+        if task is None:
+            return
+        if not sip.isdeleted(task):
+            task.cancel()
+        self.inbox = deque()
+        self.steps.clear()
+        self._end(None if quiet else "stopped")
+
+    def forget(self) -> None:
+        """The next run reads every order's captures again (another service or key). What the layers hold
+        stays known, so the run still removes whatever the new listing does not have."""
+        self.stop(quiet=True)
+        self.updated = {}
+
+    def _end(self, how: Optional[str]) -> None:
+        self.task = None
+        self.timer.stop()
+        self.ended.emit(how)
+        if how is None and self.again:
+            self.refresh(self.filters or {})
+
+    def _tick(self) -> None:
+        started = time.perf_counter()
+        while time.perf_counter() - started < MAP_STEP_BUDGET_S:
+            if not self.steps:
+                if not self.inbox:
+                    return
+                self._plan(self.inbox.popleft())
+                continue
+            step = self.steps.popleft()
+            try:
+                step()
+            except Exception as error:  # noqa: BLE001 - a layer in edit mode or removed: stop, say why
+                self.failed.emit(f"The map layers could not be updated: {error}")
+                self.stop(quiet=True)
+                return
+            if self.task is None:
+                return
+
+    def _plan(self, item: Any) -> None:
+        """Turn one delivery of the worker into main-thread steps (each one short)."""
+        if isinstance(item, MapPart):
+            for part in layer_tools.prepared_slices(item.orders, LAYER_SLICE):
+                self.steps.append(lambda part=part: self._write(self.orders_layer, part))
+            for part in layer_tools.prepared_slices(item.captures, LAYER_SLICE):
+                self.steps.append(lambda part=part: self._write(self.captures_layer, part))
+            self.steps.append(lambda: self._commit(item))
+        elif isinstance(item, tuple):
+            seen, _total, watermark = item
+            self.watermark = watermark
+            gone = sorted((self.written | self.updated.keys()) - seen)
+            for start in range(0, len(gone), REMOVE_SLICE):
+                chunk = gone[start:start + REMOVE_SLICE]
+                self.steps.append(lambda chunk=chunk: self._remove_orders(chunk))
+            self.steps.append(lambda: self._end(None))
+        elif isinstance(item, BaseException):
+            self.failed.emit(f"Loading the map failed: {error_text(item)}")
+            self._end("stopped")
+        else:  # cancelled from QGIS's task manager
+            self._end("stopped")
+
+    def _layers_gone(self) -> bool:
+        if self.layer_alive(self.orders_layer) and self.layer_alive(self.captures_layer):
+            return False
+        # The user removed a layer: stop; the next refresh makes both again and fills them completely.
+        self.stop(quiet=True)
+        self.layersGone.emit()
+        return True
+
+    def _write(self, layer: QgsVectorLayer, part) -> None:
+        if not self._layers_gone():
+            layer_tools.apply_prepared(layer, part)
+
+    def _commit(self, part: MapPart) -> None:
+        """A part is written: remember it, and drop captures its orders no longer have."""
+        if self._layers_gone():
+            return
+        # Orders in captures_for had all their captures read: any other they had is gone. Other captures
+        # (changed since the watermark) are added to what their order is known to have.
+        fresh: Dict[str, set] = {order_id: set() for order_id in part.captures_for}
+        extra: Dict[str, set] = {}
+        for capture_id, row in part.captures.rows.items():
+            order_id = row[1]  # the capture's order_id
+            (fresh[order_id] if order_id in fresh else extra.setdefault(order_id, set())).add(capture_id)
+        gone = [capture_id for order_id, ids in fresh.items()
+                for capture_id in self.captures.get(order_id, ()) if capture_id not in ids]
+        if gone:
+            layer_tools.remove_features(self.captures_layer, gone)
+        self.captures.update((order_id, tuple(ids)) for order_id, ids in fresh.items())
+        for order_id, ids in extra.items():
+            self.captures[order_id] = tuple(set(self.captures.get(order_id, ())) | ids)
+        self.updated.update(part.updated)
+        self.written.update(part.orders.rows)
+        self.total, self.listed = part.total, part.listed
+        self.progressed.emit(part.listed, part.total)
+
+    def _remove_orders(self, order_ids: Sequence[str]) -> None:
+        """Orders no longer matching the filters leave the map, with their captures."""
+        if self._layers_gone():
+            return
+        captures = self.captures_of(order_ids)
+        layer_tools.remove_features(self.orders_layer, order_ids)
+        layer_tools.remove_features(self.captures_layer, captures)
+        for order_id in order_ids:
+            self.written.discard(order_id)
+            self.updated.pop(order_id, None)
+            self.captures.pop(order_id, None)
+
+    def write_order(self, order: Any, footprints: Mapping[str, Optional[bytes]]) -> None:
+        """One order read again (after an edit) into the orders layer at once; its captures follow at the
+        next run, which sees its new updated_time."""
+        if not (self.layer_alive(self.orders_layer) and order.id in self.written):
+            return
+        try:
+            layer_tools.apply_prepared(self.orders_layer, order_features([order], footprints))
+        except Exception as error:  # noqa: BLE001 - a layer in edit mode
+            self.failed.emit(f"The layers could not be updated: {error}")
+
+    def save_geopackage(self, path: str) -> Dict[str, str]:
+        """A copy of both layers in a GeoPackage; {layer name: table}."""
+        self.ensure_layers()
+        return layer_tools.save_layers_to_geopackage([self.orders_layer, self.captures_layer], path,
+                                                     self.project.transformContext())
+
+    def shutdown(self) -> None:
+        """Stop writing and drop the bookkeeping (little is left for the cycle collector to free)."""
+        self.timer.stop()
+        self.steps.clear()
+        self.task = None
+        self.updated, self.captures, self.written = {}, {}, set()
+        self.inbox = deque()

@@ -1,0 +1,369 @@
+"""The orders auto-refresh: a cheap probe, an interval that backs off while nothing changes, the loaded window read
+again, and the changes marked by id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
+
+from .orders_background import TaskGroup, error_text, quiet_collector
+
+Order = Any  # any service's order (id, updated_time and the watched fields)
+
+# Fields whose change is worth marking a row for; updated_time alone moves with every internal touch.
+WATCHED_FIELDS = (
+    "status", "name", "start_time", "end_time", "is_cancellable", "fulfilled_sqkm", "capture_status_published_count",
+    "capture_assessment_success_count", "capture_assessment_invalid_count", "next_planned_acquisition_time",
+    "last_acquired_time", "cancelled_time",
+)
+
+# The documented surprises (planet-tasking-api.txt, "Edge cases"), explained in the changed row's tooltip.
+EDGE_CASE_NOTES: Dict[Tuple[str, str], str] = {
+    ("EXPIRED", "FULFILLED"): "The order expired before its fulfilling capture was published; when the capture "
+                              "was published the order became FULFILLED (documented edge case).",
+    ("FULFILLED", "IN_PROGRESS"): "A capture was manually reassessed as INVALID, so the order is being tasked "
+                                  "again (documented edge case).",
+    ("FULFILLED", "EXPIRED"): "A capture was manually reassessed as INVALID after the order's end time "
+                              "(documented edge case).",
+    ("FULFILLED", "FAILED"): "The assured order's capture was manually reassessed as INVALID.",
+    ("IN_PROGRESS", "FULFILLED"): "A capture was assessed (or manually reassessed) as SUCCESS.",
+}
+
+
+class AdaptiveInterval:
+    """Seconds until the next automatic refresh: short after a change, growing by `factor` while quiet.
+
+    Orders change on the scale of minutes to hours (acceptance, acquisition, publication), so polling
+    every few seconds only costs requests; right after a change more is likely to follow (a capture
+    publishes, then the order fulfils), so the interval drops back to the minimum.
+    """
+
+    def __init__(self, minimum: float = 20.0, maximum: float = 300.0, factor: float = 1.6):
+        if not 0 < minimum <= maximum or factor < 1:
+            raise ValueError("need 0 < minimum <= maximum and factor >= 1")
+        self.minimum = minimum
+        self.maximum = maximum
+        self.factor = factor
+        self.current = minimum
+
+    def after_refresh(self, changed: bool) -> float:
+        """The interval to wait after a refresh that did (or did not) find changes."""
+        self.current = self.minimum if changed else min(self.maximum, self.current * self.factor)
+        return self.current
+
+    def reset(self) -> float:
+        """Back to the minimum (the user acted: edited, cancelled, changed filters)."""
+        self.current = self.minimum
+        return self.current
+
+
+def _value(order: Order, name: str) -> Any:
+    return getattr(order, name, None)
+
+
+@dataclass
+class OrderChange:
+    """How one order differs from what the view showed before."""
+
+    order_id: str
+    fields: Dict[str, Tuple[Any, Any]]
+
+    @property
+    def status_change(self) -> Optional[Tuple[Any, Any]]:
+        return self.fields.get("status")
+
+    def describe(self) -> str:
+        lines = []
+        status = self.status_change
+        if status:
+            lines.append(f"Status {status[0]} → {status[1]}")
+            note = EDGE_CASE_NOTES.get((status[0], status[1]))
+            if note:
+                lines.append(note)
+        for name, (old, new) in self.fields.items():
+            if name != "status":
+                lines.append(f"{name}: {_text(old)} → {_text(new)}")
+        return "\n".join(lines)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "—" if value is None else str(value)
+
+
+@dataclass
+class ChangeSet:
+    """What a refresh found, compared with the orders shown before it."""
+
+    changed: Dict[str, OrderChange] = field(default_factory=dict)
+    added: List[str] = field(default_factory=list)
+    removed: List[str] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.changed or self.added or self.removed)
+
+
+def compare_order(old: Order, new: Order, watched: Iterable[str] = WATCHED_FIELDS) -> Optional[OrderChange]:
+    differences = {name: (_value(old, name), _value(new, name)) for name in watched
+                   if _value(old, name) != _value(new, name)}
+    return OrderChange(new.id, differences) if differences else None
+
+
+def diff_orders(before: Mapping[str, Order], after: Iterable[Order],
+                watched: Iterable[str] = WATCHED_FIELDS) -> ChangeSet:
+    """Changes between the orders shown (by id) and a fresh listing of the same view."""
+    watched = tuple(watched)
+    changes = ChangeSet()
+    seen = set()
+    for order in after:
+        seen.add(order.id)
+        previous = before.get(order.id)
+        if previous is None:
+            changes.added.append(order.id)
+            continue
+        change = compare_order(previous, order, watched)
+        if change is not None:
+            changes.changed[order.id] = change
+    changes.removed = [order_id for order_id in before if order_id not in seen]
+    return changes
+
+
+@dataclass
+class Probe:
+    """The cheapest "did anything change?" answer: orders updated after the watermark (no view filters)."""
+
+    count: int
+    latest: Optional[datetime]
+
+
+def probe_changes(client, watermark: Optional[datetime]) -> Probe:
+    """One small request: how many of the account's orders were updated after `watermark`, and the newest
+    updated_time. No view filter is applied, so an order that left the view's filter is seen too."""
+    filters: Dict[str, Any] = {}
+    if watermark is not None:
+        filters["updated_time__gt"] = watermark
+    page = client.list_orders(limit=1, fields=["id", "updated_time"], ordering=["-updated_time"], **filters)
+    latest = page.results[0].updated_time if page.results else None
+    return Probe(page.count, latest or watermark)
+
+
+def reload_window(client, count: int, query: Mapping[str, Any], page_size: int = 500,
+                  is_canceled: Optional[Callable[[], bool]] = None,
+                  footprints: Optional[Dict[str, Optional[bytes]]] = None,
+                  progress: Optional[Callable[[float], None]] = None) -> Tuple[List[Order], int]:
+    """The first `count` orders of the view again (same filters and ordering), and the view's total now.
+
+    `progress(percent)` is called after each page (a window of 10,000 orders is a hundred requests).
+
+    With a `footprints` dict, each page is made compact as it arrives (see compact_orders) and the
+    footprints go into the dict: the full JSON of a whole window never exists at once.
+    """
+    orders: List[Order] = []
+    total = 0
+    offset = 0
+    want = max(count, 1)
+    while offset < want:
+        if is_canceled is not None and is_canceled():
+            break
+        page = client.list_orders(limit=min(page_size, want - offset), offset=offset, **query)
+        total = page.count
+        if footprints is None:
+            orders.extend(page.results)
+        else:
+            compact, prints = compact_orders(page.results)
+            orders.extend(compact)
+            footprints.update(prints)
+        if progress is not None:
+            progress(100.0 * min(offset + len(page.results), want) / want)
+        if not page.results or page.next is None:
+            break
+        offset += len(page.results)
+    return orders, total
+
+
+# -- compact copies ---------------------------------------------------------------------------------------
+# A view of 10,000 orders kept as parsed JSON holds ~140,000 lists and dicts (coordinates, `raw`), which
+# Python's cycle collector scans on every full collection: 70-200 ms with the GIL held, a visible stall.
+# The view keeps orders without `raw` and geometries, and footprints as WKB bytes (not scanned).
+
+def footprint_wkb(*geometries: Optional[dict]) -> Optional[bytes]:
+    from ..layers import POLYGONAL_TYPES, geojson_to_wkb
+
+    for geometry in geometries:
+        if isinstance(geometry, dict) and geometry.get("type") in POLYGONAL_TYPES:
+            return geojson_to_wkb(geometry)
+    return None
+
+
+def compact_orders(orders: Iterable[Order]) -> Tuple[List[Order], Dict[str, Optional[bytes]]]:
+    """Orders without `raw`/geometries, and {order id: footprint WKB} (the polygon the service tasks)."""
+    compact, footprints = [], {}
+    for order in orders:
+        footprints[order.id] = footprint_wkb(order.geometry, order.original_geometry)
+        compact.append(replace(order, geometry=None, original_geometry=None, raw={}))
+    return compact, footprints
+
+
+def compact_captures(captures: Iterable[Any]) -> Tuple[List[Any], Dict[str, Optional[bytes]]]:
+    """Captures without `raw`/geometry, and {capture id: footprint WKB}."""
+    compact, footprints = [], {}
+    for capture in captures:
+        footprints[capture.id] = footprint_wkb(capture.geometry)
+        compact.append(replace(capture, geometry=None, raw={}))
+    return compact, footprints
+
+
+class OrdersRefresh(QObject):
+    """The automatic refresh of a loaded orders view: probe, adaptive interval, the window read again.
+
+    `view` is the table model (its total, loading, generation, orders, page_size, query.params() and
+    order_by_id()); `client_factory()` gives a client or None. The timer probes after the interval; a
+    probe that sees updated orders emits changesWaiting (the caller refreshes list and map); a window read
+    again emits windowRead(orders, total, changes), and the caller calls applied(changes) once shown.
+    """
+
+    changesWaiting = pyqtSignal()  # noqa: N815 - Qt signal naming
+    windowRead = pyqtSignal(object, int, object)  # noqa: N815 - orders, total, ChangeSet
+    footprintsRead = pyqtSignal(object)  # noqa: N815 - {order id: footprint WKB}
+    failed = pyqtSignal(str)
+
+    def __init__(self, view: Any, client_factory: Callable[[], Any], tasks: TaskGroup, *, auto: bool = True,
+                 parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.view = view
+        self.client_factory = client_factory
+        self.tasks = tasks
+        self.auto = auto
+        self.interval = AdaptiveInterval()
+        self.watermark: Optional[datetime] = None
+        self.refreshing = False
+        # QGIS's auth database refused the key (locked, master password not given): automatic refreshes
+        # stop, or each would ask for the master password again, until the settings are applied anew.
+        self.blocked = False
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.check)
+
+    def schedule(self, seconds: Optional[float] = None) -> None:
+        if not self.auto or self.tasks.closed or self.blocked:
+            return
+        self.timer.start(int(1000 * (seconds if seconds is not None else self.interval.current)))
+
+    def probe_baseline(self) -> None:
+        """Learn the account's newest updated_time, so the first check asks only for what changed after it."""
+        if self.tasks.closed:
+            return
+        client = self.client_factory()
+        if client is None:
+            return
+
+        def done(probe) -> None:
+            if probe.latest is not None and (self.watermark is None or probe.latest > self.watermark):
+                self.watermark = probe.latest
+
+        self.tasks.run("Checking tasking orders", lambda feedback: probe_changes(client, None), done,
+                       lambda error: None)
+
+    def check(self) -> None:
+        """The timer's probe: anything updated since the watermark means a refresh now, else wait longer."""
+        if self.tasks.closed:
+            return
+        if self.refreshing or self.view.loading or self.view.total is None:
+            self.schedule(5)
+            return
+        client = self.client_factory()
+        if client is None:
+            return
+        watermark = self.watermark
+
+        def done(probe) -> None:
+            if probe.count > 0:
+                self.changesWaiting.emit()
+            else:
+                self.schedule(self.interval.after_refresh(False))
+
+        self.tasks.run("Checking tasking orders", lambda feedback: probe_changes(client, watermark), done,
+                       lambda error: self.schedule(self.interval.after_refresh(False)))
+
+    def refresh_window(self) -> None:
+        """Read the loaded window again (same filters and ordering) and find what changed in it."""
+        if self.tasks.closed or self.refreshing or self.view.total is None:
+            return
+        client = self.client_factory()
+        if client is None:
+            return
+        self.refreshing = True
+        self.timer.stop()
+        view = self.view
+        generation = view.generation
+        count = len(view.orders)
+        params = view.query.params()
+        # Orders are replaced, never changed in place, so the worker may compare against this snapshot.
+        before = view.order_by_id()
+        page_size = view.page_size
+
+        def work(feedback):
+            probe = probe_changes(client, None)
+            # Pages as small as the view's: parsing a big JSON page holds the GIL, and so stalls the GUI.
+            footprints: Dict[str, Optional[bytes]] = {}
+            with quiet_collector():
+                compact, total = reload_window(client, count, params, page_size=page_size,
+                                               is_canceled=feedback.is_canceled, footprints=footprints,
+                                               progress=feedback.set_progress)
+                changes = diff_orders(before, compact)
+            return probe, compact, total, footprints, changes
+
+        def done(result) -> None:
+            self.refreshing = False
+            probe, orders, total, footprints, changes = result
+            self.footprintsRead.emit(footprints)
+            if probe.latest is not None:
+                self.watermark = probe.latest
+            if generation != view.generation:
+                self.schedule()  # the filters changed: the view is being loaded afresh anyway
+                return
+            if len(view.orders) != count:
+                # More pages arrived meanwhile: this window is not the view any more; read it again.
+                QTimer.singleShot(0, self.refresh_window)
+                return
+            self.windowRead.emit(orders, total, changes)
+
+        def failed(error: BaseException) -> None:
+            self.refreshing = False
+            self.failed.emit(f"Refreshing orders failed: {error_text(error)}")
+            self.schedule(self.interval.after_refresh(False))
+
+        self.tasks.run("Refreshing tasking orders", work, done, failed)
+
+    def load_page(self, params: Mapping[str, Any], offset: int, limit: int, on_page: Callable[[Any], None],
+                  on_error: Callable[[BaseException], None]) -> None:
+        """One page of the view (the table model's page loader), kept compact; footprints go to footprintsRead."""
+        client = self.client_factory()
+        if client is None:
+            on_error(RuntimeError("No connection to the service: see the settings."))
+            return
+
+        def work(feedback):
+            with quiet_collector():
+                page = client.list_orders(limit=limit, offset=offset, **params)
+                compact, footprints = compact_orders(page.results)
+            return replace(page, results=compact), footprints
+
+        def done(result) -> None:
+            page, footprints = result
+            self.footprintsRead.emit(footprints)
+            on_page(page)
+
+        self.tasks.run("Loading tasking orders", work, done, on_error)
+
+    def applied(self, changes: ChangeSet) -> None:
+        """The refreshed window is shown: wait short after a change, longer after none."""
+        self.schedule(self.interval.after_refresh(changes.any))
+
+    def stop(self) -> None:
+        self.timer.stop()

@@ -1,0 +1,97 @@
+"""The Orders tab's filter row: status, name, scheduling, type and the created/updated time ranges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional, Sequence
+
+from qgis.gui import QgsCheckableComboBox, QgsDateTimeEdit
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QWidget
+
+from ...core.services.planet_tasking.models import ORDER_TYPES, SCHEDULING_TYPES
+from ...core.services.registry import service
+from .details import from_qdatetime
+from .model import OrdersQuery
+
+
+class OrderFilters(QWidget):
+    """The filter widgets; `changed` fires on any edit (the panel waits a moment, then reloads)."""
+
+    changed = pyqtSignal()
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        filters = QGridLayout(self)
+        filters.setContentsMargins(0, 0, 0, 0)
+        self.status_filter = QgsCheckableComboBox(self)
+        self.status_filter.setObjectName("statusFilter")
+        self.status_filter.addItems(list(service().order_statuses))
+        self.status_filter.setDefaultText("Any status")
+        self.name_filter = QLineEdit(self)
+        self.name_filter.setObjectName("nameFilter")
+        self.name_filter.setPlaceholderText("Name contains…")
+        self.name_filter.setClearButtonEnabled(True)
+        self.scheduling_filter = QComboBox(self)
+        self.scheduling_filter.setObjectName("schedulingFilter")
+        self.scheduling_filter.addItem("Any scheduling", None)
+        for value in SCHEDULING_TYPES:
+            self.scheduling_filter.addItem(value, value)
+        self.order_type_filter = QComboBox(self)
+        self.order_type_filter.setObjectName("orderTypeFilter")
+        self.order_type_filter.addItem("Any type", None)
+        for value in ORDER_TYPES:
+            self.order_type_filter.addItem(value, value)
+        self.created_from = self._time_filter("createdFrom", "created from (UTC)")
+        self.created_to = self._time_filter("createdTo", "created until (UTC)")
+        self.updated_from = self._time_filter("updatedFrom", "updated from (UTC)")
+        self.updated_to = self._time_filter("updatedTo", "updated until (UTC)")
+        filters.addWidget(self.status_filter, 0, 0)
+        filters.addWidget(self.name_filter, 0, 1)
+        filters.addWidget(self.scheduling_filter, 0, 2)
+        filters.addWidget(self.order_type_filter, 0, 3)
+        filters.addWidget(QLabel("Created", self), 1, 0)
+        filters.addWidget(self.created_from, 1, 1)
+        filters.addWidget(self.created_to, 1, 2)
+        filters.addWidget(QLabel("Updated", self), 2, 0)
+        filters.addWidget(self.updated_from, 2, 1)
+        filters.addWidget(self.updated_to, 2, 2)
+
+        self.status_filter.checkedItemsChanged.connect(lambda *_: self.changed.emit())
+        self.name_filter.textChanged.connect(lambda *_: self.changed.emit())
+        self.scheduling_filter.currentIndexChanged.connect(lambda *_: self.changed.emit())
+        self.order_type_filter.currentIndexChanged.connect(lambda *_: self.changed.emit())
+        for edit in (self.created_from, self.created_to, self.updated_from, self.updated_to):
+            edit.valueChanged.connect(lambda *_: self.changed.emit())
+
+    def _time_filter(self, name: str, tip: str) -> QgsDateTimeEdit:
+        edit = QgsDateTimeEdit(self)
+        edit.setObjectName(name)
+        edit.setAllowNull(True)
+        edit.setNullRepresentation("any")
+        edit.setTimeSpec(Qt.UTC)
+        edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        edit.setToolTip(tip)
+        edit.clear()
+        return edit
+
+    def query(self, ordering: Sequence[str]) -> OrdersQuery:
+        """The filters as the service's query, sorted by `ordering` (the view's)."""
+        def moment(edit: QgsDateTimeEdit) -> Optional[datetime]:
+            return None if edit.isNull() else from_qdatetime(edit.dateTime())
+
+        return OrdersQuery(
+            statuses=[s for s in self.status_filter.checkedItems() if s],
+            name_contains=self.name_filter.text(),
+            created_after=moment(self.created_from),
+            created_before=moment(self.created_to),
+            updated_after=moment(self.updated_from),
+            updated_before=moment(self.updated_to),
+            scheduling_type=self.scheduling_filter.currentData(),
+            order_type=self.order_type_filter.currentData(),
+            ordering=ordering,
+        )
+
+    def set_statuses(self, statuses: Sequence[str]) -> None:
+        self.status_filter.deselectAllOptions()
+        self.status_filter.setCheckedItems(list(statuses))
