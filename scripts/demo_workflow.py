@@ -150,9 +150,9 @@ def sandbox_control(settings, method, path, body=None):
 
 def run():
     from satellite_tasking.core import layers, settings
-    from satellite_tasking.core.ordering import ASSURED
     from satellite_tasking.core.services import registry
     from satellite_tasking.core.services.planet_tasking import layers as planet_layers
+    from satellite_tasking.core.services.planet_tasking.forms import ASSURED
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     iface = qgis.utils.iface

@@ -131,7 +131,7 @@ class TaskingDock(QgsDockWidget):
 
     def _add_new_order_panel(self, iface: Optional[Any]):
         """The "New order" tab: draw or pick an AOI, see the quote, place the order."""
-        from .order_panel import NewOrderPanel
+        from .new_order.panel import NewOrderPanel
 
         return self._add_panel(NewOrderPanel, "New order", iface)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..base import Capability, ServiceDescriptor
-from . import layers, rules
+from . import forms, layers, rules
 from .client import TaskingClient
 from .models import ORDER_STATUSES
 
@@ -22,5 +22,6 @@ DESCRIPTOR = ServiceDescriptor(
     connect=connect,
     rules=rules,
     layers=layers,
+    forms=forms,
     order_statuses=ORDER_STATUSES,
 )

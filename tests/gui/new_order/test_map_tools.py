@@ -17,9 +17,9 @@ from qgis.core import (
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QApplication
 
-from ui.map_tools import INVALID_STROKE, VALID_STROKE, PointTool, PolygonTool, StripTool
+from ui.shared.map_tools import INVALID_STROKE, VALID_STROKE, PointTool, PolygonTool, StripTool
 
-from .canvas_input import (
+from ..canvas_input import (
     BERLIN,
     WGS84,
     click,

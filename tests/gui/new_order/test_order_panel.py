@@ -19,13 +19,13 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QPushButton
 
 from core import layers
-from core.ordering import ASSURED, CONTRACT_NEEDED, utc_now
 from core.services.planet_tasking import layers as planet_layers
 from core.services.planet_tasking.client import TaskingClient
+from core.services.planet_tasking.forms import ASSURED, CONTRACT_NEEDED, utc_now
 from ui.dock import TaskingDock
-from ui.order_panel import NewOrderPanel
+from ui.new_order.panel import NewOrderPanel
 
-from .canvas_input import BERLIN, WGS84, click, offset, pixel, release_canvas, show_canvas_around, to_canvas_crs
+from ..canvas_input import BERLIN, WGS84, click, offset, pixel, release_canvas, show_canvas_around, to_canvas_crs
 
 WAIT_MS = 20_000
 
@@ -769,17 +769,20 @@ def test_every_field_has_a_tooltip_a_keyboard_shortcut_and_units(panel):
 def test_network_work_runs_in_qgs_tasks(panel, qtbot, monkeypatch):
     from qgis.core import QgsTask
 
-    from ui import order_panel
+    from core.app import place as place_module
+    from core.app import quote as quote_module
+    from core.tasks import run_in_background as real
 
     started = []
-    real = order_panel.run_in_background
 
     def recording(description, fn, *args, **kwargs):
         task = real(description, fn, *args, **kwargs)
         started.append((description, isinstance(task, QgsTask)))
         return task
 
-    monkeypatch.setattr(order_panel, "run_in_background", recording)
+    # The panel's network work goes through the quote and place workflows, each starting its own tasks.
+    for module in (quote_module, place_module):
+        monkeypatch.setattr(module, "run_in_background", recording)
     draw_point(panel)
     wait_quote(qtbot, panel)
     panel.set_order_name("In a task")
@@ -791,7 +794,7 @@ def test_network_work_runs_in_qgs_tasks(panel, qtbot, monkeypatch):
 
 def test_order_requests_from_the_form(qgis_app):
     from core.aoi import aoi_from_geometry
-    from core.ordering import (
+    from core.services.planet_tasking.forms import (
         ASSURED_PRODUCT,
         FLEXIBLE,
         STEREO,
@@ -822,7 +825,7 @@ def test_order_requests_from_the_form(qgis_app):
 
 def test_an_order_placed_here_and_the_orders_tab_share_one_orders_layer(panel, qtbot, client_factory, qgis_iface,
                                                                          client):
-    from ui.orders_panel import OrdersPanel
+    from ui.orders.panel import OrdersPanel
 
     draw_point(panel)
     wait_quote(qtbot, panel)

@@ -9,7 +9,7 @@ from qgis.gui import QgsMapCanvas, QgsMapCanvasItem, QgsMapMouseEvent, QgsMapToo
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QFont, QFontMetricsF, QKeyEvent, QPainterPath, QPen
 
-from ..core.aoi import DEFAULT_MAX_SQKM, WGS84_AUTHID, Aoi, AoiError, aoi_from_geometry
+from ...core.aoi import DEFAULT_MAX_SQKM, WGS84_AUTHID, Aoi, AoiError, aoi_from_geometry
 
 # Valid footprints in the QGIS selection-like blue, invalid ones in red: colour is the first hint,
 # the label's text the reason.

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from qgis.PyQt.QtGui import QBrush, QColor
 
-from ..core.services.planet_tasking.models import ImagingWindow
+from ...core.services.planet_tasking.models import ImagingWindow
 
 SORT_ROLE = Qt.UserRole + 1
 WINDOW_ROLE = Qt.UserRole + 2

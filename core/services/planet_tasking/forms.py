@@ -1,17 +1,14 @@
-"""From the new-order form's values to order, pricing and imaging-window search requests, checked first."""
+"""Planet Tasking's order form: its values, their checks, and the order, pricing and imaging-window search requests."""
 
 from __future__ import annotations
 
-import json
-import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Generic, List, Optional, Tuple, TypeVar
+from typing import Any, Dict, Optional
 
-from .aoi import KIND_AREA, KIND_POINT, KIND_STRIP, Aoi
-from .services.planet_tasking import rules
-from .services.planet_tasking.client import jsonable
-from .services.planet_tasking.models import ImagingWindow, Pricing
+from ...aoi import KIND_AREA, KIND_POINT, KIND_STRIP, Aoi
+from . import rules
+from .client import jsonable
 
 FLEXIBLE = "FLEXIBLE"
 ASSURED = "ASSURED"
@@ -58,6 +55,10 @@ class OrderForm:
     @property
     def is_assured(self) -> bool:
         return self.scheduling_type == ASSURED
+
+    @property
+    def is_stereo(self) -> bool:
+        return self.order_type == STEREO
 
     def with_window(self, window_id: Optional[str]) -> "OrderForm":
         return replace(self, imaging_window=window_id)
@@ -233,166 +234,3 @@ def search_request(form: OrderForm, aoi: Aoi, now: Optional[datetime] = None) ->
     if form.end_time is not None:
         request["end_time"] = form.end_time
     return request
-
-
-def request_key(body: Any) -> str:
-    """A stable text of a request body: equal keys mean the same question to the service."""
-    return json.dumps(jsonable(body), sort_keys=True, default=str)
-
-
-class LatestOnly:
-    """Hands out tokens; only the last one handed out is current, so late answers to old requests are dropped."""
-
-    def __init__(self) -> None:
-        self._counter = 0
-
-    def next(self) -> int:
-        self._counter += 1
-        return self._counter
-
-    def invalidate(self) -> None:
-        self._counter += 1
-
-    def is_current(self, token: int) -> bool:
-        return token == self._counter
-
-
-T = TypeVar("T")
-
-
-class LatestValue(Generic[T]):
-    """The newest value a worker thread produced, for the main thread to pick up when it looks.
-
-    A task's run() must not touch widgets or emit signals of its own, so it only put()s here; the panel
-    reads on the main thread. Only the newest value is kept (an older partial search is a subset of a
-    newer one), and the version number lets a reader skip what it has already shown.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._version = 0
-        self._value: Optional[T] = None
-
-    def put(self, value: T) -> None:
-        with self._lock:
-            self._version += 1
-            self._value = value
-
-    def newer_than(self, version: int) -> Tuple[int, Optional[T]]:
-        """(version, value) if something newer than `version` was put, else (version, None)."""
-        with self._lock:
-            if self._version > version:
-                return self._version, self._value
-            return version, None
-
-
-# --- words for the panel ------------------------------------------------------------------------------
-
-MULTIPLIER_WORDS = {
-    "imaging_mode": "imaging mode",
-    "tasking_tier": "tasking tier",
-    "exclusivity": "exclusivity",
-}
-
-
-def format_cost(value: Optional[float], units: Optional[str]) -> str:
-    if value is None:
-        return "unknown"
-    return f"{value:,.2f} {units_text(units)}"
-
-
-def units_text(units: Optional[str]) -> str:
-    """Quota units as a reader says them: SQKM -> "km² of quota"."""
-    if not units:
-        return "quota units"
-    return "km² of quota" if units.upper() == "SQKM" else f"{units} (quota units)"
-
-
-def pricing_lines(pricing: Pricing) -> List[str]:
-    """The quote line by line: cost, base price, each multiplier, and any orders it replaces."""
-    if not pricing.ok:
-        return [f"The service could not price this order: {pricing.error}"]
-    lines = [f"Estimated cost: {format_cost(pricing.estimated_quota_cost, pricing.units)}"]
-    model = pricing.pricing_model
-    if model is not None:
-        if model.base_price is not None:
-            lines.append(f"Base price: {model.base_price:,.2f} {units_text(pricing.units)}")
-        for multiplier in model.multipliers:
-            label = MULTIPLIER_WORDS.get(multiplier.name, multiplier.name.replace("_", " "))
-            detail = f" ({multiplier.description})" if multiplier.description else ""
-            lines.append(f"× {multiplier.value:g} {label}{detail}")
-    if pricing.determined_by == "replaced_orders" and pricing.replaced_orders:
-        lines.append("Determined by the orders it replaces:")
-    for replaced in pricing.replaced_orders:
-        cost = "" if replaced.cost is None else f": {replaced.cost:,.2f} {units_text(pricing.units)}"
-        lines.append(f"Replaces “{replaced.name or replaced.order_id}”{cost}")
-    return lines
-
-
-def time_until_text(start: datetime, now: datetime) -> str:
-    """How soon a window starts, as an analyst reads it: "in 12 min", "in 5 h 03 min", "in 2 days 4 h"."""
-    minutes = int((start - now).total_seconds() // 60)
-    if minutes < 1:
-        return "in less than a minute"
-    if minutes < 60:
-        return f"in {minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"in {hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"in {days} day{'s' if days != 1 else ''} {hours} h"
-
-
-# An assured order is only fulfilled once Planet locks it into the satellite's plan, and "if the lock-in
-# cannot be confirmed due to scheduling issues" it fails (planet-assured-tasking.txt). The documents give
-# no lead time; within this much of the window the panel says the risk out loud.
-SHORT_NOTICE = timedelta(hours=1)
-
-
-def window_timing_lines(window: ImagingWindow, now: datetime) -> Tuple[str, Optional[str]]:
-    """(when it starts, a warning or None): a window that has begun can no longer be ordered, and one
-    about to begin may be too late to lock in."""
-    if window.start_time is None:
-        return "start unknown", None
-    if window.start_time <= now:
-        return "started", "This window has started and can no longer be ordered: search again for later ones."
-    when = time_until_text(window.start_time, now)
-    if window.start_time - now < SHORT_NOTICE:
-        return when, (f"It starts {when}: this close to the window the order may not be locked into the "
-                      "satellite's plan in time; it would then be rejected, and any order it replaces stays.")
-    return when, None
-
-
-def replaced_names(window: Optional[ImagingWindow], pricing: Optional[Pricing] = None) -> List[str]:
-    """Names of the existing orders an order would replace (from its window or its price)."""
-    names: List[str] = []
-    if window is not None:
-        names += [o.name or o.id for o in window.conflicting_orders]
-    if pricing is not None:
-        names += [r.name or r.order_id for r in pricing.replaced_orders if (r.name or r.order_id) not in names]
-    return names
-
-
-def confirmation_text(form: OrderForm, aoi: Optional[Aoi], pricing: Optional[Pricing],
-                      window: Optional[ImagingWindow] = None) -> str:
-    """What the user agrees to by placing the order: what, where, when, and what it costs and replaces."""
-    what = "Assured" if form.is_assured else "Flexible"
-    kind = f"stereo ({form.n_stereo_pov} points of view)" if form.order_type == STEREO else "image"
-    lines = [f"Place the {what.lower()} {kind} order “{form.name.strip()}”?"]
-    if aoi is not None:
-        lines.append(aoi.summary())
-    if window is not None and window.start_time is not None:
-        lines.append(f"Imaging window: {window.start_time:%Y-%m-%d %H:%M:%S} UTC")
-    elif form.start_time is not None or form.end_time is not None:
-        start = f"{form.start_time:%Y-%m-%d %H:%M}" if form.start_time else "now"
-        end = f"{form.end_time:%Y-%m-%d %H:%M}" if form.end_time else "(service default)"
-        lines.append(f"From {start} to {end} UTC")
-    if pricing is not None and pricing.ok:
-        lines.append(f"Cost: {format_cost(pricing.estimated_quota_cost, pricing.units)}")
-    else:
-        lines.append("Cost: not known (the quote is not available); the service charges by its pricing.")
-    replaced = replaced_names(window, pricing)
-    if replaced:
-        lines.append("It replaces (cancels) your order" + ("s " if len(replaced) > 1 else " ")
-                     + ", ".join(f"“{name}”" for name in replaced) + ".")
-    return "\n".join(lines)

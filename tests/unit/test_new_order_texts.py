@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.ordering import time_until_text, window_timing_lines
 from core.services.planet_tasking.models import ImagingWindow
+from ui.new_order.texts import time_until_text, window_timing_lines
 
 NOW = datetime(2026, 11, 23, 8, 50, tzinfo=timezone.utc)
 

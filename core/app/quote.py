@@ -1,0 +1,152 @@
+"""The live quote: asked once changes settle (debounced), and only the latest question's answer is shown."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Tuple
+
+from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
+
+from .. import names
+from ..services.base import ServiceDescriptor
+from ..tasks import ApiTask, run_in_background
+from .latest import LatestOnly, request_key
+from .workflow import Workflow, cancel_task
+
+# How long the form must stand still before it is priced: typing a name or spinning an angle asks once.
+QUOTE_DELAY_MS = 600
+
+
+class QuoteWorkflow(Workflow):
+    """Prices the form as it stands, in a task; answers to older questions are dropped (and counted).
+
+    `current()` returns (form, aoi) as the user has them now: the quote is asked for what they see when
+    the delay runs out, not for what they had when they started typing.
+    """
+
+    unavailable = pyqtSignal(dict)  # the form cannot be priced as it stands: its problems by field
+    unchanged = pyqtSignal()  # the quote held already answers the form; nothing was asked
+    noClient = pyqtSignal()  # noqa: N815 - not configured (clientUnavailable said why)
+    asking = pyqtSignal()  # a price preview was sent
+    quoted = pyqtSignal(object)  # the service's pricing for the latest question
+    failed = pyqtSignal(object)  # the latest question was refused or failed (the exception)
+    cancelled = pyqtSignal()  # the latest price preview was cancelled (e.g. from QGIS's task manager)
+
+    def __init__(self, current: Callable[[], Tuple[Any, Any]], client_factory: Optional[Callable[[], Any]] = None,
+                 service: Optional[ServiceDescriptor] = None, parent: Optional[QObject] = None,
+                 delay_ms: int = QUOTE_DELAY_MS):
+        super().__init__(client_factory, service, parent)
+        self.current = current
+        self.quote: Optional[Any] = None
+        self.quote_key: Optional[str] = None
+        self.quote_error: Optional[BaseException] = None
+        self.task: Optional[ApiTask] = None
+        self._tokens = LatestOnly()
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(delay_ms)
+        self.timer.timeout.connect(self.request)
+
+    def schedule(self) -> None:
+        """The form changed: ask again once it has stood still for the delay (a newer change restarts it)."""
+        self.timer.start()
+
+    def pricing_body(self, form: Any, aoi: Any) -> Any:
+        return self.forms.pricing_request(form, aoi)
+
+    def problems(self, form: Any, aoi: Any) -> dict:
+        """What keeps the form from being priced (a quote needs no name and no chosen window)."""
+        problems = self.forms.form_problems(form, aoi, for_order=False)
+        problems.pop("imaging_window", None)
+        return problems
+
+    def request(self) -> None:
+        """Ask the service for the price of the form as it stands (in a task; older answers are dropped)."""
+        form, aoi = self.current()
+        problems = self.problems(form, aoi)
+        if problems:
+            self._tokens.invalidate()
+            self.quote, self.quote_key = None, None
+            self.unavailable.emit(problems)
+            return
+        body = self.pricing_body(form, aoi)
+        key = request_key(body)
+        if key == self.quote_key and self.quote is not None:
+            self.unchanged.emit()
+            return
+        client = self.client("get a quote")
+        if client is None:
+            self.noClient.emit()
+            return
+        token = self._tokens.next()
+        self.asking.emit()
+        self.task = run_in_background(
+            names.task_description("price preview"),
+            lambda feedback: client.preview_pricing(body),
+            on_success=lambda pricing: self.arrived(token, key, pricing),
+            on_error=lambda error: self.refused(token, error),
+            on_cancel=lambda: self.was_cancelled(token),
+        )
+
+    def price_now(self, client: Any, form: Any, aoi: Any, *, on_priced: Callable[[Any], None],
+                  on_failed: Callable[[BaseException], None], on_cancelled: Callable[[bool], None]) -> None:
+        """Price `form` at once (placing needs the real cost), as the latest question.
+
+        The quote is updated as by request(); the callbacks then run whatever became of it.
+        `on_cancelled(current)` says whether this was still the latest question.
+        """
+        body = self.pricing_body(form, aoi)
+        key = request_key(body)
+        token = self._tokens.next()
+        self.timer.stop()
+
+        def priced(pricing: Any) -> None:
+            self.arrived(token, key, pricing)
+            on_priced(pricing)
+
+        def failed(error: BaseException) -> None:
+            self.refused(token, error)
+            on_failed(error)
+
+        self.task = run_in_background(names.task_description("price preview"), lambda fb: client.preview_pricing(body),
+                                      on_success=priced, on_error=failed,
+                                      on_cancel=lambda: on_cancelled(self.was_cancelled(token)))
+
+    def is_current(self) -> bool:
+        """Whether the quote held answers the form as it stands now."""
+        if self.quote is None or self.timer.isActive():
+            return False
+        form, aoi = self.current()
+        return self.quote_key == request_key(self.pricing_body(form, aoi))
+
+    def arrived(self, token: int, key: str, pricing: Any) -> None:
+        if not self._tokens.is_current(token):
+            self.stale_answers_ignored += 1
+            return
+        self.task = None
+        self.quote, self.quote_key, self.quote_error = pricing, key, None
+        self.quoted.emit(pricing)
+
+    def refused(self, token: int, error: BaseException) -> None:
+        if not self._tokens.is_current(token):
+            self.stale_answers_ignored += 1
+            return
+        self.task = None
+        self.quote, self.quote_key, self.quote_error = None, None, error
+        self.failed.emit(error)
+
+    def was_cancelled(self, token: int) -> bool:
+        """The price preview was cancelled; False for an outdated one (nothing changes then)."""
+        if not self._tokens.is_current(token):
+            return False
+        self._tokens.invalidate()
+        self.task = None
+        # The price held belongs to an older form, if any: not a quote for this one.
+        self.quote, self.quote_key, self.quote_error = None, None, None
+        self.cancelled.emit()
+        return True
+
+    def shutdown(self) -> None:
+        """Stop asking: no timer, no late answer, the running preview cancelled."""
+        self.timer.stop()
+        self._tokens.invalidate()
+        cancel_task(self.task, detach=True)
