@@ -1,0 +1,109 @@
+"""The Orders workflows without a widget: cancel with the caller's charge consent, edit rules, the mirror in place by id."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from qgis.core import QgsFeatureRequest, QgsProject
+
+from core.app.cancel import CancelWorkflow, cancel_with_consent, cancellable, charge_question
+from core.app.edit import EditWorkflow, edit_problems
+from core.app.orders_mirror import OrdersMirror
+from core.names import CAPTURES_LAYER, ORDERS_LAYER
+from tests.fakes.orders import T0, FakeOrdersClient, SyncTasks, make_capture, make_order
+
+pytestmark = pytest.mark.usefixtures("qgis_app")
+
+
+def two_orders_one_charged():
+    orders = [make_order(1), make_order(2)]
+    return orders, FakeOrdersClient(orders, charged=[orders[1].id])
+
+
+def test_declining_the_charge_cancels_only_the_free_ones_and_charges_nothing():
+    orders, client = two_orders_one_charged()
+    asked = []
+    outcome, declined = cancel_with_consent(client, orders, lambda notices: asked.append(notices) or False)
+    assert [n.order_id for n in asked[0]] == [orders[1].id] and asked[0][0].cost_text == "12 SQKM"
+    assert outcome.cancelled == [orders[0].id] and declined == 1
+    assert client.cancelled() == [orders[0].id]
+    assert all(not accepted for _, accepted in client.cancel_calls)  # no charged request was ever sent
+    assert outcome.summary(declined) == "1 order(s) cancelled. 1 not cancelled: the charge was not accepted."
+
+
+def test_accepting_the_charge_cancels_the_charged_ones_with_the_charge_accepted():
+    orders, client = two_orders_one_charged()
+    outcome, declined = cancel_with_consent(client, orders, lambda notices: True)
+    assert sorted(outcome.cancelled) == client.cancelled() == sorted(o.id for o in orders) and declined == 0
+    assert client.cancel_calls[-1] == (orders[1].id, True)
+    assert outcome.summary() == "2 order(s) cancelled."
+
+
+def test_the_consent_is_asked_only_when_the_service_wants_a_charge():
+    orders = [make_order(1)]
+    client = FakeOrdersClient(orders)
+    outcome, declined = cancel_with_consent(client, orders, lambda notices: pytest.fail("asked"))
+    assert outcome.cancelled == [orders[0].id] and declined == 0
+
+
+def test_the_cancel_workflow_asks_between_the_free_and_the_charged_attempt():
+    orders, client = two_orders_one_charged()
+    tasks = SyncTasks()
+    workflow = CancelWorkflow(lambda: client, tasks.run)
+    ended = []
+    workflow.finished.connect(lambda outcome, declined: ended.append((outcome, declined)))
+    questions = []
+    workflow.start(orders, lambda notices: questions.append(charge_question(notices)) or True)
+    assert tasks.started == ["Cancelling tasking orders", "Cancelling tasking orders (charge accepted)"]
+    assert "will be charged" in questions[0] and "Accept the cancellation charge and cancel?" in questions[0]
+    outcome, declined = ended[0]
+    assert sorted(outcome.cancelled) == client.cancelled() and declined == 0
+
+
+def test_the_service_rules_say_which_orders_may_be_cancelled():
+    allowed, refused = cancellable([make_order(1), make_order(2, status="FULFILLED")], T0)
+    assert [o.id for o in allowed] == ["order-0001"]
+    assert refused[0][0].id == "order-0002" and "cannot be cancelled" in refused[0][1]
+
+
+def test_edit_is_checked_by_the_service_rules_then_saved_and_read_back():
+    order = make_order(1)
+    assert edit_problems(order, {"name": "x" * 1000}, T0)  # the service's name limit
+    client = FakeOrdersClient([order])
+    saved = []
+    workflow = EditWorkflow(lambda: client, SyncTasks().run)
+    workflow.saved.connect(saved.append)
+    assert workflow.save(order.id, {"name": "renamed"})
+    assert client.edits == [(order.id, {"name": "renamed"})] and saved[0].name == "renamed"
+
+
+def run_mirror(mirror: OrdersMirror) -> None:
+    mirror.refresh({"ordering": "-created_time"})
+    while mirror.busy():
+        mirror._tick()
+
+
+def test_the_mirror_writes_orders_and_captures_and_updates_them_in_place_by_id():
+    project = QgsProject()
+    orders = [make_order(n) for n in range(1, 6)]
+    client = FakeOrdersClient(orders, [make_capture(n, orders[n - 1].id) for n in range(1, 4)])
+    mirror = OrdersMirror(project, lambda: client, SyncTasks())
+    ended = []
+    mirror.ended.connect(ended.append)
+    run_mirror(mirror)
+    assert ended == [None]
+    assert [layer.name() for layer in (mirror.orders_layer, mirror.captures_layer)] == [ORDERS_LAYER, CAPTURES_LAYER]
+    assert mirror.orders_layer.featureCount() == 5 and mirror.captures_layer.featureCount() == 3
+    fids = {f["id"]: f.id() for f in mirror.orders_layer.getFeatures()}
+
+    # One order renamed (and so touched), one gone: written in place, the gone one removed with its capture.
+    client.orders[orders[0].id] = replace(orders[0], name="renamed", updated_time=T0.replace(hour=13))
+    del client.orders[orders[1].id]
+    del client.captures["capture-0002"]
+    run_mirror(mirror)
+    after = {f["id"]: (f.id(), f["name"]) for f in mirror.orders_layer.getFeatures(QgsFeatureRequest())}
+    assert after[orders[0].id] == (fids[orders[0].id], "renamed")  # the same feature, changed in place
+    assert orders[1].id not in after and len(after) == 4
+    assert sorted(f["id"] for f in mirror.captures_layer.getFeatures()) == ["capture-0001", "capture-0003"]
+    assert mirror.captures_of([orders[0].id]) == ["capture-0001"]
