@@ -153,11 +153,30 @@ class CancelWorkflow(QObject):
     """
 
     finished = pyqtSignal(object, int)  # CancelOutcome, orders whose charge was declined
+    counted = pyqtSignal(object)  # the service's tally of today's cancellations (has summary())
+    countFailed = pyqtSignal(str)  # noqa: N815 - Qt signal naming
 
-    def __init__(self, client_factory: Callable[[], Any], run: Callable, parent: Optional[QObject] = None):
+    def __init__(self, client_factory: Callable[[], Any], run: Callable, parent: Optional[QObject] = None, *,
+                 count_today: Optional[Callable[..., Any]] = None):
         super().__init__(parent)
         self.client_factory = client_factory
         self.run = run
+        # The service's count of today's cancellations (a service rule: Planet's counts assured ones
+        # by cancelled_time), called as count_today(client, now=..., is_canceled=...); None: not counted.
+        self.count_today = count_today
+
+    def count(self, now: datetime) -> None:
+        """Count today's cancellations in the background: counted(tally) or countFailed(text)."""
+        if self.count_today is None:
+            return
+        client = self.client_factory()
+        if client is None:
+            return
+        count_today = self.count_today
+        self.run("Counting today's cancellations",
+                 lambda feedback: count_today(client, now=now, is_canceled=feedback.is_canceled), self.counted.emit,
+                 lambda error: self.countFailed.emit(
+                     f"Today's cancellations could not be counted: {error_text(error)}"))
 
     def start(self, orders: Sequence[Any], ask_charge: AskCharge) -> None:
         client = self.client_factory()

@@ -82,7 +82,7 @@ class OrdersPanel(SelectionSync, QWidget):
         self.model = OrdersTableModel(self._start_page, page_size=page_size, parent=self)
         self.refresher = OrdersRefresh(self.model, self._client, self.tasks, auto=auto_refresh, parent=self)
         self.mirror = OrdersMirror(self.project, self._client, self.tasks, parent=self)
-        self.canceller = CancelWorkflow(self._client, self.tasks.run, parent=self)
+        self.canceller = CancelWorkflow(self._client, self.tasks.run, parent=self, count_today=cancellations_today)
         self.editor = EditWorkflow(self._client, self.tasks.run, parent=self)
         # (object, signal, slot) connected to objects that outlive the panel (the layers stay in the project
         # at unload): disconnected in shutdown() and before other layers are taken, or a selection after a
@@ -241,6 +241,8 @@ class OrdersPanel(SelectionSync, QWidget):
             lambda: self.map_label.setText("Map: a layer was removed; refresh to make it again."))
         self.mirror.layersTaken.connect(self._connect_layers)
         self.canceller.finished.connect(self._finish_cancel)
+        self.canceller.counted.connect(self._show_cancellations)
+        self.canceller.countFailed.connect(self.cancellations_label.setText)
         self.editor.saved.connect(self._saved)
         self.editor.failed.connect(self._save_failed)
 
@@ -531,21 +533,12 @@ class OrdersPanel(SelectionSync, QWidget):
         self.count_cancellations()
 
     def count_cancellations(self) -> None:
-        if self._closed:
-            return
-        client = self._client()
-        if client is None:
-            return
-        now = self.now()
+        if not self._closed:
+            self.canceller.count(self.now())
 
-        def done(tally) -> None:
-            self.cancellations_label.setText(tally.summary())
-            self.cancellationsCounted.emit(tally)
-
-        self.tasks.run("Counting today's cancellations",
-                       lambda feedback: cancellations_today(client, now=now, is_canceled=feedback.is_canceled), done,
-                       lambda error: self.cancellations_label.setText(
-                           f"Today's cancellations could not be counted: {error_text(error)}"))
+    def _show_cancellations(self, tally) -> None:
+        self.cancellations_label.setText(tally.summary())
+        self.cancellationsCounted.emit(tally)
 
     # -- refresh (core.app.orders_refresh) --------------------------------------------------------------------------
 
