@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -32,6 +31,8 @@ class SatelliteTaskingPlugin:
         self.bulk_edit_action: Optional[QAction] = None
         self.bulk_dialog = None
         self.bulk_edit_dialog = None
+        # Whether ui.bulk was imported: only then can its message-bar entries exist for unload to remove.
+        self._bulk_ui_loaded = False
         self.actions: List[QAction] = []
         # Every signal connection the plugin makes, so unload can undo exactly those.
         self._connections: List[Tuple[Any, Callable]] = []
@@ -93,9 +94,11 @@ class SatelliteTaskingPlugin:
         """Undo initGui in reverse order; afterwards nothing of the plugin is left in QGIS."""
         self._stop_work()
         # "Show results" entries in the message bar call into this plugin's code, which is going away.
-        bulk_ui = sys.modules.get(f"{__package__}.ui.bulk_dialog") if __package__ else None
-        if bulk_ui is not None:
-            bulk_ui.remove_button_messages(self.iface)
+        if self._bulk_ui_loaded:
+            from .ui.bulk import messages as bulk_messages
+
+            bulk_messages.remove_button_messages(self.iface)
+            self._bulk_ui_loaded = False
         for signal, slot in reversed(self._connections):
             try:
                 signal.disconnect(slot)
@@ -181,8 +184,9 @@ class SatelliteTaskingPlugin:
 
     def show_bulk_dialog(self, *_args):
         """Open the bulk order dialog (not blocking); returns it."""
-        from .ui.bulk_dialog import BulkOrderDialog, default_client_factory
+        from .ui.bulk import BulkOrderDialog, default_client_factory
 
+        self._bulk_ui_loaded = True
         if self.bulk_dialog is None:
             self.bulk_dialog = BulkOrderDialog(default_client_factory, self.iface, self.iface.mainWindow())
         self.bulk_dialog.show()
@@ -191,8 +195,9 @@ class SatelliteTaskingPlugin:
 
     def show_bulk_edit_dialog(self, *_args):
         """Edit or cancel in bulk the orders selected in the orders view or an orders layer (found by kind)."""
-        from .ui.bulk_dialog import BulkEditDialog, default_client_factory, selected_order_ids_from
+        from .ui.bulk import BulkEditDialog, default_client_factory, selected_order_ids_from
 
+        self._bulk_ui_loaded = True
         # The orders view inside the dock, else an orders layer's selection (the active layer first).
         ids, statuses = selected_order_ids_from(self.dock, active_layer=self.iface.activeLayer())
         if not ids:
@@ -220,9 +225,11 @@ class SatelliteTaskingPlugin:
         if self.toolbar is None:  # unloaded before the event loop came round
             return
         try:
-            from .ui.bulk_dialog import default_client_factory, resume_unfinished_bulks
+            from .ui.bulk import resume_unfinished_bulks
 
-            resume_unfinished_bulks(default_client_factory, self.iface)
+            self._bulk_ui_loaded = True
+            # Each unfinished job is followed by a client of the service it was journaled under (the registry's).
+            resume_unfinished_bulks(None, self.iface)
         except Exception:  # noqa: BLE001 - a broken journal must never stop the plugin from loading
             self._log.exception("could not resume unfinished bulk orders")
 

@@ -18,8 +18,15 @@ import requests  # noqa: E402
 from qgis.core import QgsApplication, QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsVectorLayer  # noqa: E402
 from qgis.PyQt.QtCore import QVariant  # noqa: E402
 
-from core.bulk import BulkJob, FieldMapping, LayerSnapshot, chunked, price_payloads, validate_layer  # noqa: E402
-from core.bulk_journal import BulkJournal  # noqa: E402
+from core.app.bulk import (  # noqa: E402
+    BulkJob,
+    BulkJournal,
+    FieldMapping,
+    LayerSnapshot,
+    chunked,
+    price_payloads,
+    validate_layer,
+)
 from core.services.planet_tasking.client import TaskingClient  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402  (the sandbox process helper the tests use)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..base import Capability, ServiceDescriptor
-from . import forms, layers, rules
+from . import bulk, forms, layers, rules
 from .client import TaskingClient
 from .models import ORDER_STATUSES
 
@@ -24,4 +24,6 @@ DESCRIPTOR = ServiceDescriptor(
     layers=layers,
     forms=forms,
     order_statuses=ORDER_STATUSES,
+    # core.app.bulk reaches the bulk rules (fields, payload checks, limits, result matching) here.
+    extras={"bulk": bulk},
 )

@@ -14,7 +14,6 @@ import requests
 from ...errors import (
     ApiError,
     CancellationChargeRequired,
-    Cancelled,
     ConflictError,
     ImagingWindowSearchFailed,
     MalformedResponseError,
@@ -22,10 +21,10 @@ from ...errors import (
     OrderCreationUncertain,
     RequestTimeoutError,
     ValidationError,
-    WaitTimeout,
 )
 from ...http import HttpTransport
 from ...log import RedactingFilter, get_logger
+from ...polling import completed_share, poll_until
 from .models import (
     BulkPayload,
     BulkStatus,
@@ -608,12 +607,8 @@ class TaskingClient:
                   is_canceled: IsCanceled = None, timeout: Optional[float] = 600.0) -> BulkStatus:
         """Poll a bulk until COMPLETE, with backoff; `progress` gets 0–100 from its payload counts."""
         def percent(status: BulkStatus, waited: float) -> float:
-            if status.is_complete:
-                return 100.0
-            if not status.payload_count:
-                return 0.0
-            done = status.successful_payload_count + status.failed_payload_count
-            return min(99.0, 100.0 * done / status.payload_count)
+            return completed_share(status.successful_payload_count + status.failed_payload_count,
+                                   status.payload_count, status.is_complete)
 
         return self._wait(lambda: self.get_bulk(bulk_id), lambda s: s.is_complete, percent, poll=poll,
                           max_poll=max_poll, progress=progress, is_canceled=is_canceled, timeout=timeout,
@@ -633,32 +628,5 @@ class TaskingClient:
     def _wait(self, fetch: Callable[[], Any], finished: Callable[[Any], bool],
               percent: Callable[[Any, float], float], *, poll: float, max_poll: float, progress: Progress,
               is_canceled: IsCanceled, timeout: Optional[float], what: str) -> Any:
-        # Time waited is counted from the sleeps asked for, not the wall clock, so a test that replaces
-        # `sleep` (or advances a simulated clock in it) sees the same timeout logic as real use.
-        waited = 0.0
-        delay = max(0.05, poll)
-        while True:
-            if is_canceled is not None and is_canceled():
-                raise Cancelled(f"Waiting for the {what} was cancelled.")
-            state = fetch()
-            if progress is not None:
-                progress(percent(state, waited))
-            if finished(state):
-                return state
-            if timeout is not None and waited >= timeout:
-                raise WaitTimeout(f"The {what} had not finished after {waited:.0f} s; it goes on at the service, "
-                                  "check it again later.")
-            step = delay if timeout is None else max(0.0, min(delay, timeout - waited))
-            self._sleep_cancellable(step, is_canceled, what)
-            waited += step
-            delay = min(max_poll, delay * 1.5)
-
-    def _sleep_cancellable(self, seconds: float, is_canceled: IsCanceled, what: str) -> None:
-        # Sleep in short slices so a cancel is honoured within half a second, not after a long poll.
-        remaining = seconds
-        while remaining > 1e-9:
-            if is_canceled is not None and is_canceled():
-                raise Cancelled(f"Waiting for the {what} was cancelled.")
-            step = min(0.5, remaining)
-            self.transport.sleep(step)
-            remaining -= step
+        return poll_until(fetch, finished, percent=percent, poll=poll, max_poll=max_poll, progress=progress,
+                          is_canceled=is_canceled, timeout=timeout, sleep=self.transport.sleep, what=what)

@@ -12,7 +12,7 @@ from qgis.core import QgsCoordinateReferenceSystem, QgsFeature, QgsField, QgsGeo
 from qgis.PyQt.QtCore import QVariant
 
 from core.aoi import LONGITUDE_RANGE_MESSAGE, AoiError
-from core.bulk import (
+from core.app.bulk import (
     BulkJob,
     FieldMapping,
     LayerSnapshot,
@@ -29,7 +29,7 @@ from core.bulk import (
     resume_jobs,
     validate_layer,
 )
-from core.bulk_journal import (
+from core.app.bulk.journal import (
     CHUNK_ACCEPTED,
     CHUNK_COMPLETE,
     CHUNK_SENDING,
@@ -493,7 +493,7 @@ def test_killed_job_resumed_at_next_start_gives_the_result_layer_of_an_uninterru
     # Next start: a new journal object and a new client; the source layer is not needed any more.
     reopened = BulkJournal(path)
     restarted = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.sleep, timeout=30.0)
-    outcomes = resume_jobs(reopened, restarted)
+    outcomes = resume_jobs(reopened, lambda service_id: restarted)
     assert [o.job_id for o in outcomes] == [job_id]
     outcome = outcomes[0]
     text = outcome.summary()

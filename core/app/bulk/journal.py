@@ -1,4 +1,4 @@
-"""Local SQLite journal of bulk operations: every chunk is written (UUID, payloads, source features) before it is sent."""
+"""Local SQLite journal of bulk operations: each chunk (UUID, payloads, service, source features) is written before it is sent."""
 
 from __future__ import annotations
 
@@ -29,14 +29,19 @@ JOB_FINISHED = "FINISHED"
 JOB_DISMISSED = "DISMISSED"
 
 # PRAGMA user_version of the file. 0/1: jobs, chunks and items only. 2: source_feature, so a CREATE job's
-# result layer can be rebuilt after a restart without the original layer. Older files are upgraded on open.
-SCHEMA_VERSION = 2
+# result layer can be rebuilt after a restart without the original layer. 3: job.service, the id of the
+# service the job was sent to (resume asks the registry for that service's client). Older files are
+# upgraded on open.
+SCHEMA_VERSION = 3
+# Every job written before the journal recorded its service was a Planet Tasking job (the only service then).
+LEGACY_SERVICE = "planet_tasking"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS job (
     job_id TEXT PRIMARY KEY,
     operation TEXT NOT NULL,
     base_url TEXT NOT NULL,
+    service TEXT NOT NULL DEFAULT 'planet_tasking',
     title TEXT NOT NULL DEFAULT '',
     source TEXT NOT NULL DEFAULT '{}',
     state TEXT NOT NULL,
@@ -123,6 +128,7 @@ class JobSummary:
     job_id: str
     operation: str
     base_url: str
+    service: str
     title: str
     state: str
     created_at: str
@@ -177,6 +183,8 @@ class JournalJob:
     created_at: str
     updated_at: str
     chunks: List[JournalChunk] = field(default_factory=list)
+    # The registry id of the service the job was sent to.
+    service: str = LEGACY_SERVICE
 
     @property
     def is_open(self) -> bool:
@@ -210,8 +218,12 @@ class BulkJournal:
                 self._db.close()
                 raise RuntimeError(f"The bulk journal {self.path} was written by a newer version of the plugin "
                                    f"(schema {version}, this one knows {SCHEMA_VERSION}); update the plugin.")
-            # Every step so far only adds tables: CREATE ... IF NOT EXISTS upgrades 0/1 and leaves 2 alone.
+            # Steps 1 and 2 only add tables: CREATE ... IF NOT EXISTS upgrades 0/1 and leaves later ones alone.
             self._db.executescript(_SCHEMA)
+            # Step 3 adds a column to an existing table; its default says what every older job was.
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(job)")}
+            if "service" not in columns:
+                self._db.execute(f"ALTER TABLE job ADD COLUMN service TEXT NOT NULL DEFAULT '{LEGACY_SERVICE}'")
             if version < SCHEMA_VERSION:
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -255,16 +267,16 @@ class BulkJournal:
 
     def add_job(self, operation: str, base_url: str, chunks: Sequence[Sequence[Tuple[Optional[int], Dict[str, Any]]]],
                 *, title: str = "", source: Optional[Dict[str, Any]] = None,
-                features: Optional[Sequence[SourceFeature]] = None) -> JournalJob:
+                features: Optional[Sequence[SourceFeature]] = None, service: str = LEGACY_SERVICE) -> JournalJob:
         """Record a whole job, every chunk with a fresh UUID and its (feature id, payload) pairs, and the
         source `features` (for the result layer), in one transaction: either all of it is in the journal,
         or none (then nothing was sent either)."""
         job_id = str(uuid.uuid4())
         now = _now()
         statements: List[Tuple[str, Sequence[Any]]] = [(
-            "INSERT INTO job(job_id, operation, base_url, title, source, state, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (job_id, operation, base_url, title, json.dumps(source or {}), JOB_OPEN, now, now),
+            "INSERT INTO job(job_id, operation, base_url, service, title, source, state, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, operation, base_url, service, title, json.dumps(source or {}), JOB_OPEN, now, now),
         )]
         for seq, pairs in enumerate(chunks):
             bulk_id = str(uuid.uuid4())
@@ -367,12 +379,13 @@ class BulkJournal:
     def job(self, job_id: str, *, with_items: bool = True) -> Optional[JournalJob]:
         with self._lock:
             row = self._db.execute(
-                "SELECT job_id, operation, base_url, title, source, state, created_at, updated_at FROM job "
+                "SELECT job_id, operation, base_url, title, source, state, created_at, updated_at, service FROM job "
                 "WHERE job_id = ?", (job_id,)).fetchone()
             if row is None:
                 return None
             job = JournalJob(job_id=row[0], operation=row[1], base_url=row[2], title=row[3],
-                             source=json.loads(row[4] or "{}"), state=row[5], created_at=row[6], updated_at=row[7])
+                             source=json.loads(row[4] or "{}"), state=row[5], created_at=row[6], updated_at=row[7],
+                             service=row[8])
             chunk_rows = self._db.execute(
                 "SELECT bulk_id, seq, state, bulk_status, error, send_attempts, "
                 "(SELECT COUNT(*) FROM item WHERE item.bulk_id = chunk.bulk_id) FROM chunk WHERE job_id = ? "
@@ -443,7 +456,7 @@ class BulkJournal:
             args = list(states)
         sent = (CHUNK_SENDING, CHUNK_ACCEPTED, CHUNK_COMPLETE, CHUNK_REJECTED)
         sql = f"""
-            SELECT j.job_id, j.operation, j.base_url, j.title, j.state, j.created_at, j.updated_at,
+            SELECT j.job_id, j.operation, j.base_url, j.service, j.title, j.state, j.created_at, j.updated_at,
                    (SELECT COUNT(*) FROM chunk c WHERE c.job_id = j.job_id),
                    (SELECT COUNT(*) FROM chunk c WHERE c.job_id = j.job_id AND c.state IN (?, ?, ?, ?)),
                    (SELECT COUNT(*) FROM chunk c WHERE c.job_id = j.job_id AND c.state = ?),
@@ -459,11 +472,13 @@ class BulkJournal:
                                     + args).fetchall()
         return [JobSummary(*row) for row in rows]
 
-    def unfinished_jobs(self, base_url: Optional[str] = None) -> List[JournalJob]:
-        """Jobs still OPEN (optionally only those sent to `base_url`), oldest first."""
+    def unfinished_jobs(self, base_url: Optional[str] = None, *, service: Optional[str] = None) -> List[JournalJob]:
+        """Jobs still OPEN (optionally only those sent to `base_url`, or of `service`), oldest first."""
         jobs = self.jobs(states=[JOB_OPEN])
         if base_url is not None:
             jobs = [j for j in jobs if _same_url(j.base_url, base_url)]
+        if service is not None:
+            jobs = [j for j in jobs if j.service == service]
         return jobs
 
 

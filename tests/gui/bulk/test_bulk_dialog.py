@@ -8,13 +8,12 @@ import pytest
 from qgis.core import Qgis, QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt, QVariant
 
-from core.bulk import BulkJob, readable_error
-from core.bulk_journal import JOB_DISMISSED, JOB_FINISHED, BulkJournal
+from core.app.bulk import JOB_DISMISSED, JOB_FINISHED, BulkJob, BulkJournal, readable_error
 from core.services.planet_tasking.client import TaskingClient
 from core.services.planet_tasking.layers import create_orders_layer
 from core.services.planet_tasking.models import Order
 from core.tasks import active_tasks, cancel_all_tasks
-from ui.bulk_dialog import (
+from ui.bulk import (
     BulkEditDialog,
     BulkOrderDialog,
     announce_outcome,
@@ -37,6 +36,11 @@ def bar_texts(iface, level):
 def clear_bar(iface):
     iface.messageBar().clear_messages()
     iface.messageBar().clearWidgets()
+
+
+def by_service(factory):
+    """What resume is given: a client for the service a job was journaled under (here always the sandbox's)."""
+    return lambda service_id: factory()
 
 
 @pytest.fixture
@@ -221,7 +225,7 @@ def test_cancel_while_waiting_then_next_start_gives_the_results_of_an_uninterrup
     project.removeAllMapLayers()
     clear_bar(qgis_iface)
 
-    resume_unfinished_bulks(factory, qgis_iface, journal=journal, poll_seconds=1.0)
+    resume_unfinished_bulks(by_service(factory), qgis_iface, journal=journal, poll_seconds=1.0)
     qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.Warning)), timeout=30000)
     [entry] = bar_items(qgis_iface, Qgis.Warning)  # one job, one entry; warning: one order was refused
     assert "9 created, 1 failed" in entry.text() and "pl_number" in entry.text()
@@ -258,7 +262,7 @@ def test_unfinished_bulks_are_resumed_at_start(qtbot, qgis_iface, factory, journ
     other = BulkJob.start(journal, "CREATE", pairs[:1], "https://api.planet.com/tasking/v2/", title="real service")
     qgis_iface.messageBar().clear_messages()
 
-    task = resume_unfinished_bulks(factory, qgis_iface, journal=journal, poll_seconds=1.0)
+    task = resume_unfinished_bulks(by_service(factory), qgis_iface, journal=journal, poll_seconds=1.0)
     assert task is not None
     assert any("left over" in m for m in qgis_iface.messageBar().get_messages(Qgis.Info))
     qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.Success)), timeout=30000)
@@ -266,11 +270,11 @@ def test_unfinished_bulks_are_resumed_at_start(qtbot, qgis_iface, factory, journ
     assert "5 created, 0 failed" in bar_texts(qgis_iface, Qgis.Success)[0]
     assert [j.job_id for j in journal.unfinished_jobs()] == [other.job_id]  # never sent elsewhere
     assert len(list(client.iter_orders())) == 5
-    assert resume_unfinished_bulks(factory, qgis_iface, journal=journal) is None
+    assert resume_unfinished_bulks(by_service(factory), qgis_iface, journal=journal) is None
 
 
 def test_nothing_to_resume_without_configuration(qgis_iface, journal):
-    def not_configured():
+    def not_configured(service_id):
         raise RuntimeError("no key")
 
     assert resume_unfinished_bulks(not_configured, qgis_iface, journal=journal) is None
@@ -595,7 +599,7 @@ def test_the_start_up_follow_releases_the_journal_and_show_results_still_works(
     assert journal_handles(path) == []
     clear_bar(qgis_iface)
 
-    task = resume_unfinished_bulks(factory, qgis_iface, poll_seconds=1.0)
+    task = resume_unfinished_bulks(by_service(factory), qgis_iface, poll_seconds=1.0)
     assert task is not None and journal_handles(path)
     qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.Success)), timeout=30000)
     qtbot.waitUntil(lambda: journal_handles(path) == [], timeout=5000)
@@ -606,7 +610,7 @@ def test_the_start_up_follow_releases_the_journal_and_show_results_still_works(
     assert sorted(f["name"] for f in result.getFeatures()) == ["s0", "s1", "s2"]
     assert journal_handles(path) == []
     # Nothing left to follow: the journal is opened and released at once.
-    assert resume_unfinished_bulks(factory, qgis_iface) is None
+    assert resume_unfinished_bulks(by_service(factory), qgis_iface) is None
     assert journal_handles(path) == []
 
 

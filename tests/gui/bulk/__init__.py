@@ -1,0 +1,1 @@
+"""Bulk dialog tests (real QGIS widgets against the sandbox)."""

@@ -1,0 +1,1 @@
+"""Bulk engine tests against the sandbox over HTTP."""

@@ -1,0 +1,553 @@
+"""The bulk order dialog: a layer's features checked, priced and ordered in journaled chunks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, Optional
+
+from qgis.core import Qgis, QgsMapLayerProxyModel, QgsProject, QgsVectorLayer
+from qgis.gui import QgsFieldExpressionWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core import names
+from ...core.aoi import AoiError
+from ...core.app.bulk import (
+    BulkJob,
+    BulkJournal,
+    BulkOutcome,
+    FieldMapping,
+    LayerSnapshot,
+    PricingReport,
+    ValidationReport,
+    field_labels,
+    job_source,
+    journal_features,
+    mappable_fields,
+    price_payloads,
+    readable_error,
+    result_layer,
+    results_by_feature,
+    validate_layer,
+)
+from ...core.tasks import ApiTask, run_in_background
+from .common import ClientFactory, close_when_done
+from .jobs_panel import BulkJobsPanel
+from .messages import push_message
+from .progress import BulkProgressPanel, ChunkWatcher
+
+PREVIEW_ROWS = 10
+VALIDATION_COLUMNS = ("Feature", "Name", "Shape", "km²", "Check", "Price")
+ASSURED_TOOLTIP = (
+    "Not available for a layer yet. An assured order names one imaging window, and a window comes from an "
+    "imaging-window search for that very AOI (a point or a two-point line; polygons cannot be assured), with "
+    "the contract's PL number and product, at most seven days ahead, and each search takes up to five "
+    "minutes at the service: a layer would need one search per feature, each waited for, and a window chosen "
+    "per feature (some replacing existing orders). Order assured AOIs one at a time from the Satellite Tasking "
+    "panel; bulk orders from a layer are flexible orders.")
+
+
+class BulkOrderDialog(QDialog):
+    """Order every feature (or the selection) of a point, line or polygon layer in one go.
+
+    Steps: choose the layer and map the order fields → check every feature → price → create (journaled,
+    in chunks of ≤ 1000) → a result layer with `order_id` / `error` per feature and a summary. Every call
+    to the service runs in a QgsTask; the dialog never waits on the network.
+    """
+
+    def __init__(self, client_factory: ClientFactory, iface: Any, parent: Optional[QWidget] = None, *,
+                 journal: Optional[BulkJournal] = None, poll_seconds: float = 2.0):
+        super().__init__(parent if parent is not None else (iface.mainWindow() if iface is not None else None))
+        self.setObjectName("BulkOrderDialog")
+        self.setWindowTitle("Bulk order from layer")
+        self.client_factory = client_factory
+        self.iface = iface
+        self.journal = journal
+        # Only a journal this dialog opened is closed by it; one handed in belongs to the caller.
+        self._owns_journal = journal is None
+        self.poll_seconds = poll_seconds
+        self.report: Optional[ValidationReport] = None
+        self.pricing: Optional[PricingReport] = None
+        self.outcome: Optional[BulkOutcome] = None
+        self.job: Optional[BulkJob] = None
+        self.result: Optional[QgsVectorLayer] = None
+        self.task: Optional[ApiTask] = None
+        self._snapshot_layer: Optional[QgsVectorLayer] = None
+        # The check whose features were sent: ordering the same check twice would double every order.
+        self._ordered_report: Optional[ValidationReport] = None
+        self._build()
+        self._chunks = ChunkWatcher(self.progress_panel, self)
+        self._layer_changed(self.layer_combo.currentLayer())
+        self.finished.connect(self.release_journal)
+
+    # -- building ----------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("bulkTabs")
+        page = QWidget(self.tabs)
+        layout = QVBoxLayout(page)
+        self.tabs.addTab(page, "Order from layer")
+        self.jobs_panel = BulkJobsPanel(self._journal, self.client_factory, self.iface, self.tabs,
+                                        poll_seconds=self.poll_seconds)
+        self.tabs.addTab(self.jobs_panel, "Bulk jobs")
+        # The list is read when shown: cheap, and always what the journal says now.
+        self.tabs.currentChanged.connect(lambda index: self.jobs_panel.refresh() if index == 1 else None)
+        outer.addWidget(self.tabs, 1)
+
+        source = QGroupBox("Layer", self)
+        source_layout = QHBoxLayout(source)
+        self.layer_combo = QgsMapLayerComboBox(source)
+        self.layer_combo.setObjectName("layerCombo")
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.PointLayer | QgsMapLayerProxyModel.LineLayer
+                                    | QgsMapLayerProxyModel.PolygonLayer)
+        self.selected_only = QCheckBox("Selected features only", source)
+        self.selected_only.setObjectName("selectedOnlyCheck")
+        source_layout.addWidget(self.layer_combo, 1)
+        source_layout.addWidget(self.selected_only)
+        layout.addWidget(source)
+
+        mapping = QGroupBox("Order fields (attributes or expressions; empty: the service's default)", self)
+        grid = QGridLayout(mapping)
+        self.field_widgets: Dict[str, QgsFieldExpressionWidget] = {}
+        # Two columns of label + expression: eight fields in four rows leave room for the tables.
+        labels = field_labels()
+        for index, name in enumerate(mappable_fields()):
+            widget = QgsFieldExpressionWidget(mapping)
+            widget.setObjectName(f"{name}Expression")
+            widget.setAllowEmptyFieldName(True)
+            widget.fieldChanged.connect(self._mapping_changed)
+            row, column = index % 4, (index // 4) * 2
+            grid.addWidget(QLabel(labels[name], mapping), row, column)
+            grid.addWidget(widget, row, column + 1)
+            self.field_widgets[name] = widget
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        layout.addWidget(mapping)
+
+        self.preview_table = QTableWidget(0, 0, self)
+        self.preview_table.setObjectName("previewTable")
+        self.preview_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.preview_table.verticalHeader().setVisible(False)
+        self.preview_table.setMinimumHeight(120)
+        layout.addWidget(QLabel(f"Preview of the first {PREVIEW_ROWS} features:", self))
+        layout.addWidget(self.preview_table)
+
+        checks = QHBoxLayout()
+        self.validate_button = QPushButton("Check all features", self)
+        self.validate_button.setObjectName("validateButton")
+        self.validate_button.clicked.connect(self.start_validation)
+        self.skip_invalid = QRadioButton("Skip invalid features", self)
+        self.skip_invalid.setObjectName("skipInvalidRadio")
+        self.skip_invalid.setChecked(True)
+        self.stop_on_invalid = QRadioButton("Stop if any feature is invalid", self)
+        self.stop_on_invalid.setObjectName("stopOnInvalidRadio")
+        group = QButtonGroup(self)
+        group.addButton(self.skip_invalid)
+        group.addButton(self.stop_on_invalid)
+        self.skip_invalid.toggled.connect(self._update_buttons)
+        checks.addWidget(self.validate_button)
+        checks.addWidget(self.skip_invalid)
+        checks.addWidget(self.stop_on_invalid)
+        checks.addStretch(1)
+        # Flexible orders only: shown, disabled, so the user learns why assured orders are not offered here.
+        self.assured_check = QCheckBox("Assured: search and take the best window per feature", self)
+        self.assured_check.setObjectName("assuredCheck")
+        self.assured_check.setEnabled(False)
+        self.assured_check.setToolTip(ASSURED_TOOLTIP)
+        checks.addWidget(self.assured_check)
+        layout.addLayout(checks)
+
+        self.validation_label = QLabel("", self)
+        self.validation_label.setObjectName("validationLabel")
+        self.validation_label.setWordWrap(True)
+        layout.addWidget(self.validation_label)
+        self.validation_table = QTableWidget(0, len(VALIDATION_COLUMNS), self)
+        self.validation_table.setObjectName("validationTable")
+        self.validation_table.setHorizontalHeaderLabels(VALIDATION_COLUMNS)
+        self.validation_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.validation_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.Stretch)
+        self.validation_table.verticalHeader().setVisible(False)
+        self.validation_table.setMinimumHeight(160)
+        layout.addWidget(self.validation_table, 1)
+
+        actions = QHBoxLayout()
+        self.price_button = QPushButton("Price", self)
+        self.price_button.setObjectName("priceButton")
+        self.price_button.clicked.connect(self.start_pricing)
+        self.price_label = QLabel("", self)
+        self.price_label.setObjectName("priceLabel")
+        self.create_button = QPushButton("Create orders", self)
+        self.create_button.setObjectName("createButton")
+        self.create_button.clicked.connect(self.start_creation)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("cancelTaskButton")
+        self.cancel_button.clicked.connect(self.cancel_task)
+        actions.addWidget(self.price_button)
+        actions.addWidget(self.price_label, 1)
+        actions.addWidget(self.create_button)
+        actions.addWidget(self.cancel_button)
+        layout.addLayout(actions)
+
+        self.task_progress = QProgressBar(self)
+        self.task_progress.setObjectName("taskProgress")
+        self.task_progress.setRange(0, 100)
+        layout.addWidget(self.task_progress)
+        self.progress_panel = BulkProgressPanel(self)
+        # Five thousand features make five parts: the bars scroll rather than push the tables away.
+        scroller = QScrollArea(self)
+        scroller.setWidgetResizable(True)
+        scroller.setWidget(self.progress_panel)
+        scroller.setMinimumHeight(110)
+        scroller.setMaximumHeight(140)
+        scroller.setFrameShape(QScrollArea.NoFrame)
+        layout.addWidget(scroller)
+        self.summary_label = QLabel("", self)
+        self.summary_label.setObjectName("summaryLabel")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        layout.addWidget(self.summary_label)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons.rejected.connect(self.reject)
+        outer.addWidget(buttons)
+
+        self.layer_combo.layerChanged.connect(self._layer_changed)
+        self.selected_only.toggled.connect(self._mapping_changed)
+        self.resize(900, 820)
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def layer(self) -> Optional[QgsVectorLayer]:
+        layer = self.layer_combo.currentLayer()
+        return layer if isinstance(layer, QgsVectorLayer) else None
+
+    def mapping(self) -> FieldMapping:
+        return FieldMapping(expressions={name: widget.expression() for name, widget in self.field_widgets.items()
+                                         if widget.expression().strip()})
+
+    def set_expression(self, field: str, expression: str) -> None:
+        """Map one order field (a field name or any QGIS expression)."""
+        self.field_widgets[field].setExpression(expression)
+
+    def _busy(self) -> bool:
+        return self.task is not None
+
+    def _update_buttons(self, *_args: Any) -> None:
+        busy = self._busy()
+        has_layer = self.layer() is not None
+        valid = self.report.valid if self.report is not None else []
+        blocked = self.report is not None and self.stop_on_invalid.isChecked() and bool(self.report.invalid)
+        self.validate_button.setEnabled(has_layer and not busy)
+        self.price_button.setEnabled(bool(valid) and not blocked and not busy)
+        ordered = self.report is not None and self.report is self._ordered_report
+        self.create_button.setEnabled(bool(valid) and not blocked and not busy and not ordered)
+        self.create_button.setToolTip("These features were ordered already; check the features again to order "
+                                      "them once more." if ordered else "")
+        self.cancel_button.setEnabled(busy)
+        if blocked:
+            self.validation_label.setText(
+                f"{len(self.report.invalid)} of {len(self.report.checks)} features are invalid and “Stop” is chosen: "
+                "fix them (reasons below) or choose to skip them.")
+
+    def _layer_changed(self, layer: Any) -> None:
+        layer = layer if isinstance(layer, QgsVectorLayer) else None
+        for widget in self.field_widgets.values():
+            widget.setLayer(layer)
+        if layer is not None:
+            defaults = FieldMapping.for_layer(layer).expressions
+            for name, widget in self.field_widgets.items():
+                widget.setExpression(defaults.get(name, ""))
+            self.selected_only.setChecked(layer.selectedFeatureCount() > 0)
+        self._mapping_changed()
+
+    def _mapping_changed(self, *_args: Any) -> None:
+        self.report = None
+        self.pricing = None
+        self.validation_table.setRowCount(0)
+        self.validation_label.setText("")
+        self.price_label.setText("")
+        self.refresh_preview()
+        self._update_buttons()
+
+    def refresh_preview(self) -> None:
+        """The first rows as payloads (or their problem): cheap, so it runs right here on each change."""
+        layer = self.layer()
+        self.preview_table.clear()
+        columns = ["Feature"] + [field_labels()[name] for name in mappable_fields()[:6]] + ["Check"]
+        self.preview_table.setColumnCount(len(columns))
+        self.preview_table.setHorizontalHeaderLabels(columns)
+        self.preview_table.setRowCount(0)
+        if layer is None:
+            return
+        mapping = self.mapping()
+        problems = mapping.parse_errors()
+        if problems:
+            field, problem = next(iter(problems.items()))
+            self.validation_label.setText(f"The expression for {field_labels()[field]} does not parse: {problem}")
+            return
+        try:
+            snapshot = LayerSnapshot(layer, self.selected_only.isChecked())
+        except AoiError as error:  # the layer as a whole is unusable (no CRS, invalid): say so where the user looks
+            self.validation_label.setText(error.message)
+            return
+        report = validate_layer(snapshot, mapping, limit=PREVIEW_ROWS)
+        self.preview_table.setRowCount(len(report.checks))
+        for row, check in enumerate(report.checks):
+            payload = check.payload or {}
+            values = [str(check.feature_id)] + [
+                "" if payload.get(name) is None else str(payload.get(name)) for name in mappable_fields()[:6]
+            ] + ["OK" if check.ok else check.reason or ""]
+            for column, value in enumerate(values):
+                self.preview_table.setItem(row, column, QTableWidgetItem(value))
+
+    # -- validation ------------------------------------------------------------------------------------
+
+    def _start(self, description: str, fn: Callable, on_success: Callable, on_cancel: Optional[Callable] = None) -> None:
+        self.task_progress.setValue(0)
+
+        def failed(error: BaseException) -> None:
+            self.task = None
+            self._chunks.stop()
+            self._update_buttons()
+            self.on_task_error(description, error)
+
+        def cancelled() -> None:
+            self.task = None
+            self._chunks.stop()
+            self._update_buttons()
+            if on_cancel is not None:
+                on_cancel()
+            else:
+                push_message(self.iface, f"{description}: cancelled.", Qgis.Info)
+
+        def succeeded(result: Any) -> None:
+            self.task = None
+            self._chunks.stop()
+            on_success(result)
+            self._update_buttons()
+
+        self.task = run_in_background(names.task_description(description), fn, succeeded, failed, cancelled)
+        self.task.progressChanged.connect(lambda value: self.task_progress.setValue(int(value)))
+        self._update_buttons()
+
+    def on_task_error(self, description: str, error: BaseException) -> None:
+        text = getattr(error, "message", None) or str(error) or type(error).__name__
+        self.summary_label.setText(f"{description} failed: {text}")
+        push_message(self.iface, f"{description} failed: {text}", Qgis.Warning, 0)
+
+    def cancel_task(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def start_validation(self) -> None:
+        layer = self.layer()
+        if layer is None or self._busy():
+            return
+        problems = self.mapping().parse_errors()
+        if problems:
+            field, problem = next(iter(problems.items()))
+            self.validation_label.setText(f"The expression for {field_labels()[field]} does not parse: {problem}")
+            return
+        try:
+            snapshot = LayerSnapshot(layer, self.selected_only.isChecked())
+        except AoiError as error:  # no CRS, not a valid layer: nothing to check, nothing to send
+            self.report = None
+            self.validation_table.setRowCount(0)
+            self.validation_label.setText(error.message)
+            self._update_buttons()
+            return
+        self._snapshot_layer = layer
+        mapping = self.mapping()
+        now = datetime.now(timezone.utc)
+        self.validation_label.setText("Checking every feature…")
+        self._start("Checking features",
+                    lambda feedback: validate_layer(snapshot, mapping, now=now, progress=feedback.set_progress,
+                                                    is_canceled=feedback.is_canceled),
+                    self.show_validation)
+
+    def show_validation(self, report: ValidationReport) -> None:
+        self.report = report
+        self.pricing = None
+        table = self.validation_table
+        table.setUpdatesEnabled(False)
+        table.setRowCount(len(report.checks))
+        for row, check in enumerate(report.checks):
+            values = [str(check.feature_id), (check.payload or {}).get("name", ""), check.kind or "",
+                      "" if check.tasked_sqkm is None else f"{check.tasked_sqkm:,.1f}",
+                      "OK" if check.ok else check.reason or check.code or "", ""]
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if column == 4 and not check.ok:
+                    item.setForeground(Qt.red)
+                    item.setToolTip(value)
+                table.setItem(row, column, item)
+        table.setUpdatesEnabled(True)
+        invalid = len(report.invalid)
+        text = f"{len(report.valid)} of {len(report.checks)} features can be ordered"
+        if invalid:
+            top = "; ".join(f"{count} × {code}" for code, count in report.reasons().most_common(4))
+            text += f"; {invalid} {'is' if invalid == 1 else 'are'} invalid ({top})"
+        self.validation_label.setText(text + ".")
+        self._update_buttons()
+
+    # -- pricing -----------------------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        return self.client_factory()
+
+    def start_pricing(self) -> None:
+        if self.report is None or self._busy():
+            return
+        try:
+            client = self._client()
+        except Exception as error:  # noqa: BLE001 - not configured: say so, do nothing else
+            self.on_task_error("Pricing", error)
+            return
+        pairs = self.report.pairs()
+        self.price_label.setText(f"Pricing {len(pairs)} orders…")
+        self._start("Pricing",
+                    lambda feedback: price_payloads(client, pairs, progress=feedback.set_progress,
+                                                    is_canceled=feedback.is_canceled),
+                    self.show_pricing)
+
+    def show_pricing(self, pricing: PricingReport) -> None:
+        self.pricing = pricing
+        rows = {self.validation_table.item(r, 0).text(): r for r in range(self.validation_table.rowCount())}
+        for fid, price in pricing.prices.items():
+            row = rows.get(str(fid))
+            if row is not None:
+                self.validation_table.setItem(row, 5, QTableWidgetItem(f"{price.estimated_quota_cost:,.3f}"))
+        for fid, error in pricing.failures.items():
+            row = rows.get(str(fid))
+            if row is not None:
+                item = QTableWidgetItem(f"not priced: {readable_error(error)}")
+                item.setForeground(Qt.red)
+                self.validation_table.setItem(row, 5, item)
+        units = pricing.units or "units"
+        text = (f"Total {pricing.total:,.3f} {units} for {len(pricing.prices)} orders "
+                f"({pricing.requests} request{'s' if pricing.requests != 1 else ''})")
+        if pricing.failures:
+            text += f"; {len(pricing.failures)} could not be priced and are left out of the total"
+        self.price_label.setText(text + ".")
+
+    # -- creation ----------------------------------------------------------------------------------------
+
+    def confirm(self, text: str) -> bool:
+        """Ask before ordering (tests replace this)."""
+        return QMessageBox.question(self, "Create orders", text) == QMessageBox.Yes
+
+    def _journal(self) -> BulkJournal:
+        if self.journal is None:
+            self.journal = BulkJournal()
+            self._owns_journal = True
+        return self.journal
+
+    def release_journal(self, *_args: Any) -> None:
+        """Close the journal file this dialog opened (the dialog was closed, or the plugin unloads).
+
+        A task of the dialog still running keeps it open until it is done; used again afterwards, the
+        dialog opens the journal anew.
+        """
+        journal = self.journal
+        if journal is None or not self._owns_journal:
+            return
+        self.journal = None
+        close_when_done(journal, [self.task, self.jobs_panel.task])
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self.tabs.currentIndex() == 1:  # shown again on the jobs tab: what the journal says now
+            self.jobs_panel.refresh()
+
+    def start_creation(self) -> None:
+        if self.report is None or self._busy():
+            return
+        pairs = self.report.pairs()
+        if not pairs:
+            return
+        price = f" for an estimated {self.pricing.total:,.3f} {self.pricing.units or ''}" if self.pricing else ""
+        skipped = len(self.report.invalid)
+        question = f"Create {len(pairs)} tasking orders{price}?"
+        if skipped:
+            question += f" {skipped} invalid features will be skipped."
+        if not self.confirm(question):
+            return
+        try:
+            client = self._client()
+        except Exception as error:  # noqa: BLE001
+            self.on_task_error("Creating orders", error)
+            return
+        layer = self._snapshot_layer or self.layer()
+        # The journal gets the whole job (UUIDs, payloads, feature ids) before anything is sent; if it
+        # cannot be written, nothing is sent.
+        try:
+            self.job = BulkJob.start(self._journal(), "CREATE", pairs, client.base_url,
+                                     title=f"{len(pairs)} orders from “{layer.name() if layer else ''}”",
+                                     source=job_source(self.report, self.pricing),
+                                     features=journal_features(self.report, self.pricing))
+        except Exception as error:  # noqa: BLE001 - sqlite3/OS errors: report, send nothing
+            self.on_task_error("Writing the bulk journal (nothing was sent)", error)
+            return
+        self._ordered_report = self.report
+        self.progress_panel.reset([c.size for c in self.job.job(with_items=False).chunks])
+        self.summary_label.setText("Sending…")
+        job, poll = self.job, self.poll_seconds
+        # The worker only records chunk states in the job; the watcher shows them from the GUI thread.
+        self._start("Creating orders",
+                    lambda feedback: job.run(client, progress=feedback.set_progress,
+                                             is_canceled=feedback.is_canceled, poll=poll),
+                    self.show_outcome, on_cancel=self._creation_cancelled)
+        self._chunks.follow(job)
+
+    def _creation_cancelled(self) -> None:
+        if self.job is None:
+            return
+        outcome = self.job.outcome()
+        self.show_outcome(outcome)
+        if outcome.pending:
+            push_message(self.iface, f"Stopped following the bulk order; {len(outcome.pending)} orders are still being "
+                                 "processed by the service. They stay in the bulk journal and are followed again "
+                                 "the next time QGIS starts.", Qgis.Warning, 0)
+
+    def show_outcome(self, outcome: BulkOutcome) -> None:
+        self.outcome = outcome
+        summary = outcome.summary()  # with the invalid features not sent, from the journal
+        self.summary_label.setText(summary)
+        # From the journal, like a job resumed after a restart: the same layer either way, even if the
+        # source layer was removed meanwhile.
+        self.result = self.job.result_layer() if self.job is not None else None
+        if self.result is None:
+            layer = self._snapshot_layer or self.layer()
+            if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
+                prices = {fid: p.estimated_quota_cost for fid, p in self.pricing.prices.items()} if self.pricing else None
+                self.result = result_layer(layer, results_by_feature(self.report, outcome), prices=prices)
+        if self.result is not None:
+            QgsProject.instance().addMapLayer(self.result)
+        level = Qgis.Success if not outcome.failed and not outcome.pending else Qgis.Warning
+        push_message(self.iface, summary, level, 0 if outcome.failed else 10)
+        if self.isVisible():  # a closed dialog's list is read again when it is shown (showEvent)
+            self.jobs_panel.refresh()
+
