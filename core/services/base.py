@@ -71,9 +71,13 @@ class Cancelling(Protocol):
 
 
 class WindowSearching(Protocol):
+    """Search imaging windows asynchronously: start, read its state, or wait (polling) until it is done."""
+
     def start_imaging_window_search(self, payload: Mapping[str, Any]) -> Any: ...
 
     def get_imaging_window_search(self, search_id: str, **kwargs: Any) -> Any: ...
+
+    def wait_imaging_window_search(self, search_id: str, **kwargs: Any) -> Any: ...
 
 
 class CaptureReader(Protocol):
