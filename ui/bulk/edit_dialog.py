@@ -20,21 +20,12 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ...core import names
-from ...core.app.bulk import (
-    BulkJob,
-    BulkJournal,
-    BulkOutcome,
-    cancel_pairs,
-    cancellations_today,
-    charge_refused_ids,
-    edit_pairs,
-)
+from ...core.app.bulk import BulkEditWorkflow, BulkJob, BulkJournal, BulkOutcome, JournalLease
 from ...core.services import registry
-from ...core.tasks import ApiTask, run_in_background
-from .common import ClientFactory, close_when_done
+from ...core.tasks import ApiTask
+from .common import ClientFactory
 from .messages import push_message
-from .progress import BulkProgressPanel, ChunkWatcher
+from .progress import BulkProgressPanel
 
 # --- bulk edit / cancel of existing orders ---------------------------------------------------------------
 
@@ -82,7 +73,11 @@ def _layer_selection(project: QgsProject, active_layer: Any) -> Tuple[List[str],
 
 
 class BulkEditDialog(QDialog):
-    """Change the start/end time of, or cancel, many orders in bulk requests (journaled like creation)."""
+    """Change the start/end time of, or cancel, many orders in bulk requests (journaled like creation).
+
+    The counting and the sending are a BulkEditWorkflow's (core.app.bulk); the dialog shows them and
+    forwards the user's choice, the charge consent being the checkbox's value.
+    """
 
     def __init__(self, client_factory: ClientFactory, iface: Any, order_ids: Sequence[str], *,
                  statuses: Optional[Dict[str, Any]] = None, parent: Optional[QWidget] = None,
@@ -94,15 +89,12 @@ class BulkEditDialog(QDialog):
         self.iface = iface
         self.order_ids = list(order_ids)
         self.statuses = dict(statuses or {})
-        self.journal = journal
-        # Only a journal this dialog opened is closed by it; one handed in belongs to the caller.
-        self._owns_journal = journal is None
         self.poll_seconds = poll_seconds
-        self.task: Optional[ApiTask] = None
-        self.job: Optional[BulkJob] = None
+        self._journal = JournalLease(journal)
+        self.workflow = BulkEditWorkflow(self.order_ids, self.statuses, client_factory, self._journal, poll_seconds,
+                                         self)
+        # The last outcome shown (the workflow's own stays as it was).
         self.outcome: Optional[BulkOutcome] = None
-        self.skipped: Dict[str, str] = {}
-        self.charge_refused: List[str] = []
 
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"{len(self.order_ids)} orders selected.", self))
@@ -139,8 +131,6 @@ class BulkEditDialog(QDialog):
         self.cancellations_label.setObjectName("cancellationsLabel")
         self.cancellations_label.setWordWrap(True)
         layout.addWidget(self.cancellations_label)
-        self.cancellations = None
-        self._count_task: Optional[ApiTask] = None
         self.cancel_radio.toggled.connect(self._cancel_mode_changed)
         self.cancel_radio.toggled.connect(self._enable_mode_widgets)
         self.change_start.toggled.connect(self._enable_mode_widgets)
@@ -156,7 +146,7 @@ class BulkEditDialog(QDialog):
         self.stop_button = QPushButton("Stop waiting", self)
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setEnabled(False)
-        self.stop_button.clicked.connect(lambda: self.task.cancel() if self.task is not None else None)
+        self.stop_button.clicked.connect(self.workflow.cancel)
         row = QHBoxLayout()
         row.addWidget(self.run_button)
         row.addWidget(self.charge_button)
@@ -164,7 +154,6 @@ class BulkEditDialog(QDialog):
         layout.addLayout(row)
         self.progress_panel = BulkProgressPanel(self)
         layout.addWidget(self.progress_panel)
-        self._chunks = ChunkWatcher(self.progress_panel, self)
         self.summary_label = QLabel("", self)
         self.summary_label.setObjectName("summaryLabel")
         self.summary_label.setWordWrap(True)
@@ -174,20 +163,32 @@ class BulkEditDialog(QDialog):
         layout.addWidget(buttons)
         self.finished.connect(self.release_journal)
 
-    def _journal(self) -> BulkJournal:
-        if self.journal is None:
-            self.journal = BulkJournal()
-            self._owns_journal = True
-        return self.journal
+        self._connect_workflow()
+
+    # What the workflow holds, read by the plugin and the tests.
+    task: Optional[ApiTask] = property(lambda self: self.workflow.task)
+    job: Optional[BulkJob] = property(lambda self: self.workflow.job)
+    _count_task: Optional[ApiTask] = property(lambda self: self.workflow.count_task)
+    cancellations: Any = property(lambda self: self.workflow.cancellations)
+    skipped: Dict[str, str] = property(lambda self: self.workflow.skipped)
+    charge_refused: List[str] = property(lambda self: self.workflow.charge_refused)
+    journal: Optional[BulkJournal] = property(lambda self: self._journal.journal)
+
+    def _connect_workflow(self) -> None:
+        workflow = self.workflow
+        workflow.counted.connect(self._counted)
+        workflow.countCleared.connect(lambda: self.cancellations_label.setText(""))
+        workflow.busyChanged.connect(self._busy_changed)
+        workflow.chunksJournaled.connect(self.progress_panel.reset)
+        workflow.chunkProgress.connect(self.progress_panel.show_states)
+        workflow.refused.connect(self.summary_label.setText)
+        workflow.failed.connect(self._failed)
+        workflow.outcomeReady.connect(self.show_outcome)
 
     def release_journal(self, *_args: Any) -> None:
         """Close the journal file this dialog opened (the dialog was closed or replaced, or the plugin
         unloads); an edit or cancellation still running keeps it open until it is done."""
-        journal = self.journal
-        if journal is None or not self._owns_journal:
-            return
-        self.journal = None
-        close_when_done(journal, [self.task])
+        self._journal.release([self.workflow.task])
 
     def _enable_mode_widgets(self, *_args: Any) -> None:
         editing = not self.cancel_radio.isChecked()
@@ -199,132 +200,44 @@ class BulkEditDialog(QDialog):
 
     def _cancel_mode_changed(self, cancelling: bool) -> None:
         """Show the assured cancellations already used today (the service's documented count)."""
-        if not cancelling or self._count_task is not None or self.cancellations is not None:
-            return
-        try:
-            client = self.client_factory()
-        except Exception:  # noqa: BLE001 - the count is a hint; sending will say what is wrong
-            return
-        self.cancellations_label.setText("Counting today's cancellations…")
+        if cancelling and self.workflow.count_cancellations():
+            self.cancellations_label.setText("Counting today's cancellations…")
 
-        def counted(tally: Any) -> None:
-            self._count_task = None
-            self.cancellations = tally
-            self.cancellations_label.setText(tally.summary() + " Past the contract's free ones, each assured "
-                                             "cancellation is charged and needs the acceptance above.")
+    def _counted(self, tally: Any) -> None:
+        self.cancellations_label.setText(tally.summary() + " Past the contract's free ones, each assured "
+                                         "cancellation is charged and needs the acceptance above.")
 
-        def failed(error: BaseException) -> None:
-            self._count_task = None
-            self.cancellations_label.setText("")
-
-        def stopped() -> None:
-            # Cancelled (e.g. from QGIS's task list): not busy any more, so choosing "Cancel" again counts again.
-            self._count_task = None
-            self.cancellations_label.setText("")
-
-        self._count_task = run_in_background(
-            names.task_description("counting today's cancellations"),
-            lambda feedback: cancellations_today(client, is_canceled=feedback.is_canceled),
-            counted, failed, stopped)
+    def _choice(self) -> Dict[str, Any]:
+        """The user's choice as the workflow takes it: cancel (with the charge consent) or the new times."""
+        return {"cancel": self.cancel_radio.isChecked(), "accept_charge": self.accept_charge.isChecked(),
+                "start_time": self.start_edit.dateTime() if self.change_start.isChecked() else None,
+                "end_time": self.end_edit.dateTime() if self.change_end.isChecked() else None}
 
     def pairs(self) -> Tuple[str, List[Tuple[None, Dict[str, Any]]], Dict[str, str]]:
-        if self.cancel_radio.isChecked():
-            pairs, skipped = cancel_pairs(self.order_ids, accept_cancellation_charge=self.accept_charge.isChecked(),
-                                          statuses=self.statuses)
-            return "CANCEL", pairs, skipped
-        start = self.start_edit.dateTime() if self.change_start.isChecked() else None
-        end = self.end_edit.dateTime() if self.change_end.isChecked() else None
-        pairs, skipped = edit_pairs(self.order_ids, start_time=start, end_time=end, statuses=self.statuses)
-        return "EDIT", pairs, skipped
+        return self.workflow.payloads(**self._choice())
 
     def start(self) -> None:
-        if self.task is not None:
-            return
-        try:
-            operation, pairs, self.skipped = self.pairs()
-        except ValueError as error:
-            self.summary_label.setText(str(error).capitalize() + ".")
-            return
-        self._send(operation, pairs)
+        self.workflow.send(**self._choice())
 
     def cancel_with_charge(self) -> None:
         """Cancel again the orders the service refused to cancel for free, this time accepting the charge."""
-        if self.task is not None or not self.charge_refused:
-            return
-        pairs, _ = cancel_pairs(self.charge_refused, accept_cancellation_charge=True)
-        self._send("CANCEL", pairs)
+        self.workflow.cancel_with_charge()
 
-    def _send(self, operation: str, pairs: List[Tuple[None, Dict[str, Any]]]) -> None:
-        if not pairs:
-            self.summary_label.setText(self._skipped_text() or "Nothing to send.")
-            return
-        try:
-            client = self.client_factory()
-        except Exception as error:  # noqa: BLE001
-            self.summary_label.setText(str(error))
-            return
-        verb = "Cancelling" if operation == "CANCEL" else "Editing"
-        try:
-            self.job = BulkJob.start(self._journal(), operation, pairs, client.base_url,
-                                     title=f"{verb} {len(pairs)} orders")
-        except Exception as error:  # noqa: BLE001 - the journal comes first: without it, nothing is sent
-            self.summary_label.setText(f"The bulk journal could not be written, so nothing was sent: {error}")
-            return
-        self.progress_panel.reset([c.size for c in self.job.job(with_items=False).chunks])
-        self.run_button.setEnabled(False)
-        self.charge_button.hide()
-        self.stop_button.setEnabled(True)
-        job, poll = self.job, self.poll_seconds
+    def _busy_changed(self, busy: bool) -> None:
+        self.run_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        if busy:
+            self.charge_button.hide()
 
-        def done(outcome: BulkOutcome) -> None:
-            self.task = None
-            self._chunks.stop()
-            self.show_outcome(outcome)
+    def _failed(self, verb: str, error: BaseException) -> None:
+        text = getattr(error, "message", None) or str(error)
+        self.summary_label.setText(f"{verb} failed: {text}")
+        push_message(self.iface, f"{verb} orders failed: {text}", Qgis.Warning, 0)
 
-        def failed(error: BaseException) -> None:
-            self.task = None
-            self._chunks.stop()
-            self.run_button.setEnabled(True)
-            self.stop_button.setEnabled(False)
-            text = getattr(error, "message", None) or str(error)
-            self.summary_label.setText(f"{verb} failed: {text}")
-            push_message(self.iface, f"{verb} orders failed: {text}", Qgis.Warning, 0)
-
-        def cancelled() -> None:
-            self.task = None
-            self._chunks.stop()
-            self.show_outcome(job.outcome())
-
-        # The worker only records chunk states in the job; the watcher shows them from the GUI thread.
-        self.task = run_in_background(
-            names.task_description(f"{verb.lower()} orders in bulk"),
-            lambda feedback: job.run(client, progress=feedback.set_progress, is_canceled=feedback.is_canceled,
-                                     poll=poll),
-            done, failed, cancelled)
-        self._chunks.follow(job)
-
-    def _skipped_text(self) -> str:
-        if not self.skipped:
-            return ""
-        reasons: Dict[str, int] = {}
-        for why in self.skipped.values():
-            reasons[why] = reasons.get(why, 0) + 1
-        return f"{len(self.skipped)} not sent: " + "; ".join(f"{n} × {why}" for why, n in reasons.items())
-
-    def show_outcome(self, outcome: BulkOutcome) -> None:
+    def show_outcome(self, outcome: BulkOutcome, text: str) -> None:
         self.outcome = outcome
-        self.run_button.setEnabled(True)
-        self.stop_button.setEnabled(False)
-        text = outcome.summary()
-        skipped = self._skipped_text()
-        if skipped:
-            text += " " + skipped + "."
-        self.charge_refused = charge_refused_ids(outcome) if outcome.operation == "CANCEL" else []
         if self.charge_refused:
             self.charge_button.setText(f"Accept the charge and cancel these {len(self.charge_refused)}")
             self.charge_button.show()
-            text += (f" {len(self.charge_refused)} would be charged (the contract's free cancellations are used up): "
-                     "accept the charge to cancel them.")
         self.summary_label.setText(text)
         push_message(self.iface, text, Qgis.Success if not outcome.failed else Qgis.Warning, 10)
-

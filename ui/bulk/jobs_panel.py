@@ -19,17 +19,17 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ...core import names
 from ...core.app.bulk import (
     JOB_FINISHED,
     JOB_OPEN,
-    BulkJob,
+    BulkFollowWorkflow,
     BulkJournal,
     BulkOutcome,
     JobSummary,
 )
-from ...core.tasks import ApiTask, run_in_background
-from .common import ClientFactory, add_result_layer
+from ...core.app.bulk.resume import ClientsByService
+from ...core.tasks import ApiTask
+from .common import add_result_layer
 from .messages import announce_outcome
 
 JOB_COLUMNS = ("Created (UTC)", "Service", "Job", "Parts sent / complete", "Created", "Failed", "State")
@@ -48,19 +48,26 @@ def _job_state_text(summary: JobSummary, following: bool) -> str:
 
 class BulkJobsPanel(QWidget):
     """The journal's unfinished and recent bulk jobs: follow an unfinished one again, show a job's results,
-    or dismiss it (no longer followed or listed; what is at the service goes on there)."""
+    or dismiss it (no longer followed or listed; what is at the service goes on there).
 
-    def __init__(self, journal: Callable[[], BulkJournal], client_factory: ClientFactory, iface: Any,
+    A job is followed by a client of the service it was sent to: `clients(service_id)`, as at start-up.
+    """
+
+    def __init__(self, journal: Callable[[], BulkJournal], clients: ClientsByService, iface: Any,
                  parent: Optional[QWidget] = None, *, poll_seconds: float = 2.0, watch_seconds: float = 2.0):
         super().__init__(parent)
         self.setObjectName("bulkJobsPanel")
         self._journal = journal
-        self.client_factory = client_factory
+        self.clients = clients
         self.iface = iface
         self.poll_seconds = poll_seconds
         self.summaries: List[JobSummary] = []
-        self.task: Optional[ApiTask] = None
-        self.following: Optional[str] = None
+        self.follower = BulkFollowWorkflow(clients, journal, poll_seconds, self)
+        self.follower.refused.connect(self._show_status)
+        self.follower.followed.connect(self._followed)
+        self.follower.failed.connect(self._follow_failed)
+        self.follower.stopped.connect(self._follow_stopped)
+        self._following_title = ""
         self.outcome: Optional[BulkOutcome] = None
         self.result: Optional[QgsVectorLayer] = None
         layout = QVBoxLayout(self)
@@ -170,42 +177,34 @@ class BulkJobsPanel(QWidget):
         """Ask before dismissing an unfinished job (tests replace this)."""
         return QMessageBox.question(self, "Dismiss bulk job", text) == QMessageBox.Yes
 
+    # What the follower holds, read by the dialog and the tests.
+    task: Optional[ApiTask] = property(lambda self: self.follower.task)
+    following: Optional[str] = property(lambda self: self.follower.following)
+
+    def _show_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
     def follow_selected(self) -> None:
         job = self.selected()
-        if job is None or not job.is_open or self.task is not None:
+        if job is None or not self.follower.follow(job):
             return
-        try:
-            client = self.client_factory()
-        except Exception as error:  # noqa: BLE001 - not configured: say so
-            self.status_label.setText(str(error))
-            return
-        journal, job_id, poll = self._journal(), job.job_id, self.poll_seconds
-        bulk = BulkJob.resume(journal, job_id)
-        self.following = job_id
-        self.status_label.setText(f"Following “{job.title or job.operation}”…")
+        self._following_title = job.title or job.operation
+        self.status_label.setText(f"Following “{self._following_title}”…")
+        self.refresh()
 
-        def done(outcome: BulkOutcome) -> None:
-            self.task, self.following, self.outcome = None, None, outcome
-            self.status_label.setText(outcome.summary())
-            announce_outcome(self.iface, journal, outcome, f"“{job.title or job.operation}”: ")
-            self.refresh()
+    def _followed(self, outcome: BulkOutcome) -> None:
+        self.outcome = outcome
+        self.status_label.setText(outcome.summary())
+        announce_outcome(self.iface, self.follower.job.journal, outcome, f"“{self._following_title}”: ")
+        self.refresh()
 
-        def failed(error: BaseException) -> None:
-            self.task, self.following = None, None
-            text = getattr(error, "message", None) or str(error)
-            self.status_label.setText(f"Following the job failed: {text} It stays in the journal.")
-            self.refresh()
+    def _follow_failed(self, error: BaseException) -> None:
+        text = getattr(error, "message", None) or str(error)
+        self.status_label.setText(f"Following the job failed: {text} It stays in the journal.")
+        self.refresh()
 
-        def stopped() -> None:
-            self.task, self.following = None, None
-            self.status_label.setText("Stopped following; the job stays in the journal.")
-            self.refresh()
-
-        self.task = run_in_background(
-            names.task_description("following a bulk job"),
-            lambda feedback: bulk.run(client, progress=feedback.set_progress, is_canceled=feedback.is_canceled,
-                                      poll=poll),
-            done, failed, stopped)
+    def _follow_stopped(self) -> None:
+        self.status_label.setText("Stopped following; the job stays in the journal.")
         self.refresh()
 
     def show_selected_results(self) -> Optional[QgsVectorLayer]:

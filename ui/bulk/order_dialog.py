@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
-from qgis.core import Qgis, QgsMapLayerProxyModel, QgsProject, QgsVectorLayer
+from qgis.core import Qgis, QgsMapLayerProxyModel, QgsVectorLayer
 from qgis.gui import QgsFieldExpressionWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
@@ -31,31 +30,26 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ...core import names
-from ...core.aoi import AoiError
 from ...core.app.bulk import (
     BulkJob,
     BulkJournal,
+    BulkOrderWorkflow,
     BulkOutcome,
     FieldMapping,
-    LayerSnapshot,
+    JournalLease,
     PricingReport,
     ValidationReport,
+    clients_by_service,
     field_labels,
-    job_source,
-    journal_features,
     mappable_fields,
-    price_payloads,
     readable_error,
-    result_layer,
-    results_by_feature,
-    validate_layer,
 )
-from ...core.tasks import ApiTask, run_in_background
-from .common import ClientFactory, close_when_done
+from ...core.app.bulk.resume import ClientsByService
+from ...core.tasks import ApiTask
+from .common import ClientFactory
 from .jobs_panel import BulkJobsPanel
 from .messages import push_message
-from .progress import BulkProgressPanel, ChunkWatcher
+from .progress import BulkProgressPanel
 
 PREVIEW_ROWS = 10
 VALIDATION_COLUMNS = ("Feature", "Name", "Shape", "km²", "Check", "Price")
@@ -72,34 +66,50 @@ class BulkOrderDialog(QDialog):
     """Order every feature (or the selection) of a point, line or polygon layer in one go.
 
     Steps: choose the layer and map the order fields → check every feature → price → create (journaled,
-    in chunks of ≤ 1000) → a result layer with `order_id` / `error` per feature and a summary. Every call
-    to the service runs in a QgsTask; the dialog never waits on the network.
+    in chunks of ≤ 1000) → a result layer with `order_id` / `error` per feature and a summary. The steps
+    are a BulkOrderWorkflow's (core.app.bulk); the dialog shows them and forwards the user's clicks.
+    `clients(service_id)` gives the jobs tab a client of the service a job was sent to (by default
+    `client_factory` for the active service, the registry's for any other).
     """
 
     def __init__(self, client_factory: ClientFactory, iface: Any, parent: Optional[QWidget] = None, *,
-                 journal: Optional[BulkJournal] = None, poll_seconds: float = 2.0):
+                 journal: Optional[BulkJournal] = None, poll_seconds: float = 2.0,
+                 clients: Optional[ClientsByService] = None):
         super().__init__(parent if parent is not None else (iface.mainWindow() if iface is not None else None))
         self.setObjectName("BulkOrderDialog")
         self.setWindowTitle("Bulk order from layer")
         self.client_factory = client_factory
         self.iface = iface
-        self.journal = journal
-        # Only a journal this dialog opened is closed by it; one handed in belongs to the caller.
-        self._owns_journal = journal is None
         self.poll_seconds = poll_seconds
-        self.report: Optional[ValidationReport] = None
-        self.pricing: Optional[PricingReport] = None
-        self.outcome: Optional[BulkOutcome] = None
-        self.job: Optional[BulkJob] = None
-        self.result: Optional[QgsVectorLayer] = None
-        self.task: Optional[ApiTask] = None
-        self._snapshot_layer: Optional[QgsVectorLayer] = None
-        # The check whose features were sent: ordering the same check twice would double every order.
-        self._ordered_report: Optional[ValidationReport] = None
+        self._journal = JournalLease(journal)
+        self.clients = clients or clients_by_service(client_factory)
+        self.workflow = BulkOrderWorkflow(client_factory, self._journal, poll_seconds, self)
         self._build()
-        self._chunks = ChunkWatcher(self.progress_panel, self)
+        self._connect_workflow()
         self._layer_changed(self.layer_combo.currentLayer())
         self.finished.connect(self.release_journal)
+
+    # What the workflow holds, read by the plugin and the tests.
+    report: Optional[ValidationReport] = property(lambda self: self.workflow.report)
+    pricing: Optional[PricingReport] = property(lambda self: self.workflow.pricing)
+    outcome: Optional[BulkOutcome] = property(lambda self: self.workflow.outcome)
+    result: Optional[QgsVectorLayer] = property(lambda self: self.workflow.result)
+    job: Optional[BulkJob] = property(lambda self: self.workflow.job)
+    task: Optional[ApiTask] = property(lambda self: self.workflow.task)
+    journal: Optional[BulkJournal] = property(lambda self: self._journal.journal)
+
+    def _connect_workflow(self) -> None:
+        workflow = self.workflow
+        workflow.busyChanged.connect(self._update_buttons)
+        workflow.progressChanged.connect(self.task_progress.setValue)
+        workflow.checked.connect(self.show_validation)
+        workflow.checkRefused.connect(self._check_refused)
+        workflow.priced.connect(self.show_pricing)
+        workflow.chunksJournaled.connect(self._sending)
+        workflow.chunkProgress.connect(self.progress_panel.show_states)
+        workflow.outcomeReady.connect(self.show_outcome)
+        workflow.failed.connect(self.on_task_error)
+        workflow.cancelled.connect(lambda what: push_message(self.iface, f"{what}: cancelled.", Qgis.Info))
 
     # -- building ----------------------------------------------------------------------------------
 
@@ -110,7 +120,7 @@ class BulkOrderDialog(QDialog):
         page = QWidget(self.tabs)
         layout = QVBoxLayout(page)
         self.tabs.addTab(page, "Order from layer")
-        self.jobs_panel = BulkJobsPanel(self._journal, self.client_factory, self.iface, self.tabs,
+        self.jobs_panel = BulkJobsPanel(self._journal, self.clients, self.iface, self.tabs,
                                         poll_seconds=self.poll_seconds)
         self.tabs.addTab(self.jobs_panel, "Bulk jobs")
         # The list is read when shown: cheap, and always what the journal says now.
@@ -252,22 +262,15 @@ class BulkOrderDialog(QDialog):
         """Map one order field (a field name or any QGIS expression)."""
         self.field_widgets[field].setExpression(expression)
 
-    def _busy(self) -> bool:
-        return self.task is not None
-
     def _update_buttons(self, *_args: Any) -> None:
-        busy = self._busy()
-        has_layer = self.layer() is not None
-        valid = self.report.valid if self.report is not None else []
-        blocked = self.report is not None and self.stop_on_invalid.isChecked() and bool(self.report.invalid)
-        self.validate_button.setEnabled(has_layer and not busy)
-        self.price_button.setEnabled(bool(valid) and not blocked and not busy)
-        ordered = self.report is not None and self.report is self._ordered_report
-        self.create_button.setEnabled(bool(valid) and not blocked and not busy and not ordered)
+        workflow, stop = self.workflow, self.stop_on_invalid.isChecked()
+        self.validate_button.setEnabled(self.layer() is not None and not workflow.busy)
+        self.price_button.setEnabled(workflow.can_price(stop))
+        self.create_button.setEnabled(workflow.can_create(stop))
         self.create_button.setToolTip("These features were ordered already; check the features again to order "
-                                      "them once more." if ordered else "")
-        self.cancel_button.setEnabled(busy)
-        if blocked:
+                                      "them once more." if workflow.ordered else "")
+        self.cancel_button.setEnabled(workflow.busy)
+        if workflow.blocked(stop):
             self.validation_label.setText(
                 f"{len(self.report.invalid)} of {len(self.report.checks)} features are invalid and “Stop” is chosen: "
                 "fix them (reasons below) or choose to skip them.")
@@ -284,8 +287,7 @@ class BulkOrderDialog(QDialog):
         self._mapping_changed()
 
     def _mapping_changed(self, *_args: Any) -> None:
-        self.report = None
-        self.pricing = None
+        self.workflow.forget()
         self.validation_table.setRowCount(0)
         self.validation_label.setText("")
         self.price_label.setText("")
@@ -302,18 +304,10 @@ class BulkOrderDialog(QDialog):
         self.preview_table.setRowCount(0)
         if layer is None:
             return
-        mapping = self.mapping()
-        problems = mapping.parse_errors()
-        if problems:
-            field, problem = next(iter(problems.items()))
-            self.validation_label.setText(f"The expression for {field_labels()[field]} does not parse: {problem}")
+        report, problem = self.workflow.preview(layer, self.selected_only.isChecked(), self.mapping(), PREVIEW_ROWS)
+        if report is None:  # the mapping does not parse, or the layer as a whole is unusable (no CRS, invalid)
+            self.validation_label.setText(problem)
             return
-        try:
-            snapshot = LayerSnapshot(layer, self.selected_only.isChecked())
-        except AoiError as error:  # the layer as a whole is unusable (no CRS, invalid): say so where the user looks
-            self.validation_label.setText(error.message)
-            return
-        report = validate_layer(snapshot, mapping, limit=PREVIEW_ROWS)
         self.preview_table.setRowCount(len(report.checks))
         for row, check in enumerate(report.checks):
             payload = check.payload or {}
@@ -325,72 +319,27 @@ class BulkOrderDialog(QDialog):
 
     # -- validation ------------------------------------------------------------------------------------
 
-    def _start(self, description: str, fn: Callable, on_success: Callable, on_cancel: Optional[Callable] = None) -> None:
-        self.task_progress.setValue(0)
-
-        def failed(error: BaseException) -> None:
-            self.task = None
-            self._chunks.stop()
-            self._update_buttons()
-            self.on_task_error(description, error)
-
-        def cancelled() -> None:
-            self.task = None
-            self._chunks.stop()
-            self._update_buttons()
-            if on_cancel is not None:
-                on_cancel()
-            else:
-                push_message(self.iface, f"{description}: cancelled.", Qgis.Info)
-
-        def succeeded(result: Any) -> None:
-            self.task = None
-            self._chunks.stop()
-            on_success(result)
-            self._update_buttons()
-
-        self.task = run_in_background(names.task_description(description), fn, succeeded, failed, cancelled)
-        self.task.progressChanged.connect(lambda value: self.task_progress.setValue(int(value)))
-        self._update_buttons()
-
     def on_task_error(self, description: str, error: BaseException) -> None:
         text = getattr(error, "message", None) or str(error) or type(error).__name__
         self.summary_label.setText(f"{description} failed: {text}")
         push_message(self.iface, f"{description} failed: {text}", Qgis.Warning, 0)
 
     def cancel_task(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+        self.workflow.cancel()
 
     def start_validation(self) -> None:
         layer = self.layer()
-        if layer is None or self._busy():
+        if layer is None or self.workflow.busy:
             return
-        problems = self.mapping().parse_errors()
-        if problems:
-            field, problem = next(iter(problems.items()))
-            self.validation_label.setText(f"The expression for {field_labels()[field]} does not parse: {problem}")
-            return
-        try:
-            snapshot = LayerSnapshot(layer, self.selected_only.isChecked())
-        except AoiError as error:  # no CRS, not a valid layer: nothing to check, nothing to send
-            self.report = None
-            self.validation_table.setRowCount(0)
-            self.validation_label.setText(error.message)
-            self._update_buttons()
-            return
-        self._snapshot_layer = layer
-        mapping = self.mapping()
-        now = datetime.now(timezone.utc)
-        self.validation_label.setText("Checking every feature…")
-        self._start("Checking features",
-                    lambda feedback: validate_layer(snapshot, mapping, now=now, progress=feedback.set_progress,
-                                                    is_canceled=feedback.is_canceled),
-                    self.show_validation)
+        if self.workflow.check(layer, self.selected_only.isChecked(), self.mapping()):
+            self.validation_label.setText("Checking every feature…")
+
+    def _check_refused(self, why: str) -> None:
+        self.validation_table.setRowCount(0)
+        self.validation_label.setText(why)
+        self._update_buttons()
 
     def show_validation(self, report: ValidationReport) -> None:
-        self.report = report
-        self.pricing = None
         table = self.validation_table
         table.setUpdatesEnabled(False)
         table.setRowCount(len(report.checks))
@@ -415,26 +364,11 @@ class BulkOrderDialog(QDialog):
 
     # -- pricing -----------------------------------------------------------------------------------
 
-    def _client(self) -> Any:
-        return self.client_factory()
-
     def start_pricing(self) -> None:
-        if self.report is None or self._busy():
-            return
-        try:
-            client = self._client()
-        except Exception as error:  # noqa: BLE001 - not configured: say so, do nothing else
-            self.on_task_error("Pricing", error)
-            return
-        pairs = self.report.pairs()
-        self.price_label.setText(f"Pricing {len(pairs)} orders…")
-        self._start("Pricing",
-                    lambda feedback: price_payloads(client, pairs, progress=feedback.set_progress,
-                                                    is_canceled=feedback.is_canceled),
-                    self.show_pricing)
+        if self.workflow.price():
+            self.price_label.setText(f"Pricing {len(self.report.pairs())} orders…")
 
     def show_pricing(self, pricing: PricingReport) -> None:
-        self.pricing = pricing
         rows = {self.validation_table.item(r, 0).text(): r for r in range(self.validation_table.rowCount())}
         for fid, price in pricing.prices.items():
             row = rows.get(str(fid))
@@ -459,23 +393,13 @@ class BulkOrderDialog(QDialog):
         """Ask before ordering (tests replace this)."""
         return QMessageBox.question(self, "Create orders", text) == QMessageBox.Yes
 
-    def _journal(self) -> BulkJournal:
-        if self.journal is None:
-            self.journal = BulkJournal()
-            self._owns_journal = True
-        return self.journal
-
     def release_journal(self, *_args: Any) -> None:
         """Close the journal file this dialog opened (the dialog was closed, or the plugin unloads).
 
         A task of the dialog still running keeps it open until it is done; used again afterwards, the
         dialog opens the journal anew.
         """
-        journal = self.journal
-        if journal is None or not self._owns_journal:
-            return
-        self.journal = None
-        close_when_done(journal, [self.task, self.jobs_panel.task])
+        self._journal.release([self.workflow.task, self.jobs_panel.task])
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -483,71 +407,21 @@ class BulkOrderDialog(QDialog):
             self.jobs_panel.refresh()
 
     def start_creation(self) -> None:
-        if self.report is None or self._busy():
-            return
-        pairs = self.report.pairs()
-        if not pairs:
-            return
-        price = f" for an estimated {self.pricing.total:,.3f} {self.pricing.units or ''}" if self.pricing else ""
-        skipped = len(self.report.invalid)
-        question = f"Create {len(pairs)} tasking orders{price}?"
-        if skipped:
-            question += f" {skipped} invalid features will be skipped."
-        if not self.confirm(question):
-            return
-        try:
-            client = self._client()
-        except Exception as error:  # noqa: BLE001
-            self.on_task_error("Creating orders", error)
-            return
-        layer = self._snapshot_layer or self.layer()
-        # The journal gets the whole job (UUIDs, payloads, feature ids) before anything is sent; if it
-        # cannot be written, nothing is sent.
-        try:
-            self.job = BulkJob.start(self._journal(), "CREATE", pairs, client.base_url,
-                                     title=f"{len(pairs)} orders from “{layer.name() if layer else ''}”",
-                                     source=job_source(self.report, self.pricing),
-                                     features=journal_features(self.report, self.pricing))
-        except Exception as error:  # noqa: BLE001 - sqlite3/OS errors: report, send nothing
-            self.on_task_error("Writing the bulk journal (nothing was sent)", error)
-            return
-        self._ordered_report = self.report
-        self.progress_panel.reset([c.size for c in self.job.job(with_items=False).chunks])
+        self.workflow.create(self.confirm)
+
+    def _sending(self, sizes: list) -> None:
+        self.progress_panel.reset(sizes)
         self.summary_label.setText("Sending…")
-        job, poll = self.job, self.poll_seconds
-        # The worker only records chunk states in the job; the watcher shows them from the GUI thread.
-        self._start("Creating orders",
-                    lambda feedback: job.run(client, progress=feedback.set_progress,
-                                             is_canceled=feedback.is_canceled, poll=poll),
-                    self.show_outcome, on_cancel=self._creation_cancelled)
-        self._chunks.follow(job)
 
-    def _creation_cancelled(self) -> None:
-        if self.job is None:
-            return
-        outcome = self.job.outcome()
-        self.show_outcome(outcome)
-        if outcome.pending:
-            push_message(self.iface, f"Stopped following the bulk order; {len(outcome.pending)} orders are still being "
-                                 "processed by the service. They stay in the bulk journal and are followed again "
-                                 "the next time QGIS starts.", Qgis.Warning, 0)
-
-    def show_outcome(self, outcome: BulkOutcome) -> None:
-        self.outcome = outcome
+    def show_outcome(self, outcome: BulkOutcome, result: Optional[QgsVectorLayer] = None,
+                     stopped: bool = False) -> None:
         summary = outcome.summary()  # with the invalid features not sent, from the journal
         self.summary_label.setText(summary)
-        # From the journal, like a job resumed after a restart: the same layer either way, even if the
-        # source layer was removed meanwhile.
-        self.result = self.job.result_layer() if self.job is not None else None
-        if self.result is None:
-            layer = self._snapshot_layer or self.layer()
-            if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
-                prices = {fid: p.estimated_quota_cost for fid, p in self.pricing.prices.items()} if self.pricing else None
-                self.result = result_layer(layer, results_by_feature(self.report, outcome), prices=prices)
-        if self.result is not None:
-            QgsProject.instance().addMapLayer(self.result)
         level = Qgis.Success if not outcome.failed and not outcome.pending else Qgis.Warning
         push_message(self.iface, summary, level, 0 if outcome.failed else 10)
+        if stopped and outcome.pending:
+            push_message(self.iface, f"Stopped following the bulk order; {len(outcome.pending)} orders are still being "
+                                     "processed by the service. They stay in the bulk journal and are followed again "
+                                     "the next time QGIS starts.", Qgis.Warning, 0)
         if self.isVisible():  # a closed dialog's list is read again when it is shown (showEvent)
             self.jobs_panel.refresh()
-

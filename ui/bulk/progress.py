@@ -1,10 +1,9 @@
-"""Per-chunk progress bars of a running bulk job, read from the job on the GUI thread by a timer."""
+"""Per-chunk progress bars of a running bulk job (its workflow's chunkProgress)."""
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence
 
-from qgis.PyQt.QtCore import QObject, QTimer
 from qgis.PyQt.QtWidgets import (
     QLabel,
     QLayout,
@@ -13,43 +12,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ...core.app.bulk import (
-    BulkJob,
-)
-
-# How often the chunk progress bars read a running job's chunk states (on the GUI thread).
-CHUNK_POLL_MS = 200
-
-
-class ChunkWatcher(QObject):
-    """Shows a running BulkJob's chunk states in a progress panel, read on the GUI thread by a timer.
-
-    The job only records its chunk states (BulkJob.chunk_states); nothing from the task's worker thread
-    reaches a widget or a signal, so a dialog deleted mid-run (plugin unload) cannot break the job.
-    """
-
-    def __init__(self, panel: "BulkProgressPanel", parent: QObject):
-        super().__init__(parent)
-        self.panel = panel
-        self.job: Optional[BulkJob] = None
-        self.timer = QTimer(self)
-        self.timer.setInterval(CHUNK_POLL_MS)
-        self.timer.timeout.connect(self.show)
-
-    def follow(self, job: BulkJob) -> None:
-        self.job = job
-        self.timer.start()
-
-    def show(self) -> None:
-        if self.job is None:
-            return
-        for state in self.job.chunk_states():
-            self.panel.update_chunk(state.seq, state.count, state.state, state.done, state.size)
-
-    def stop(self) -> None:
-        """The task is done: show its last chunk states and stop reading."""
-        self.timer.stop()
-        self.show()
+from ...core.app.bulk import ChunkState
 
 
 class BulkProgressPanel(QWidget):
@@ -87,6 +50,11 @@ class BulkProgressPanel(QWidget):
         self.bars[index].setRange(0, max(1, size))
         self.bars[index].setValue(done)
         self.labels[index].setText(f"Part {index + 1} of {count} ({size} orders): {state} — {done}/{size}")
+
+    def show_states(self, states: Iterable[ChunkState]) -> None:
+        """What a workflow's chunkProgress says of each chunk."""
+        for state in states:
+            self.update_chunk(state.seq, state.count, state.state, state.done, state.size)
 
     def states(self) -> List[str]:
         return [label.text() for label in self.labels]

@@ -26,6 +26,22 @@ def registry_client(service_id: str) -> Any:
     return client
 
 
+def clients_by_service(client_factory: Callable[[], Any], service_id: Optional[str] = None) -> ClientsByService:
+    """service id -> client: `client_factory`'s for the service it serves (the active one by default), the
+    registry's for any other, so a job is always followed by a client of the service it was sent to."""
+    served = service_id or registry.active_service_id()
+
+    def client(job_service: str) -> Any:
+        if job_service != served:
+            return registry_client(job_service)
+        made = client_factory()
+        if made is None:
+            raise RuntimeError("The plugin has no API key yet: enter it in the Satellite Tasking settings.")
+        return made
+
+    return client
+
+
 def unfinished_jobs(journal: BulkJournal, base_url: Optional[str] = None) -> List[JournalJob]:
     """Jobs a previous session left open (for `base_url` only, when given)."""
     return journal.unfinished_jobs(base_url)
