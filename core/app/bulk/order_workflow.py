@@ -163,8 +163,9 @@ class BulkOrderWorkflow(BulkTaskRunner):
         return question
 
     def create(self, confirm: Confirm) -> bool:
-        """Ask `confirm(question)`, journal the job, then send and follow it in a task (outcomeReady)."""
-        if self.report is None or self.busy:
+        """Ask `confirm(question)`, journal the job, then send and follow it in a task (outcomeReady).
+        A check already ordered is not ordered again (every order would be doubled)."""
+        if self.report is None or self.busy or self.ordered:
             return False
         report, pricing = self.report, self.pricing
         pairs = report.pairs()
