@@ -14,6 +14,7 @@ from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ..errors import ApiError, CancellationChargeRequired
 from ..services import registry
+from ..services.base import ServiceDescriptor
 from .orders_background import error_text
 
 AskCharge = Callable[[List["ChargeNotice"]], bool]
@@ -157,13 +158,14 @@ class CancelWorkflow(QObject):
     countFailed = pyqtSignal(str)  # noqa: N815 - Qt signal naming
 
     def __init__(self, client_factory: Callable[[], Any], run: Callable, parent: Optional[QObject] = None, *,
-                 count_today: Optional[Callable[..., Any]] = None):
+                 count_today: Optional[Callable[..., Any]] = None, service: Optional[ServiceDescriptor] = None):
         super().__init__(parent)
         self.client_factory = client_factory
         self.run = run
         # The service's count of today's cancellations (a service rule: Planet's counts assured ones
         # by cancelled_time), called as count_today(client, now=..., is_canceled=...); None: not counted.
-        self.count_today = count_today
+        # Default: the service's own counter, when its cancellations are counted (charged past a free number).
+        self.count_today = count_today or (service or registry.service()).extras.get("cancellations_today")
 
     def count(self, now: datetime) -> None:
         """Count today's cancellations in the background: counted(tally) or countFailed(text)."""

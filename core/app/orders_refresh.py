@@ -9,29 +9,10 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
+from ..services import registry
 from .orders_background import TaskGroup, error_text, quiet_collector
 
 Order = Any  # any service's order (id, updated_time and the watched fields)
-
-# Fields whose change is worth marking a row for; updated_time alone moves with every internal touch.
-WATCHED_FIELDS = (
-    "status", "name", "start_time", "end_time", "is_cancellable", "fulfilled_sqkm", "capture_status_published_count",
-    "capture_assessment_success_count", "capture_assessment_invalid_count", "next_planned_acquisition_time",
-    "last_acquired_time", "cancelled_time",
-)
-
-# The documented surprises (planet-tasking-api.txt, "Edge cases"), explained in the changed row's tooltip.
-EDGE_CASE_NOTES: Dict[Tuple[str, str], str] = {
-    ("EXPIRED", "FULFILLED"): "The order expired before its fulfilling capture was published; when the capture "
-                              "was published the order became FULFILLED (documented edge case).",
-    ("FULFILLED", "IN_PROGRESS"): "A capture was manually reassessed as INVALID, so the order is being tasked "
-                                  "again (documented edge case).",
-    ("FULFILLED", "EXPIRED"): "A capture was manually reassessed as INVALID after the order's end time "
-                              "(documented edge case).",
-    ("FULFILLED", "FAILED"): "The assured order's capture was manually reassessed as INVALID.",
-    ("IN_PROGRESS", "FULFILLED"): "A capture was assessed (or manually reassessed) as SUCCESS.",
-}
-
 
 class AdaptiveInterval:
     """Seconds until the next automatic refresh: short after a change, growing by `factor` while quiet.
@@ -70,6 +51,8 @@ class OrderChange:
 
     order_id: str
     fields: Dict[str, Tuple[Any, Any]]
+    # The service's explanation of a surprising status change (its rules' STATUS_CHANGE_NOTES), if any.
+    note: Optional[str] = None
 
     @property
     def status_change(self) -> Optional[Tuple[Any, Any]]:
@@ -80,9 +63,8 @@ class OrderChange:
         status = self.status_change
         if status:
             lines.append(f"Status {status[0]} → {status[1]}")
-            note = EDGE_CASE_NOTES.get((status[0], status[1]))
-            if note:
-                lines.append(note)
+            if self.note:
+                lines.append(self.note)
         for name, (old, new) in self.fields.items():
             if name != "status":
                 lines.append(f"{name}: {_text(old)} → {_text(new)}")
@@ -108,16 +90,21 @@ class ChangeSet:
         return bool(self.changed or self.added or self.removed)
 
 
-def compare_order(old: Order, new: Order, watched: Iterable[str] = WATCHED_FIELDS) -> Optional[OrderChange]:
-    differences = {name: (_value(old, name), _value(new, name)) for name in watched
+def compare_order(old: Order, new: Order, rules: Any = None) -> Optional[OrderChange]:
+    """How `new` differs from `old` in the fields the service's rules watch (None: not worth marking)."""
+    rules = rules or registry.service().rules
+    differences = {name: (_value(old, name), _value(new, name)) for name in rules.WATCHED_FIELDS
                    if _value(old, name) != _value(new, name)}
-    return OrderChange(new.id, differences) if differences else None
+    if not differences:
+        return None
+    status = differences.get("status")
+    note = rules.STATUS_CHANGE_NOTES.get(status) if status else None
+    return OrderChange(new.id, differences, note)
 
 
-def diff_orders(before: Mapping[str, Order], after: Iterable[Order],
-                watched: Iterable[str] = WATCHED_FIELDS) -> ChangeSet:
+def diff_orders(before: Mapping[str, Order], after: Iterable[Order], rules: Any = None) -> ChangeSet:
     """Changes between the orders shown (by id) and a fresh listing of the same view."""
-    watched = tuple(watched)
+    rules = rules or registry.service().rules
     changes = ChangeSet()
     seen = set()
     for order in after:
@@ -126,7 +113,7 @@ def diff_orders(before: Mapping[str, Order], after: Iterable[Order],
         if previous is None:
             changes.added.append(order.id)
             continue
-        change = compare_order(previous, order, watched)
+        change = compare_order(previous, order, rules)
         if change is not None:
             changes.changed[order.id] = change
     changes.removed = [order_id for order_id in before if order_id not in seen]

@@ -32,7 +32,6 @@ from ...core.app.orders_details import read_details
 from ...core.app.orders_mirror import OrdersMirror
 from ...core.app.orders_refresh import OrdersRefresh, compact_orders, diff_orders
 from ...core.errors import Cancelled
-from ...core.services.planet_tasking.cancellations import cancellations_today
 from ...core.services.planet_tasking.models import Order
 from ...core.settings import AuthStorageError
 from .details import OrderDetailsWidget, StatusLabel
@@ -82,7 +81,7 @@ class OrdersPanel(SelectionSync, QWidget):
         self.model = OrdersTableModel(self._start_page, page_size=page_size, parent=self)
         self.refresher = OrdersRefresh(self.model, self._client, self.tasks, auto=auto_refresh, parent=self)
         self.mirror = OrdersMirror(self.project, self._client, self.tasks, parent=self)
-        self.canceller = CancelWorkflow(self._client, self.tasks.run, parent=self, count_today=cancellations_today)
+        self.canceller = CancelWorkflow(self._client, self.tasks.run, parent=self)
         self.editor = EditWorkflow(self._client, self.tasks.run, parent=self)
         # (object, signal, slot) connected to objects that outlive the panel (the layers stay in the project
         # at unload): disconnected in shutdown() and before other layers are taken, or a selection after a

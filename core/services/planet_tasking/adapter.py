@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..base import Capability, ServiceDescriptor
 from . import bulk, forms, layers, rules
+from .cancellations import cancellations_today
 from .client import TaskingClient
 from .models import ORDER_STATUSES
 
@@ -24,6 +25,7 @@ DESCRIPTOR = ServiceDescriptor(
     layers=layers,
     forms=forms,
     order_statuses=ORDER_STATUSES,
-    # core.app.bulk reaches the bulk rules (fields, payload checks, limits, result matching) here.
-    extras={"bulk": bulk},
+    # core.app.bulk reaches the bulk rules (fields, payload checks, limits, result matching) here, and the
+    # cancel workflow the count of today's (free, then charged) cancellations.
+    extras={"bulk": bulk, "cancellations_today": cancellations_today},
 )

@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .models import Order, format_time
 
@@ -71,6 +71,27 @@ def is_charge_refusal(body: Any) -> bool:
         return False
     text = body if isinstance(body, str) else json.dumps(body, default=str)
     return bool(CANCELLATION_CHARGE_PATTERN.search(text))
+
+
+# Fields whose change the Orders tab marks a row for (core.app.orders_refresh); updated_time alone moves with every internal touch.
+WATCHED_FIELDS = (
+    "status", "name", "start_time", "end_time", "is_cancellable", "fulfilled_sqkm", "capture_status_published_count",
+    "capture_assessment_success_count", "capture_assessment_invalid_count", "next_planned_acquisition_time",
+    "last_acquired_time", "cancelled_time",
+)
+
+# The documented surprises (planet-tasking-api.txt, "Edge cases"), explained in the changed row's tooltip.
+STATUS_CHANGE_NOTES: Dict[Tuple[str, str], str] = {
+    ("EXPIRED", "FULFILLED"): "The order expired before its fulfilling capture was published; when the capture "
+                              "was published the order became FULFILLED (documented edge case).",
+    ("FULFILLED", "IN_PROGRESS"): "A capture was manually reassessed as INVALID, so the order is being tasked "
+                                  "again (documented edge case).",
+    ("FULFILLED", "EXPIRED"): "A capture was manually reassessed as INVALID after the order's end time "
+                              "(documented edge case).",
+    ("FULFILLED", "FAILED"): "The assured order's capture was manually reassessed as INVALID.",
+    ("IN_PROGRESS", "FULFILLED"): "A capture was assessed (or manually reassessed) as SUCCESS.",
+}
+
 
 
 _FINISHED_WHY = {
