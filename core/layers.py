@@ -506,12 +506,7 @@ def apply_prepared(
     if remove_missing:
         gone = [feature_id for feature_id in index.fids if feature_id not in prepared.rows]
         if gone:
-            if not provider.deleteFeatures([index.fids[feature_id] for feature_id in gone]):
-                raise RuntimeError(f"Could not remove features from '{layer.name()}': {_provider_error(provider)}")
-            for feature_id in gone:
-                del index.fids[feature_id]
-                index.rows.pop(feature_id, None)
-                index.sources.pop(feature_id, None)
+            _delete(layer, index, gone)
         result.removed = len(gone)
 
     if result.changed:
@@ -520,6 +515,17 @@ def apply_prepared(
         layer.dataChanged.emit()
         layer.triggerRepaint()
     return result
+
+
+def _delete(layer: QgsVectorLayer, index: "_FeatureIndex", gone: Sequence[str]) -> None:
+    """Delete the features with ids `gone` (all in `index`) from the layer and from its index."""
+    provider = layer.dataProvider()
+    if not provider.deleteFeatures([index.fids[feature_id] for feature_id in gone]):
+        raise RuntimeError(f"Could not remove features from '{layer.name()}': {_provider_error(provider)}")
+    for feature_id in gone:
+        del index.fids[feature_id]
+        index.rows.pop(feature_id, None)
+        index.sources.pop(feature_id, None)
 
 
 def remove_features(layer: QgsVectorLayer, feature_ids: Iterable[str]) -> int:
@@ -539,13 +545,7 @@ def remove_features(layer: QgsVectorLayer, feature_ids: Iterable[str]) -> int:
     gone = [feature_id for feature_id in dict.fromkeys(feature_ids) if feature_id in index.fids]
     if not gone:
         return 0
-    provider = layer.dataProvider()
-    if not provider.deleteFeatures([index.fids[feature_id] for feature_id in gone]):
-        raise RuntimeError(f"Could not remove features from '{layer.name()}': {_provider_error(provider)}")
-    for feature_id in gone:
-        del index.fids[feature_id]
-        index.rows.pop(feature_id, None)
-        index.sources.pop(feature_id, None)
+    _delete(layer, index, gone)
     layer.updateExtents()
     layer.dataChanged.emit()
     layer.triggerRepaint()

@@ -18,12 +18,15 @@ IsCanceled = Optional[Callable[[], bool]]
 ClientsByService = Callable[[str], Any]
 
 
-def registry_client(service_id: str) -> Any:
-    """A client for `service_id` from the registry; RuntimeError while that service is not configured."""
-    client = registry.client_for(service_id)
+def _configured(client: Any) -> Any:
     if client is None:
         raise RuntimeError("The plugin has no API key yet: enter it in the Satellite Tasking settings.")
     return client
+
+
+def registry_client(service_id: str) -> Any:
+    """A client for `service_id` from the registry; RuntimeError while that service is not configured."""
+    return _configured(registry.client_for(service_id))
 
 
 def clients_by_service(client_factory: Callable[[], Any], service_id: Optional[str] = None) -> ClientsByService:
@@ -34,10 +37,7 @@ def clients_by_service(client_factory: Callable[[], Any], service_id: Optional[s
     def client(job_service: str) -> Any:
         if job_service != served:
             return registry_client(job_service)
-        made = client_factory()
-        if made is None:
-            raise RuntimeError("The plugin has no API key yet: enter it in the Satellite Tasking settings.")
-        return made
+        return _configured(client_factory())
 
     return client
 
