@@ -71,6 +71,8 @@ class QuoteWorkflow(Workflow):
         body = self.pricing_body(form, aoi)
         key = request_key(body)
         if key == self.quote_key and self.quote is not None:
+            # Back to the form the held quote answers: an answer still on its way is for another form now.
+            self._tokens.invalidate()
             self.unchanged.emit()
             return
         client = self.client("get a quote")
