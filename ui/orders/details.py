@@ -19,8 +19,8 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ...core.services import registry
 from ...core.services.planet_tasking.models import Capture, Order, Pricing, exclusivity_end
-from ...core.services.planet_tasking.rules import OrderPermissions, permissions
 
 
 def to_qdatetime(value: Optional[datetime]) -> QDateTime:
@@ -168,7 +168,8 @@ class OrderDetailsWidget(QWidget):
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self.order: Optional[Order] = None
-        self.permissions: Optional[OrderPermissions] = None
+        # What the service's rules allow for the order shown (an OrderPermissions of its rules module).
+        self.permissions: Optional[Any] = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
@@ -231,7 +232,7 @@ class OrderDetailsWidget(QWidget):
             self.name_edit.clear()
             self.browser.setHtml("<p>Select an order to see its details, captures and pricing.</p>")
             return
-        self.permissions = rules = permissions(order, now)
+        self.permissions = rules = registry.service().rules.permissions(order, now)
         self.name_edit.setText(order.name or "")
         self.start_edit.setDateTime(to_qdatetime(order.start_time))
         self.end_edit.setDateTime(to_qdatetime(order.end_time))
