@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
 
 from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtCore import Qt, QTimer
-from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from .core import names
 from .core.log import get_logger, setup_logging, teardown_logging
+from .ui.shared.icons import icon as shared_icon
 
 MENU = "&Satellite Tasking"
-ICONS = Path(__file__).resolve().parent / "resources" / "icons"
 
 
 class SatelliteTaskingPlugin:
@@ -43,7 +41,7 @@ class SatelliteTaskingPlugin:
         self._connections.append((signal, slot))
 
     def _add_action(self, icon: str, text: str, object_name: str, slot: Callable, checkable: bool = False) -> QAction:
-        action = QAction(QIcon(str(ICONS / icon)), text, self.iface.mainWindow())
+        action = QAction(shared_icon(icon), text, self.iface.mainWindow())
         action.setObjectName(object_name)
         action.setCheckable(checkable)
         self._connect(action.triggered, slot)
