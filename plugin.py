@@ -82,7 +82,7 @@ class SatelliteTaskingPlugin:
         from .ui.dock import TaskingDock
 
         self.dock = TaskingDock(client_factory=registry.client_factory(), parent=self.iface.mainWindow(), iface=self.iface)
-        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         # Hidden until asked for; QGIS restores it afterwards if it was open in the last session.
         self.dock.hide()
         self._connect(self.dock.visibilityChanged, self.dock_action.setChecked)
@@ -200,14 +200,14 @@ class SatelliteTaskingPlugin:
         ids, statuses = selected_order_ids_from(self.dock, active_layer=self.iface.activeLayer())
         if not ids:
             self.iface.messageBar().pushMessage(
-                names.PLUGIN_TITLE, "Select orders in the orders view or an orders layer (“Tasking orders”) first.", Qgis.Warning, 6)
+                names.PLUGIN_TITLE, "Select orders in the orders view or an orders layer (“Tasking orders”) first.", Qgis.MessageLevel.Warning, 6)
             return None
         if self.bulk_edit_dialog is not None:
             if getattr(self.bulk_edit_dialog, "task", None) is not None:
                 # Replacing it would drop a running edit/cancel (and its charge question) on the floor.
                 self.iface.messageBar().pushMessage(
                     names.PLUGIN_TITLE, "A bulk edit or cancellation is still running: wait for it to finish first.",
-                    Qgis.Warning, 6)
+                    Qgis.MessageLevel.Warning, 6)
                 self.bulk_edit_dialog.show()
                 self.bulk_edit_dialog.raise_()
                 return self.bulk_edit_dialog

@@ -15,9 +15,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
-from qgis.core import QgsApplication, QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsVectorLayer  # noqa: E402
-from qgis.PyQt.QtCore import QVariant  # noqa: E402
+from qgis.core import QgsApplication, QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer  # noqa: E402
 
+from core import compat  # noqa: E402
 from core.app.bulk import (  # noqa: E402
     BulkJob,
     BulkJournal,
@@ -42,7 +42,7 @@ def make_layer(count: int) -> QgsVectorLayer:
     points = QgsVectorLayer("Point?crs=EPSG:32633", "bench points", "memory")
     lines = QgsVectorLayer("LineString?crs=EPSG:32633", "bench strips", "memory")
     for each in (layer, points, lines):
-        each.dataProvider().addAttributes([QgsField("label", QVariant.String)])
+        each.dataProvider().addAttributes([compat.make_field("label", compat.STRING)])
         each.updateFields()
     batches = {id(layer): [], id(points): [], id(lines): []}
     for index in range(count):

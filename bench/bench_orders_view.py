@@ -114,7 +114,7 @@ def one_run(server: SandboxServer, captures: int):
     for layer in (panel.orders_layer, panel.captures_layer):
         QgsProject.instance().removeMapLayer(layer.id())
     panel.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
     assert loaded == ORDERS and features == ORDERS and capture_features == captures, (
         loaded, features, capture_features, captures)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from qgis.core import (
+    Qgis,
     QgsAbstractGeometry,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
@@ -209,11 +210,11 @@ def geometry_to_geojson(geometry: QgsGeometry) -> Dict[str, Any]:
     if abstract is None:
         raise ValueError("a null geometry has no GeoJSON")
     flat_type = QgsWkbTypes.flatType(abstract.wkbType())
-    if flat_type == QgsWkbTypes.Point:
+    if flat_type == QgsWkbTypes.Type.Point:
         return {"type": "Point", "coordinates": _rounded(abstract.x(), abstract.y())}
-    if flat_type == QgsWkbTypes.LineString:
+    if flat_type == QgsWkbTypes.Type.LineString:
         return {"type": "LineString", "coordinates": [_rounded(p.x(), p.y()) for p in abstract.points()]}
-    if flat_type == QgsWkbTypes.Polygon:
+    if flat_type == QgsWkbTypes.Type.Polygon:
         rings = [_ring_coordinates(abstract.exteriorRing(), True)]
         rings.extend(
             _ring_coordinates(abstract.interiorRing(index), False) for index in range(abstract.numInteriorRings())
@@ -368,10 +369,10 @@ class AoiValidator:
         if geometry.isEmpty():
             # QGIS stores an empty point as (NaN, NaN): a point with only one NaN is a broken coordinate.
             abstract = geometry.constGet()
-            if QgsWkbTypes.flatType(abstract.wkbType()) == QgsWkbTypes.Point and not (
+            if QgsWkbTypes.flatType(abstract.wkbType()) == QgsWkbTypes.Type.Point and not (
                 math.isnan(abstract.x()) and math.isnan(abstract.y())
             ):
-                self._check_finite(abstract, QgsWkbTypes.PointGeometry)
+                self._check_finite(abstract, QgsWkbTypes.GeometryType.PointGeometry)
             raise AoiError("empty_geometry", (
                 "The geometry is empty (it has no coordinates): draw a point, a two-point line or a polygon."
             ))
@@ -381,12 +382,12 @@ class AoiValidator:
         source_box = part.boundingBox()
         self._reproject(part, source_box)
         snapped = part.snappedToGrid(_GRID_DEGREES, _GRID_DEGREES)
-        if geometry_type == QgsWkbTypes.PointGeometry:
+        if geometry_type == QgsWkbTypes.GeometryType.PointGeometry:
             self._check_ranges(snapped)
             return Aoi(KIND_POINT, QgsGeometry(snapped), POINT_SQKM)
-        if geometry_type == QgsWkbTypes.LineGeometry:
+        if geometry_type == QgsWkbTypes.GeometryType.LineGeometry:
             return self._strip(part, snapped)
-        if geometry_type == QgsWkbTypes.PolygonGeometry:
+        if geometry_type == QgsWkbTypes.GeometryType.PolygonGeometry:
             return self._area(part, snapped)
         raise AoiError("unsupported_geometry", (
             f"A {QgsWkbTypes.displayString(part.wkbType())} cannot be ordered: "
@@ -418,9 +419,9 @@ class AoiValidator:
 
     def _check_finite(self, part: QgsAbstractGeometry, geometry_type: int) -> None:
         # Planar length/area go through every vertex, so one NaN or inf anywhere makes them non-finite.
-        if geometry_type == QgsWkbTypes.PointGeometry:
+        if geometry_type == QgsWkbTypes.GeometryType.PointGeometry:
             finite = math.isfinite(part.x()) and math.isfinite(part.y())
-        elif geometry_type == QgsWkbTypes.LineGeometry:
+        elif geometry_type == QgsWkbTypes.GeometryType.LineGeometry:
             finite = math.isfinite(part.length())
         else:
             finite = math.isfinite(part.area())
@@ -449,7 +450,7 @@ class AoiValidator:
             box = part.boundingBox()
             # Send the result back: coordinates outside the projection's domain do not come back.
             returned = part.clone()
-            returned.transform(reprojection.transform, QgsCoordinateTransform.ReverseTransform)
+            returned.transform(reprojection.transform, Qgis.TransformDirection.Reverse)
             back = returned.boundingBox()
         except QgsCsException:
             raise AoiError("reprojection_failed", failure + advice) from None
@@ -543,7 +544,7 @@ class AoiValidator:
         return Aoi(KIND_AREA, geometry, area_sqkm)
 
     def _invalid_polygon_error(self, geometry: QgsGeometry) -> AoiError:
-        errors = geometry.validateGeometry(QgsGeometry.ValidatorGeos)
+        errors = geometry.validateGeometry(Qgis.GeometryValidationEngine.Geos)
         what = errors[0].what() if errors else "invalid polygon"
         location = None
         if errors and errors[0].hasWhere():
@@ -575,7 +576,7 @@ def _zero_area_error() -> AoiError:
 def _closed_polygon(polygon: QgsAbstractGeometry) -> QgsAbstractGeometry:
     """A plain polygon with every ring closed (QGIS accepts open rings and triangles; GeoJSON does not)."""
     rings = [polygon.exteriorRing()] + [polygon.interiorRing(i) for i in range(polygon.numInteriorRings())]
-    if QgsWkbTypes.flatType(polygon.wkbType()) == QgsWkbTypes.Polygon and all(ring.isClosed() for ring in rings):
+    if QgsWkbTypes.flatType(polygon.wkbType()) == QgsWkbTypes.Type.Polygon and all(ring.isClosed() for ring in rings):
         return polygon
     closed = QgsPolygon()
     for index, ring in enumerate(rings):

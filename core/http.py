@@ -97,24 +97,18 @@ def user_agent() -> str:
 # QGIS's proxy and timeout settings, applied to requests
 # ---------------------------------------------------------------------------------------------
 
-DEFAULT_TIMEOUT = 60.0  # QGIS's own default for qgis/networkAndProxy/networkTimeout (60000 ms)
+DEFAULT_TIMEOUT = 60.0  # QGIS's own default network timeout (60000 ms)
 
 
-TIMEOUT_KEY = "qgis/networkAndProxy/networkTimeout"  # milliseconds, as QgsNetworkAccessManager reads it
-
-
-def qgis_network_timeout(settings: Any = None) -> float:
+def qgis_network_timeout() -> float:
     """QGIS's network timeout (Settings › Options › Network) in seconds; 0 there means "none", for
     which the QGIS default is used, since a request without a timeout can hang a task forever.
-    Read through QgsNetworkAccessManager.timeout(), or from `settings` (a QgsSettings) when given."""
+    Read through QGIS's API: its settings key is not the same in every release (3.22 and 3.40 differ)."""
     try:
-        if settings is not None:
-            milliseconds = int(settings.value(TIMEOUT_KEY, DEFAULT_TIMEOUT * 1000))
-        else:
-            from qgis.core import QgsNetworkAccessManager
+        from . import compat  # imports QGIS, which a plain-Python user of this module may not have
 
-            milliseconds = int(QgsNetworkAccessManager.timeout())
-    except Exception:  # no QGIS, or a setting that is not a number: the default
+        milliseconds = compat.network_timeout_ms()
+    except Exception:  # no QGIS: the default
         return DEFAULT_TIMEOUT
     return milliseconds / 1000.0 if milliseconds > 0 else DEFAULT_TIMEOUT
 
@@ -283,7 +277,7 @@ def _proxy_credentials_from_auth_manager(authcfg: str, user: str, password: str)
         manager = QgsApplication.authManager()
         if manager is None:
             return user, password
-        proxy = QNetworkProxy(QNetworkProxy.HttpProxy, "", 0, user, password)
+        proxy = QNetworkProxy(QNetworkProxy.ProxyType.HttpProxy, "", 0, user, password)
         if manager.updateNetworkProxy(proxy, authcfg):
             return proxy.user(), proxy.password()
     except Exception:  # a broken auth database must not stop requests without a proxy
@@ -325,13 +319,13 @@ class QgisSession(requests.Session):
 def create_session(settings: Any = None, *, timeout: Optional[float] = None) -> QgisSession:
     """A session with QGIS's current network settings: proxy (any type, exclusions, credentials),
     timeout and a User-Agent naming the plugin and QGIS. Read afresh at each call, so a change in
-    QGIS's options applies to the next session. `settings`: a QgsSettings to read instead of QGIS's own
-    (tests give a private one)."""
+    QGIS's options applies to the next session. `settings`: a QgsSettings to read the proxy from instead
+    of QGIS's own (tests give a private one); the timeout is always QGIS's (qgis_network_timeout)."""
     try:
         proxy_config = ProxyConfig.from_qgis(settings)
     except ImportError:
         proxy_config = ProxyConfig()
-    session = QgisSession(proxy_config, timeout if timeout is not None else qgis_network_timeout(settings))
+    session = QgisSession(proxy_config, timeout if timeout is not None else qgis_network_timeout())
     LOGGER.debug("new session: %s, timeout %.0f s", proxy_config.describe(), session.default_timeout)
     return session
 

@@ -9,19 +9,20 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from qgis.core import (
+    Qgis,
     QgsCoordinateTransformContext,
     QgsFeature,
     QgsFeatureRequest,
-    QgsField,
     QgsFields,
     QgsGeometry,
     QgsMapLayer,
     QgsVectorFileWriter,
     QgsVectorLayer,
-    QgsVectorLayerTemporalProperties,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QDateTime, Qt, QVariant
+
+from . import compat
 
 STYLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "styles")
 
@@ -150,13 +151,13 @@ class LayerKind:
 
     def qgs_fields(self) -> QgsFields:
         fields = QgsFields()
-        for name, variant_type in self.fields:
-            fields.append(QgsField(name, variant_type))
+        for name, field_type in self.fields:
+            fields.append(compat.make_field(name, field_type))
         return fields
 
     @property
     def datetime_columns(self) -> Tuple[int, ...]:
-        return tuple(i for i, (_, variant_type) in enumerate(self.fields) if variant_type == QVariant.DateTime)
+        return tuple(i for i, (_, field_type) in enumerate(self.fields) if int(field_type) == int(compat.DATETIME))
 
 
 # The kind a layer was made as travels with the layer (and its project) as a custom property.
@@ -358,7 +359,7 @@ class UpsertResult:
 
 def _qt_value_converter(kind: LayerKind) -> Callable[[tuple], list]:
     datetime_columns = kind.datetime_columns
-    utc = Qt.UTC
+    utc = Qt.TimeSpec.UTC
     from_ms = QDateTime.fromMSecsSinceEpoch
 
     def to_attributes(row: tuple) -> list:
@@ -374,7 +375,7 @@ def _qt_value_converter(kind: LayerKind) -> Callable[[tuple], list]:
 
 def _qt_value(kind: LayerKind, column: int, value: Any) -> Any:
     if value is not None and column in kind.datetime_columns:
-        return QDateTime.fromMSecsSinceEpoch(value, Qt.UTC)
+        return QDateTime.fromMSecsSinceEpoch(value, Qt.TimeSpec.UTC)
     return value
 
 
@@ -576,7 +577,7 @@ def _provider_error(provider) -> str:
 
 
 def _load_style(layer: QgsVectorLayer, path: str) -> None:
-    message, ok = layer.loadNamedStyle(path, QgsMapLayer.Symbology | QgsMapLayer.Labeling)
+    message, ok = layer.loadNamedStyle(path, QgsMapLayer.StyleCategory.Symbology | QgsMapLayer.StyleCategory.Labeling)
     if not ok:
         raise RuntimeError(f"Could not load the style {path}: {message}")
 
@@ -584,10 +585,10 @@ def _load_style(layer: QgsVectorLayer, path: str) -> None:
 def _set_temporal(layer: QgsVectorLayer, kind: LayerKind) -> None:
     temporal = layer.temporalProperties()
     if kind.temporal_end_field:
-        temporal.setMode(QgsVectorLayerTemporalProperties.ModeFeatureDateTimeStartAndEndFromFields)
+        temporal.setMode(Qgis.VectorTemporalMode.FeatureDateTimeStartAndEndFromFields)
         temporal.setEndField(kind.temporal_end_field)
     else:
-        temporal.setMode(QgsVectorLayerTemporalProperties.ModeFeatureDateTimeInstantFromField)
+        temporal.setMode(Qgis.VectorTemporalMode.FeatureDateTimeInstantFromField)
     temporal.setStartField(kind.temporal_start_field)
     temporal.setIsActive(True)
 
@@ -643,31 +644,31 @@ def _write_utc_datetimes(path: str, table: str, layer: QgsVectorLayer) -> None:
     as local time; the GeoPackage then misstates every time by the reader's UTC offset. OGR writes
     "2020-10-10T12:00:00.123Z".
     """
-    from osgeo import ogr  # shipped with QGIS; QGIS's own writers cannot set the time-zone flag
-
-    names = [f.name() for f in layer.fields() if f.type() == QVariant.DateTime]
+    names = [f.name() for f in layer.fields() if compat.is_type(f, compat.DATETIME)]
     if not names or layer.fields().indexOf("id") < 0:
         return
-    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)
     request.setSubsetOfAttributes(["id"] + names, layer.fields())
     values = {feature["id"]: [feature[name] for name in names] for feature in layer.getFeatures(request)}
-    dataset = ogr.Open(path, 1)
-    if dataset is None:
-        raise OSError(f"Could not reopen {path} to store its times as UTC.")
-    try:
-        table_layer = dataset.GetLayerByName(table)
-        dataset.StartTransaction()
-        for ogr_feature in table_layer:
-            for name, value in zip(names, values.get(ogr_feature.GetField("id"), ())):
-                if isinstance(value, QDateTime) and value.isValid():
-                    value = value.toUTC()
-                    day, clock = value.date(), value.time()
-                    ogr_feature.SetField(name, day.year(), day.month(), day.day(), clock.hour(), clock.minute(),
-                                         clock.second() + clock.msec() / 1000.0, 100)
-            table_layer.SetFeature(ogr_feature)
-        dataset.CommitTransaction()
-    finally:
-        dataset = None
+    # OGR, because QGIS's own writers cannot set the time-zone flag.
+    with compat.ogr_module() as ogr:
+        dataset = ogr.Open(path, 1)
+        if dataset is None:
+            raise OSError(f"Could not reopen {path} to store its times as UTC.")
+        try:
+            table_layer = dataset.GetLayerByName(table)
+            dataset.StartTransaction()
+            for ogr_feature in table_layer:
+                for name, value in zip(names, values.get(ogr_feature.GetField("id"), ())):
+                    if isinstance(value, QDateTime) and value.isValid():
+                        value = value.toUTC()
+                        day, clock = value.date(), value.time()
+                        ogr_feature.SetField(name, day.year(), day.month(), day.day(), clock.hour(), clock.minute(),
+                                             clock.second() + clock.msec() / 1000.0, 100)
+                table_layer.SetFeature(ogr_feature)
+            dataset.CommitTransaction()
+        finally:
+            dataset = None
 
 
 def save_layers_to_geopackage(
@@ -691,13 +692,13 @@ def save_layers_to_geopackage(
         options.fileEncoding = "UTF-8"
         options.layerName = table
         options.actionOnExistingFile = (
-            QgsVectorFileWriter.CreateOrOverwriteFile if position == 0 else QgsVectorFileWriter.CreateOrOverwriteLayer
+            QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile if position == 0 else QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteLayer
         )
-        if layer.geometryType() == QgsWkbTypes.PolygonGeometry and _has_multipart(layer):
-            options.overrideGeometryType = QgsWkbTypes.MultiPolygon
+        if layer.geometryType() == QgsWkbTypes.GeometryType.PolygonGeometry and _has_multipart(layer):
+            options.overrideGeometryType = QgsWkbTypes.Type.MultiPolygon
             options.forceMulti = True
         error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(layer, path, context, options)
-        if error != QgsVectorFileWriter.NoError:
+        if error != QgsVectorFileWriter.WriterError.NoError:
             raise OSError(f"Could not save layer '{layer.name()}' to {path}: {message}")
         _write_utc_datetimes(path, table, layer)
         uri = f"{path}|layername={table}"

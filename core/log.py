@@ -77,7 +77,7 @@ class RedactingFilter(logging.Filter):
 class MessageLogHandler(logging.Handler):
     """Sends records to the QGIS message log, in the plugin's own tab."""
 
-    _LEVELS = ((logging.ERROR, Qgis.Critical), (logging.WARNING, Qgis.Warning), (logging.NOTSET, Qgis.Info))
+    _LEVELS = ((logging.ERROR, Qgis.MessageLevel.Critical), (logging.WARNING, Qgis.MessageLevel.Warning), (logging.NOTSET, Qgis.MessageLevel.Info))
 
     def __init__(self, tab: str = MESSAGE_LOG_TAB):
         super().__init__()

@@ -81,7 +81,7 @@ class ApiTask(QgsTask):
         on_cancel: Optional[CancelCallback] = None,
         can_cancel: bool = True,
     ):
-        super().__init__(description, QgsTask.CanCancel if can_cancel else QgsTask.Flags())
+        super().__init__(description, QgsTask.Flag.CanCancel if can_cancel else QgsTask.Flags())
         self._fn = fn
         self.on_success = on_success
         self.on_error = on_error

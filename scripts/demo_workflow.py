@@ -83,13 +83,13 @@ def canvas_point(canvas, lon, lat):
     return transform.transform(QgsPointXY(lon, lat))
 
 
-def click(canvas, lon, lat, button=Qt.LeftButton):
+def click(canvas, lon, lat, button=Qt.MouseButton.LeftButton):
     """A real click on the canvas at a WGS84 position, as the map tools receive it from the mouse."""
     spot = canvas.getCoordinateTransform().transform(canvas_point(canvas, lon, lat))
     where = QPointF(QPoint(int(round(spot.x())), int(round(spot.y()))))
-    for kind, buttons in ((QEvent.MouseMove, Qt.NoButton), (QEvent.MouseButtonPress, button),
-                          (QEvent.MouseButtonRelease, Qt.NoButton)):
-        event = QMouseEvent(kind, where, Qt.NoButton if kind == QEvent.MouseMove else button, buttons, Qt.NoModifier)
+    for kind, buttons in ((QEvent.Type.MouseMove, Qt.MouseButton.NoButton), (QEvent.Type.MouseButtonPress, button),
+                          (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton)):
+        event = QMouseEvent(kind, where, Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else button, buttons, Qt.KeyboardModifier.NoModifier)
         QgsApplication.sendEvent(canvas.viewport(), event)
     QgsApplication.processEvents()
 
@@ -236,8 +236,8 @@ def run():
         raise RuntimeError("the imaging-window search found no window")
     model = panel.windows_proxy
     cloud_column = next(c for c in range(model.columnCount())
-                        if model.headerData(c, Qt.Horizontal, Qt.DisplayRole) == "Cloud forecast")
-    panel.windows_view.sortByColumn(cloud_column, Qt.AscendingOrder)
+                        if model.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) == "Cloud forecast")
+    panel.windows_view.sortByColumn(cloud_column, Qt.SortOrder.AscendingOrder)
     # The clearest window that is still hours away: the sandbox's clock runs at 60×, and a window
     # starting within minutes would have begun (or be too late to lock in) by the time it is ordered.
     clock = sandbox_control(settings, "GET", "clock")["now"]
@@ -334,7 +334,7 @@ def show_orders_tab(window, dock, assured):
     details_for = []
     orders.detailsLoaded.connect(details_for.append)
     # Wider than the New order tab needs: the table has many columns and the details a form and HTML.
-    window.resizeDocks([dock], [760], Qt.Horizontal)
+    window.resizeDocks([dock], [760], Qt.Orientation.Horizontal)
     dock.tabs.setCurrentWidget(orders)  # the tab loads its first page when first shown
     wait_until(lambda: orders._started and orders.model.total is not None and not orders.busy(),
                "the Orders tab to load its orders and fill the map")

@@ -21,10 +21,14 @@ class _Alias(importlib.abc.Loader):
         self.target = target
 
     def create_module(self, spec):
-        return importlib.import_module(self.target)
+        module = importlib.import_module(self.target)
+        self.real_spec = module.__spec__
+        return module
 
     def exec_module(self, module) -> None:
-        pass
+        # The import system has just set the alias's spec on the real module; give the module its own back,
+        # or its relative imports warn (Python 3.12+: __package__ != __spec__.parent) and resolve oddly.
+        module.__spec__ = self.real_spec
 
 
 class PluginPackageFinder(importlib.abc.MetaPathFinder):

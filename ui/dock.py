@@ -34,7 +34,7 @@ class TaskingDock(QgsDockWidget):
         super().__init__(names.PLUGIN_TITLE, parent)
         self.setObjectName("SatelliteTaskingDock")
         self.setWindowIcon(icon("dock.svg"))
-        self.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
+        self.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
         self.client_factory = client_factory
 
         body = QWidget(self)
@@ -43,7 +43,7 @@ class TaskingDock(QgsDockWidget):
         self.status_label = QLabel(body)
         self.status_label.setObjectName("statusLabel")
         self.status_label.setWordWrap(True)
-        self.status_label.setTextFormat(Qt.RichText)
+        self.status_label.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.status_label)
 
         buttons = QHBoxLayout()

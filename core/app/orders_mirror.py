@@ -230,10 +230,10 @@ class OrdersMirror(QObject):
     def _adopt_contents(self) -> None:
         """What the layers already hold becomes the bookkeeping, so the next run removes what no longer
         matches; every order's captures are read again (nothing says they are current)."""
-        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)
         request.setSubsetOfAttributes(["id"], self.orders_layer.fields())
         self.written = {f["id"] for f in self.orders_layer.getFeatures(request) if f["id"]}
-        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)
         request.setSubsetOfAttributes(["id", "order_id"], self.captures_layer.fields())
         captures: Dict[str, List[str]] = {}
         for feature in self.captures_layer.getFeatures(request):

@@ -58,29 +58,29 @@ def offset(lon: float, lat: float, east_km: float = 0.0, north_km: float = 0.0):
     return (lon + east_km / km_per_degree_lon, lat + north_km / km_per_degree_lat)
 
 
-def send_mouse(canvas, kind, where: QPoint, button=Qt.LeftButton) -> None:
-    pressed = button if kind in (QEvent.MouseButtonPress, QEvent.MouseButtonDblClick) else Qt.NoButton
-    event = QMouseEvent(kind, QPointF(where), Qt.NoButton if kind == QEvent.MouseMove else button, pressed,
-                        Qt.NoModifier)
+def send_mouse(canvas, kind, where: QPoint, button=Qt.MouseButton.LeftButton) -> None:
+    pressed = button if kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick) else Qt.MouseButton.NoButton
+    event = QMouseEvent(kind, QPointF(where), Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else button, pressed,
+                        Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(canvas.viewport(), event)
 
 
 def move(canvas, where: QPoint) -> None:
-    send_mouse(canvas, QEvent.MouseMove, where)
+    send_mouse(canvas, QEvent.Type.MouseMove, where)
 
 
-def click(canvas, where: QPoint, button=Qt.LeftButton) -> None:
+def click(canvas, where: QPoint, button=Qt.MouseButton.LeftButton) -> None:
     move(canvas, where)
-    send_mouse(canvas, QEvent.MouseButtonPress, where, button)
-    send_mouse(canvas, QEvent.MouseButtonRelease, where, button)
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, where, button)
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, where, button)
 
 
 def double_click(canvas, where: QPoint) -> None:
     # What Qt delivers for a double click: press, release, double-click, release.
     click(canvas, where)
-    send_mouse(canvas, QEvent.MouseButtonDblClick, where)
-    send_mouse(canvas, QEvent.MouseButtonRelease, where)
+    send_mouse(canvas, QEvent.Type.MouseButtonDblClick, where)
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, where)
 
 
 def key(canvas, qt_key) -> None:
-    QApplication.sendEvent(canvas, QKeyEvent(QEvent.KeyPress, qt_key, Qt.NoModifier))
+    QApplication.sendEvent(canvas, QKeyEvent(QEvent.Type.KeyPress, qt_key, Qt.KeyboardModifier.NoModifier))

@@ -20,7 +20,7 @@ result = {"checks": {}, "errors": []}
 
 def settle():
     for _ in range(5):
-        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
 
 

@@ -20,7 +20,7 @@ def _tab_titles(dock) -> list:
 def _close(dock) -> None:
     dock.shutdown()
     dock.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def test_planet_tasking_gets_new_order_and_orders_tabs(qgis_iface):

@@ -115,11 +115,11 @@ def test_filters_and_sorting_give_exactly_the_servers_answer(sandbox, world, mak
          {"scheduling_type": "ASSURED"}),
         (lambda: (panel.scheduling_filter.setCurrentIndex(0),
                   panel.created_from.setDateTime(QDateTime.fromMSecsSinceEpoch(
-                      int(created.timestamp()) * 1000, Qt.UTC))),
+                      int(created.timestamp()) * 1000, Qt.TimeSpec.UTC))),
          {"created_time__gte": created.replace(microsecond=0)}),
         (lambda: (panel.created_from.clear(),
                   panel.updated_to.setDateTime(QDateTime.fromMSecsSinceEpoch(
-                      int((now - timedelta(days=1)).timestamp()) * 1000, Qt.UTC))),
+                      int((now - timedelta(days=1)).timestamp()) * 1000, Qt.TimeSpec.UTC))),
          {"updated_time__lte": (now - timedelta(days=1)).replace(microsecond=0)}),
     ]
     for change, filters in cases:
@@ -135,7 +135,7 @@ def test_filters_and_sorting_give_exactly_the_servers_answer(sandbox, world, mak
     for column, spec in enumerate(COLUMNS):
         if spec.ordering is None:
             continue
-        for direction, sign in ((Qt.AscendingOrder, ""), (Qt.DescendingOrder, "-")):
+        for direction, sign in ((Qt.SortOrder.AscendingOrder, ""), (Qt.SortOrder.DescendingOrder, "-")):
             panel.view.sortByColumn(column, direction)
             load_all(qtbot, panel)
             ordering = [sign + spec.ordering] + (["id"] if spec.ordering != "id" else [])
@@ -143,7 +143,7 @@ def test_filters_and_sorting_give_exactly_the_servers_answer(sandbox, world, mak
     # A column the service cannot sort by: nothing is reloaded and the indicator stays where the rows are sorted.
     unsortable = next(i for i, c in enumerate(COLUMNS) if c.ordering is None)
     generation = panel.model.generation
-    panel.view.horizontalHeader().setSortIndicator(unsortable, Qt.AscendingOrder)
+    panel.view.horizontalHeader().setSortIndicator(unsortable, Qt.SortOrder.AscendingOrder)
     assert panel.model.generation == generation
     assert panel.view.horizontalHeader().sortIndicatorSection() == panel.model.sort_column != unsortable
 
@@ -212,7 +212,7 @@ def test_details_show_every_field_and_enable_only_what_the_state_allows(sandbox,
     settle(qtbot, panel)
     assert not panel.details.start_edit.isEnabled() and panel.details.end_edit.isEnabled()
     new_end = running.end_time.replace(microsecond=0) + timedelta(days=3)
-    panel.details.end_edit.setDateTime(QDateTime.fromMSecsSinceEpoch(int(new_end.timestamp()) * 1000, Qt.UTC))
+    panel.details.end_edit.setDateTime(QDateTime.fromMSecsSinceEpoch(int(new_end.timestamp()) * 1000, Qt.TimeSpec.UTC))
     with qtbot.waitSignal(panel.orderSaved, timeout=WAIT_MS) as saved:
         panel.details.save_button.click()
     assert getattr(saved.args[0], "end_time", None) == new_end
@@ -312,7 +312,7 @@ class Answers:
 
     def __call__(self, parent, title, text, *args):
         self.asked.append((title, text))
-        return QMessageBox.Yes if self.script.pop(0) else QMessageBox.No
+        return QMessageBox.StandardButton.Yes if self.script.pop(0) else QMessageBox.StandardButton.No
 
 
 @pytest.fixture(scope="module")
@@ -434,7 +434,7 @@ def test_layers_match_the_server_and_refresh_marks_changes_without_duplicates(sa
     edge = [i for i in changed if (before[i].status, after[i].status) == ("EXPIRED", "FULFILLED")]
     assert edge
     row = panel.model.row_of[edge[0]]
-    tooltip = panel.model.data(panel.model.index(row, 1), Qt.ToolTipRole)
+    tooltip = panel.model.data(panel.model.index(row, 1), Qt.ItemDataRole.ToolTipRole)
     assert "EXPIRED → FULFILLED" in tooltip and "edge case" in tooltip
 
     # Manual reassessment of a fulfilling capture: FULFILLED goes back to IN_PROGRESS at the next refresh.
@@ -449,7 +449,7 @@ def test_layers_match_the_server_and_refresh_marks_changes_without_duplicates(sa
     settle(qtbot, panel)
     row = panel.model.row_of[subject.id]
     assert panel.model.orders[row].status == "IN_PROGRESS"
-    assert "FULFILLED → IN_PROGRESS" in panel.model.data(panel.model.index(row, 0), Qt.ToolTipRole)
+    assert "FULFILLED → IN_PROGRESS" in panel.model.data(panel.model.index(row, 0), Qt.ItemDataRole.ToolTipRole)
     assert_layers_match()
     assessments = {f["id"]: f["assessment"] for f in panel.captures_layer.getFeatures()}
     assert assessments[capture.id] == "INVALID"

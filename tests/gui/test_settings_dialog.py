@@ -18,7 +18,7 @@ def dialog(qgis_iface):
     made = SettingsDialog(qgis_iface.mainWindow())
     yield made
     made.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def test_the_service_list_is_the_registry_and_the_active_one_is_chosen(dialog):

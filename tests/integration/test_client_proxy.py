@@ -21,8 +21,7 @@ from core.services.planet_tasking.client import TaskingClient
 
 POINT = {"type": "Point", "coordinates": [13.350097, 52.514511]}
 PROXY_KEYS = ("proxy/proxyEnabled", "proxy/proxyType", "proxy/proxyHost", "proxy/proxyPort", "proxy/proxyUser",
-              "proxy/proxyPassword", "proxy/noProxyUrls", "proxy/proxyExcludedUrls", "proxy/authcfg",
-              "qgis/networkAndProxy/networkTimeout")
+              "proxy/proxyPassword", "proxy/noProxyUrls", "proxy/proxyExcludedUrls", "proxy/authcfg")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer",
               "transfer-encoding", "upgrade"}
 
@@ -95,7 +94,7 @@ class ForwardProxy:
 def qgis_settings(tmp_path):
     """A QgsSettings of its own (an INI file like QGIS's profile): other test runs sharing this QGIS
     profile must not be routed through this test's proxy."""
-    settings = QgsSettings(str(tmp_path / "QGIS3.ini"), QSettings.IniFormat)
+    settings = QgsSettings(str(tmp_path / "QGIS3.ini"), QSettings.Format.IniFormat)
     yield settings
     settings.sync()
 
@@ -284,8 +283,16 @@ def test_proxy_config_reads_every_key_qgis_writes(qgis_settings):
     assert config.proxies_for("http://a/orders/") == {}
 
 
-def test_qgis_network_timeout_is_the_default_timeout(sandbox, qgis_settings, no_environment_proxy):
-    qgis_settings.setValue("qgis/networkAndProxy/networkTimeout", 700)
+@pytest.fixture
+def qgis_timeout():
+    """Sets QGIS's own network timeout (Settings ▸ Options ▸ Network) through its API, and puts it back."""
+    before = QgsNetworkAccessManager.timeout()
+    yield QgsNetworkAccessManager.setTimeout
+    QgsNetworkAccessManager.setTimeout(before)
+
+
+def test_qgis_network_timeout_is_the_default_timeout(sandbox, qgis_settings, qgis_timeout, no_environment_proxy):
+    qgis_timeout(700)
     client = TaskingClient(sandbox.tasking_url, sandbox.api_key, session=create_session(qgis_settings), max_retries=0)
     assert client.transport.timeout == pytest.approx(0.7)
     sandbox.fault(path=r"^/tasking/v2/orders/$", method="GET", kind="delay", delay_seconds=1.5, count=1)
@@ -297,14 +304,13 @@ def test_qgis_network_timeout_is_the_default_timeout(sandbox, qgis_settings, no_
     assert explicit.transport.timeout == 5.0
 
 
-def test_qgis_own_settings_are_what_a_session_reads_by_default(sandbox, proxy, no_environment_proxy):
-    # The keys are QGIS 3.22's own: QgsNetworkAccessManager reads the same timeout, and a session made
-    # without arguments takes the proxy from QGIS's profile. The settings are changed only for the
-    # instant it takes to make the session, since other test runs may share this profile.
+def test_qgis_own_settings_are_what_a_session_reads_by_default(sandbox, proxy, qgis_timeout, no_environment_proxy):
+    # A session made without arguments takes the proxy from QGIS's profile and the timeout QGIS itself
+    # uses, whatever key the release keeps it under. The settings are changed only for the instant it
+    # takes to make the session, since other test runs may share this profile.
     with global_qgis_settings() as settings:
         use_proxy(settings, "HttpProxy", proxy.port)
-        settings.setValue("qgis/networkAndProxy/networkTimeout", 4321)
-        assert QgsNetworkAccessManager.timeout() == 4321
+        qgis_timeout(4321)
         session = create_session()
     assert session.default_timeout == pytest.approx(4.321)
     assert session.proxy_config.proxy_type == "HttpProxy" and session.proxy_config.port == proxy.port

@@ -255,7 +255,7 @@ def test_curves_are_segmentized_into_straight_edges():
     north_south_scale = EQUATOR_KM_PER_DEGREE_LAT / EQUATOR_KM_PER_DEGREE_LON
 
     assert result.kind == "area"
-    assert QgsWkbTypes.flatType(result.geometry.wkbType()) == QgsWkbTypes.Polygon
+    assert QgsWkbTypes.flatType(result.geometry.wkbType()) == QgsWkbTypes.Type.Polygon
     assert not result.geometry.constGet().hasCurvedSegments()
     assert result.tasked_sqkm == pytest.approx(math.pi * 9 * north_south_scale, rel=1e-3)
 

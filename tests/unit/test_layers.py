@@ -6,21 +6,19 @@ import copy
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from osgeo import ogr
 from qgis.core import (
+    Qgis,
     QgsExpressionContextUtils,
     QgsFeature,
     QgsFeatureSource,
-    QgsField,
     QgsGeometry,
     QgsRenderContext,
     QgsVectorLayer,
-    QgsVectorLayerTemporalProperties,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QDateTime, Qt, QVariant
 
-from core import layers
+from core import compat, layers
 from core.layers import LayerInEditModeError, geojson_to_geometry, save_layers_to_geopackage
 from core.services.planet_tasking import layers as planet_layers
 from core.services.planet_tasking.layers import (
@@ -88,7 +86,7 @@ def by_id(layer: QgsVectorLayer) -> dict:
 
 
 def utc(text: str) -> QDateTime:
-    return QDateTime.fromString(text, Qt.ISODate).toUTC()
+    return QDateTime.fromString(text, Qt.DateFormat.ISODate).toUTC()
 
 
 def symbol_colors(layer: QgsVectorLayer) -> dict:
@@ -148,9 +146,9 @@ def test_layers_have_typed_fields_crs_polygons_and_spatial_index(make, expected_
     layer = make()
     assert layer.isValid() and layer.providerType() == "memory"
     assert layer.crs().authid() == "EPSG:4326"
-    assert layer.geometryType() == QgsWkbTypes.PolygonGeometry
+    assert layer.geometryType() == QgsWkbTypes.GeometryType.PolygonGeometry
     assert [(f.name(), f.type()) for f in layer.fields()] == list(expected_fields)
-    assert layer.dataProvider().hasSpatialIndex() == QgsFeatureSource.SpatialIndexPresent
+    assert layer.dataProvider().hasSpatialIndex() == QgsFeatureSource.SpatialIndexPresence.SpatialIndexPresent
     assert layer.featureCount() == 1
 
 
@@ -158,11 +156,11 @@ def test_default_names_and_field_type_sample():
     orders_layer, captures_layer = create_orders_layer(), create_captures_layer()
     assert (orders_layer.name(), captures_layer.name()) == ("Tasking orders", "Captures")
     fields = orders_layer.fields()
-    assert fields.field("start_time").type() == QVariant.DateTime
-    assert fields.field("is_cancellable").type() == QVariant.Bool
-    assert fields.field("requested_sqkm").type() == QVariant.Double
-    assert fields.field("exclusivity_days").type() == QVariant.Int
-    assert fields.field("status").type() == QVariant.String
+    assert compat.is_type(fields.field("start_time"), compat.DATETIME)
+    assert compat.is_type(fields.field("is_cancellable"), compat.BOOL)
+    assert compat.is_type(fields.field("requested_sqkm"), compat.DOUBLE)
+    assert compat.is_type(fields.field("exclusivity_days"), compat.INT)
+    assert compat.is_type(fields.field("status"), compat.STRING)
 
 
 def test_order_attributes_and_geometry():
@@ -170,7 +168,7 @@ def test_order_attributes_and_geometry():
     feature = next(layer.getFeatures())
     assert feature["status"] == "IN_PROGRESS" and feature["name"] == "Order o1"
     assert feature["start_time"] == utc("2024-07-01T00:00:00Z")
-    assert feature["start_time"].timeSpec() == Qt.UTC
+    assert feature["start_time"].timeSpec() == Qt.TimeSpec.UTC
     # Milliseconds are what a QDateTime keeps.
     assert feature["created_time"].toMSecsSinceEpoch() == utc("2024-06-30T12:00:00.123Z").toMSecsSinceEpoch()
     assert feature["is_cancellable"] is True and feature["requested_sqkm"] == 25.0
@@ -226,13 +224,13 @@ def test_temporal_properties():
     captures_layer = create_captures_layer()
     temporal = captures_layer.temporalProperties()
     assert temporal.isActive()
-    assert temporal.mode() == QgsVectorLayerTemporalProperties.ModeFeatureDateTimeInstantFromField
+    assert temporal.mode() == Qgis.VectorTemporalMode.FeatureDateTimeInstantFromField
     assert temporal.startField() == "acquired_time"
 
     for layer in (create_orders_layer(), create_imaging_windows_layer()):
         temporal = layer.temporalProperties()
         assert temporal.isActive()
-        assert temporal.mode() == QgsVectorLayerTemporalProperties.ModeFeatureDateTimeStartAndEndFromFields
+        assert temporal.mode() == Qgis.VectorTemporalMode.FeatureDateTimeStartAndEndFromFields
         assert (temporal.startField(), temporal.endField()) == ("start_time", "end_time")
 
 
@@ -467,13 +465,14 @@ def test_geopackage_round_trip_keeps_features_types_and_style(tmp_path):
                     assert new == old, field.name()
 
     # The file itself says UTC (OGR time-zone flag 100) and keeps milliseconds.
-    dataset = ogr.Open(path)
-    table = dataset.GetLayerByName("Tasking orders")
-    row = next(iter(table))
-    assert row.GetFieldAsDateTime(row.GetFieldIndex("created_time"))[-1] == 100
-    assert row.GetFieldAsDateTime(row.GetFieldIndex("created_time"))[-2] == pytest.approx(0.123, abs=1e-4)
-    assert dataset.GetLayerByName("Captures").GetGeomType() == ogr.wkbMultiPolygon
-    dataset = None
+    with compat.ogr_module() as ogr:
+        dataset = ogr.Open(path)
+        table = dataset.GetLayerByName("Tasking orders")
+        row = next(iter(table))
+        assert row.GetFieldAsDateTime(row.GetFieldIndex("created_time"))[-1] == 100
+        assert row.GetFieldAsDateTime(row.GetFieldIndex("created_time"))[-2] == pytest.approx(0.123, abs=1e-4)
+        assert dataset.GetLayerByName("Captures").GetGeomType() == ogr.wkbMultiPolygon
+        dataset = None
 
 
 def test_geopackage_layer_names_are_made_unique(tmp_path):
@@ -491,7 +490,7 @@ def test_time_helpers_use_utc_even_for_naive_datetimes():
 
 def test_refresh_keeps_a_field_the_user_added():
     layer = create_orders_layer(orders=[order("a")])
-    layer.dataProvider().addAttributes([QgsField("note", QVariant.String)])
+    layer.dataProvider().addAttributes([compat.make_field("note", compat.STRING)])
     layer.updateFields()
     fid = next(layer.getFeatures()).id()
     layer.dataProvider().changeAttributeValues({fid: {layer.fields().indexOf("note"): "call the client"}})

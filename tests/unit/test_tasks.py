@@ -192,7 +192,7 @@ def test_cancel_all_tasks_at_unload_cancels_and_detaches():
     assert set(running) <= set(active_tasks())
     assert cancel_all_tasks() == 2
     wait_until(lambda: not active_tasks())
-    assert all(task.status() == QgsTask.Terminated for task in running if not tasks.sip.isdeleted(task))
+    assert all(task.status() == QgsTask.TaskStatus.Terminated for task in running if not tasks.sip.isdeleted(task))
     # The widgets behind the callbacks are gone at unload: nothing may be called.
     assert outcome.events == []
 

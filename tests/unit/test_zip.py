@@ -114,7 +114,7 @@ def test_unpacked_plugin_loads_and_unloads(plugins_dir, qgis_iface):
         plugin.initGui()
         assert plugin.dock is not None and plugin.dock_action in plugin.actions and plugin.settings_action in plugin.actions
         plugin.unload()
-        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         assert plugin.dock is None and plugin.actions == []
     finally:
         for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:

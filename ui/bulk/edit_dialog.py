@@ -109,13 +109,13 @@ class BulkEditDialog(QDialog):
         self.change_start.setObjectName("changeStartCheck")
         self.start_edit = QgsDateTimeEdit(self)
         self.start_edit.setObjectName("startEdit")
-        self.start_edit.setTimeSpec(Qt.UTC)
+        self.start_edit.setTimeSpec(Qt.TimeSpec.UTC)
         self.change_end = QCheckBox("New end time (UTC)", self)
         self.change_end.setObjectName("changeEndCheck")
         self.change_end.setChecked(True)
         self.end_edit = QgsDateTimeEdit(self)
         self.end_edit.setObjectName("endEdit")
-        self.end_edit.setTimeSpec(Qt.UTC)
+        self.end_edit.setTimeSpec(Qt.TimeSpec.UTC)
         now = QDateTime.currentDateTimeUtc()
         self.start_edit.setDateTime(now.addDays(1))
         self.end_edit.setDateTime(now.addDays(30))
@@ -158,7 +158,7 @@ class BulkEditDialog(QDialog):
         self.summary_label.setObjectName("summaryLabel")
         self.summary_label.setWordWrap(True)
         layout.addWidget(self.summary_label)
-        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.finished.connect(self.release_journal)
@@ -232,7 +232,7 @@ class BulkEditDialog(QDialog):
     def _failed(self, verb: str, error: BaseException) -> None:
         text = getattr(error, "message", None) or str(error)
         self.summary_label.setText(f"{verb} failed: {text}")
-        push_message(self.iface, f"{verb} orders failed: {text}", Qgis.Warning, 0)
+        push_message(self.iface, f"{verb} orders failed: {text}", Qgis.MessageLevel.Warning, 0)
 
     def show_outcome(self, outcome: BulkOutcome, text: str) -> None:
         self.outcome = outcome
@@ -240,4 +240,4 @@ class BulkEditDialog(QDialog):
             self.charge_button.setText(f"Accept the charge and cancel these {len(self.charge_refused)}")
             self.charge_button.show()
         self.summary_label.setText(text)
-        push_message(self.iface, text, Qgis.Success if not outcome.failed else Qgis.Warning, 10)
+        push_message(self.iface, text, Qgis.MessageLevel.Success if not outcome.failed else Qgis.MessageLevel.Warning, 10)

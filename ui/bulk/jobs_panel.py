@@ -76,11 +76,11 @@ class BulkJobsPanel(QWidget):
         self.table = QTableWidget(0, len(JOB_COLUMNS), self)
         self.table.setObjectName("jobsTable")
         self.table.setHorizontalHeaderLabels(JOB_COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
@@ -175,7 +175,7 @@ class BulkJobsPanel(QWidget):
 
     def confirm(self, text: str) -> bool:
         """Ask before dismissing an unfinished job (tests replace this)."""
-        return QMessageBox.question(self, "Dismiss bulk job", text) == QMessageBox.Yes
+        return QMessageBox.question(self, "Dismiss bulk job", text) == QMessageBox.StandardButton.Yes
 
     # What the follower holds, read by the dialog and the tests.
     task: Optional[ApiTask] = property(lambda self: self.follower.task)

@@ -21,7 +21,7 @@ from .common import add_result_layer
 _log = get_logger("bulk_dialog")
 
 
-def push_message(iface: Any, text: str, level: int = Qgis.Info, duration: int = 8) -> None:
+def push_message(iface: Any, text: str, level: int = Qgis.MessageLevel.Info, duration: int = 8) -> None:
     """A plain message-bar entry (logged instead when there is no message bar)."""
     if iface is None:
         return
@@ -72,7 +72,7 @@ def announce_outcome(iface: Any, journal: BulkJournal, outcome: BulkOutcome, pre
     """The summary in the message bar; for a CREATE job with a "Show results" button adding its result layer."""
     text = prefix + outcome.summary()
     trouble = bool(outcome.failed or outcome.pending)
-    level = Qgis.Warning if trouble else Qgis.Success
+    level = Qgis.MessageLevel.Warning if trouble else Qgis.MessageLevel.Success
     if outcome.operation != "CREATE":
         push_message(iface, text, level, 0 if trouble else 10)
         return None

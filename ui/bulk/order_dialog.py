@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from qgis.core import Qgis, QgsMapLayerProxyModel, QgsVectorLayer
+from qgis.core import Qgis, QgsVectorLayer
 from qgis.gui import QgsFieldExpressionWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
@@ -30,6 +30,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ...core import compat
 from ...core.app.bulk import (
     BulkJob,
     BulkJournal,
@@ -109,7 +110,7 @@ class BulkOrderDialog(QDialog):
         workflow.chunkProgress.connect(self.progress_panel.show_states)
         workflow.outcomeReady.connect(self.show_outcome)
         workflow.failed.connect(self.on_task_error)
-        workflow.cancelled.connect(lambda what: push_message(self.iface, f"{what}: cancelled.", Qgis.Info))
+        workflow.cancelled.connect(lambda what: push_message(self.iface, f"{what}: cancelled.", Qgis.MessageLevel.Info))
 
     # -- building ----------------------------------------------------------------------------------
 
@@ -131,8 +132,7 @@ class BulkOrderDialog(QDialog):
         source_layout = QHBoxLayout(source)
         self.layer_combo = QgsMapLayerComboBox(source)
         self.layer_combo.setObjectName("layerCombo")
-        self.layer_combo.setFilters(QgsMapLayerProxyModel.PointLayer | QgsMapLayerProxyModel.LineLayer
-                                    | QgsMapLayerProxyModel.PolygonLayer)
+        self.layer_combo.setFilters(compat.vector_layer_filter())
         self.selected_only = QCheckBox("Selected features only", source)
         self.selected_only.setObjectName("selectedOnlyCheck")
         source_layout.addWidget(self.layer_combo, 1)
@@ -159,7 +159,7 @@ class BulkOrderDialog(QDialog):
 
         self.preview_table = QTableWidget(0, 0, self)
         self.preview_table.setObjectName("previewTable")
-        self.preview_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.preview_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.preview_table.verticalHeader().setVisible(False)
         self.preview_table.setMinimumHeight(120)
         layout.addWidget(QLabel(f"Preview of the first {PREVIEW_ROWS} features:", self))
@@ -197,8 +197,8 @@ class BulkOrderDialog(QDialog):
         self.validation_table = QTableWidget(0, len(VALIDATION_COLUMNS), self)
         self.validation_table.setObjectName("validationTable")
         self.validation_table.setHorizontalHeaderLabels(VALIDATION_COLUMNS)
-        self.validation_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.validation_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.Stretch)
+        self.validation_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.validation_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.validation_table.verticalHeader().setVisible(False)
         self.validation_table.setMinimumHeight(160)
         layout.addWidget(self.validation_table, 1)
@@ -232,15 +232,15 @@ class BulkOrderDialog(QDialog):
         scroller.setWidget(self.progress_panel)
         scroller.setMinimumHeight(110)
         scroller.setMaximumHeight(140)
-        scroller.setFrameShape(QScrollArea.NoFrame)
+        scroller.setFrameShape(QScrollArea.Shape.NoFrame)
         layout.addWidget(scroller)
         self.summary_label = QLabel("", self)
         self.summary_label.setObjectName("summaryLabel")
         self.summary_label.setWordWrap(True)
-        self.summary_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.summary_label)
 
-        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
 
@@ -322,7 +322,7 @@ class BulkOrderDialog(QDialog):
     def on_task_error(self, description: str, error: BaseException) -> None:
         text = getattr(error, "message", None) or str(error) or type(error).__name__
         self.summary_label.setText(f"{description} failed: {text}")
-        push_message(self.iface, f"{description} failed: {text}", Qgis.Warning, 0)
+        push_message(self.iface, f"{description} failed: {text}", Qgis.MessageLevel.Warning, 0)
 
     def cancel_task(self) -> None:
         self.workflow.cancel()
@@ -350,7 +350,7 @@ class BulkOrderDialog(QDialog):
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 if column == 4 and not check.ok:
-                    item.setForeground(Qt.red)
+                    item.setForeground(Qt.GlobalColor.red)
                     item.setToolTip(value)
                 table.setItem(row, column, item)
         table.setUpdatesEnabled(True)
@@ -378,7 +378,7 @@ class BulkOrderDialog(QDialog):
             row = rows.get(str(fid))
             if row is not None:
                 item = QTableWidgetItem(f"not priced: {readable_error(error)}")
-                item.setForeground(Qt.red)
+                item.setForeground(Qt.GlobalColor.red)
                 self.validation_table.setItem(row, 5, item)
         units = pricing.units or "units"
         text = (f"Total {pricing.total:,.3f} {units} for {len(pricing.prices)} orders "
@@ -391,7 +391,7 @@ class BulkOrderDialog(QDialog):
 
     def confirm(self, text: str) -> bool:
         """Ask before ordering (tests replace this)."""
-        return QMessageBox.question(self, "Create orders", text) == QMessageBox.Yes
+        return QMessageBox.question(self, "Create orders", text) == QMessageBox.StandardButton.Yes
 
     def release_journal(self, *_args: Any) -> None:
         """Close the journal file this dialog opened (the dialog was closed, or the plugin unloads).
@@ -417,11 +417,11 @@ class BulkOrderDialog(QDialog):
                      stopped: bool = False) -> None:
         summary = outcome.summary()  # with the invalid features not sent, from the journal
         self.summary_label.setText(summary)
-        level = Qgis.Success if not outcome.failed and not outcome.pending else Qgis.Warning
+        level = Qgis.MessageLevel.Success if not outcome.failed and not outcome.pending else Qgis.MessageLevel.Warning
         push_message(self.iface, summary, level, 0 if outcome.failed else 10)
         if stopped and outcome.pending:
             push_message(self.iface, f"Stopped following the bulk order; {len(outcome.pending)} orders are still being "
                                      "processed by the service. They stay in the bulk journal and are followed again "
-                                     "the next time QGIS starts.", Qgis.Warning, 0)
+                                     "the next time QGIS starts.", Qgis.MessageLevel.Warning, 0)
         if self.isVisible():  # a closed dialog's list is read again when it is shown (showEvent)
             self.jobs_panel.refresh()

@@ -24,7 +24,7 @@ class BulkProgressPanel(QWidget):
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         # Never squeezed below its bars: inside a scroll area it scrolls instead.
-        self._layout.setSizeConstraint(QLayout.SetMinimumSize)
+        self._layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self.bars: List[QProgressBar] = []
         self.labels: List[QLabel] = []
 

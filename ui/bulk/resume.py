@@ -55,12 +55,12 @@ def _resume_in_task(journal: BulkJournal, clients: ClientsByService, iface: Any,
         if plan.problems:
             error = next(iter(plan.problems.values()))
             push_message(iface, f"{plan.open_count} bulk orders from a previous session are unfinished; they will be "
-                                f"followed once the plugin is configured ({error}).", Qgis.Warning, 0)
+                                f"followed once the plugin is configured ({error}).", Qgis.MessageLevel.Warning, 0)
         return None
     jobs = plan.jobs
     titles = ", ".join(job.title or job.operation for job in jobs[:3]) + ("…" if len(jobs) > 3 else "")
     push_message(iface, f"Following {len(jobs)} unfinished bulk order job(s) from the last session: {titles}.",
-                 Qgis.Info)
+                 Qgis.MessageLevel.Info)
 
     titles_by_id = {job.job_id: job.title or job.operation for job in jobs}
 
@@ -74,7 +74,7 @@ def _resume_in_task(journal: BulkJournal, clients: ClientsByService, iface: Any,
     def failed(error: BaseException) -> None:
         text = getattr(error, "message", None) or str(error)
         push_message(iface, f"Following the unfinished bulk orders failed ({text}); they stay in the journal and are "
-                            "tried again at the next start.", Qgis.Warning, 0)
+                            "tried again at the next start.", Qgis.MessageLevel.Warning, 0)
 
     def stopped() -> None:
         _log.info("following the unfinished bulk orders was stopped; they stay in the journal")

@@ -60,9 +60,9 @@ class AoiGroup(QGroupBox):
             button.setText(text)
             button.setToolTip(tip)
             button.setCheckable(True)
-            button.setToolButtonStyle(Qt.ToolButtonTextOnly)
-            button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-            button.setFocusPolicy(Qt.StrongFocus)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             button.clicked.connect(lambda checked, k=kind: self.activate_tool(k) if checked else self.deactivate_tool())
             grid.addWidget(button, 0, column)
             self.tool_buttons[kind] = button

@@ -34,7 +34,7 @@ FIELD_ROWS = {
 
 
 def qdatetime(value: datetime) -> QDateTime:
-    return QDateTime.fromSecsSinceEpoch(int(value.timestamp()), Qt.UTC)
+    return QDateTime.fromSecsSinceEpoch(int(value.timestamp()), Qt.TimeSpec.UTC)
 
 
 def utc(edit: QDateTimeEdit) -> datetime:
@@ -53,7 +53,7 @@ class FieldErrors:
         label.setObjectName(f"{name or row}Error")
         label.setWordWrap(True)
         label.setStyleSheet(ERROR_STYLE)
-        label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         label.setVisible(False)
         self.labels[row] = label
         return label

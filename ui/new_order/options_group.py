@@ -64,7 +64,7 @@ class OptionsGroup(QGroupBox):
         widget.setToolTip(tip)
         if isinstance(widget, QComboBox):
             # Long choices must not make the whole dock wide: the combo shrinks, its popup shows all.
-            widget.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             widget.setMinimumContentsLength(8)
         caption = QLabel(label, form.parentWidget())
         # The label's mnemonic (Alt+letter) jumps to the field.
@@ -74,8 +74,8 @@ class OptionsGroup(QGroupBox):
 
     def _build(self) -> None:
         form = QFormLayout(self)
-        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
-        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
         self.name_edit = QLineEdit(self)
         self.name_edit.setObjectName("nameEdit")
@@ -153,7 +153,7 @@ class OptionsGroup(QGroupBox):
     def _datetime_edit(self, name: str) -> QDateTimeEdit:
         edit = QDateTimeEdit(self)
         edit.setObjectName(name)
-        edit.setTimeSpec(Qt.UTC)
+        edit.setTimeSpec(Qt.TimeSpec.UTC)
         edit.setDisplayFormat(DATE_FORMAT)
         edit.setCalendarPopup(True)
         edit.dateTimeChanged.connect(self._time_changed)

@@ -76,9 +76,9 @@ class NewOrderPanel(QWidget):
         scroll = QScrollArea(self)
         scroll.setObjectName("newOrderScroll")
         scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         # Fields shrink to a narrow dock; below their minimum a scroll bar beats cutting them off.
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         outer.addWidget(scroll)
         self.body = body = QWidget(scroll)
         body.setObjectName("newOrderBody")
@@ -118,7 +118,7 @@ class NewOrderPanel(QWidget):
         self.quote_label = QLabel(group)
         self.quote_label.setObjectName("quoteLabel")
         self.quote_label.setWordWrap(True)
-        self.quote_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.quote_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.quote_label.setToolTip("The service's price preview for the order as it stands; it updates by "
                                     "itself when the AOI or an option changes. Quota is counted in km².")
         box.addWidget(self.quote_label)
@@ -273,15 +273,15 @@ class NewOrderPanel(QWidget):
         """The error shown for a service field ("" when none); for tests and scripts."""
         return self.errors.text(field)
 
-    def _push_message(self, title: str, text: str, level=Qgis.Warning, duration: int = 10) -> None:
+    def _push_message(self, title: str, text: str, level=Qgis.MessageLevel.Warning, duration: int = 10) -> None:
         self.iface.messageBar().pushMessage(title, text, level, duration)
 
     def _client_unavailable(self, purpose: str, error: object) -> None:
         if error is not None:
-            self._push_message(names.MESSAGE_TITLE, f"Cannot {purpose}: {error}", Qgis.Critical)
+            self._push_message(names.MESSAGE_TITLE, f"Cannot {purpose}: {error}", Qgis.MessageLevel.Critical)
         else:
             self._push_message(names.MESSAGE_TITLE, f"Cannot {purpose}: the plugin is not configured. Open the "
-                               "settings to enter your API key, or use the local sandbox.", Qgis.Warning)
+                               "settings to enter your API key, or use the local sandbox.", Qgis.MessageLevel.Warning)
 
     # -- AOI -----------------------------------------------------------------------------------------
 
@@ -333,7 +333,7 @@ class NewOrderPanel(QWidget):
             return None
         self.searching.write_windows(layer, windows, self.aoi.tasked_geometry())
         self._push_message("Imaging windows", f"{len(windows)} window{'s' if len(windows) != 1 else ''} in "
-                           f"“{layer.name()}”; the temporal controller plays them by time.", Qgis.Info, 6)
+                           f"“{layer.name()}”; the temporal controller plays them by time.", Qgis.MessageLevel.Info, 6)
         return layer
 
     def _quote_unavailable(self, problems: Dict[str, str]) -> None:
@@ -368,11 +368,11 @@ class NewOrderPanel(QWidget):
             self.search_status.setText("The service refused the search (see the marked fields).")
         elif isinstance(error, ImagingWindowSearchFailed):
             self.search_status.setText(str(error))
-            self._push_message("Imaging-window search failed", str(error), Qgis.Warning)
+            self._push_message("Imaging-window search failed", str(error), Qgis.MessageLevel.Warning)
         else:
             text = getattr(error, "message", None) or str(error)
             self.search_status.setText(f"The search did not complete: {text}")
-            self._push_message("Imaging-window search", text, Qgis.Critical)
+            self._push_message("Imaging-window search", text, Qgis.MessageLevel.Critical)
 
     def place_order(self) -> None:
         """Check the form (nothing is sent if it is wrong), confirm the cost, then create the order in a task."""
@@ -393,7 +393,7 @@ class NewOrderPanel(QWidget):
         else:
             text = getattr(error, "message", None) or str(error)
             self.place_status.setText("Not placed: the price could not be obtained.")
-            self._push_message("Order not placed", f"The price could not be obtained: {text}", Qgis.Critical, 0)
+            self._push_message("Order not placed", f"The price could not be obtained: {text}", Qgis.MessageLevel.Critical, 0)
 
     def _order_placed(self, form: OrderForm, order: Any, replaced: List[Any], layer: QgsVectorLayer) -> None:
         self.place_status.setText(f"Placed “{order.name}” ({order.status}).")
@@ -419,7 +419,7 @@ class NewOrderPanel(QWidget):
         button.setObjectName("zoomToOrderButton")
         button.clicked.connect(lambda: self.zoom_to_order(order))
         widget.layout().addWidget(button)
-        bar.pushWidget(widget, Qgis.Success, 15)
+        bar.pushWidget(widget, Qgis.MessageLevel.Success, 15)
         self.last_message_widget = widget
         self._order_messages = [w for w in self._order_messages if not sip.isdeleted(w)] + [widget]
 
@@ -429,10 +429,10 @@ class NewOrderPanel(QWidget):
             self.show_errors(error.field_errors)
             self.place_status.setText("The service refused the order (see the marked fields); your form is kept.")
         elif isinstance(error, OrderCreationUncertain):
-            self._push_message("Order may have been placed", error.message, Qgis.Warning, 0)
+            self._push_message("Order may have been placed", error.message, Qgis.MessageLevel.Warning, 0)
         else:
             text = getattr(error, "message", None) or str(error)
-            self._push_message("Order not placed", text, Qgis.Critical, 0)
+            self._push_message("Order not placed", text, Qgis.MessageLevel.Critical, 0)
 
     def _order_cancelled(self, nothing_sent: bool) -> None:
         self.place_status.setText("Placing was cancelled before the order was sent; nothing was ordered."
@@ -461,8 +461,8 @@ class NewOrderPanel(QWidget):
         layer.selectByIds(layers.feature_ids_of(layer, [order.id]))
 
     def _ask_confirmation(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
-        return answer == QMessageBox.Yes
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
 
     # -- lifecycle -----------------------------------------------------------------------------------
 

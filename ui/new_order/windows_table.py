@@ -9,8 +9,8 @@ from qgis.PyQt.QtGui import QBrush, QColor
 
 from ...core.services.planet_tasking.models import ImagingWindow
 
-SORT_ROLE = Qt.UserRole + 1
-WINDOW_ROLE = Qt.UserRole + 2
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+WINDOW_ROLE = Qt.ItemDataRole.UserRole + 2
 REPLACING_BACKGROUND = QColor(255, 236, 200)
 
 
@@ -119,35 +119,35 @@ class ImagingWindowsModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802
-        if orientation != Qt.Horizontal or not 0 <= section < len(COLUMNS):
+    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
-        if role == Qt.DisplayRole:
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section][0]
-        if role == Qt.ToolTipRole:
+        if role == Qt.ItemDataRole.ToolTipRole:
             return COLUMNS[section][1]
         return None
 
-    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         window = self._windows[index.row()]
         header, _tip, text, sort_value = COLUMNS[index.column()]
-        if role == Qt.DisplayRole:
+        if role == Qt.ItemDataRole.DisplayRole:
             return text(window)
         if role == SORT_ROLE:
             return sort_value(window)
         if role == WINDOW_ROLE:
             return window
-        if role == Qt.BackgroundRole and window.replaces_orders:
+        if role == Qt.ItemDataRole.BackgroundRole and window.replaces_orders:
             return QBrush(REPLACING_BACKGROUND)
-        if role == Qt.ToolTipRole:
+        if role == Qt.ItemDataRole.ToolTipRole:
             if window.replaces_orders:
                 return ("Ordering this window replaces (cancels) your order(s): "
                         + ", ".join(f"“{o.name or o.id}”" for o in window.conflicting_orders))
             return f"{header}: {text(window)}"
-        if role == Qt.TextAlignmentRole and index.column() not in (0, 7, 9):
-            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() not in (0, 7, 9):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
 

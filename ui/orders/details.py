@@ -26,7 +26,7 @@ from ...core.services.planet_tasking.models import Capture, Order, Pricing, excl
 def to_qdatetime(value: Optional[datetime]) -> QDateTime:
     if value is None:
         return QDateTime()
-    return QDateTime.fromMSecsSinceEpoch(round(value.timestamp() * 1000), Qt.UTC)
+    return QDateTime.fromMSecsSinceEpoch(round(value.timestamp() * 1000), Qt.TimeSpec.UTC)
 
 
 def from_qdatetime(value: QDateTime) -> Optional[datetime]:
@@ -214,7 +214,7 @@ class OrderDetailsWidget(QWidget):
     def _datetime_edit(self, name: str) -> QgsDateTimeEdit:
         edit = QgsDateTimeEdit(self)
         edit.setObjectName(name)
-        edit.setTimeSpec(Qt.UTC)
+        edit.setTimeSpec(Qt.TimeSpec.UTC)
         edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
         edit.setAllowNull(False)
         return edit

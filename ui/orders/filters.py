@@ -69,7 +69,7 @@ class OrderFilters(QWidget):
         edit.setObjectName(name)
         edit.setAllowNull(True)
         edit.setNullRepresentation("any")
-        edit.setTimeSpec(Qt.UTC)
+        edit.setTimeSpec(Qt.TimeSpec.UTC)
         edit.setDisplayFormat("yyyy-MM-dd HH:mm")
         edit.setToolTip(tip)
         edit.clear()

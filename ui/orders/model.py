@@ -46,9 +46,9 @@ COLUMNS: Sequence[Column] = (
 TIME_ATTRIBUTES = frozenset(c.attribute for c in COLUMNS if c.attribute.endswith("_time"))
 
 
-ORDER_ID_ROLE = Qt.UserRole + 1
-ORDER_ROLE = Qt.UserRole + 2
-CHANGED_ROLE = Qt.UserRole + 3
+ORDER_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+ORDER_ROLE = Qt.ItemDataRole.UserRole + 2
+CHANGED_ROLE = Qt.ItemDataRole.UserRole + 3
 CHANGED_BRUSH = QBrush(QColor(255, 236, 160))
 
 
@@ -92,7 +92,7 @@ class OrdersTableModel(QAbstractTableModel):
         self.loading = False
         self.generation = 0
         self.sort_column: Optional[int] = None
-        self.sort_order = Qt.AscendingOrder
+        self.sort_order = Qt.SortOrder.AscendingOrder
 
     # -- Qt model interface -----------------------------------------------------------------------
 
@@ -102,21 +102,21 @@ class OrdersTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation, role: int = Qt.DisplayRole):  # noqa: N802
-        if orientation == Qt.Horizontal and 0 <= section < len(COLUMNS):
+    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             column = COLUMNS[section]
-            if role == Qt.DisplayRole:
+            if role == Qt.ItemDataRole.DisplayRole:
                 return column.title
-            if role == Qt.ToolTipRole:
+            if role == Qt.ItemDataRole.ToolTipRole:
                 return (f"Sorted by the service on {column.ordering}" if column.ordering
                         else "The service cannot sort by this column")
         return None
 
-    def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self.orders):
             return None
         order = self.orders[index.row()]
-        if role == Qt.DisplayRole:
+        if role == Qt.ItemDataRole.DisplayRole:
             return _display(getattr(order, COLUMNS[index.column()].attribute, None))
         if role == ORDER_ID_ROLE:
             return order.id
@@ -125,9 +125,9 @@ class OrdersTableModel(QAbstractTableModel):
         change = self.changes.get(order.id)
         if role == CHANGED_ROLE:
             return change is not None
-        if role == Qt.BackgroundRole and change is not None:
+        if role == Qt.ItemDataRole.BackgroundRole and change is not None:
             return CHANGED_BRUSH
-        if role == Qt.ToolTipRole:
+        if role == Qt.ItemDataRole.ToolTipRole:
             if change is not None:
                 return "Changed at the last refresh:\n" + change.describe()
             return _display(getattr(order, COLUMNS[index.column()].attribute, None)) or None
@@ -142,12 +142,12 @@ class OrdersTableModel(QAbstractTableModel):
         if self.canFetchMore(parent):
             self._request(len(self.orders))
 
-    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS) or COLUMNS[column].ordering is None:
             return
         self.sort_column, self.sort_order = column, order
         key = COLUMNS[column].ordering
-        ordering = [("-" if order == Qt.DescendingOrder else "") + key]
+        ordering = [("-" if order == Qt.SortOrder.DescendingOrder else "") + key]
         if key != "id":
             ordering.append("id")  # a unique tie-breaker keeps offset pages from overlapping
         if tuple(ordering) == tuple(self.query.ordering):

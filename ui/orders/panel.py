@@ -178,7 +178,7 @@ class OrdersPanel(SelectionSync, QWidget):
         layout.addWidget(self.refresh_label)
         layout.addWidget(self.message_label)
 
-        self.splitter = splitter = QSplitter(Qt.Vertical, self)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.setObjectName("ordersSplitter")
         splitter.setChildrenCollapsible(False)
         self.view = OrdersView(self.model, splitter)
@@ -256,7 +256,7 @@ class OrdersPanel(SelectionSync, QWidget):
             text = f"Cannot read the API key: {error} Open the settings to try again."
             self.show_message(text, error=True)
             if not self.refresher.blocked and self.iface is not None:
-                self.iface.messageBar().pushMessage(names.MESSAGE_TITLE, text, Qgis.Critical, 0)
+                self.iface.messageBar().pushMessage(names.MESSAGE_TITLE, text, Qgis.MessageLevel.Critical, 0)
             self.refresher.blocked = True
             self.refresher.stop()
             return None
@@ -325,7 +325,7 @@ class OrdersPanel(SelectionSync, QWidget):
             header = self.view.horizontalHeader()
             header.blockSignals(True)
             if self.model.sort_column is None:
-                header.setSortIndicator(-1, Qt.AscendingOrder)
+                header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
             else:
                 header.setSortIndicator(self.model.sort_column, self.model.sort_order)
             header.blockSignals(False)
@@ -504,8 +504,8 @@ class OrdersPanel(SelectionSync, QWidget):
 
     def ask(self, title: str, text: str) -> bool:
         """A yes/no question; tests answer it by replacing QMessageBox.question."""
-        answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-        return answer == QMessageBox.Yes
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def cancel_orders(self, order_ids: Sequence[str]) -> None:
         """Cancel the given orders after a confirmation; a charged cancellation needs a second, explicit yes."""

@@ -15,6 +15,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QItemSelection, QItemSelectionModel, QTimer
 
+from ...core import compat
 from ...core import layers as layer_tools
 from ...core.app.cancel import can_cancel
 from ...core.services.planet_tasking.models import Order
@@ -51,7 +52,7 @@ class SelectionSync:
             if start is not None:
                 selection.select(self.model.index(start, 0), self.model.index(previous, last))
             start = previous = row
-        self.view.selectionModel().select(selection, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+        self.view.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
 
     def _on_view_selection(self, *_: Any) -> None:
         orders = self.selected_orders()
@@ -96,7 +97,7 @@ class SelectionSync:
     def _on_layer_selection(self, layer: Optional[QgsVectorLayer], field: str) -> None:
         if self._syncing_selection or not self.mirror.layer_alive(layer):
             return
-        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)
         request.setSubsetOfAttributes([field], layer.fields())
         ids = {f[field] for f in layer.getSelectedFeatures(request) if f[field]}
         self._syncing_selection = True
@@ -135,8 +136,7 @@ class SelectionSync:
 
     def zoom_to(self, orders: Sequence[Order]) -> Optional[QgsRectangle]:
         canvas = self.iface.mapCanvas() if self.iface is not None else None
-        extent = QgsRectangle()
-        extent.setMinimal()
+        extent = compat.null_rectangle()
         for order in orders:
             geometry = layer_tools.wkb_to_geometry(self.order_footprints.get(order.id))
             if not geometry.isNull():

@@ -21,19 +21,19 @@ class OrdersView(QTableView):
         super().__init__(parent)
         self.setObjectName("ordersView")
         self.setModel(model)
-        self.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.setSelectionMode(QAbstractItemView.ExtendedSelection)
-        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setWordWrap(False)
         self.verticalHeader().setVisible(False)
         # Fixed row heights and interactive widths: sizing to contents would read every row on each page.
-        self.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSortIndicatorShown(True)
         header.setSectionsClickable(True)
         header.setSectionsMovable(True)
-        header.setContextMenuPolicy(Qt.CustomContextMenu)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._column_menu)
         header.setToolTip("Right-click to show or hide columns; drag a header to move its column.")
         self._name_width_fitted = False
@@ -71,7 +71,7 @@ class OrdersView(QTableView):
     def _column_menu(self, position) -> None:
         """The header's context menu: show or hide each column (as QGIS's attribute table does)."""
         menu = self.column_menu()
-        menu.exec_(self.horizontalHeader().mapToGlobal(position))
+        menu.exec(self.horizontalHeader().mapToGlobal(position))
 
     def column_menu(self) -> QMenu:
         menu = QMenu(self)

@@ -51,7 +51,7 @@ class SettingsDialog(QDialog):
 
         self.api_key_edit = QLineEdit(self)
         self.api_key_edit.setObjectName("apiKeyEdit")
-        self.api_key_edit.setEchoMode(QLineEdit.Password)
+        self.api_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.forget_key_button = QPushButton("Forget key", self)
         self.forget_key_button.setObjectName("forgetKeyButton")
         key_row = QHBoxLayout()
@@ -94,7 +94,7 @@ class SettingsDialog(QDialog):
         self.error_label.setStyleSheet("color: #b00020")
         self.error_label.hide()
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel, self)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error_label)

@@ -7,7 +7,7 @@ from typing import List, Optional
 from qgis.core import QgsCoordinateReferenceSystem, QgsGeometry, QgsPointXY, QgsWkbTypes
 from qgis.gui import QgsMapCanvas, QgsMapCanvasItem, QgsMapMouseEvent, QgsMapTool, QgsRubberBand
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from qgis.PyQt.QtGui import QColor, QFont, QFontMetricsF, QKeyEvent, QPainterPath, QPen
+from qgis.PyQt.QtGui import QColor, QFont, QFontMetricsF, QKeyEvent, QPainter, QPainterPath, QPen
 
 from ...core.aoi import DEFAULT_MAX_SQKM, WGS84_AUTHID, Aoi, AoiError, aoi_from_geometry
 
@@ -69,16 +69,16 @@ class FootprintLabel(QgsMapCanvasItem):
         x, y = pixel.x() + 12, pixel.y() - 8 - height * (len(lines) - 1)
         # Kept inside the visible map: the halo and the view's frame need a few pixels too.
         right_edge = self._canvas.viewport().width() - 10
-        x = min(x, max(4.0, right_edge - max(metrics.width(line) for line in lines)))
+        x = min(x, max(4.0, right_edge - max(metrics.horizontalAdvance(line) for line in lines)))
         y = max(height, y)
         path = QPainterPath()
         for index, line in enumerate(lines):
             path.addText(QPointF(x, y + index * height), font, line)
-        painter.setRenderHint(painter.Antialiasing, True)
-        painter.setPen(QPen(QColor(255, 255, 255, 230), 3.5, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
-        painter.setBrush(Qt.NoBrush)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(QColor(255, 255, 255, 230), 3.5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(path)
-        painter.setPen(Qt.NoPen)
+        painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(VALID_STROKE.darker(150) if self._valid else INVALID_STROKE)
         painter.drawPath(path)
 
@@ -108,12 +108,12 @@ class FootprintPreview:
     def __init__(self, canvas: QgsMapCanvas, max_sqkm: float = DEFAULT_MAX_SQKM):
         self.canvas = canvas
         self.max_sqkm = max_sqkm
-        self.footprint = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+        self.footprint = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PolygonGeometry)
         self.footprint.setWidth(2)
-        self.sketch = QgsRubberBand(canvas, QgsWkbTypes.LineGeometry)
+        self.sketch = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.LineGeometry)
         self.sketch.setColor(SKETCH_STROKE)
         self.sketch.setWidth(1)
-        self.sketch.setLineStyle(Qt.DashLine)
+        self.sketch.setLineStyle(Qt.PenStyle.DashLine)
         self.label = FootprintLabel(canvas)
         self.label.setVisible(False)
         self.aoi: Optional[Aoi] = None
@@ -140,7 +140,7 @@ class FootprintPreview:
         self.aoi = result if isinstance(result, Aoi) else None
         self.error = result if isinstance(result, AoiError) else None
         wgs84 = QgsCoordinateReferenceSystem(WGS84_AUTHID)
-        self.sketch.reset(QgsWkbTypes.LineGeometry)
+        self.sketch.reset(QgsWkbTypes.GeometryType.LineGeometry)
         if sketch is not None and not sketch.isEmpty():
             self.sketch.setToGeometry(sketch, crs)
         if self.aoi is not None:
@@ -151,9 +151,9 @@ class FootprintPreview:
             self.label.set_label(self.aoi.summary(), anchor, True)
         else:
             self._style(False)
-            self.footprint.reset(QgsWkbTypes.PolygonGeometry)
+            self.footprint.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
             if geometry is not None and not geometry.isEmpty():
-                if geometry.type() == QgsWkbTypes.PolygonGeometry:
+                if geometry.type() == QgsWkbTypes.GeometryType.PolygonGeometry:
                     self.footprint.setToGeometry(geometry, crs)
                 else:
                     # A point or line has no fill: draw it as the sketch line, in red.
@@ -180,8 +180,8 @@ class FootprintPreview:
 
     def clear(self) -> None:
         self.aoi = self.error = None
-        self.footprint.reset(QgsWkbTypes.PolygonGeometry)
-        self.sketch.reset(QgsWkbTypes.LineGeometry)
+        self.footprint.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
+        self.sketch.reset(QgsWkbTypes.GeometryType.LineGeometry)
         self.label.clear()
 
     def remove(self) -> None:
@@ -210,7 +210,7 @@ class AoiMapTool(QgsMapTool):
         self.canvas = canvas
         self.preview = FootprintPreview(canvas, max_sqkm)
         self.vertices: List[QgsPointXY] = []
-        self.setCursor(Qt.CrossCursor)
+        self.setCursor(Qt.CursorShape.CrossCursor)
 
     # -- subclass hooks ---------------------------------------------------------------------------
 
@@ -272,7 +272,7 @@ class AoiMapTool(QgsMapTool):
         self.update_preview(event.mapPoint())
 
     def canvasReleaseEvent(self, event: QgsMapMouseEvent) -> None:  # noqa: N802 - Qt API
-        if event.button() != Qt.LeftButton:
+        if event.button() != Qt.MouseButton.LeftButton:
             return
         self.add_vertex(event.mapPoint())
         if self.is_complete():
@@ -281,14 +281,14 @@ class AoiMapTool(QgsMapTool):
             self.update_preview(event.mapPoint())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
-        if event.key() == Qt.Key_Escape:
+        if event.key() == Qt.Key.Key_Escape:
             self.reset()
             self.cancelled.emit()
             event.accept()
-        elif event.key() in (Qt.Key_Backspace, Qt.Key_Delete):
+        elif event.key() in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete):
             self.undo_vertex()
             event.accept()
-        elif event.key() in (Qt.Key_Return, Qt.Key_Enter):
+        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.finish()
             event.accept()
         else:
@@ -349,13 +349,13 @@ class PolygonTool(AoiMapTool):
         if self._ignore_next_release:
             self._ignore_next_release = False
             return
-        if event.button() == Qt.RightButton:
+        if event.button() == Qt.MouseButton.RightButton:
             self.finish()
             return
         super().canvasReleaseEvent(event)
 
     def canvasDoubleClickEvent(self, event: QgsMapMouseEvent) -> None:  # noqa: N802 - Qt API
-        if event.button() != Qt.LeftButton:
+        if event.button() != Qt.MouseButton.LeftButton:
             return
         # Qt sends press, release, double-click, release: the first release added the corner already.
         self.add_vertex(event.mapPoint())

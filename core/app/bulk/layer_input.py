@@ -20,6 +20,7 @@ from qgis.core import (
     QgsVectorLayerFeatureSource,
 )
 
+from ... import compat
 from ...aoi import DEFAULT_MAX_SQKM, AoiError, AoiValidator
 from ...errors import Cancelled
 from ...feature_values import FeatureProblem
@@ -150,8 +151,8 @@ class LayerSnapshot:
         return {
             "layer_id": self.layer_id, "layer_source": self.source_uri, "layer_name": self.layer_name,
             "crs": self.crs.toWkt(), "crs_authid": self.crs.authid(), "wkb_type": int(self.wkb_type),
-            "fields": [{"name": f.name(), "type": int(f.type()), "type_name": f.typeName(), "length": f.length(),
-                        "precision": f.precision(), "sub_type": int(f.subType())} for f in self.fields],
+            "fields": [{"name": f.name(), "type": compat.field_type_number(f), "type_name": f.typeName(), "length": f.length(),
+                        "precision": f.precision(), "sub_type": compat.field_subtype_number(f)} for f in self.fields],
         }
 
     def request(self) -> QgsFeatureRequest:

@@ -16,8 +16,9 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime
 
+from ... import compat
 from ...feature_values import is_null
 from ...layers import geojson_to_geometry
 from .job import BulkJob, BulkOutcome, readable_error
@@ -40,13 +41,13 @@ def result_layer(layer: QgsVectorLayer, results: Mapping[int, Tuple[Optional[str
     with `order_id` and `error` fields added (and `estimated_cost` when prices are given)."""
     fields = QgsFields(layer.fields())
     order_field = _free_name(fields, "order_id")
-    fields.append(QgsField(order_field, QVariant.String))
+    fields.append(compat.make_field(order_field, compat.STRING))
     error_field = _free_name(fields, "error")
-    fields.append(QgsField(error_field, QVariant.String))
+    fields.append(compat.make_field(error_field, compat.STRING))
     cost_field = None
     if prices is not None:
         cost_field = _free_name(fields, "estimated_cost")
-        fields.append(QgsField(cost_field, QVariant.Double))
+        fields.append(compat.make_field(cost_field, compat.DOUBLE))
     copy = QgsMemoryProviderUtils.createMemoryLayer(name or f"{layer.name()} — orders", fields, layer.wkbType(),
                                                     layer.crs())
     request = QgsFeatureRequest().setFilterFids(sorted(results))
@@ -71,9 +72,9 @@ def _json_value(value: Any) -> Any:
     if is_null(value):
         return None
     if isinstance(value, QDateTime):
-        return value.toString(Qt.ISODateWithMs)
+        return value.toString(Qt.DateFormat.ISODateWithMs)
     if isinstance(value, (QDate, QTime)):
-        return value.toString(Qt.ISODate)
+        return value.toString(Qt.DateFormat.ISODate)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, QByteArray):
@@ -105,16 +106,16 @@ def job_source(report: ValidationReport, pricing: Optional[PricingReport] = None
 def _restored_fields(description: Sequence[Mapping[str, Any]]) -> QgsFields:
     fields = QgsFields()
     for spec in description:
-        fields.append(QgsField(spec["name"], QVariant.Type(spec.get("type", QVariant.String)),
-                               spec.get("type_name", ""), spec.get("length", 0), spec.get("precision", 0), "",
-                               QVariant.Type(spec.get("sub_type", QVariant.Invalid))))
+        fields.append(compat.make_field(spec["name"], spec.get("type", compat.STRING), spec.get("type_name", ""),
+                                        spec.get("length", 0), spec.get("precision", 0),
+                                        spec.get("sub_type", compat.UNKNOWN)))
     return fields
 
 
 def _restored_value(qgs_field: QgsField, value: Any) -> Any:
     if value is None:
         return None
-    if qgs_field.type() == QVariant.ByteArray and isinstance(value, str):
+    if compat.is_type(qgs_field, compat.BYTES) and isinstance(value, str):
         return QByteArray.fromBase64(value.encode("ascii"))
     try:
         return qgs_field.convertCompatible(value)
@@ -143,7 +144,7 @@ def journal_result_layer(journal: BulkJournal, job_id: str, *, name: Optional[st
         crs = QgsCoordinateReferenceSystem.fromWkt(source.get("crs") or "")
         if not crs.isValid() and source.get("crs_authid"):
             crs = QgsCoordinateReferenceSystem(source["crs_authid"])
-        wkb_type = QgsWkbTypes.Type(source.get("wkb_type", QgsWkbTypes.Unknown))
+        wkb_type = QgsWkbTypes.Type(source.get("wkb_type", QgsWkbTypes.Type.Unknown))
         priced = bool(source.get("priced"))
         rows = []
         for feature in features:
@@ -157,8 +158,8 @@ def journal_result_layer(journal: BulkJournal, job_id: str, *, name: Optional[st
         layer_name = source.get("layer_name") or job.title
     else:
         fields = QgsFields()
-        fields.append(QgsField("feature_id", QVariant.LongLong))
-        fields.append(QgsField("name", QVariant.String))
+        fields.append(compat.make_field("feature_id", compat.LONG))
+        fields.append(compat.make_field("name", compat.STRING))
         crs = QgsCoordinateReferenceSystem("EPSG:4326")
         priced = False
         rows = []
@@ -167,15 +168,15 @@ def journal_result_layer(journal: BulkJournal, job_id: str, *, name: Optional[st
             order_id, error = results.get(item.feature_id, (item.order_id, readable_error(item.error)))
             rows.append((geometry, [item.feature_id, item.payload.get("name"), order_id, error]))
         types = {QgsWkbTypes.flatType(g.wkbType()) for g, _ in rows if not g.isNull()}
-        wkb_type = types.pop() if len(types) == 1 else QgsWkbTypes.GeometryCollection
-        if wkb_type == QgsWkbTypes.GeometryCollection:
+        wkb_type = types.pop() if len(types) == 1 else QgsWkbTypes.Type.GeometryCollection
+        if wkb_type == QgsWkbTypes.Type.GeometryCollection:
             rows = [(QgsGeometry.fromWkt(f"GEOMETRYCOLLECTION({g.asWkt()})") if not g.isNull() else g, values)
                     for g, values in rows]
         layer_name = source.get("layer_name") or job.title or "bulk"
-    fields.append(QgsField(_free_name(fields, "order_id"), QVariant.String))
-    fields.append(QgsField(_free_name(fields, "error"), QVariant.String))
+    fields.append(compat.make_field(_free_name(fields, "order_id"), compat.STRING))
+    fields.append(compat.make_field(_free_name(fields, "error"), compat.STRING))
     if priced:
-        fields.append(QgsField(_free_name(fields, "estimated_cost"), QVariant.Double))
+        fields.append(compat.make_field(_free_name(fields, "estimated_cost"), compat.DOUBLE))
     copy = QgsMemoryProviderUtils.createMemoryLayer(name or f"{layer_name} — orders", fields, wkb_type, crs)
     out = []
     for geometry, values in rows:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from qgis.core import Qgis, QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
-from qgis.PyQt.QtCore import Qt, QVariant
+from qgis.core import Qgis, QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
+from qgis.PyQt.QtCore import Qt
 
+from core import compat
 from core.app.bulk import JOB_DISMISSED, JOB_FINISHED, BulkJob, BulkJournal, readable_error
 from core.services.planet_tasking.client import TaskingClient
 from core.services.planet_tasking.layers import create_orders_layer
@@ -70,8 +71,8 @@ def project(qgis_new_project):
 def wells_layer() -> QgsVectorLayer:
     """12 points in Web Mercator: two invalid (no name, end before start), one the service will refuse."""
     layer = QgsVectorLayer("Point?crs=EPSG:3857", "well pads", "memory")
-    layer.dataProvider().addAttributes([QgsField("pad", QVariant.String), QgsField("days", QVariant.Int),
-                                        QgsField("contract", QVariant.String)])
+    layer.dataProvider().addAttributes([compat.make_field("pad", compat.STRING), compat.make_field("days", compat.INT),
+                                        compat.make_field("contract", compat.STRING)])
     layer.updateFields()
     features = []
     for index in range(12):
@@ -106,7 +107,7 @@ def test_layer_to_orders_end_to_end(qtbot, qgis_iface, project, factory, journal
     assert dialog.preview_table.item(0, 1).text() == "pad 0"
     assert not dialog.create_button.isEnabled()  # nothing checked yet
 
-    qtbot.mouseClick(dialog.validate_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.validate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=20000)
     assert dialog.validation_table.rowCount() == 12
     reasons = {dialog.validation_table.item(r, 0).text(): dialog.validation_table.item(r, 4).text()
@@ -119,14 +120,14 @@ def test_layer_to_orders_end_to_end(qtbot, qgis_iface, project, factory, journal
     dialog.skip_invalid.setChecked(True)
     assert dialog.create_button.isEnabled()
 
-    qtbot.mouseClick(dialog.price_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.price_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.pricing is not None, timeout=20000)
     assert len(dialog.pricing.prices) == 9 and len(dialog.pricing.failures) == 1
     assert f"{dialog.pricing.total:,.3f}" in dialog.price_label.text()
     assert "left out of the total" in dialog.price_label.text()
     assert "not priced" in dialog.validation_table.item(9, 5).text()
 
-    qtbot.mouseClick(dialog.create_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     assert dialog.job is not None and journal.unfinished_jobs()  # journaled before anything was sent
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30000)
     assert len(dialog.outcome.succeeded) == 9 and len(dialog.outcome.failed) == 1
@@ -142,7 +143,7 @@ def test_layer_to_orders_end_to_end(qtbot, qgis_iface, project, factory, journal
     assert not rows[5][0] and "name is empty" in rows[5][1]  # never sent
     assert journal.unfinished_jobs() == []
     assert not dialog.create_button.isEnabled()  # the same check cannot be ordered twice by a second click
-    warnings = qgis_iface.messageBar().get_messages(Qgis.Warning)
+    warnings = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Warning)
     assert any("9 created, 1 failed" in m for m in warnings)
 
 
@@ -164,11 +165,11 @@ def test_bulk_cancel_from_the_orders_layer_selection(qtbot, qgis_iface, project,
     dialog.show()
     dialog.change_start.setChecked(True)
     dialog.start_edit.setDateTime(dialog.end_edit.dateTime().addDays(1))
-    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     assert "not after the start" in dialog.summary_label.text()
 
     dialog.change_start.setChecked(False)
-    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
     assert "3 edited, 0 failed" in dialog.summary_label.text()
 
@@ -176,7 +177,7 @@ def test_bulk_cancel_from_the_orders_layer_selection(qtbot, qgis_iface, project,
     dialog.cancel_radio.setChecked(True)
     qtbot.waitUntil(lambda: dialog.cancellations is not None, timeout=20000)
     assert "cancellations used today" in dialog.cancellations_label.text()
-    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
     assert "3 cancelled, 0 failed" in dialog.summary_label.text()
     assert {o.status for o in client.iter_orders()} <= {"CANCELLED", "PENDING_CANCELLATION"}
@@ -207,17 +208,17 @@ def test_cancel_while_waiting_then_next_start_gives_the_results_of_an_uninterrup
     # The simulated clock stands still: the bulk stays PENDING until the user gives up waiting.
     frozen = lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=lambda s: time.sleep(0.01))  # noqa: E731
     dialog = wells_dialog(qtbot, qgis_iface, project, frozen, journal, poll_seconds=0.05)
-    qtbot.mouseClick(dialog.validate_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.validate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=20000)
-    qtbot.mouseClick(dialog.price_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.price_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.pricing is not None, timeout=20000)
-    qtbot.mouseClick(dialog.create_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "PENDING" in dialog.progress_panel.states()[0], timeout=20000)
     assert dialog.cancel_button.isEnabled()
-    qtbot.mouseClick(dialog.cancel_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.task is None, timeout=20000)
     assert "still processing" in dialog.summary_label.text()
-    assert any("next time QGIS starts" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
+    assert any("next time QGIS starts" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Warning))
     assert len(journal.unfinished_jobs()) == 1
     job_id = dialog.job.job_id
     dialog.close()
@@ -226,8 +227,8 @@ def test_cancel_while_waiting_then_next_start_gives_the_results_of_an_uninterrup
     clear_bar(qgis_iface)
 
     resume_unfinished_bulks(by_service(factory), qgis_iface, journal=journal, poll_seconds=1.0)
-    qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.Warning)), timeout=30000)
-    [entry] = bar_items(qgis_iface, Qgis.Warning)  # one job, one entry; warning: one order was refused
+    qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.MessageLevel.Warning)), timeout=30000)
+    [entry] = bar_items(qgis_iface, Qgis.MessageLevel.Warning)  # one job, one entry; warning: one order was refused
     assert "9 created, 1 failed" in entry.text() and "pl_number" in entry.text()
     assert "2 invalid features were not sent" in entry.text()
     assert entry.widget().text() == "Show results"
@@ -264,10 +265,10 @@ def test_unfinished_bulks_are_resumed_at_start(qtbot, qgis_iface, factory, journ
 
     task = resume_unfinished_bulks(by_service(factory), qgis_iface, journal=journal, poll_seconds=1.0)
     assert task is not None
-    assert any("left over" in m for m in qgis_iface.messageBar().get_messages(Qgis.Info))
-    qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.Success)), timeout=30000)
-    assert "left over" in bar_texts(qgis_iface, Qgis.Success)[0]
-    assert "5 created, 0 failed" in bar_texts(qgis_iface, Qgis.Success)[0]
+    assert any("left over" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Info))
+    qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.MessageLevel.Success)), timeout=30000)
+    assert "left over" in bar_texts(qgis_iface, Qgis.MessageLevel.Success)[0]
+    assert "5 created, 0 failed" in bar_texts(qgis_iface, Qgis.MessageLevel.Success)[0]
     assert [j.job_id for j in journal.unfinished_jobs()] == [other.job_id]  # never sent elsewhere
     assert len(list(client.iter_orders())) == 5
     assert resume_unfinished_bulks(by_service(factory), qgis_iface, journal=journal) is None
@@ -281,7 +282,7 @@ def test_nothing_to_resume_without_configuration(qgis_iface, journal):
     BulkJob.start(journal, "CREATE", [(1, {"name": "x"})], "http://127.0.0.1:1/tasking/v2/")
     qgis_iface.messageBar().clear_messages()
     assert resume_unfinished_bulks(not_configured, qgis_iface, journal=journal) is None
-    assert any("unfinished" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
+    assert any("unfinished" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Warning))
 
 
 def test_plugin_actions_open_the_bulk_dialogs_and_unload_cleanly(qgis_iface, monkeypatch, project, clean_settings,
@@ -307,18 +308,18 @@ def test_plugin_actions_open_the_bulk_dialogs_and_unload_cleanly(qgis_iface, mon
         qgis_iface.messageBar().clear_messages()
         menu["SatelliteTaskingBulkEditAction"].trigger()  # nothing selected: says so
         assert plugin.bulk_edit_dialog is None
-        assert any("Select orders" in m for m in qgis_iface.messageBar().get_messages(Qgis.Warning))
+        assert any("Select orders" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Warning))
         # A resumed job's "Show results" entry calls into the plugin: unload takes it off the bar.
         journal = plugin.bulk_dialog.jobs_panel._journal()
         job = BulkJob.start(journal, "CREATE", [(1, {"name": "x", "geometry": {"type": "Point",
                                                                              "coordinates": [1, 2]}})], "http://x/")
         announce_outcome(qgis_iface, journal, job.outcome())
-        assert bar_items(qgis_iface, Qgis.Warning)
+        assert bar_items(qgis_iface, Qgis.MessageLevel.Warning)
         assert journal_handles(tmp_path / "profile_journal.sqlite")
     finally:
         plugin.unload()
     assert not menu and plugin.bulk_dialog is None
-    assert not bar_items(qgis_iface, Qgis.Warning)
+    assert not bar_items(qgis_iface, Qgis.MessageLevel.Warning)
     # Each reload of the plugin would otherwise keep one more handle on the journal file.
     assert journal.closed and journal_handles(tmp_path / "profile_journal.sqlite") == []
 
@@ -333,9 +334,9 @@ def test_nothing_is_sent_when_the_journal_cannot_be_written(qtbot, qgis_iface, p
     dialog.confirm = lambda text: True
     dialog.layer_combo.setLayer(layer)
     dialog.set_expression("name", "concat('pad ', $id)")
-    qtbot.mouseClick(dialog.validate_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.validate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=20000)
-    qtbot.mouseClick(dialog.create_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     assert "nothing was sent" in dialog.summary_label.text() and dialog.task is None
     assert not [r for r in sandbox.requests_seen() if r["path"].endswith("/bulk/")]
 
@@ -376,16 +377,16 @@ def test_jobs_view_lists_follows_again_shows_results_and_dismisses(qtbot, qgis_i
     assert not panel.follow_button.isEnabled() and panel.results_button.isEnabled()
     table.selectRow(row_of("left over"))
     assert panel.follow_button.isEnabled()
-    qtbot.mouseClick(panel.follow_button, Qt.LeftButton)
+    qtbot.mouseClick(panel.follow_button, Qt.MouseButton.LeftButton)
     assert cells("left over")[6] == "following…" and not panel.follow_button.isEnabled()
     qtbot.waitUntil(lambda: panel.task is None, timeout=30000)
     assert cells("left over")[3:] == ["3 / 3 of 3", "5", "0", "finished"]
     assert "5 created, 0 failed" in panel.status_label.text()
-    [entry] = bar_items(qgis_iface, Qgis.Success)
+    [entry] = bar_items(qgis_iface, Qgis.MessageLevel.Success)
     assert "left over" in entry.text() and entry.widget().text() == "Show results"
     assert journal.job(left.job_id).state == JOB_FINISHED
 
-    qtbot.mouseClick(panel.results_button, Qt.LeftButton)
+    qtbot.mouseClick(panel.results_button, Qt.MouseButton.LeftButton)
     result = panel.result
     assert QgsProject.instance().mapLayer(result.id()) is not None
     assert sorted(f["name"] for f in result.getFeatures()) == [f"j{i}" for i in range(5)]
@@ -395,21 +396,21 @@ def test_jobs_view_lists_follows_again_shows_results_and_dismisses(qtbot, qgis_i
     # Another service's job is never followed from here: the reason is shown, nothing is sent.
     posts = len([r for r in sandbox.requests_seen() if r["method"] == "POST"])
     table.selectRow(row_of("real service"))
-    qtbot.mouseClick(panel.follow_button, Qt.LeftButton)
+    qtbot.mouseClick(panel.follow_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.task is None, timeout=20000)
     assert "switch the plugin back" in panel.status_label.text()
     assert len([r for r in sandbox.requests_seen() if r["method"] == "POST"]) == posts
 
     asked = []
     panel.confirm = lambda text: asked.append(text) or False
-    qtbot.mouseClick(panel.dismiss_button, Qt.LeftButton)
+    qtbot.mouseClick(panel.dismiss_button, Qt.MouseButton.LeftButton)
     assert asked and "go on at the service" in asked[0] and table.rowCount() == 3  # said no: kept
     panel.confirm = lambda text: True
-    qtbot.mouseClick(panel.dismiss_button, Qt.LeftButton)
+    qtbot.mouseClick(panel.dismiss_button, Qt.MouseButton.LeftButton)
     assert table.rowCount() == 2 and journal.job(elsewhere.job_id).state == JOB_DISMISSED
     assert journal.unfinished_jobs() == []  # nothing left for the next start to follow
     table.selectRow(row_of("done before"))
-    qtbot.mouseClick(panel.dismiss_button, Qt.LeftButton)  # a finished job goes without a question
+    qtbot.mouseClick(panel.dismiss_button, Qt.MouseButton.LeftButton)  # a finished job goes without a question
     assert [table.item(r, 2).text() for r in range(table.rowCount())] == ["left over"]
 
 
@@ -481,7 +482,7 @@ def test_an_edit_goes_on_to_the_end_when_its_dialog_is_deleted_mid_run(qtbot, qg
     orders = three_orders(factory, journal, sandbox)
     dialog = BulkEditDialog(factory, qgis_iface, [o.id for o in orders], journal=journal, poll_seconds=1.0)
     dialog.show()
-    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     task, job = dialog.task, dialog.job
     assert task is not None
     # The chunk bars are fed on the GUI thread from what the job records: the worker touches no Qt object,
@@ -505,7 +506,7 @@ def test_the_chunk_bars_follow_every_part_of_a_job(qtbot, qgis_iface, project, f
         return original(cls, *args, **{**kwargs, "chunk_size": 2})
 
     monkeypatch.setattr(BulkJob, "start", classmethod(two_per_chunk))
-    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     assert len(dialog.progress_panel.bars) == 2
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
     assert ["COMPLETE" in text for text in dialog.progress_panel.states()] == [True, True]
@@ -532,7 +533,7 @@ def test_a_layer_without_crs_is_explained_in_the_dialog_and_nothing_is_sent(qtbo
     assert dialog.preview_table.rowCount() == 0
 
     dialog.validation_label.setText("")
-    qtbot.mouseClick(dialog.validate_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.validate_button, Qt.MouseButton.LeftButton)
     assert "has no coordinate reference system" in dialog.validation_label.text()
     assert "Layer Properties" in dialog.validation_label.text()
     assert dialog.task is None and dialog.report is None
@@ -568,7 +569,7 @@ def test_a_dialog_closed_while_its_edit_runs_keeps_the_journal_until_done_then_r
     dialog = BulkEditDialog(factory, qgis_iface, [o.id for o in orders], poll_seconds=1.0)  # opens its own
     qtbot.addWidget(dialog)
     dialog.show()
-    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     own = dialog.job.journal
     dialog.close()  # the user closes it at once: the edit goes on, writing to the journal
     assert not own.closed and journal_handles(path)
@@ -579,7 +580,7 @@ def test_a_dialog_closed_while_its_edit_runs_keeps_the_journal_until_done_then_r
 
     # Used again, the dialog opens the journal anew, and closing it releases that one too.
     dialog.show()
-    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.task is None, timeout=20000)
     assert not dialog.job.journal.closed
     dialog.close()
@@ -601,9 +602,9 @@ def test_the_start_up_follow_releases_the_journal_and_show_results_still_works(
 
     task = resume_unfinished_bulks(by_service(factory), qgis_iface, poll_seconds=1.0)
     assert task is not None and journal_handles(path)
-    qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.Success)), timeout=30000)
+    qtbot.waitUntil(lambda: bool(bar_items(qgis_iface, Qgis.MessageLevel.Success)), timeout=30000)
     qtbot.waitUntil(lambda: journal_handles(path) == [], timeout=5000)
-    [entry] = bar_items(qgis_iface, Qgis.Success)
+    [entry] = bar_items(qgis_iface, Qgis.MessageLevel.Success)
     entry.widget().click()  # long after the task: the journal is opened again just for this
     [result] = project.mapLayersByName("from yesterday — orders") or [
         layer for layer in project.mapLayers().values() if layer.featureCount() == 3]
@@ -633,12 +634,12 @@ def test_tasks_cancelled_from_the_task_manager_leave_the_dialogs_usable(qtbot, q
 
     # The edit itself is cancelled the same way: the dialog is free for the next one.
     dialog.edit_radio.setChecked(True)
-    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     dialog.task.cancel()
     qtbot.waitUntil(lambda: dialog.task is None, timeout=20000)
     assert dialog.run_button.isEnabled() and not dialog.stop_button.isEnabled()
     dialog.outcome = None
-    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.outcome is not None and dialog.task is None, timeout=20000)
     assert "3 edited, 0 failed" in dialog.summary_label.text()
 
@@ -648,10 +649,10 @@ def test_tasks_cancelled_from_the_task_manager_leave_the_dialogs_usable(qtbot, q
     qtbot.addWidget(order_dialog)
     order_dialog.layer_combo.setLayer(layer)
     order_dialog.set_expression("name", '"pad"')
-    qtbot.mouseClick(order_dialog.validate_button, Qt.LeftButton)
+    qtbot.mouseClick(order_dialog.validate_button, Qt.MouseButton.LeftButton)
     order_dialog.task.cancel()
     qtbot.waitUntil(lambda: order_dialog.task is None, timeout=20000)
     assert order_dialog.validate_button.isEnabled() and not order_dialog.cancel_button.isEnabled()
-    qtbot.mouseClick(order_dialog.validate_button, Qt.LeftButton)
+    qtbot.mouseClick(order_dialog.validate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: order_dialog.report is not None, timeout=20000)
     assert len(order_dialog.report.checks) == 12

@@ -80,7 +80,7 @@ def test_point_tool_previews_the_5_km_square_under_the_cursor_and_emits_the_clic
     assert len(record.drawn) == 1
     geometry, crs = record.drawn[0]
     assert crs.authid() == "EPSG:3857"
-    assert geometry.type() == QgsWkbTypes.PointGeometry
+    assert geometry.type() == QgsWkbTypes.GeometryType.PointGeometry
     drawn = QgsCoordinateTransform(crs, WGS84, QgsProject.instance()).transform(geometry.asPoint())
     assert drawn.x() == pytest.approx(BERLIN[0], abs=0.002) and drawn.y() == pytest.approx(BERLIN[1], abs=0.002)
     # Finished: the drawing preview is gone until the mouse moves again.
@@ -107,7 +107,7 @@ def test_strip_tool_shows_the_5_km_wide_strip_with_its_length_and_finishes_on_th
     click(canvas, pixel(canvas, *end))
     assert len(record.drawn) == 1
     geometry, _crs = record.drawn[0]
-    assert geometry.type() == QgsWkbTypes.LineGeometry and len(geometry.asPolyline()) == 2
+    assert geometry.type() == QgsWkbTypes.GeometryType.LineGeometry and len(geometry.asPolyline()) == 2
 
 
 @pytest.mark.parametrize("length_km, reason", [(3.0, "strips must be 6–100 km long"),
@@ -135,15 +135,15 @@ def test_polygon_tool_adds_corners_undoes_with_backspace_and_closes_on_right_cli
     stray = offset(*BERLIN, east_km=20, north_km=20)
     click(canvas, pixel(canvas, *stray))
     assert len(tool.vertices) == 4
-    key(canvas, Qt.Key_Backspace)
+    key(canvas, Qt.Key.Key_Backspace)
     assert len(tool.vertices) == 3
     click(canvas, pixel(canvas, *corners[3]))
     move(canvas, pixel(canvas, *corners[3]))
     assert tool.preview_text.startswith("Area: 8") and tool.preview_text.endswith("km²")
-    click(canvas, pixel(canvas, *corners[3]), Qt.RightButton)
+    click(canvas, pixel(canvas, *corners[3]), Qt.MouseButton.RightButton)
     assert len(record.drawn) == 1
     geometry, _ = record.drawn[0]
-    assert geometry.type() == QgsWkbTypes.PolygonGeometry
+    assert geometry.type() == QgsWkbTypes.GeometryType.PolygonGeometry
     assert len(geometry.asPolygon()[0]) == 5  # four corners, closed
 
 
@@ -165,7 +165,7 @@ def test_polygon_tool_shows_a_crossing_polygon_invalid_and_right_click_needs_thr
     record = Recorder(tool)
     canvas.setMapTool(tool)
     click(canvas, pixel(canvas, *BERLIN))
-    click(canvas, pixel(canvas, *offset(*BERLIN, east_km=8)), Qt.RightButton)  # 1 corner + right-click
+    click(canvas, pixel(canvas, *offset(*BERLIN, east_km=8)), Qt.MouseButton.RightButton)  # 1 corner + right-click
     assert record.drawn == [] and "at least 3 corners" in record.previews[-1][0]
     # A bow tie: its edges cross.
     for east, north in ((8, 8), (8, 0), (0, 8)):
@@ -183,7 +183,7 @@ def test_escape_cancels_a_drawing_and_emits_nothing(canvas):
     click(canvas, pixel(canvas, *BERLIN))
     move(canvas, pixel(canvas, *offset(*BERLIN, north_km=15)))
     assert tool.preview.footprint.numberOfVertices() > 0
-    key(canvas, Qt.Key_Escape)
+    key(canvas, Qt.Key.Key_Escape)
     assert record.cancelled == 1 and tool.vertices == []
     assert tool.preview.footprint.numberOfVertices() == 0 and not tool.preview.label.isVisible()
     click(canvas, pixel(canvas, *offset(*BERLIN, north_km=15)))

@@ -42,7 +42,7 @@ def canvas(qgis_canvas, qgis_parent):
     release_canvas(qgis_canvas, qgis_parent)
 
 
-def click_at(canvas, lon_lat, button=Qt.LeftButton) -> None:
+def click_at(canvas, lon_lat, button=Qt.MouseButton.LeftButton) -> None:
     click(canvas, pixel(canvas, *lon_lat), button)
 
 
@@ -124,7 +124,7 @@ def draw_polygon(panel, corners_km=((0, 0), (8, 0), (8, 6), (0, 6))):
     corners = [offset(*BERLIN, east_km=e, north_km=n) for e, n in corners_km]
     for corner in corners:
         click_at(panel.canvas, corner)
-    click_at(panel.canvas, corners[-1], Qt.RightButton)
+    click_at(panel.canvas, corners[-1], Qt.MouseButton.RightButton)
 
 
 def wait_quote(qtbot, panel):
@@ -518,8 +518,8 @@ def test_other_server_errors_go_to_the_message_bar(qgis_iface, qgis_new_project,
         qtbot.waitUntil(lambda: "No quote" in panel.quote_label.text(), timeout=WAIT_MS)
         panel.name_edit.setText("Rejected key")
         panel.place_button.click()
-        qtbot.waitUntil(lambda: bool(qgis_iface.messageBar().get_messages(Qgis.Critical)), timeout=WAIT_MS)
-        message = qgis_iface.messageBar().get_messages(Qgis.Critical)[-1]
+        qtbot.waitUntil(lambda: bool(qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Critical)), timeout=WAIT_MS)
+        message = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Critical)[-1]
         assert message.startswith("Order not placed:") and "API key" in message
         assert panel.name_edit.text() == "Rejected key" and panel.place_button.isEnabled()
     finally:
@@ -537,16 +537,16 @@ def test_assured_search_fills_a_sortable_table_and_a_chosen_window_is_ordered(pa
     run_search(qtbot, panel, sandbox)
     rows = panel.windows_proxy.rowCount()
     assert rows > 0 and "imaging window" in panel.search_status.text()
-    headers = [panel.windows_model.headerData(c, Qt.Horizontal) for c in range(panel.windows_model.columnCount())]
+    headers = [panel.windows_model.headerData(c, Qt.Orientation.Horizontal) for c in range(panel.windows_model.columnCount())]
     assert headers == ["Start (UTC)", "Duration", "Off-nadir", "Sat. elevation", "Sun elevation", "GSD",
                        "Cloud forecast", "Tier", "Priority ×", "Conflicting orders"]
     first = panel.windows_proxy.index(0, 5).data()
     assert first.endswith(" m")
     # Sorting by GSD sorts the numbers.
-    panel.windows_view.sortByColumn(5, Qt.AscendingOrder)
+    panel.windows_view.sortByColumn(5, Qt.SortOrder.AscendingOrder)
     gsd = [panel.windows_proxy.window(r).ground_sample_distance for r in range(rows)]
     assert gsd == sorted(gsd)
-    panel.windows_view.sortByColumn(0, Qt.AscendingOrder)
+    panel.windows_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     window = panel.windows_proxy.window(rows - 1)
     panel.windows_view.selectRow(rows - 1)
     assert panel.selected_window.id == window.id
@@ -617,7 +617,7 @@ def test_windows_appear_while_the_search_runs_and_the_chosen_one_stays_chosen(pa
     status = panel.search_status.text()
     assert status.startswith(f"Searching… {partial} window{'s' if partial != 1 else ''} so far"), status
     # The user sorts by GSD, largest first, and chooses a window while the search still runs.
-    panel.windows_view.sortByColumn(5, Qt.DescendingOrder)
+    panel.windows_view.sortByColumn(5, Qt.SortOrder.DescendingOrder)
     chosen = panel.windows_proxy.window(partial - 1)
     panel.windows_view.selectRow(partial - 1)
     assert panel.selected_window.id == chosen.id
@@ -703,7 +703,7 @@ def test_replacing_windows_are_listed_on_request_marked_and_replacing_is_confirm
     assert panel.select_window(window.id)
     row = next(r for r in range(panel.windows_proxy.rowCount()) if panel.windows_proxy.window(r).id == window.id)
     assert panel.windows_proxy.index(row, 9).data() == "replaces 1: First assured"
-    assert panel.windows_proxy.index(row, 0).data(Qt.BackgroundRole) is not None
+    assert panel.windows_proxy.index(row, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
     assert "Ordering it replaces (cancels): “First assured”" in panel.window_detail.text()
     panel.name_edit.setText("Second assured")
     wait_quote(qtbot, panel)

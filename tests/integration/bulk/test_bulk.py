@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 from typing import List
 
 import pytest
-from qgis.core import QgsCoordinateReferenceSystem, QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsVectorLayer
-from qgis.PyQt.QtCore import QVariant
+from qgis.core import QgsCoordinateReferenceSystem, QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
 
+from core import compat
 from core.aoi import LONGITUDE_RANGE_MESSAGE, AoiError
 from core.app.bulk import (
     BulkJob,
@@ -76,10 +76,10 @@ def mixed_layer(count: int = LAYER_SIZE) -> QgsVectorLayer:
     """
     layer = QgsVectorLayer("Polygon?crs=EPSG:32633", "farm fields", "memory")
     provider = layer.dataProvider()
-    provider.addAttributes([QgsField("field_name", QVariant.String), QgsField("begin", QVariant.String),
-                            QgsField("finish", QVariant.String), QgsField("kind", QVariant.String),
-                            QgsField("views", QVariant.Int), QgsField("exclusive", QVariant.Int),
-                            QgsField("contract", QVariant.String)])
+    provider.addAttributes([compat.make_field("field_name", compat.STRING), compat.make_field("begin", compat.STRING),
+                            compat.make_field("finish", compat.STRING), compat.make_field("kind", compat.STRING),
+                            compat.make_field("views", compat.INT), compat.make_field("exclusive", compat.INT),
+                            compat.make_field("contract", compat.STRING)])
     layer.updateFields()
     now = datetime.now(timezone.utc)
     start, end = iso(now + timedelta(days=1)), iso(now + timedelta(days=20))
@@ -208,7 +208,7 @@ def test_longitude_181_is_refused_locally_and_by_the_service_with_the_same_sente
     # edge are caught as out of the projection's domain), so the documented case lives in an EPSG:4326 layer,
     # and is also sent raw, as in the documented bulk example, to see the service's answer.
     layer = QgsVectorLayer("Point?crs=EPSG:4326", "documented example", "memory")
-    layer.dataProvider().addAttributes([QgsField("label", QVariant.String)])
+    layer.dataProvider().addAttributes([compat.make_field("label", compat.STRING)])
     layer.updateFields()
     for label, lon, lat in (("Bulk order 1", 32.142035, -0.487188), ("Bulk order 2", 52.142035, 13.487188),
                             ("Bulk order 3", 181.0, 40.0)):
@@ -231,7 +231,7 @@ def test_longitude_181_is_refused_locally_and_by_the_service_with_the_same_sente
 
 def test_points_and_strips_in_a_selection_become_payloads(sandbox):
     layer = QgsVectorLayer("LineString?crs=EPSG:3857", "pipelines", "memory")
-    layer.dataProvider().addAttributes([QgsField("id", QVariant.Int)])
+    layer.dataProvider().addAttributes([compat.make_field("id", compat.INT)])
     layer.updateFields()
     features = []
     for index, length in enumerate((20000.0, 2000.0, 30000.0)):

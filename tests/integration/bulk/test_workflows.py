@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
-from qgis.PyQt.QtCore import QVariant
+from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
 
+from core import compat
 from core.app.bulk import (
     JOB_FINISHED,
     BulkEditWorkflow,
@@ -45,7 +45,7 @@ def project(qgis_app):
 def pads_layer(count: int = 5, unnamed: int = -1) -> QgsVectorLayer:
     """Points in WGS 84 named "pad <n>"; feature `unnamed` has no name (invalid)."""
     layer = QgsVectorLayer("Point?crs=EPSG:4326", "pads", "memory")
-    layer.dataProvider().addAttributes([QgsField("pad", QVariant.String)])
+    layer.dataProvider().addAttributes([compat.make_field("pad", compat.STRING)])
     layer.updateFields()
     features = []
     for index in range(count):
