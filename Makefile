@@ -12,10 +12,11 @@ PORT ?= 8765
 # Where `make zip` writes (tests point it at a temporary folder).
 DIST ?= dist
 
-.PHONY: help setup test lint demo deploy zip sandbox bench clean
+.PHONY: help setup test test-qgis340 lint demo deploy zip sandbox bench clean
 
 help:
 	@echo "make test     install what is missing, then ruff and the whole test suite"
+	@echo "make test-qgis340  the same suite on QGIS 3.40 LTR in a Debian 13 root (made once; root needed then)"
 	@echo "make demo     start the sandbox and QGIS with the plugin pointed at it (Xvfb + screenshot without a display)"
 	@echo "make deploy   copy the plugin into your default QGIS profile"
 	@echo "make zip      build dist/satellite_tasking-<version>.zip for 'Install from ZIP'"
@@ -33,6 +34,11 @@ lint: setup
 # pytest's own exit code is kept: 5 ("no tests collected") fails the target like any other failure.
 test: lint
 	$(VPY) -m pytest tests -ra --timeout=600
+
+# The same suite on QGIS 3.40 LTR / Python 3.13, in a Debian 13 root made by debootstrap and kept for next time
+# (QGIS340_ROOT, default /var/cache/satellite-tasking/debian13-qgis340); extra pytest arguments via ARGS.
+test-qgis340:
+	scripts/test_qgis340.sh $(ARGS)
 
 demo: setup
 	scripts/demo.sh

@@ -103,7 +103,7 @@ def write_profile_settings(profile_dir: Path, sandbox_port: Optional[int]) -> Pa
 
     ini = profile_dir / "QGIS" / "QGIS3.ini"
     ini.parent.mkdir(parents=True, exist_ok=True)
-    qsettings = QSettings(str(ini), QSettings.IniFormat)
+    qsettings = QSettings(str(ini), QSettings.Format.IniFormat)
     qsettings.setValue(f"PythonPlugins/{PLUGIN}", True)
     # No "what's new", tips or version check dialogs covering the window in a throwaway profile.
     qsettings.setValue("qgis/checkVersion", False)
