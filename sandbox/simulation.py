@@ -18,6 +18,10 @@ from sandbox.timefmt import format_time, from_epoch, parse_time
 # A guard, not a limit met in practice: a rule bug must never hang the server inside one request.
 MAX_EVENTS_PER_RUN = 2_000_000
 
+# Bits of a UUID's integer that are not its version and variant: a reset's mask touches only these,
+# so a masked id is still a valid version-4 UUID.
+_RANDOM_BITS = ((1 << 128) - 1) ^ (0xF << 76) ^ (0x3 << 62)
+
 # (object, event name, when it was due, the time the run goes up to) -> None
 EventHandler = Callable[[dict, str, datetime, datetime], None]
 
@@ -44,6 +48,8 @@ class Simulation:
         start = stored_now or start or datetime.now(timezone.utc).replace(microsecond=0)
         self.clock = SimulatedClock(start, speed)
         self._id_counter = int(store.meta("id_counter") or 0)
+        # How many resets this database has seen: part of every id, so none is handed out twice.
+        self._generation = int(store.meta("id_generation") or 0)
         self._heap: List[Tuple[float, int, str, str, str]] = []
         self._heap_counter = 0
         self.handlers: Dict[str, EventHandler] = {}
@@ -59,13 +65,36 @@ class Simulation:
         return self.clock.now()
 
     def new_id(self) -> str:
+        """The next id: the n-th since the last reset, masked by the reset count (see sandbox/README.md, Ids).
+
+        Unmasked, it is what a fresh database with this seed hands out n-th; the mask makes it unique
+        across resets, so an id held from before a reset never names a new object.
+        """
         self._id_counter += 1
         self.store.set_meta("id_counter", str(self._id_counter))
         generator = random.Random(f"id:{self.seed}:{self._id_counter}")
-        return str(uuid.UUID(int=generator.getrandbits(128), version=4))
+        fresh = uuid.UUID(int=generator.getrandbits(128), version=4).int
+        return str(uuid.UUID(int=fresh ^ self._generation_mask()))
+
+    def _generation_mask(self) -> int:
+        if self._generation == 0:
+            return 0
+        return random.Random(f"generation:{self.seed}:{self._generation}").getrandbits(128) & _RANDOM_BITS
 
     def rng(self, *parts: Any) -> random.Random:
-        return random.Random(":".join([str(self.seed)] + [str(p) for p in parts]))
+        """A generator seeded by the seed and `parts`; ids in `parts` count by their fresh-database form,
+        so the same requests after a reset draw the same outcomes as on a fresh database."""
+        return random.Random(":".join([str(self.seed)] + [self._draw_name(p) for p in parts]))
+
+    def _draw_name(self, part: Any) -> str:
+        text = str(part)
+        if self._generation == 0 or len(text) != 36:
+            return text
+        try:
+            value = uuid.UUID(text).int
+        except ValueError:
+            return text
+        return str(uuid.UUID(int=value ^ self._generation_mask()))
 
     def account(self, api_key: str) -> Optional[Account]:
         return self.accounts.get(api_key)
@@ -114,6 +143,8 @@ class Simulation:
         self._heap.clear()
         self._id_counter = 0
         self.store.set_meta("id_counter", "0")
+        self._generation += 1
+        self.store.set_meta("id_generation", str(self._generation))
         self.clock.reset()
         self.store.set_meta("clock_now", format_time(self.clock.now()))
         self.store.commit()

@@ -164,7 +164,7 @@ class Satellite:
     """A circular sun-synchronous orbit, propagated as two-body motion plus J2's secular drifts."""
 
     satellite_id: str
-    satellite_type: str
+    satellite_type: str  # as the API spells it: upper-case SKYSAT, PELICAN (facts.md)
     altitude_km: float
     descending_node_local_hour: float  # mean local solar time of the descending node at the epoch
     phase_deg: float  # argument of latitude at the epoch
@@ -188,16 +188,16 @@ class Satellite:
 CONSTELLATION: Tuple[Satellite, ...] = (
     # A SkySat-like fleet in three morning planes at 450-500 km, the way SkySats were lowered and
     # launched in batches, plus two next-generation "Pelican" satellites in a later plane.
-    Satellite("SKYSAT-01", "SkySat", 450.0, 9.5, 0.0, 0.72),
-    Satellite("SKYSAT-02", "SkySat", 452.0, 9.5, 120.0, 0.72),
-    Satellite("SKYSAT-03", "SkySat", 455.0, 9.5, 240.0, 0.72),
-    Satellite("SKYSAT-04", "SkySat", 470.0, 10.5, 37.0, 0.75),
-    Satellite("SKYSAT-05", "SkySat", 472.0, 10.5, 157.0, 0.75),
-    Satellite("SKYSAT-06", "SkySat", 475.0, 10.5, 277.0, 0.75),
-    Satellite("SKYSAT-07", "SkySat", 490.0, 10.0, 80.0, 0.78),
-    Satellite("SKYSAT-08", "SkySat", 495.0, 10.0, 260.0, 0.78),
-    Satellite("PELICAN-01", "Pelican", 480.0, 11.0, 15.0, 0.5),
-    Satellite("PELICAN-02", "Pelican", 480.0, 11.0, 195.0, 0.5),
+    Satellite("SKYSAT-01", "SKYSAT", 450.0, 9.5, 0.0, 0.72),
+    Satellite("SKYSAT-02", "SKYSAT", 452.0, 9.5, 120.0, 0.72),
+    Satellite("SKYSAT-03", "SKYSAT", 455.0, 9.5, 240.0, 0.72),
+    Satellite("SKYSAT-04", "SKYSAT", 470.0, 10.5, 37.0, 0.75),
+    Satellite("SKYSAT-05", "SKYSAT", 472.0, 10.5, 157.0, 0.75),
+    Satellite("SKYSAT-06", "SKYSAT", 475.0, 10.5, 277.0, 0.75),
+    Satellite("SKYSAT-07", "SKYSAT", 490.0, 10.0, 80.0, 0.78),
+    Satellite("SKYSAT-08", "SKYSAT", 495.0, 10.0, 260.0, 0.78),
+    Satellite("PELICAN-01", "PELICAN", 480.0, 11.0, 15.0, 0.5),
+    Satellite("PELICAN-02", "PELICAN", 480.0, 11.0, 195.0, 0.5),
 )
 
 

@@ -10,6 +10,7 @@ from sandbox.errors import BAD_DATETIME, ApiError, FieldErrors, not_an_object
 from sandbox.planet_tasking import windows
 from sandbox.planet_tasking.planning import plan_retask, replan_order
 from sandbox.planet_tasking.replacement import price_new_order
+from sandbox.planet_tasking.rrule import RuleError, monitoring_span
 from sandbox.planet_tasking.states import ACCEPT_DELAY, CANCELLABLE, END_EDITABLE, FIXED_FIELDS, START_EDITABLE
 from sandbox.planet_tasking.validation import as_integer, validate_order
 from sandbox.simulation import Simulation
@@ -113,9 +114,10 @@ def edit_order(sim: Simulation, account: Account, order_id: str, payload: Any, n
             changes["rank"] = rank
     start = parse_time(order["start_time"])
     end = parse_time(order["end_time"])
+    monitoring = order["scheduling_type"] == "MONITORING"
     for field in ("start_time", "end_time"):
-        if field not in payload:
-            continue
+        if field not in payload or (field == "end_time" and monitoring):
+            continue  # a monitoring order's end_time follows its rrule; a sent one is ignored, as on create
         moment = parse_time(payload[field])
         if moment is None:
             errors.add(field, BAD_DATETIME)
@@ -130,6 +132,11 @@ def edit_order(sim: Simulation, account: Account, order_id: str, payload: Any, n
         else:
             end = moment
             changes[field] = moment
+    if monitoring and "start_time" in changes:
+        try:
+            end = changes["end_time"] = monitoring_span(order["rrule"], start)[1]
+        except RuleError as error:
+            errors.add("rrule", f"Invalid rrule: {error}")
     if not errors.has("end_time") and not errors.has("start_time") and (
             "start_time" in changes or "end_time" in changes):
         if end <= start:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sandbox import geo
 from sandbox.planet_tasking import orbits
-from sandbox.planet_tasking.rrule import rrule_occurrences
+from sandbox.planet_tasking.rrule import RuleError, rrule_occurrences
 from sandbox.planet_tasking.states import (
     ACCEPT_DELAY,
     ASSURED_CANCEL_DELAY,
@@ -53,7 +53,10 @@ def plan_first_attempt(sim: Simulation, order: dict, now: datetime) -> None:
     if order["scheduling_type"] == "ASSURED":
         acquisition = start
     elif order["scheduling_type"] == "MONITORING":
-        occurrences = rrule_occurrences(order["rrule"], start, end)
+        try:
+            occurrences = rrule_occurrences(order["rrule"], start)  # the rule is the span, not end_time
+        except RuleError:
+            occurrences = []  # a rule stored by an older sandbox that this one refuses: nothing to image
         order["_occurrences"] = [o.timestamp() for o in occurrences if o >= now]
         acquisition = from_epoch(order["_occurrences"].pop(0)) if order["_occurrences"] else None
     else:

@@ -6,7 +6,7 @@ import base64
 import uuid
 from functools import partial
 from typing import Any, Dict, List, Optional, Tuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from sandbox.accounts import Account
 from sandbox.errors import ApiError, detail, not_found
@@ -102,6 +102,9 @@ class TaskingApi:
         now = sim.now()
         params = dict(parse_qsl(query, keep_blank_values=True))
         list_url = root + "/".join(parts) + "/"
+        # Location headers carry a host-relative path (facts.md: Planet's examples poll
+        # "https://api.planet.com" + location); paging links stay absolute, as documented.
+        here = urlsplit(root).path
         if not parts:
             raise not_found()
         head = parts[0]
@@ -109,7 +112,7 @@ class TaskingApi:
             self._allow(method, "GET", "POST")
             if method == "POST":
                 order = create_order(sim, account, body, now)
-                return 201, render_order(order, now), {"Location": f"{root}orders/{order['id']}/"}
+                return 201, render_order(order, now), {"Location": f"{here}orders/{order['id']}/"}
             return 200, self._list_orders(account, params, query, list_url, now), {}
         if head == "orders" and len(parts) == 2:
             order_id = _uuid_or_404(parts[1])
@@ -142,7 +145,7 @@ class TaskingApi:
             if len(parts) == 2:
                 self._allow(method, "POST")
                 search = windows.create_search(sim, account, body, now)
-                location = f"{root}imaging-windows/search/{search['id']}/"
+                location = f"{here}imaging-windows/search/{search['id']}/"
                 return 201, windows.render_search(sim, account, search, now, {}), {"Location": location}
             if len(parts) == 3:
                 self._allow(method, "GET")
@@ -153,7 +156,7 @@ class TaskingApi:
                 self._allow(method, "GET", "POST")
                 if method == "POST":
                     created = bulk.create_bulk(sim, account, body, now)
-                    return 202, None, {"Location": f"{root}bulk/{created['id']}/"}
+                    return 202, None, {"Location": f"{here}bulk/{created['id']}/"}
                 found = _owned_list(sim, "bulk", account, params, BULK_FILTERS)
                 return 200, paginate(found, query, list_url, bulk.render_bulk), {}
             found = sim.owned("bulk", account, _uuid_or_404(parts[1]))

@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 
 from sandbox.accounts import Account
 from sandbox.errors import BAD_DATETIME, REQUIRED, FieldErrors, not_an_object
-from sandbox.planet_tasking.rrule import parse_rrule
+from sandbox.planet_tasking.rrule import RuleError, monitoring_span, parse_rrule
 from sandbox.planet_tasking.shapes import order_geometry
 from sandbox.timefmt import parse_time
 
@@ -141,11 +141,15 @@ def validate_order(account: Account, payload: Any, now: datetime, *, for_pricing
     values["rank"] = rank
 
     rrule = payload.get("rrule")
-    if product_type == "MONITORING":
+    monitoring = product_type == "MONITORING"
+    if monitoring:
         if not rrule:
             errors.add("rrule", "This field is required for monitoring orders.")
-        elif parse_rrule(rrule) is None:
-            errors.add("rrule", "Invalid rrule: expected e.g. FREQ=DAILY;INTERVAL=2;COUNT=5.")
+        else:
+            try:
+                parse_rrule(rrule)
+            except RuleError as error:
+                errors.add("rrule", f"Invalid rrule: {error}")
     elif rrule not in (None, ""):
         errors.add("rrule", "rrule can only be set on monitoring orders.")
     values["rrule"] = rrule or None
@@ -154,6 +158,8 @@ def validate_order(account: Account, payload: Any, now: datetime, *, for_pricing
     for field in ("start_time", "end_time"):
         raw = payload.get(field)
         times[field] = None
+        if field == "end_time" and monitoring:
+            continue  # facts.md: a monitoring order's end_time "is ignored even if provided"; its rrule is the span
         if raw is not None:
             times[field] = parse_time(raw)
             if times[field] is None:
@@ -197,7 +203,17 @@ def validate_order(account: Account, payload: Any, now: datetime, *, for_pricing
         values["sat_elevation_angle_max"] = float(search["sat_elevation_angle_max"])
         times["start_time"] = parse_time(window["start_time"])
         times["end_time"] = parse_time(window["end_time"])
-    elif not errors.has("start_time") and not errors.has("end_time"):
+    elif monitoring and not errors.has("start_time") and not errors.has("rrule"):
+        start = times["start_time"] or now
+        try:
+            times["end_time"] = monitoring_span(rrule, start)[1]
+        except RuleError as error:
+            errors.add("rrule", f"Invalid rrule: {error}")
+        else:
+            times["start_time"] = start
+            if times["end_time"] <= now:
+                errors.add("rrule", "The rule's last occurrence is in the past.")
+    elif not monitoring and not errors.has("start_time") and not errors.has("end_time"):
         start = times["start_time"] or now
         end = times["end_time"] or start + timedelta(days=DEFAULT_ORDER_DAYS)
         if end <= start:

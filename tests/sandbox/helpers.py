@@ -6,6 +6,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional
+from urllib.parse import urljoin
 
 import requests
 
@@ -26,7 +27,9 @@ class Client:
         self.session.headers["Content-Type"] = "application/json"
 
     def url(self, path: str) -> str:
-        return path if path.startswith("http") else self.base + path.lstrip("/")
+        """`path` resolved against the API's base URL, as a browser resolves a link: "orders/" below the
+        base, a host-relative `Location` such as "/tasking/v2/bulk/<id>/" on the base's host."""
+        return urljoin(self.base, path)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.session.get(self.url(path), timeout=30, **kwargs)

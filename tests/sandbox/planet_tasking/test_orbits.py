@@ -110,7 +110,7 @@ def test_greenwich_mean_sidereal_time_matches_vallado_example_3_5():
 def test_constellation_is_sun_synchronous_and_skysat_like():
     assert 10 <= len(orbits.CONSTELLATION) <= 15
     assert len({satellite.satellite_id for satellite in orbits.CONSTELLATION}) == len(orbits.CONSTELLATION)
-    assert {satellite.satellite_type for satellite in orbits.CONSTELLATION} >= {"SkySat"}
+    assert {satellite.satellite_type for satellite in orbits.CONSTELLATION} >= {"SKYSAT"}
     for orbit in orbits._ORBITS:
         satellite = orbit.satellite
         assert 450 <= satellite.altitude_km <= 500
@@ -227,7 +227,7 @@ def test_forecast_and_ground_sample_distance(doc_windows):
         assert forecast["updated_time"] == "2024-07-24T09:26:41.228492Z"
         assert 0.4 <= window["ground_sample_distance"] <= 1.2
     # Farther off nadir, coarser pixels.
-    skysats = [w for w in doc_windows if w["satellite_type"] == "SkySat"]
+    skysats = [w for w in doc_windows if w["satellite_type"] == "SKYSAT"]
     best = min(skysats, key=lambda w: w["off_nadir_angle_min"])
     worst = max(skysats, key=lambda w: w["off_nadir_angle_min"])
     assert best["ground_sample_distance"] < worst["ground_sample_distance"]
