@@ -50,11 +50,15 @@ PLUGIN_ROOT = Path(__file__).resolve().parent.parent
 # Methods that may be sent again after any failure: they read, or they set a state absolutely.
 # POST is never in here: a POST that may have been processed is reconciled by its client instead.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Statuses worth another try of a safe request; 429 is also retried for unsafe ones because a
-# rate-limited request was refused before it was acted on.
+# Statuses worth another try of a safe request. An unsafe request is never retried here on a status.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-# Statuses after which an unsafe request may or may not have been acted on.
-AMBIGUOUS_STATUSES = frozenset({500, 502, 503, 504})
+# Statuses after which an unsafe request may or may not have been acted on. 429 is among them: a rate
+# limiter should refuse before anything is done, but one was seen answering 429 after the order had
+# been made (issue 13), so a create that gets one is looked up like any other ambiguous answer.
+AMBIGUOUS_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Answers whose sender may still be working on the request when they arrive: a gateway that gave up
+# waiting (504) leaves the service behind it running, as the client's own read timeout does.
+STILL_RUNNING_STATUSES = frozenset({504})
 
 
 def register_secret(secret: Optional[str]) -> None:
@@ -407,6 +411,23 @@ def _reached_server(exc: BaseException) -> bool:
     return True
 
 
+def retry_after_of(error: BaseException) -> Optional[float]:
+    """The seconds the failed answer's Retry-After asked for (None: it asked for nothing)."""
+    value = getattr(error, "retry_after", None)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def may_still_be_running(error: ApiError) -> bool:
+    """Whether the service may still be working on a request that failed this way.
+
+    The server's handling of a request ends when it answers, even badly (any status, a truncated or
+    unreadable body), or closes the connection: after such a failure, what the service will ever make
+    of the request is already there to be read. Only when the client stopped waiting (a read timeout)
+    or a gateway did (504) can the request still be running behind the failure.
+    """
+    return isinstance(error, RequestTimeoutError) or error.status in STILL_RUNNING_STATUSES
+
+
 @dataclass
 class Reply:
     """A response the transport accepted: status, headers and the decoded JSON body (None if empty)."""
@@ -423,10 +444,20 @@ class HttpTransport:
     Retry policy: a safe request (GET/HEAD/OPTIONS, PUT that sets fields absolutely, DELETE that
     cancels; `safe=True` for a POST that only computes, like a price preview) is sent again after a
     network failure, a malformed body or a 408/429/5xx answer, up to `max_retries` times, waiting
-    exponentially longer with jitter, or as long as Retry-After says. An unsafe request is sent again
-    only when it certainly was not acted on (the connection was never made, or 429); otherwise the
-    error is raised with `maybe_processed=True` for its client to reconcile.
+    exponentially longer with full jitter, or as long as Retry-After says (seconds or an HTTP date;
+    longer than `max_retry_after` and the error is raised at once, saying how long the service asked
+    for). An unsafe request is sent again here only when it certainly was not acted on (the connection
+    was never made); otherwise the error (429 included) is raised with `maybe_processed=True` for its
+    client to reconcile, and the Retry-After it carried is on the error (`retry_after_of`).
+
+    Every wait goes through `pause`: logged, kept in `last_wait`, and handed to `on_wait(seconds,
+    text)` when a caller set one (a task shows "waiting N s as the service asked").
     """
+
+    # A caller's hook told of every wait before it starts: (seconds, a sentence saying why).
+    on_wait: Optional[Callable[[float, str], Any]] = None
+    # The last wait, (seconds, why), for a caller that reads rather than listens.
+    last_wait: Optional[Tuple[float, str]] = None
 
     def __init__(
         self,
@@ -561,12 +592,12 @@ class HttpTransport:
                     raise error from None
                 return Reply(status=status, headers=response.headers, data=data, url=response.url or url)
             error = self._error_from_response(response, method, url, safe)
-            retryable = status in RETRYABLE_STATUSES and (safe or status == 429)
-            if retryable and attempt < self.max_retries:
+            if safe and status in RETRYABLE_STATUSES and attempt < self.max_retries:
                 # Retry-After is honoured on any status that carries it (429, and 503 for maintenance).
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                retry_after = retry_after_of(error)
                 if retry_after is not None and retry_after > self.max_retry_after:
-                    raise error  # an hour's wait is the user's decision, not a silent sleep in a task
+                    # An hour's wait is the user's decision, not a silent sleep in a task.
+                    raise self.asked_too_long(error)
                 self._wait_before_retry(attempt, retry_after, f"{method} {self._short(url)}: HTTP {status}")
                 attempt += 1
                 continue
@@ -580,17 +611,52 @@ class HttpTransport:
 
     def backoff_delay(self, attempt: int, retry_after: Optional[float] = None) -> float:
         """Seconds to wait before try number attempt+2: Retry-After when given (plus up to 10 % jitter
-        so that many clients told the same do not come back at once), else exponential with jitter."""
+        so that many clients told the same do not come back at once), else exponential with full
+        jitter: anywhere in [0, min(cap, base·2^attempt)], which spreads clients that failed together
+        best (the waits of many clients do not bunch up at the ceiling)."""
         if retry_after is not None:
             return retry_after + self.random_fraction() * min(1.0, 0.1 * retry_after)
         ceiling = min(self.backoff_cap, self.backoff_base * (2 ** attempt))
-        return ceiling / 2.0 + self.random_fraction() * ceiling / 2.0
+        return self.random_fraction() * ceiling
+
+    def pause(self, seconds: float, why: str, *, asked: bool = False) -> None:
+        """Wait `seconds` (through `sleep`), after telling the log and `on_wait` why; `asked`: the
+        service asked for this wait (Retry-After), which is said in so many words."""
+        text = f"waiting {seconds:.0f} s as the service asked ({why})" if asked else f"waiting {seconds:.2f} s ({why})"
+        text = self._clean(text)
+        LOGGER.info("%s", text)
+        self.last_wait = (seconds, text)
+        if self.on_wait is not None:
+            self.on_wait(seconds, text)
+        self.sleep(seconds)
 
     def _wait_before_retry(self, attempt: int, retry_after: Optional[float], reason: str) -> None:
         delay = self.backoff_delay(attempt, retry_after)
         LOGGER.warning("%s; retrying in %.2f s (retry %d of %d)", self._clean(reason), delay, attempt + 1,
                        self.max_retries)
-        self.sleep(delay)
+        self.pause(delay, reason, asked=retry_after is not None)
+
+    def wait_to_send_again(self, error: ApiError, attempt: int, reason: str) -> None:
+        """The wait before an unsafe request is looked up and perhaps sent again after `error`: as long
+        as its Retry-After asked (callers check `asks_too_long` first), else back-off with full jitter."""
+        retry_after = retry_after_of(error)
+        delay = self.backoff_delay(attempt, retry_after)
+        self.pause(delay, self._clean(reason), asked=retry_after is not None)
+
+    def asks_too_long(self, error: BaseException) -> bool:
+        """Whether the failed answer asked for a longer wait than the plugin makes by itself."""
+        retry_after = retry_after_of(error)
+        return retry_after is not None and retry_after > self.max_retry_after
+
+    def asked_too_long(self, error: ApiError) -> ApiError:
+        """`error`, its message saying that the service asked for a wait longer than the plugin makes."""
+        retry_after = retry_after_of(error)
+        note = (f" The service asked to wait {retry_after:.0f} s, longer than the {self.max_retry_after:.0f} s "
+                "the plugin waits by itself, so nothing more was sent; try again after that.")
+        if retry_after is not None and note not in error.message:
+            error.message += note
+            error.args = (error.message,)
+        return error
 
     def _decode(self, response: requests.Response, method: str, url: str, safe: bool) -> Any:
         content = response.content
@@ -669,19 +735,22 @@ class HttpTransport:
         if status == 409:
             return ConflictError("The request conflicts with the item's current state (HTTP 409)." + suffix,
                                  **common)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
             wait = f" Wait {retry_after:.0f} s and try again." if retry_after is not None else " Wait a moment and try again."
             return RateLimitedError(f"{self.service} is receiving too many requests (HTTP 429).{wait}" + suffix,
-                                    retry_after=retry_after, **common)
+                                    retry_after=retry_after, maybe_processed=not safe, **common)
         if status in (400, 422):
             field_errors = field_errors_from_body(body)
             listed = field_errors_text(field_errors)
             return ValidationError(f"{self.service} refused the request: {listed or 'no reason given'}",
                                    field_errors=field_errors, **common)
         if status >= 500:
-            return ServerError(f"{self.service} had a problem (HTTP {status}, {where}). Try again later." + suffix,
-                               maybe_processed=not safe and status in AMBIGUOUS_STATUSES, **common)
+            error = ServerError(f"{self.service} had a problem (HTTP {status}, {where}). Try again later." + suffix,
+                                maybe_processed=not safe and status in AMBIGUOUS_STATUSES, **common)
+            # Kept on the error (read with retry_after_of) for a client that reconciles before sending again.
+            error.retry_after = retry_after  # type: ignore[attr-defined]
+            return error
         return ApiError(f"{self.service} answered HTTP {status} to {where}." + suffix, **common)
 
     # -- convenience -----------------------------------------------------------------------------

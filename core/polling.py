@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any, Callable, Optional
 
@@ -12,6 +13,8 @@ IsCanceled = Optional[Callable[[], bool]]
 
 # A sleep is cut into slices of at most this many seconds, so a cancel is honoured quickly.
 SLEEP_SLICE = 0.5
+# The shortest wait between two reads: full jitter may draw close to zero, which would read twice at once.
+MIN_POLL_STEP = 0.05
 
 
 def completed_share(done: int, total: Optional[int], complete: bool) -> float:
@@ -27,8 +30,12 @@ def poll_until(fetch: Callable[[], Any], finished: Callable[[Any], bool], *,
                percent: Optional[Callable[[Any, float], float]] = None, poll: float = 1.0, max_poll: float = 10.0,
                progress: Progress = None, is_canceled: IsCanceled = None, timeout: Optional[float] = None,
                sleep: Optional[Callable[[float], Any]] = None, what: str = "job",
-               cancelled_note: str = "", timeout_note: str = ", check it again later.") -> Any:
+               cancelled_note: str = "", timeout_note: str = ", check it again later.",
+               random_fraction: Callable[[], float] = random.random) -> Any:
     """Call `fetch` until `finished(state)`, backing off from `poll` to `max_poll` seconds; the last state.
+
+    The back-off ceiling grows 1.5-fold per read and each wait is drawn anywhere below it (full jitter,
+    at least MIN_POLL_STEP), so many tasks polling one service do not come back in step.
 
     `progress` gets `percent(state, waited)` after every read. Raises Cancelled when `is_canceled` says so
     (asked between polls and during the sleeps) and WaitTimeout once `timeout` seconds were waited. Time
@@ -53,7 +60,8 @@ def poll_until(fetch: Callable[[], Any], finished: Callable[[Any], bool], *,
             return state
         if timeout is not None and waited >= timeout:
             raise WaitTimeout(f"The {what} had not finished after {waited:.0f} s; it goes on at the service{timeout_note}")
-        step = delay if timeout is None else max(0.0, min(delay, timeout - waited))
+        jittered = max(MIN_POLL_STEP, random_fraction() * delay)
+        step = jittered if timeout is None else max(0.0, min(jittered, timeout - waited))
         remaining = step
         while remaining > 1e-9:
             check_cancel()

@@ -19,10 +19,9 @@ from ...errors import (
     MalformedResponseError,
     NotFoundError,
     OrderCreationUncertain,
-    RequestTimeoutError,
     ValidationError,
 )
-from ...http import HttpTransport
+from ...http import HttpTransport, may_still_be_running
 from ...log import RedactingFilter, get_logger
 from ...polling import completed_share, poll_until
 from .models import (
@@ -43,6 +42,9 @@ LOGGER = get_logger("planet_tasking")
 LOGGER.addFilter(RedactingFilter())
 
 DEFAULT_BASE_URL = "https://api.planet.com/tasking/v2/"
+# How long a create that timed out is looked for (wall clock) before the plugin says it cannot tell:
+# long enough for a busy service to finish a queued POST, short enough for a user waiting on a task.
+LOOKUP_PATIENCE = 300.0
 MAX_BULK_PAYLOADS = 1000  # planet-tasking-bulk.txt: "up to 1000 Tasking Orders ... in a single request"
 BULK_OPERATIONS = ("CREATE", "EDIT", "CANCEL")
 # Imaging-window searches take "up to 5 minutes" (planet-assured-tasking.txt); progress is scaled to it.
@@ -164,7 +166,10 @@ class TaskingClient:
     """The Planet Tasking API v2 (orders, pricing, imaging windows, captures, bulk), typed.
 
     `timeout` is per request in seconds (None: QGIS's network timeout); `sleep` is what waiting
-    between retries and polls calls, replaceable so tests can record waits instead of sleeping.
+    between retries and polls calls, replaceable so tests can record waits instead of sleeping;
+    `on_wait(seconds, text)` is told of every wait before it starts (a task can show "waiting 30 s as
+    the service asked"), and `last_wait` holds the latest; `lookup_patience` is how long a create
+    that timed out is looked for before OrderCreationUncertain.
     One client per thread: a QgsTask should make its own.
     """
 
@@ -177,11 +182,15 @@ class TaskingClient:
         timeout: Optional[float] = None,
         max_retries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
+        lookup_patience: float = LOOKUP_PATIENCE,
+        on_wait: Optional[Callable[[float, str], Any]] = None,
     ):
         self.transport = HttpTransport(
             base_url, api_key, session=session, timeout=timeout, max_retries=max_retries, sleep=sleep,
             service="The Planet tasking service",
         )
+        self.transport.on_wait = on_wait
+        self.lookup_patience = float(lookup_patience)
 
     def __repr__(self) -> str:
         return f"TaskingClient(base_url={self.transport.base_url!r}, key=***)"
@@ -194,6 +203,19 @@ class TaskingClient:
     def sleep(self) -> Callable[[float], None]:
         return self.transport.sleep
 
+    @property
+    def on_wait(self) -> Optional[Callable[[float, str], Any]]:
+        return self.transport.on_wait
+
+    @on_wait.setter
+    def on_wait(self, hook: Optional[Callable[[float, str], Any]]) -> None:
+        self.transport.on_wait = hook
+
+    @property
+    def last_wait(self) -> Optional[Any]:
+        """The latest wait, (seconds, why), or None."""
+        return self.transport.last_wait
+
     # -- version ---------------------------------------------------------------------------------
 
     def version(self) -> str:
@@ -205,13 +227,14 @@ class TaskingClient:
     def create_order(self, payload: Mapping[str, Any]) -> Order:
         """Create one order from an order payload ({"name", "geometry", ...} or an imaging window).
 
-        The API takes no client-chosen id, so a create whose answer was lost (connection dropped
-        after sending, read timeout, 5xx from a gateway, unreadable body) is reconciled before it is
-        sent again: the orders with the same name that existed before sending are noted first; after
-        such a failure the orders with that name are listed again, and a new one with the same
-        geometry (or imaging window) is the order sent. One match: returned. None: sent again. Several:
-        OrderCreationUncertain, and nothing is sent. Without a name there is no way to tell, so the
-        failure becomes OrderCreationUncertain.
+        The API takes no client-chosen id, so a create whose answer was lost or ambiguous (connection
+        dropped after sending, read timeout, 429 or 5xx, unreadable body) is sent again only once the
+        service has proved it does not have it: the orders with the same name that existed before
+        sending are noted first; after such a failure the orders with that name are listed again, and
+        a new one with the same geometry (or imaging window) is the order sent. One match: returned.
+        None, with the proof described in `_after_ambiguous_create`: sent again. Several, or no proof
+        either way: OrderCreationUncertain, and nothing is sent. Without a name there is no way to
+        tell, so the failure becomes OrderCreationUncertain.
         """
         body = jsonable(payload)
         name = body.get("name")
@@ -228,22 +251,78 @@ class TaskingClient:
                         "The connection failed while an order without a name was being sent, so it cannot be "
                         "looked up. Check the order list before sending it again.",
                         status=error.status, method="POST", url=error.url) from error
-                found = self._reconcile_created_order(body, known_ids, error)
+                found = self._after_ambiguous_create(
+                    error, attempt, lambda: self._reconcile_created_order(body, known_ids),
+                    f"order {name!r}")
                 if found is not None:
                     LOGGER.info("order %s was created although its answer was lost; not sending it again", found.id)
                     return found
-                if attempt >= self.transport.max_retries:
-                    raise
                 attempt += 1
                 LOGGER.warning("order %r was not created by the failed request; sending it again", name)
                 continue
             if not isinstance(reply.data, dict) or "id" not in reply.data:
                 # A 201 whose body lacks the order: it was created; find it rather than guess.
-                found = self._reconcile_created_order(body, known_ids, None) if known_ids is not None else None
+                found = self._reconcile_created_order(body, known_ids) if known_ids is not None else None
                 if found is not None:
                     return found
                 raise OrderCreationUncertain(status=reply.status, body=reply.data, method="POST", url=reply.url)
             return Order.from_json(reply.data)
+
+    def _after_ambiguous_create(self, error: ApiError, attempt: int, look: Callable[[], Optional[Any]],
+                                what: str) -> Optional[Any]:
+        """What became of a create (`what`) that failed ambiguously: `look()`'s finding, or None once
+        the service has proved it does not have it, when it may be sent again (attempt `attempt`+1).
+
+        What counts as proof. A look-up proves absence only if it reads the orders after the server's
+        own handling of the failed POST has ended; otherwise the order may be made a moment later and
+        a re-send doubles it. The server's handling ends when it answers, however badly (429, 5xx, a
+        truncated body) or closes the connection: one look-up after that answer settles it. After a
+        read timeout (or a gateway's 504) nothing tells when, or whether, the service finishes: the
+        POST may sit in its queue for any time. So there is no proof of absence at all; the orders are
+        looked up again and again, with back-off, until the order appears (returned) or
+        `lookup_patience` seconds of wall-clock time have passed, and then OrderCreationUncertain says
+        so. Such a create is never sent again.
+
+        Before the first look the wait is what the answer's Retry-After asked (429 and 503 carry it),
+        else back-off with full jitter; a Retry-After above the transport's cap is not waited for: the
+        look-up is made at once and, if the order is not there, the error says how long was asked.
+        After `max_retries` re-sends proved necessary, the last error is raised.
+        """
+        transport = self.transport
+        asks_too_long = transport.asks_too_long(error)
+        if not asks_too_long:
+            transport.wait_to_send_again(error, attempt, f"before looking up {what}: {error.message}")
+        if not may_still_be_running(error):
+            found = look()
+        else:
+            found = self._look_until_found(error, look, what)
+        if found is not None:
+            return found
+        if asks_too_long:
+            raise transport.asked_too_long(error)
+        if attempt >= transport.max_retries:
+            raise error
+        return None
+
+    def _look_until_found(self, error: ApiError, look: Callable[[], Optional[Any]], what: str) -> Any:
+        """`look()` repeated with back-off until it finds something (returned) or `lookup_patience`
+        seconds pass (OrderCreationUncertain: the service may still be making it)."""
+        started = time.monotonic()
+        looks = 0
+        while True:
+            found = look()
+            looks += 1
+            if found is not None:
+                return found
+            waited = time.monotonic() - started
+            if waited >= self.lookup_patience:
+                raise OrderCreationUncertain(
+                    f"{error.message} Since then {what} was looked up {looks} times over {waited:.0f} s and has "
+                    "not appeared: the service may still be creating it, so it was not sent again. Check the "
+                    "order list before sending it again.", status=error.status, method="POST", url=error.url)
+            self.transport.pause(
+                self.transport.backoff_delay(looks),
+                f"{what} is not listed yet; the service may still be working on it (look {looks})")
 
     def _order_ids_named(self, name: str) -> Set[str]:
         return {o.id for o in self._same_named(name, fields=["id", "name"]) if o.name is None or o.name == name}
@@ -254,28 +333,19 @@ class TaskingClient:
         # that one. Equality is checked here in any case.
         return self.iter_orders(name=name, name__icontains=name, page_size=1000, prefetch=False, **kwargs)
 
-    def _reconcile_created_order(self, body: Mapping[str, Any], known_ids: Set[str],
-                                 error: Optional[ApiError]) -> Optional[Order]:
+    def _reconcile_created_order(self, body: Mapping[str, Any], known_ids: Set[str]) -> Optional[Order]:
+        """The new order with `body`'s name and target, if the service lists one (one look-up)."""
         name = body.get("name")
-        # A timed-out request may still be running on the server: look again a few times, waiting
-        # longer each time, before concluding it was not created. Other failures ended on the server
-        # side already, so one look (after a short pause) is enough.
-        looks = 3 if isinstance(error, RequestTimeoutError) else 1
-        candidates: List[Order] = []
-        for look in range(looks):
-            self.transport.sleep(self.transport.backoff_delay(look + 1 if looks > 1 else 0))
-            try:
-                candidates = [
-                    o for o in self._same_named(name)
-                    if o.id not in known_ids and o.name == name and self._same_target(o, body)
-                ]
-            except ApiError as lookup_error:
-                raise OrderCreationUncertain(
-                    "The connection failed while the order was being sent, and looking it up failed too "
-                    f"({lookup_error.message}). Check the order list before sending it again.",
-                    method="POST") from lookup_error
-            if candidates:
-                break
+        try:
+            candidates = [
+                o for o in self._same_named(name)
+                if o.id not in known_ids and o.name == name and self._same_target(o, body)
+            ]
+        except ApiError as lookup_error:
+            raise OrderCreationUncertain(
+                "The connection failed while the order was being sent, and looking it up failed too "
+                f"({lookup_error.message}). Check the order list before sending it again.",
+                method="POST") from lookup_error
         if len(candidates) > 1:
             raise OrderCreationUncertain(
                 f"The connection failed while order {name!r} was being sent, and {len(candidates)} new orders "
@@ -387,7 +457,14 @@ class TaskingClient:
             except ApiError as error:
                 if not error.maybe_processed or attempt >= self.transport.max_retries:
                     raise
-                self.transport.sleep(self.transport.backoff_delay(attempt))
+                if self.transport.asks_too_long(error):
+                    # Not waited for; but the cancel may have been done before the answer said "later".
+                    if self.get_order(order_id).status in CANCELLED_STATES:
+                        return
+                    raise self.transport.asked_too_long(error) from None
+                # A second DELETE cannot double anything (a cancelled order refuses it), so one read
+                # after the wait is enough to decide.
+                self.transport.wait_to_send_again(error, attempt, f"before checking the cancel of {order_id}")
                 attempt += 1
                 if self.get_order(order_id).status in CANCELLED_STATES:
                     return
@@ -569,14 +646,31 @@ class TaskingClient:
                     LOGGER.info("bulk %s was received although its answer was lost; not sending it again", bulk_id)
                     return bulk_id
                 if not error.maybe_processed or attempt >= self.transport.max_retries:
+                    # Out of re-sends: the caller keeps the id (the bulk journal asks for it on resume).
                     raise
-                self.transport.sleep(self.transport.backoff_delay(attempt))
+                # Its own id makes the look-up exact; it is sent again only once proved absent, as a single
+                # order is (the service refusing a taken id is a second guard, not the first).
+                if self._after_ambiguous_create(error, attempt, lambda: self._bulk_if_received(bulk_id),
+                                                f"bulk {bulk_id}") is not None:
+                    LOGGER.info("bulk %s was received although its answer was lost; not sending it again", bulk_id)
+                    return bulk_id
                 attempt += 1
                 resent = True
                 continue
             location = reply.headers.get("Location") or ""
             returned = [part for part in urlsplit(location).path.split("/") if part]
             return returned[-1] if returned else bulk_id
+
+    def _bulk_if_received(self, bulk_id: str) -> Optional[BulkStatus]:
+        try:
+            return self.get_bulk(bulk_id)
+        except NotFoundError:
+            return None
+        except ApiError as lookup_error:
+            raise OrderCreationUncertain(
+                f"The connection failed while bulk {bulk_id} was being sent, and looking it up failed too "
+                f"({lookup_error.message}). It was not sent again; its id lets it be checked later.",
+                method="POST") from lookup_error
 
     def _bulk_exists(self, bulk_id: str) -> bool:
         try:
