@@ -21,6 +21,7 @@ from qgis.core import (
     QgsPolygon,
     QgsProject,
     QgsRectangle,
+    QgsUnitTypes,
     QgsVectorLayer,
     QgsWkbTypes,
 )
@@ -33,13 +34,30 @@ KIND_STRIP = "strip"
 KIND_AREA = "area"
 
 # Service rules (planet-tasking-api.txt): a point becomes a 5 × 5 km square, a strip is 5 km wide and
-# 6-100 km long, an area may not exceed the contract's maximum km² (3000 unless told otherwise).
+# 6-100 km long, an area must be "less than your maximum allowed KM2 for a single Tasking Order".
 POINT_SQUARE_KM = 5.0
 POINT_SQKM = POINT_SQUARE_KM * POINT_SQUARE_KM
 STRIP_WIDTH_KM = 5.0
 STRIP_MIN_KM = 6.0
 STRIP_MAX_KM = 100.0
-DEFAULT_MAX_SQKM = 3000.0
+# The contract's maximum area is not something Planet's API tells a client, so by default it is unknown
+# (None). Then the plugin keeps its own sanity bound, said to be the plugin's, never the contract's; a
+# contract limit the service does tell (the sandbox's GET /sandbox/accounts) replaces it either way.
+DEFAULT_MAX_SQKM: Optional[float] = None
+PLUGIN_MAX_SQKM = 3000.0
+# Below a square metre a polygon is smaller than a couple of satellite pixels: a slipped click, not an area.
+MIN_AREA_SQM = 1.0
+# Holes smaller than this are gaps left between adjacent parcels (merged selections, digitising slivers):
+# the service takes no holes, so they are filled, and the Aoi says so. Larger holes are the user's intent.
+SLIVER_HOLE_SQM = 100.0
+# A point or strip end closer than this to a pole: the 5 km square (3.5 km half-diagonal) or the strip's
+# sides would reach over the pole, and the square in longitude/latitude collapses (25 km² charged for less).
+POLE_CLEARANCE_KM = 5.0
+# Where "degrees typed into a projected CRS" would land: within this box of the projection's origin.
+_DEGREE_BOX = (180.0, 90.0)
+# How far outside a projected CRS's area of use coordinates may still be meant (a country using one UTM
+# zone for all of it goes ~13° past the zone); beyond this they were made in another CRS.
+AREA_OF_USE_MARGIN_DEGREES = 20.0
 
 # 6 decimals of a degree is about 0.1 m: finer than any satellite pixel, and what the service answers with.
 COORDINATE_DECIMALS = 6
@@ -80,6 +98,8 @@ class Aoi:
     geometry: QgsGeometry
     tasked_sqkm: float
     length_km: Optional[float] = None
+    # What the plugin changed in the user's shape before sending it (e.g. filled sliver holes), to be shown.
+    repairs: Tuple[str, ...] = ()
     _tasked_geometry: Optional[QgsGeometry] = field(default=None, init=False, repr=False)
 
     @property
@@ -268,6 +288,18 @@ class _Reprojection:
         self.context = context
         self.crs_name = _crs_name(crs)
         self.is_identity = crs.authid() == WGS84_AUTHID
+        self.is_projected = not crs.isGeographic()
+        self.units = QgsUnitTypes.toString(crs.mapUnits()) if self.is_projected else "degrees"
+        # Where the CRS is meant to be used (lon/lat); None when its definition does not say.
+        bounds = crs.bounds()
+        self.area_of_use: Optional[QgsRectangle] = (
+            None if bounds.isNull() or bounds.isEmpty() or bounds.xMinimum() > bounds.xMaximum() else bounds
+        )
+        # (lon min, lon max, lat min, lat max) grown by the margin: inside it, the far-outside check is done.
+        margin = AREA_OF_USE_MARGIN_DEGREES
+        self.area_of_use_margin: Optional[Tuple[float, float, float, float]] = None if (
+            self.area_of_use is None or not self.is_projected) else (
+            bounds.xMinimum() - margin, bounds.xMaximum() + margin, bounds.yMinimum() - margin, bounds.yMaximum() + margin)
         # Tolerance of the round trip, in source units: PROJ (grid shifts included) round-trips to far
         # below a millimetre, while out-of-domain coordinates come back kilometres away.
         self.round_trip_tolerance = 1e-7 if crs.isGeographic() else 1e-2
@@ -317,15 +349,16 @@ class AoiValidator:
         self,
         crs: Union[QgsCoordinateReferenceSystem, str, None],
         *,
-        max_sqkm: float = DEFAULT_MAX_SQKM,
+        max_sqkm: Optional[float] = DEFAULT_MAX_SQKM,
         transform_context: Optional[QgsCoordinateTransformContext] = None,
         no_crs_message: Optional[str] = None,
     ):
-        if not max_sqkm > 0:
+        if max_sqkm is not None and not max_sqkm > 0:
             raise ValueError(f"max_sqkm must be positive, not {max_sqkm!r}")
         if isinstance(crs, str):
             crs = QgsCoordinateReferenceSystem(crs)
-        self.max_sqkm = float(max_sqkm)
+        # The contract's limit when the service has told it; None: unknown (see PLUGIN_MAX_SQKM).
+        self.max_sqkm = None if max_sqkm is None else float(max_sqkm)
         self._crs_error: Optional[Tuple[str, str]] = None
         self._reprojection: Optional[_Reprojection] = None
         if crs is None or (not crs.isValid() and no_crs_message):
@@ -376,7 +409,7 @@ class AoiValidator:
             raise AoiError("empty_geometry", (
                 "The geometry is empty (it has no coordinates): draw a point, a two-point line or a polygon."
             ))
-        part = self._single_part(geometry)
+        part, drawn = self._single_part(geometry)
         geometry_type = QgsWkbTypes.geometryType(part.wkbType())
         self._check_finite(part, geometry_type)
         source_box = part.boundingBox()
@@ -384,9 +417,11 @@ class AoiValidator:
         snapped = part.snappedToGrid(_GRID_DEGREES, _GRID_DEGREES)
         if geometry_type == QgsWkbTypes.GeometryType.PointGeometry:
             self._check_ranges(snapped)
-            return Aoi(KIND_POINT, QgsGeometry(snapped), POINT_SQKM)
+            point = QgsPointXY(snapped.x(), snapped.y())
+            _check_pole_clearance("point", [point])
+            return _with_tasked(Aoi(KIND_POINT, QgsGeometry(snapped), POINT_SQKM), _point_square_checked(point))
         if geometry_type == QgsWkbTypes.GeometryType.LineGeometry:
-            return self._strip(part, snapped)
+            return self._strip(part, snapped, drawn)
         if geometry_type == QgsWkbTypes.GeometryType.PolygonGeometry:
             return self._area(part, snapped)
         raise AoiError("unsupported_geometry", (
@@ -396,8 +431,9 @@ class AoiValidator:
 
     # Each step below raises AoiError; the order is the order in which a user can fix things.
 
-    def _single_part(self, geometry: QgsGeometry) -> QgsAbstractGeometry:
-        """A private, 2D, straight-segment copy of the one part of `geometry`."""
+    def _single_part(self, geometry: QgsGeometry) -> Tuple[QgsAbstractGeometry, Optional[QgsAbstractGeometry]]:
+        """A private, 2D, straight-segment copy of the one part of `geometry`, and the part as drawn when
+        it had curves (messages speak of what the user drew, not of the segmentized copy)."""
         abstract = geometry.constGet()
         while QgsWkbTypes.isMultiType(abstract.wkbType()):
             parts = [abstract.geometryN(i) for i in range(abstract.numGeometries())]
@@ -409,13 +445,14 @@ class AoiValidator:
                     "Singleparts) and order each part separately."
                 ))
             abstract = parts[0]
-        part = abstract.segmentize() if abstract.hasCurvedSegments() else abstract.clone()
+        curved = abstract.hasCurvedSegments()
+        part = abstract.segmentize() if curved else abstract.clone()
         wkb_type = part.wkbType()
         if QgsWkbTypes.hasZ(wkb_type):
             part.dropZValue()
         if QgsWkbTypes.hasM(wkb_type):
             part.dropMValue()
-        return part
+        return part, (abstract if curved else None)
 
     def _check_finite(self, part: QgsAbstractGeometry, geometry_type: int) -> None:
         # Planar length/area go through every vertex, so one NaN or inf anywhere makes them non-finite.
@@ -453,10 +490,11 @@ class AoiValidator:
             returned.transform(reprojection.transform, Qgis.TransformDirection.Reverse)
             back = returned.boundingBox()
         except QgsCsException:
-            raise AoiError("reprojection_failed", failure + advice) from None
+            raise _looks_like_degrees(reprojection, source_box, None) or AoiError(
+                "reprojection_failed", failure + advice) from None
         values = (box.xMinimum(), box.xMaximum(), box.yMinimum(), box.yMaximum())
         if not all(math.isfinite(v) for v in values):
-            raise AoiError("reprojection_failed", failure + advice)
+            raise _looks_like_degrees(reprojection, source_box, None) or AoiError("reprojection_failed", failure + advice)
         tolerance = reprojection.round_trip_tolerance
         if (
             abs(back.xMinimum() - source_box.xMinimum()) > tolerance
@@ -465,14 +503,53 @@ class AoiValidator:
             or abs(back.yMaximum() - source_box.yMaximum()) > tolerance
         ):
             if values[1] - values[0] > 180.0:
-                raise _antimeridian_error()
+                raise _wide_error(part)
             raise AoiError(
                 "reprojection_failed", failure + f" (they are outside what {reprojection.crs_name} can represent)" + advice
             )
+        degrees = _looks_like_degrees(reprojection, source_box, box)
+        if degrees is not None:
+            raise degrees
+        self._check_area_of_use(box, source_box)
+
+    def _check_area_of_use(self, box: QgsRectangle, source_box: QgsRectangle) -> None:
+        """Projected coordinates far outside the region their CRS is made for were made in another CRS."""
+        reprojection = self._reprojection
+        grown = reprojection.area_of_use_margin
+        if grown is None or (grown[0] <= box.xMinimum() and box.xMaximum() <= grown[1]
+                             and grown[2] <= box.yMinimum() and box.yMaximum() <= grown[3]):
+            return
+        area = reprojection.area_of_use
+        margin = AREA_OF_USE_MARGIN_DEGREES
+        lat_off = max(area.yMinimum() - box.yMaximum(), box.yMinimum() - area.yMaximum(), 0.0)
+        lon_off = 0.0
+        if area.width() < 360.0 - margin:
+            # Longitudes wrap: the distance to the area of use is the shorter way round.
+            east = (box.xMinimum() - area.xMaximum()) % 360.0
+            west = (area.xMinimum() - box.xMaximum()) % 360.0
+            inside = box.xMaximum() >= area.xMinimum() and box.xMinimum() <= area.xMaximum()
+            lon_off = 0.0 if inside else min(east, west)
+        if lat_off <= margin and lon_off <= margin:
+            return
+        centre = box.center()
+        raise AoiError("outside_crs_area", (
+            f"The coordinates (x {source_box.center().x():.6g}, y {source_box.center().y():.6g}) in "
+            f"{reprojection.crs_name} land at {_lon_lat(centre.x(), centre.y())}, far outside the area that CRS "
+            f"is made for (lon {area.xMinimum():g}…{area.xMaximum():g}, lat {area.yMinimum():g}…"
+            f"{area.yMaximum():g}): they were most likely made in another CRS. Set the layer's CRS to the one "
+            "its coordinates are really in (Layer Properties ▸ Source)."
+        ), (round(centre.x(), COORDINATE_DECIMALS), round(centre.y(), COORDINATE_DECIMALS)))
 
     def _check_ranges(self, snapped: QgsAbstractGeometry) -> None:
         box = snapped.boundingBox()
         x_min, x_max, y_min, y_max = box.xMinimum(), box.xMaximum(), box.yMinimum(), box.yMaximum()
+        if y_min >= -90.0 and y_max <= 90.0 and QgsWkbTypes.geometryType(snapped.wkbType()) == (
+            QgsWkbTypes.GeometryType.PolygonGeometry
+        ):
+            # A ring around (or through) a pole is not an antimeridian problem: say what it is.
+            pole = _pole_enclosed(snapped)
+            if pole is not None:
+                raise _pole_error(pole)
         if x_min < -180.0 or x_max > 180.0:
             if x_min < 180.0 < x_max or x_min < -180.0 < x_max:
                 raise _antimeridian_error()
@@ -485,7 +562,8 @@ class AoiValidator:
         if x_max - x_min > 180.0:
             raise _antimeridian_error()
 
-    def _strip(self, part: QgsAbstractGeometry, snapped: Optional[QgsAbstractGeometry]) -> Aoi:
+    def _strip(self, part: QgsAbstractGeometry, snapped: Optional[QgsAbstractGeometry],
+               drawn: Optional[QgsAbstractGeometry]) -> Aoi:
         vertex_count = part.numPoints()
         if vertex_count < 2:
             raise AoiError("line_too_few_vertices", (
@@ -500,6 +578,13 @@ class AoiValidator:
                 f"{STRIP_MIN_KM:g}–{STRIP_MAX_KM:g} km long. Draw it again, or order a point instead."
             ), (round(x, 6), round(y, 6)))
         self._check_ranges(snapped)
+        if drawn is not None:
+            # Report the arc the user drew, not the many vertices segmentizing made of it.
+            raise AoiError("line_too_many_vertices", (
+                f"The line is curved (an arc through {drawn.nCoordinates()} points), but a strip order is a "
+                "straight line between exactly two points: redraw it as a straight line from its start to its "
+                "end, or draw a polygon for a curved area."
+            ))
         vertex_count = snapped.numPoints()
         if vertex_count > 2:
             raise AoiError("line_too_many_vertices", (
@@ -520,7 +605,9 @@ class AoiValidator:
                 f"The strip is {_format_number(length_km, STRIP_MAX_KM)} km long; strips must be "
                 f"{STRIP_MIN_KM:g}–{STRIP_MAX_KM:g} km long: shorten it, or split it into several strips."
             ))
-        return Aoi(KIND_STRIP, QgsGeometry(snapped), length_km * STRIP_WIDTH_KM, length_km)
+        _check_pole_clearance("strip", [start, end])
+        aoi = Aoi(KIND_STRIP, QgsGeometry(snapped), length_km * STRIP_WIDTH_KM, length_km)
+        return _with_tasked(aoi, _strip_polygon_checked(start, end))
 
     def _area(self, part: QgsAbstractGeometry, snapped: Optional[QgsAbstractGeometry]) -> Aoi:
         if snapped is None:
@@ -532,16 +619,72 @@ class AoiValidator:
         geometry = QgsGeometry(snapped)
         if not geometry.isGeosValid():
             raise self._invalid_polygon_error(geometry)
+        repairs: Tuple[str, ...] = ()
+        if snapped.numInteriorRings():
+            geometry, repairs = self._without_holes(snapped)
         area_sqkm = self._measurer.measureArea(geometry) / 1e6
         if area_sqkm <= 0.0:
             raise _zero_area_error()
-        if area_sqkm > self.max_sqkm:
-            raise AoiError("area_too_large", (
-                f"The polygon covers {_format_number(area_sqkm, self.max_sqkm)} km², more than the "
-                f"{self.max_sqkm:,g} km² your contract allows in one order: make it smaller, or split it "
-                "into several orders."
-            ))
-        return Aoi(KIND_AREA, geometry, area_sqkm)
+        if area_sqkm * 1e6 < MIN_AREA_SQM:
+            box = geometry.boundingBox()
+            across_m = max(self._measurer.measureLine(QgsPointXY(box.xMinimum(), box.yMinimum()),
+                                                      QgsPointXY(box.xMaximum(), box.yMaximum())), 0.0)
+            centre = box.center()
+            raise AoiError("area_too_small", (
+                f"The polygon at {_lon_lat(centre.x(), centre.y())} covers only {area_sqkm * 1e6:.2g} m² "
+                f"({across_m:.2g} m across), less than {MIN_AREA_SQM:g} m²: smaller than a satellite can image, "
+                "so most likely a slipped click. Draw the area you want imaged, or order a point "
+                "(a 5 × 5 km square) there."
+            ), (round(centre.x(), COORDINATE_DECIMALS), round(centre.y(), COORDINATE_DECIMALS)))
+        if area_sqkm > (self.max_sqkm or PLUGIN_MAX_SQKM):
+            raise self._too_large_error(area_sqkm)
+        return Aoi(KIND_AREA, geometry, area_sqkm, repairs=repairs)
+
+    def _too_large_error(self, area_sqkm: float) -> AoiError:
+        covers = "The polygon covers {} km², more than the {:,g} km² "
+        advice = ": make it smaller, or split it into several orders."
+        if self.max_sqkm is not None:
+            limit = self.max_sqkm
+            rule = "your contract allows in one order (the limit the service gives for your account)" + advice
+        else:
+            limit = PLUGIN_MAX_SQKM
+            rule = (
+                "the plugin accepts in one order. This is the plugin's own bound, not your contract's: the "
+                "service does not tell the plugin your contract's limit, and it refuses an area above that "
+                "limit itself" + advice
+            )
+        return AoiError("area_too_large", covers.format(_format_number(area_sqkm, limit), limit) + rule)
+
+    def _without_holes(self, polygon: QgsAbstractGeometry) -> Tuple[QgsGeometry, Tuple[str, ...]]:
+        """The polygon with its sliver holes filled (and said so), or AoiError for holes the user drew."""
+        outer = QgsPolygon()
+        outer.setExteriorRing(polygon.exteriorRing().clone())
+        slivers, holes = [], []
+        for index in range(polygon.numInteriorRings()):
+            ring = polygon.interiorRing(index)
+            hole = QgsPolygon()
+            hole.setExteriorRing(ring.clone())
+            hole_sqm = self._measurer.measureArea(QgsGeometry(hole))  # the QgsGeometry owns `hole` now
+            (slivers if hole_sqm < SLIVER_HOLE_SQM else holes).append((hole_sqm, ring))
+        if holes:
+            sqkm = sum(sqm for sqm, _ in holes) / 1e6
+            first = holes[0][1]
+            location = (round(first.xAt(0), COORDINATE_DECIMALS), round(first.yAt(0), COORDINATE_DECIMALS))
+            many = len(holes) > 1
+            count, them, their = (f"{len(holes)} holes", "them", "their") if many else ("a hole", "it", "its")
+            where = "the first at" if many else "at"
+            raise AoiError("polygon_has_holes", (
+                f"The polygon has {count} ({where} {_lon_lat(*location)}), but the service takes an area as "
+                f"one outer ring: holes are not supported. The plugin does not fill {them} for you, since the "
+                f"order would then task and charge {their} {sqkm:,.3g} km² too: to order the whole outline, "
+                "delete the holes (Vector ▸ Geometry Tools ▸ Delete Holes); to leave "
+                f"{them} out, order the parts around {them} as separate polygons."
+            ), location)
+        sqm = sum(sqm for sqm, _ in slivers)
+        gaps = f"{len(slivers)} gaps" if len(slivers) > 1 else "a gap"
+        note = (f"Filled {gaps} of {sqm:.2g} m² inside the polygon (under {SLIVER_HOLE_SQM:g} m² each, "
+                "e.g. between merged parcels): the service takes no holes.")
+        return QgsGeometry(outer), (note,)
 
     def _invalid_polygon_error(self, geometry: QgsGeometry) -> AoiError:
         errors = geometry.validateGeometry(Qgis.GeometryValidationEngine.Geos)
@@ -557,6 +700,157 @@ class AoiValidator:
         if "self-intersection" in what.lower():
             return AoiError("self_intersection", f"The polygon crosses itself{at}: {_FIX_GEOMETRIES_HINT}.", location)
         return AoiError("invalid_polygon", f"The polygon is not valid ({what}){at}: {_FIX_GEOMETRIES_HINT}.", location)
+
+
+def _unit_name(reprojection: _Reprojection) -> str:
+    return "metres" if reprojection.units == "meters" else reprojection.units
+
+
+def _looks_like_degrees(reprojection: _Reprojection, source_box: QgsRectangle,
+                        box: Optional[QgsRectangle]) -> Optional[AoiError]:
+    """AoiError when projected coordinates are all plausible degrees: they then sit within 180 × 90 units
+    of the projection's origin, a spot no one orders (or off the CRS's area of use altogether), while the
+    same numbers as longitude/latitude are a real place. None when they do not look like degrees."""
+    if not reprojection.is_projected:
+        return None
+    half_x, half_y = _DEGREE_BOX
+    if not (-half_x <= source_box.xMinimum() and source_box.xMaximum() <= half_x
+            and -half_y <= source_box.yMinimum() and source_box.yMaximum() <= half_y):
+        return None
+    centre = source_box.center()
+    as_degrees = "at " + _lon_lat(centre.x(), centre.y())
+    if source_box.width() or source_box.height():
+        as_degrees = "around " + _lon_lat(centre.x(), centre.y())
+        given = (f"x {source_box.xMinimum():.6g}…{source_box.xMaximum():.6g}, "
+                 f"y {source_box.yMinimum():.6g}…{source_box.yMaximum():.6g}")
+    else:
+        given = f"x {centre.x():.6g}, y {centre.y():.6g}"
+    if box is not None:
+        landing = box.center()
+        there = f"in {_unit_name(reprojection)} they are a spot near {_lon_lat(landing.x(), landing.y())}"
+        area = reprojection.area_of_use
+        if area is not None and not area.contains(landing):
+            there += (f", outside the area {reprojection.crs_name} is made for (lon {area.xMinimum():g}…"
+                      f"{area.xMaximum():g}, lat {area.yMinimum():g}…{area.yMaximum():g})")
+        else:
+            there += ", within a few hundred metres of where that CRS's axes cross"
+    else:
+        there = f"in {_unit_name(reprojection)} they are not a place {reprojection.crs_name} can represent"
+    return AoiError("looks_like_degrees", (
+        f"These coordinates ({given}) look like degrees of longitude/latitude "
+        f"({as_degrees}), but the layer's CRS is {reprojection.crs_name}, which counts {_unit_name(reprojection)}: "
+        f"{there}, not {as_degrees}. If they are degrees, set the layer's CRS to EPSG:4326 "
+        "(Layer Properties ▸ Source); nothing was sent."
+    ), (round(centre.x(), COORDINATE_DECIMALS), round(centre.y(), COORDINATE_DECIMALS)))
+
+
+def _pole_name(latitude: float) -> str:
+    return "North Pole" if latitude > 0 else "South Pole"
+
+
+def _pole_enclosed(polygon: QgsAbstractGeometry) -> Optional[float]:
+    """+90 or -90 when the polygon's outer ring goes round (or touches) that pole, else None.
+
+    Around a pole a ring's longitudes wind a full turn; walking the ring, each step's longitude change
+    taken the short way adds up to ±360° instead of 0°.
+    """
+    ring = polygon.exteriorRing() if hasattr(polygon, "exteriorRing") else None
+    if ring is None or ring.numPoints() < 3:
+        return None
+    box = ring.boundingBox()
+    if box.yMaximum() >= 90.0 or box.yMinimum() <= -90.0:
+        return 90.0 if box.yMaximum() >= 90.0 else -90.0
+    if box.width() <= 180.0:
+        return None  # A ring that does not span half the globe's longitudes cannot wind round a pole.
+    turn = 0.0
+    points = ring.points()
+    for first, second in zip(points, points[1:] + points[:1]):
+        step = second.x() - first.x()
+        turn += (step + 180.0) % 360.0 - 180.0
+    if abs(turn) < 180.0:
+        return None
+    return 90.0 if box.center().y() > 0 else -90.0
+
+
+def _pole_error(pole: float) -> AoiError:
+    return AoiError("encloses_pole", (
+        f"The polygon goes round (or reaches) the {_pole_name(pole)}. That is not an antimeridian problem: a "
+        "longitude/latitude polygon, which is what the service takes, cannot contain a pole. Order the area "
+        "in pieces that stay clear of the pole."
+    ), (0.0, pole))
+
+
+def _check_pole_clearance(what: str, points: Sequence[QgsPointXY]) -> None:
+    """A point or strip end too near a pole: the square or strip would reach over it."""
+    for point in points:
+        distance_km = (90.0 - abs(point.y())) * 111.69  # a degree of latitude next to a pole
+        if distance_km < POLE_CLEARANCE_KM:
+            shape = ("5 × 5 km square" if what == "point" else f"{STRIP_WIDTH_KM:g} km-wide strip")
+            raise AoiError("near_pole", (
+                f"The {what} at {_lon_lat(point.x(), point.y())} is {distance_km:.2g} km from the "
+                f"{_pole_name(point.y())}: the service's {shape} around it would reach over the pole, where "
+                f"longitude/latitude corners no longer make the area charged for. Move it at least "
+                f"{POLE_CLEARANCE_KM:g} km from the pole."
+            ), (round(point.x(), COORDINATE_DECIMALS), round(point.y(), COORDINATE_DECIMALS)))
+
+
+def _with_tasked(aoi: Aoi, tasked: Optional[QgsGeometry]) -> Aoi:
+    aoi._tasked_geometry = tasked
+    return aoi
+
+
+def _crossing_error(what: str, point: QgsPointXY) -> AoiError:
+    return AoiError("tasked_area_crosses_antimeridian", (
+        f"The {what} at {_lon_lat(point.x(), point.y())} is too close to 180° longitude: the area the service "
+        f"tasks for it ({'the 5 × 5 km square' if what == 'point' else 'the strip 5 km wide'}) would cross the "
+        f"antimeridian, which one order cannot. Keep it at least {POINT_SQUARE_KM / 2:g} km from 180°, or draw "
+        "a polygon on one side of it."
+    ), (round(point.x(), COORDINATE_DECIMALS), round(point.y(), COORDINATE_DECIMALS)))
+
+
+# Below this far from 180° a 5 km square or strip side can reach the antimeridian (2.5 km is 0.13° of
+# longitude at 80° latitude); only then is the tasked shape built during validation to look.
+_NEAR_ANTIMERIDIAN = 179.0
+
+
+def _crosses(tasked: QgsGeometry) -> bool:
+    box = tasked.boundingBox()
+    return box.width() > 180.0 or box.xMinimum() < -180.0 or box.xMaximum() > 180.0
+
+
+def _point_square_checked(point: QgsPointXY) -> Optional[QgsGeometry]:
+    """The point's square when it was built to check it (near 180°), else None (built when first asked)."""
+    if abs(point.x()) < _NEAR_ANTIMERIDIAN and abs(point.y()) < 80.0:
+        return None
+    square = point_square(point)
+    if _crosses(square):
+        raise _crossing_error("point", point)
+    return square
+
+
+def _strip_polygon_checked(start: QgsPointXY, end: QgsPointXY) -> Optional[QgsGeometry]:
+    if max(abs(start.x()), abs(end.x())) < _NEAR_ANTIMERIDIAN and max(abs(start.y()), abs(end.y())) < 80.0:
+        return None
+    polygon = strip_polygon(start, end)
+    pole = _pole_enclosed(polygon.constGet())
+    if pole is not None:
+        raise AoiError("near_pole", (
+            f"The strip from {_lon_lat(start.x(), start.y())} to {_lon_lat(end.x(), end.y())} passes over the "
+            f"{_pole_name(pole)} (its 5 km width covers the pole), which a longitude/latitude polygon cannot "
+            "contain: draw it so it passes the pole at least 5 km away."
+        ), (0.0, pole))
+    if _crosses(polygon):
+        raise _crossing_error("strip", start if abs(start.x()) > abs(end.x()) else end)
+    return polygon
+
+
+def _wide_error(part: QgsAbstractGeometry) -> AoiError:
+    """A shape wider than 180° of longitude: around a pole, or across the antimeridian."""
+    if QgsWkbTypes.geometryType(part.wkbType()) == QgsWkbTypes.GeometryType.PolygonGeometry:
+        pole = _pole_enclosed(part)
+        if pole is not None:
+            return _pole_error(pole)
+    return _antimeridian_error()
 
 
 def _antimeridian_error() -> AoiError:
@@ -596,7 +890,7 @@ def aoi_from_geometry(
     geometry: Optional[QgsGeometry],
     crs: Union[QgsCoordinateReferenceSystem, str, None],
     *,
-    max_sqkm: float = DEFAULT_MAX_SQKM,
+    max_sqkm: Optional[float] = DEFAULT_MAX_SQKM,
     transform_context: Optional[QgsCoordinateTransformContext] = None,
 ) -> Aoi:
     """The Aoi of one geometry drawn in `crs` (a CRS or an id such as "EPSG:3857"; default transform
@@ -608,7 +902,7 @@ def validate_geometries(
     geometries: Iterable[Optional[QgsGeometry]],
     crs: Union[QgsCoordinateReferenceSystem, str, None],
     *,
-    max_sqkm: float = DEFAULT_MAX_SQKM,
+    max_sqkm: Optional[float] = DEFAULT_MAX_SQKM,
     transform_context: Optional[QgsCoordinateTransformContext] = None,
 ) -> List[AoiResult]:
     """Many geometries from one CRS (the fast path): an Aoi or an AoiError for each, in order."""
@@ -619,7 +913,7 @@ def aois_from_layer(
     layer: QgsVectorLayer,
     *,
     selected_only: bool = True,
-    max_sqkm: float = DEFAULT_MAX_SQKM,
+    max_sqkm: Optional[float] = DEFAULT_MAX_SQKM,
     transform_context: Optional[QgsCoordinateTransformContext] = None,
 ) -> List[Tuple[int, AoiResult]]:
     """(feature id, Aoi or AoiError) for the layer's selected (or all) features; a bad feature never raises.
@@ -671,7 +965,7 @@ class SelectionAoi:
 def aoi_from_selection(
     layer: QgsVectorLayer,
     *,
-    max_sqkm: float = DEFAULT_MAX_SQKM,
+    max_sqkm: Optional[float] = DEFAULT_MAX_SQKM,
     transform_context: Optional[QgsCoordinateTransformContext] = None,
 ) -> Optional[SelectionAoi]:
     """The AOI of a layer's selected features for one order (None when nothing is selected).
@@ -731,7 +1025,7 @@ def create_order_for_geometry(
     geometry: Optional[QgsGeometry],
     crs: Union[QgsCoordinateReferenceSystem, str, None],
     *,
-    max_sqkm: float = DEFAULT_MAX_SQKM,
+    max_sqkm: Optional[float] = DEFAULT_MAX_SQKM,
     transform_context: Optional[QgsCoordinateTransformContext] = None,
     **fields: Any,
 ) -> Any:

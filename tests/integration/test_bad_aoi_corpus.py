@@ -65,7 +65,8 @@ class Case:
     # Where GEOS versions differ on which point of a self-intersection they report: any point on these
     # crossing edges (WKT) is right, and the message must name the one reported.
     location_on: Optional[str] = None
-    max_sqkm: float = 3000.0
+    # The sandbox's contract limit (GET /sandbox/accounts); None: unknown, as with Planet's API.
+    max_sqkm: Optional[float] = 3000.0
 
     def build_geometry(self) -> Optional[QgsGeometry]:
         if self.geometry is None or callable(self.geometry):
@@ -194,16 +195,114 @@ CORPUS = [
          ("cannot be converted",), crs="EPSG:32633"),
 ]
 
+# Issue 13: every class of AOI that used to be sent (or sent to the wrong place) without a word.
+DEGREES = "set the layer's CRS to EPSG:4326"
+NEW_CASES = [
+    # Degrees typed into a projected CRS: they would land within metres of the projection's origin.
+    Case("Berlin in degrees in Web Mercator", "POINT(13.4 52.5)", "looks_like_degrees",
+         ("look like degrees", "lon 13.4, lat 52.5", "EPSG:3857", DEGREES), crs="EPSG:3857", location=(13.4, 52.5)),
+    Case("Berlin in degrees in UTM 33N", "POINT(13.4 52.5)", "looks_like_degrees",
+         ("EPSG:32633", "outside the area", "lon 12…18", DEGREES), crs="EPSG:32633"),
+    Case("Cape Town in degrees in UTM 34S", "POINT(18.4 -33.9)", "looks_like_degrees",
+         ("EPSG:32734", "lat -33.9", DEGREES), crs="EPSG:32734"),
+    Case("Birmingham in degrees in the British grid", "POINT(-1.9 52.5)", "looks_like_degrees",
+         ("EPSG:27700", "lon -1.9, lat 52.5", DEGREES), crs="EPSG:27700"),
+    Case("a degree polygon in Web Mercator", "POLYGON((13.3 52.4, 13.5 52.4, 13.5 52.6, 13.3 52.6, 13.3 52.4))",
+         "looks_like_degrees", ("x 13.3…13.5", "around lon 13.4", DEGREES), crs="EPSG:3857"),
+    Case("a degree strip in Lambert-93", "LINESTRING(2.3 48.8, 2.4 49.3)", "looks_like_degrees",
+         ("EPSG:2154", DEGREES), crs="EPSG:2154"),
+    Case("a degree point in an equal-area CRS", "POINT(10 50)", "looks_like_degrees", ("EPSG:3035",),
+         crs="EPSG:3035"),
+    Case("a degree point in a US state plane (feet)", "POINT(-122.4 37.8)", "looks_like_degrees",
+         ("EPSG:2227", "feet"), crs="EPSG:2227"),
+    # Projected coordinates far outside where their CRS is used: made in another CRS.
+    Case("British grid metres in a Lambert-93 layer", "POINT(530000 180000)", "outside_crs_area",
+         ("EPSG:2154", "far outside", "lat 41.15…51.56", "another CRS"), crs="EPSG:2154"),
+    Case("a southern northing in UTM 33N", "POINT(500000 -5000000)", "outside_crs_area",
+         ("lat -45.", "lat 0…84"), crs="EPSG:32633"),
+    Case("Lambert-93 metres in the British grid", "POINT(650000 6860000)", "reprojection_failed", (),
+         crs="EPSG:27700"),
+    Case("a New Zealand grid northing missing a digit", "POINT(1750000 540000)", "outside_crs_area",
+         ("EPSG:2193", "far outside"), crs="EPSG:2193"),
+    # Holes: the service takes one ring ("holes are not supported").
+    Case("a polygon with a hole", "POLYGON((0 0, 0.3 0, 0.3 0.3, 0 0.3, 0 0),"
+         "(0.1 0.1, 0.2 0.1, 0.2 0.2, 0.1 0.2, 0.1 0.1))", "polygon_has_holes",
+         ("a hole", "holes are not supported", "lon 0.1, lat 0.1", "Delete Holes", "123 km²"), location=(0.1, 0.1)),
+    Case("a polygon with two holes", "POLYGON((0 0, 0.3 0, 0.3 0.3, 0 0.3, 0 0),"
+         "(0.05 0.05, 0.1 0.05, 0.1 0.1, 0.05 0.1, 0.05 0.05),(0.2 0.2, 0.25 0.2, 0.25 0.25, 0.2 0.25, 0.2 0.2))",
+         "polygon_has_holes", ("2 holes", "the first at lon 0.05, lat 0.05")),
+    Case("a sliver and a real hole", "POLYGON((0 0, 0.3 0, 0.3 0.3, 0 0.3, 0 0),"
+         "(0.01 0.01, 0.01005 0.01, 0.01005 0.01005, 0.01 0.01),(0.1 0.1, 0.2 0.1, 0.2 0.2, 0.1 0.2, 0.1 0.1))",
+         "polygon_has_holes", ("a hole", "lon 0.1, lat 0.1")),
+    Case("a hole in a UTM field", "POLYGON((495000 5535000, 505000 5535000, 505000 5545000, 495000 5545000, "
+         "495000 5535000),(499000 5539000, 501000 5539000, 501000 5541000, 499000 5541000, 499000 5539000))",
+         "polygon_has_holes", ("a hole", "4 km²"), crs="EPSG:32633"),
+    Case("a curved polygon with a hole", "CURVEPOLYGON(CIRCULARSTRING(0 0, 0.2 0.2, 0 0.4, -0.2 0.2, 0 0),"
+         "(0 0.1, 0.05 0.2, 0 0.3, -0.05 0.2, 0 0.1))", "polygon_has_holes", ("holes are not supported",)),
+    # The poles.
+    Case("a point on the North Pole", "POINT(0 90)", "near_pole", ("North Pole", "at least 5 km"),
+         location=(0.0, 90.0)),
+    Case("a point 1 km from the North Pole", "POINT(45 89.99)", "near_pole", ("1.1 km from the North Pole",)),
+    Case("a point 3 km from the South Pole", "POINT(-60 -89.973)", "near_pole", ("South Pole",)),
+    Case("a point near the pole in polar stereographic", "POINT(1000 1000)", "near_pole", ("North Pole",),
+         crs="EPSG:3413"),
+    Case("a square around the North Pole in polar stereographic", "POLYGON((-500000 -500000, 500000 -500000, "
+         "500000 500000, -500000 500000, -500000 -500000))", "encloses_pole",
+         ("North Pole", "not an antimeridian problem"), crs="EPSG:3413"),
+    Case("Antarctica's pole in its own CRS", "POLYGON((-200000 -200000, 200000 -200000, 200000 200000, "
+         "-200000 200000, -200000 -200000))", "encloses_pole", ("South Pole",), crs="EPSG:3031"),
+    Case("a ring round the pole in degrees", "POLYGON((0 85, 90 85, 180 85, -90 85, 0 85))", "encloses_pole",
+         ("North Pole",)),
+    Case("a polar cap in degrees", "POLYGON((-180 88, 180 88, 180 90, -180 90, -180 88))", "encloses_pole",
+         ("North Pole",)),
+    Case("a strip over the North Pole", "LINESTRING(0 89.9, 180 89.9)", "near_pole",
+         ("passes over the North Pole",)),
+    # The antimeridian: the tasked square or strip, not only the drawn shape.
+    Case("a point 1 km west of 180", "POINT(179.99 10)", "tasked_area_crosses_antimeridian",
+         ("lon 179.99, lat 10.0", "5 × 5 km square", "2.5 km from 180°"), location=(179.99, 10.0)),
+    Case("a point on -180", "POINT(-180 -17)", "tasked_area_crosses_antimeridian", ("lon -180.0",)),
+    Case("a point 10 km from 180 at 80°N", "POINT(179.9 80)", "tasked_area_crosses_antimeridian",
+         ("lat 80.0",)),
+    Case("a strip along 180", "LINESTRING(179.99 10, 179.99 10.2)", "tasked_area_crosses_antimeridian",
+         ("strip 5 km wide",)),
+    Case("a point next to 180 in Web Mercator", "POINT(20036000 1000000)", "tasked_area_crosses_antimeridian",
+         crs="EPSG:3857"),
+    # Zero-area and sub-metre polygons.
+    Case("a 50 cm square", "POLYGON((0 0, 0.0000045 0, 0.0000045 0.0000045, 0 0.0000045, 0 0))", "area_too_small",
+         ("m²", "less than 1 m²")),
+    Case("a 70 cm triangle in UTM", "POLYGON((500000 5500000, 500000.7 5500000, 500000 5500000.7, 500000 5500000))",
+         "area_too_small", ("less than 1 m²",), crs="EPSG:32633"),
+    Case("a polygon of one point in UTM", "POLYGON((500000 5500000, 500000 5500000, 500000 5500000, "
+         "500000 5500000))", "zero_area", ("no area",), crs="EPSG:32633"),
+    Case("a flat triangle in Web Mercator", "POLYGON((1000000 6000000, 1010000 6000000, 1020000 6000000, "
+         "1000000 6000000))", "zero_area", crs="EPSG:3857"),
+    # What the user drew, not what segmentizing made of it.
+    Case("a 3-point arc as a strip", "CIRCULARSTRING(10 50, 10.05 50.05, 10.1 50)", "line_too_many_vertices",
+         ("arc through 3 points", "exactly two points")),
+    Case("a compound curve with an arc", "COMPOUNDCURVE((10 50, 10.05 50),CIRCULARSTRING(10.05 50, 10.1 50.05, "
+         "10.15 50))", "line_too_many_vertices", ("arc through 4 points",)),
+    # The area limit: the contract's when known, the plugin's own bound (said so) when not.
+    Case("over a known 5,000 km² limit", "POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))", "area_too_large",
+         ("12,308.", "5,000 km² your contract allows"), max_sqkm=5000.0),
+    Case("over the plugin's own bound", "POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))", "area_too_large",
+         ("3,000 km² the plugin accepts", "not your contract's"), max_sqkm=None),
+]
+
 
 def test_the_corpus_is_big_enough_and_each_case_is_distinct():
-    assert len(CORPUS) >= 50
-    assert len({case.id for case in CORPUS}) == len(CORPUS)
+    assert len(CORPUS) >= 50 and len(NEW_CASES) >= 30
+    assert len({case.id for case in CORPUS + NEW_CASES}) == len(CORPUS) + len(NEW_CASES)
     # Every failure the AOI rules name is in it.
     assert {case.code for case in CORPUS} >= {
         "null_geometry", "empty_geometry", "self_intersection", "invalid_polygon", "zero_area", "too_many_parts",
         "line_too_many_vertices", "line_too_few_vertices", "strip_too_short", "strip_too_long", "area_too_large",
         "longitude_out_of_range", "latitude_out_of_range", "crosses_antimeridian", "no_crs", "invalid_crs",
         "reprojection_failed", "non_finite_coordinates",
+    }
+    assert {case.code for case in NEW_CASES} >= {
+        "looks_like_degrees", "outside_crs_area", "polygon_has_holes", "near_pole", "encloses_pole",
+        "tasked_area_crosses_antimeridian", "area_too_small", "zero_area", "line_too_many_vertices",
+        "area_too_large",
     }
 
 
@@ -221,7 +320,7 @@ def order_posts(sandbox):
     return [r for r in sandbox.requests_seen() if r["method"] == "POST" and r["path"].rstrip("/").endswith("orders")]
 
 
-@pytest.mark.parametrize("case", CORPUS, ids=[case.id for case in CORPUS])
+@pytest.mark.parametrize("case", CORPUS + NEW_CASES, ids=[case.id for case in CORPUS + NEW_CASES])
 def test_a_bad_aoi_gets_its_own_message_and_nothing_is_sent(case, tasking):
     sandbox, client = tasking
 
@@ -275,6 +374,51 @@ def test_a_layer_of_bad_features_sends_nothing(tasking):
     ]
     assert send_valid_features(client, layer) == []
     assert sandbox.requests_seen() == []
+
+
+def test_a_bulk_of_degrees_typed_into_web_mercator_refuses_each_feature_and_sends_none(tasking):
+    # The headline of issue 13: the whole layer used to go to (0°, 0°).
+    from core.app.bulk import FieldMapping, LayerSnapshot, validate_layer
+
+    sandbox, client = tasking
+    places = [(13.4, 52.5), (2.35, 48.86), (-0.13, 51.5), (12.5, 41.9)]
+    layer = make_layer("Point?crs=EPSG:3857", name="capitals", wkts=[f"POINT({x} {y})" for x, y in places])
+
+    report = validate_layer(LayerSnapshot(layer), FieldMapping.for_layer(layer))
+
+    assert report.valid == []
+    assert [check.code for check in report.checks] == ["looks_like_degrees"] * len(places)
+    for check, (x, y) in zip(report.checks, places):
+        assert f"lon {x!r}, lat {y!r}" in check.reason  # each feature's own reason, naming its own place
+    assert sandbox.requests_seen() == []
+
+
+def test_the_contract_limit_read_from_the_sandbox_replaces_the_plugins_bound(tasking):
+    sandbox, client = tasking
+    limit = next(a["max_sqkm"] for a in sandbox.control("GET", "accounts")["accounts"]
+                 if a["api_key"] == sandbox.api_key)
+    half_degree = QgsGeometry.fromWkt("POLYGON((0 0, 0.45 0, 0.45 0.45, 0 0.45, 0 0))")  # 2,493 km²
+    over = QgsGeometry.fromWkt("POLYGON((0 0, 0.5 0, 0.5 0.5, 0 0.5, 0 0))")  # 3,077 km²
+
+    with pytest.raises(AoiError) as caught:
+        create_order_for_geometry(client, "over the contract", over, "EPSG:4326", max_sqkm=limit)
+    assert f"{limit:,g} km² your contract allows" in caught.value.message
+    assert order_posts(sandbox) == []
+
+    order = create_order_for_geometry(client, "within the contract", half_degree, "EPSG:4326", max_sqkm=limit)
+    assert order.requested_sqkm == pytest.approx(2493, rel=1e-2) and len(order_posts(sandbox)) == 1
+
+
+def test_a_sliver_hole_is_filled_knowingly_and_the_service_accepts_the_one_ring(tasking):
+    sandbox, client = tasking
+    merged_parcels = QgsGeometry.fromWkt("POLYGON((0 0, 0.1 0, 0.1 0.1, 0 0.1, 0 0),"
+                                         "(0.05 0.05, 0.05005 0.05, 0.05005 0.05005, 0.05 0.05))")
+    aoi = aoi_from_geometry(merged_parcels, "EPSG:4326")
+    assert aoi.repairs and "Filled a gap" in aoi.repairs[0]
+
+    order = client.create_order(order_payload(aoi, "merged parcels"))
+
+    assert len(order.geometry["coordinates"]) == 1 and len(order_posts(sandbox)) == 1
 
 
 # --- positive controls: the same path does reach the sandbox when the AOI is good ---------------------------

@@ -301,14 +301,50 @@ def test_geojson_has_six_decimals_and_counter_clockwise_closed_outer_rings():
         assert round(lon, COORDINATE_DECIMALS) == lon and round(lat, COORDINATE_DECIMALS) == lat
 
 
-def test_holes_are_kept_and_turn_clockwise():
-    result = aoi("POLYGON((0 0, 0.3 0, 0.3 0.3, 0 0.3, 0 0),(0.1 0.1, 0.2 0.1, 0.2 0.2, 0.1 0.2, 0.1 0.1))")
-    outer, hole = result.geojson()["coordinates"]
+def test_geojson_turns_holes_clockwise():
+    holed = geometry("POLYGON((0 0, 0.3 0, 0.3 0.3, 0 0.3, 0 0),(0.1 0.1, 0.2 0.1, 0.2 0.2, 0.1 0.2, 0.1 0.1))")
+    outer, hole = geometry_to_geojson(holed)["coordinates"]
 
     twice_area = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(hole, hole[1:]))
     assert twice_area < 0
-    outer_only = aoi("POLYGON((0 0, 0.3 0, 0.3 0.3, 0 0.3, 0 0))")
-    assert result.tasked_sqkm == pytest.approx(outer_only.tasked_sqkm * 8 / 9, rel=1e-3)
+
+
+def test_a_hole_the_user_drew_is_refused_not_filled_since_filling_would_charge_for_it():
+    # The service takes one ring ("holes are not supported"); filling would task 1/9 more than drawn.
+    problem = error("POLYGON((0 0, 0.3 0, 0.3 0.3, 0 0.3, 0 0),(0.1 0.1, 0.2 0.1, 0.2 0.2, 0.1 0.2, 0.1 0.1))")
+
+    assert problem.code == "polygon_has_holes"
+    assert "does not fill it" in problem.message and "123 km²" in problem.message
+    assert problem.location == (0.1, 0.1)
+
+
+def test_a_sliver_hole_is_filled_and_the_aoi_says_so():
+    outline = "POLYGON((0 0, 0.1 0, 0.1 0.1, 0 0.1, 0 0)"
+    result = aoi(outline + ",(0.05 0.05, 0.05005 0.05, 0.05005 0.05005, 0.05 0.05))")
+
+    assert len(result.geojson()["coordinates"]) == 1
+    assert result.tasked_sqkm == pytest.approx(aoi(outline + ")").tasked_sqkm)
+    assert len(result.repairs) == 1 and "Filled a gap of 15 m²" in result.repairs[0]
+    assert aoi(outline + ")").repairs == ()
+
+
+def test_without_a_known_limit_the_bound_is_called_the_plugins_own_not_the_contracts():
+    one_degree = "POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))"  # 12,309 km²
+
+    unknown = error(one_degree)
+    known = error(one_degree, max_sqkm=20000.0 / 4)
+
+    assert unknown.code == known.code == "area_too_large"
+    assert "plugin's own bound" in unknown.message and "contract allows" not in unknown.message
+    assert "5,000 km² your contract allows" in known.message
+    # A known limit larger than the plugin's bound replaces it: that contract is not wrongly refused.
+    assert aoi(one_degree, max_sqkm=20000.0).tasked_sqkm == pytest.approx(12308.8, rel=1e-3)
+
+
+def test_a_known_smaller_limit_refuses_what_the_plugins_bound_would_let_through():
+    cell = "POLYGON((0 0, 0.2 0, 0.2 0.2, 0 0.2, 0 0))"  # 492 km²
+    assert aoi(cell).kind == "area"
+    assert error(cell, max_sqkm=400).code == "area_too_large"
 
 
 def test_geometry_to_geojson_refuses_what_is_not_an_aoi():
@@ -364,6 +400,62 @@ def test_the_crs_may_be_given_by_its_id():
 def test_max_sqkm_must_be_positive():
     with pytest.raises(ValueError):
         aoi("POINT(10 50)", max_sqkm=0)
+
+
+# --- a wrong CRS, the poles, the antimeridian ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("crs", ["EPSG:3857", "EPSG:32633", "EPSG:25832", "EPSG:27700", "EPSG:3035"])
+def test_degrees_in_a_projected_crs_are_refused_naming_the_cause(crs):
+    problem = error("POINT(13.4 52.5)", crs)
+
+    assert problem.code == "looks_like_degrees"
+    assert "look like degrees" in problem.message and "EPSG:4326" in problem.message and crs in problem.message
+
+
+def test_real_projected_coordinates_near_the_degree_box_edge_are_not_mistaken_for_degrees():
+    # 200 m east of Web Mercator's origin is outside a lon/lat box of ±180: a real (if wet) place.
+    assert aoi("POINT(200 50)", "EPSG:3857").kind == "point"
+
+
+def test_far_outside_the_crs_area_of_use_is_refused_but_a_neighbouring_zone_is_not():
+    assert error("POINT(500000 -5000000)", "EPSG:32633").code == "outside_crs_area"
+    # Norway maps all of itself in UTM 33N, reaching 31°E: 13° past the zone is still meant.
+    assert aoi("POINT(1100000 7900000)", "EPSG:32633").kind == "point"
+
+
+def test_a_point_near_a_pole_is_refused_rather_than_priced_for_a_collapsed_square():
+    near = error("POINT(10 89.99)")
+    assert near.code == "near_pole" and "North Pole" in near.message
+    # 11 km away the square is still a 25 km² square, and is accepted.
+    far = aoi("POINT(10 89.9)")
+    measurer = QgsDistanceArea()
+    measurer.setEllipsoid("WGS84")
+    assert measurer.measureArea(far.tasked_geometry()) / 1e6 == pytest.approx(25.0, rel=1e-3)
+
+
+def test_a_polygon_round_a_pole_is_not_called_an_antimeridian_crossing():
+    problem = error("POLYGON((0 85, 90 85, 180 85, -90 85, 0 85))")
+    assert problem.code == "encloses_pole" and "antimeridian" in problem.message  # "not an antimeridian problem"
+    assert error("POLYGON((179.9 0, -179.9 0, -179.9 0.1, 179.9 0.1, 179.9 0))").code == "crosses_antimeridian"
+
+
+def test_a_point_whose_square_would_cross_180_is_refused_and_one_clear_of_it_keeps_a_small_square():
+    assert error("POINT(179.99 10)").code == "tasked_area_crosses_antimeridian"
+    clear = aoi("POINT(179.95 10)").tasked_geometry().boundingBox()
+    assert clear.width() < 0.1 and clear.xMaximum() <= 180.0
+
+
+def test_a_sub_metre_polygon_is_refused_but_a_small_real_one_is_not():
+    assert error("POLYGON((0 0, 0.000005 0, 0.000005 0.000005, 0 0.000005, 0 0))").code == "area_too_small"
+    assert aoi("POLYGON((500000 5500000, 500010 5500000, 500010 5500010, 500000 5500010, 500000 5500000))",
+               "EPSG:32633").tasked_sqkm == pytest.approx(1e-4, rel=1e-2)
+
+
+def test_an_arc_is_reported_as_drawn_not_as_its_segmentized_vertices():
+    problem = error("CIRCULARSTRING(10 50, 10.05 50.05, 10.1 50)")
+    assert "arc through 3 points" in problem.message
+    assert "vertices" not in problem.message
 
 
 # --- many at once, layers, threads ----------------------------------------------------------------------

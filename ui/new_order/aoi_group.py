@@ -36,7 +36,7 @@ class AoiGroup(QGroupBox):
     problem = pyqtSignal(str)  # a message for the geometry row (e.g. nothing selected); the AOI stays
 
     def __init__(self, iface, errors: FieldErrors, parent: Optional[QWidget] = None,
-                 max_sqkm: float = DEFAULT_MAX_SQKM):
+                 max_sqkm: Optional[float] = DEFAULT_MAX_SQKM):
         super().__init__("1. Area of interest", parent)
         self.setObjectName("aoiGroup")
         self.iface = iface
@@ -44,6 +44,7 @@ class AoiGroup(QGroupBox):
         self.max_sqkm = max_sqkm
         self.aoi: Optional[Aoi] = None
         self.aoi_error: Optional[AoiError] = None
+        self._drawn: Optional[tuple] = None  # the last drawn (geometry, crs), checked again on a new limit
         # Map tools and footprints put items on the canvas, so they are made when first needed.
         self._footprint: Optional[FootprintPreview] = None
         self.tools: Dict[str, AoiMapTool] = {}
@@ -100,6 +101,17 @@ class AoiGroup(QGroupBox):
             self._footprint = FootprintPreview(self.canvas, self.max_sqkm)
         return self._footprint
 
+    def set_max_sqkm(self, max_sqkm: Optional[float]) -> None:
+        """Use the contract's area limit once the service has told it (None: unknown); the current AOI is
+        checked again against it, so a limit read after drawing still counts."""
+        self.max_sqkm = max_sqkm
+        for owner in [*self.tools.values(), self._footprint]:
+            preview = getattr(owner, "preview", owner)
+            if preview is not None:
+                preview.max_sqkm = max_sqkm
+        if self._drawn is not None:
+            self.set_aoi_geometry(*self._drawn)
+
     def tool(self, kind: str) -> AoiMapTool:
         """The drawing tool of a kind (point, strip, polygon), made on first use."""
         if kind not in self.tools:
@@ -142,6 +154,7 @@ class AoiGroup(QGroupBox):
 
     def set_aoi_geometry(self, geometry: QgsGeometry, crs: QgsCoordinateReferenceSystem) -> None:
         """Use a geometry drawn (or selected) in `crs` as the AOI; an invalid one is shown red with the reason."""
+        self._drawn = (QgsGeometry(geometry), QgsCoordinateReferenceSystem(crs))
         self._set_result(self.footprint.show(geometry, crs))
 
     def _set_result(self, result) -> None:
@@ -149,14 +162,15 @@ class AoiGroup(QGroupBox):
         self.drawing_status.setStyleSheet(MUTED_STYLE)
         if isinstance(result, Aoi):
             self.aoi, self.aoi_error = result, None
-            self.aoi_summary.setText(result.summary())
+            # What the plugin changed in the shape (e.g. filled sliver holes) is said, never done silently.
+            self.aoi_summary.setText(" ".join((result.summary(), *result.repairs)))
         else:
             self.aoi, self.aoi_error = None, result
             self.aoi_summary.setText("The AOI cannot be ordered (see below); nothing is sent until it is fixed.")
         self.aoiChanged.emit()
 
     def clear_aoi(self) -> None:
-        self.aoi = self.aoi_error = None
+        self.aoi = self.aoi_error = self._drawn = None
         if self._footprint is not None:
             self._footprint.clear()
         self.aoi_summary.setText(NO_AOI)
@@ -167,6 +181,7 @@ class AoiGroup(QGroupBox):
         if not isinstance(layer, QgsVectorLayer):
             self.problem.emit("Choose a vector layer in the Layers panel and select the feature to order.")
             return
+        self._drawn = None
         selection = aoi_from_selection(layer, max_sqkm=self.max_sqkm)
         if selection is None:
             self.problem.emit(f"No feature of “{layer.name()}” is selected: select the one to order "

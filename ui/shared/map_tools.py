@@ -105,7 +105,7 @@ class FootprintPreview:
     the order panel for the chosen AOI.
     """
 
-    def __init__(self, canvas: QgsMapCanvas, max_sqkm: float = DEFAULT_MAX_SQKM):
+    def __init__(self, canvas: QgsMapCanvas, max_sqkm: Optional[float] = DEFAULT_MAX_SQKM):
         self.canvas = canvas
         self.max_sqkm = max_sqkm
         self.footprint = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PolygonGeometry)
@@ -205,7 +205,7 @@ class AoiMapTool(QgsMapTool):
     previewChanged = pyqtSignal(str, bool)  # noqa: N815
     cancelled = pyqtSignal()
 
-    def __init__(self, canvas: QgsMapCanvas, max_sqkm: float = DEFAULT_MAX_SQKM):
+    def __init__(self, canvas: QgsMapCanvas, max_sqkm: Optional[float] = DEFAULT_MAX_SQKM):
         super().__init__(canvas)
         self.canvas = canvas
         self.preview = FootprintPreview(canvas, max_sqkm)
@@ -333,7 +333,7 @@ class PolygonTool(AoiMapTool):
 
     kind = KIND_POLYGON
 
-    def __init__(self, canvas: QgsMapCanvas, max_sqkm: float = DEFAULT_MAX_SQKM):
+    def __init__(self, canvas: QgsMapCanvas, max_sqkm: Optional[float] = DEFAULT_MAX_SQKM):
         super().__init__(canvas, max_sqkm)
         self._ignore_next_release = False
 

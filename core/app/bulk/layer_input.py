@@ -224,11 +224,12 @@ def check_feature(feature: QgsFeature, evaluator: _Evaluator, validator: AoiVali
                         attributes=attributes)
 
 
-def validate_layer(snapshot: LayerSnapshot, mapping: FieldMapping, *, max_sqkm: float = DEFAULT_MAX_SQKM,
+def validate_layer(snapshot: LayerSnapshot, mapping: FieldMapping, *, max_sqkm: Optional[float] = DEFAULT_MAX_SQKM,
                    now: Optional[datetime] = None, progress: Progress = None, is_canceled: IsCanceled = None,
                    limit: Optional[int] = None, service_id: Optional[str] = None) -> ValidationReport:
     """Check every feature of the snapshot (safe in a worker thread); `limit` stops after that many
-    (the dialog's preview of the first rows). The payload rules are those of `service_id` (default: active)."""
+    (the dialog's preview of the first rows). The payload rules are those of `service_id` (default: active).
+    `max_sqkm` is the contract's area limit when the service has told it (None: unknown, see core.aoi)."""
     order_fields = bulk_rules(service_id).order_fields_from_values
     validator = AoiValidator(snapshot.crs, max_sqkm=max_sqkm, transform_context=snapshot.transform_context,
                              no_crs_message=no_crs_message(snapshot.layer_name))
