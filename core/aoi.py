@@ -160,7 +160,7 @@ def _measurer() -> QgsDistanceArea:
 
 
 def _snapped_point(point: QgsPointXY) -> QgsPointXY:
-    return QgsPointXY(round(point.x(), COORDINATE_DECIMALS), round(point.y(), COORDINATE_DECIMALS))
+    return QgsPointXY(*_place(point))
 
 
 def point_square(center: QgsPointXY, size_km: float = POINT_SQUARE_KM) -> QgsGeometry:
@@ -252,6 +252,11 @@ def _format_number(value: float, limit: float) -> str:
     while decimals < 6 and round(value, decimals) == limit:
         decimals += 1
     return f"{value:,.{decimals}f}"
+
+
+def _place(point: Any) -> Tuple[float, float]:
+    """An error's `location`: (lon, lat) of a point, rounded as sent."""
+    return round(point.x(), COORDINATE_DECIMALS), round(point.y(), COORDINATE_DECIMALS)
 
 
 def _lon_lat(x: float, y: float) -> str:
@@ -538,7 +543,7 @@ class AoiValidator:
             f"is made for (lon {area.xMinimum():g}…{area.xMaximum():g}, lat {area.yMinimum():g}…"
             f"{area.yMaximum():g}): they were most likely made in another CRS. Set the layer's CRS to the one "
             "its coordinates are really in (Layer Properties ▸ Source)."
-        ), (round(centre.x(), COORDINATE_DECIMALS), round(centre.y(), COORDINATE_DECIMALS)))
+        ), _place(centre))
 
     def _check_ranges(self, snapped: QgsAbstractGeometry) -> None:
         box = snapped.boundingBox()
@@ -635,7 +640,7 @@ class AoiValidator:
                 f"({across_m:.2g} m across), less than {MIN_AREA_SQM:g} m²: smaller than a satellite can image, "
                 "so most likely a slipped click. Draw the area you want imaged, or order a point "
                 "(a 5 × 5 km square) there."
-            ), (round(centre.x(), COORDINATE_DECIMALS), round(centre.y(), COORDINATE_DECIMALS)))
+            ), _place(centre))
         if area_sqkm > (self.max_sqkm or PLUGIN_MAX_SQKM):
             raise self._too_large_error(area_sqkm)
         return Aoi(KIND_AREA, geometry, area_sqkm, repairs=repairs)
@@ -692,7 +697,7 @@ class AoiValidator:
         location = None
         if errors and errors[0].hasWhere():
             where = errors[0].where()
-            location = (round(where.x(), COORDINATE_DECIMALS), round(where.y(), COORDINATE_DECIMALS))
+            location = _place(where)
         # All corners on one line (or repeated) is a polygon without area, whatever GEOS calls it.
         if "too few points" in what.lower() or geometry.convexHull().area() == 0.0:
             return _zero_area_error()
@@ -741,7 +746,7 @@ def _looks_like_degrees(reprojection: _Reprojection, source_box: QgsRectangle,
         f"({as_degrees}), but the layer's CRS is {reprojection.crs_name}, which counts {_unit_name(reprojection)}: "
         f"{there}, not {as_degrees}. If they are degrees, set the layer's CRS to EPSG:4326 "
         "(Layer Properties ▸ Source); nothing was sent."
-    ), (round(centre.x(), COORDINATE_DECIMALS), round(centre.y(), COORDINATE_DECIMALS)))
+    ), _place(centre))
 
 
 def _pole_name(latitude: float) -> str:
@@ -791,7 +796,7 @@ def _check_pole_clearance(what: str, points: Sequence[QgsPointXY]) -> None:
                 f"{_pole_name(point.y())}: the service's {shape} around it would reach over the pole, where "
                 f"longitude/latitude corners no longer make the area charged for. Move it at least "
                 f"{POLE_CLEARANCE_KM:g} km from the pole."
-            ), (round(point.x(), COORDINATE_DECIMALS), round(point.y(), COORDINATE_DECIMALS)))
+            ), _place(point))
 
 
 def _with_tasked(aoi: Aoi, tasked: Optional[QgsGeometry]) -> Aoi:
@@ -805,7 +810,7 @@ def _crossing_error(what: str, point: QgsPointXY) -> AoiError:
         f"tasks for it ({'the 5 × 5 km square' if what == 'point' else 'the strip 5 km wide'}) would cross the "
         f"antimeridian, which one order cannot. Keep it at least {POINT_SQUARE_KM / 2:g} km from 180°, or draw "
         "a polygon on one side of it."
-    ), (round(point.x(), COORDINATE_DECIMALS), round(point.y(), COORDINATE_DECIMALS)))
+    ), _place(point))
 
 
 # Below this far from 180° a 5 km square or strip side can reach the antimeridian (2.5 km is 0.13° of
