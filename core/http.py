@@ -624,7 +624,8 @@ class HttpTransport:
         service asked for this wait (Retry-After), which is said in so many words."""
         text = f"waiting {seconds:.0f} s as the service asked ({why})" if asked else f"waiting {seconds:.2f} s ({why})"
         text = self._clean(text)
-        LOGGER.info("%s", text)
+        # A wait the service asked for can be long, so it is said where the user looks; back-off is routine.
+        LOGGER.log(logging.INFO if asked else logging.DEBUG, "%s", text)
         self.last_wait = (seconds, text)
         if self.on_wait is not None:
             self.on_wait(seconds, text)
