@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional
 
+from .log import redact, redact_value
+
 
 def field_errors_from_body(body: Any) -> Dict[str, List[str]]:
     """The per-field messages of a 400 answer, as the server sent them: {"geometry": ["..."]}.
@@ -59,6 +61,16 @@ class ServiceError(Exception):
     """Base of everything the service clients and workflows raise on purpose."""
 
 
+class CredentialError(ServiceError, ValueError):
+    """An API key or service URL that cannot be used safely (a line break in the key, a key in the URL).
+
+    The message says what is wrong and where, never the key itself: it is shown to the user and logged.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(redact(message))
+
+
 class ApiError(ServiceError):
     """The service (or the way to it) did not give the answer asked for.
 
@@ -79,11 +91,12 @@ class ApiError(ServiceError):
         url: Optional[str] = None,
         maybe_processed: bool = False,
     ):
-        self.message = message or self.default_message
+        # Masked here, whoever raises: a message or an answer may quote the key in any of its forms.
+        self.message = redact(message or self.default_message)
         self.status = status
-        self.body = body
+        self.body = redact_value(body)
         self.method = method
-        self.url = url
+        self.url = redact(url) if url is not None else None
         # True when the request may have reached the service and been acted on although no good
         # answer came back (a dropped connection after sending, a read timeout, a gateway error):
         # the one case where a create must be looked up before it is sent again.

@@ -37,8 +37,9 @@ from .errors import (
     field_errors_from_body,
     field_errors_text,
 )
-from .log import RedactingFilter, get_logger, redact
+from .log import RedactingFilter, get_logger, redact_value, register_url_credentials, split_url_credentials
 from .log import register_secret as register_log_secret
+from .settings import check_api_key, check_url_has_no_credentials
 
 LOGGER = get_logger("http")
 # Records are masked at the source, so every handler (QGIS's message log, pytest's, a root handler
@@ -343,9 +344,10 @@ class ApiKeyAuth(AuthBase):
     """`Authorization: api-key KEY`, the Planet scheme; its repr never shows the key."""
 
     def __init__(self, api_key: str, scheme: str = "api-key"):
-        self._api_key = api_key
+        # Checked here, not when the header is written: http.client would refuse a key with a line break
+        # with a raw ValueError quoting the whole header, key included.
+        self._api_key = check_api_key(api_key)
         self._scheme = scheme
-        register_secret(api_key)
 
     def __call__(self, request):
         request.headers["Authorization"] = f"{self._scheme} {self._api_key}"
@@ -477,9 +479,11 @@ class HttpTransport:
     ):
         if not base_url:
             raise ValueError("a base URL is needed, e.g. https://api.planet.com/tasking/v2/")
+        # Refused rather than stripped: a URL's user info is a second place for the key that every shown
+        # URL, error and journal entry would carry, and quietly dropping it would change which key is used.
+        check_url_has_no_credentials(base_url)
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self._api_key = api_key or ""
-        register_secret(self._api_key)
+        self._api_key = check_api_key(api_key)  # also registers it as a secret
         self.session = session if session is not None else create_session()
         if timeout is None:
             timeout = getattr(self.session, "default_timeout", None) or qgis_network_timeout()
@@ -505,16 +509,12 @@ class HttpTransport:
         return [s for s in (self._api_key, getattr(proxy, "password", "")) if s]
 
     def _clean(self, value: Any) -> Any:
-        """A body or text with the key (and proxy password) blanked out, for errors and logs."""
-        secrets = self._secrets()
-        if not secrets or value is None:
-            return value
-        if isinstance(value, str):
-            return redact(value, secrets, patterns=False)
-        text = json.dumps(value)
-        # Exact secrets only: masking credential-looking patterns could break the JSON being cleaned.
-        cleaned = redact(text, secrets, patterns=False)
-        return value if cleaned == text else json.loads(cleaned)
+        """A body or text with every secret in every form masked (core.log.redact), for errors and logs.
+        The key and proxy password are registered already; registering again covers a session whose
+        proxy settings were given after this transport was made."""
+        for secret in self._secrets():
+            register_secret(secret)
+        return redact_value(value)
 
     # -- URLs ----------------------------------------------------------------------------------
 
@@ -530,6 +530,10 @@ class HttpTransport:
         A `next` link is built by the server from its own idea of its address, which behind a gateway
         can be http:// or an internal host; following it elsewhere would send the key there.
         """
+        # A link with user info (`http://KEY:@host/…`) loses it: its credentials are registered, so any
+        # echo is masked, and the link followed (and shown) has none.
+        if register_url_credentials(url):
+            url = split_url_credentials(url)[1]
         parts = urlsplit(url)
         if (parts.scheme, parts.netloc) == self._origin:
             return url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
@@ -11,7 +12,8 @@ from urllib.parse import urlsplit
 from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QThread
 
-from .log import get_logger, register_secret
+from .errors import CredentialError
+from .log import MASK, get_logger, register_secret, register_url_credentials, split_url_credentials
 
 PREFIX = "satellite_tasking/"
 
@@ -98,13 +100,62 @@ def _remove(key: str) -> None:
     QgsSettings().remove(PREFIX + key)
 
 
+def url_without_credentials(url: str) -> str:
+    """`url` with its user info (`KEY:@`, `user:KEY@`) masked, for a message that must name the URL."""
+    user_info, rest = split_url_credentials(url)
+    return url if user_info is None else rest.replace("://", f"://{MASK}@", 1)
+
+
+def check_url_has_no_credentials(url: str) -> None:
+    """Refuse a URL carrying a user name or key before its host (`http://KEY:@host/`).
+
+    Such a URL would put the key wherever the URL is shown or kept (messages, the bulk journal, the
+    settings file, in clear); the key belongs in QGIS's authentication database. Its user info is
+    registered as a secret first, so no later echo of the URL shows it either.
+    """
+    if register_url_credentials(url):
+        raise CredentialError(
+            f"The service URL {url_without_credentials(url)} has a user name or key before the host. Enter "
+            "the API key in the API key field and the URL without it (e.g. https://api.planet.com/tasking/v2/)."
+        )
+
+
 def normalize_base_url(url: str) -> str:
-    """The URL stripped, with the one trailing slash relative paths are joined onto."""
+    """The URL stripped, with the one trailing slash relative paths are joined onto; CredentialError
+    (a ValueError) for one with user info, ValueError for one that is not http(s)."""
     url = (url or "").strip()
+    check_url_has_no_credentials(url)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"not an http(s) URL: {url!r}")
     return url if url.endswith("/") else url + "/"
+
+
+def _character_name(char: str) -> str:
+    if char in "\r\n\u2028\u2029\x85":
+        return "a line break"
+    if char == "\t":
+        return "a tab"
+    if char.isspace():
+        return "a space"
+    if unicodedata.category(char).startswith("C"):
+        return "a control character"
+    return f"the character U+{ord(char):04X}, which API keys do not contain"
+
+
+def check_api_key(key: Optional[str]) -> str:
+    """The key without surrounding whitespace; CredentialError (a ValueError) when a character inside it
+    cannot be part of a key: a line break, a tab or space, a control character, anything outside printable
+    ASCII (an HTTP header cannot carry it). The message says what and where, never the key."""
+    key = (key or "").strip()
+    register_secret(key)
+    for position, char in enumerate(key, start=1):
+        if not "!" <= char <= "~":
+            raise CredentialError(
+                f"The API key contains {_character_name(char)} (character {position} of {len(key)}), so it "
+                "cannot be the key. Copy the key again from your account settings and paste it alone."
+            )
+    return key
 
 
 # --- base URLs --------------------------------------------------------------------------------------
@@ -112,7 +163,15 @@ def normalize_base_url(url: str) -> str:
 def base_url(service: str = PLANET_TASKING) -> str:
     """The configured base URL of the real service (ignores the sandbox switch)."""
     _check_service(service)
-    return _get(f"base_url/{service}", DEFAULT_BASE_URLS[service], str) or DEFAULT_BASE_URLS[service]
+    stored = _get(f"base_url/{service}", DEFAULT_BASE_URLS[service], str) or DEFAULT_BASE_URLS[service]
+    if register_url_credentials(stored):
+        # An older version stored it as typed: the key sat in the settings file in clear. Take it out
+        # (the URL is kept without it) and say so; the key belongs in the API key field.
+        stored = split_url_credentials(stored)[1]
+        _set(f"base_url/{service}", stored)
+        _log.warning("The service URL stored for %s had a user name or key before the host; it was removed "
+                     "from the settings. Enter the API key in the plugin's settings.", service)
+    return stored
 
 
 def set_base_url(service: str, url: Optional[str]) -> None:
@@ -259,17 +318,23 @@ def get_api_key(service: str = PLANET_TASKING) -> Optional[str]:
         raise AuthStorageError(f"the stored API key for {service} could not be decrypted. " + MASTER_PASSWORD_MESSAGE)
     key = config.config("username") or None
     register_secret(key)
-    return key
+    try:
+        return check_api_key(key) or None
+    except CredentialError as error:
+        # Stored by an older version that took any text; sending it would fail with a raw error that
+        # quotes it. Say what is wrong instead (the message never holds the key).
+        raise AuthStorageError(f"The API key stored for {service} cannot be used: {error} "
+                               "Enter it again in the plugin's settings.") from None
 
 
 def set_api_key(service: str, key: Optional[str]) -> str:
-    """Store the key encrypted in QgsAuthManager (updating the existing entry) and return its config id."""
+    """Store the key encrypted in QgsAuthManager (updating the existing entry) and return its config id;
+    CredentialError (a ValueError) for a key check_api_key refuses, with nothing stored or removed."""
     _check_service(service)
-    key = (key or "").strip()
+    key = check_api_key(key)  # before anything is stored or cleared: a refused key changes nothing
     if not key:
         clear_api_key(service)
         return ""
-    register_secret(key)
     manager = _auth_manager()
     _unlock(manager)
     config = QgsAuthMethodConfig(AUTH_METHOD)

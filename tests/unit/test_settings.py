@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
 from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
 
 from core import log, settings
+from core.errors import CredentialError
 
 KEY = "PLAK-test-0123456789abcdef-secret"
 
@@ -223,3 +227,175 @@ def test_locked_database_is_not_unlocked_from_a_worker_thread(qgis_auth, monkeyp
     with pytest.raises(settings.AuthStorageError):
         settings.get_api_key("planet_tasking")
     assert prompts == [(True,)]
+
+
+# --- the key in every form: refused on entry, masked everywhere --------------------------------------
+
+# A key with the characters that make its forms differ: quotes, a backslash, "/", "+", a line break.
+ODD_KEY = 'PLAK-odd/key+with"quote\\back\nline-0123'
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+# (form name, the text a log line or error might hold, what must not survive in it)
+FORMS = [
+    ("raw", f"failed with {ODD_KEY}", ODD_KEY),
+    ("JSON-escaped", json.dumps({"detail": f"bad key {ODD_KEY}"}), json.dumps(ODD_KEY)[1:-1]),
+    ("repr-escaped", repr(ValueError(ODD_KEY)), repr(ODD_KEY)[1:-1]),
+    ("header bytes", f"Invalid header value {('api-key ' + ODD_KEY).encode()!r}", repr(ODD_KEY.encode())[2:-1]),
+    ("escaped twice", json.dumps({"error": repr(ODD_KEY)}), json.dumps(repr(ODD_KEY)[1:-1])[1:-1]),
+    ("URL-encoded", f"GET /orders/?key={quote(ODD_KEY, safe='')}", quote(ODD_KEY, safe="")),
+    ("form-encoded", f"body: key={quote_plus(ODD_KEY)}", quote_plus(ODD_KEY)),
+    ("URL user info", f"GET http://{quote(ODD_KEY, safe='')}:@example.com/x", quote(ODD_KEY, safe="")),
+    ("Basic header", f"Authorization: Basic {b64(ODD_KEY + ':')}", b64(ODD_KEY + ":").rstrip("=")),
+    ("Basic, bare", f"credentials {b64(ODD_KEY + ':')} sent", b64(ODD_KEY + ":").rstrip("=")),
+    ("api-key header", f"{{'Authorization': 'api-key {ODD_KEY}'}}", ODD_KEY),
+]
+
+
+@pytest.mark.parametrize("name,text,leaked", FORMS, ids=[form[0] for form in FORMS])
+def test_redact_masks_every_form_of_a_registered_key(name, text, leaked):
+    log.register_secret(ODD_KEY)
+    try:
+        assert leaked in text  # the case really holds the form
+        masked = log.redact(text)
+        assert leaked not in masked and log.MASK in masked
+        assert masked.startswith(text.split(leaked)[0])  # what comes before the key stays readable
+    finally:
+        log.forget_secret(ODD_KEY)
+
+
+@pytest.mark.parametrize("text,leaked", [
+    ("GET http://UNREGISTERED-key-1:@example.com/tasking/v2/", "UNREGISTERED-key-1"),
+    ("GET https://someone:UNREGISTERED-key-2@example.com/", "UNREGISTERED-key-2"),
+    ("headers: {'Authorization': 'api-key UNREGISTERED-key-3'}", "UNREGISTERED-key-3"),
+    (f"Authorization: Basic {b64('UNREGISTERED-key-4:')}", b64("UNREGISTERED-key-4:")),
+    ("GET https://example.com/?api_key=UNREGISTERED-key-5", "UNREGISTERED-key-5"),
+])
+def test_redact_masks_credential_shapes_even_when_the_value_was_never_registered(text, leaked):
+    masked = log.redact(text)
+    assert leaked not in masked and log.MASK in masked
+    assert "example.com" in masked or "Authorization" in masked or "headers" in masked
+
+
+def test_log_lines_mask_every_form_of_the_key(message_log):
+    log.register_secret(ODD_KEY)
+    try:
+        logger = log.get_logger("sweep")
+        for _name, text, _leaked in FORMS:
+            logger.warning("%s", text)
+        logged = "\n".join(message for message, _ in message_log)
+        assert len(message_log) == len(FORMS)
+        for name, _text, leaked in FORMS:
+            assert leaked not in logged, name
+    finally:
+        log.forget_secret(ODD_KEY)
+
+
+def test_records_are_masked_before_any_handler_sees_them():
+    # A handler on the plugin's logger other than QGIS's message log (pytest's, another plugin's root
+    # handler) gets the record already masked: the filter sits on every plugin logger, not on one handler.
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = logging.getLogger("satellite_tasking")
+    logger.addHandler(handler)
+    log.register_secret(ODD_KEY)
+    try:
+        log.get_logger("anything").error("key %r in a record", ODD_KEY)
+    finally:
+        logger.removeHandler(handler)
+        log.forget_secret(ODD_KEY)
+    assert seen and repr(ODD_KEY)[1:-1] not in seen[0] and log.MASK in seen[0]
+
+
+BAD_KEYS = [
+    ("a line break", "PLAKfirst-half\nsecond-half-0123"),
+    ("a line break", "PLAKfirst-half\r\nsecond-half-0123"),
+    ("a tab", "PLAKfirst-half\tsecond-half-0123"),
+    ("a space", "PLAKfirst-half second-half-0123"),
+    ("a control character", "PLAKfirst-half\x00second-half-0123"),
+    ("a control character", "PLAKfirst-half\u200bsecond-half-0123"),  # zero-width space, invisible
+    ("U+00E9", "PLAKfirst-halfésecond-half-0123"),
+]
+
+
+@pytest.mark.parametrize("what,bad_key", BAD_KEYS, ids=[repr(k[1][14:16]) for k in BAD_KEYS])
+def test_a_key_with_a_line_break_or_inner_whitespace_is_refused_and_nothing_is_stored(qgis_auth, message_log,
+                                                                                        what, bad_key):
+    settings.set_api_key("planet_tasking", KEY)
+    with pytest.raises(ValueError) as refused:
+        settings.set_api_key("planet_tasking", bad_key)
+    assert isinstance(refused.value, CredentialError)
+    text = str(refused.value)
+    assert what in text and "character 15 of" in text  # what is wrong, and where
+    for form in log.secret_forms(bad_key) + ("first-half", "second-half"):
+        assert form not in text and form not in repr(refused.value)
+    # Nothing stored: the key before is still the key, and no message quoted the refused one.
+    assert settings.get_api_key("planet_tasking") == KEY
+    assert "first-half" not in all_settings_text()
+    assert not any("first-half" in message for message, _ in message_log)
+
+
+def _store_raw_key(qgis_auth, raw_key: str) -> str:
+    """What an older version did: any text from the key field stored as it was."""
+    config = QgsAuthMethodConfig(settings.AUTH_METHOD)
+    config.setName("Satellite Tasking (planet_tasking)")
+    config.setConfig("username", raw_key)
+    config.setConfig("password", "")
+    stored = qgis_auth.storeAuthenticationConfig(config)
+    stored, config = stored if isinstance(stored, tuple) else (stored, config)
+    assert stored
+    QgsSettings().setValue("satellite_tasking/auth/planet_tasking", config.id())
+    return config.id()
+
+
+def test_a_stored_key_with_a_line_break_gives_a_clear_error_not_a_raw_one(qgis_auth, message_log):
+    from core.services import registry
+
+    _store_raw_key(qgis_auth, "PLAKstored-first\nstored-second-0123")
+    assert settings.has_api_key("planet_tasking")
+    for read in (settings.get_api_key, settings.connection, registry.client_for):
+        with pytest.raises(settings.AuthStorageError) as refused:
+            read("planet_tasking")
+        text = f"{refused.value} {refused.value!r}"
+        assert "line break" in text and "Enter it again" in text
+        assert "stored-first" not in text and "stored-second" not in text
+    assert not any("stored-first" in message for message, _ in message_log)
+    # The way out works without reading it: forget it, then store a good one.
+    settings.clear_api_key("planet_tasking")
+    settings.set_api_key("planet_tasking", KEY)
+    assert settings.get_api_key("planet_tasking") == KEY
+
+
+@pytest.mark.parametrize("url", [
+    "http://PLAKurl-key-0123:@proxy.example.com/tasking/v2/",
+    "https://someone:PLAKurl-key-0123@proxy.example.com/tasking/v2/",
+    "  https://PLAKurl-key-0123@proxy.example.com/tasking/v2  ",
+])
+def test_a_url_with_user_info_is_refused_and_nothing_is_stored(message_log, url):
+    settings.set_base_url("planet_tasking", "https://proxy.example.com/tasking/v2/")
+    with pytest.raises(ValueError) as refused:
+        settings.set_base_url("planet_tasking", url)
+    assert isinstance(refused.value, CredentialError)
+    text = str(refused.value)
+    assert "PLAKurl-key" not in text and "PLAKurl-key" not in repr(refused.value)
+    # It names the URL (masked) and says where the key belongs.
+    assert f"{log.MASK}@proxy.example.com/tasking/v2" in text and "API key field" in text
+    assert settings.base_url("planet_tasking") == "https://proxy.example.com/tasking/v2/"
+    assert "PLAKurl-key" not in all_settings_text()
+    assert not any("PLAKurl-key" in message for message, _ in message_log)
+
+
+def test_a_stored_url_with_user_info_from_an_older_version_is_taken_out_of_the_settings(message_log):
+    QgsSettings().setValue("satellite_tasking/base_url/planet_tasking",
+                           "https://PLAKold-url-key-0123:@proxy.example.com/tasking/v2/")
+    assert settings.base_url("planet_tasking") == "https://proxy.example.com/tasking/v2/"
+    # Gone from the settings file, where it sat in clear, and the user is told why.
+    QgsSettings().sync()
+    assert "PLAKold-url-key" not in all_settings_text()
+    assert b"PLAKold-url-key" not in Path(QgsSettings().fileName()).read_bytes()
+    told = [message for message, _ in message_log if "user name or key before the host" in message]
+    assert told and not any("PLAKold-url-key" in message for message, _ in message_log)
