@@ -15,13 +15,14 @@ from typing import Any, Callable, Dict, List, Tuple
 from urllib.parse import quote, quote_plus
 
 import pytest
-from qgis.core import QgsApplication, QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsSettings, QgsVectorLayer
+from qgis.core import QgsApplication, QgsProject, QgsSettings, QgsVectorLayer
 
-from core import compat, log, settings
+from core import log, settings
 from core.errors import AuthenticationError, CredentialError, ServerError
 from core.http import HttpTransport
 from core.services.planet_tasking.client import TaskingClient
 from tests.conftest import SandboxServer
+from tests.integration.bulk.test_workflows import pads_layer
 
 pytestmark = pytest.mark.usefixtures("clean_settings")
 
@@ -240,20 +241,6 @@ def key_sandbox():
     server.stop()
 
 
-def pads_layer(count: int = 3) -> QgsVectorLayer:
-    layer = QgsVectorLayer("Point?crs=EPSG:4326", "sweep pads", "memory")
-    layer.dataProvider().addAttributes([compat.make_field("pad", compat.STRING)])
-    layer.updateFields()
-    features = []
-    for index in range(count):
-        feature = QgsFeature(layer.fields())
-        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(20 + index * 0.3, 40)))
-        feature.setAttributes([f"sweep pad {index}"])
-        features.append(feature)
-    layer.dataProvider().addFeatures(features)
-    return layer
-
-
 def configured_client() -> TaskingClient:
     """A client as the plugin makes one: the key read back from QGIS's authentication database."""
     connection = settings.connection()
@@ -297,7 +284,7 @@ def run_failing_requests(sandbox, key_sandbox, outcomes: Outcomes) -> None:
 def run_failing_bulk(qtbot, key_sandbox, journal, outcomes: Outcomes) -> None:
     from core.app.bulk import BulkOrderWorkflow, FieldMapping
 
-    layer = pads_layer()
+    layer = pads_layer(3)
     QgsProject.instance().addMapLayer(layer)
     workflow = BulkOrderWorkflow(configured_client, journal, poll_seconds=0.1)
     workflow.failed.connect(lambda *args: outcomes.texts.append(" ".join(texts_of(a) for a in args)))
@@ -333,7 +320,7 @@ def test_no_form_of_the_key_is_left_anywhere_after_a_run_of_failing_requests(
             OrdersMirror(project, configured_client, TaskGroup(lambda *a: None)).ensure_layers()
             assert project.write(str(tmp_path / "sweep.qgz"))
         journal_files = {f"journal:{p.name}": p.read_bytes() for p in tmp_path.glob("bulk-journal.sqlite*")}
-        assert journal_files and any(b"sweep pad" in content for content in journal_files.values())
+        assert journal_files and any(b"pad 2" in content for content in journal_files.values())
         places: Dict[str, Any] = {
             **profile_files(),
             "QgsSettings": settings_text(),
