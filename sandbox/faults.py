@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 from sandbox.errors import ApiError
 
 FAULT_KINDS = ("status", "delay", "drop", "malformed")
-FAULT_STATUSES = (429, 500, 502, 503)
+FAULT_STATUSES = (429, 500, 502, 503, 504)
 REQUEST_LOG_SIZE = 10_000
 
 

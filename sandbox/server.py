@@ -45,6 +45,7 @@ STATUS_FAULT_MESSAGES = {
     500: "Internal server error.",
     502: "Bad gateway.",
     503: "Service temporarily unavailable.",
+    504: "Gateway timeout.",
 }
 
 

@@ -138,6 +138,23 @@ def test_a_create_the_service_has_not_made_within_the_patience_is_uncertain_not_
 # --- Retry-After on a create, in both of its forms, and its cap --------------------------------------
 
 
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_gateway_timeout_on_a_create_is_looked_for_and_never_sent_again(sandbox, waits, when):
+    # 504: a gateway gave up waiting, so the service may still be making the order; no look-up can prove it
+    # absent. Made ("after"): found. Not made ("before"): uncertain once the patience runs out, not re-sent.
+    sandbox.fault(path=ORDERS, method="POST", kind="status", status=504, when=when, count=1)
+    client = make_client(sandbox, waits, lookup_patience=0.8)
+    name = f"gateway {when}"
+    if when == "after":
+        assert client.create_order({"name": name, "geometry": POINT}).name == name
+    else:
+        with pytest.raises(OrderCreationUncertain):
+            client.create_order({"name": name, "geometry": POINT})
+    until_posts_logged(sandbox, 1)
+    assert len(posts(sandbox)) == 1
+    assert orders_named(sandbox, name) == (1 if when == "after" else 0)
+
+
 def test_retry_after_as_an_http_date_is_honoured_on_a_create(sandbox, waits):
     later = email.utils.format_datetime(datetime.now(timezone.utc) + timedelta(seconds=6), usegmt=True)
     sandbox.fault(path=ORDERS, method="POST", kind="status", status=503, retry_after=later, when="before", count=1)
