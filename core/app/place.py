@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from qgis.core import QgsProject, QgsVectorLayer
-from qgis.PyQt.QtCore import QObject, pyqtSignal
+from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from .. import names
 from ..errors import ApiError, Cancelled
 from ..services.base import ServiceDescriptor
 from ..tasks import ApiTask, TaskFeedback, run_in_background
+from .latest import LatestValue
 from .quote import QuoteWorkflow
 from .workflow import Workflow, cancel_task
+
+# A wait this long while placing is said in the panel (shorter back-offs pass unnoticed); checked this often.
+LONG_WAIT_SECONDS = 5.0
+WAIT_CHECK_MS = 250
 
 # (form, aoi, pricing or None, imaging window or None) -> whether the user agreed to place the order.
 Confirm = Callable[[Any, Any, Optional[Any], Optional[Any]], bool]
@@ -32,6 +37,7 @@ class PlaceOrderWorkflow(Workflow):
     placed = pyqtSignal(object, object, list, object)  # form, created order, replaced orders read again, orders layer
     failed = pyqtSignal(object)  # the order was not placed, or may have been (OrderCreationUncertain)
     cancelled = pyqtSignal(bool)  # cancelled; True when the request had not gone out (nothing ordered)
+    waiting = pyqtSignal(str)  # a long wait while placing ("waiting 30 s as the service asked (...)")
 
     def __init__(self, quote: QuoteWorkflow, confirm: Confirm, client_factory: Optional[Callable[[], Any]] = None,
                  service: Optional[ServiceDescriptor] = None, parent: Optional[QObject] = None):
@@ -39,6 +45,13 @@ class PlaceOrderWorkflow(Workflow):
         self.quote = quote
         self.confirm = confirm
         self.task: Optional[ApiTask] = None
+        # The client tells of each wait from the task's thread; the main thread reads the newest on a timer
+        # (no signal is emitted from a task's run()) and says so when it is long enough to be noticed.
+        self._waits: LatestValue = LatestValue()
+        self._wait_version = 0
+        self._wait_timer = QTimer(self)
+        self._wait_timer.setInterval(WAIT_CHECK_MS)
+        self._wait_timer.timeout.connect(self._show_wait)
 
     def problems(self, form: Any, aoi: Any, aoi_error: Any = None) -> Dict[str, str]:
         problems = self.forms.form_problems(form, aoi, for_order=True)
@@ -91,6 +104,11 @@ class PlaceOrderWorkflow(Workflow):
         replaced_ids = [r.order_id for r in (pricing.replaced_orders if pricing else [])]
         replaced_ids += [o.id for o in (window.conflicting_orders if window else []) if o.id not in replaced_ids]
 
+        waits: LatestValue = LatestValue()
+        self._waits, self._wait_version = waits, 0
+        if hasattr(client, "on_wait"):
+            client.on_wait = lambda seconds, text: waits.put(text) if seconds >= LONG_WAIT_SECONDS else None
+
         def create(feedback: TaskFeedback):
             # Cancelled before the request went out: nothing was sent, so nothing can have been ordered.
             feedback.raise_if_canceled()
@@ -106,6 +124,7 @@ class PlaceOrderWorkflow(Workflow):
 
         self.busy.emit(True)
         self.sending.emit(form)
+        self._wait_timer.start()
         self.task = run_in_background(
             names.task_description("place order"), create,
             on_success=lambda result: self._placed(form, *result),
@@ -123,7 +142,14 @@ class PlaceOrderWorkflow(Workflow):
         self._ended()
         self.cancelled.emit(task is not None and isinstance(task.exception, Cancelled))
 
+    def _show_wait(self) -> None:
+        version, text = self._waits.newer_than(self._wait_version)
+        if text is not None:
+            self._wait_version = version
+            self.waiting.emit(text)
+
     def _ended(self) -> None:
+        self._wait_timer.stop()
         self.task = None
         self.busy.emit(False)
 

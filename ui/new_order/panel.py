@@ -183,6 +183,7 @@ class NewOrderPanel(QWidget):
             lambda: self.place_status.setText("Not placed: getting the price was cancelled."))
         placing.declined.connect(lambda: self.place_status.setText("Not placed."))
         placing.sending.connect(lambda form: self.place_status.setText(f"Placing “{form.name.strip()}”…"))
+        placing.waiting.connect(lambda text: self.place_status.setText(f"Placing: {text}…"))
         placing.placed.connect(self._order_placed)
         placing.failed.connect(self._order_failed)
         placing.cancelled.connect(self._order_cancelled)
