@@ -243,13 +243,8 @@ def set_sandbox_port(port: int) -> None:
     _set(SANDBOX_PORT_KEY, port)
 
 
-def sandbox_contract(port: Optional[int] = None, timeout: float = 1.0) -> Optional[str]:
-    """The running local sandbox's default contract for its key, or None when it cannot be read.
-
-    Imaging-window searches require a pl_number (planet-assured-tasking.txt) and the Planet documents
-    give no request that reads an account's contracts, so the user enters theirs; for the sandbox its
-    own control endpoint GET /sandbox/accounts says which contracts its key has.
-    """
+def _sandbox_account(port: Optional[int], timeout: float) -> Optional[Dict[str, Any]]:
+    """The running local sandbox's account for its key (GET /sandbox/accounts), or None when unreadable."""
     url = f"http://{SANDBOX_HOST}:{port if port is not None else sandbox_port()}/sandbox/accounts"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
     try:
@@ -260,9 +255,30 @@ def sandbox_contract(port: Optional[int] = None, timeout: float = 1.0) -> Option
     accounts = answer.get("accounts") if isinstance(answer, dict) else None
     for account in accounts if isinstance(accounts, list) else []:
         if isinstance(account, dict) and account.get("api_key") == SANDBOX_API_KEY:
-            contract = account.get("default_pl_number")
-            return contract if isinstance(contract, str) and contract.strip() else None
+            return account
     return None
+
+
+def sandbox_contract(port: Optional[int] = None, timeout: float = 1.0) -> Optional[str]:
+    """The running local sandbox's default contract for its key, or None when it cannot be read.
+
+    Imaging-window searches require a pl_number (planet-assured-tasking.txt) and the Planet documents
+    give no request that reads an account's contracts, so the user enters theirs; for the sandbox its
+    own control endpoint GET /sandbox/accounts says which contracts its key has.
+    """
+    contract = (_sandbox_account(port, timeout) or {}).get("default_pl_number")
+    return contract if isinstance(contract, str) and contract.strip() else None
+
+
+def sandbox_area_limit(pl_number: str, port: Optional[int] = None, timeout: float = 1.0) -> Optional[float]:
+    """The largest order area (km²) the local sandbox allows `pl_number`, or None when it is not one of its
+    contracts or cannot be read. Planet's API tells no contract limit; only the sandbox does (its control
+    endpoint), so only there is the real limit checked before sending."""
+    account = _sandbox_account(port, timeout) or {}
+    limit = account.get("max_sqkm")
+    if pl_number.strip() not in (account.get("pl_numbers") or []) or not isinstance(limit, (int, float)):
+        return None
+    return float(limit)
 
 
 # --- API keys (QgsAuthManager only) -----------------------------------------------------------------

@@ -18,7 +18,7 @@ from ...core.errors import ImagingWindowSearchFailed, OrderCreationUncertain, Va
 from ...core.services import registry
 from ...core.services.base import ServiceDescriptor
 from ...core.services.planet_tasking.forms import ASSURED, GENERAL, OrderForm
-from ...core.tasks import ApiTask
+from ...core.tasks import ApiTask, run_in_background
 from ..shared.map_tools import FootprintPreview
 from .aoi_group import AoiGroup
 from .fields import MUTED_STYLE, FieldErrors
@@ -237,6 +237,21 @@ class NewOrderPanel(QWidget):
         """Take contract and product from the plugin settings (the user may still change them here)."""
         self.options.reload_settings(settings.pl_number(), settings.product())
         self._form_changed()
+        self._read_area_limit()
+
+    def _read_area_limit(self) -> None:
+        """The contract's area limit where the service tells it (the local sandbox), else the plugin's bound."""
+        contract, port = settings.pl_number(), settings.sandbox_port()
+        if not (settings.use_sandbox() and contract):
+            self.aoi_group.set_max_sqkm(self.max_sqkm)
+            return
+        run_in_background(names.task_description("read the sandbox contract's area limit"),
+                          lambda feedback: settings.sandbox_area_limit(contract, port),
+                          on_success=lambda limit: self._area_limit_read(contract, limit))
+
+    def _area_limit_read(self, contract: str, limit: Optional[float]) -> None:
+        if not sip.isdeleted(self) and contract == settings.pl_number():
+            self.aoi_group.set_max_sqkm(limit if limit is not None else self.max_sqkm)
 
     def _scheduling_changed(self) -> None:
         self._update_mode()

@@ -8,6 +8,7 @@ from typing import Any, Callable, Optional, Tuple, Union
 from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
+from ... import settings
 from ...aoi import AoiError
 from .journal import BulkJournal
 from .layer_input import FieldMapping, LayerSnapshot, ValidationReport, validate_layer
@@ -116,9 +117,17 @@ class BulkOrderWorkflow(BulkTaskRunner):
             return False
         self.snapshot_layer = layer
         now = datetime.now(timezone.utc)
-        self._run(CHECKING,
-                  lambda feedback: validate_layer(snapshot, mapping, now=now, progress=feedback.set_progress,
-                                                  is_canceled=feedback.is_canceled),
+        # The contract's real area limit where the service tells it (only the local sandbox does); read in the
+        # task with the rest, from the settings as they are now.
+        contract, port = settings.pl_number(), settings.sandbox_port()
+        sandbox = settings.use_sandbox()
+
+        def check_all(feedback: Any) -> Any:
+            limit = settings.sandbox_area_limit(contract, port) if sandbox and contract else None
+            return validate_layer(snapshot, mapping, now=now, max_sqkm=limit, progress=feedback.set_progress,
+                                  is_canceled=feedback.is_canceled)
+
+        self._run(CHECKING, check_all,
                   self._checked, lambda error: self.failed.emit(CHECKING, error),
                   lambda: self.cancelled.emit(CHECKING))
         return True

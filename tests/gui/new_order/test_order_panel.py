@@ -847,3 +847,15 @@ def test_an_order_placed_here_and_the_orders_tab_share_one_orders_layer(panel, q
         for layer in (orders_tab.orders_layer, orders_tab.captures_layer):
             if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
                 QgsProject.instance().removeMapLayer(layer.id())
+
+
+def test_the_sandbox_contracts_own_area_limit_is_the_one_checked(panel, qtbot, sandbox, clean_settings):
+    draw_polygon(panel, corners_km=((0, 0), (70, 0), (70, 70), (0, 70)))  # about 4,900 km²
+    # Planet's API tells no contract limit: the plugin's own bound is named as such, not as the contract's.
+    assert "plugin's own bound" in panel.field_error("geometry")
+    # The local sandbox does tell its contracts' limit (GET /sandbox/accounts): that one is the contract's rule.
+    clean_settings.set_sandbox_port(int(sandbox.root.rsplit(":", 1)[1]))
+    clean_settings.set_use_sandbox(True)
+    panel.reload_settings()
+    qtbot.waitUntil(lambda: "your contract allows" in panel.field_error("geometry"), timeout=WAIT_MS)
+    assert api_requests(sandbox, "POST", "orders") == []
