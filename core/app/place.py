@@ -112,7 +112,7 @@ class PlaceOrderWorkflow(Workflow):
         def create(feedback: TaskFeedback):
             # Cancelled before the request went out: nothing was sent, so nothing can have been ordered.
             feedback.raise_if_canceled()
-            order = client.create_order(body)
+            order = client.create_order(body, is_canceled=feedback.is_canceled)
             refreshed: List[Any] = []
             for order_id in replaced_ids:
                 # The replaced orders change state at the service; show that too (best effort).

@@ -57,7 +57,7 @@ class Quoting(Protocol):
 class Placing(Protocol):
     """Place one order; the client never places it twice (a lost answer is looked up before a re-send)."""
 
-    def create_order(self, payload: Mapping[str, Any]) -> OrderLike: ...
+    def create_order(self, payload: Mapping[str, Any], *, is_canceled: Any = None) -> OrderLike: ...
 
 
 class Editing(Protocol):

@@ -74,7 +74,7 @@ class FakeNewOrderClient:
 
     # -- orders --------------------------------------------------------------------------------------
 
-    def create_order(self, payload: Mapping[str, Any]) -> Order:
+    def create_order(self, payload: Mapping[str, Any], **_options: Any) -> Order:
         self.created.append(dict(payload))
         return Order(id=f"order-{len(self.created)}", name=payload.get("name"), status="RECEIVED")
 

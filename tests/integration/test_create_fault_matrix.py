@@ -9,7 +9,7 @@ from typing import List, Optional, Tuple
 
 import pytest
 
-from core.errors import OrderCreationUncertain, RateLimitedError, ServerError
+from core.errors import Cancelled, OrderCreationUncertain, RateLimitedError, ServerError
 from core.services.planet_tasking.client import TaskingClient
 
 POINT = {"type": "Point", "coordinates": [13.350097, 52.514511]}
@@ -234,3 +234,30 @@ def test_a_bulk_the_service_received_is_not_sent_again(sandbox, waits, fault):
     until_posts_logged(sandbox, 1, "/bulk/")
     TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.advance).wait_bulk(bulk_id)
     assert len(posts(sandbox, "/bulk/")) == 1 and orders_named(sandbox, "bulk once") == 1
+
+
+def test_cancelling_while_a_slow_create_is_looked_for_ends_uncertain_and_sends_nothing_more(sandbox, waits):
+    # The service sits on the POST far longer than the client waits; the user cancels while the plugin looks.
+    sandbox.fault(path=ORDERS, method="POST", kind="delay", delay_seconds=3.0, when="before", count=1)
+    client = make_client(sandbox, waits, timeout=CLIENT_TIMEOUT)  # the default patience: minutes
+    looks = []
+    started = time.monotonic()
+
+    def cancelled() -> bool:
+        looks.append(time.monotonic())
+        return len(looks) >= 2
+
+    with pytest.raises(OrderCreationUncertain) as raised:
+        client.create_order({"name": "cancelled look", "geometry": POINT}, is_canceled=cancelled)
+    assert "cancelled" in str(raised.value) and "Check the order list" in str(raised.value)
+    assert time.monotonic() - started < 3.0  # stopped looking at once, not after the patience
+    until_posts_logged(sandbox, 1)
+    assert len(posts(sandbox)) == 1 and orders_named(sandbox, "cancelled look") == 1
+
+
+def test_cancelling_after_absence_was_proved_sends_nothing_and_orders_nothing(sandbox, waits):
+    sandbox.fault(path=ORDERS, method="POST", kind="status", status=503, when="before", count=1)
+    client = make_client(sandbox, waits)
+    with pytest.raises(Cancelled):
+        client.create_order({"name": "cancelled resend", "geometry": POINT}, is_canceled=lambda: True)
+    assert len(posts(sandbox)) == 1 and orders_named(sandbox, "cancelled resend") == 0

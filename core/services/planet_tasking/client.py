@@ -14,6 +14,7 @@ import requests
 from ...errors import (
     ApiError,
     CancellationChargeRequired,
+    Cancelled,
     ConflictError,
     ImagingWindowSearchFailed,
     MalformedResponseError,
@@ -224,7 +225,7 @@ class TaskingClient:
 
     # -- orders ----------------------------------------------------------------------------------
 
-    def create_order(self, payload: Mapping[str, Any]) -> Order:
+    def create_order(self, payload: Mapping[str, Any], *, is_canceled: IsCanceled = None) -> Order:
         """Create one order from an order payload ({"name", "geometry", ...} or an imaging window).
 
         The API takes no client-chosen id, so a create whose answer was lost or ambiguous (connection
@@ -234,7 +235,8 @@ class TaskingClient:
         a new one with the same geometry (or imaging window) is the order sent. One match: returned.
         None, with the proof described in `_after_ambiguous_create`: sent again. Several, or no proof
         either way: OrderCreationUncertain, and nothing is sent. Without a name there is no way to
-        tell, so the failure becomes OrderCreationUncertain.
+        tell, so the failure becomes OrderCreationUncertain. `is_canceled` (a task's) stops the looking: once
+        the order was sent, a cancel cannot undo it, so it ends in OrderCreationUncertain, never in a re-send.
         """
         body = jsonable(payload)
         name = body.get("name")
@@ -253,7 +255,7 @@ class TaskingClient:
                         status=error.status, method="POST", url=error.url) from error
                 found = self._after_ambiguous_create(
                     error, attempt, lambda: self._reconcile_created_order(body, known_ids),
-                    f"order {name!r}")
+                    f"order {name!r}", is_canceled)
                 if found is not None:
                     LOGGER.info("order %s was created although its answer was lost; not sending it again", found.id)
                     return found
@@ -269,7 +271,7 @@ class TaskingClient:
             return Order.from_json(reply.data)
 
     def _after_ambiguous_create(self, error: ApiError, attempt: int, look: Callable[[], Optional[Any]],
-                                what: str) -> Optional[Any]:
+                                what: str, is_canceled: IsCanceled = None) -> Optional[Any]:
         """What became of a create (`what`) that failed ambiguously: `look()`'s finding, or None once
         the service has proved it does not have it, when it may be sent again (attempt `attempt`+1).
 
@@ -295,18 +297,22 @@ class TaskingClient:
         if not may_still_be_running(error):
             found = look()
         else:
-            found = self._look_until_found(error, look, what)
+            found = self._look_until_found(error, look, what, is_canceled)
         if found is not None:
             return found
+        if is_canceled is not None and is_canceled():
+            # Proved absent and not sent again: nothing was ordered.
+            raise Cancelled(f"Cancelled: {what} was not created, and it was not sent again.")
         if asks_too_long:
             raise transport.asked_too_long(error)
         if attempt >= transport.max_retries:
             raise error
         return None
 
-    def _look_until_found(self, error: ApiError, look: Callable[[], Optional[Any]], what: str) -> Any:
+    def _look_until_found(self, error: ApiError, look: Callable[[], Optional[Any]], what: str,
+                          is_canceled: IsCanceled = None) -> Any:
         """`look()` repeated with back-off until it finds something (returned) or `lookup_patience`
-        seconds pass (OrderCreationUncertain: the service may still be making it)."""
+        seconds pass, or the task is cancelled (OrderCreationUncertain: the service may still be making it)."""
         started = time.monotonic()
         looks = 0
         while True:
@@ -314,6 +320,8 @@ class TaskingClient:
             looks += 1
             if found is not None:
                 return found
+            if is_canceled is not None and is_canceled():
+                raise self._stopped_looking(error, what)
             waited = time.monotonic() - started
             if waited >= self.lookup_patience:
                 raise OrderCreationUncertain(
@@ -323,6 +331,13 @@ class TaskingClient:
             self.transport.pause(
                 self.transport.backoff_delay(looks),
                 f"{what} is not listed yet; the service may still be working on it (look {looks})")
+
+    @staticmethod
+    def _stopped_looking(error: ApiError, what: str) -> OrderCreationUncertain:
+        return OrderCreationUncertain(
+            f"{error.message} Looking for {what} was cancelled: it was sent, and the service may have it or still "
+            "be creating it, so it was not sent again. Check the order list before sending it again.",
+            status=error.status, method="POST", url=error.url)
 
     def _order_ids_named(self, name: str) -> Set[str]:
         return {o.id for o in self._same_named(name, fields=["id", "name"]) if o.name is None or o.name == name}
