@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from qgis.core import Qgis, QgsVectorLayer
+from qgis.core import Qgis, QgsExpression, QgsVectorLayer, QgsWkbTypes
 from qgis.gui import QgsFieldExpressionWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
@@ -30,7 +30,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ...core import compat
+from ...core import compat, names
 from ...core.app.bulk import (
     BulkJob,
     BulkJournal,
@@ -46,6 +46,7 @@ from ...core.app.bulk import (
     readable_error,
 )
 from ...core.app.bulk.resume import ClientsByService
+from ...core.layers import layer_kind
 from ...core.tasks import ApiTask
 from .common import ClientFactory
 from .jobs_panel import BulkJobsPanel
@@ -61,6 +62,45 @@ ASSURED_TOOLTIP = (
     "minutes at the service: a layer would need one search per feature, each waited for, and a window chosen "
     "per feature (some replacing existing orders). Order assured AOIs one at a time from the Satellite Tasking "
     "panel; bulk orders from a layer are flexible orders.")
+# The plugin's own layers: ordering them again is never what a user opening this dialog means.
+OWN_LAYER_NAMES = (names.CAPTURES_LAYER, names.ORDERS_LAYER, names.IMAGING_WINDOWS_LAYER)
+# Fields that read as a feature's name, best first; an id-like field is the last resort.
+NAME_FIELDS = ("name", "title", "label")
+ID_FIELDS = ("id", "fid", "uid", "uuid", "code")
+
+
+def is_own_layer(layer: Any) -> bool:
+    """True for a layer the plugin made (marked with its kind, or named like one of its layers)."""
+    return isinstance(layer, QgsVectorLayer) and (layer_kind(layer) is not None or layer.name() in OWN_LAYER_NAMES)
+
+
+def is_orderable_layer(layer: Any) -> bool:
+    """A point, line or polygon vector layer of the user's own (not the plugin's)."""
+    if not isinstance(layer, QgsVectorLayer):
+        return False
+    if layer.geometryType() not in (QgsWkbTypes.GeometryType.PointGeometry, QgsWkbTypes.GeometryType.LineGeometry,
+                                    QgsWkbTypes.GeometryType.PolygonGeometry):
+        return False
+    return not is_own_layer(layer)
+
+
+def name_expression(layer: QgsVectorLayer) -> Optional[str]:
+    """An expression naming each order after the layer's obvious name field, or None when it has none.
+
+    name / Name / NAME, then title, then label (text fields first); an id-like field last, prefixed with the
+    layer's name so the orders still read as "<layer> <id>".
+    """
+    fields = {field.name().lower(): field for field in layer.fields()}
+    for wanted in NAME_FIELDS:
+        field = fields.get(wanted)
+        if field is not None:
+            return QgsExpression.quotedColumnRef(field.name())
+    for wanted in ID_FIELDS:
+        field = fields.get(wanted)
+        if field is not None:
+            return (f"concat({QgsExpression.quotedString(layer.name())}, ' ', "
+                    f"{QgsExpression.quotedColumnRef(field.name())})")
+    return None
 
 
 class BulkOrderDialog(QDialog):
@@ -87,6 +127,7 @@ class BulkOrderDialog(QDialog):
         self.workflow = BulkOrderWorkflow(client_factory, self._journal, poll_seconds, self)
         self._build()
         self._connect_workflow()
+        self._preselect_layer()
         self._layer_changed(self.layer_combo.currentLayer())
         self.finished.connect(self.release_journal)
 
@@ -275,12 +316,27 @@ class BulkOrderDialog(QDialog):
                 f"{len(self.report.invalid)} of {len(self.report.checks)} features are invalid and “Stop” is chosen: "
                 "fix them (reasons below) or choose to skip them.")
 
+    def _preselect_layer(self) -> None:
+        """Start on the active layer when the user could order it, else on the first layer that is theirs.
+
+        The combo's own first pick is alphabetical, which is often the plugin's Captures layer.
+        """
+        active = self.iface.activeLayer() if self.iface is not None else None
+        candidates = [active] + [self.layer_combo.layer(row) for row in range(self.layer_combo.count())]
+        for layer in candidates:
+            if is_orderable_layer(layer):
+                self.layer_combo.setLayer(layer)
+                return
+
     def _layer_changed(self, layer: Any) -> None:
         layer = layer if isinstance(layer, QgsVectorLayer) else None
         for widget in self.field_widgets.values():
             widget.setLayer(layer)
         if layer is not None:
             defaults = FieldMapping.for_layer(layer).expressions
+            obvious_name = name_expression(layer)
+            if obvious_name:  # for_layer knows only a field called "name"; title, label or an id do too
+                defaults["name"] = obvious_name
             for name, widget in self.field_widgets.items():
                 widget.setExpression(defaults.get(name, ""))
             self.selected_only.setChecked(layer.selectedFeatureCount() > 0)

@@ -1,0 +1,111 @@
+"""Issue 14's small things a new user meets: the bulk dialog's first guesses, one wording for quota units,
+tooltips everywhere, the shipped user guide and HTTP sessions that are closed."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
+
+from core import compat, names
+from core.app.bulk import BulkJournal
+from core.tasks import active_tasks, cancel_all_tasks
+from ui.bulk import BulkOrderDialog
+
+
+@pytest.fixture
+def journal(tmp_path):
+    with BulkJournal(str(tmp_path / "journal.sqlite")) as opened:
+        yield opened
+
+
+@pytest.fixture
+def project(qgis_new_project):
+    yield QgsProject.instance()
+    QgsProject.instance().removeAllMapLayers()
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_tasks(qgis_app, qtbot):
+    yield
+    cancel_all_tasks()
+    qtbot.waitUntil(lambda: not active_tasks(), timeout=20000)
+
+
+def no_client():
+    raise AssertionError("nothing is sent while the dialog only makes its first guesses")
+
+
+def points_layer(name: str, fields=(), count: int = 3) -> QgsVectorLayer:
+    """`count` points in WGS 84 with text `fields` valued '<field> <n>'."""
+    layer = QgsVectorLayer("Point?crs=EPSG:4326", name, "memory")
+    layer.dataProvider().addAttributes([compat.make_field(field, compat.STRING) for field in fields])
+    layer.updateFields()
+    features = []
+    for index in range(count):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(10 + index * 0.1, 50)))
+        feature.setAttributes([f"{field} {index}" for field in fields])
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def open_dialog(qtbot, qgis_iface, journal) -> BulkOrderDialog:
+    dialog = BulkOrderDialog(no_client, qgis_iface, journal=journal)
+    qtbot.addWidget(dialog)
+    return dialog
+
+
+# -- 1. the bulk dialog's first guesses ------------------------------------------------------------------------
+
+
+def test_bulk_dialog_starts_on_the_active_layer_not_the_plugins_captures(qtbot, qgis_iface, project, journal):
+    # "Captures" sorts first in the combo: before, the dialog opened on it with its selection ticked.
+    captures = points_layer(names.CAPTURES_LAYER, ("capture_id",))
+    captures.selectAll()
+    sites = points_layer("survey sites", ("title",))
+    project.addMapLayers([captures, sites])
+    qgis_iface.setActiveLayer(sites)
+
+    dialog = open_dialog(qtbot, qgis_iface, journal)
+
+    assert dialog.layer() is sites
+    assert not dialog.selected_only.isChecked()  # the sites have no selection: all of them are ordered
+    assert dialog.field_widgets["name"].expression() == '"title"'
+    assert dialog.preview_table.item(0, 1).text() == "title 0"
+
+
+def test_selected_only_follows_the_chosen_layers_selection(qtbot, qgis_iface, project, journal):
+    sites = points_layer("sites", ("Name",))
+    sites.selectByIds([sites.allFeatureIds()[0]])
+    project.addMapLayer(sites)
+    qgis_iface.setActiveLayer(sites)
+
+    dialog = open_dialog(qtbot, qgis_iface, journal)
+
+    assert dialog.layer() is sites and dialog.selected_only.isChecked()
+    assert dialog.field_widgets["name"].expression() == '"Name"'
+    assert dialog.preview_table.rowCount() == 1
+
+
+def test_a_plugin_layer_active_falls_back_to_the_users_layer(qtbot, qgis_iface, project, journal):
+    orders = points_layer(names.ORDERS_LAYER, ("name",))
+    wells = points_layer("wells", ("label", "ID"))
+    project.addMapLayers([orders, wells])
+    qgis_iface.setActiveLayer(orders)
+
+    dialog = open_dialog(qtbot, qgis_iface, journal)
+
+    assert dialog.layer() is wells
+    assert dialog.field_widgets["name"].expression() == '"label"'  # a label beats an id
+
+
+def test_an_id_field_names_orders_after_the_layer_when_nothing_better_exists(qtbot, qgis_iface, project, journal):
+    pads = points_layer("pads", ("site_code", "ID"))
+    project.addMapLayer(pads)
+    qgis_iface.setActiveLayer(pads)
+
+    dialog = open_dialog(qtbot, qgis_iface, journal)
+
+    assert dialog.preview_table.item(0, 1).text() == "pads ID 0"
+
