@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
+from qgis.PyQt.QtCore import Qt
 
 from core import compat, names
 from core.app.bulk import BulkJournal
+from core.services.planet_tasking.client import TaskingClient
 from core.tasks import active_tasks, cancel_all_tasks
 from ui.bulk import BulkOrderDialog
 
@@ -109,3 +111,25 @@ def test_an_id_field_names_orders_after_the_layer_when_nothing_better_exists(qtb
 
     assert dialog.preview_table.item(0, 1).text() == "pads ID 0"
 
+
+# -- 2. one wording for quota units ------------------------------------------------------------------------
+
+
+def test_bulk_price_is_said_in_km2_of_quota_like_the_new_order_tab(qtbot, qgis_iface, project, journal, sandbox):
+    sites = points_layer("sites", ("name",))
+    project.addMapLayer(sites)
+    qgis_iface.setActiveLayer(sites)
+    dialog = BulkOrderDialog(
+        lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.sleep, timeout=30.0),
+        qgis_iface, journal=journal)
+    qtbot.addWidget(dialog)
+
+    qtbot.mouseClick(dialog.validate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=20000)
+    qtbot.mouseClick(dialog.price_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.pricing is not None, timeout=20000)
+
+    assert dialog.pricing.units == "SQKM"  # what the service says …
+    assert "km² of quota for 3 orders" in dialog.price_label.text()  # … and what the user reads
+    assert "SQKM" not in dialog.price_label.text()
+    assert dialog.validation_table.horizontalHeaderItem(5).text() == "Price (km² of quota)"

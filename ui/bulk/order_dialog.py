@@ -48,6 +48,7 @@ from ...core.app.bulk import (
 from ...core.app.bulk.resume import ClientsByService
 from ...core.layers import layer_kind
 from ...core.tasks import ApiTask
+from ..new_order.texts import units_text
 from .common import ClientFactory
 from .jobs_panel import BulkJobsPanel
 from .messages import push_message
@@ -436,7 +437,9 @@ class BulkOrderDialog(QDialog):
                 item = QTableWidgetItem(f"not priced: {readable_error(error)}")
                 item.setForeground(Qt.GlobalColor.red)
                 self.validation_table.setItem(row, 5, item)
-        units = pricing.units or "units"
+        # The same words as the New order tab's quote: "km² of quota", never the API's "SQKM".
+        units = units_text(pricing.units)
+        self.validation_table.horizontalHeaderItem(5).setText(f"Price ({units})")
         text = (f"Total {pricing.total:,.3f} {units} for {len(pricing.prices)} orders "
                 f"({pricing.requests} request{'s' if pricing.requests != 1 else ''})")
         if pricing.failures:
