@@ -55,6 +55,9 @@ from .messages import push_message
 from .progress import BulkProgressPanel
 
 PREVIEW_ROWS = 10
+CREATE_TOOLTIP = ("Create one order per valid feature, after your confirmation; every bulk is journaled first, so a "
+                  "crash or lost network neither loses nor doubles orders.")
+CREATED_TOOLTIP = "These features were ordered already; check the features again to order them once more."
 VALIDATION_COLUMNS = ("Feature", "Name", "Shape", "km²", "Check", "Price")
 ASSURED_TOOLTIP = (
     "Not available for a layer yet. An assured order names one imaging window, and a window comes from an "
@@ -175,8 +178,11 @@ class BulkOrderDialog(QDialog):
         self.layer_combo = QgsMapLayerComboBox(source)
         self.layer_combo.setObjectName("layerCombo")
         self.layer_combo.setFilters(compat.vector_layer_filter())
+        self.layer_combo.setToolTip("The point, line or polygon layer (any CRS) whose features become orders: a point "
+                                    "is a 5 × 5 km square, a two-point line a 5 km-wide strip, a polygon its area.")
         self.selected_only = QCheckBox("Selected features only", source)
         self.selected_only.setObjectName("selectedOnlyCheck")
+        self.selected_only.setToolTip("Order only the features selected in the layer; unticked: every feature.")
         source_layout.addWidget(self.layer_combo, 1)
         source_layout.addWidget(self.selected_only)
         layout.addWidget(source)
@@ -190,6 +196,8 @@ class BulkOrderDialog(QDialog):
             widget = QgsFieldExpressionWidget(mapping)
             widget.setObjectName(f"{name}Expression")
             widget.setAllowEmptyFieldName(True)
+            widget.setToolTip(f"{labels[name]} of each order: a field of the layer or an expression (ε); "
+                              "empty: the service's default.")
             widget.fieldChanged.connect(self._mapping_changed)
             row, column = index % 4, (index // 4) * 2
             grid.addWidget(QLabel(labels[name], mapping), row, column)
@@ -201,6 +209,7 @@ class BulkOrderDialog(QDialog):
 
         self.preview_table = QTableWidget(0, 0, self)
         self.preview_table.setObjectName("previewTable")
+        self.preview_table.setToolTip("What the first features would send, or why they could not be ordered.")
         self.preview_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.preview_table.verticalHeader().setVisible(False)
         self.preview_table.setMinimumHeight(120)
@@ -210,12 +219,15 @@ class BulkOrderDialog(QDialog):
         checks = QHBoxLayout()
         self.validate_button = QPushButton("Check all features", self)
         self.validate_button.setObjectName("validateButton")
+        self.validate_button.setToolTip("Check every feature (geometry, area, times, fields) before anything is sent.")
         self.validate_button.clicked.connect(self.start_validation)
         self.skip_invalid = QRadioButton("Skip invalid features", self)
         self.skip_invalid.setObjectName("skipInvalidRadio")
+        self.skip_invalid.setToolTip("Order the valid features and leave the invalid ones out (listed with the reason).")
         self.skip_invalid.setChecked(True)
         self.stop_on_invalid = QRadioButton("Stop if any feature is invalid", self)
         self.stop_on_invalid.setObjectName("stopOnInvalidRadio")
+        self.stop_on_invalid.setToolTip("Order nothing until every feature is valid.")
         group = QButtonGroup(self)
         group.addButton(self.skip_invalid)
         group.addButton(self.stop_on_invalid)
@@ -238,6 +250,7 @@ class BulkOrderDialog(QDialog):
         layout.addWidget(self.validation_label)
         self.validation_table = QTableWidget(0, len(VALIDATION_COLUMNS), self)
         self.validation_table.setObjectName("validationTable")
+        self.validation_table.setToolTip("Each feature's check: the area tasked, OK or the reason, and its price.")
         self.validation_table.setHorizontalHeaderLabels(VALIDATION_COLUMNS)
         self.validation_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.validation_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
@@ -248,6 +261,7 @@ class BulkOrderDialog(QDialog):
         actions = QHBoxLayout()
         self.price_button = QPushButton("Price", self)
         self.price_button.setObjectName("priceButton")
+        self.price_button.setToolTip("Ask the service for the price of every valid feature; nothing is ordered.")
         self.price_button.clicked.connect(self.start_pricing)
         self.price_label = QLabel("", self)
         self.price_label.setObjectName("priceLabel")
@@ -256,6 +270,7 @@ class BulkOrderDialog(QDialog):
         self.create_button.clicked.connect(self.start_creation)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setObjectName("cancelTaskButton")
+        self.cancel_button.setToolTip("Stop the check, pricing or sending under way; orders already created stay.")
         self.cancel_button.clicked.connect(self.cancel_task)
         actions.addWidget(self.price_button)
         actions.addWidget(self.price_label, 1)
@@ -283,6 +298,8 @@ class BulkOrderDialog(QDialog):
         layout.addWidget(self.summary_label)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip(
+            "Close the dialog; a bulk being sent goes on and is followed in the Bulk jobs tab.")
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
 
@@ -309,8 +326,7 @@ class BulkOrderDialog(QDialog):
         self.validate_button.setEnabled(self.layer() is not None and not workflow.busy)
         self.price_button.setEnabled(workflow.can_price(stop))
         self.create_button.setEnabled(workflow.can_create(stop))
-        self.create_button.setToolTip("These features were ordered already; check the features again to order "
-                                      "them once more." if workflow.ordered else "")
+        self.create_button.setToolTip(CREATED_TOOLTIP if workflow.ordered else CREATE_TOOLTIP)
         self.cancel_button.setEnabled(workflow.busy)
         if workflow.blocked(stop):
             self.validation_label.setText(

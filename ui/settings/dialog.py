@@ -46,35 +46,51 @@ class SettingsDialog(QDialog):
         # The services come from the registry; keys and URLs are kept per service.
         self.service_combo = QComboBox(self)
         self.service_combo.setObjectName("serviceCombo")
+        self.service_combo.setToolTip("The tasking service to order from. Each service keeps its own API key and URL.")
         for descriptor in registry.services():
             self.service_combo.addItem(descriptor.title, descriptor.id)
 
         self.api_key_edit = QLineEdit(self)
         self.api_key_edit.setObjectName("apiKeyEdit")
         self.api_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key_edit.setToolTip("Your API key for the service. It is stored encrypted in the QGIS authentication "
+                                     "database, never shown again, logged or saved in a project. Leave empty to keep "
+                                     "the stored key.")
         self.forget_key_button = QPushButton("Forget key", self)
         self.forget_key_button.setObjectName("forgetKeyButton")
+        self.forget_key_button.setToolTip("Remove the stored API key of this service from the QGIS authentication "
+                                          "database.")
         key_row = QHBoxLayout()
         key_row.addWidget(self.api_key_edit, 1)
         key_row.addWidget(self.forget_key_button)
 
         self.base_url_edit = QLineEdit(self)
         self.base_url_edit.setObjectName("baseUrlEdit")
+        self.base_url_edit.setToolTip("The address of the service's API. Filled in (and locked) when the local "
+                                      "sandbox is used.")
         self.pl_number_edit = QLineEdit(self)
         self.pl_number_edit.setObjectName("plNumberEdit")
         self.pl_number_edit.setPlaceholderText(CONTRACT_HINT)
+        self.pl_number_edit.setToolTip("Your contract number (pl_number, PL-…). Assured imaging-window searches need "
+                                       "it; the service offers no way to look it up. The sandbox fills in its own.")
         # The contract the sandbox switch filled in (taken out again when the switch is turned off).
         self._sandbox_contract: Optional[str] = None
         self.product_combo = QComboBox(self)
         self.product_combo.setObjectName("productCombo")
         self.product_combo.setEditable(True)
         self.product_combo.addItems(("",) + KNOWN_PRODUCTS)
+        self.product_combo.setToolTip("The product of your contract orders are placed under; type another if your "
+                                      "contract names one. Empty: the service's default.")
 
         self.sandbox_check = QCheckBox("Use the local sandbox (no account needed)", self)
         self.sandbox_check.setObjectName("useSandboxCheck")
+        self.sandbox_check.setToolTip("Try everything without an account: the plugin talks to the sandbox shipped "
+                                      "with it on this computer, which emulates the service (no real orders, no "
+                                      "charges).")
         self.sandbox_port_spin = QSpinBox(self)
         self.sandbox_port_spin.setObjectName("sandboxPortSpin")
         self.sandbox_port_spin.setRange(1, 65535)
+        self.sandbox_port_spin.setToolTip("The port the local sandbox listens on (127.0.0.1).")
         sandbox_row = QHBoxLayout()
         sandbox_row.addWidget(self.sandbox_check, 1)
         sandbox_row.addWidget(QLabel("Port", self))
@@ -95,6 +111,9 @@ class SettingsDialog(QDialog):
         self.error_label.hide()
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setToolTip(
+            "Check and store these settings; they apply to the next request.")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setToolTip("Close without changing the settings.")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error_label)
