@@ -3,11 +3,24 @@ tooltips everywhere, the shipped user guide and HTTP sessions that are closed.""
 
 from __future__ import annotations
 
+import importlib.util
+from html.parser import HTMLParser
+from pathlib import Path
+
 import pytest
 from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
 from qgis.gui import QgsDateTimeEdit, QgsFieldExpressionWidget
-from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtWidgets import QAbstractButton, QAbstractItemView, QAbstractSpinBox, QComboBox, QLineEdit, QWidget
+from qgis.PyQt.QtCore import Qt, QUrl
+from qgis.PyQt.QtGui import QDesktopServices, QImage
+from qgis.PyQt.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
+    QDialogButtonBox,
+    QLineEdit,
+    QWidget,
+)
 
 from core import compat, names
 from core.app.bulk import BulkJournal
@@ -16,6 +29,7 @@ from core.tasks import active_tasks, cancel_all_tasks
 from ui.bulk import BulkEditDialog, BulkOrderDialog
 from ui.orders.filters import OrderFilters
 from ui.settings.dialog import SettingsDialog
+from ui.shared import help
 
 
 @pytest.fixture
@@ -188,3 +202,71 @@ def test_every_orders_filter_has_a_tooltip(qtbot):
     qtbot.addWidget(filters)
     assert len(filters.findChildren(QgsDateTimeEdit)) == 4
     assert controls_without_tooltip(filters) == []
+
+
+# -- 4. help at hand ----------------------------------------------------------------------------------------
+
+
+class GuideLinks(HTMLParser):
+    """The ids and the image sources of an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.images, self.links = set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "img":
+            self.images.append(attrs.get("src"))
+        if tag == "a" and attrs.get("href", "").startswith("#"):
+            self.links.append(attrs["href"][1:])
+
+
+@pytest.fixture
+def opened_urls(monkeypatch):
+    """The URLs the plugin asked the desktop to open (no browser is started)."""
+    urls = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: urls.append(QUrl(url)) or True)
+    return urls
+
+
+def test_the_guide_ships_with_its_screenshots_and_every_section_help_can_open(qgis_app):
+    guide = help.GUIDE
+    assert guide.is_file() and guide.parent == Path(help.__file__).resolve().parents[2] / "resources" / "help"
+    page = GuideLinks()
+    page.feed(guide.read_text(encoding="utf-8"))
+    assert set(help.SECTIONS) <= page.ids  # every section open_help() offers is an anchor of the page
+    assert set(page.links) <= page.ids  # the table of contents has no dead link
+    assert len(page.images) >= 4
+    for source in page.images:
+        image = QImage(str(guide.parent / source))
+        assert not image.isNull() and image.width() > 300, source  # a real screenshot, shipped beside the page
+    # What `make zip` packs: the page and every picture it shows.
+    spec = importlib.util.spec_from_file_location("package_script", guide.parents[2] / "scripts" / "package.py")
+    package = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(package)
+    zipped = {path.as_posix() for path in package.plugin_files()}
+    assert {f"resources/help/{name}" for name in ["index.html"] + page.images} <= zipped
+
+
+def test_open_help_opens_the_local_guide_at_a_section(qgis_app, opened_urls):
+    assert help.open_help("bulk")
+    assert help.open_help()
+    assert [url.fragment() for url in opened_urls] == ["bulk", ""]
+    assert all(url.isLocalFile() and Path(url.toLocalFile()) == help.GUIDE for url in opened_urls)
+    with pytest.raises(ValueError):
+        help.open_help("no such section")
+
+
+def test_the_settings_dialogs_help_button_opens_the_settings_section(qtbot, qgis_app, clean_settings, opened_urls):
+    dialog = SettingsDialog()
+    qtbot.addWidget(dialog)
+    help_button = dialog.buttons.button(QDialogButtonBox.StandardButton.Help)
+    assert help_button is not None and help_button.text()
+
+    qtbot.mouseClick(help_button, Qt.MouseButton.LeftButton)
+
+    assert [url.fragment() for url in opened_urls] == ["settings"]
+    assert Path(opened_urls[0].toLocalFile()) == help.GUIDE

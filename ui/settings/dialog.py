@@ -23,6 +23,7 @@ from qgis.PyQt.QtWidgets import (
 from ...core import names, settings
 from ...core.services import registry
 from ...core.tasks import run_in_background
+from ..shared.help import open_help
 from ..shared.icons import icon
 
 # Products the Planet documents name; the field stays editable for contracts with others.
@@ -110,7 +111,10 @@ class SettingsDialog(QDialog):
         self.error_label.setStyleSheet("color: #b00020")
         self.error_label.hide()
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+                                        | QDialogButtonBox.StandardButton.Help, self)
+        self.buttons.button(QDialogButtonBox.StandardButton.Help).setToolTip(
+            "Open the user guide at its settings and sandbox section (in your web browser).")
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setToolTip(
             "Check and store these settings; they apply to the next request.")
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setToolTip("Close without changing the settings.")
@@ -122,6 +126,7 @@ class SettingsDialog(QDialog):
         # All connections are to this dialog's own children, so they go away with it.
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
+        self.buttons.helpRequested.connect(lambda: open_help("settings"))
         self.sandbox_check.toggled.connect(self._sandbox_toggled)
         self.sandbox_port_spin.valueChanged.connect(self._sandbox_toggled)
         self.forget_key_button.clicked.connect(self.forget_key)
