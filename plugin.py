@@ -29,6 +29,8 @@ class SatelliteTaskingPlugin:
         self.bulk_edit_action: Optional[QAction] = None
         self.bulk_dialog = None
         self.bulk_edit_dialog = None
+        # The local sandbox the plugin starts for "Try without an account" (a child process of QGIS).
+        self.sandbox = None
         # Whether ui.bulk was imported: only then can its message-bar entries exist for unload to remove.
         self._bulk_ui_loaded = False
         self.actions: List[QAction] = []
@@ -70,18 +72,27 @@ class SatelliteTaskingPlugin:
             "bulk_edit.svg", "Edit or cancel selected orders…", "SatelliteTaskingBulkEditAction",
             self.show_bulk_edit_dialog
         )
+        self._create_sandbox()
         self._create_dock()
         # After start-up, not inside initGui: resuming may have to unlock the key, and a master-password
         # prompt must not appear before QGIS's main window does.
         QTimer.singleShot(0, self._resume_bulks)
         self._log.info("Satellite Tasking loaded")
 
+    def _create_sandbox(self) -> None:
+        from .core.sandbox_process import SandboxProcess
+
+        self.sandbox = SandboxProcess()
+        # QGIS quitting may not unload plugins first; the child must not outlive it either way.
+        self._connect(QgsApplication.instance().aboutToQuit, self.sandbox.stop)
+
     def _create_dock(self) -> None:
         # Imported here so QGIS's plugin scan (which imports __init__ only) stays cheap.
         from .core.services import registry
         from .ui.dock import TaskingDock
 
-        self.dock = TaskingDock(client_factory=registry.client_factory(), parent=self.iface.mainWindow(), iface=self.iface)
+        self.dock = TaskingDock(client_factory=registry.client_factory(), parent=self.iface.mainWindow(), iface=self.iface,
+                                sandbox=self.sandbox)
         self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         # Hidden until asked for; QGIS restores it afterwards if it was open in the last session.
         self.dock.hide()
@@ -123,6 +134,11 @@ class SatelliteTaskingPlugin:
             self.dock.close()
             self.dock.deleteLater()
             self.dock = None
+
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox.deleteLater()
+            self.sandbox = None
 
         for action in reversed(self.actions):
             self.iface.removePluginWebMenu(MENU, action)

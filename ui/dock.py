@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from qgis.gui import QgsDockWidget
-from qgis.PyQt.QtCore import Qt, pyqtSignal
-from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from qgis.PyQt.QtCore import Qt, QTimer, pyqtSignal
+from qgis.PyQt.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
-from ..core import names, settings
+from ..core import names, sandbox_process, settings
 from ..core.log import get_logger
+from ..core.sandbox_process import ClockReading, SandboxProcess
 from ..core.services import registry
 from ..core.services.base import Capability, ServiceDescriptor
 from ..core.tasks import run_in_background
@@ -19,8 +20,10 @@ _log = get_logger("dock")
 
 NOT_CONFIGURED_TEXT = (
     "<b>Not configured.</b><br>Open the settings to enter your Planet API key, "
-    "or use the local sandbox to try the plugin without an account."
+    "or try the plugin without an account on the sandbox it ships."
 )
+TRY_TEXT = "Try without an account"
+RESTART_TEXT = "Start the local sandbox"
 
 
 class TaskingDock(QgsDockWidget):
@@ -30,8 +33,13 @@ class TaskingDock(QgsDockWidget):
     settingsRequested = pyqtSignal()  # noqa: N815 - Qt signal naming
 
     def __init__(self, client_factory: Optional[Callable[[], Any]] = None, parent: Optional[QWidget] = None,
-                 iface: Optional[Any] = None, service: Optional[ServiceDescriptor] = None):
+                 iface: Optional[Any] = None, service: Optional[ServiceDescriptor] = None,
+                 sandbox: Optional[SandboxProcess] = None):
         super().__init__(names.PLUGIN_TITLE, parent)
+        # The plugin owns the sandbox it starts (it stops it on unload); a dock made alone owns its own.
+        self._owns_sandbox = sandbox is None
+        self.sandbox = sandbox if sandbox is not None else SandboxProcess()
+        self._clock: Optional[ClockReading] = None
         self.setObjectName("SatelliteTaskingDock")
         self.setWindowIcon(icon("dock.svg"))
         self.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
@@ -49,16 +57,45 @@ class TaskingDock(QgsDockWidget):
         buttons = QHBoxLayout()
         self.settings_button = QPushButton(icon("settings.svg"), "Open settings…", body)
         self.settings_button.setObjectName("openSettingsButton")
-        self.sandbox_button = QPushButton("Use local sandbox", body)
+        self.sandbox_button = QPushButton(TRY_TEXT, body)
         self.sandbox_button.setObjectName("useSandboxButton")
         self.sandbox_button.setToolTip(
-            "Point the plugin at the sandbox on this computer "
-            "(start it with `make sandbox` or `python3 -m sandbox`)."
+            "Start the sandbox shipped with the plugin on this computer and use it: an emulated tasking "
+            "service with its own simulated clock. No account, no terminal; its orders are kept in your "
+            "QGIS profile."
         )
         buttons.addWidget(self.settings_button)
         buttons.addWidget(self.sandbox_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
+
+        # The sandbox the plugin started: that it runs, its simulated clock, the clock's speed, Reset.
+        self.sandbox_controls = QWidget(body)
+        self.sandbox_controls.setObjectName("sandboxControls")
+        sandbox_row = QHBoxLayout(self.sandbox_controls)
+        sandbox_row.setContentsMargins(0, 0, 0, 0)
+        self.sandbox_status_label = QLabel(self.sandbox_controls)
+        self.sandbox_status_label.setObjectName("sandboxStatusLabel")
+        self.sandbox_status_label.setWordWrap(True)
+        self.sandbox_speed_combo = QComboBox(self.sandbox_controls)
+        self.sandbox_speed_combo.setObjectName("sandboxSpeedCombo")
+        self.sandbox_speed_combo.setToolTip("How fast the sandbox's simulated clock runs: orders are "
+                                            "scheduled, imaged and published on that clock.")
+        for label, speed in sandbox_process.SPEEDS:
+            self.sandbox_speed_combo.addItem(label, speed)
+        self.sandbox_reset_button = QPushButton("Reset", self.sandbox_controls)
+        self.sandbox_reset_button.setObjectName("sandboxResetButton")
+        self.sandbox_reset_button.setToolTip("Empty the sandbox (its orders, captures and searches) and set "
+                                             "its clock back to its start.")
+        sandbox_row.addWidget(self.sandbox_status_label, 1)
+        sandbox_row.addWidget(self.sandbox_speed_combo)
+        sandbox_row.addWidget(self.sandbox_reset_button)
+        layout.addWidget(self.sandbox_controls)
+        self.sandbox_controls.setVisible(False)
+        # Ticks the shown simulated time from the last reading; asks the sandbox nothing.
+        self._clock_timer = QTimer(self)
+        self._clock_timer.setInterval(1000)
+        self._clock_timer.timeout.connect(self._show_sandbox_state)
 
         # The feature panels (New order, Orders) go here as tabs; disabled until a service is configured.
         self.content = QWidget(body)
@@ -77,7 +114,14 @@ class TaskingDock(QgsDockWidget):
         # Both connections are to this dock's own children, so they go away with it.
         self.settings_button.clicked.connect(self.settingsRequested)
         self.sandbox_button.clicked.connect(self.use_sandbox)
+        self.sandbox_speed_combo.activated.connect(self._sandbox_speed_chosen)
+        self.sandbox_reset_button.clicked.connect(self.reset_sandbox)
+        self.sandbox.started.connect(self._sandbox_started)
+        self.sandbox.failed.connect(self._sandbox_failed)
+        self.sandbox.stopped.connect(self._sandbox_stopped)
         self.refresh()
+        if self.sandbox.is_running() or self.sandbox.is_starting():
+            self._show_sandbox_state()
 
     def is_configured(self) -> bool:
         return settings.is_configured()
@@ -91,7 +135,11 @@ class TaskingDock(QgsDockWidget):
             self.status_label.setText(f"Using <tt>{where}</tt>{suffix}.")
         else:
             self.status_label.setText(NOT_CONFIGURED_TEXT)
-        self.sandbox_button.setVisible(not configured)
+        # Also offered when the settings point at the sandbox but the plugin's own does not run (after a
+        # restart of QGIS): one click brings it back, with the orders it kept.
+        ours = self.sandbox.is_running() or self.sandbox.is_starting()
+        self.sandbox_button.setText(TRY_TEXT if not configured else RESTART_TEXT)
+        self.sandbox_button.setVisible(not configured or (settings.use_sandbox() and not ours))
         self.content.setEnabled(configured)
         if getattr(self, "new_order_panel", None) is not None:
             self.new_order_panel.reload_settings()
@@ -99,6 +147,40 @@ class TaskingDock(QgsDockWidget):
             self.orders_panel.reload_settings()
 
     def use_sandbox(self) -> None:
+        """Start the sandbox the plugin ships (no account, no terminal); the settings follow it once it runs."""
+        if self.sandbox.is_running():
+            self._sandbox_started(self.sandbox.root_url or "")
+            return
+        self.sandbox_button.setEnabled(False)
+        self._clock = None
+        if self.sandbox.start():
+            self._show_sandbox_state()
+
+    def _sandbox_started(self, root_url: str) -> None:
+        self.sandbox_button.setEnabled(True)
+        if self.sandbox.port is not None:
+            settings.set_sandbox_port(self.sandbox.port)
+        self._use_sandbox_settings()
+        self._show_sandbox_state()
+        self._clock_timer.start()
+        self._sandbox_call("read the local sandbox's clock", sandbox_process.read_clock)
+
+    def _sandbox_failed(self, reason: str) -> None:
+        self.sandbox_button.setEnabled(True)
+        self._clock_timer.stop()
+        self.sandbox_controls.setVisible(True)
+        self.sandbox_speed_combo.setEnabled(False)
+        self.sandbox_reset_button.setEnabled(False)
+        self.sandbox_status_label.setText(f"<span style='color:#b00020'>{reason}</span>")
+        self.refresh()
+
+    def _sandbox_stopped(self) -> None:
+        self._clock_timer.stop()
+        self._clock = None
+        self.sandbox_controls.setVisible(False)
+        self.refresh()
+
+    def _use_sandbox_settings(self) -> None:
         settings.set_use_sandbox(True)
         _log.info("Using the local sandbox at %s", settings.active_base_url())
         self.refresh()
@@ -114,6 +196,55 @@ class TaskingDock(QgsDockWidget):
         if contract and settings.use_sandbox() and not settings.pl_number():
             settings.set_pl_number(contract)
             self.refresh()
+
+    # --- the sandbox's clock ------------------------------------------------------------------------
+
+    def _sandbox_call(self, what: str, call: Callable[..., ClockReading], *args: Any,
+                      then: Optional[Callable[[ClockReading], None]] = None) -> None:
+        """A control request to the running sandbox, in a task (even loopback must not hold the GUI)."""
+        root = self.sandbox.root_url
+        if root is None:
+            return
+        self.sandbox_speed_combo.setEnabled(False)
+        self.sandbox_reset_button.setEnabled(False)
+        run_in_background(names.task_description(what), lambda feedback: call(root, *args),
+                          on_success=then or self._clock_read, on_error=self._clock_failed)
+
+    def _clock_read(self, reading: ClockReading) -> None:
+        self._clock = reading
+        self._show_sandbox_state()
+
+    def _clock_failed(self, error: Any) -> None:
+        _log.warning("The local sandbox's clock could not be read or set: %s", error)
+        self._show_sandbox_state()
+
+    def _sandbox_speed_chosen(self, index: int) -> None:
+        speed = self.sandbox_speed_combo.itemData(index)
+        self._sandbox_call("set the local sandbox's clock", sandbox_process.set_clock_speed, float(speed))
+
+    def reset_sandbox(self) -> None:
+        """Empty the sandbox and set its clock back to its start (then the lists re-read it)."""
+        self._sandbox_call("reset the local sandbox", sandbox_process.reset_sandbox, then=self._sandbox_was_reset)
+
+    def _sandbox_was_reset(self, reading: ClockReading) -> None:
+        self._clock_read(reading)
+        self.refresh()  # the panels re-read the now empty sandbox
+
+    def _show_sandbox_state(self) -> None:
+        running, starting = self.sandbox.is_running(), self.sandbox.is_starting()
+        self.sandbox_controls.setVisible(running or starting)
+        self.sandbox_speed_combo.setEnabled(running and self._clock is not None)
+        self.sandbox_reset_button.setEnabled(running and self._clock is not None)
+        if starting:
+            self.sandbox_status_label.setText("Starting the local sandbox…")
+        elif running:
+            text = f"Local sandbox running on port {self.sandbox.port}"
+            if self._clock is not None:
+                text += f" · simulated time {self._clock.current():%Y-%m-%d %H:%M:%S} UTC"
+                index = self.sandbox_speed_combo.findData(self._clock.speed)
+                if index >= 0:
+                    self.sandbox_speed_combo.setCurrentIndex(index)
+            self.sandbox_status_label.setText(text + ".")
 
     def client(self) -> Optional[Any]:
         """A client for the current settings, or None when there is no factory or nothing is configured."""
@@ -156,6 +287,15 @@ class TaskingDock(QgsDockWidget):
 
     def shutdown(self) -> None:
         """Stop everything the dock's panels started (tasks, timers, map tools) before the plugin unloads."""
+        self._clock_timer.stop()
+        for signal, slot in ((self.sandbox.started, self._sandbox_started), (self.sandbox.failed, self._sandbox_failed),
+                             (self.sandbox.stopped, self._sandbox_stopped)):
+            try:
+                signal.disconnect(slot)
+            except (TypeError, RuntimeError):
+                pass
+        if self._owns_sandbox:
+            self.sandbox.stop()
         if self.new_order_panel is not None:
             self.new_order_panel.shutdown()
         if getattr(self, "orders_panel", None) is not None:

@@ -144,15 +144,16 @@ def test_load_unload_load(iface):
         assert plugin_leftovers(iface) == []
 
 
-def test_dock_shows_not_configured_until_sandbox_chosen(iface):
+def test_dock_shows_not_configured_until_sandbox_chosen(iface, qtbot):
     plugin = load(iface)
     try:
         dock = plugin.dock
         assert "Not configured" in dock.status_label.text()
         assert not dock.content.isEnabled() and dock.client() is None
+        # The button starts the sandbox the plugin ships, on a free port (tests/gui/test_sandbox_in_one_click.py).
         dock.sandbox_button.click()
-        assert settings.use_sandbox()
-        assert "http://127.0.0.1:8765/tasking/v2/" in dock.status_label.text()
+        qtbot.waitUntil(settings.use_sandbox, timeout=30_000)
+        assert f"http://127.0.0.1:{plugin.sandbox.port}/tasking/v2/" in dock.status_label.text()
         assert dock.content.isEnabled()
         # "Open settings…" asks the plugin, which opens its dialog.
         dock.settings_button.click()
@@ -290,7 +291,8 @@ def test_the_docks_use_sandbox_button_also_sets_the_sandbox_contract(iface, sand
     plugin = load(iface)
     try:
         plugin.dock.sandbox_button.click()
-        assert settings.use_sandbox()
+        # It starts the plugin's own sandbox; every sandbox's key has the same contract.
+        qtbot.waitUntil(settings.use_sandbox, timeout=30_000)
         qtbot.waitUntil(lambda: settings.pl_number() == contract, timeout=10_000)
     finally:
         plugin.unload()
