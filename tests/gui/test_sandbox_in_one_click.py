@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QComboBox, QLabel, QPushButton
@@ -32,10 +34,14 @@ def test_one_click_starts_the_shipped_sandbox_its_clock_is_controlled_and_unload
         assert button.isVisible() and button.text() == "Try without an account"
         assert "Not configured" in dock.status_label.text() and not dock.content.isEnabled()
 
+        clicked = time.monotonic()
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        # The click returns at once (the child announces its port later) and the dock says what happens.
+        assert time.monotonic() - clicked < 0.5
         child = plugin.sandbox._process
         assert child is not None and child.poll() is None  # a real child process
         status = dock.findChild(QLabel, "sandboxStatusLabel")
+        assert status.isVisibleTo(dock) and status.text() == "Starting the local sandbox…"
         qtbot.waitUntil(lambda: plugin.sandbox.is_running() and settings.use_sandbox(), timeout=WAIT_MS)
 
         port = plugin.sandbox.port

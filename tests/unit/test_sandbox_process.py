@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,17 +65,29 @@ def test_started_on_a_free_port_its_clock_is_controlled_and_stop_ends_the_proces
     assert not process.is_running() and process.root_url is None
 
 
-def test_the_simulated_time_survives_a_restart(qtbot, tmp_path):
+def _orders(root: str, method: str = "GET", body=None) -> dict:
+    data = json.dumps(body).encode("utf-8") if body is not None else None
+    request = urllib.request.Request(f"{root}/tasking/v2/orders/", data=data, method=method, headers={
+        "Authorization": "api-key sandbox", "Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
+def test_orders_and_simulated_time_survive_a_restart(qtbot, tmp_path):
     db = tmp_path / "sandbox.sqlite3"
     process = SandboxProcess(db_path=db, speed=0)
     try:
         root = _start(qtbot, process)
         first = sandbox_process.read_clock(root).now
+        created = _orders(root, "POST", {"name": "kept across restarts",
+                                         "geometry": {"type": "Point", "coordinates": [10.0, 50.0]}})
         later = sandbox_process._control(root, "POST", "clock", {"advance_seconds": 86400})
         assert sandbox_process.parse_clock(later).now - first >= timedelta(days=1)
         process.stop()
-        root = _start(qtbot, process)
+        root = _start(qtbot, process)  # a new child (a new port), the same database
         assert sandbox_process.read_clock(root).now - first >= timedelta(days=1)
+        assert created["id"] in [order["id"] for order in _orders(root)["results"]]
     finally:
         process.stop()
 
