@@ -110,3 +110,20 @@ def test_a_sandbox_started_elsewhere_still_works_by_url(iface, qtbot, sandbox): 
         assert button.isVisibleTo(dock) and button.text() == "Start the local sandbox"
     finally:
         plugin.unload()
+
+
+def test_a_sandbox_that_cannot_start_says_why_and_changes_no_setting(qgis_iface, qtbot, tmp_path):
+    from ui.dock import TaskingDock
+
+    # A plugin folder without the sandbox (a broken install): the dock says so instead of a later "Task failed".
+    broken = sandbox_process.SandboxProcess(db_path=tmp_path / "sandbox.sqlite3", plugin_dir=tmp_path)
+    dock = TaskingDock(sandbox=broken)
+    try:
+        dock.sandbox_button.click()
+        status = dock.findChild(QLabel, "sandboxStatusLabel")
+        assert status.isVisibleTo(dock) and "not shipped" in status.text()
+        assert dock.sandbox_button.isEnabled() and not settings.use_sandbox()
+        assert "Not configured" in dock.status_label.text()
+    finally:
+        dock.shutdown()
+        dock.deleteLater()
