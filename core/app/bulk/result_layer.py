@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -20,11 +21,26 @@ from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime
 
 from ... import compat
 from ...feature_values import is_null
-from ...layers import geojson_to_geometry
+from ...layers import STYLES_DIR, geojson_to_geometry
 from .job import BulkJob, BulkOutcome, readable_error
 from .journal import BulkJournal, SourceFeature
 from .layer_input import ValidationReport
 from .pricing import PricingReport
+
+# The result layer's style by geometry type: a QML holds symbols of one geometry type only.
+RESULT_STYLES = {
+    QgsWkbTypes.GeometryType.PointGeometry: os.path.join(STYLES_DIR, "bulk_result_point.qml"),
+    QgsWkbTypes.GeometryType.LineGeometry: os.path.join(STYLES_DIR, "bulk_result_line.qml"),
+    QgsWkbTypes.GeometryType.PolygonGeometry: os.path.join(STYLES_DIR, "bulk_result_polygon.qml"),
+}
+
+
+def style_result_layer(layer: QgsVectorLayer) -> QgsVectorLayer:
+    """Give a result layer its style (ordered green, failed red) when it has one geometry type; returns it."""
+    path = RESULT_STYLES.get(layer.geometryType())
+    if path is not None:
+        layer.loadNamedStyle(path)
+    return layer
 
 
 def _free_name(fields: QgsFields, wanted: str) -> str:
@@ -64,7 +80,7 @@ def result_layer(layer: QgsVectorLayer, results: Mapping[int, Tuple[Optional[str
         features.append(out)
     copy.dataProvider().addFeatures(features)
     copy.updateExtents()
-    return copy
+    return style_result_layer(copy)
 
 
 def _json_value(value: Any) -> Any:
@@ -186,7 +202,7 @@ def journal_result_layer(journal: BulkJournal, job_id: str, *, name: Optional[st
         out.append(feature)
     copy.dataProvider().addFeatures(out)
     copy.updateExtents()
-    return copy
+    return style_result_layer(copy)
 
 
 def results_by_feature(report: Optional[ValidationReport], outcome: Optional[BulkOutcome],
