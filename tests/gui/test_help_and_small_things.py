@@ -3,7 +3,10 @@ tooltips everywhere, the shipped user guide and HTTP sessions that are closed.""
 
 from __future__ import annotations
 
+import gc
 import importlib.util
+import sys
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from qgis.PyQt.QtWidgets import (
 
 from core import compat, names
 from core.app.bulk import BulkJournal
+from core.http import HttpTransport, create_session
 from core.services.planet_tasking.client import TaskingClient
 from core.tasks import active_tasks, cancel_all_tasks
 from ui.bulk import BulkEditDialog, BulkOrderDialog
@@ -270,3 +274,50 @@ def test_the_settings_dialogs_help_button_opens_the_settings_section(qtbot, qgis
 
     assert [url.fragment() for url in opened_urls] == ["settings"]
     assert Path(opened_urls[0].toLocalFile()) == help.GUIDE
+
+
+# -- 5. HTTP sessions closed --------------------------------------------------------------------------------
+
+
+def unclosed_resource_warnings(monkeypatch, calls) -> list:
+    """The "unclosed socket" ResourceWarnings raised while `calls` runs and its garbage is collected.
+
+    A socket left open warns in its finaliser, where an error cannot propagate: the unraisable hook
+    collects them instead of letting them be printed and forgotten.
+    """
+    gc.collect()  # what earlier tests left behind is theirs, not these calls'
+    caught = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: caught.append(unraisable.exc_value))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        calls()
+        gc.collect()
+    return [str(error) for error in caught if isinstance(error, ResourceWarning) and "socket" in str(error)]
+
+
+def test_clients_made_per_task_leave_no_socket_open(monkeypatch, sandbox):
+    def a_few_tasks():
+        # As each task does: a client of its own, a call or two, then the client is dropped.
+        for _ in range(3):
+            client = TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.sleep, timeout=30.0)
+            client.list_orders()
+            del client
+
+    assert unclosed_resource_warnings(monkeypatch, a_few_tasks) == []
+
+
+def test_a_closed_transport_has_closed_its_session(monkeypatch, sandbox):
+    transport = HttpTransport(sandbox.tasking_url, sandbox.api_key, timeout=30.0)
+    with transport:
+        transport.request("GET", "orders/")
+        pool = transport.session.get_adapter(sandbox.tasking_url).poolmanager
+        assert pool.pools  # a connection is kept for the next request …
+    assert not pool.pools  # … and closed with the transport
+
+
+def test_a_session_given_to_a_transport_is_left_to_its_owner(sandbox):
+    shared = create_session()
+    with HttpTransport(sandbox.tasking_url, sandbox.api_key, session=shared, timeout=30.0) as transport:
+        transport.request("GET", "orders/")
+    assert shared.get_adapter(sandbox.tasking_url).poolmanager.pools  # still open for its other users
+    shared.close()
