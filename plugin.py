@@ -27,6 +27,7 @@ class SatelliteTaskingPlugin:
         self.settings_action: Optional[QAction] = None
         self.bulk_action: Optional[QAction] = None
         self.bulk_edit_action: Optional[QAction] = None
+        self.help_action: Optional[QAction] = None
         self.bulk_dialog = None
         self.bulk_edit_dialog = None
         # The local sandbox the plugin starts for "Try without an account" (a child process of QGIS).
@@ -72,6 +73,8 @@ class SatelliteTaskingPlugin:
             "bulk_edit.svg", "Edit or cancel selected orders…", "SatelliteTaskingBulkEditAction",
             self.show_bulk_edit_dialog
         )
+        self.help_action = self._add_action("help.svg", "Help", "SatelliteTaskingHelpAction", self.show_help)
+        self.help_action.setToolTip("Open the Satellite Tasking user guide")
         self._create_sandbox()
         self._create_dock()
         # After start-up, not inside initGui: resuming may have to unlock the key, and a master-password
@@ -146,7 +149,7 @@ class SatelliteTaskingPlugin:
                 self.toolbar.removeAction(action)
             action.deleteLater()
         self.actions.clear()
-        self.dock_action = self.settings_action = self.bulk_action = self.bulk_edit_action = None
+        self.dock_action = self.settings_action = self.bulk_action = self.bulk_edit_action = self.help_action = None
 
         if self.toolbar is not None:
             self.iface.mainWindow().removeToolBar(self.toolbar)
@@ -183,6 +186,12 @@ class SatelliteTaskingPlugin:
         if show:
             self.dock.refresh()
             self.dock.raise_()
+
+    def show_help(self, *_args) -> None:
+        """Open the user guide shipped with the plugin (resources/help) in the browser."""
+        from .ui.shared.help import open_help
+
+        open_help()
 
     def show_settings(self, *_args):
         """Open the settings dialog (not blocking); returns it so callers and tests can drive it."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 PLUGIN_TITLE = "Satellite Tasking"
 # The message bar's title and the QgsMessageLog tab.
 MESSAGE_TITLE = PLUGIN_TITLE
@@ -16,3 +18,10 @@ IMAGING_WINDOWS_LAYER = "Imaging windows"
 def task_description(what: str) -> str:
     """The description of a plugin task: "Satellite Tasking: <what>"."""
     return f"{TASK_PREFIX}: {what}"
+
+
+def units_text(units: Optional[str]) -> str:
+    """Quota units as a reader says them, everywhere the plugin shows a price: SQKM -> "km² of quota"."""
+    if not units:
+        return "quota units"
+    return "km² of quota" if units.upper() == "SQKM" else f"{units} (quota units)"

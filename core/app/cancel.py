@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
+from .. import names
 from ..errors import ApiError, CancellationChargeRequired
 from ..services import registry
 from ..services.base import ServiceDescriptor
@@ -33,7 +34,7 @@ class ChargeNotice:
     def cost_text(self) -> str:
         if self.pricing is None or self.pricing.estimated_quota_cost is None:
             return "cost unknown"
-        return f"{self.pricing.estimated_quota_cost:g} {self.pricing.units or ''}".strip()
+        return f"{self.pricing.estimated_quota_cost:g} {names.units_text(self.pricing.units)}"
 
 
 @dataclass

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from qgis.core import QgsSettings
 from qgis.PyQt import sip
-from qgis.PyQt.QtCore import QCoreApplication, QEvent, QObject
+from qgis.PyQt.QtCore import QCoreApplication, QEvent, QObject, QUrl, pyqtSlot
 from qgis.PyQt.QtWidgets import QAction, QDockWidget, QMenu, QToolBar
 
 import satellite_tasking
@@ -329,4 +330,33 @@ def test_locked_auth_database_is_reported_in_the_dialog(iface, qgis_auth):
         assert settings.base_url() == settings.DEFAULT_BASE_URLS[settings.PLANET_TASKING]
         dialog.reject()
     finally:
+        plugin.unload()
+
+
+class _UrlCatcher(QObject):
+    """Takes the URLs QDesktopServices would open (Qt's own hook for a scheme), instead of a browser."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    @pyqtSlot(QUrl)
+    def open(self, url):
+        self.urls.append(url)
+
+
+def test_the_help_action_opens_the_shipped_guide(iface):
+    from qgis.PyQt.QtGui import QDesktopServices
+
+    catcher = _UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
+    plugin = load(iface)
+    try:
+        assert plugin.help_action in iface.web_menu.submenu("&Satellite Tasking").actions()
+        plugin.help_action.trigger()
+        assert len(catcher.urls) == 1
+        guide = Path(catcher.urls[0].toLocalFile())
+        assert guide.name == "index.html" and guide.is_file() and "Satellite Tasking" in guide.read_text("utf-8")
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
         plugin.unload()

@@ -25,7 +25,7 @@ def test_declining_the_charge_cancels_only_the_free_ones_and_charges_nothing():
     orders, client = two_orders_one_charged()
     asked = []
     outcome, declined = cancel_with_consent(client, orders, lambda notices: asked.append(notices) or False)
-    assert [n.order_id for n in asked[0]] == [orders[1].id] and asked[0][0].cost_text == "12 SQKM"
+    assert [n.order_id for n in asked[0]] == [orders[1].id] and asked[0][0].cost_text == "12 km² of quota"
     assert outcome.cancelled == [orders[0].id] and declined == 1
     assert client.cancelled() == [orders[0].id]
     assert all(not accepted for _, accepted in client.cancel_calls)  # no charged request was ever sent

@@ -47,8 +47,8 @@ from ...core.app.bulk import (
 )
 from ...core.app.bulk.resume import ClientsByService
 from ...core.layers import layer_kind
+from ...core.names import units_text
 from ...core.tasks import ApiTask
-from ..new_order.texts import units_text
 from .common import ClientFactory
 from .jobs_panel import BulkJobsPanel
 from .messages import push_message

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
+from ...core.names import units_text
+
 if TYPE_CHECKING:  # display types only: the words need no service code at run time
     from ...core.aoi import Aoi
     from ...core.services.planet_tasking.forms import OrderForm
@@ -21,13 +23,6 @@ def format_cost(value: Optional[float], units: Optional[str]) -> str:
     if value is None:
         return "unknown"
     return f"{value:,.2f} {units_text(units)}"
-
-
-def units_text(units: Optional[str]) -> str:
-    """Quota units as a reader says them: SQKM -> "km² of quota"."""
-    if not units:
-        return "quota units"
-    return "km² of quota" if units.upper() == "SQKM" else f"{units} (quota units)"
 
 
 def pricing_lines(pricing: "Pricing") -> List[str]:

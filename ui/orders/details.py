@@ -19,6 +19,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ...core.names import units_text
 from ...core.services import registry
 from ...core.services.planet_tasking.models import Capture, Order, Pricing, exclusivity_end
 
@@ -129,7 +130,7 @@ def pricing_html(pricing: Optional[Pricing], error: Optional[str] = None) -> str
     if pricing is None:
         return f"<h4>Pricing</h4><p>{html.escape(error or 'No pricing (orders created before March 2024 have none).')}</p>"
     parts = [f"<h4>Pricing</h4><p>Estimated quota cost: <b>{_cell(pricing.estimated_quota_cost)} "
-             f"{_cell(pricing.units)}</b>, determined by <b>{_cell(pricing.determined_by)}</b></p>"]
+             f"{html.escape(units_text(pricing.units))}</b>, determined by <b>{_cell(pricing.determined_by)}</b></p>"]
     model = pricing.pricing_model
     if model is not None:
         multipliers = "".join(f"<li>{_cell(m.name)} × {m.value:g} ({_cell(m.description)})</li>"

@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional, Tuple, Union
 from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
-from ... import settings
+from ... import names, settings
 from ...aoi import AoiError
 from .journal import BulkJournal
 from .layer_input import FieldMapping, LayerSnapshot, ValidationReport, validate_layer
@@ -164,7 +164,8 @@ class BulkOrderWorkflow(BulkTaskRunner):
     def question(self) -> str:
         """What the caller is asked before the checked features are ordered."""
         pairs = self.report.pairs() if self.report is not None else []
-        price = f" for an estimated {self.pricing.total:,.3f} {self.pricing.units or ''}" if self.pricing else ""
+        price = (f" for an estimated {self.pricing.total:,.3f} {names.units_text(self.pricing.units)}"
+                 if self.pricing else "")
         question = f"Create {len(pairs)} tasking orders{price}?"
         skipped = len(self.report.invalid) if self.report is not None else 0
         if skipped:
