@@ -259,6 +259,11 @@ def _sandbox_account(port: Optional[int], timeout: float) -> Optional[Dict[str, 
     return None
 
 
+def sandbox_answers(port: Optional[int] = None, timeout: float = 1.0) -> bool:
+    """Whether a local sandbox answers on `port` (its loopback control endpoint)."""
+    return _sandbox_account(port, timeout) is not None
+
+
 def sandbox_contract(port: Optional[int] = None, timeout: float = 1.0) -> Optional[str]:
     """The running local sandbox's default contract for its key, or None when it cannot be read.
 

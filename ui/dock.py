@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from qgis.gui import QgsDockWidget
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
@@ -135,16 +136,29 @@ class TaskingDock(QgsDockWidget):
             self.status_label.setText(f"Using <tt>{where}</tt>{suffix}.")
         else:
             self.status_label.setText(NOT_CONFIGURED_TEXT)
-        # Also offered when the settings point at the sandbox but the plugin's own does not run (after a
-        # restart of QGIS): one click brings it back, with the orders it kept.
+        # Also offered when the settings point at a sandbox that does not answer and the plugin's own does not
+        # run (after a restart of QGIS): one click brings it back, with the orders it kept. A sandbox the user
+        # runs on that port answers, and then nothing is offered.
         ours = self.sandbox.is_running() or self.sandbox.is_starting()
         self.sandbox_button.setText(TRY_TEXT if not configured else RESTART_TEXT)
-        self.sandbox_button.setVisible(not configured or (settings.use_sandbox() and not ours))
+        self.sandbox_button.setVisible(not configured)
+        if configured and settings.use_sandbox() and not ours:
+            port = settings.sandbox_port()
+            run_in_background(names.task_description("check the local sandbox"),
+                              lambda feedback: settings.sandbox_answers(port),
+                              on_success=lambda answers: self._sandbox_probed(port, answers))
         self.content.setEnabled(configured)
         if getattr(self, "new_order_panel", None) is not None:
             self.new_order_panel.reload_settings()
         if getattr(self, "orders_panel", None) is not None:
             self.orders_panel.reload_settings()
+
+    def _sandbox_probed(self, port: int, answers: bool) -> None:
+        if sip.isdeleted(self.sandbox_button):  # the dock went away meanwhile
+            return
+        ours = self.sandbox.is_running() or self.sandbox.is_starting()
+        still = settings.use_sandbox() and settings.sandbox_port() == port and not ours
+        self.sandbox_button.setVisible(still and not answers)
 
     def use_sandbox(self) -> None:
         """Start the sandbox the plugin ships (no account, no terminal); the settings follow it once it runs."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -10,6 +11,7 @@ from qgis.PyQt.QtWidgets import QComboBox, QLabel, QPushButton
 
 from core import sandbox_process, settings
 from core.services import registry
+from core.tasks import active_tasks
 from tests.gui.test_plugin import iface, load  # noqa: F401 - iface is a fixture
 
 pytestmark = pytest.mark.usefixtures("clean_settings")
@@ -105,9 +107,25 @@ def test_a_sandbox_started_elsewhere_still_works_by_url(iface, qtbot, sandbox): 
             assert client.list_orders(limit=1) is not None
         finally:
             client.transport.session.close()
-        # The plugin's own sandbox stays one click away (e.g. after a restart of QGIS).
+        # The user's sandbox answers: nothing else is offered.
         button = dock.findChild(QPushButton, "useSandboxButton")
-        assert button.isVisibleTo(dock) and button.text() == "Start the local sandbox"
+        qtbot.wait(300)
+        qtbot.waitUntil(lambda: not active_tasks(), timeout=WAIT_MS)
+        assert not button.isVisibleTo(dock)
+    finally:
+        plugin.unload()
+
+
+def test_a_sandbox_setting_nothing_answers_offers_to_start_the_plugins_own(iface, qtbot):  # noqa: F811
+    with socket.socket() as probe:  # a port nothing listens on (QGIS restarted, the sandbox gone)
+        probe.bind(("127.0.0.1", 0))
+        settings.set_sandbox_port(probe.getsockname()[1])
+    settings.set_use_sandbox(True)
+    plugin = load(iface)
+    try:
+        button = plugin.dock.findChild(QPushButton, "useSandboxButton")
+        qtbot.waitUntil(lambda: button.isVisibleTo(plugin.dock), timeout=WAIT_MS)
+        assert button.text() == "Start the local sandbox"
     finally:
         plugin.unload()
 
