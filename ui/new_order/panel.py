@@ -353,8 +353,13 @@ class NewOrderPanel(QWidget):
         return layer
 
     def _quote_unavailable(self, problems: Dict[str, str]) -> None:
-        self.quote_label.setText("No quote yet: " + next(iter(problems.values()))
-                                 if self.aoi is not None else "No quote yet: draw an AOI first.")
+        if self.aoi is not None:
+            text = "No quote yet: " + next(iter(problems.values()))
+        elif self.aoi_error is not None:  # something is drawn, but it cannot be ordered: say that, not "draw"
+            text = "No quote: the area drawn cannot be ordered (see above)."
+        else:
+            text = "No quote yet: draw an AOI first."
+        self.quote_label.setText(text)
         self.quote_status.setText("")
 
     def _quote_arrived(self, pricing: Any) -> None:

@@ -437,6 +437,9 @@ def test_an_invalid_aoi_is_shown_red_with_the_reason_and_nothing_is_sent(panel, 
     assert panel.aoi is None
     assert "The strip is 3.0 km long" in panel.field_error("geometry")
     assert panel.footprint.label.text.startswith("Cannot be ordered: The strip is 3.0 km long")
+    # The quote box says what is wrong with what is drawn, not to draw something.
+    qtbot.waitUntil(lambda: panel.quote_label.text().startswith("No quote: the area drawn cannot be ordered"),
+                    timeout=WAIT_MS)
     # Checked before anything is sent, synchronously: no task was started, so there is nothing to wait for.
     panel.place_button.click()
     assert panel.place_status.text() == "Fix the marked fields; nothing was sent."
