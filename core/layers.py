@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import struct
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from qgis.core import (
     Qgis,
-    QgsApplication,
     QgsCoordinateTransformContext,
     QgsDateTimeRange,
     QgsFeature,
@@ -35,8 +33,6 @@ DEFAULT_BATCH_SIZE = 2000
 GROUP_NAME = names.PLUGIN_TITLE
 # Where an unsaved project's layers are written, in the QGIS profile folder; a saved project's folder sits
 # beside it ("<project>_satellite_tasking").
-PROFILE_STORE = os.path.join("satellite_tasking", "layers")
-STORE_SUFFIX = "_satellite_tasking"
 
 class LayerInEditModeError(RuntimeError):
     """A refresh was asked of a layer the user is editing; writing under the edit buffer would lose edits."""
@@ -201,8 +197,8 @@ def find_or_create_layer(project: Any, kind: LayerKind, name: str) -> QgsVectorL
     and a saved project all share one "Tasking orders" layer instead of each making its own.
 
     The new layer goes to the top of the "Satellite Tasking" group. It is still a memory layer: a
-    GeoPackage layer (create_stored_layer) drops the milliseconds of every date-time on QGIS 3.22, whose
-    OGR provider writes whole seconds.
+    GeoPackage layer would lose the milliseconds of every date-time on QGIS 3.22, whose OGR provider
+    writes whole seconds.
     """
     found = layers_of_kind(project, kind)
     if found:
@@ -645,50 +641,6 @@ def _set_aliases(layer: QgsVectorLayer, kind: LayerKind) -> None:
         # QGIS shows a date-time without its zone; the alias says which one it is.
         name = kind.fields[column][0]
         layer.setFieldAlias(fields.indexOf(name), f"{name} (UTC)")
-
-
-def store_path(project: Any) -> str:
-    """The folder the GeoPackages of `project`'s plugin layers are written to: beside the project file once
-    it is saved ("<project>_satellite_tasking"), else in the QGIS profile folder."""
-    project_file = project.fileName() if project is not None else ""
-    if project_file:
-        return os.path.splitext(project_file)[0] + STORE_SUFFIX
-    return os.path.join(QgsApplication.qgisSettingsDirPath(), PROFILE_STORE)
-
-
-def create_stored_layer(kind: LayerKind, name: str, folder: str) -> QgsVectorLayer:
-    """An empty layer of `kind` in a new GeoPackage in `folder` (made when missing): typed fields, spatial
-    index, QML style, temporal; filled and refreshed by apply_prepared like a memory layer. Not used by
-    find_or_create_layer yet: on QGIS 3.22 its date-times lose their milliseconds.
-
-    Each layer gets its own file (kind and a random suffix): a new project never overwrites the file an
-    earlier, saved project still reads, and no other connection to the file is open while it is made
-    (a table added to a GeoPackage another open layer reads left that layer unable to read, on 3.22).
-    Raises OSError on failure.
-    """
-    os.makedirs(folder, exist_ok=True)
-    table = kind.name
-    path = os.path.join(folder, f"{kind.name}_{uuid.uuid4().hex[:8]}.gpkg")
-    template = QgsVectorLayer(LAYER_URI, name, "memory")
-    template.dataProvider().addAttributes(kind.qgs_fields().toList())
-    template.updateFields()
-    options = QgsVectorFileWriter.SaveVectorOptions()
-    options.driverName = "GPKG"
-    options.fileEncoding = "UTF-8"
-    options.layerName = table
-    options.actionOnExistingFile = QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile
-    error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(template, path, QgsCoordinateTransformContext(),
-                                                                     options)
-    if error != QgsVectorFileWriter.WriterError.NoError:
-        raise OSError(f"Could not make the layer '{name}' in {path}: {message}")
-    layer = QgsVectorLayer(f"{path}|layername={table}", name, "ogr")
-    if not layer.isValid():
-        raise OSError(f"Could not open the layer '{name}' from {path}.")
-    layer.setCustomProperty(KIND_PROPERTY, kind.name)
-    _set_aliases(layer, kind)
-    _load_style(layer, kind.style_path)
-    _set_temporal(layer, kind)
-    return layer
 
 
 # --------------------------------------------------------------------------------------------------

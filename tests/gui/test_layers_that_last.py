@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from qgis.core import QgsDateTimeRange, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QDateTime, Qt
 
 from core import layers as layer_tools
 from core.app.bulk import result_layer
-from core.services.planet_tasking import layers as schemas
 from core.services.planet_tasking.client import TaskingClient
 from tests.integration.order_states import make_client, point, sim_now
 from ui.orders.panel import OrdersPanel
@@ -67,15 +64,6 @@ def test_the_project_time_range_covers_every_order_unless_the_user_set_one(loade
     late = max(ends).toMSecsSinceEpoch() + 10 * 86_400_000
     assert not layer_tools.fit_project_time_range(fresh_project, late, late + 1)
     assert fresh_project.timeSettings().temporalRange() == users
-
-
-def test_a_stored_layer_of_a_saved_project_is_written_beside_it(fresh_project, tmp_path):
-    path = str(tmp_path / "saved.qgz")
-    assert fresh_project.write(path)
-    layer = layer_tools.create_stored_layer(schemas.IMAGING_WINDOWS, "Imaging windows",
-                                            layer_tools.store_path(fresh_project))
-    assert layer.isValid() and layer.dataProvider().name() == "ogr"
-    assert os.path.dirname(os.path.dirname(layer.source().split("|")[0])) == str(tmp_path)
 
 
 def test_the_bulk_result_layer_shows_ordered_and_failed_features_apart():
