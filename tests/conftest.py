@@ -123,6 +123,23 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
     return sandbox_server
 
 
+@pytest.fixture
+def factory(sandbox: SandboxServer):
+    """Makes a Planet Tasking client for the test sandbox (a fresh one per call, as each task gets one)."""
+    from core.services.planet_tasking.client import TaskingClient
+
+    return lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.sleep, timeout=30.0)
+
+
+@pytest.fixture
+def journal(tmp_path):
+    """An empty bulk journal in the test's own folder, closed afterwards."""
+    from core.app.bulk import BulkJournal
+
+    with BulkJournal(str(tmp_path / "journal.sqlite")) as opened:
+        yield opened
+
+
 @pytest.fixture(autouse=True)
 def no_task_outlives_its_test():
     """Cancel and wait out the plugin's tasks a test left running (a failed test, usually).

@@ -26,7 +26,6 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from core import compat, names
-from core.app.bulk import BulkJournal
 from core.http import HttpTransport, create_session
 from core.services.planet_tasking.client import TaskingClient
 from core.tasks import active_tasks, cancel_all_tasks
@@ -34,12 +33,6 @@ from ui.bulk import BulkEditDialog, BulkOrderDialog
 from ui.orders.filters import OrderFilters
 from ui.settings.dialog import SettingsDialog
 from ui.shared import help
-
-
-@pytest.fixture
-def journal(tmp_path):
-    with BulkJournal(str(tmp_path / "journal.sqlite")) as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -44,17 +44,6 @@ def by_service(factory):
     return lambda service_id: factory()
 
 
-@pytest.fixture
-def factory(sandbox):
-    return lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.sleep, timeout=30.0)
-
-
-@pytest.fixture
-def journal(tmp_path):
-    with BulkJournal(str(tmp_path / "journal.sqlite")) as opened:
-        yield opened
-
-
 @pytest.fixture(autouse=True)
 def no_leftover_tasks(qgis_app, qtbot):
     yield

@@ -13,7 +13,6 @@ from core.app.bulk import (
     BulkEditWorkflow,
     BulkFollowWorkflow,
     BulkJob,
-    BulkJournal,
     BulkOrderWorkflow,
     FieldMapping,
     JournalLease,
@@ -21,19 +20,7 @@ from core.app.bulk import (
 )
 from core.app.bulk.journal import CHUNK_ACCEPTED, CHUNK_WITHDRAWN
 from core.services import registry
-from core.services.planet_tasking.client import TaskingClient
 from tests.fakes.bulk import fake_descriptor
-
-
-@pytest.fixture
-def factory(sandbox):
-    return lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, sleep=sandbox.sleep, timeout=30.0)
-
-
-@pytest.fixture
-def journal(tmp_path):
-    with BulkJournal(str(tmp_path / "journal.sqlite")) as opened:
-        yield opened
 
 
 @pytest.fixture
