@@ -33,6 +33,8 @@ SPEEDS = (("Real time", 1.0), ("1 min/s", 60.0), ("1 h/s", 3600.0))
 DEFAULT_SPEED = 60.0
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
+# How long a child is given to stop by itself once its stdin is closed (it checks every 0.2 s).
+GRACEFUL_STOP_S = 1.0
 
 
 def sandbox_available(plugin_dir: Path = PLUGIN_DIR) -> bool:
@@ -125,6 +127,15 @@ def reset_sandbox(root: str, timeout: float = 10.0) -> ClockReading:
 
 # --- the child process ------------------------------------------------------------------------------
 
+def _close_quietly(stream: Any) -> None:
+    if stream is None:
+        return
+    try:
+        stream.close()
+    except OSError:  # the child already gone: the pipe is broken
+        pass
+
+
 # Every sandbox this session started, so an interpreter exit that skipped unload still ends them.
 _LIVE: "weakref.WeakSet[SandboxProcess]" = weakref.WeakSet()
 
@@ -186,9 +197,10 @@ class SandboxProcess(QObject):
             raise RuntimeError("No Python interpreter found to run the sandbox with.")
         db = self.db_path or default_db_path()
         db.parent.mkdir(parents=True, exist_ok=True)
-        # -B: never write bytecode into the installed plugin's folder.
+        # -B: never write bytecode into the installed plugin's folder. --exit-on-stdin-eof: the watchdog;
+        # we hold the child's stdin open, so when QGIS is gone (even killed) it reads EOF and exits.
         return [python, "-B", "-m", "sandbox", "--port", "0", "--host", "127.0.0.1",
-                "--db", str(db), "--speed", repr(float(self.speed))]
+                "--db", str(db), "--speed", repr(float(self.speed)), "--exit-on-stdin-eof"]
 
     def start(self) -> bool:
         """Start the sandbox unless it runs or is starting; False when it cannot be started (`failed` says why)."""
@@ -204,7 +216,7 @@ class SandboxProcess(QObject):
             env["PYTHONUNBUFFERED"] = "1"
             flags = getattr(subprocess, "CREATE_NO_WINDOW", 0) if os.name == "nt" else 0
             self._process = subprocess.Popen(
-                command, cwd=str(self.plugin_dir), env=env, stdin=subprocess.DEVNULL,
+                command, cwd=str(self.plugin_dir), env=env, stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
                 errors="replace", creationflags=flags,
             )
@@ -220,7 +232,8 @@ class SandboxProcess(QObject):
         return True
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        """Terminate the child (it writes its state and exits), kill it if it has not after `timeout` s."""
+        """Close the child's stdin (its watchdog stops it cleanly, on any OS), terminate it if it has not
+        stopped after a second, kill it if it has not after `timeout` s more."""
         process, self._process = self._process, None
         self._timer.stop()
         was_known = self.root_url is not None
@@ -228,14 +241,19 @@ class SandboxProcess(QObject):
         _LIVE.discard(self)
         if process is None:
             return
+        _close_quietly(process.stdin)
         if process.poll() is None:
-            process.terminate()
             try:
-                process.wait(timeout)
+                process.wait(GRACEFUL_STOP_S)
             except subprocess.TimeoutExpired:
-                _log.warning("The local sandbox did not stop in %s s; killing it", timeout)
-                process.kill()
-                process.wait(timeout)
+                # Why terminate too: a child that never got as far as starting its watchdog.
+                process.terminate()
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    _log.warning("The local sandbox did not stop in %s s; killing it", timeout)
+                    process.kill()
+                    process.wait(timeout)
         _log.info("Local sandbox stopped (exit code %s)", process.returncode)
         if was_known:
             try:
@@ -282,6 +300,7 @@ class SandboxProcess(QObject):
             return
         code = process.poll()
         if code is not None:
+            _close_quietly(process.stdin)
             self._process = None
             self._timer.stop()
             _LIVE.discard(self)

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from sandbox.accounts import make_account
 from sandbox.server import SandboxApp, make_server
@@ -32,7 +32,30 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--start", default=os.environ.get("SANDBOX_START"),
                         help="simulated time of a new database, ISO 8601 (default: now; env SANDBOX_START)")
     parser.add_argument("--demo", action="store_true", help="start with demo orders and captures (empty db only)")
+    parser.add_argument("--exit-on-stdin-eof", action="store_true",
+                        help="stop when stdin reaches its end: the process that started us holds it open, so "
+                             "EOF means it is gone (the plugin's watchdog; any OS)")
     return parser.parse_args(argv)
+
+
+def watch_parent(stop: Callable[[], None]) -> None:
+    """Read stdin to its end, then stop the server.
+
+    The parent (QGIS) holds the other end of the pipe; when it exits, however it exits (even killed),
+    the OS closes that end and the read returns EOF. Works on Windows, macOS and Linux alike, unlike a
+    parent-death signal, and needs no polling of a parent pid that could be reused.
+    """
+    stream = sys.stdin.buffer if sys.stdin is not None else None
+    try:
+        while stream is not None and stream.read(4096):
+            pass  # the parent sends nothing; anything it might send is ignored
+    except (OSError, ValueError):
+        pass
+    stop()
+    try:
+        print("Sandbox: the process that started it is gone; stopping", flush=True)
+    except (OSError, ValueError):
+        pass  # its output pipe went with it
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -59,6 +82,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
+    if args.exit_on_stdin_eof:
+        threading.Thread(target=watch_parent, args=(stop,), name="parent-watchdog", daemon=True).start()
     print(f"Sandbox listening on http://{args.host if args.host else host}:{port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
