@@ -1,0 +1,177 @@
+"""Bench: how long the GUI thread is blocked while the New order tab runs an imaging-window search on the shipped sandbox."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+# A throwaway QGIS profile: the bench must not read or write the user's settings.
+PROFILE = tempfile.mkdtemp(prefix="bench-window-search-")
+os.environ["QGIS_CUSTOM_CONFIG_PATH"] = PROFILE
+
+from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsGeometry, QgsPointXY  # noqa: E402
+from qgis.gui import QgsMapCanvas  # noqa: E402
+from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QSettings, QTimer, qInstallMessageHandler  # noqa: E402
+from qgis.PyQt.QtWidgets import QMainWindow  # noqa: E402
+
+from tests import plugin_package  # noqa: E402
+
+plugin_package.install()
+
+from core import sandbox_process  # noqa: E402
+from core.sandbox_process import SandboxProcess  # noqa: E402
+from core.services.planet_tasking.client import TaskingClient  # noqa: E402
+from core.services.planet_tasking.forms import ASSURED  # noqa: E402
+
+TICK_MS = 10
+# The issue: the GUI never stalls while the sandbox works; 50 ms is what every other GUI bench holds to.
+TARGET_STALL_MS = 50.0
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+BERLIN = (13.405, 52.52)
+API_KEY = "sandbox"  # the key the plugin's "Use local sandbox" stores
+
+
+class TickRecorder:
+    """A 10 ms QTimer on the main thread; the gaps between its ticks are how long the GUI thread was busy."""
+
+    def __init__(self):
+        self.clock = QElapsedTimer()
+        self.last = 0
+        self.gaps = []
+        self.timer = QTimer()
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self.tick)
+
+    def start(self):
+        self.clock.start()
+        self.last = self.clock.nsecsElapsed()
+        self.timer.start()
+
+    def tick(self):
+        now = self.clock.nsecsElapsed()
+        self.gaps.append((now - self.last) / 1e6)
+        self.last = now
+
+    def stop(self):
+        self.timer.stop()
+
+
+def run_until(done, limit: float = 120.0):
+    """Process events until `done()`; (seconds, tick gaps in ms, longest main-thread CPU burst in ms)."""
+    recorder = TickRecorder()
+    recorder.start()
+    started = time.perf_counter()
+    busiest = 0.0
+    while not done():
+        cpu = time.thread_time()
+        QCoreApplication.processEvents()
+        busiest = max(busiest, time.thread_time() - cpu)
+        if time.perf_counter() - started > limit:
+            raise RuntimeError(f"took more than {limit:.0f} s")
+        time.sleep(0.001)
+    # One more pass: what the finished search hands on (table, timeline) runs in the next events.
+    QCoreApplication.processEvents()
+    recorder.stop()
+    return time.perf_counter() - started, recorder.gaps, busiest * 1000
+
+
+def start_sandbox(db_path: Path) -> SandboxProcess:
+    """The sandbox started exactly as the plugin's "Start the local sandbox" does (its clock at 1 min/s)."""
+    process = SandboxProcess(db_path=db_path)
+    if not process.start():
+        raise RuntimeError("the sandbox could not be started")
+    run_until(lambda: process.root_url is not None or not process.is_starting(), limit=60)
+    if process.root_url is None:
+        raise RuntimeError("the sandbox did not announce its port")
+    return process
+
+
+def new_order_panel(root: str, iface):
+    from ui.new_order.panel import NewOrderPanel
+
+    contract = sandbox_process._control(root, "GET", "accounts")["accounts"][0]["default_pl_number"]
+    panel = NewOrderPanel(lambda: TaskingClient(root + "/tasking/v2/", API_KEY), iface)
+    panel.resize(400, 1000)  # the dock width the issue asks the main flows to work at
+    panel.show()
+    panel.scheduling_combo.setCurrentIndex(panel.scheduling_combo.findData(ASSURED))
+    panel.pl_number_edit.setText(contract)
+    panel.set_aoi_geometry(QgsGeometry.fromPointXY(QgsPointXY(*BERLIN)), QgsCoordinateReferenceSystem("EPSG:4326"))
+    return panel
+
+
+def one_search(panel):
+    """Click "Find imaging windows" and wait for the search to finish, its windows listed in the table."""
+    if panel.aoi is None:
+        raise RuntimeError("the AOI was not accepted")
+    recorder = TickRecorder()
+    recorder.start()
+    began = time.perf_counter()
+    panel.find_button.click()  # the click itself runs on the GUI thread: it is measured too
+    click = (time.perf_counter() - began) * 1000
+    seconds, gaps, burst = run_until(lambda: panel.search_task is None)
+    recorder.stop()
+    windows = panel.windows_proxy.rowCount()
+    if panel.search is None or not panel.search.is_finished or windows == 0:
+        raise RuntimeError(f"the search did not finish with windows: {panel.search_status.text()}")
+    return seconds, max(gaps + recorder.gaps), burst, click, windows
+
+
+def summary(values):
+    return f"min {min(values):.1f} / median {statistics.median(values):.1f} / max {max(values):.1f}"
+
+
+def _quiet_offscreen(kind, context, message) -> None:
+    if "propagateSizeHints" not in message:
+        sys.stderr.write(message + "\n")
+
+
+def main() -> int:
+    from pytest_qgis.mock_qgis_classes import MockMessageBar
+    from pytest_qgis.qgis_interface import QgisInterface
+
+    qInstallMessageHandler(_quiet_offscreen)
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, PROFILE)
+    app = QgsApplication([], True)
+    app.initQgis()
+    window = QMainWindow()
+    canvas = QgsMapCanvas(window)
+    iface = QgisInterface(canvas, MockMessageBar(), window)
+    process = start_sandbox(Path(PROFILE) / "sandbox.sqlite3")
+    print(f"{os.cpu_count()} CPU cores; the sandbox runs as the plugin starts it (child process, clock at "
+          f"{process.speed:g} simulated s per s) at {process.root_url}")
+    panel = None
+    try:
+        panel = new_order_panel(process.root_url, iface)
+        # The same loop with nothing to do, as long as a search: what this machine's load alone costs the
+        # heartbeat (two cores shared with the sandbox and anything else running), to read the figures against.
+        until = time.perf_counter() + 4.0
+        idle = run_until(lambda: time.perf_counter() > until)
+        runs = [one_search(panel) for _ in range(RUNS)]
+        worst = [r[1] for r in runs]
+        verdict = "meets" if max(worst) <= TARGET_STALL_MS else "MISSES"
+        print(f"assured imaging-window search, 7 days at Berlin ({RUNS} runs, {summary([r[4] for r in runs])} "
+              f"windows): {summary([r[0] for r in runs])} s until done")
+        print(f"  longest GUI-thread gap (ticks every {TICK_MS} ms) {summary(worst)} ms -> {verdict} the "
+              f"{TARGET_STALL_MS:.0f} ms target; longest main-thread CPU burst {summary([r[2] for r in runs])} ms; "
+              f"the Find click itself {summary([r[3] for r in runs])} ms")
+        print(f"  idle baseline (the same loop for 4 s, no search): longest gap {max(idle[1]):.1f} ms, longest "
+              f"CPU burst {idle[2]:.1f} ms")
+    finally:
+        if panel is not None:
+            panel.shutdown()
+            run_until(lambda: panel.search_task is None, limit=10)
+        process.stop()
+        app.exitQgis()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
