@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from qgis.gui import QgsCollapsibleGroupBox
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
@@ -14,6 +15,7 @@ from qgis.PyQt.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -72,10 +74,26 @@ class OptionsGroup(QGroupBox):
         caption.setToolTip(tip)
         form.addRow(caption, holder)
 
-    def _build(self) -> None:
-        form = QFormLayout(self)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    @staticmethod
+    def _one_column(parent: QWidget) -> QFormLayout:
+        form = QFormLayout(parent)
+        # Labels above their fields: the form fits a narrow dock without a second column to squeeze.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        return form
+
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        main = QWidget(self)
+        form = self._one_column(main)
+        form.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(main)
+        # Rarely changed options, folded away; opened by itself when one of them has an error.
+        self.more_group = QgsCollapsibleGroupBox("More options", self)
+        self.more_group.setObjectName("moreOptionsGroup")
+        self.more_group.setToolTip("Satellite elevation, contract, product and exclusivity: their defaults suit "
+                                   "most orders")
+        outer.addWidget(self.more_group)
 
         self.name_edit = QLineEdit(self)
         self.name_edit.setObjectName("nameEdit")
@@ -110,7 +128,8 @@ class OptionsGroup(QGroupBox):
         self._field(form, "&End (UTC)", self.end_edit, "end_time",
                     "Latest imaging time, in UTC. Assured: imaging windows are searched up to 7 days ahead.")
 
-        elevation = QWidget(self)
+        form = self._one_column(self.more_group)
+        elevation = QWidget(self.more_group)
         row = QHBoxLayout(elevation)
         row.setContentsMargins(0, 0, 0, 0)
         self.elevation_min_spin = self._angle_spin(elevation, "elevationMinSpin", DEFAULT_ELEVATION_MIN)
@@ -124,7 +143,7 @@ class OptionsGroup(QGroupBox):
         self.elevation_min_spin.setToolTip("Lowest satellite elevation, in degrees (0–90°)")
         self.elevation_max_spin.setToolTip("Highest satellite elevation, in degrees (0–90°)")
 
-        self.pl_number_edit = QLineEdit(self)
+        self.pl_number_edit = QLineEdit(self.more_group)
         self.pl_number_edit.setObjectName("plNumberEdit")
         self.pl_number_edit.setPlaceholderText("contract default (assured: required)")
         self.pl_number_edit.textChanged.connect(lambda *_: self.changed.emit())
@@ -133,7 +152,7 @@ class OptionsGroup(QGroupBox):
                     "Your Planet contract number (PL-…), from the plugin's settings; empty: the key's default "
                     "for flexible orders. Imaging-window searches (assured) require it.")
 
-        self.product_edit = QLineEdit(self)
+        self.product_edit = QLineEdit(self.more_group)
         self.product_edit.setObjectName("productEdit")
         self.product_edit.setPlaceholderText("contract default")
         self.product_edit.textChanged.connect(lambda *_: self.changed.emit())
@@ -141,7 +160,7 @@ class OptionsGroup(QGroupBox):
         self._field(form, "Pro&duct", self.product_edit, "product",
                     "The tasking product, from the settings (e.g. one_time_tasking; Assured Tasking for assured).")
 
-        self.exclusivity_combo = QComboBox(self)
+        self.exclusivity_combo = QComboBox(self.more_group)
         self.exclusivity_combo.setObjectName("exclusivityCombo")
         for days in EXCLUSIVITY_CHOICES:
             self.exclusivity_combo.addItem("none (0 days)" if days == 0 else f"{days} days", days)
@@ -149,6 +168,16 @@ class OptionsGroup(QGroupBox):
         self._field(form, "E&xclusivity", self.exclusivity_combo, "exclusivity_days",
                     "Days the images are withheld from Planet's public archive after capture, if your contract "
                     "allows it; costs more.")
+        self.more_group.setCollapsed(True)
+        fold = self.more_group.findChild(QToolButton, "collapseButton")
+        if fold is not None:
+            fold.setToolTip("Show or hide the options most orders leave as they are")
+        self._more_rows = ("sat_elevation", "pl_number", "product", "exclusivity_days")
+
+    def reveal_errors(self) -> None:
+        """Open "More options" when one of its fields shows an error (a folded error would go unseen)."""
+        if any(self.errors.labels[row].text() for row in self._more_rows if row in self.errors.labels):
+            self.more_group.setCollapsed(False)
 
     def _datetime_edit(self, name: str) -> QDateTimeEdit:
         edit = QDateTimeEdit(self)

@@ -106,7 +106,7 @@ class NewOrderPanel(QWidget):
                             "exclusivity_combo", "set_order_name")),
             (self.windows_group, ("find_button", "cancel_search_button", "search_progress", "replacing_check",
                                   "windows_map_button", "search_status", "windows_model", "windows_proxy",
-                                  "windows_view", "window_detail", "select_window")),
+                                  "windows_view", "windows_timeline", "window_detail", "select_window")),
         ):
             for attribute in attributes:
                 setattr(self, attribute, getattr(group, attribute))
@@ -284,6 +284,7 @@ class NewOrderPanel(QWidget):
     def show_errors(self, errors: Dict[str, Any]) -> None:
         """Show each message next to its field (the server's words), clearing the others."""
         self.errors.show(errors)
+        self.options.reveal_errors()
 
     def field_error(self, field: str) -> str:
         """The error shown for a service field ("" when none); for tests and scripts."""

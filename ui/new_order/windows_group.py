@@ -22,7 +22,8 @@ from qgis.PyQt.QtWidgets import (
 from ...core.services.planet_tasking.forms import utc_now
 from .fields import FieldErrors
 from .texts import pricing_lines, replaced_names, search_found_text, searching_text, window_timing_lines
-from .windows_table import ImagingWindowsModel, WindowsSortProxy
+from .windows_table import COLUMNS, PRICE_COLUMN, SHOWN_COLUMNS, ImagingWindowsModel, WindowsSortProxy
+from .windows_timeline import WindowsTimeline
 
 
 class WindowsGroup(QGroupBox):
@@ -75,6 +76,9 @@ class WindowsGroup(QGroupBox):
         self.search_status.setObjectName("searchStatus")
         self.search_status.setWordWrap(True)
         box.addWidget(self.search_status)
+        self.windows_timeline = WindowsTimeline(self)
+        self.windows_timeline.windowClicked.connect(self.select_window)
+        box.addWidget(self.windows_timeline)
         self.windows_model = ImagingWindowsModel(self)
         self.windows_proxy = WindowsSortProxy(self)
         self.windows_proxy.setSourceModel(self.windows_model)
@@ -89,12 +93,23 @@ class WindowsGroup(QGroupBox):
         view.setAlternatingRowColors(True)
         view.setTabKeyNavigation(False)
         view.verticalHeader().setVisible(False)
-        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # A narrow dock shows what decides (start, cloud, price), the price taking the room left; every
+        # other column is in each row's tooltip, so the table never needs sideways scrolling.
+        header.setSectionResizeMode(PRICE_COLUMN, QHeaderView.ResizeMode.Stretch)
+        for column in range(len(COLUMNS)):
+            view.setColumnHidden(column, column not in SHOWN_COLUMNS)
+        for visual, column in enumerate(SHOWN_COLUMNS):
+            header.moveSection(header.visualIndex(column), visual)
         view.setMinimumHeight(150)
-        view.setToolTip("Choose the window to order; click a header to sort")
+        view.setToolTip("Choose the window to order; click a header to sort. Hover a row for its off-nadir "
+                        "angle, elevations, tier and the orders it replaces.")
         view.selectionModel().selectionChanged.connect(self._selection_changed)
         for signal in (self.windows_model.modelReset, self.windows_model.rowsInserted, self.windows_model.rowsRemoved):
             signal.connect(self._update_map_button)
+            signal.connect(self._update_timeline)
+        self.windows_model.dataChanged.connect(self._update_timeline)
         box.addWidget(view)
         self.window_detail = QLabel(self)
         self.window_detail.setObjectName("windowDetail")
@@ -105,6 +120,9 @@ class WindowsGroup(QGroupBox):
 
     def windows(self) -> List[Any]:
         return self.windows_model.windows()
+
+    def _update_timeline(self, *_args) -> None:
+        self.windows_timeline.set_windows(self.windows_model.windows())
 
     def _update_map_button(self, *_args) -> None:
         self.windows_map_button.setEnabled(self.windows_model.rowCount() > 0 and self.has_aoi())
@@ -154,6 +172,7 @@ class WindowsGroup(QGroupBox):
     def clear(self) -> None:
         self.show_finished()
         self.selected_window = None
+        self.windows_timeline.set_selected(None)
         self.windows_model.set_windows([])
         self.search_status.setText("")
         self.window_detail.setText("")
@@ -193,11 +212,13 @@ class WindowsGroup(QGroupBox):
     def _selection_changed(self, *_args) -> None:
         rows = self.windows_view.selectionModel().selectedRows()
         self.selected_window = self.windows_proxy.window(rows[0].row()) if rows else None
+        self.windows_timeline.set_selected(self.selected_window.id if self.selected_window else None)
         self.show_window_detail()
         self.windowChanged.emit()
 
     def show_window_detail(self) -> None:
         window = self.selected_window
+        self.windows_timeline.set_selected(window.id if window else None)
         if window is None:
             self.window_detail.setText("")
             return

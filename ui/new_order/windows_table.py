@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from qgis.PyQt.QtGui import QBrush, QColor
 
+from ...core.names import units_text
 from ...core.services.planet_tasking.models import ImagingWindow
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -26,6 +27,21 @@ def _range(low: Optional[float], high: Optional[float], unit: str) -> str:
     return f"{low:.1f}–{high:.1f}{unit}"
 
 
+def window_price(window: ImagingWindow) -> Optional[float]:
+    """The window's estimated quota cost (None when the service did not price it)."""
+    pricing = window.pricing_details
+    return pricing.estimated_quota_cost if pricing is not None and pricing.ok else None
+
+
+def _price_text(window: ImagingWindow) -> str:
+    price = window_price(window)
+    if price is None:
+        return "–"
+    units = window.pricing_details.units if window.pricing_details else None
+    # Short in the narrow column: "km²" (the full "km² of quota" is in the tooltip and the detail).
+    return f"{price:,.2f} km²" if (units or "").upper() == "SQKM" else f"{price:,.2f} {units_text(units)}"
+
+
 def _conflicts_text(window: ImagingWindow) -> str:
     if not window.conflicting_orders:
         return "none"
@@ -37,7 +53,8 @@ def _conflicts_text(window: ImagingWindow) -> str:
 Column = Tuple[str, str, Callable[[ImagingWindow], str], Callable[[ImagingWindow], Any]]
 COLUMNS: Sequence[Column] = (
     ("Start (UTC)", "When the satellite starts imaging the AOI, in UTC",
-     lambda w: "–" if w.start_time is None else f"{w.start_time:%Y-%m-%d %H:%M:%S}",
+     # Short enough for a narrow dock, with the weekday the timeline shows; seconds are in the tooltip.
+     lambda w: "–" if w.start_time is None else f"{w.start_time:%a %d %H:%M}",
      lambda w: w.start_time.timestamp() if w.start_time else 0.0),
     ("Duration", "How long the satellite images the AOI, in seconds",
      lambda w: _number(w.duration_seconds, ".0f", " s"), lambda w: w.duration_seconds or 0.0),
@@ -61,7 +78,25 @@ COLUMNS: Sequence[Column] = (
      lambda w: _number(w.quota_priority_multiplier, "g", " ×"), lambda w: w.quota_priority_multiplier or 0.0),
     ("Conflicting orders", "Your existing assured orders this window would replace (cancel) if you order it",
      _conflicts_text, lambda w: len(w.conflicting_orders)),
+    ("Price", "Estimated cost of ordering this window, in km² of quota (with the order's options)",
+     _price_text, lambda w: window_price(w) if window_price(w) is not None else float("inf")),
 )
+START_COLUMN, CLOUD_COLUMN, TIER_COLUMN, CONFLICTS_COLUMN, PRICE_COLUMN = 0, 6, 7, 9, 10
+# What decides a window, shown in a narrow dock; the other columns are in each row's tooltip.
+SHOWN_COLUMNS = (START_COLUMN, CLOUD_COLUMN, PRICE_COLUMN)
+# Header words short enough for a narrow table (the full ones are the model's, and the header's tooltip).
+SHORT_HEADERS = {CLOUD_COLUMN: "Cloud"}
+
+
+def window_summary(window: ImagingWindow) -> str:
+    """Every column of a window, one per line (the row's tooltip: the hidden columns are a hover away)."""
+    lines = [f"{header}: {text(window)}" for header, _tip, text, _sort in COLUMNS[1:]]
+    if window.start_time is not None:
+        lines.insert(0, f"Start: {window.start_time:%Y-%m-%d %H:%M:%S} UTC")
+    if window.replaces_orders:
+        lines.insert(0, "Ordering this window replaces (cancels) your order(s): "
+                     + ", ".join(f"“{o.name or o.id}”" for o in window.conflicting_orders))
+    return "\n".join(lines)
 
 
 class ImagingWindowsModel(QAbstractTableModel):
@@ -142,11 +177,9 @@ class ImagingWindowsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.BackgroundRole and window.replaces_orders:
             return QBrush(REPLACING_BACKGROUND)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if window.replaces_orders:
-                return ("Ordering this window replaces (cancels) your order(s): "
-                        + ", ".join(f"“{o.name or o.id}”" for o in window.conflicting_orders))
-            return f"{header}: {text(window)}"
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() not in (0, 7, 9):
+            return window_summary(window)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() not in (START_COLUMN, TIER_COLUMN,
+                                                                              CONFLICTS_COLUMN):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -157,6 +190,12 @@ class WindowsSortProxy(QSortFilterProxyModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setSortRole(SORT_ROLE)
+
+    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
+                and section in SHORT_HEADERS):
+            return SHORT_HEADERS[section]
+        return super().headerData(section, orientation, role)
 
     def window(self, row: int) -> Optional[ImagingWindow]:
         index = self.index(row, 0)
