@@ -7,13 +7,24 @@ from typing import Any, Callable, Optional, Tuple
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from .. import names
+from ..errors import NetworkError, RateLimitedError, ServerError
 from ..services.base import ServiceDescriptor
 from ..tasks import ApiTask, run_in_background
-from .latest import LatestOnly, request_key
+from .latest import LatestOnly, LatestValue, request_key
 from .workflow import Workflow, cancel_task
 
 # How long the form must stand still before it is priced: typing a name or spinning an angle asks once.
 QUOTE_DELAY_MS = 600
+# After a quote failed for a passing reason (no connection, a busy or failing service), it is asked
+# again by itself after these many seconds (the last repeats), until it succeeds or the form changes.
+RETRY_SECONDS = (5.0, 10.0, 20.0, 40.0, 60.0)
+# How often a running preview's waits (the client's retries inside the task) are looked at.
+WAIT_CHECK_MS = 150
+
+
+def passes(error: BaseException) -> bool:
+    """Whether asking again later may succeed: the network or the service failed, not the question."""
+    return isinstance(error, (NetworkError, ServerError, RateLimitedError))
 
 
 class QuoteWorkflow(Workflow):
@@ -30,6 +41,8 @@ class QuoteWorkflow(Workflow):
     quoted = pyqtSignal(object)  # the service's pricing for the latest question
     failed = pyqtSignal(object)  # the latest question was refused or failed (the exception)
     cancelled = pyqtSignal()  # the latest price preview was cancelled (e.g. from QGIS's task manager)
+    waiting = pyqtSignal(float)  # the running preview did not get an answer and tries again in N s
+    retrying = pyqtSignal(float, object)  # the latest preview failed (the error); asked again in N s
 
     def __init__(self, current: Callable[[], Tuple[Any, Any]], client_factory: Optional[Callable[[], Any]] = None,
                  service: Optional[ServiceDescriptor] = None, parent: Optional[QObject] = None,
@@ -45,9 +58,23 @@ class QuoteWorkflow(Workflow):
         self.timer.setSingleShot(True)
         self.timer.setInterval(delay_ms)
         self.timer.timeout.connect(self.request)
+        # Asking again by itself after a passing failure; any change of the form asks at once instead.
+        self.retry_seconds = RETRY_SECONDS
+        self.retry_timer = QTimer(self)
+        self.retry_timer.setSingleShot(True)
+        self.retry_timer.timeout.connect(self.request)
+        self._retries = 0
+        # The client's waits inside the task (told on the worker thread), shown by the main thread.
+        self._waits: LatestValue = LatestValue()
+        self._wait_version = 0
+        self._wait_timer = QTimer(self)
+        self._wait_timer.setInterval(WAIT_CHECK_MS)
+        self._wait_timer.timeout.connect(self._show_wait)
 
     def schedule(self) -> None:
         """The form changed: ask again once it has stood still for the delay (a newer change restarts it)."""
+        self.retry_timer.stop()
+        self._retries = 0
         self.timer.start()
 
     def pricing_body(self, form: Any, aoi: Any) -> Any:
@@ -80,6 +107,8 @@ class QuoteWorkflow(Workflow):
             self.noClient.emit()
             return
         token = self._tokens.next()
+        self.retry_timer.stop()
+        self._watch_waits(client)
         self.asking.emit()
         self.task = run_in_background(
             names.task_description("price preview"),
@@ -100,6 +129,7 @@ class QuoteWorkflow(Workflow):
         key = request_key(body)
         token = self._tokens.next()
         self.timer.stop()
+        self.retry_timer.stop()
 
         def priced(pricing: Any) -> None:
             self.arrived(token, key, pricing)
@@ -125,6 +155,8 @@ class QuoteWorkflow(Workflow):
             self.stale_answers_ignored += 1
             return
         self.task = None
+        self._wait_timer.stop()
+        self._retries = 0
         self.quote, self.quote_key, self.quote_error = pricing, key, None
         self.quoted.emit(pricing)
 
@@ -133,8 +165,14 @@ class QuoteWorkflow(Workflow):
             self.stale_answers_ignored += 1
             return
         self.task = None
+        self._wait_timer.stop()
         self.quote, self.quote_key, self.quote_error = None, None, error
         self.failed.emit(error)
+        if passes(error):
+            seconds = self.retry_seconds[min(self._retries, len(self.retry_seconds) - 1)]
+            self._retries += 1
+            self.retry_timer.start(int(seconds * 1000))
+            self.retrying.emit(seconds, error)
 
     def was_cancelled(self, token: int) -> bool:
         """The price preview was cancelled; False for an outdated one (nothing changes then)."""
@@ -142,6 +180,7 @@ class QuoteWorkflow(Workflow):
             return False
         self._tokens.invalidate()
         self.task = None
+        self._wait_timer.stop()
         # The price held belongs to an older form, if any: not a quote for this one.
         self.quote, self.quote_key, self.quote_error = None, None, None
         self.cancelled.emit()
@@ -150,5 +189,25 @@ class QuoteWorkflow(Workflow):
     def shutdown(self) -> None:
         """Stop asking: no timer, no late answer, the running preview cancelled."""
         self.timer.stop()
+        self.retry_timer.stop()
+        self._wait_timer.stop()
         self._tokens.invalidate()
         cancel_task(self.task, detach=True)
+
+    def retry_pending(self) -> bool:
+        """Whether a failed quote will be asked again by itself."""
+        return self.retry_timer.isActive()
+
+    def _watch_waits(self, client: Any) -> None:
+        waits: LatestValue = LatestValue()
+        self._waits, self._wait_version = waits, 0
+        if hasattr(client, "on_wait"):
+            # Runs on the task's thread: it only stores the wait; the timer shows it.
+            client.on_wait = lambda seconds, _text: waits.put(seconds)
+            self._wait_timer.start()
+
+    def _show_wait(self) -> None:
+        version, seconds = self._waits.newer_than(self._wait_version)
+        if seconds is not None:
+            self._wait_version = version
+            self.waiting.emit(float(seconds))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional
 
@@ -30,6 +31,14 @@ try:
     from qgis.PyQt import sip
 except ImportError:  # pragma: no cover - older PyQt layouts
     import sip  # type: ignore[no-redef]
+
+
+GETTING_QUOTE = "Getting a quote…"
+
+
+def _whole(seconds: float) -> int:
+    """Seconds as said to the user: a wait of 0.3 s is "1 s", never "0 s"."""
+    return max(1, math.ceil(seconds))
 
 
 class NewOrderPanel(QWidget):
@@ -163,7 +172,9 @@ class NewOrderPanel(QWidget):
         quoting.unavailable.connect(self._quote_unavailable)
         quoting.unchanged.connect(lambda: self.quote_status.setText(""))
         quoting.noClient.connect(lambda: self.quote_status.setText("Not configured: no quote."))
-        quoting.asking.connect(lambda: self.quote_status.setText("Updating the quote…"))
+        quoting.asking.connect(self._quote_asked)
+        quoting.waiting.connect(self._quote_waiting)
+        quoting.retrying.connect(self._quote_retrying)
         quoting.quoted.connect(self._quote_arrived)
         quoting.failed.connect(self._quote_failed)
         quoting.cancelled.connect(self._quote_cancelled)
@@ -279,6 +290,9 @@ class NewOrderPanel(QWidget):
         if self.aoi_error is not None:
             self.errors.add("geometry", [self.aoi_error.message])
         self.quote_status.setText("Updating the quote…" if self.aoi is not None else "")
+        if self.aoi is not None and not problems and self.quoting.quote is None:
+            # Not "draw an AOI first" (or an old error) while the quote for this AOI is on its way.
+            self.quote_label.setText(GETTING_QUOTE)
         self.quoting.schedule()
 
     def show_errors(self, errors: Dict[str, Any]) -> None:
@@ -362,6 +376,20 @@ class NewOrderPanel(QWidget):
             text = "No quote yet: draw an AOI first."
         self.quote_label.setText(text)
         self.quote_status.setText("")
+
+    def _quote_asked(self) -> None:
+        if self.quoting.quote is None:
+            self.quote_label.setText(GETTING_QUOTE)
+        self.quote_status.setText("Updating the quote…")
+
+    def _quote_waiting(self, seconds: float) -> None:
+        if self.quoting.quote is None:
+            self.quote_label.setText(GETTING_QUOTE)
+        self.quote_status.setText(f"{GETTING_QUOTE} the service did not answer, trying again in {_whole(seconds)} s")
+
+    def _quote_retrying(self, seconds: float, _error: BaseException) -> None:
+        # The error stays in the quote box until a quote succeeds; this says that it is being dealt with.
+        self.quote_status.setText(f"Trying again by itself in {_whole(seconds)} s (or change the order to ask now).")
 
     def _quote_arrived(self, pricing: Any) -> None:
         self.quote_label.setText("\n".join(pricing_lines(pricing)))
