@@ -3,8 +3,9 @@
 # Against a sandbox started with --demo and the plugin pointed at it (scripts/demo.sh sets both up):
 # a strip drawn on the map and quoted, a flexible order, an assured order from a searched imaging
 # window, simulated time advanced until captures publish, orders and captures layers loaded; then
-# screenshots of the dock and the map and a GeoPackage with those layers; last the Orders tab, loaded,
-# with the assured order selected (map zoomed to it, details filled), in two screenshots. Paths are printed and
+# screenshots of the dock and the map and a GeoPackage with those layers; then the Orders tab, loaded,
+# with the assured order selected (map zoomed to it, details filled), in two screenshots; last the
+# settings, bulk order and bulk edit dialogs, one screenshot each (the user guide shows them). Paths are printed and
 # written to demo_outputs.txt. With ST_DEMO_HEADLESS=1 QGIS quits at the end (exit code 1 on failure).
 
 import json
@@ -22,7 +23,9 @@ from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsFeature,
     QgsFillSymbol,
+    QgsGeometry,
     QgsPalLayerSettings,
     QgsPointXY,
     QgsProject,
@@ -153,6 +156,7 @@ def run():
     from satellite_tasking.core.services import registry
     from satellite_tasking.core.services.planet_tasking import layers as planet_layers
     from satellite_tasking.core.services.planet_tasking.forms import ASSURED
+    from satellite_tasking.ui.new_order.windows_table import CLOUD_COLUMN
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     iface = qgis.utils.iface
@@ -235,9 +239,8 @@ def run():
     if panel.windows_proxy.rowCount() == 0:
         raise RuntimeError("the imaging-window search found no window")
     model = panel.windows_proxy
-    cloud_column = next(c for c in range(model.columnCount())
-                        if model.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) == "Cloud forecast")
-    panel.windows_view.sortByColumn(cloud_column, Qt.SortOrder.AscendingOrder)
+    # By column number: the header the table shows may be shortened to fit a narrow dock.
+    panel.windows_view.sortByColumn(CLOUD_COLUMN, Qt.SortOrder.AscendingOrder)
     # The clearest window that is still hours away: the sandbox's clock runs at 60×, and a window
     # starting within minutes would have begun (or be too late to lock in) by the time it is ordered.
     clock = sandbox_control(settings, "GET", "clock")["now"]
@@ -316,6 +319,8 @@ def run():
     # mirrors every order and capture into the same layers), the assured order is selected, the map zooms
     # to its footprint and the details show its fields, captures and pricing.
     orders_tab, orders_map_shot = show_orders_tab(window, dock, assured)
+    # 7. The dialogs the guide describes: settings, bulk order from a layer (checked, priced, created), bulk edit.
+    settings_shot, bulk_shot, bulk_edit_shot = show_dialogs(plugin, dock)
     say(f"Screenshot of the drawn AOI on the map: {aoi_shot}")
     say(f"Screenshot of the dock: {dock_shot}")
     say(f"Screenshot of the whole New order panel: {panel_shot}")
@@ -323,6 +328,9 @@ def run():
     say(f"Screenshot of the window: {window_shot}")
     say(f"Screenshot of the Orders tab (assured order selected): {orders_tab}")
     say(f"Screenshot of the window with the Orders tab and captures: {orders_map_shot}")
+    say(f"Screenshot of the settings dialog: {settings_shot}")
+    say(f"Screenshot of the bulk order dialog (checked, priced, orders created): {bulk_shot}")
+    say(f"Screenshot of the bulk edit dialog (cancelling, today's cancellations counted): {bulk_edit_shot}")
     say(f"GeoPackage (orders, captures): {geopackage}")
 
 
@@ -377,6 +385,86 @@ def show_orders_tab(window, dock, assured):
     if not tab_shot.exists() or not map_shot.exists():
         raise RuntimeError("the Orders tab screenshots were not saved")
     return tab_shot, map_shot
+
+
+# A few field sites near Berlin, as an analyst's own point layer with a name field for the bulk dialog.
+FIELD_SITES = (("Tempelhofer Feld", 13.4010, 52.4730), ("Tegel airport", 13.2877, 52.5597),
+               ("Müggelsee", 13.6450, 52.4380), ("Spandau citadel", 13.2127, 52.5410))
+
+
+def field_sites_layer():
+    layer = QgsVectorLayer("Point?crs=EPSG:4326&field=name:string(60)", "Field sites", "memory")
+    features = []
+    for name, lon, lat in FIELD_SITES:
+        feature = QgsFeature(layer.fields())
+        feature.setAttribute("name", name)
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(lon, lat)))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    layer.updateExtents()
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+def show_dialogs(plugin, dock):
+    """Open the settings, bulk order and bulk edit dialogs as the menu does; a screenshot of each, then close it."""
+    iface = qgis.utils.iface
+    settings_dialog = plugin.show_settings()
+    pause(0.5)
+    settings_shot = OUT_DIR / "demo_settings.png"
+    settings_dialog.grab().save(str(settings_shot))
+    settings_dialog.reject()
+
+    # The bulk dialog starts on the active layer: the analyst's own sites, their names from the name field.
+    iface.setActiveLayer(field_sites_layer())
+    bulk = plugin.show_bulk_dialog()
+    pause(0.5)
+    bulk.validate_button.click()
+    wait_until(lambda: bulk.report is not None and not bulk.workflow.busy, "the bulk dialog's check")
+    bulk.price_button.click()
+    wait_until(lambda: bulk.pricing is not None and not bulk.workflow.busy, "the bulk dialog's price")
+    say(f"Bulk order dialog: {bulk.validation_label.text()} | {bulk.price_label.text()}".replace("\n", " | "))
+
+    def confirm(text):
+        say("Bulk confirmation shown: " + text.replace("\n", " | "))
+        return True
+
+    bulk.confirm = confirm  # the user's "Yes"
+    bulk.create_button.click()
+    wait_until(lambda: bulk.summary_label.text() not in ("", "Sending…") and not bulk.workflow.busy,
+               "the bulk orders to be created")
+    say("Bulk order dialog: " + bulk.summary_label.text().replace("\n", " | "))
+    pause(0.5)
+    bulk_shot = OUT_DIR / "demo_bulk_order.png"
+    bulk.grab().save(str(bulk_shot))
+    bulk.close()
+
+    # Bulk edit: the orders just made in bulk (still open) selected in the Orders tab, then the menu's
+    # "Edit or cancel selected orders…".
+    orders = dock.orders_panel
+    orders.refresh_now()
+    wait_until(lambda: not orders.busy() and sum(not order.is_final for order in orders.model.orders) >= 2,
+               "the Orders tab to list the bulk orders")
+    open_ids = [order.id for order in orders.model.orders if not order.is_final][:4]
+    if len(open_ids) < 2:
+        raise RuntimeError(f"the Orders tab lists {len(open_ids)} open orders; the bulk edit needs a few")
+    orders.select_orders(open_ids)
+    wait_until(lambda: set(orders.selected_order_ids()) == set(open_ids), "the open orders to be selected")
+    edit = plugin.show_bulk_edit_dialog()
+    if edit is None:
+        raise RuntimeError("the bulk edit dialog did not open for the selected orders")
+    edit.cancel_radio.setChecked(True)  # the dialog then counts the contract's cancellations of the day
+    wait_until(lambda: edit.cancellations_label.text() and not edit.cancellations_label.text().startswith("Counting"),
+               "the bulk edit dialog's count of today's cancellations")
+    say(f"Bulk edit dialog: {len(open_ids)} orders; {edit.cancellations_label.text()}")
+    pause(0.5)
+    bulk_edit_shot = OUT_DIR / "demo_bulk_edit.png"
+    edit.grab().save(str(bulk_edit_shot))
+    edit.close()
+    for shot in (settings_shot, bulk_shot, bulk_edit_shot):
+        if not shot.exists():
+            raise RuntimeError(f"the screenshot {shot} was not saved")
+    return settings_shot, bulk_shot, bulk_edit_shot
 
 
 def main():
