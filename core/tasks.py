@@ -6,6 +6,7 @@ import traceback
 from typing import Any, Callable, Dict, List, Optional
 
 from qgis.core import QgsApplication, QgsTask, QgsVectorLayer
+from qgis.PyQt.QtCore import QThreadPool, QTimer
 
 from .errors import Cancelled
 from .layers import DEFAULT_BATCH_SIZE, PreparedFeatures, UpsertResult, apply_prepared
@@ -83,6 +84,8 @@ class ApiTask(QgsTask):
     ):
         super().__init__(description, QgsTask.Flag.CanCancel if can_cancel else QgsTask.Flags())
         self._fn = fn
+        self._can_cancel = can_cancel
+        self.successor: Optional["ApiTask"] = None  # the task that took over from this stranded one
         self.on_success = on_success
         self.on_error = on_error
         self.on_cancel = on_cancel
@@ -93,6 +96,8 @@ class ApiTask(QgsTask):
         self.delivered = False
 
     def run(self) -> bool:
+        if self.isCanceled():  # cancelled before it started (e.g. a stranded task a copy took over from)
+            return False
         try:
             self.result = self._fn(TaskFeedback(self))
         except BaseException as exc:  # anything escaping run() would abort QGIS
@@ -137,6 +142,19 @@ class ApiTask(QgsTask):
     def detach_callbacks(self) -> None:
         """Forget the callbacks, e.g. at plugin unload, when the widgets they would update are gone."""
         self.on_success = self.on_error = self.on_cancel = None
+        if self.successor is not None and not sip.isdeleted(self.successor):
+            self.successor.detach_callbacks()
+
+    def cancel(self) -> None:  # noqa: D401 - QgsTask override
+        """Cancel this task, or the task that took over from it (see `rescue_stranded_tasks`)."""
+        if self.successor is not None and not sip.isdeleted(self.successor):
+            self.successor.cancel()
+        if not sip.isdeleted(self):  # QGIS deletes a finished (or stranded and cancelled) task soon after
+            super().cancel()
+
+    def clone(self) -> "ApiTask":
+        """A new task doing the same work with the same callbacks (it takes over from a stranded one)."""
+        return ApiTask(self.description(), self._fn, self.on_success, self.on_error, self.on_cancel, self._can_cancel)
 
 
 class LayerUpsertTask(ApiTask):
@@ -163,6 +181,7 @@ class LayerUpsertTask(ApiTask):
         batch_size: int = DEFAULT_BATCH_SIZE,
     ):
         super().__init__(description, prepare, on_success, on_error, on_cancel)
+        self._prepare = prepare
         self.layer = layer
         self.setDependentLayers([layer])
         self.remove_missing = remove_missing
@@ -180,6 +199,10 @@ class LayerUpsertTask(ApiTask):
             return
         super().deliver_success(self.upsert_result)
 
+    def clone(self) -> "LayerUpsertTask":
+        return LayerUpsertTask(self.description(), self.layer, self._prepare, self.on_success, self.on_error,
+                               self.on_cancel, remove_missing=self.remove_missing, batch_size=self.batch_size)
+
 
 def submit_task(task: ApiTask) -> ApiTask:
     """Hand `task` to QGIS's task manager, keeping it alive until its finished() ran."""
@@ -187,7 +210,89 @@ def submit_task(task: ApiTask) -> ApiTask:
     if not QgsApplication.taskManager().addTask(task):
         _ACTIVE_TASKS.pop(id(task), None)
         raise RuntimeError(f"QGIS refused to start the task '{task.description()}'.")
+    _watch_for_stranded_tasks()
     return task
+
+
+# -- stranded tasks ---------------------------------------------------------------------------------------
+# QGIS's task manager can lose the thread-pool job of a queued task (qgis/QGIS#53806, fixed by
+# qgis/QGIS#67040 in 2026, so in every release this plugin supports): it keeps the address of a finished
+# task's job after the pool freed it, and when a new task's job is allocated at that address while it waits
+# in the pool's queue, cleaning up the finished task takes the new job out of the queue and deletes it. The
+# new task then says "Queued" for ever: seen here as an Orders tab busy for a minute with nothing running
+# (a count of today's cancellations, queued, the pool idle). Such a task is noticed (still queued on two
+# looks a second apart while the pool has a free thread, which a healthy queued task never is) and a copy
+# of it, with the same work and callbacks, takes over; the stranded one is cancelled with its callbacks
+# detached, and cancelling it later cancels the copy. Nothing has run yet, so nothing is done twice.
+STRANDED_CHECK_MS = 1000
+_stranded_timer: Optional[QTimer] = None
+_suspects: set = set()  # ids of the tasks seen queued with room in the pool at the last look
+
+
+def _task_pool() -> QThreadPool:
+    # QGIS 3.34 and later run tasks in a pool of their own; earlier releases in Qt's global pool.
+    own_pool = getattr(QgsApplication.taskManager(), "threadPool", None)
+    return own_pool() if own_pool is not None else QThreadPool.globalInstance()
+
+
+def _pool_has_room() -> bool:
+    pool = _task_pool()
+    return pool.activeThreadCount() < pool.maxThreadCount()
+
+
+def _watch_for_stranded_tasks() -> None:
+    global _stranded_timer
+    if _stranded_timer is None:
+        _stranded_timer = QTimer()
+        _stranded_timer.setInterval(STRANDED_CHECK_MS)
+        _stranded_timer.timeout.connect(rescue_stranded_tasks)
+    if not _stranded_timer.isActive():
+        _stranded_timer.start()
+
+
+def stop_watching_for_stranded_tasks() -> None:
+    """Stop the look for stranded tasks (plugin unload: no timer of the plugin outlives it)."""
+    global _stranded_timer
+    if _stranded_timer is not None:
+        _stranded_timer.stop()
+        _stranded_timer.deleteLater()
+        _stranded_timer = None
+    _suspects.clear()
+
+
+def rescue_stranded_tasks() -> List[ApiTask]:
+    """Hand every stranded task's work to a new task (see above); returns the new tasks."""
+    tasks = active_tasks()
+    if not tasks:
+        if _stranded_timer is not None:
+            _stranded_timer.stop()
+        _suspects.clear()
+        return []
+    queued = {id(task): task for task in tasks
+              if task.successor is None and task.status() == QgsTask.TaskStatus.Queued and not task.isCanceled()}
+    if not queued or not _pool_has_room():
+        _suspects.clear()
+        return []
+    rescued = []
+    for key, task in queued.items():
+        if key not in _suspects:
+            continue  # first look: it may be just about to start
+        successor = task.clone()
+        callbacks = task.on_success, task.on_error, task.on_cancel
+        task.on_success = task.on_error = task.on_cancel = None
+        QgsTask.cancel(task)  # this task only; a queued task is terminated at once and never runs its work
+        if task.status() != QgsTask.TaskStatus.Terminated:
+            # It started after all, in the moment between the look and the cancel: it learns of the cancel.
+            task.on_success, task.on_error, task.on_cancel = callbacks
+            continue
+        _log.warning("%s was stranded in QGIS's task queue; it runs as a new task.", task.description())
+        task.successor = successor
+        _ACTIVE_TASKS.pop(key, None)  # a task the manager lost may never see finished()
+        submit_task(successor)
+        rescued.append(successor)
+    _suspects.clear()
+    _suspects.update(key for key in queued if key not in {id(t) for t in rescued})
+    return rescued
 
 
 def run_in_background(
@@ -221,4 +326,5 @@ def cancel_all_tasks(detach_callbacks: bool = True) -> int:
             task.detach_callbacks()
         task.cancel()
         cancelled += 1
+    stop_watching_for_stranded_tasks()  # a cancelled task is not rescued; the next submit_task looks again
     return cancelled

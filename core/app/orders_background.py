@@ -11,11 +11,6 @@ from .. import names
 from ..errors import ApiError, Cancelled, ValidationError
 from ..tasks import ApiTask, run_in_background
 
-try:
-    from qgis.PyQt import sip
-except ImportError:  # pragma: no cover
-    import sip  # type: ignore[no-redef]
-
 
 def error_text(error: BaseException) -> str:
     """What the Orders tab says of a failure: the service's field errors or message, else the exception's."""
@@ -90,9 +85,9 @@ class TaskGroup:
         """Close the group and cancel what still runs (its callbacks are detached first)."""
         self.closed = True
         for task in list(self.running):
-            if not sip.isdeleted(task):
-                task.detach_callbacks()
-                task.cancel()
+            # Even a deleted task: one that was stranded in QGIS's queue passes both on to its successor.
+            task.detach_callbacks()
+            task.cancel()
         self.running.clear()
 
 

@@ -208,6 +208,79 @@ def test_queued_task_cancelled_before_it_starts_still_finishes():
     assert outcome.events == [("cancel", None, True)]
 
 
+def strand(task: ApiTask) -> ApiTask:
+    """Leave `task` as QGIS's task manager leaves one whose pool job it lost (qgis/QGIS#53806): submitted by
+    the plugin, queued, and never started. (The real loss needs a freed address to be reused at the right
+    moment; this state is what the user is then left with.)"""
+    tasks._ACTIVE_TASKS[id(task)] = task
+    tasks._watch_for_stranded_tasks()
+    return task
+
+
+def test_a_task_stranded_in_qgis_queue_runs_once_as_a_new_task():
+    outcome = Outcome()
+    runs = []
+
+    def work(feedback):
+        runs.append(on_main_thread())
+        return "counted"
+
+    stranded = strand(ApiTask("Counting today's cancellations", work, outcome.success, outcome.error, outcome.cancel))
+    wait_until(lambda: outcome.events, timeout=10)
+    assert outcome.events == [("success", "counted", True)]
+    assert runs == [False]  # once, in a worker
+    assert stranded.status() == QgsTask.TaskStatus.Terminated and stranded not in active_tasks()
+    tasks.rescue_stranded_tasks()
+    QgsApplication.processEvents()
+    assert runs == [False] and len(outcome.events) == 1
+
+
+def test_cancelling_a_stranded_task_cancels_the_task_that_took_over():
+    outcome = Outcome()
+    started = threading.Event()
+
+    def work(feedback):
+        started.set()
+        while not feedback.is_canceled():
+            time.sleep(0.01)
+        raise Cancelled("stopped")
+
+    stranded = strand(ApiTask("Loading orders", work, outcome.success, outcome.error, outcome.cancel))
+    wait_until(started.is_set, timeout=10)
+    stranded.cancel()  # what the panel holds is the stranded task
+    wait_until(lambda: outcome.events)
+    assert outcome.events == [("cancel", None, True)]
+
+
+def test_tasks_waiting_for_a_busy_pool_are_not_copied():
+    outcome = Outcome()
+    release = threading.Event()
+    runs = []
+    pool = tasks._task_pool()
+
+    def blocking(feedback):
+        release.wait(20)
+        return "blocked"
+
+    def counted(n):
+        def work(feedback):
+            runs.append(n)
+            return n
+        return work
+
+    blockers = [run_in_background(f"Blocker {n}", blocking, outcome.success) for n in range(pool.maxThreadCount())]
+    waiting = [run_in_background(f"Waiting {n}", counted(n), outcome.success) for n in range(3)]
+    wait_until(lambda: all(task.status() == QgsTask.TaskStatus.Running for task in blockers))
+    deadline = time.monotonic() + 2.5 * tasks.STRANDED_CHECK_MS / 1000
+    while time.monotonic() < deadline:  # long enough for two looks of the rescue
+        QgsApplication.processEvents()
+        time.sleep(0.01)
+    assert all(task.status() == QgsTask.TaskStatus.Queued and task.successor is None for task in waiting)
+    release.set()
+    wait_until(lambda: len(outcome.events) == len(blockers) + 3)
+    assert sorted(runs) == [0, 1, 2]
+
+
 def capture(capture_id: str, status: str = "QUEUED") -> Capture:
     ring = [[10.0, 50.0], [10.1, 50.0], [10.1, 50.1], [10.0, 50.0]]
     return Capture.from_json({
