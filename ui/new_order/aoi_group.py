@@ -109,7 +109,10 @@ class AoiGroup(QGroupBox):
             preview = getattr(owner, "preview", owner)
             if preview is not None:
                 preview.max_sqkm = max_sqkm
-        if self._drawn is not None:
+        # Checked again only when the new limit can change the verdict: an AOI within it stays as it is
+        # (re-setting it would clear the imaging windows found and restart the quote for nothing).
+        within = self.aoi is not None and max_sqkm is not None and self.aoi.tasked_sqkm <= max_sqkm
+        if self._drawn is not None and not within:
             self.set_aoi_geometry(*self._drawn)
 
     def tool(self, kind: str) -> AoiMapTool:

@@ -91,6 +91,8 @@ class OptionsGroup(QGroupBox):
         # Rarely changed options, folded away; opened by itself when one of them has an error.
         self.more_group = QgsCollapsibleGroupBox("More options", self)
         self.more_group.setObjectName("moreOptionsGroup")
+        # Folded each time the panel is made (QGIS would otherwise restore the last session's state).
+        self.more_group.setSaveCollapsedState(False)
         self.more_group.setToolTip("Satellite elevation, contract, product and exclusivity: their defaults suit "
                                    "most orders")
         outer.addWidget(self.more_group)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtWidgets import QDockWidget, QWidget
+from qgis.PyQt.QtCore import QPoint, Qt
+from qgis.PyQt.QtWidgets import QDockWidget, QScrollArea, QWidget
 
-from core.services.planet_tasking.forms import ASSURED
+from core.services.planet_tasking.forms import ASSURED, CONTRACT_NEEDED
+from ui.dock import TaskingDock
 
 from .test_order_panel import (  # noqa: F401 - fixtures
     WAIT_MS,
@@ -44,7 +45,7 @@ def test_the_panel_fits_a_400_px_dock_without_sideways_scrolling(panel, qtbot, q
     draw_point(panel)
     run_search(qtbot, panel, sandbox)
     qtbot.wait(50)
-    scroll = panel.findChild(type(panel.body.parent().parent()), "newOrderScroll")
+    scroll = panel.findChild(QScrollArea, "newOrderScroll")
     assert panel.body.minimumSizeHint().width() <= scroll.viewport().width()
     assert not scroll.horizontalScrollBar().isVisible()
     view = panel.windows_view
@@ -68,5 +69,54 @@ def test_the_panel_fits_a_400_px_dock_without_sideways_scrolling(panel, qtbot, q
     too_wide = [w.objectName() or type(w).__name__ for w in panel.body.findChildren(QWidget)
                 if w.isVisibleTo(panel) and w.minimumSizeHint().width() > 380]
     assert too_wide == []
+    qtbot.waitUntil(panel.quote_is_current, timeout=WAIT_MS)
     if SHOTS:
         dock.grab().save(os.path.join(SHOTS, "new_order_400px.png"))
+    # The folded options fit too once opened, and the chosen window's detail wraps.
+    panel.windows_view.selectRow(0)
+    panel.options.more_group.setCollapsed(False)
+    qtbot.wait(50)
+    assert panel.elevation_min_spin.isVisible() and panel.exclusivity_combo.isVisible()
+    assert panel.body.minimumSizeHint().width() <= scroll.viewport().width()
+    assert not scroll.horizontalScrollBar().isVisible()
+    if SHOTS:
+        scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())
+        dock.grab().save(os.path.join(SHOTS, "new_order_400px_more.png"))
+
+
+def test_rarely_used_options_are_folded_and_open_by_themselves_when_one_has_an_error(panel, qtbot, sandbox):  # noqa: F811
+    more = panel.options.more_group
+    assert more.isCollapsed() and not panel.pl_number_edit.isVisible()
+    assert panel.name_edit.isVisible() and panel.start_edit.isVisible()
+    # An assured search needs the contract: its error must not be folded away.
+    panel.pl_number_edit.setText("")
+    set_scheduling(panel, ASSURED)
+    draw_point(panel)
+    panel.find_button.click()
+    assert panel.field_error("pl_number") == CONTRACT_NEEDED
+    assert not more.isCollapsed() and panel.pl_number_edit.isVisible()
+
+
+def test_in_the_plugins_dock_the_new_order_tab_fits_400_px(qgis_iface, clean_settings, sandbox, qtbot):
+    clean_settings.set_use_sandbox(True)
+    dock = TaskingDock(iface=qgis_iface)
+    try:
+        dock.resize(DOCK_WIDTH, 1000)
+        dock.show()
+        qtbot.waitExposed(dock)
+        assert dock.minimumSizeHint().width() <= DOCK_WIDTH and dock.width() == DOCK_WIDTH
+        panel = dock.new_order_panel
+        scroll = panel.findChild(QScrollArea, "newOrderScroll")
+        assert panel.body.minimumSizeHint().width() <= scroll.viewport().width()
+        # Once the layout has settled (a vertical scroll bar may come and narrow the view), all fits.
+        qtbot.waitUntil(lambda: panel.body.width() <= scroll.viewport().width(), timeout=2000)
+        assert not scroll.horizontalScrollBar().isVisible()
+        for button in (*panel.tool_buttons.values(), panel.selected_button, panel.place_button):
+            assert button.isVisible() and button.isEnabled(), button.objectName()
+            # Wholly inside the visible width: nothing cut off at the right edge.
+            assert button.mapTo(scroll.viewport(), QPoint(button.width() - 1, 0)).x() < scroll.viewport().width()
+        if SHOTS:
+            dock.grab().save(os.path.join(SHOTS, "new_order_in_dock_400px.png"))
+    finally:
+        dock.shutdown()
+        dock.deleteLater()
