@@ -65,6 +65,9 @@ class NewOrderPanel(QWidget):
         self.last_message_widget: Optional[QWidget] = None
         # Every "Order placed" entry pushed (a second order can come within the first one's 15 s).
         self._order_messages: List[QWidget] = []
+        # Imaging-windows layers whose map selection chooses the window here; set while the panel selects.
+        self._followed_window_layers: set = set()
+        self._selecting_on_map = False
 
         factory = client_factory if client_factory is not None else (lambda: None)
         self.quoting = QuoteWorkflow(lambda: (self.form(), self.aoi), factory, self.service, self)
@@ -162,6 +165,7 @@ class NewOrderPanel(QWidget):
         self.options.schedulingChanged.connect(self._scheduling_changed)
         self.options.exclusivityChanged.connect(self._exclusivity_changed)
         self.windows_group.windowChanged.connect(self._form_changed)
+        self.windows_group.windowChanged.connect(self._select_window_on_map)
         self.windows_group.find_button.clicked.connect(self.find_windows)
         self.windows_group.cancel_search_button.clicked.connect(self.cancel_search)
         self.windows_group.replacing_check.toggled.connect(self._reread_search)
@@ -363,9 +367,34 @@ class NewOrderPanel(QWidget):
                                "then show the windows again.")
             return None
         self.searching.write_windows(layer, windows, self.aoi.tasked_geometry())
+        if layer.id() not in self._followed_window_layers:
+            # A window selected on the map is chosen in the table (and the timeline), as a click there.
+            layer.selectionChanged.connect(self._map_selection_changed)
+            self._followed_window_layers.add(layer.id())
+        self._select_window_on_map()
         self._push_message("Imaging windows", f"{len(windows)} window{'s' if len(windows) != 1 else ''} in "
                            f"“{layer.name()}”; the temporal controller plays them by time.", Qgis.MessageLevel.Info, 6)
         return layer
+
+    def _select_window_on_map(self) -> None:
+        """Select the chosen window in the project's imaging-windows layers (none chosen: none selected)."""
+        window = self.selected_window
+        self._selecting_on_map = True
+        try:
+            for layer in layers.layers_of_kind(QgsProject.instance(), self.service.layers.IMAGING_WINDOWS):
+                fids = layers.feature_ids_of(layer, [window.id]) if window is not None else []
+                if set(fids) != set(layer.selectedFeatureIds()):
+                    layer.selectByIds(fids)
+        finally:
+            self._selecting_on_map = False
+
+    def _map_selection_changed(self, *_args) -> None:
+        layer = self.sender()
+        if self._selecting_on_map or not isinstance(layer, QgsVectorLayer) or layer.selectedFeatureCount() != 1:
+            return
+        window_id = next(layer.getSelectedFeatures())["id"]
+        if self.selected_window is None or self.selected_window.id != window_id:
+            self.select_window(str(window_id))
 
     def _quote_unavailable(self, problems: Dict[str, str]) -> None:
         if self.aoi is not None:

@@ -7,6 +7,7 @@ from qgis.PyQt.QtCore import QEvent, QPoint, Qt
 from qgis.PyQt.QtGui import QHelpEvent
 from qgis.PyQt.QtWidgets import QApplication, QToolTip
 
+from core import layers
 from core.services.planet_tasking.forms import ASSURED
 
 from .test_order_panel import (  # noqa: F401 - fixtures
@@ -60,3 +61,25 @@ def test_a_click_on_a_bar_chooses_its_window_and_hovering_tells_cloud_off_nadir_
     # Without the AOI the windows are forgotten: the timeline is empty too.
     panel.clear_aoi()
     assert timeline.bars() == [] and timeline.selected_id is None
+
+
+def test_the_chosen_window_is_selected_on_the_map_and_a_window_selected_on_the_map_is_chosen(panel, qtbot, sandbox):  # noqa: F811, E501
+    set_scheduling(panel, ASSURED)
+    draw_point(panel)
+    run_search(qtbot, panel, sandbox)
+    layer = panel.show_windows_on_map()
+    assert layer is not None and layer.featureCount() == panel.windows_proxy.rowCount()
+    assert layer.selectedFeatureCount() == 0
+    chosen = panel.windows_proxy.window(2)
+    panel.windows_view.selectRow(2)
+    assert [f["id"] for f in layer.getSelectedFeatures()] == [chosen.id]
+    # Selected on the map (e.g. with the Select Features tool): the table and the timeline follow.
+    other = panel.windows_proxy.window(0)
+    layer.selectByIds(layers.feature_ids_of(layer, [other.id]))
+    assert panel.selected_window.id == other.id and panel.windows_timeline.selected_id == other.id
+    assert [panel.windows_proxy.window(r.row()).id for r in panel.windows_view.selectionModel().selectedRows()] \
+        == [other.id]
+    # A click on the timeline goes to the map as well.
+    qtbot.mouseClick(panel.windows_timeline, Qt.MouseButton.LeftButton, pos=panel.windows_timeline.bar_centre(chosen.id))
+    assert panel.selected_window.id == chosen.id
+    assert [f["id"] for f in layer.getSelectedFeatures()] == [chosen.id]
