@@ -106,8 +106,8 @@ class OptionsGroup(QGroupBox):
 
         self.scheduling_combo = QComboBox(self)
         self.scheduling_combo.setObjectName("schedulingCombo")
-        self.scheduling_combo.addItem("Flexible — imaged when possible in the time range", FLEXIBLE)
-        self.scheduling_combo.addItem("Assured — one imaging window you choose", ASSURED)
+        self.scheduling_combo.addItem("Flexible — imaged when possible", FLEXIBLE)
+        self.scheduling_combo.addItem("Assured — a window you choose", ASSURED)
         self.scheduling_combo.currentIndexChanged.connect(self._scheduling_changed)
         self._field(form, "S&cheduling", self.scheduling_combo, "scheduling_type",
                     "Flexible: the service images the AOI when it can between start and end, retrying until a "

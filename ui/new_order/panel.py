@@ -127,7 +127,8 @@ class NewOrderPanel(QWidget):
         group = QGroupBox("3. Quote", parent)
         group.setObjectName("quoteGroup")
         box = QVBoxLayout(group)
-        self.quote_label = QLabel(group)
+        # Said from the start (the first check runs once the form has stood still), not an empty box.
+        self.quote_label = QLabel("No quote yet: draw an AOI first.", group)
         self.quote_label.setObjectName("quoteLabel")
         self.quote_label.setWordWrap(True)
         self.quote_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
