@@ -104,8 +104,9 @@ def test_in_the_plugins_dock_the_new_order_tab_fits_400_px(qgis_iface, clean_set
         dock.resize(DOCK_WIDTH, 1000)
         dock.show()
         qtbot.waitExposed(dock)
-        assert dock.minimumSizeHint().width() <= DOCK_WIDTH and dock.width() == DOCK_WIDTH
         panel = dock.new_order_panel
+        # The New order tab asks for no more than the 400 px (the dock's width is also the other tab's).
+        assert panel.minimumSizeHint().width() <= DOCK_WIDTH - 20
         scroll = panel.findChild(QScrollArea, "newOrderScroll")
         assert panel.body.minimumSizeHint().width() <= scroll.viewport().width()
         # Once the layout has settled (a vertical scroll bar may come and narrow the view), all fits.
