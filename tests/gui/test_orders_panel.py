@@ -34,7 +34,21 @@ WAIT_MS = 60_000
 
 
 def settle(qtbot, panel, timeout=WAIT_MS):
-    qtbot.waitUntil(lambda: not panel.busy(), timeout=timeout)
+    try:
+        qtbot.waitUntil(lambda: not panel.busy(), timeout=timeout)
+    except Exception:
+        raise AssertionError(f"the panel is still busy: {what_is_busy(panel)}") from None
+
+
+def what_is_busy(panel) -> str:
+    """Which part of the panel is still busy, and what QGIS's task manager holds (said when a wait times out)."""
+    from qgis.core import QgsApplication
+
+    manager = [(task.description(), int(task.status()), task.isCanceled())
+               for task in QgsApplication.taskManager().tasks()]
+    return (f"tasks {[(t.description(), int(t.status()), t.isCanceled()) for t in panel.tasks.running]}, "
+            f"map {panel.mirror.busy()}, list {panel.model.loading}, filter timer {panel._filter_timer.isActive()}; "
+            f"task manager {manager}")
 
 
 def load_all(qtbot, panel):
@@ -46,6 +60,12 @@ def load_all(qtbot, panel):
 
 def server_ids(client, **params):
     return [o.id for o in client.iter_orders(page_size=1000, fields=["id"], **params)]
+
+
+def whole_seconds_ms(moment):
+    """A server time as the layers hold it: to the whole second (QGIS 3.22's GeoPackage writer drops
+    milliseconds, so the layers keep every store's precision; see core.layers.epoch_ms)."""
+    return int(moment.timestamp() // 1) * 1000
 
 
 def layer_values(layer, field):
@@ -266,9 +286,13 @@ def test_the_tab_reads_well_names_details_first_and_no_empty_room(sandbox, make_
     start_column = next(i for i, c in enumerate(COLUMNS) if c.attribute == "start_time")
     assert panel.view.columnWidth(start_column) >= metrics.horizontalAdvance("2026-11-23 10:35") + 6
 
-    # Empty date filters read "any", not NULL; empty message lines take no room above the table.
+    # The filters are folded at first; unfolded, empty date filters read "any", not NULL.
+    assert panel.filters_box.isCollapsed() and not panel.created_from.isVisible()
+    panel.filters_box.setCollapsed(False)
     for edit in (panel.created_from, panel.created_to, panel.updated_from, panel.updated_to):
-        assert edit.isNull() and edit.lineEdit().text() == "any"
+        assert edit.isVisible() and edit.isNull() and edit.lineEdit().text() == "any"
+    panel.filters_box.setCollapsed(True)
+    # Empty message lines take no room above the table.
     assert panel.refresh_label.isHidden() and panel.message_label.isHidden()
     assert panel.details.message_label.isHidden()
     labels_bottom = max(w.geometry().bottom() for w in (panel.count_label, panel.map_label, panel.cancellations_label)
@@ -408,10 +432,10 @@ def test_layers_match_the_server_and_refresh_marks_changes_without_duplicates(sa
             if capture.acquired_time is None:
                 assert not isinstance(acquired, QDateTime) or not acquired.isValid()
             else:
-                assert acquired.toMSecsSinceEpoch() == round(capture.acquired_time.timestamp() * 1000)
+                assert acquired.toMSecsSinceEpoch() == whole_seconds_ms(capture.acquired_time)
                 days = orders[capture.order_id].exclusivity_days
-                assert feature["exclusivity_end"].toMSecsSinceEpoch() == round(
-                    (capture.acquired_time + timedelta(days=days)).timestamp() * 1000)
+                assert feature["exclusivity_end"].toMSecsSinceEpoch() == whole_seconds_ms(
+                    capture.acquired_time + timedelta(days=days))
         return orders, captures
 
     before, captures = assert_layers_match()
@@ -602,7 +626,7 @@ def assert_map_matches_the_server(panel, client, **filters):
         order = orders[feature["id"]]
         assert (feature["name"], feature["status"], feature["exclusivity_days"]) == (
             order.name, order.status, order.exclusivity_days)
-        assert feature["updated_time"].toMSecsSinceEpoch() == round(order.updated_time.timestamp() * 1000)
+        assert feature["updated_time"].toMSecsSinceEpoch() == whole_seconds_ms(order.updated_time)
         assert feature.geometry().equals(geojson_to_geometry(order.geometry))
     order_ids = list(orders)
     captures = {c.id: c for start in range(0, len(order_ids), 100)
@@ -615,7 +639,7 @@ def assert_map_matches_the_server(panel, client, **filters):
         assert (feature["order_id"], feature["status"], feature["assessment"], feature["strip_id"]) == (
             capture.order_id, capture.status, capture.assessment, capture.strip_id)
         if capture.acquired_time is not None:
-            assert feature["acquired_time"].toMSecsSinceEpoch() == round(capture.acquired_time.timestamp() * 1000)
+            assert feature["acquired_time"].toMSecsSinceEpoch() == whole_seconds_ms(capture.acquired_time)
         assert feature.geometry().equals(geojson_to_geometry(capture.geometry))
     return orders, captures
 

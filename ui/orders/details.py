@@ -174,7 +174,7 @@ class OrderDetailsWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
-        # A compact edit form (name; start and end side by side; buttons) leaves the room to the details below.
+        # A compact edit form (name, start, end; buttons) leaves the room to the details below.
         form = QGridLayout()
         form.setContentsMargins(0, 0, 0, 0)
         self.name_edit = QLineEdit(self)
@@ -183,10 +183,11 @@ class OrderDetailsWidget(QWidget):
         self.end_edit = self._datetime_edit("orderEndEdit")
         form.addWidget(QLabel("Name", self), 0, 0)
         form.addWidget(self.name_edit, 0, 1, 1, 3)
+        # Start and end one under the other: side by side they made the dock 600 px wide.
         form.addWidget(QLabel("Start (UTC)", self), 1, 0)
-        form.addWidget(self.start_edit, 1, 1)
-        form.addWidget(QLabel("End (UTC)", self), 1, 2)
-        form.addWidget(self.end_edit, 1, 3)
+        form.addWidget(self.start_edit, 1, 1, 1, 3)
+        form.addWidget(QLabel("End (UTC)", self), 2, 0)
+        form.addWidget(self.end_edit, 2, 1, 1, 3)
         form.setColumnStretch(1, 1)
         form.setColumnStretch(3, 1)
         layout.addLayout(form)

@@ -50,16 +50,22 @@ class OrderFilters(QWidget):
         self.created_to = self._time_filter("createdTo", "Show only orders created before this time (UTC); clear it for any.")
         self.updated_from = self._time_filter("updatedFrom", "Show only orders changed at or after this time (UTC); clear it for any.")
         self.updated_to = self._time_filter("updatedTo", "Show only orders changed before this time (UTC); clear it for any.")
+        # Two columns (each time bound on its own row, after its label): the filters fit a dock 400 px wide.
         filters.addWidget(self.status_filter, 0, 0)
         filters.addWidget(self.name_filter, 0, 1)
-        filters.addWidget(self.scheduling_filter, 0, 2)
-        filters.addWidget(self.order_type_filter, 0, 3)
-        filters.addWidget(QLabel("Created", self), 1, 0)
-        filters.addWidget(self.created_from, 1, 1)
-        filters.addWidget(self.created_to, 1, 2)
-        filters.addWidget(QLabel("Updated", self), 2, 0)
-        filters.addWidget(self.updated_from, 2, 1)
-        filters.addWidget(self.updated_to, 2, 2)
+        filters.addWidget(self.scheduling_filter, 1, 0)
+        filters.addWidget(self.order_type_filter, 1, 1)
+        for row, (label, edit) in enumerate((("Created from", self.created_from), ("Created before", self.created_to),
+                                             ("Updated from", self.updated_from), ("Updated before", self.updated_to)),
+                                            start=2):
+            filters.addWidget(QLabel(label, self), row, 0)
+            filters.addWidget(edit, row, 1)
+        filters.setColumnStretch(1, 1)
+
+        # Combos sized by a few characters, not by their longest item, so the filters fit a narrow dock.
+        for combo in (self.status_filter, self.scheduling_filter, self.order_type_filter):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
 
         self.status_filter.checkedItemsChanged.connect(lambda *_: self.changed.emit())
         self.name_filter.textChanged.connect(lambda *_: self.changed.emit())
@@ -95,6 +101,13 @@ class OrderFilters(QWidget):
             order_type=self.order_type_filter.currentData(),
             ordering=ordering,
         )
+
+    def active_count(self) -> int:
+        """How many filters narrow the list (said in the title of the folded filters)."""
+        edits = (self.created_from, self.created_to, self.updated_from, self.updated_to)
+        return (bool([s for s in self.status_filter.checkedItems() if s]) + bool(self.name_filter.text())
+                + (self.scheduling_filter.currentData() is not None) + (self.order_type_filter.currentData() is not None)
+                + sum(not edit.isNull() for edit in edits))
 
     def set_statuses(self, statuses: Sequence[str]) -> None:
         self.status_filter.deselectAllOptions()

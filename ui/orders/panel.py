@@ -6,10 +6,11 @@ refresh; orders_mirror: the layers; cancel and edit), its selection both ways is
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from qgis.core import Qgis, QgsProject, QgsVectorLayer
+from qgis.gui import QgsCollapsibleGroupBox
 from qgis.PyQt.QtCore import Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QFileDialog,
@@ -51,6 +52,11 @@ def _connection_key() -> tuple:
     return settings.active_base_url(), settings.auth_config_id(), settings.use_sandbox(), settings.pl_number()
 
 
+# Seconds before each automatic retry of a failed load: short at first (a sandbox starting, a blip), then
+# capped, so a service that is down is asked every few minutes, not hammered.
+RETRY_DELAYS = (5, 10, 20, 40, 80, 160, 240)
+
+
 class OrdersPanel(SelectionSync, QWidget):
     """Server-backed orders view with filters, sorting, paging, automatic refresh, details, edit and cancel.
 
@@ -77,7 +83,7 @@ class OrdersPanel(SelectionSync, QWidget):
         self.project = project or QgsProject.instance()
         # Footprints as WKB bytes by order id: the rows keep no geometry (see core.app.orders_refresh).
         self.order_footprints: Dict[str, Optional[bytes]] = {}
-        self.tasks = TaskGroup(lambda what, error: self.show_message(f"{what} failed: {error_text(error)}", error=True))
+        self.tasks = TaskGroup(lambda what, error: self.show_call_error(f"{what} failed: {error_text(error)}"))
         self.model = OrdersTableModel(self._start_page, page_size=page_size, parent=self)
         self.refresher = OrdersRefresh(self.model, self._client, self.tasks, auto=auto_refresh, parent=self)
         self.mirror = OrdersMirror(self.project, self._client, self.tasks, parent=self)
@@ -103,6 +109,14 @@ class OrdersPanel(SelectionSync, QWidget):
         self._filter_timer.setInterval(400)
         self._filter_timer.timeout.connect(self.apply_filters)
 
+        # A failed load tries again by itself, waiting longer each time (RETRY_DELAYS, then the last one).
+        self._call_error_shown = False  # the message line shows a failed call: the next success clears it
+        self._retries = 0
+        self._retry_at: Optional[datetime] = None
+        self._retry_timer = QTimer(self)
+        self._retry_timer.setSingleShot(True)
+        self._retry_timer.timeout.connect(self._retry_load)
+
     # -- what tests and other panels read -------------------------------------------------------------------
 
     @property
@@ -122,11 +136,19 @@ class OrdersPanel(SelectionSync, QWidget):
     def _build_widgets(self) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.filters = OrderFilters(self)
+        # The filters fold away (folded at first): in a narrow dock the rows need the height more.
+        self.filters_box = QgsCollapsibleGroupBox("Filters", self)
+        self.filters_box.setObjectName("ordersFiltersBox")
+        self.filters_box.setSaveCollapsedState(False)
+        self.filters_box.setToolTip("Filter the orders by status, name, scheduling, type and time; click the title "
+                                    "to show or hide the filters.")
+        self.filters = OrderFilters(self.filters_box)
+        QVBoxLayout(self.filters_box).addWidget(self.filters)
+        self.filters_box.setCollapsed(True)
         for name in ("status_filter", "name_filter", "scheduling_filter", "order_type_filter", "created_from",
                      "created_to", "updated_from", "updated_to"):
             setattr(self, name, getattr(self.filters, name))
-        layout.addWidget(self.filters)
+        layout.addWidget(self.filters_box)
 
         buttons = QHBoxLayout()
         self.refresh_button = QPushButton("Refresh", self)
@@ -136,9 +158,10 @@ class OrdersPanel(SelectionSync, QWidget):
         self.cancel_button = QPushButton("Cancel selected…", self)
         self.cancel_button.setObjectName("cancelSelectedButton")
         self.cancel_button.setEnabled(False)
-        self.save_button = QPushButton("Save as GeoPackage…", self)
+        self.save_button = QPushButton("Save…", self)  # short: the row fits a dock 400 px wide
         self.save_button.setObjectName("saveGeoPackageButton")
-        self.save_button.setToolTip("Keep a copy of the 'Tasking orders' and 'Captures' layers in a GeoPackage.")
+        self.save_button.setToolTip("Save as GeoPackage: keep a copy of the 'Tasking orders' and 'Captures' "
+                                    "layers in a GeoPackage file.")
         for button in (self.refresh_button, self.cancel_button, self.save_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
@@ -158,6 +181,7 @@ class OrdersPanel(SelectionSync, QWidget):
         map_row = QHBoxLayout()
         self.map_label = QLabel(self)
         self.map_label.setObjectName("mapLabel")
+        self.map_label.setWordWrap(True)  # "stopped at … refresh to complete it" must not widen the dock
         self.map_label.setToolTip("The map layers hold every order matching the filters and all their captures, "
                                   "not only the rows loaded in the table.")
         self.map_progress = QProgressBar(self)
@@ -195,14 +219,19 @@ class OrdersPanel(SelectionSync, QWidget):
     def column_menu(self) -> QMenu:
         return self.view.column_menu()
 
+    def _title_filters(self) -> None:
+        """Folded filters still say that they narrow the list."""
+        active = self.filters.active_count()
+        self.filters_box.setTitle(f"Filters ({active} active)" if active else "Filters")
+
     def _size_splitter(self) -> None:
-        """First sizes once the panel has its height: about a third for the rows, the rest for the details."""
+        """First sizes once the panel has its height: two fifths for the rows, the rest for the details."""
         height = self.splitter.height()
         if self._splitter_sized or height < 200:
             return
         self._splitter_sized = True
         rows = max(self.view.verticalHeader().defaultSectionSize() * 4 + self.view.horizontalHeader().height(),
-                   height * 7 // 20)
+                   height * 2 // 5)
         self.splitter.setSizes([rows, height - rows])
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -212,14 +241,14 @@ class OrdersPanel(SelectionSync, QWidget):
 
     def _connect(self) -> None:
         self.filters.changed.connect(lambda: self._filter_timer.start())
+        self.filters.changed.connect(self._title_filters)
         self.view.horizontalHeader().sortIndicatorChanged.connect(self._on_sort_indicator)
         self.view.selectionModel().selectionChanged.connect(self._on_view_selection)
         self.model.totalChanged.connect(lambda *_: self._update_count())
         self.model.rowsInserted.connect(lambda *_: self._update_count())
         self.model.modelReset.connect(self._update_count)
         self.model.loadingChanged.connect(lambda *_: self._update_count())
-        self.model.loadFailed.connect(lambda error: self.show_message(f"Loading orders failed: {error_text(error)}",
-                                                                      error=True))
+        self.model.loadFailed.connect(self._load_failed)
         self.model.pageLoaded.connect(self._on_page_loaded)
         self.model.listingShifted.connect(lambda: QTimer.singleShot(0, self._refresh_table))
         self.map_stop_button.clicked.connect(self.stop_map)
@@ -231,11 +260,11 @@ class OrdersPanel(SelectionSync, QWidget):
         self.refresher.changesWaiting.connect(self.refresh_now)
         self.refresher.windowRead.connect(self.apply_refreshed)
         self.refresher.footprintsRead.connect(self.order_footprints.update)
-        self.refresher.failed.connect(lambda text: self.show_message(text, error=True))
+        self.refresher.failed.connect(self.show_call_error)
         self.mirror.started.connect(self._map_started)
         self.mirror.progressed.connect(self._map_progressed)
         self.mirror.ended.connect(self._map_ended)
-        self.mirror.failed.connect(lambda text: self.show_message(text, error=True))
+        self.mirror.failed.connect(self.show_call_error)
         self.mirror.layersGone.connect(
             lambda: self.map_label.setText("Map: a layer was removed; refresh to make it again."))
         self.mirror.layersTaken.connect(self._connect_layers)
@@ -352,6 +381,7 @@ class OrdersPanel(SelectionSync, QWidget):
         self.view.scrollTo(self.model.index(self.model.row_of[order_id], 0))
 
     def _on_page_loaded(self, orders: List[Order], first: bool) -> None:
+        self._call_succeeded()
         self.view.fit_name_column(self.model.orders)
         if first:
             self.refresher.schedule()
@@ -426,6 +456,7 @@ class OrdersPanel(SelectionSync, QWidget):
                                    f"({captures:,} captures); refresh to complete it.")
         elif how is None:
             self.map_label.setText(f"Map: {len(self.mirror.written):,} orders, {captures:,} captures.")
+            self._call_succeeded()
         self.layersUpdated.emit()
 
     def save_geopackage(self, path: str) -> Dict[str, str]:
@@ -525,6 +556,8 @@ class OrdersPanel(SelectionSync, QWidget):
         self.canceller.start(allowed, lambda notices: self.ask("Cancellation will be charged", charge_question(notices)))
 
     def _finish_cancel(self, outcome: CancelOutcome, declined: int = 0) -> None:
+        if self.details.order is not None and self.details.order.id in outcome.cancelled:
+            self.details.message_label.clear()  # "Saved." was about the order before it was cancelled
         self.show_message(outcome.summary(declined), error=bool(outcome.failed))
         self.cancelFinished.emit(outcome)
         self.refresher.interval.reset()
@@ -552,6 +585,9 @@ class OrdersPanel(SelectionSync, QWidget):
         and the map: every order matching the filters and their captures."""
         if self._closed:
             return  # a timer or a finished task's follow-up after shutdown()
+        if self._retry_timer.isActive():  # a retry was waiting: this is it, now
+            self._retry_timer.stop()
+            self._retry_at = None
         if self.model.total is None:
             if not self.model.loading:
                 self.apply_filters()
@@ -577,6 +613,7 @@ class OrdersPanel(SelectionSync, QWidget):
         self.refresh_label.setText(
             f"Refreshed at {datetime.now(timezone.utc):%H:%M:%S} UTC: {len(changes.changed)} changed, "
             f"{len(changes.added)} new, {len(changes.removed)} gone.")
+        self._call_succeeded()
         if any(c.status_change for c in changes.changed.values()):
             self.count_cancellations()
         self.refresher.applied(changes)
@@ -586,12 +623,63 @@ class OrdersPanel(SelectionSync, QWidget):
     # -- misc -------------------------------------------------------------------------------------------------------
 
     def show_message(self, text: str, error: bool = False) -> None:
+        self._call_error_shown = False
         self.message_label.setStyleSheet("color: #b00020;" if error else "")
         self.message_label.setText(text)
+
+    def show_call_error(self, text: str, retrying: bool = False) -> None:
+        """A request failed (not a refusal of something the user asked): shown until a call succeeds again.
+
+        While a failed load waits for its retry, its line (when the next try is) stays: the map's or a
+        check's failure against the same service says nothing more.
+        """
+        if not retrying and self.retry_pending() is not None:
+            return
+        self.show_message(text, error=True)
+        self._call_error_shown = True
+
+    def _call_succeeded(self) -> None:
+        """The service answered: a failed call's message is not true any more ("failed" beside "8 of 8 loaded")."""
+        if self.model.total is None and self._retry_timer.isActive():
+            # The map (or a check) got through while the list waits for its retry: the service is back, so now.
+            self._retry_timer.stop()
+            QTimer.singleShot(0, self._retry_load)
+        elif self.model.total is not None:
+            self._retries = 0
+            self._retry_at = None
+            self._retry_timer.stop()
+        if self._call_error_shown:
+            self.show_message("")
+
+    def _load_failed(self, error: BaseException) -> None:
+        """A page of the list could not be read: say so and when the next try is, and try then by itself."""
+        if self._closed:
+            return
+        delay = RETRY_DELAYS[min(self._retries, len(RETRY_DELAYS) - 1)]
+        self._retries += 1
+        self._retry_at = datetime.now(timezone.utc) + timedelta(seconds=delay)
+        self._retry_timer.start(delay * 1000)
+        self.show_call_error(f"Loading orders failed: {error_text(error).rstrip('.')}. Trying again in {delay} s "
+                             f"(at {self._retry_at.astimezone():%H:%M:%S}); Refresh tries now.", retrying=True)
+
+    def retry_pending(self) -> Optional[datetime]:
+        """When the next automatic try of a failed load is due (None: none is waiting)."""
+        return self._retry_at if self._retry_timer.isActive() else None
+
+    def _retry_load(self) -> None:
+        self._retry_at = None
+        if self._closed:
+            return
+        if self.model.total is None:
+            if not self.model.loading:
+                self.apply_filters()
+        elif self.model.canFetchMore():
+            self.model.fetchMore()  # a later page failed: that page again
 
     def shutdown(self) -> None:
         """Stop timers and background work (plugin unload); the layers stay in the project."""
         self.tasks.shutdown()
+        self._retry_timer.stop()
         self._disconnect_layers()
         self.refresher.stop()
         self._filter_timer.stop()
