@@ -212,6 +212,8 @@ class SatelliteTaskingPlugin:
         self._bulk_ui_loaded = True
         if self.bulk_dialog is None:
             self.bulk_dialog = BulkOrderDialog(default_client_factory, self.iface, self.iface.mainWindow())
+            # Orders it creates show in the orders view and "Tasking orders" without a manual Refresh.
+            self._connect(self.bulk_dialog.ordersCreated, self._bulk_orders_created)
         self.bulk_dialog.show()
         self.bulk_dialog.raise_()
         return self.bulk_dialog
@@ -255,6 +257,13 @@ class SatelliteTaskingPlugin:
             resume_unfinished_bulks(None, self.iface)
         except Exception:  # noqa: BLE001 - a broken journal must never stop the plugin from loading
             self._log.exception("could not resume unfinished bulk orders")
+
+    def _bulk_orders_created(self, order_ids: list) -> None:
+        """A bulk job created orders: the orders view (and its map layers) reads them now."""
+        panel = getattr(self.dock, "orders_panel", None) if self.dock is not None else None
+        if panel is not None:
+            self._log.info("Bulk job created %d orders: refreshing the orders view", len(order_ids))
+            panel.refresh_now()
 
     def _settings_saved(self) -> None:
         if self.dock is not None:

@@ -360,3 +360,63 @@ def test_the_help_action_opens_the_shipped_guide(iface):
     finally:
         QDesktopServices.unsetUrlHandler("file")
         plugin.unload()
+
+
+def test_orders_created_in_bulk_show_in_the_orders_view_and_layer_without_a_refresh(
+        iface, sandbox, qtbot, monkeypatch, tmp_path):
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
+
+    from core import compat
+
+    monkeypatch.setenv("SATELLITE_TASKING_BULK_JOURNAL", str(tmp_path / "journal.sqlite"))
+    contract, port = sandbox_contract_and_port(sandbox)
+    settings.set_sandbox_port(port)
+    settings.set_use_sandbox(True)
+    sites = QgsVectorLayer("Point?crs=EPSG:4326", "field sites", "memory")
+    sites.dataProvider().addAttributes([compat.make_field("site", compat.STRING)])
+    sites.updateFields()
+    features = []
+    for n in range(3):
+        feature = QgsFeature(sites.fields())
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(10 + n * 0.5, 50)))
+        feature.setAttributes([f"bulk refresh site {n}"])
+        features.append(feature)
+    sites.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(sites)
+    plugin = load(iface)
+    try:
+        plugin.dock_action.trigger()
+        panel = plugin.dock.orders_panel
+        plugin.dock.tabs.setCurrentWidget(panel)  # the tab loads when first shown
+        qtbot.waitUntil(lambda: panel.model.total is not None and not panel.busy(), timeout=60_000)
+        before = panel.model.total
+        # Not the automatic refresh (it would come some 20 s later): the bulk job's own signal is tested.
+        panel.refresher.auto = False
+        panel.refresher.stop()
+
+        dialog = plugin.show_bulk_dialog()
+        dialog.confirm = lambda text: True
+        dialog.layer_combo.setLayer(sites)
+        dialog.selected_only.setChecked(False)
+        dialog.set_expression("name", '"site"')
+        dialog.validate_button.click()
+        qtbot.waitUntil(lambda: dialog.report is not None, timeout=30_000)
+        assert dialog.price_button.isEnabled(), (dialog.validation_label.text(), dialog.report)
+        dialog.price_button.click()
+        qtbot.waitUntil(lambda: dialog.pricing is not None, timeout=30_000)
+        assert dialog.create_button.isEnabled(), (dialog.validation_label.text(), dialog.price_label.text())
+        dialog.create_button.click()
+        # The test sandbox's clock stands still unless moved: the bulk job's parts are processed on it.
+        qtbot.waitUntil(lambda: sandbox.sleep(5) or dialog.outcome is not None, timeout=60_000)
+        created = {item.order_id for item in dialog.outcome.succeeded}
+        assert len(created) == 3
+
+        # No Refresh clicked: the list and the "Tasking orders" layer read the new orders by themselves.
+        qtbot.waitUntil(lambda: panel.model.total == before + 3 and not panel.busy(), timeout=60_000)
+        assert created <= set(panel.model.order_by_id())
+        assert created <= {f["id"] for f in panel.orders_layer.getFeatures()}
+        assert f"{before + 3} of {before + 3} orders loaded" in panel.count_label.text()
+    finally:
+        plugin.unload()
+        QgsProject.instance().removeMapLayer(sites.id())
+    assert plugin._connections == []

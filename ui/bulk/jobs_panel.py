@@ -75,6 +75,9 @@ class BulkJobsPanel(QWidget):
                                 "start of QGIS until they finish or are dismissed.", self))
         self.table = QTableWidget(0, len(JOB_COLUMNS), self)
         self.table.setObjectName("jobsTable")
+        self.table.setToolTip("The bulk jobs: when each was sent, to which service, its parts sent and finished, "
+                              "orders created and failed. Select one to follow it again, show its results or "
+                              "dismiss it.")
         self.table.setHorizontalHeaderLabels(JOB_COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -86,6 +89,8 @@ class BulkJobsPanel(QWidget):
         row = QHBoxLayout()
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.setObjectName("refreshJobsButton")
+        self.refresh_button.setToolTip("Read the list of jobs from the bulk journal again (it also follows by itself "
+                                       "while shown).")
         self.refresh_button.clicked.connect(self.refresh)
         self.follow_button = QPushButton("Follow again", self)
         self.follow_button.setObjectName("followJobButton")

@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional
 
 from qgis.core import Qgis, QgsExpression, QgsVectorLayer, QgsWkbTypes
 from qgis.gui import QgsFieldExpressionWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -116,6 +116,10 @@ class BulkOrderDialog(QDialog):
     `clients(service_id)` gives the jobs tab a client of the service a job was sent to (by default
     `client_factory` for the active service, the registry's for any other).
     """
+
+    # The ids of orders a job created (its outcome is in): the orders view refreshes, so they show
+    # without a manual Refresh (the plugin connects it).
+    ordersCreated = pyqtSignal(list)  # noqa: N815 - Qt signal naming
 
     def __init__(self, client_factory: ClientFactory, iface: Any, parent: Optional[QWidget] = None, *,
                  journal: Optional[BulkJournal] = None, poll_seconds: float = 2.0,
@@ -500,3 +504,6 @@ class BulkOrderDialog(QDialog):
                                      "the next time QGIS starts.", Qgis.MessageLevel.Warning, 0)
         if self.isVisible():  # a closed dialog's list is read again when it is shown (showEvent)
             self.jobs_panel.refresh()
+        created = [item.order_id for item in outcome.succeeded if item.order_id]
+        if created:
+            self.ordersCreated.emit(created)
