@@ -34,6 +34,8 @@ class SatelliteTaskingPlugin:
         self.sandbox = None
         # Whether ui.bulk was imported: only then can its message-bar entries exist for unload to remove.
         self._bulk_ui_loaded = False
+        # The first-run hint in the message bar (its button calls this plugin: unload takes it off).
+        self.first_run_message = None
         self.actions: List[QAction] = []
         # Every signal connection the plugin makes, so unload can undo exactly those.
         self._connections: List[Tuple[Any, Callable]] = []
@@ -80,6 +82,7 @@ class SatelliteTaskingPlugin:
         # After start-up, not inside initGui: resuming may have to unlock the key, and a master-password
         # prompt must not appear before QGIS's main window does.
         QTimer.singleShot(0, self._resume_bulks)
+        QTimer.singleShot(0, self._first_run_hint)
         self._log.info("Satellite Tasking loaded")
 
     def _create_sandbox(self) -> None:
@@ -105,6 +108,7 @@ class SatelliteTaskingPlugin:
     def unload(self) -> None:
         """Undo initGui in reverse order; afterwards nothing of the plugin is left in QGIS."""
         self._stop_work()
+        self._remove_first_run_hint()
         # "Show results" entries in the message bar call into this plugin's code, which is going away.
         if self._bulk_ui_loaded:
             from .ui.bulk import messages as bulk_messages
@@ -244,6 +248,41 @@ class SatelliteTaskingPlugin:
         self.bulk_edit_dialog = BulkEditDialog(default_client_factory, self.iface, ids, statuses=statuses)
         self.bulk_edit_dialog.show()
         return self.bulk_edit_dialog
+
+    def _first_run_hint(self) -> None:
+        """Once per QGIS profile, after the plugin is first enabled: how to start, and a button to the panel."""
+        from qgis.gui import QgsMessageBarItem
+        from qgis.PyQt.QtWidgets import QPushButton
+
+        from .core import settings
+
+        if self.toolbar is None or not settings.first_run():  # unloaded meanwhile, or not the first start
+            return
+        bar = self.iface.messageBar()
+        text = ("To start, open the Satellite Tasking panel (Web ▸ Satellite Tasking, or its toolbar button) and "
+                "click “Try without an account” to use the sandbox it ships, or enter your API key in its settings.")
+        item = QgsMessageBarItem(names.MESSAGE_TITLE, text, Qgis.MessageLevel.Info, 0, bar)
+        button = QPushButton("Open the panel", item)
+        button.setObjectName("firstRunOpenDockButton")
+        item.setWidget(button)
+        button.clicked.connect(lambda *_: self._open_dock_from_hint())
+        bar.pushItem(item)
+        self.first_run_message = item
+
+    def _open_dock_from_hint(self) -> None:
+        self.toggle_dock(True)
+        self._remove_first_run_hint()
+
+    def _remove_first_run_hint(self) -> None:
+        item, self.first_run_message = self.first_run_message, None
+        if item is None:
+            return
+        try:
+            bar = self.iface.messageBar()
+            if item in bar.items():
+                bar.popWidget(item)
+        except (AttributeError, RuntimeError):  # closed by the user already, or QGIS closing
+            pass
 
     def _resume_bulks(self) -> None:
         """Follow the bulk orders a previous session left unfinished (journal in the QGIS profile)."""

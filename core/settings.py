@@ -74,6 +74,7 @@ def _check_service(service: str) -> str:
 
 ACTIVE_SERVICE_KEY = "service"
 USE_SANDBOX_KEY = "use_sandbox"
+FIRST_RUN_DONE_KEY = "first_run_hint_shown"
 SANDBOX_PORT_KEY = "sandbox_port"
 
 
@@ -221,6 +222,14 @@ def product() -> str:
 
 def set_product(value: Optional[str]) -> None:
     _set("product", (value or "").strip())
+
+
+def first_run() -> bool:
+    """True the first time it is asked in this QGIS profile (the plugin's first start there), False ever after."""
+    if _get(FIRST_RUN_DONE_KEY, False, bool):
+        return False
+    _set(FIRST_RUN_DONE_KEY, True)
+    return True
 
 
 def use_sandbox() -> bool:

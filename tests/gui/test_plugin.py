@@ -420,3 +420,41 @@ def test_orders_created_in_bulk_show_in_the_orders_view_and_layer_without_a_refr
         plugin.unload()
         QgsProject.instance().removeMapLayer(sites.id())
     assert plugin._connections == []
+
+
+def first_run_hints(iface):
+    from qgis.PyQt.QtWidgets import QPushButton
+
+    return [item for item in iface.messageBar().items()
+            if item.widget() is not None and isinstance(item.widget(), QPushButton)
+            and item.widget().objectName() == "firstRunOpenDockButton"]
+
+
+def test_the_first_start_in_a_profile_says_how_to_begin_once_with_a_button_to_the_panel(iface, qtbot):
+    iface.messageBar().clearWidgets()
+    plugin = load(iface)
+    try:
+        qtbot.waitUntil(lambda: len(first_run_hints(iface)) == 1, timeout=5000)
+        hint = first_run_hints(iface)[0]
+        assert "Try without an account" in hint.text() and "API key" in hint.text()
+        assert not plugin.dock.isVisible()
+        hint.widget().click()
+        assert plugin.dock.isVisible() and plugin.dock_action.isChecked()
+        assert first_run_hints(iface) == []  # it did its job
+    finally:
+        plugin.unload()
+
+    # Enabled again (a reload, the next start of QGIS): no hint, it was given in this profile already.
+    plugin = load(iface)
+    try:
+        qtbot.wait(200)
+        assert first_run_hints(iface) == []
+    finally:
+        plugin.unload()
+
+    # A hint still showing at unload goes with the plugin (its button would call unloaded code).
+    settings.QgsSettings().remove(settings.PREFIX + settings.FIRST_RUN_DONE_KEY)
+    plugin = load(iface)
+    qtbot.waitUntil(lambda: len(first_run_hints(iface)) == 1, timeout=5000)
+    plugin.unload()
+    assert first_run_hints(iface) == []
