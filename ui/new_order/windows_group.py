@@ -212,12 +212,12 @@ class WindowsGroup(QGroupBox):
     def _selection_changed(self, *_args) -> None:
         rows = self.windows_view.selectionModel().selectedRows()
         self.selected_window = self.windows_proxy.window(rows[0].row()) if rows else None
-        self.windows_timeline.set_selected(self.selected_window.id if self.selected_window else None)
         self.show_window_detail()
         self.windowChanged.emit()
 
     def show_window_detail(self) -> None:
         window = self.selected_window
+        # The timeline marks the window the detail describes.
         self.windows_timeline.set_selected(window.id if window else None)
         if window is None:
             self.window_detail.setText("")
