@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
 
-from qgis.gui import QgsDockWidget
+from qgis.core import Qgis
+from qgis.gui import QgsDockWidget, QgsMessageBarItem
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
@@ -27,6 +29,11 @@ TRY_TEXT = "Try without an account"
 RESTART_TEXT = "Start the local sandbox"
 
 
+def _origin(url: str) -> tuple:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
 class TaskingDock(QgsDockWidget):
     """The plugin's dock; `client_factory` builds the API client from the current settings when needed."""
 
@@ -41,6 +48,10 @@ class TaskingDock(QgsDockWidget):
         self._owns_sandbox = sandbox is None
         self.sandbox = sandbox if sandbox is not None else SandboxProcess()
         self._clock: Optional[ClockReading] = None
+        # Whether the configured service answered last time (None: not known yet), and the message-bar entry
+        # saying it cannot be reached: said once, again only after it was reachable in between.
+        self._reachable: Optional[bool] = None
+        self.unreachable_message: Optional[QgsMessageBarItem] = None
         self.setObjectName("SatelliteTaskingDock")
         self.setWindowIcon(icon("dock.svg"))
         self.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
@@ -111,6 +122,9 @@ class TaskingDock(QgsDockWidget):
         self.new_order_panel = self._add_new_order_panel(iface) if placing else None
         self.orders_panel = self._add_orders_panel(iface)
         self.setWidget(body)
+        self.iface = iface
+        if self.orders_panel is not None:
+            self.orders_panel.serviceReachable.connect(self.service_reachable)
 
         # Both connections are to this dock's own children, so they go away with it.
         self.settings_button.clicked.connect(self.settingsRequested)
@@ -159,6 +173,73 @@ class TaskingDock(QgsDockWidget):
         ours = self.sandbox.is_running() or self.sandbox.is_starting()
         still = settings.use_sandbox() and settings.sandbox_port() == port and not ours
         self.sandbox_button.setVisible(still and not answers)
+        if still:
+            self.service_reachable(answers, "" if answers else f"nothing answers on port {port}")
+
+    # --- whether the service can be reached ---------------------------------------------------------
+
+    def service_reachable(self, reachable: bool, detail: str = "", url: str = "") -> None:
+        """A call to the configured service got through, or could not reach it (from the panels and probes).
+
+        Unreachable: the message bar says the likely cause and the fix, once (not per failed task), again
+        only after it was reachable in between; for the local sandbox with a button that starts it.
+        Reachable again: that entry goes, and what is read from the service once (the sandbox's contract)
+        is read now: it may not have been up when the dock started.
+        """
+        if not reachable and url and _origin(url) != _origin(settings.active_base_url()):
+            return  # a late failure of a call to the service configured before
+        was, self._reachable = self._reachable, reachable
+        if reachable:
+            if was is not True:
+                self._remove_unreachable_message()
+                self._read_sandbox_contract()
+            return
+        if was is False or sip.isdeleted(self.sandbox_button):
+            return
+        self._push_unreachable_message(detail)
+
+    def _push_unreachable_message(self, detail: str) -> None:
+        from qgis import utils
+
+        iface = self.iface or utils.iface
+        if iface is None:
+            return
+        bar = iface.messageBar()
+        where = settings.active_base_url()
+        if settings.use_sandbox():
+            text = (f"The local sandbox at {where} does not answer: it is not running (it stops when QGIS quits). "
+                    "Start it here; its orders are kept.")
+        else:
+            text = (f"Cannot reach {where} ({detail}). Check the network connection, QGIS's proxy settings "
+                    "(Settings ▸ Options ▸ Network) and the service URL in the plugin's settings.")
+        self._remove_unreachable_message()
+        item = QgsMessageBarItem(names.MESSAGE_TITLE, text, Qgis.MessageLevel.Warning, 0, bar)
+        if settings.use_sandbox():
+            button = QPushButton(RESTART_TEXT, item)
+            button.setObjectName("startSandboxFromMessageButton")
+            button.setToolTip("Start the sandbox shipped with the plugin on this computer and use it.")
+            item.setWidget(button)
+            button.clicked.connect(lambda *_: self._start_sandbox_from_message())
+        bar.pushItem(item)
+        self.unreachable_message = item
+        _log.warning("The configured service cannot be reached: %s", detail or where)
+
+    def _start_sandbox_from_message(self) -> None:
+        self._remove_unreachable_message()
+        self.use_sandbox()
+
+    def _remove_unreachable_message(self) -> None:
+        item, self.unreachable_message = self.unreachable_message, None
+        if item is None:
+            return
+        from qgis import utils
+
+        iface = self.iface or utils.iface
+        try:
+            if iface is not None and not sip.isdeleted(item) and item in iface.messageBar().items():
+                iface.messageBar().popWidget(item)
+        except (AttributeError, RuntimeError):  # closed by the user already, or QGIS closing
+            pass
 
     def use_sandbox(self) -> None:
         """Start the sandbox the plugin ships (no account, no terminal); the settings follow it once it runs."""
@@ -198,13 +279,17 @@ class TaskingDock(QgsDockWidget):
         settings.set_use_sandbox(True)
         _log.info("Using the local sandbox at %s", settings.active_base_url())
         self.refresh()
-        if not settings.pl_number():
-            # Assured searches need a contract; the sandbox says which is its own (in a task: even a
-            # loopback request must not freeze the dock).
-            port = settings.sandbox_port()
-            run_in_background(names.task_description("read the local sandbox's contract"),
-                              lambda feedback: settings.sandbox_contract(port),
-                              on_success=self._sandbox_contract_read)
+        self._read_sandbox_contract()
+
+    def _read_sandbox_contract(self) -> None:
+        """Assured searches need a contract; the sandbox says which is its own (in a task: even a loopback
+        request must not freeze the dock). Read whenever the sandbox comes up and none is set."""
+        if not settings.use_sandbox() or settings.pl_number():
+            return
+        port = settings.sandbox_port()
+        run_in_background(names.task_description("read the local sandbox's contract"),
+                          lambda feedback: settings.sandbox_contract(port),
+                          on_success=self._sandbox_contract_read)
 
     def _sandbox_contract_read(self, contract: Optional[str]) -> None:
         if contract and settings.use_sandbox() and not settings.pl_number():
@@ -302,6 +387,7 @@ class TaskingDock(QgsDockWidget):
     def shutdown(self) -> None:
         """Stop everything the dock's panels started (tasks, timers, map tools) before the plugin unloads."""
         self._clock_timer.stop()
+        self._remove_unreachable_message()  # its button calls this dock
         for signal, slot in ((self.sandbox.started, self._sandbox_started), (self.sandbox.failed, self._sandbox_failed),
                              (self.sandbox.stopped, self._sandbox_stopped)):
             try:

@@ -229,6 +229,7 @@ class OrdersRefresh(QObject):
         self.interval = AdaptiveInterval()
         self.watermark: Optional[datetime] = None
         self.refreshing = False
+        self.last_error: Optional[BaseException] = None  # what made the last `failed` (whether unreachable)
         # QGIS's auth database refused the key (locked, master password not given): automatic refreshes
         # stop, or each would ask for the master password again, until the settings are applied anew.
         self.blocked = False
@@ -322,6 +323,7 @@ class OrdersRefresh(QObject):
 
         def failed(error: BaseException) -> None:
             self.refreshing = False
+            self.last_error = error
             self.failed.emit(f"Refreshing orders failed: {error_text(error)}")
             self.schedule(self.interval.after_refresh(False))
 

@@ -412,7 +412,11 @@ def test_orders_created_in_bulk_show_in_the_orders_view_and_layer_without_a_refr
         assert len(created) == 3
 
         # No Refresh clicked: the list and the "Tasking orders" layer read the new orders by themselves.
-        qtbot.waitUntil(lambda: panel.model.total == before + 3 and not panel.busy(), timeout=60_000)
+        try:
+            qtbot.waitUntil(lambda: panel.model.total == before + 3 and not panel.busy(), timeout=60_000)
+        except Exception:  # say what the tab showed (one CI-like full run timed out here once)
+            raise AssertionError(f"{before=} {panel.model.total=} busy={panel.busy()} "
+                                 f"{panel.count_label.text()!r} {panel.message_label.text()!r}") from None
         assert created <= set(panel.model.order_by_id())
         assert created <= {f["id"] for f in panel.orders_layer.getFeatures()}
         assert f"{before + 3} of {before + 3} orders loaded" in panel.count_label.text()

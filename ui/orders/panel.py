@@ -32,7 +32,7 @@ from ...core.app.orders_background import TaskGroup, error_text
 from ...core.app.orders_details import read_details
 from ...core.app.orders_mirror import OrdersMirror
 from ...core.app.orders_refresh import OrdersRefresh, compact_orders, diff_orders
-from ...core.errors import Cancelled
+from ...core.errors import Cancelled, MalformedResponseError, NetworkError
 from ...core.services.planet_tasking.models import Order
 from ...core.settings import AuthStorageError
 from .details import OrderDetailsWidget, StatusLabel
@@ -72,6 +72,11 @@ class OrdersPanel(SelectionSync, QWidget):
     cancelFinished = pyqtSignal(object)  # noqa: N815 - a core.app.cancel.CancelOutcome
     orderSaved = pyqtSignal(object)  # noqa: N815 - the order read back after an edit
     detailsLoaded = pyqtSignal(str)  # noqa: N815
+    # Whether the service answered (True) or could not be reached (False, what failed): the dock says the
+    # likely cause once and re-reads what it knows of the service when it comes back.
+    # The third value is the URL of the request that failed ("" when not known), so a late failure of a call
+    # to a service configured before is not taken for the current one.
+    serviceReachable = pyqtSignal(bool, str, str)  # noqa: N815
 
     def __init__(self, client_factory: Callable[[], Any], iface: Any = None, parent: Optional[QWidget] = None, *,
                  auto_refresh: bool = True, page_size: int = 100, now: Optional[Callable[[], datetime]] = None,
@@ -83,7 +88,7 @@ class OrdersPanel(SelectionSync, QWidget):
         self.project = project or QgsProject.instance()
         # Footprints as WKB bytes by order id: the rows keep no geometry (see core.app.orders_refresh).
         self.order_footprints: Dict[str, Optional[bytes]] = {}
-        self.tasks = TaskGroup(lambda what, error: self.show_call_error(f"{what} failed: {error_text(error)}"))
+        self.tasks = TaskGroup(self._task_failed)
         self.model = OrdersTableModel(self._start_page, page_size=page_size, parent=self)
         self.refresher = OrdersRefresh(self.model, self._client, self.tasks, auto=auto_refresh, parent=self)
         self.mirror = OrdersMirror(self.project, self._client, self.tasks, parent=self)
@@ -260,7 +265,7 @@ class OrdersPanel(SelectionSync, QWidget):
         self.refresher.changesWaiting.connect(self.refresh_now)
         self.refresher.windowRead.connect(self.apply_refreshed)
         self.refresher.footprintsRead.connect(self.order_footprints.update)
-        self.refresher.failed.connect(self.show_call_error)
+        self.refresher.failed.connect(self._refresh_failed)
         self.mirror.started.connect(self._map_started)
         self.mirror.progressed.connect(self._map_progressed)
         self.mirror.ended.connect(self._map_ended)
@@ -640,6 +645,7 @@ class OrdersPanel(SelectionSync, QWidget):
 
     def _call_succeeded(self) -> None:
         """The service answered: a failed call's message is not true any more ("failed" beside "8 of 8 loaded")."""
+        self.serviceReachable.emit(True, "", "")
         if self.model.total is None and self._retry_timer.isActive():
             # The map (or a check) got through while the list waits for its retry: the service is back, so now.
             self._retry_timer.stop()
@@ -651,10 +657,24 @@ class OrdersPanel(SelectionSync, QWidget):
         if self._call_error_shown:
             self.show_message("")
 
+    def _task_failed(self, what: str, error: BaseException) -> None:
+        self._unreachable(error)
+        self.show_call_error(f"{what} failed: {error_text(error)}")
+
+    def _refresh_failed(self, text: str) -> None:
+        if self.refresher.last_error is not None:
+            self._unreachable(self.refresher.last_error)
+        self.show_call_error(text)
+
+    def _unreachable(self, error: BaseException) -> None:
+        if isinstance(error, NetworkError) and not isinstance(error, MalformedResponseError):
+            self.serviceReachable.emit(False, error_text(error), getattr(error, "url", None) or "")
+
     def _load_failed(self, error: BaseException) -> None:
         """A page of the list could not be read: say so and when the next try is, and try then by itself."""
         if self._closed:
             return
+        self._unreachable(error)
         delay = RETRY_DELAYS[min(self._retries, len(RETRY_DELAYS) - 1)]
         self._retries += 1
         self._retry_at = datetime.now(timezone.utc) + timedelta(seconds=delay)
