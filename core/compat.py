@@ -105,3 +105,45 @@ def ogr_module() -> Iterator[Any]:
         return
     with manager(useExceptions=False):
         yield ogr
+
+
+_OGR_LOCAL_DATETIMES: list = []
+
+
+def ogr_datetimes_are_local() -> bool:
+    """True where the OGR provider stores a date-time's clock without its zone and reads it back as local
+    time (QGIS 3.22; 3.40 keeps UTC): a UTC value must then be handed over as local time to keep its instant.
+
+    Found once by writing one value to a scratch GeoPackage, not by version number, since the release that
+    changed it is not one this plugin is tested on.
+    """
+    if not _OGR_LOCAL_DATETIMES:
+        _OGR_LOCAL_DATETIMES.append(_probe_ogr_local_datetimes())
+    return _OGR_LOCAL_DATETIMES[0]
+
+
+def _probe_ogr_local_datetimes() -> bool:
+    import os
+    import tempfile
+
+    from qgis.core import QgsCoordinateTransformContext, QgsFeature, QgsVectorFileWriter, QgsVectorLayer
+    from qgis.PyQt.QtCore import QDateTime, Qt
+
+    instant = 1_700_000_000_000
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "probe.gpkg")
+        template = QgsVectorLayer("None", "probe", "memory")
+        template.dataProvider().addAttributes([make_field("t", DATETIME)])
+        template.updateFields()
+        options = QgsVectorFileWriter.SaveVectorOptions()
+        options.driverName = "GPKG"
+        options.layerName = "probe"
+        QgsVectorFileWriter.writeAsVectorFormatV3(template, path, QgsCoordinateTransformContext(), options)
+        layer = QgsVectorLayer(f"{path}|layername=probe", "probe", "ogr")
+        feature = QgsFeature(layer.fields())
+        feature.setAttribute("t", QDateTime.fromMSecsSinceEpoch(instant, Qt.TimeSpec.UTC))
+        layer.dataProvider().addFeatures([feature])
+        back = next(layer.dataProvider().getFeatures())["t"]
+        local = back.timeSpec() == Qt.TimeSpec.LocalTime and back.time().hour() == 22
+        del layer
+        return local

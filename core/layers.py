@@ -21,9 +21,12 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDateTime, Qt, QVariant
+from qgis.PyQt.QtCore import QDateTime, QObject, Qt, QVariant
 
-from . import compat, names
+from . import compat, layer_store, names
+from .log import get_logger
+
+_log = get_logger(__name__)
 
 STYLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "styles")
 
@@ -31,8 +34,6 @@ LAYER_URI = "Polygon?crs=EPSG:4326"
 DEFAULT_BATCH_SIZE = 2000
 # The Layers panel group the plugin's layers are added to.
 GROUP_NAME = names.PLUGIN_TITLE
-# Where an unsaved project's layers are written, in the QGIS profile folder; a saved project's folder sits
-# beside it ("<project>_satellite_tasking").
 
 class LayerInEditModeError(RuntimeError):
     """A refresh was asked of a layer the user is editing; writing under the edit buffer would lose edits."""
@@ -118,16 +119,19 @@ def polygonal(geojson: Optional[Mapping[str, Any]]) -> Optional[Mapping[str, Any
 # --------------------------------------------------------------------------------------------------
 # Typed results -> plain rows
 # --------------------------------------------------------------------------------------------------
-# A row holds plain Python values; date-times are kept as integer milliseconds since the epoch (UTC),
-# the precision a QDateTime keeps, so a row read back from a layer compares equal to the one written.
+# A row holds plain Python values; date-times are integer milliseconds since the epoch (UTC) to the WHOLE
+# SECOND: the precision every store the layers are written to keeps (QGIS 3.22's GeoPackage writer drops
+# milliseconds), so a row read back from a layer compares equal to the one written and an unchanged order
+# is never rewritten. This is the one place that rule is applied.
 
 
 def epoch_ms(value: Optional[datetime]) -> Optional[int]:
+    """`value` as milliseconds since the epoch, to the whole second (earlier); a naive value is UTC."""
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return round(value.timestamp() * 1000)
+    return int(value.timestamp() // 1) * 1000
 
 
 def joined(values: Optional[Iterable[Any]]) -> Optional[str]:
@@ -196,16 +200,142 @@ def find_or_create_layer(project: Any, kind: LayerKind, name: str) -> QgsVectorL
     Every panel takes its layers through here, so an order placed in the New order tab, the Orders tab
     and a saved project all share one "Tasking orders" layer instead of each making its own.
 
-    The new layer goes to the top of the "Satellite Tasking" group. It is still a memory layer: a
-    GeoPackage layer would lose the milliseconds of every date-time on QGIS 3.22, whose OGR provider
-    writes whole seconds.
+    The new layer goes to the top of the "Satellite Tasking" group. It is a table of the project's
+    GeoPackage (layer_store.store_path: beside the project once saved, else in the QGIS profile), so it
+    comes back with the project and QGIS never asks about scratch layers on exit; a table left by a layer
+    the user removed is reused. A layer whose GeoPackage is gone or read-only is passed over and made anew
+    (in the profile's GeoPackage when the project's cannot be written, in memory as the last resort).
     """
-    found = layers_of_kind(project, kind)
+    follow_project_file(project)
+    found = [layer for layer in layers_of_kind(project, kind) if layer_store.is_writable(layer)]
     if found:
-        return found[0]
-    layer = create_layer(kind, name, PreparedFeatures(kind))
+        return layer_store.writing(found[0])
+    layer = None
+    for path in dict.fromkeys([layer_store.store_path(project), layer_store.profile_store_path()]):
+        try:
+            layer = create_layer(kind, name, store=path)
+            break
+        except OSError as exc:
+            _log.warning("The layer '%s' could not be stored in %s (%s).", name, path, exc)
+    if layer is None:
+        layer = create_layer(kind, name)
     add_to_group(project, layer)
     return layer
+
+
+class _ProjectFileFollower(QObject):
+    """A child of a project that moves the plugin's stored layers beside the project's file when it gets one.
+
+    A child rather than a Python closure over the project: it lives and dies with the project
+    and holds no Python reference to it (a weak reference to a QgsProject wrapper crashed QGIS 3.22).
+    """
+
+    NAME = "satellite_tasking_layer_follower"
+
+    def __init__(self, project: Any) -> None:
+        super().__init__(project)
+        self.setObjectName(self.NAME)
+        project.fileNameChanged.connect(self.renamed)
+
+    def renamed(self) -> None:
+        project = self.parent()
+        if project is not None:
+            move_stored_layers(project)
+
+
+def follow_project_file(project: Any) -> None:
+    """Move the plugin's stored layers beside `project`'s file whenever it gets one, before it is written:
+    QGIS's Save (of a new project) and Save As set the file name first, then write the project, so the
+    project file refers to the GeoPackage beside it.
+
+    (QgsProject.write(path) alone changes the name without saying so; scripts call setFileName first.)
+    """
+    if project is None or not isinstance(project, QObject) or not hasattr(project, "fileNameChanged"):
+        return
+    # By class, not by name: a copy of this module loaded with the plugin elsewhere has a class of its own.
+    if not any(isinstance(child, _ProjectFileFollower) for child in project.children()):
+        _ProjectFileFollower(project)
+
+
+# A layer the plugin stored that is not of a kind (a bulk result) carries its table name, so a save moves it.
+STORED_TABLE_PROPERTY = "satellite_tasking/table"
+
+
+def store_copy(project: Any, layer: QgsVectorLayer, table: str) -> QgsVectorLayer:
+    """`layer` (e.g. a memory layer just built) copied as `table` into `project`'s GeoPackage (see
+    find_or_create_layer) with its style, so it lasts with the project; `layer` itself when no GeoPackage
+    can take it. The copy is not added to the project."""
+    follow_project_file(project)
+    for path in dict.fromkeys([layer_store.store_path(project), layer_store.profile_store_path()]):
+        try:
+            stored = layer_store.copy_table(layer, path, table)
+        except OSError as exc:
+            _log.warning("The layer '%s' could not be stored in %s (%s).", layer.name(), path, exc)
+            continue
+        stored.setCustomProperty(STORED_TABLE_PROPERTY, table)
+        stored.setRenderer(layer.renderer().clone())
+        return stored
+    return layer
+
+
+def move_stored_layers(project: Any) -> List[QgsVectorLayer]:
+    """Copy each stored layer of the plugin that is not in `project`'s GeoPackage there and point the layer
+    at the copy (style, temporal settings and properties stay); the old file is left for whoever still
+    reads it. A layer that cannot be moved stays where it is. Returns the layers moved."""
+    return _repoint(project, _copy_stored_layers(project))
+
+
+def _copy_stored_layers(project: Any) -> List[Tuple[str, QgsVectorLayer]]:
+    """(layer id, its copy in `project`'s GeoPackage) for each stored layer of the plugin that is
+    elsewhere; the layers themselves are left as they are (see _repoint)."""
+    if not project.fileName():
+        return []
+    target = layer_store.store_path(project)
+    copies: List[Tuple[str, QgsVectorLayer]] = []
+    for layer in list(project.mapLayers().values()):
+        kind = layer_kind(layer) if isinstance(layer, QgsVectorLayer) else None
+        table_name = layer.customProperty(STORED_TABLE_PROPERTY) if isinstance(layer, QgsVectorLayer) else None
+        path = layer_store.layer_path(layer) if kind is not None or table_name else None
+        if path is None or path == os.path.abspath(target) or not layer.isValid():
+            continue
+        try:
+            if kind is None:
+                copies.append((layer.id(), layer_store.copy_table(layer, target, table_name)))
+                continue
+            table = layer_store.open_table(target, kind.name, layer.name(), kind.qgs_fields(), layer.wkbType(),
+                                           layer.crs().authid() or "EPSG:4326", siblings=_sibling_tables())
+            provider = table.dataProvider()
+            target_fields = table.fields()
+            # By name: the fid keeps each feature's id, so the layer's selection and the index stay valid.
+            source_columns = [layer.fields().indexOf(target_fields.at(i).name()) for i in range(target_fields.count())]
+            features = []
+            for feature in layer.dataProvider().getFeatures():
+                copy = QgsFeature(target_fields)
+                values = feature.attributes()
+                copy.setAttributes([values[column] if column >= 0 else None for column in source_columns])
+                copy.setGeometry(feature.geometry())
+                features.append(copy)
+            if features and not provider.addFeatures(features)[0]:
+                raise OSError(_provider_error(provider))
+            copies.append((layer.id(), table))
+        except OSError as exc:
+            _log.warning("The layer '%s' stays in %s: %s", layer.name(), path, exc)
+    return copies
+
+
+def _repoint(project: Any, copies: Sequence[Tuple[str, QgsVectorLayer]]) -> List[QgsVectorLayer]:
+    """Point each layer (by id) at its copy, while the copy still holds the file open for writing (see
+    layer_store.writing); a layer removed meanwhile is skipped."""
+    moved = []
+    for layer_id, table in copies:
+        layer = project.mapLayer(layer_id)
+        if layer is None:
+            continue
+        layer.setDataSource(table.source(), layer.name(), "ogr")
+        layer_store.writing(layer)
+        _mark_stale(layer.id())
+        moved.append(layer)
+    return moved
 
 
 def add_to_group(project: Any, layer: QgsMapLayer) -> None:
@@ -376,9 +506,16 @@ class UpsertResult:
         return bool(self.added or self.updated or self.removed)
 
 
-def _qt_value_converter(kind: LayerKind) -> Callable[[tuple], list]:
+def _time_spec(layer: QgsVectorLayer) -> Qt.TimeSpec:
+    """The time spec a date-time is handed to `layer`'s provider in so it reads back as the same instant:
+    UTC, but local time for a store that keeps clocks without their zone (see compat.ogr_datetimes_are_local)."""
+    if layer.providerType() == "ogr" and compat.ogr_datetimes_are_local():
+        return Qt.TimeSpec.LocalTime
+    return Qt.TimeSpec.UTC
+
+
+def _qt_value_converter(kind: LayerKind, spec: Qt.TimeSpec) -> Callable[[tuple], list]:
     datetime_columns = kind.datetime_columns
-    utc = Qt.TimeSpec.UTC
     from_ms = QDateTime.fromMSecsSinceEpoch
 
     def to_attributes(row: tuple) -> list:
@@ -386,15 +523,15 @@ def _qt_value_converter(kind: LayerKind) -> Callable[[tuple], list]:
         for column in datetime_columns:
             value = attributes[column]
             if value is not None:
-                attributes[column] = from_ms(value, utc)
+                attributes[column] = from_ms(value, spec)
         return attributes
 
     return to_attributes
 
 
-def _qt_value(kind: LayerKind, column: int, value: Any) -> Any:
+def _qt_value(kind: LayerKind, column: int, value: Any, spec: Qt.TimeSpec) -> Any:
     if value is not None and column in kind.datetime_columns:
-        return QDateTime.fromMSecsSinceEpoch(value, Qt.TimeSpec.UTC)
+        return QDateTime.fromMSecsSinceEpoch(value, spec)
     return value
 
 
@@ -453,7 +590,8 @@ def apply_prepared(
     columns = _columns(layer, kind)
     index = _current_index(layer, kind)
     result = UpsertResult()
-    to_attributes = _qt_value_converter(kind)
+    spec = _time_spec(layer)
+    to_attributes = _qt_value_converter(kind, spec)
     fields = layer.fields()
     column_count = fields.count()
     identity_layout = columns == list(range(column_count))
@@ -476,7 +614,7 @@ def apply_prepared(
             continue
         if row_changed:
             attribute_changes[fid] = {
-                columns[i]: _qt_value(kind, i, value)
+                columns[i]: _qt_value(kind, i, value, spec)
                 for i, (value, old) in enumerate(zip(row, cached_row))
                 if value != old
             }
@@ -615,17 +753,27 @@ def _set_temporal(layer: QgsVectorLayer, kind: LayerKind) -> None:
 
 
 def create_layer(kind: LayerKind, name: str, prepared: Optional[PreparedFeatures] = None,
-                 batch_size: int = DEFAULT_BATCH_SIZE) -> QgsVectorLayer:
-    """A memory layer of `kind`: typed fields, features in batches, spatial index, QML style, temporal."""
-    layer = QgsVectorLayer(LAYER_URI, name, "memory")
-    provider = layer.dataProvider()
-    provider.addAttributes(kind.qgs_fields().toList())
-    layer.updateFields()
-    layer.setCustomProperty(KIND_PROPERTY, kind.name)
+                 batch_size: int = DEFAULT_BATCH_SIZE, store: Optional[str] = None) -> QgsVectorLayer:
+    """A layer of `kind`: typed fields, features in batches, spatial index, QML style, temporal.
+
+    With `store` (a GeoPackage path) it is the table named after the kind in that file, reused when it is
+    there (OSError when the file cannot be made or written); without, a memory layer.
+    """
+    if store is not None:
+        layer = layer_store.open_table(store, kind.name, name, kind.qgs_fields(), QgsWkbTypes.Type.Polygon,
+                                       siblings=_sibling_tables())
+        layer.setCustomProperty(KIND_PROPERTY, kind.name)
+        # A GeoPackage table carries its R-tree index from the start.
+    else:
+        layer = QgsVectorLayer(LAYER_URI, name, "memory")
+        provider = layer.dataProvider()
+        provider.addAttributes(kind.qgs_fields().toList())
+        layer.updateFields()
+        layer.setCustomProperty(KIND_PROPERTY, kind.name)
+        # Made before the features arrive: the memory provider then indexes each batch as it lands, which
+        # measured cheaper (0.19 s for 10,000 footprints) than adding unindexed and bulk-indexing (0.16 + 0.06 s).
+        provider.createSpatialIndex()
     _set_aliases(layer, kind)
-    # Made before the features arrive: the memory provider then indexes each batch as it lands, which
-    # measured cheaper (0.19 s for 10,000 footprints) than adding unindexed and bulk-indexing (0.16 + 0.06 s).
-    provider.createSpatialIndex()
     if prepared is not None:
         if prepared.kind is not kind:
             raise ValueError(f"{prepared.kind.name} features cannot go into a {kind.name} layer.")
@@ -635,12 +783,18 @@ def create_layer(kind: LayerKind, name: str, prepared: Optional[PreparedFeatures
     return layer
 
 
+def _sibling_tables() -> Dict[str, QgsFields]:
+    """Every known kind's table, made together when a GeoPackage is new (see layer_store.open_table)."""
+    return {name: kind.qgs_fields() for name, kind in _KINDS.items()}
+
+
 def _set_aliases(layer: QgsVectorLayer, kind: LayerKind) -> None:
     fields = layer.fields()
+    zone = "UTC" if _time_spec(layer) == Qt.TimeSpec.UTC else "local time"
     for column in kind.datetime_columns:
         # QGIS shows a date-time without its zone; the alias says which one it is.
         name = kind.fields[column][0]
-        layer.setFieldAlias(fields.indexOf(name), f"{name} (UTC)")
+        layer.setFieldAlias(fields.indexOf(name), f"{name} ({zone})")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.app.orders_refresh import AdaptiveInterval, diff_orders, probe_changes, reload_window
+from core.layers import epoch_ms
 from core.services.planet_tasking.models import Order
 from tests.integration.order_states import daylight_point, iso, make_client, point, sim_now
 
@@ -120,7 +121,8 @@ def test_mirror_lists_every_order_and_reads_captures_of_changed_orders_and_chang
     again = []
     mirror_orders(client, {}, known, again.append, captures_since=watermark)
     assert not any(p.captures_for for p in again)
-    assert all(row[7] >= round(watermark.timestamp() * 1000) for p in again for row in p.captures.rows.values())
+    # Rows keep times to the whole second (core.layers.epoch_ms), so the watermark is compared as such.
+    assert all(row[7] >= epoch_ms(watermark) for p in again for row in p.captures.rows.values())
     assert sum(len(p.captures) for p in again) < len(captures)
 
     # A capture reassessed: even with its order taken as unchanged, the capture comes back (since the watermark).

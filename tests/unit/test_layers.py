@@ -169,8 +169,9 @@ def test_order_attributes_and_geometry():
     assert feature["status"] == "IN_PROGRESS" and feature["name"] == "Order o1"
     assert feature["start_time"] == utc("2024-07-01T00:00:00Z")
     assert feature["start_time"].timeSpec() == Qt.TimeSpec.UTC
-    # Milliseconds are what a QDateTime keeps.
-    assert feature["created_time"].toMSecsSinceEpoch() == utc("2024-06-30T12:00:00.123Z").toMSecsSinceEpoch()
+    # Date-times are kept to the whole second, what every store of the layers holds (QGIS 3.22's GeoPackage
+    # writer drops milliseconds): 12:00:00.123 is shown as 12:00:00, never rounded up to the next second.
+    assert feature["created_time"].toMSecsSinceEpoch() == utc("2024-06-30T12:00:00Z").toMSecsSinceEpoch()
     assert feature["is_cancellable"] is True and feature["requested_sqkm"] == 25.0
     assert feature["n_stereo_pov"] == QVariant() or feature["n_stereo_pov"] is None
     # The tasked polygon is drawn, not the point the user clicked.
@@ -259,7 +260,7 @@ def test_imaging_window_attributes_and_footprint():
     assert feature["quota_priority_multiplier"] == 1.5 and feature["assured_tasking_tier"] == "STANDARD"
     assert feature["sun_elevation_angle_min"] == 28.97 and feature["ground_sample_distance"] == 0.9
     assert feature["search_id"] == "s1" and feature["low_light"] is False
-    assert feature["start_time"] == utc("2024-07-25T00:25:04.851Z")
+    assert feature["start_time"] == utc("2024-07-25T00:25:04Z")  # to the whole second, as every layer
     assert feature["duration_s"] == pytest.approx(72.328)
 
 
@@ -464,13 +465,13 @@ def test_geopackage_round_trip_keeps_features_types_and_style(tmp_path):
                 else:
                     assert new == old, field.name()
 
-    # The file itself says UTC (OGR time-zone flag 100) and keeps milliseconds.
+    # The file itself says UTC (OGR time-zone flag 100); the layer held 12:00:00.123 as 12:00:00 (whole seconds).
     with compat.ogr_module() as ogr:
         dataset = ogr.Open(path)
         table = dataset.GetLayerByName("Tasking orders")
         row = next(iter(table))
         assert row.GetFieldAsDateTime(row.GetFieldIndex("created_time"))[-1] == 100
-        assert row.GetFieldAsDateTime(row.GetFieldIndex("created_time"))[-2] == pytest.approx(0.123, abs=1e-4)
+        assert row.GetFieldAsDateTime(row.GetFieldIndex("created_time"))[3:6] == [12, 0, 0]
         assert dataset.GetLayerByName("Captures").GetGeomType() == ogr.wkbMultiPolygon
         dataset = None
 

@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional
 from qgis.core import QgsProject, QgsVectorLayer
 
 from ...core.app.bulk import BulkJournal, active_client, close_when_done, journal_result_layer
+from ...core.app.bulk.result_layer import add_result_layer_to_project
 
 ClientFactory = Callable[[], Any]
 
@@ -18,7 +19,7 @@ __all__ = ["ClientFactory", "add_result_layer", "close_when_done", "default_clie
 
 
 def add_result_layer(journal: BulkJournal, job_id: str) -> Optional[QgsVectorLayer]:
-    """Rebuild a CREATE job's result layer from the journal and add it to the project.
+    """Rebuild a CREATE job's result layer from the journal and add it to the project (stored to last).
 
     A journal closed meanwhile (its dialog or the start-up task is done with it) is opened again from its
     file for just this, so a "Show results" button works however long after the job it is clicked.
@@ -29,5 +30,5 @@ def add_result_layer(journal: BulkJournal, job_id: str) -> Optional[QgsVectorLay
     else:
         layer = journal_result_layer(journal, job_id)
     if layer is not None:
-        QgsProject.instance().addMapLayer(layer)
+        layer = add_result_layer_to_project(layer, QgsProject.instance())
     return layer

@@ -14,7 +14,13 @@ from .journal import BulkJournal
 from .layer_input import FieldMapping, LayerSnapshot, ValidationReport, validate_layer
 from .lease import JournalLease
 from .pricing import PricingReport, price_payloads
-from .result_layer import job_source, journal_features, result_layer, results_by_feature
+from .result_layer import (
+    add_result_layer_to_project,
+    job_source,
+    journal_features,
+    result_layer,
+    results_by_feature,
+)
 from .runner import BulkTaskRunner, ClientFactory
 from .service_rules import field_labels
 
@@ -204,7 +210,7 @@ class BulkOrderWorkflow(BulkTaskRunner):
         self.outcome = outcome
         self.result = self._result_layer(outcome)
         if self.result is not None:
-            QgsProject.instance().addMapLayer(self.result)
+            self.result = add_result_layer_to_project(self.result)
         self.outcomeReady.emit(outcome, self.result, stopped)
 
     def _result_layer(self, outcome: Any) -> Optional[QgsVectorLayer]:

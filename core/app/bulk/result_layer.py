@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import date, datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -14,6 +15,7 @@ from qgis.core import (
     QgsFields,
     QgsGeometry,
     QgsMemoryProviderUtils,
+    QgsProject,
     QgsVectorLayer,
     QgsWkbTypes,
 )
@@ -21,7 +23,7 @@ from qgis.PyQt.QtCore import QByteArray, QDate, QDateTime, Qt, QTime
 
 from ... import compat
 from ...feature_values import is_null
-from ...layers import STYLES_DIR, geojson_to_geometry
+from ...layers import STYLES_DIR, add_to_group, geojson_to_geometry, store_copy
 from .job import BulkJob, BulkOutcome, readable_error
 from .journal import BulkJournal, SourceFeature
 from .layer_input import ValidationReport
@@ -41,6 +43,16 @@ def style_result_layer(layer: QgsVectorLayer) -> QgsVectorLayer:
     if path is not None:
         layer.loadNamedStyle(path)
     return layer
+
+
+def add_result_layer_to_project(layer: QgsVectorLayer, project: Any = None) -> QgsVectorLayer:
+    """Put a result layer in the project to last: copied into the project's GeoPackage (see
+    core.layers.store_copy; a table of its own, so an earlier result stays as it was), styled, at the top of
+    the "Satellite Tasking" group. Returns the layer added."""
+    project = project if project is not None else QgsProject.instance()
+    stored = style_result_layer(store_copy(project, layer, f"bulk_result_{uuid.uuid4().hex[:8]}"))
+    add_to_group(project, stored)
+    return stored
 
 
 def _free_name(fields: QgsFields, wanted: str) -> str:

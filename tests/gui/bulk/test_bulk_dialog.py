@@ -226,7 +226,9 @@ def test_cancel_while_waiting_then_next_start_gives_the_results_of_an_uninterrup
     entry.widget().click()
     [result] = project.mapLayersByName("well pads — orders")
     assert result.crs().authid() == "EPSG:3857" and result.featureCount() == 12
-    assert result.fields().names() == ["pad", "days", "contract", "order_id", "error", "estimated_cost"]
+    # Stored in the project's GeoPackage to last, so its key column comes first.
+    assert result.providerType() == "ogr"
+    assert result.fields().names() == ["fid", "pad", "days", "contract", "order_id", "error", "estimated_cost"]
     served = {}
     for chunk in journal.job(job_id).chunks:
         for listed in factory().iter_bulk_payloads(chunk.bulk_id):
