@@ -72,6 +72,27 @@ def _layer_selection(project: QgsProject, active_layer: Any) -> Tuple[List[str],
     return layers.selected_order_ids(layers.selection_orders_layer(project, active_layer))
 
 
+NAMED_ORDERS = 4  # the selection's first names in the dialog's line; all of them in its tooltip
+
+
+def order_label(order_id: str, known: Any) -> str:
+    """An order as the user knows it: its name when the view gave the Order, else its id (and status)."""
+    name = getattr(known, "name", None)
+    if name:
+        return str(name)
+    return f"{order_id} ({known})" if isinstance(known, str) and known else order_id
+
+
+def selection_text(order_ids: Sequence[str], known: Dict[str, Any]) -> str:
+    """"3 orders selected: A, B, C." — the first few by name, then how many more."""
+    if not order_ids:
+        return "No orders selected."
+    named = [order_label(i, known.get(i)) for i in order_ids[:NAMED_ORDERS]]
+    more = len(order_ids) - len(named)
+    count = f"{len(order_ids)} order{'s' if len(order_ids) != 1 else ''} selected"
+    return f"{count}: " + ", ".join(f"“{n}”" for n in named) + (f" and {more} more." if more else ".")
+
+
 class BulkEditDialog(QDialog):
     """Change the start/end time of, or cancel, many orders in bulk requests (journaled like creation).
 
@@ -97,7 +118,12 @@ class BulkEditDialog(QDialog):
         self.outcome: Optional[BulkOutcome] = None
 
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"{len(self.order_ids)} orders selected.", self))
+        self.selection_label = QLabel(selection_text(self.order_ids, self.statuses), self)
+        self.selection_label.setObjectName("selectionLabel")
+        self.selection_label.setWordWrap(True)
+        # Every selected order, one a line: the label names only the first few.
+        self.selection_label.setToolTip("\n".join(order_label(i, self.statuses.get(i)) for i in self.order_ids))
+        layout.addWidget(self.selection_label)
         self.edit_radio = QRadioButton("Change the time of interest", self)
         self.edit_radio.setObjectName("editRadio")
         self.edit_radio.setToolTip("Give the selected orders a new start and/or end time, where their state allows.")

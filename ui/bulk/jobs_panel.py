@@ -71,8 +71,10 @@ class BulkJobsPanel(QWidget):
         self.outcome: Optional[BulkOutcome] = None
         self.result: Optional[QgsVectorLayer] = None
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Bulk jobs in the journal, newest first. Unfinished ones are followed at every "
-                                "start of QGIS until they finish or are dismissed.", self))
+        intro = QLabel("Bulk jobs in the journal, newest first. Unfinished ones are followed at every "
+                       "start of QGIS until they finish or are dismissed.", self)
+        intro.setWordWrap(True)  # one long line would make the whole dialog wider than its default
+        layout.addWidget(intro)
         self.table = QTableWidget(0, len(JOB_COLUMNS), self)
         self.table.setObjectName("jobsTable")
         self.table.setToolTip("The bulk jobs: when each was sent, to which service, its parts sent and finished, "

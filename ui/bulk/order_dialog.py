@@ -16,7 +16,6 @@ from qgis.PyQt.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QProgressBar,
@@ -26,6 +25,7 @@ from qgis.PyQt.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -49,7 +49,7 @@ from ...core.app.bulk.resume import ClientsByService
 from ...core.layers import layer_kind
 from ...core.names import units_text
 from ...core.tasks import ApiTask
-from .common import ClientFactory
+from .common import ClientFactory, fit_columns, set_headers
 from .jobs_panel import BulkJobsPanel
 from .messages import push_message
 from .progress import BulkProgressPanel
@@ -59,6 +59,17 @@ CREATE_TOOLTIP = ("Create one order per valid feature, after your confirmation; 
                   "crash or lost network neither loses nor doubles orders.")
 CREATED_TOOLTIP = "These features were ordered already; check the features again to order them once more."
 VALIDATION_COLUMNS = ("Feature", "Name", "Shape", "km²", "Check", "Price")
+VALIDATION_TOOLTIPS = ("The feature's id in the layer.", "The order's name.",
+                       "What is tasked: a point's 5 × 5 km square, a line's 5 km-wide strip or a polygon.",
+                       "The area tasked, in km².", "OK, or why the feature cannot be ordered.",
+                       "The order's price, once priced.")
+CHECK_COLUMN = 4
+PRICE_COLUMN = 5
+# Preview titles short enough for a 900 px dialog; the header's tooltip gives the field's full label.
+SHORT_TITLES = {"Start time (UTC)": "Start (UTC)", "End time (UTC)": "End (UTC)", "Order type": "Type",
+                "Stereo points of view": "Stereo", "Exclusivity days": "Excl. days",
+                "Contract (PL number)": "Contract"}
+PREVIEW_FIELDS = 6  # of the mappable fields, the first six: with the id and the check they fit the width
 ASSURED_TOOLTIP = (
     "Not available for a layer yet. An assured order names one imaging window, and a window comes from an "
     "imaging-window search for that very AOI (a point or a two-point line; polygons cannot be assured), with "
@@ -71,6 +82,11 @@ OWN_LAYER_NAMES = (names.CAPTURES_LAYER, names.ORDERS_LAYER, names.IMAGING_WINDO
 # Fields that read as a feature's name, best first; an id-like field is the last resort.
 NAME_FIELDS = ("name", "title", "label")
 ID_FIELDS = ("id", "fid", "uid", "uuid", "code")
+
+
+def compact_rows(table: QTableWidget) -> None:
+    """Rows one line of text high (the style's default is taller): more of them show at once."""
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
 
 
 def is_own_layer(layer: Any) -> bool:
@@ -152,6 +168,7 @@ class BulkOrderDialog(QDialog):
         workflow = self.workflow
         workflow.busyChanged.connect(self._update_buttons)
         workflow.progressChanged.connect(self.task_progress.setValue)
+        workflow.busyChanged.connect(lambda busy: self.task_progress.setVisible(True) if busy else None)
         workflow.checked.connect(self.show_validation)
         workflow.checkRefused.connect(self._check_refused)
         workflow.priced.connect(self.show_pricing)
@@ -187,8 +204,15 @@ class BulkOrderDialog(QDialog):
         self.selected_only = QCheckBox("Selected features only", source)
         self.selected_only.setObjectName("selectedOnlyCheck")
         self.selected_only.setToolTip("Order only the features selected in the layer; unticked: every feature.")
+        # Flexible orders only: shown, disabled, so the user learns why assured orders are not offered here.
+        # Beside the layer, not in the row of check buttons: there it made the dialog wider than 900 px.
+        self.assured_check = QCheckBox("Assured (a window per feature)", source)
+        self.assured_check.setObjectName("assuredCheck")
+        self.assured_check.setEnabled(False)
+        self.assured_check.setToolTip(ASSURED_TOOLTIP)
         source_layout.addWidget(self.layer_combo, 1)
         source_layout.addWidget(self.selected_only)
+        source_layout.addWidget(self.assured_check)
         layout.addWidget(source)
 
         mapping = QGroupBox("Order fields (attributes or expressions; empty: the service's default)", self)
@@ -216,9 +240,7 @@ class BulkOrderDialog(QDialog):
         self.preview_table.setToolTip("What the first features would send, or why they could not be ordered.")
         self.preview_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.preview_table.verticalHeader().setVisible(False)
-        self.preview_table.setMinimumHeight(120)
-        layout.addWidget(QLabel(f"Preview of the first {PREVIEW_ROWS} features:", self))
-        layout.addWidget(self.preview_table)
+        compact_rows(self.preview_table)
 
         checks = QHBoxLayout()
         self.validate_button = QPushButton("Check all features", self)
@@ -240,12 +262,6 @@ class BulkOrderDialog(QDialog):
         checks.addWidget(self.skip_invalid)
         checks.addWidget(self.stop_on_invalid)
         checks.addStretch(1)
-        # Flexible orders only: shown, disabled, so the user learns why assured orders are not offered here.
-        self.assured_check = QCheckBox("Assured: search and take the best window per feature", self)
-        self.assured_check.setObjectName("assuredCheck")
-        self.assured_check.setEnabled(False)
-        self.assured_check.setToolTip(ASSURED_TOOLTIP)
-        checks.addWidget(self.assured_check)
         layout.addLayout(checks)
 
         self.validation_label = QLabel("", self)
@@ -255,12 +271,23 @@ class BulkOrderDialog(QDialog):
         self.validation_table = QTableWidget(0, len(VALIDATION_COLUMNS), self)
         self.validation_table.setObjectName("validationTable")
         self.validation_table.setToolTip("Each feature's check: the area tasked, OK or the reason, and its price.")
-        self.validation_table.setHorizontalHeaderLabels(VALIDATION_COLUMNS)
+        set_headers(self.validation_table, list(zip(VALIDATION_COLUMNS, VALIDATION_TOOLTIPS)))
         self.validation_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.validation_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        fit_columns(self.validation_table, CHECK_COLUMN)
         self.validation_table.verticalHeader().setVisible(False)
-        self.validation_table.setMinimumHeight(160)
-        layout.addWidget(self.validation_table, 1)
+        compact_rows(self.validation_table)
+        # The preview and the check as two tabs of one tall table area: stacked, each showed three rows
+        # at 900 × 820. The check's tab comes forward when a check is done, the preview's on any change.
+        self.feature_tabs = QTabWidget(self)
+        self.feature_tabs.setObjectName("featureTabs")
+        self.feature_tabs.addTab(self.preview_table, f"Preview: the first {PREVIEW_ROWS} features")
+        self.feature_tabs.addTab(self.validation_table, "Check: every feature")
+        self.feature_tabs.setTabToolTip(0, self.preview_table.toolTip())
+        self.feature_tabs.setTabToolTip(1, self.validation_table.toolTip())
+        self.feature_tabs.setMinimumHeight(180)
+        for button in self.feature_tabs.tabBar().findChildren(QToolButton):  # Qt's own, shown when narrow
+            button.setToolTip("Scroll the tabs")
+        layout.addWidget(self.feature_tabs, 1)
 
         actions = QHBoxLayout()
         self.price_button = QPushButton("Price", self)
@@ -285,16 +312,22 @@ class BulkOrderDialog(QDialog):
         self.task_progress = QProgressBar(self)
         self.task_progress.setObjectName("taskProgress")
         self.task_progress.setRange(0, 100)
+        self.task_progress.setToolTip("How far the check, pricing or sending under way is.")
+        # Shown once a step runs, saying which: a bare 0 % bar before anything started tells nothing.
+        self.task_progress.hide()
         layout.addWidget(self.task_progress)
-        self.progress_panel = BulkProgressPanel(self)
+        # One bar per part only when a job has several parts; one part's progress is the bar above.
+        self.progress_panel = BulkProgressPanel(self, single_part_bar=False)
         # Five thousand features make five parts: the bars scroll rather than push the tables away.
-        scroller = QScrollArea(self)
-        scroller.setWidgetResizable(True)
-        scroller.setWidget(self.progress_panel)
-        scroller.setMinimumHeight(110)
-        scroller.setMaximumHeight(140)
-        scroller.setFrameShape(QScrollArea.Shape.NoFrame)
-        layout.addWidget(scroller)
+        # Hidden until a job is sent, then as tall as its lines (no empty band above them).
+        self.parts_scroller = QScrollArea(self)
+        self.parts_scroller.setObjectName("partsScroller")
+        self.parts_scroller.setWidgetResizable(True)
+        self.parts_scroller.setWidget(self.progress_panel)
+        self.parts_scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.parts_scroller.viewport().setAutoFillBackground(False)  # no band of another grey behind the lines
+        self.parts_scroller.hide()
+        layout.addWidget(self.parts_scroller)
         self.summary_label = QLabel("", self)
         self.summary_label.setObjectName("summaryLabel")
         self.summary_label.setWordWrap(True)
@@ -366,6 +399,8 @@ class BulkOrderDialog(QDialog):
     def _mapping_changed(self, *_args: Any) -> None:
         self.workflow.forget()
         self.validation_table.setRowCount(0)
+        self.feature_tabs.setTabText(1, "Check: every feature")
+        self.feature_tabs.setCurrentWidget(self.preview_table)
         self.validation_label.setText("")
         self.price_label.setText("")
         self.refresh_preview()
@@ -375,24 +410,32 @@ class BulkOrderDialog(QDialog):
         """The first rows as payloads (or their problem): cheap, so it runs right here on each change."""
         layer = self.layer()
         self.preview_table.clear()
-        columns = ["Feature"] + [field_labels()[name] for name in mappable_fields()[:6]] + ["Check"]
-        self.preview_table.setColumnCount(len(columns))
-        self.preview_table.setHorizontalHeaderLabels(columns)
+        labels = [field_labels()[name] for name in mappable_fields()[:PREVIEW_FIELDS]]
+        set_headers(self.preview_table, [("Feature", VALIDATION_TOOLTIPS[0])]
+                    + [(SHORT_TITLES.get(label, label), label) for label in labels]
+                    + [("Check", VALIDATION_TOOLTIPS[CHECK_COLUMN])])
         self.preview_table.setRowCount(0)
+        check_column = len(labels) + 1
         if layer is None:
+            fit_columns(self.preview_table, check_column)
             return
         report, problem = self.workflow.preview(layer, self.selected_only.isChecked(), self.mapping(), PREVIEW_ROWS)
         if report is None:  # the mapping does not parse, or the layer as a whole is unusable (no CRS, invalid)
             self.validation_label.setText(problem)
+            fit_columns(self.preview_table, check_column)
             return
         self.preview_table.setRowCount(len(report.checks))
         for row, check in enumerate(report.checks):
             payload = check.payload or {}
             values = [str(check.feature_id)] + [
-                "" if payload.get(name) is None else str(payload.get(name)) for name in mappable_fields()[:6]
+                "" if payload.get(name) is None else str(payload.get(name))
+                for name in mappable_fields()[:PREVIEW_FIELDS]
             ] + ["OK" if check.ok else check.reason or ""]
             for column, value in enumerate(values):
-                self.preview_table.setItem(row, column, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)  # a long name or reason is elided in its cell
+                self.preview_table.setItem(row, column, item)
+        fit_columns(self.preview_table, check_column)
 
     # -- validation ------------------------------------------------------------------------------------
 
@@ -409,6 +452,7 @@ class BulkOrderDialog(QDialog):
         if layer is None or self.workflow.busy:
             return
         if self.workflow.check(layer, self.selected_only.isChecked(), self.mapping()):
+            self.task_progress.setFormat("Checking the features: %p%")
             self.validation_label.setText("Checking every feature…")
 
     def _check_refused(self, why: str) -> None:
@@ -426,11 +470,14 @@ class BulkOrderDialog(QDialog):
                       "OK" if check.ok else check.reason or check.code or "", ""]
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                if column == 4 and not check.ok:
+                if column == CHECK_COLUMN and not check.ok:
                     item.setForeground(Qt.GlobalColor.red)
-                    item.setToolTip(value)
+                item.setToolTip(value)
                 table.setItem(row, column, item)
+        fit_columns(table, CHECK_COLUMN)
         table.setUpdatesEnabled(True)
+        self.feature_tabs.setTabText(1, f"Check: every feature ({len(report.checks)})")
+        self.feature_tabs.setCurrentWidget(table)
         invalid = len(report.invalid)
         text = f"{len(report.valid)} of {len(report.checks)} features can be ordered"
         if invalid:
@@ -443,6 +490,7 @@ class BulkOrderDialog(QDialog):
 
     def start_pricing(self) -> None:
         if self.workflow.price():
+            self.task_progress.setFormat("Pricing: %p%")
             self.price_label.setText(f"Pricing {len(self.report.pairs())} orders…")
 
     def show_pricing(self, pricing: PricingReport) -> None:
@@ -450,16 +498,20 @@ class BulkOrderDialog(QDialog):
         for fid, price in pricing.prices.items():
             row = rows.get(str(fid))
             if row is not None:
-                self.validation_table.setItem(row, 5, QTableWidgetItem(f"{price.estimated_quota_cost:,.3f}"))
+                self.validation_table.setItem(row, PRICE_COLUMN,
+                                              QTableWidgetItem(f"{price.estimated_quota_cost:,.3f}"))
         for fid, error in pricing.failures.items():
             row = rows.get(str(fid))
             if row is not None:
                 item = QTableWidgetItem(f"not priced: {readable_error(error)}")
                 item.setForeground(Qt.GlobalColor.red)
-                self.validation_table.setItem(row, 5, item)
+                item.setToolTip(item.text())
+                self.validation_table.setItem(row, PRICE_COLUMN, item)
         # The same words as the New order tab's quote: "km² of quota", never the API's "SQKM".
         units = units_text(pricing.units)
-        self.validation_table.horizontalHeaderItem(5).setText(f"Price ({units})")
+        self.validation_table.horizontalHeaderItem(PRICE_COLUMN).setText(f"Price ({units})")
+        self.validation_table.horizontalHeaderItem(PRICE_COLUMN).setToolTip(f"The order's price, in {units}.")
+        fit_columns(self.validation_table, CHECK_COLUMN)
         text = (f"Total {pricing.total:,.3f} {units} for {len(pricing.prices)} orders "
                 f"({pricing.requests} request{'s' if pricing.requests != 1 else ''})")
         if pricing.failures:
@@ -489,7 +541,11 @@ class BulkOrderDialog(QDialog):
         self.workflow.create(self.confirm)
 
     def _sending(self, sizes: list) -> None:
+        self.task_progress.setFormat(f"Sending {sum(sizes)} orders: %p%")
         self.progress_panel.reset(sizes)
+        # As tall as the parts' lines, up to about three parts; more scroll.
+        self.parts_scroller.setFixedHeight(min(self.progress_panel.sizeHint().height(), 140))
+        self.parts_scroller.setVisible(bool(sizes))
         self.summary_label.setText("Sending…")
 
     def show_outcome(self, outcome: BulkOutcome, result: Optional[QgsVectorLayer] = None,

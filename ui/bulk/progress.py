@@ -16,10 +16,15 @@ from ...core.app.bulk import ChunkState
 
 
 class BulkProgressPanel(QWidget):
-    """One progress bar per chunk, labelled with its bulk state (PENDING / RUNNING / COMPLETE)."""
+    """One progress bar per chunk, labelled with its bulk state (PENDING / RUNNING / COMPLETE).
 
-    def __init__(self, parent: Optional[QWidget] = None):
+    `single_part_bar=False`: a job of one part shows its line without a bar, for a dialog whose own bar
+    already shows that part's progress (two full bars for one thing read as two things).
+    """
+
+    def __init__(self, parent: Optional[QWidget] = None, *, single_part_bar: bool = True):
         super().__init__(parent)
+        self.single_part_bar = single_part_bar
         self.setObjectName("bulkProgressPanel")
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -39,6 +44,8 @@ class BulkProgressPanel(QWidget):
             bar.setObjectName(f"chunkProgress{index}")
             bar.setRange(0, max(1, size))
             bar.setValue(0)
+            bar.setFormat(f"Part {index + 1}: %v of %m")
+            bar.setVisible(self.single_part_bar or len(sizes) > 1)
             self._layout.addWidget(label)
             self._layout.addWidget(bar)
             self.labels.append(label)
