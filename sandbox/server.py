@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from sandbox.errors import ApiError, not_found
 from sandbox.faults import Fault, FaultBoard
+from sandbox.planet_orders.routes import OrdersApi
 from sandbox.planet_tasking.routes import TaskingApi
 from sandbox.simulation import Simulation
 from sandbox.timefmt import format_time
@@ -34,9 +35,10 @@ class Api(Protocol):
 
 
 # The one place an API is registered: the path prefix it serves (with its trailing slash) and its class.
-# The first matching prefix wins. Planet Orders (/compute/ops/) and UP42 are to be added here.
+# The first matching prefix wins. UP42 is to be added here.
 APIS: Sequence[Tuple[str, Callable[[Simulation], Api]]] = (
     ("/tasking/v2/", TaskingApi),
+    ("/compute/ops/", OrdersApi),
 )
 
 MAX_BODY = 50 * 1024 * 1024
@@ -198,6 +200,8 @@ class Handler(BaseHTTPRequestHandler):
         headers = dict(headers or {})
         if raw is not None:
             payload = raw
+        elif isinstance(body, bytes):  # a file an API serves (Orders API downloads)
+            payload = body
         elif body is None:
             payload = b""
         elif isinstance(body, str):

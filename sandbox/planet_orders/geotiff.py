@@ -1,0 +1,80 @@
+"""A tiny uncompressed GeoTIFF writer (standard library only) for the files an order delivers."""
+
+from __future__ import annotations
+
+import struct
+from typing import List, Sequence, Tuple
+
+# TIFF tag ids and field types used below.
+_SHORT, _LONG, _DOUBLE = 3, 4, 12
+_GEOKEY_DIRECTORY, _MODEL_PIXEL_SCALE, _MODEL_TIEPOINT = 34735, 33550, 33922
+
+
+def write_geotiff(bounds: Tuple[float, float, float, float], width: int, height: int, bands: int,
+                  bits: int = 8, seed: int = 0) -> bytes:
+    """A little-endian, pixel-interleaved GeoTIFF in EPSG:4326 over `bounds` (west, south, east, north).
+
+    Pixels are a smooth deterministic pattern per band so a viewer shows an image, not noise or black.
+    """
+    west, south, east, north = bounds
+    sample_bytes = bits // 8
+    pixel_format = "<" + ("B" if bits == 8 else "H")
+    peak = 255 if bits == 8 else 4000
+    rows: List[bytes] = []
+    for y in range(height):
+        values = []
+        for x in range(width):
+            for band in range(bands):
+                wave = ((x * (band + 1) + y * (bands - band) + seed * 7) % 64) / 63.0
+                values.append(int(peak * (0.2 + 0.6 * wave)))
+        rows.append(struct.pack(pixel_format[0] + pixel_format[1] * len(values), *values))
+    pixels = b"".join(rows)
+
+    geokeys: Sequence[int] = (1, 1, 0, 3,       # version 1.1.0, 3 keys
+                              1024, 0, 1, 2,    # GTModelTypeGeoKey = geographic
+                              1025, 0, 1, 1,    # GTRasterTypeGeoKey = pixel is area
+                              2048, 0, 1, 4326)  # GeographicTypeGeoKey = WGS 84
+    scale = ((east - west) / width, (north - south) / height, 0.0)
+    tiepoint = (0.0, 0.0, 0.0, west, north, 0.0)
+    extra_samples = bands - 3 if bands >= 3 else bands - 1
+    photometric = 2 if bands >= 3 else 1
+    entries = [
+        (256, _LONG, [width]), (257, _LONG, [height]), (258, _SHORT, [bits] * bands), (259, _SHORT, [1]),
+        (262, _SHORT, [photometric]), (273, _LONG, [0]), (277, _SHORT, [bands]), (278, _LONG, [height]),
+        (279, _LONG, [len(pixels)]), (284, _SHORT, [1]),
+    ]
+    if extra_samples > 0:
+        entries.append((338, _SHORT, [0] * extra_samples))  # unspecified extra bands (NIR, red edge...)
+    entries.append((339, _SHORT, [1] * bands))  # unsigned integers
+    entries += [(_MODEL_PIXEL_SCALE, _DOUBLE, list(scale)), (_MODEL_TIEPOINT, _DOUBLE, list(tiepoint)),
+                (_GEOKEY_DIRECTORY, _SHORT, list(geokeys))]
+    entries.sort(key=lambda e: e[0])
+
+    header_size = 8
+    ifd_size = 2 + 12 * len(entries) + 4
+    data_start = header_size + ifd_size
+    out_of_line = bytearray()
+    packed_entries = []
+    pixel_offset_entry = None
+    for tag, kind, values in entries:
+        code = {_SHORT: "H", _LONG: "I", _DOUBLE: "d"}[kind]
+        payload = struct.pack("<" + code * len(values), *values)
+        if len(payload) <= 4:
+            packed_entries.append(struct.pack("<HHI", tag, kind, len(values)) + payload.ljust(4, b"\0"))
+        else:
+            if len(out_of_line) % 2:
+                out_of_line += b"\0"  # TIFF values start on a word boundary
+            offset = data_start + len(out_of_line)
+            out_of_line += payload
+            packed_entries.append(struct.pack("<HHII", tag, kind, len(values), offset))
+        if tag == 273:
+            pixel_offset_entry = len(packed_entries) - 1
+    if len(out_of_line) % 2:
+        out_of_line += b"\0"
+    pixel_start = data_start + len(out_of_line)
+    assert pixel_offset_entry is not None
+    packed_entries[pixel_offset_entry] = struct.pack("<HHII", 273, _LONG, 1, pixel_start)
+    header = b"II" + struct.pack("<HI", 42, header_size)
+    ifd = struct.pack("<H", len(entries)) + b"".join(packed_entries) + struct.pack("<I", 0)
+    del sample_bytes
+    return header + ifd + bytes(out_of_line) + pixels

@@ -1,0 +1,1 @@
+"""Tests of the emulated Planet Orders API v2."""
