@@ -22,16 +22,16 @@ PSSCENE_ITEMS: Dict[str, Bounds] = {
 FAILING_ITEMS = {"20220628_101531_25_2262_failing"}
 CAPTURE_ITEM_TYPES = ("SkySatCollect", "SkySatScene")
 
-# Bundle -> its image assets: (file suffix, band count, bits per sample). Each bundle also delivers a
-# metadata XML per item; "udm2" bundles add the 8-band usable-data mask.
-BUNDLES: Dict[str, List[Tuple[str, int, int]]] = {
-    "analytic_udm2": [("AnalyticMS", 4, 16), ("udm2", 8, 8)],
-    "analytic_sr_udm2": [("AnalyticMS_SR", 4, 16), ("udm2", 8, 8)],
-    "analytic_8b_udm2": [("AnalyticMS_8b", 8, 16), ("udm2", 8, 8)],
-    "analytic_8b_sr_udm2": [("AnalyticMS_SR_8b", 8, 16), ("udm2", 8, 8)],
-    "visual": [("Visual", 3, 8)],
-    "basic_analytic_udm2": [("BasicAnalyticMS", 4, 16), ("udm2", 8, 8)],
-    "pansharpened_udm2": [("pansharpened", 4, 16), ("udm2", 8, 8)],
+# Bundle -> its image assets: (file suffix, asset type, band count, bits per sample). Each item also gets
+# a metadata JSON; "udm2" bundles add the 8-band usable-data mask.
+BUNDLES: Dict[str, List[Tuple[str, str, int, int]]] = {
+    "analytic_udm2": [("AnalyticMS", "ortho_analytic_4b", 4, 16), ("udm2", "ortho_udm2", 8, 8)],
+    "analytic_sr_udm2": [("AnalyticMS_SR", "ortho_analytic_4b_sr", 4, 16), ("udm2", "ortho_udm2", 8, 8)],
+    "analytic_8b_udm2": [("AnalyticMS_8b", "ortho_analytic_8b", 8, 16), ("udm2", "ortho_udm2", 8, 8)],
+    "analytic_8b_sr_udm2": [("AnalyticMS_SR_8b", "ortho_analytic_8b_sr", 8, 16), ("udm2", "ortho_udm2", 8, 8)],
+    "visual": [("Visual", "ortho_visual", 3, 8)],
+    "basic_analytic_udm2": [("BasicAnalyticMS", "basic_analytic_4b", 4, 16), ("udm2", "basic_udm2", 8, 8)],
+    "pansharpened_udm2": [("pansharpened", "ortho_pansharpened", 4, 16), ("udm2", "ortho_pansharpened_udm2", 8, 8)],
 }
 ITEM_TYPE_BUNDLES: Dict[str, Tuple[str, ...]] = {
     "PSScene": ("analytic_udm2", "analytic_sr_udm2", "analytic_8b_udm2", "analytic_8b_sr_udm2", "visual",
@@ -111,3 +111,13 @@ def intersection(a: Bounds, b: Bounds) -> Optional[Bounds]:
 
 def geometry_bounds(geometry: dict) -> Bounds:
     return _polygon_bounds(geometry)
+
+
+def bundles_spec() -> dict:
+    """GET /compute/ops/bundles/spec: each bundle's assets per item type (the `planet` SDK validates with it)."""
+    bundles: Dict[str, dict] = {}
+    for item_type, names in ITEM_TYPE_BUNDLES.items():
+        for name in names:
+            assets = bundles.setdefault(name, {"assets": {}})["assets"]
+            assets[item_type] = [asset for _, asset, _, _ in BUNDLES[name]]
+    return {"bundles": bundles}

@@ -75,3 +75,7 @@ def link_expiry(now: datetime) -> datetime:
 
 def expires_text(moment: datetime) -> str:
     return format_time(moment)
+
+
+def etag(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()

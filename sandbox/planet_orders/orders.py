@@ -12,6 +12,7 @@ from sandbox.simulation import Simulation
 from sandbox.timefmt import format_time
 
 KIND = "archive_order"  # the store kind (the Tasking API already uses "order")
+SETTINGS_KIND = "archive_order_setting"  # sandbox knobs kept as objects, so a reset clears them too
 STATES = ("queued", "running", "success", "partial", "failed", "cancelled")
 SOURCE_TYPES = ("scenes", "basemaps")
 TOOLS = ("clip", "composite", "bandmath", "reproject", "tile", "toar", "harmonize", "coregister", "file_format")
@@ -116,7 +117,7 @@ def _scene_products(sim: Simulation, account: Account, products: List[Any]) -> L
             raise unable("Products", "item_ids must be a non-empty list of item ids.")
         missing = [i for i in item_ids if catalog.item_bounds(sim, account.api_key, item_type, i) is None]
         if missing:
-            assets = " ".join(asset for asset, _, _ in catalog.BUNDLES[usable[0]])
+            assets = " ".join(asset for _, asset, _, _ in catalog.BUNDLES[usable[0]])
             raise unable("Details", f"No access to assets: {item_type}/{missing[0]}/[{assets}]")
         product["_bundle"] = usable[0]
     return products
@@ -217,11 +218,11 @@ def _clip_bounds(order: dict) -> Optional[catalog.Bounds]:
     return None
 
 
-def _tiff(name: str, bounds: catalog.Bounds, bands: int, bits: int, seed: int) -> dict:
+def _tiff(name: str, bounds: catalog.Bounds, bands: int, bits: int, seed: int, size: int) -> dict:
     west, south, east, north = bounds
     ratio = (east - west) / max(north - south, 1e-9)
-    width = TIFF_SIZE if ratio >= 1 else max(2, round(TIFF_SIZE * ratio))
-    height = TIFF_SIZE if ratio < 1 else max(2, round(TIFF_SIZE / ratio))
+    width = size if ratio >= 1 else max(2, round(size * ratio))
+    height = size if ratio < 1 else max(2, round(size / ratio))
     return {"name": name, "_file": {"type": "tif", "bounds": list(bounds), "width": width, "height": height,
                                     "bands": bands, "bits": bits, "seed": seed}}
 
@@ -230,6 +231,8 @@ def _unit_results(sim: Simulation, order: dict, unit: dict, clip: Optional[catal
     """The files one unit delivers, or raises ValueError with the hint when the unit fails."""
     prefix = order["id"]
     suffix = "_clip" if clip else ""
+    setting = sim.store.get(SETTINGS_KIND, "raster-size")
+    size = setting["pixels"] if setting else TIFF_SIZE
     if "quad" in unit:
         bounds = catalog.quad_bounds(unit["quad"])
         assert bounds is not None
@@ -237,7 +240,7 @@ def _unit_results(sim: Simulation, order: dict, unit: dict, clip: Optional[catal
             bounds = catalog.intersection(bounds, clip)
             if bounds is None:
                 raise ValueError(f"Quad {unit['quad']}: the clip AOI does not intersect it.")
-        return [_tiff(f"{prefix}/{unit['mosaic']}/quads/{unit['quad']}{suffix}.tif", bounds, 4, 8, len(unit["quad"]))]
+        return [_tiff(f"{prefix}/{unit['mosaic']}/quads/{unit['quad']}{suffix}.tif", bounds, 4, 8, len(unit["quad"]), size)]
     item_id = unit["item_id"]
     if item_id in catalog.FAILING_ITEMS:
         raise ValueError(f"{unit['item_type']}/{item_id}: processing failed (asset could not be activated).")
@@ -250,8 +253,8 @@ def _unit_results(sim: Simulation, order: dict, unit: dict, clip: Optional[catal
             raise ValueError(f"{unit['item_type']}/{item_id}: the clip AOI does not intersect the item.")
     folder = f"{prefix}/{unit['item_type']}"
     seed = sum(map(ord, item_id))
-    files = [_tiff(f"{folder}/{item_id}_3B_{asset}{suffix}.tif", bounds, bands, bits, seed + n)
-             for n, (asset, bands, bits) in enumerate(catalog.BUNDLES[unit["bundle"]])]
+    files = [_tiff(f"{folder}/{item_id}_3B_{asset}{suffix}.tif", bounds, bands, bits, seed + n, size)
+             for n, (asset, _, bands, bits) in enumerate(catalog.BUNDLES[unit["bundle"]])]
     files.append({"name": f"{folder}/{item_id}_metadata.json",
                   "_file": {"type": "metadata", "item_type": unit["item_type"], "item_id": item_id,
                             "bounds": list(bounds)}})

@@ -12,8 +12,18 @@ from urllib.parse import parse_qsl, urlencode
 
 from sandbox.accounts import Account
 from sandbox.errors import ApiError
-from sandbox.planet_orders import files
-from sandbox.planet_orders.orders import DELIVERY_FIELDS, KIND, STATES, cancel, create_order, general, order_event
+from sandbox.planet_orders import catalog, files
+from sandbox.planet_orders.orders import (
+    DELIVERY_FIELDS,
+    KIND,
+    SETTINGS_KIND,
+    STATES,
+    TIFF_SIZE,
+    cancel,
+    create_order,
+    general,
+    order_event,
+)
 from sandbox.planet_tasking.routes import authenticate
 from sandbox.simulation import Simulation
 from sandbox.timefmt import format_time, parse_time
@@ -60,7 +70,10 @@ class OrdersApi:
         now = sim.now()
         if parts == ["download"]:
             self._allow(method, "GET")
-            return self._download(params.get("token", ""), now)
+            return self._download(params.get("token", ""), now, headers.get("range"))
+        if parts == ["bundles", "spec"]:
+            self._allow(method, "GET")
+            return 200, catalog.bundles_spec(), {}
         account = authenticate(sim, headers.get("authorization"))
         orders_url = root + "orders/v2"
         if parts == ["orders", "v2"]:
@@ -204,7 +217,7 @@ class OrdersApi:
         return {"result": {"succeeded": {"count": succeeded},
                            "failed": {"count": len(failures), "failures": failures}}}
 
-    def _download(self, token: str, now: datetime) -> Response:
+    def _download(self, token: str, now: datetime, range_header: Optional[str]) -> Response:
         claim, reason = files.read_token(self.sim.seed, token, now)
         if claim is None:
             raise ApiError(401, {"message": reason})
@@ -214,5 +227,55 @@ class OrdersApi:
             raise ApiError(404, {"message": "The result no longer exists."})
         data, media_type = files.file_bytes(order, index)
         filename = posixpath.basename(order["_results"][index]["name"])
-        return 200, data, {"Content-Type": media_type, "Content-Disposition": f'attachment; filename="{filename}"'}
+        headers = {"Content-Type": media_type, "Content-Disposition": f'attachment; filename="{filename}"',
+                   "Accept-Ranges": "bytes", "ETag": '"' + files.etag(data) + '"'}
+        if not range_header:
+            return 200, data, headers
+        # One byte range (what a client resuming a download sends), as a storage bucket answers it.
+        span = _byte_range(range_header, len(data))
+        if span is None:
+            raise ApiError(416, {"message": "Requested range not satisfiable."}, {"Content-Range": f"bytes */{len(data)}"})
+        start, end = span
+        headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+        return 206, data[start: end + 1], headers
 
+    def control(self, method: str, parts: List[str], body: Any) -> Optional[Tuple[int, Any]]:
+        """POST /sandbox/orders/raster-size {"pixels": N}: the longer side of rasters of orders finished from now
+        on (64 by default; a reset restores it), so benchmarks can download big files. None for other paths."""
+        if parts != ["orders", "raster-size"]:
+            return None
+        with self.sim.lock:
+            if method == "POST":
+                pixels = (body or {}).get("pixels")
+                if not isinstance(pixels, int) or not 2 <= pixels <= 20000:
+                    return 400, {"pixels": ["An integer from 2 to 20000."]}
+                setting = self.sim.store.get(SETTINGS_KIND, "raster-size")
+                if setting is None:
+                    setting = self.sim.store.add(SETTINGS_KIND, {"id": "raster-size"})
+                setting["pixels"] = pixels
+                self.sim.store.touch(SETTINGS_KIND, setting)
+                self.sim.store.commit()
+            setting = self.sim.store.get(SETTINGS_KIND, "raster-size")
+            return 200, {"pixels": setting["pixels"] if setting else TIFF_SIZE}
+
+
+def _byte_range(header: str, total: int) -> Optional[Tuple[int, int]]:
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash:
+        return None
+    try:
+        if first == "":
+            length = int(last)
+            if length <= 0:
+                return None
+            return max(0, total - length), total - 1
+        start = int(first)
+        end = int(last) if last else total - 1
+    except ValueError:
+        return None
+    if start >= total or end < start:
+        return None
+    return start, min(end, total - 1)

@@ -73,7 +73,7 @@ def test_create_answers_the_queued_order_with_its_links_and_location(orders):
     ({"name": "x", "products": []}, "Products", "products is required and must not be empty."),
     ({"name": "x", "products": [{"item_ids": ["20990101_000000_00_0000"], "item_type": "PSScene",
                                  "product_bundle": "visual"}]}, "Details",
-     "No access to assets: PSScene/20990101_000000_00_0000/[Visual]"),
+     "No access to assets: PSScene/20990101_000000_00_0000/[ortho_visual]"),
     ({"name": "x", "products": [{"item_ids": [ITEM_A], "item_type": "PSScene", "product_bundle": "nope"}]},
      "Products", "Bundle type/s: nope are not supported for item type PSScene."),
     ({"name": "x", "products": [{"item_ids": [ITEM_A], "item_type": "Landsat9", "product_bundle": "visual"}]},
