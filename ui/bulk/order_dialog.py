@@ -325,7 +325,9 @@ class BulkOrderDialog(QDialog):
         self.parts_scroller.setWidgetResizable(True)
         self.parts_scroller.setWidget(self.progress_panel)
         self.parts_scroller.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.parts_scroller.viewport().setAutoFillBackground(False)  # no band of another grey behind the lines
+        # No band of another grey behind the lines (setWidget turned the panel's fill on).
+        self.parts_scroller.viewport().setAutoFillBackground(False)
+        self.progress_panel.setAutoFillBackground(False)
         self.parts_scroller.hide()
         layout.addWidget(self.parts_scroller)
         self.summary_label = QLabel("", self)
@@ -437,6 +439,10 @@ class BulkOrderDialog(QDialog):
                 self.preview_table.setItem(row, column, item)
         fit_columns(self.preview_table, check_column)
 
+    def _step_done(self) -> None:
+        """A step that finished says 100 %: the task's last progress report may come before it ends."""
+        self.task_progress.setValue(self.task_progress.maximum())
+
     # -- validation ------------------------------------------------------------------------------------
 
     def on_task_error(self, description: str, error: BaseException) -> None:
@@ -461,6 +467,7 @@ class BulkOrderDialog(QDialog):
         self._update_buttons()
 
     def show_validation(self, report: ValidationReport) -> None:
+        self._step_done()
         table = self.validation_table
         table.setUpdatesEnabled(False)
         table.setRowCount(len(report.checks))
@@ -494,6 +501,7 @@ class BulkOrderDialog(QDialog):
             self.price_label.setText(f"Pricing {len(self.report.pairs())} orders…")
 
     def show_pricing(self, pricing: PricingReport) -> None:
+        self._step_done()
         rows = {self.validation_table.item(r, 0).text(): r for r in range(self.validation_table.rowCount())}
         for fid, price in pricing.prices.items():
             row = rows.get(str(fid))
@@ -550,6 +558,8 @@ class BulkOrderDialog(QDialog):
 
     def show_outcome(self, outcome: BulkOutcome, result: Optional[QgsVectorLayer] = None,
                      stopped: bool = False) -> None:
+        if not outcome.pending:
+            self._step_done()
         summary = outcome.summary()  # with the invalid features not sent, from the journal
         self.summary_label.setText(summary)
         level = Qgis.MessageLevel.Success if not outcome.failed and not outcome.pending else Qgis.MessageLevel.Warning
