@@ -5,8 +5,8 @@
 # window, simulated time advanced until captures publish, orders and captures layers loaded; then
 # screenshots of the dock and the map and a GeoPackage with those layers; then the Orders tab, loaded,
 # with the assured order selected (map zoomed to it, details filled), in two screenshots; last the
-# settings, bulk order and bulk edit dialogs, one screenshot each (the user guide shows them). Paths are printed and
-# written to demo_outputs.txt. With ST_DEMO_HEADLESS=1 QGIS quits at the end (exit code 1 on failure).
+# settings, bulk order (its preview, then checked, priced and created) and bulk edit dialogs (the user guide
+# shows them). Paths are printed and written to demo_outputs.txt. With ST_DEMO_HEADLESS=1 QGIS quits at the end (exit code 1 on failure).
 
 import json
 import math
@@ -314,6 +314,9 @@ def run():
         raise RuntimeError("the screenshots were not saved")
     geopackage = OUT_DIR / "demo_orders_captures.gpkg"
     layers.save_layers_to_geopackage([orders_layer, captures_layer], str(geopackage))
+    # The Orders tab keeps its own captures layer in the plugin's group: this scripted one would show beside
+    # it, outside the group, in the guide's picture of the window.
+    project.removeMapLayer(captures_layer.id())
 
     # 6. The Orders tab, as the analyst opens it once the captures are published: the table loads (and
     # mirrors every order and capture into the same layers), the assured order is selected, the map zooms
@@ -329,6 +332,7 @@ def run():
     say(f"Screenshot of the Orders tab (assured order selected): {orders_tab}")
     say(f"Screenshot of the window with the Orders tab and captures: {orders_map_shot}")
     say(f"Screenshot of the settings dialog: {settings_shot}")
+    say(f"Screenshot of the bulk order dialog's preview: {OUT_DIR / 'demo_bulk_preview.png'}")
     say(f"Screenshot of the bulk order dialog (checked, priced, orders created): {bulk_shot}")
     say(f"Screenshot of the bulk edit dialog (cancelling, today's cancellations counted): {bulk_edit_shot}")
     say(f"GeoPackage (orders, captures): {geopackage}")
@@ -378,6 +382,18 @@ def show_orders_tab(window, dock, assured):
     canvas.waitWhileRendering()
     pause(1.0)
     canvas.waitWhileRendering()
+    # The plugin's layers sit in one group, folded: unfolded, the picture shows their legends.
+    from satellite_tasking.core.layers import GROUP_NAME
+    group = QgsProject.instance().layerTreeRoot().findGroup(GROUP_NAME)
+    if group is not None:
+        group.setExpanded(True)
+        for child in group.children():
+            child.setExpanded(True)
+        view = qgis.utils.iface.layerTreeView()
+        for node in [group] + group.children():  # the view keeps its own folding state too
+            view.setExpanded(view.node2index(node) if hasattr(view, "node2index") else
+                             view.layerTreeModel().node2index(node), True)
+    pause(0.3)
     tab_shot = OUT_DIR / "demo_orders_tab.png"
     dock.grab().save(str(tab_shot))
     map_shot = OUT_DIR / "demo_orders_map.png"
@@ -419,6 +435,9 @@ def show_dialogs(plugin, dock):
     iface.setActiveLayer(field_sites_layer())
     bulk = plugin.show_bulk_dialog()
     pause(0.5)
+    # Before the check: the Preview tab, what the first features would send (the guide shows it too).
+    bulk_preview_shot = OUT_DIR / "demo_bulk_preview.png"
+    bulk.grab().save(str(bulk_preview_shot))
     bulk.validate_button.click()
     wait_until(lambda: bulk.report is not None and not bulk.workflow.busy, "the bulk dialog's check")
     bulk.price_button.click()
@@ -461,7 +480,7 @@ def show_dialogs(plugin, dock):
     bulk_edit_shot = OUT_DIR / "demo_bulk_edit.png"
     edit.grab().save(str(bulk_edit_shot))
     edit.close()
-    for shot in (settings_shot, bulk_shot, bulk_edit_shot):
+    for shot in (settings_shot, bulk_preview_shot, bulk_shot, bulk_edit_shot):
         if not shot.exists():
             raise RuntimeError(f"the screenshot {shot} was not saved")
     return settings_shot, bulk_shot, bulk_edit_shot
