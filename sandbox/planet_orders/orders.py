@@ -11,8 +11,8 @@ from sandbox.planet_orders import catalog
 from sandbox.simulation import Simulation
 from sandbox.timefmt import format_time
 
-KIND = "archive_order"  # the store kind (the Tasking API already uses "order")
-SETTINGS_KIND = "archive_order_setting"  # sandbox knobs kept as objects, so a reset clears them too
+KIND = "planet_orders.order"  # store kinds carry the API's prefix (sandbox/README.md, Adding an API)
+SETTINGS_KIND = "planet_orders.setting"  # sandbox knobs kept as objects, so a reset clears them too
 STATES = ("queued", "running", "success", "partial", "failed", "cancelled")
 SOURCE_TYPES = ("scenes", "basemaps")
 TOOLS = ("clip", "composite", "bandmath", "reproject", "tile", "toar", "harmonize", "coregister", "file_format")

@@ -299,3 +299,12 @@ def test_wrong_method_and_unknown_paths(orders):
     assert response.status_code == 405 and response.headers["Allow"] == "GET, POST"
     assert orders.call("GET", "orders/v2/not-a-uuid").status_code == 404
     assert orders.call("GET", "orders/v3").status_code == 404
+
+
+def test_a_cloud_delivery_lists_its_results_without_download_links(sandbox, orders):
+    order = orders.create(delivery={"amazon_s3": {"bucket": "b", "aws_region": "eu-west-1",
+                                                  "aws_access_key_id": "id", "aws_secret_access_key": "secret"}})
+    assert order["delivery"]["amazon_s3"]["bucket"] == "b"
+    sandbox.advance(3600)
+    results = orders.get(order["id"])["_links"]["results"]
+    assert results and all(r["delivery"] == "success" and "location" not in r for r in results)
