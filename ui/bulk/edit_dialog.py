@@ -75,19 +75,33 @@ def _layer_selection(project: QgsProject, active_layer: Any) -> Tuple[List[str],
 NAMED_ORDERS = 4  # the selection's first names in the dialog's line; all of them in its tooltip
 
 
-def order_label(order_id: str, known: Any) -> str:
-    """An order as the user knows it: its name when the view gave the Order, else its id (and status)."""
-    name = getattr(known, "name", None)
+def order_label(order_id: str, known: Any, name: Optional[str] = None) -> str:
+    """An order as the user knows it: its name (from the view's Order or the layer), else its id and status."""
+    name = getattr(known, "name", None) or name
     if name:
         return str(name)
     return f"{order_id} ({known})" if isinstance(known, str) and known else order_id
 
 
-def selection_text(order_ids: Sequence[str], known: Dict[str, Any]) -> str:
+def selected_names_in_layer(project: QgsProject, active_layer: Any) -> Dict[str, str]:
+    """Order id -> name of the features selected in the orders layer the selection came from (if any)."""
+    layer = registry.service().layers.selection_orders_layer(project, active_layer)
+    if layer is None:
+        return {}
+    id_column, name_column = layer.fields().indexOf("id"), layer.fields().indexOf("name")
+    if id_column < 0 or name_column < 0:
+        return {}
+    return {str(feature.attribute(id_column)): str(feature.attribute(name_column))
+            for feature in layer.getSelectedFeatures()
+            if feature.attribute(name_column) not in (None, "") and feature.attribute(id_column) not in (None, "")}
+
+
+def selection_text(order_ids: Sequence[str], known: Dict[str, Any], names: Optional[Dict[str, str]] = None) -> str:
     """"3 orders selected: A, B, C." — the first few by name, then how many more."""
     if not order_ids:
         return "No orders selected."
-    named = [order_label(i, known.get(i)) for i in order_ids[:NAMED_ORDERS]]
+    names = names or {}
+    named = [order_label(i, known.get(i), names.get(i)) for i in order_ids[:NAMED_ORDERS]]
     more = len(order_ids) - len(named)
     count = f"{len(order_ids)} order{'s' if len(order_ids) != 1 else ''} selected"
     return f"{count}: " + ", ".join(f"“{n}”" for n in named) + (f" and {more} more." if more else ".")
@@ -118,11 +132,14 @@ class BulkEditDialog(QDialog):
         self.outcome: Optional[BulkOutcome] = None
 
         layout = QVBoxLayout(self)
-        self.selection_label = QLabel(selection_text(self.order_ids, self.statuses), self)
+        # Selected in an orders layer, only ids and statuses came: the layer's selected features have the names.
+        names = selected_names_in_layer(QgsProject.instance(), iface.activeLayer() if iface is not None else None)
+        self.selection_label = QLabel(selection_text(self.order_ids, self.statuses, names), self)
         self.selection_label.setObjectName("selectionLabel")
         self.selection_label.setWordWrap(True)
         # Every selected order, one a line: the label names only the first few.
-        self.selection_label.setToolTip("\n".join(order_label(i, self.statuses.get(i)) for i in self.order_ids))
+        self.selection_label.setToolTip("\n".join(order_label(i, self.statuses.get(i), names.get(i))
+                                                  for i in self.order_ids))
         layout.addWidget(self.selection_label)
         self.edit_radio = QRadioButton("Change the time of interest", self)
         self.edit_radio.setObjectName("editRadio")

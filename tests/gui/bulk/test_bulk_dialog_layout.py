@@ -9,8 +9,9 @@ from qgis.PyQt.QtWidgets import QProgressBar
 
 from core import compat
 from core.app.bulk import BulkJob
+from core.services.planet_tasking.layers import create_orders_layer
 from core.tasks import active_tasks, cancel_all_tasks
-from ui.bulk import BulkEditDialog, BulkOrderDialog
+from ui.bulk import BulkEditDialog, BulkOrderDialog, selected_order_ids_from
 
 # Long names, as an analyst's own layer has them: they must not push the other columns out of view.
 SITES = ["Tempelhofer Feld, former airport apron and runways", "Tegel airport", "Müggelsee", "Spandau citadel",
@@ -160,7 +161,18 @@ def test_the_edit_dialog_names_the_selected_orders(qtbot, qgis_iface, project, f
     assert many.selection_label.text() == "6 orders selected: “Site 0”, “Site 1”, “Site 2”, “Site 3” and 2 more."
     assert many.selection_label.toolTip().splitlines() == [f"Site {i}" for i in range(6)]
 
-    # From an orders layer only ids and statuses are known: those, then.
-    by_layer = BulkEditDialog(factory, qgis_iface, ids[:1], statuses={ids[0]: "PENDING"}, journal=journal)
-    qtbot.addWidget(by_layer)
-    assert by_layer.selection_label.text() == f"1 order selected: “{ids[0]} (PENDING)”."
+    # Unknown anywhere (no orders layer has them selected): the id and status, then.
+    unknown = BulkEditDialog(factory, qgis_iface, ids[:1], statuses={ids[0]: "PENDING"}, journal=journal)
+    qtbot.addWidget(unknown)
+    assert unknown.selection_label.text() == f"1 order selected: “{ids[0]} (PENDING)”."
+
+    # Selected in the Tasking orders layer, only ids and statuses come: the names are read from the layer.
+    layer = create_orders_layer(orders=orders)
+    project.addMapLayer(layer)
+    layer.selectByExpression(f"\"id\" IN ('{ids[1]}', '{ids[4]}')")
+    selected, statuses = selected_order_ids_from(None)
+    assert sorted(selected) == sorted([ids[1], ids[4]]) and all(isinstance(s, str) for s in statuses.values())
+    from_layer = BulkEditDialog(factory, qgis_iface, selected, statuses=statuses, journal=journal)
+    qtbot.addWidget(from_layer)
+    assert from_layer.selection_label.text() in ("2 orders selected: “Site 1”, “Site 4”.",
+                                                 "2 orders selected: “Site 4”, “Site 1”.")
