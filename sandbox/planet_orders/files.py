@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
+import zipfile
 from datetime import datetime, timedelta
 from typing import Optional, Tuple
 
@@ -17,7 +19,10 @@ LINK_LIFETIME = timedelta(hours=1)  # simulated time a location stays valid; a n
 
 def file_bytes(order: dict, index: int) -> Tuple[bytes, str]:
     """The content and media type of the order's `index`-th result."""
-    spec = order["_results"][index]["_file"]
+    return _spec_bytes(order, order["_results"][index]["_file"])
+
+
+def _spec_bytes(order: dict, spec: dict) -> Tuple[bytes, str]:
     if spec["type"] == "tif":
         data = write_geotiff(tuple(spec["bounds"]), spec["width"], spec["height"], spec["bands"], spec["bits"],
                              spec["seed"])
@@ -29,12 +34,21 @@ def file_bytes(order: dict, index: int) -> Tuple[bytes, str]:
                     "geometry": {"type": "Polygon", "coordinates": [ring]},
                     "properties": {"item_type": spec["item_type"], "provider": "sandbox"}}
         return json.dumps(document, indent=2).encode(), "application/json"
+    if spec["type"] == "zip":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for member in spec["members"]:
+                # A fixed date: the same order zips to the same bytes on every download (stable checksums).
+                info = zipfile.ZipInfo(member["name"], date_time=(2020, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, _spec_bytes(order, member["_file"])[0])
+        return buffer.getvalue(), "application/zip"
     entries = []
     folder = order["id"] + "/"
-    for other_index, result in enumerate(order["_results"]):
+    for result in order["_results"]:
         if result["_file"]["type"] == "manifest":
             continue
-        data, media_type = file_bytes(order, other_index)
+        data, media_type = _spec_bytes(order, result["_file"])
         entries.append({"path": result["name"][len(folder):], "media_type": media_type, "size": len(data),
                         "digests": {"md5": hashlib.md5(data).hexdigest(),
                                     "sha256": hashlib.sha256(data).hexdigest()}})

@@ -261,6 +261,19 @@ def _unit_results(sim: Simulation, order: dict, unit: dict, clip: Optional[catal
     return files
 
 
+def _unit_zip_name(order: dict, unit: dict) -> str:
+    if "quad" in unit:
+        return f"{order['id']}/{unit['mosaic']}/quads/{unit['quad']}.zip"
+    return f"{order['id']}/{unit['item_type']}/{unit['item_id']}.zip"
+
+
+def _zip(order: dict, name: str, members: List[dict]) -> dict:
+    """One archive of `members`, each stored under its path inside the order folder."""
+    folder = order["id"] + "/"
+    return {"name": name, "_file": {"type": "zip", "members": [
+        {"name": m["name"][len(folder):], "_file": m["_file"]} for m in members]}}
+
+
 def order_event(sim: Simulation, order: dict, event: str, at: datetime, target: datetime) -> None:
     """queued -> running ("start"), running -> success / partial / failed ("finish")."""
     stamp = format_time(at)
@@ -275,11 +288,21 @@ def order_event(sim: Simulation, order: dict, event: str, at: datetime, target: 
         results: List[dict] = []
         hints: List[str] = []
         units = _units(order)
+        delivery = order.get("delivery") or {}
+        zipped = delivery.get("archive_type") == "zip"
         for unit in units:
             try:
-                results += _unit_results(sim, order, unit, clip)
+                produced = _unit_results(sim, order, unit, clip)
             except ValueError as failure:
                 hints.append(str(failure))
+                continue
+            if zipped and not delivery.get("single_archive"):
+                produced = [_zip(order, _unit_zip_name(order, unit), produced)]
+            results += produced
+        if zipped and delivery.get("single_archive") and results:
+            template = delivery.get("archive_filename") or "{{name}}_{{order_id}}.zip"
+            filename = template.replace("{{name}}", order["name"]).replace("{{order_id}}", order["id"])
+            results = [_zip(order, f"{order['id']}/{filename}", results)]
         failed = len(hints)
         if failed == len(units):
             order["state"] = "failed"

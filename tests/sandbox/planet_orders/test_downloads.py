@@ -58,3 +58,51 @@ def test_faults_apply_to_the_orders_api(sandbox):
     refused = orders.call("GET", "orders/v2")
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "2"
     assert orders.call("GET", "orders/v2").status_code == 200
+
+
+def test_a_malformed_fault_on_a_download_cuts_the_file_short_and_a_range_request_completes_it(sandbox):
+    orders = Orders(sandbox.root, sandbox.api_key)
+    location = _finished_tif(sandbox, orders)["location"]
+    whole = requests.get(location, timeout=30).content
+    sandbox.fault(path="^/compute/ops/download/$", kind="malformed", when="after", count=1)
+    received = b""
+    try:
+        with requests.get(location, stream=True, timeout=30) as cut:
+            assert int(cut.headers["Content-Length"]) == len(whole)
+            for chunk in cut.iter_content(4096):
+                received += chunk
+    except requests.exceptions.ChunkedEncodingError:
+        pass  # the connection closed before the promised length
+    assert 0 < len(received) < len(whole)
+    rest = requests.get(location, headers={"Range": f"bytes={len(received)}-"}, timeout=30)
+    assert rest.status_code == 206 and received + rest.content == whole
+
+
+def test_zip_archives_per_item_or_one_for_the_order(sandbox, tmp_path):
+    import io
+    import zipfile
+
+    orders = Orders(sandbox.root, sandbox.api_key)
+    products = [{"item_ids": [ITEM_A, "20220305_093440_25_2429"], "item_type": "PSScene", "product_bundle": "visual"}]
+    per_item = orders.create(products=products, delivery={"archive_type": "zip"})
+    single = orders.create(name="single", products=products,
+                           delivery={"archive_type": "zip", "single_archive": True})
+    sandbox.advance(3600)
+    names = sorted(r["name"] for r in orders.get(per_item["id"])["_links"]["results"])
+    assert names == [f"{per_item['id']}/PSScene/{ITEM_A}.zip", f"{per_item['id']}/PSScene/20220305_093440_25_2429.zip",
+                     f"{per_item['id']}/manifest.json"]
+    results = orders.get(single["id"])["_links"]["results"]
+    assert sorted(r["name"] for r in results) == [f"{single['id']}/manifest.json",
+                                                  f"{single['id']}/single_{single['id']}.zip"]
+    archive = next(r for r in results if r["name"].endswith(".zip"))
+    first, again = (requests.get(archive["location"], timeout=30).content for _ in range(2))
+    assert first == again  # the same bytes on every download, so the manifest's digest holds
+    with zipfile.ZipFile(io.BytesIO(first)) as opened:
+        assert f"PSScene/{ITEM_A}_3B_Visual.tif" in opened.namelist()
+        opened.extract(f"PSScene/{ITEM_A}_3B_Visual.tif", tmp_path)
+    manifest = requests.get(next(r for r in results if r["name"].endswith("manifest.json"))["location"],
+                            timeout=30).json()
+    assert manifest["files"][0]["digests"]["md5"] == hashlib.md5(first).hexdigest()
+    from qgis.core import QgsRasterLayer
+
+    assert QgsRasterLayer(str(tmp_path / "PSScene" / f"{ITEM_A}_3B_Visual.tif"), "zipped").isValid()
