@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 import statistics
 import sys
+import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -24,6 +28,9 @@ ORDERS = 10_000
 TICK_MS = 10
 TARGET_STALL_MS = 50.0
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+# BENCH_PROFILE=1: say what ran during each GUI-thread gap over PROFILE_GAP_MS (see Profiler).
+PROFILE = bool(os.environ.get("BENCH_PROFILE"))
+PROFILE_GAP_MS = 30.0
 CAPTURE_HOURS = 30
 
 
@@ -45,6 +52,88 @@ def fill(server: SandboxServer) -> float:
     return time.perf_counter() - started
 
 
+# Nested spans worth naming inside a gap (besides the outermost ones, the layer store's and gc's).
+SHOWN = ("layers.apply_prepared", "layers._read_index", "layers.find_or_create_layer", "mirror._adopt_contents",
+         "mirror._commit", "mirror._remove_orders", "layers.remove_features")
+
+
+class Profiler:
+    """Spans (name, start, end in perf_counter seconds) of the main-thread work that can block the GUI:
+    the layer store, the mirror's steps, layer writes and cycle collections. A gap between two heartbeat
+    ticks is attributed to the outermost spans inside it; what is left is "other" (Qt, the table, repaint)."""
+
+    def __init__(self):
+        self.spans = []
+        self.slices = []
+        self.depth = 0
+        self.gc_started = None
+
+    def wrap(self, owner, name, label=None):
+        original = getattr(owner, name)
+        label = label or f"{getattr(owner, '__name__', type(owner).__name__)}.{name}"
+        profiler = self
+
+        @functools.wraps(original)
+        def timed(*args, **kwargs):
+            profiler.depth += 1
+            started, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                profiler.depth -= 1
+                profiler.spans.append((label, started, time.perf_counter(), profiler.depth))
+                if label == "layers.apply_prepared":
+                    # Features and CPU time of the slice, to tell a big slice from waiting for the GIL.
+                    profiler.slices.append((started, len(args[1]), (time.thread_time() - cpu) * 1000))
+
+        setattr(owner, name, timed)
+
+    def on_gc(self, phase, info):
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if phase == "start":
+            self.gc_started = time.perf_counter()
+        elif self.gc_started is not None:
+            self.spans.append((f"gc gen{info['generation']}", self.gc_started, time.perf_counter(), 99))
+            self.gc_started = None
+
+    def install(self):
+        from core import layer_store, layers
+        from core.app import orders_mirror
+        for name in ("open_table", "_write_empty_table", "_has_table", "copy_table"):
+            self.wrap(layer_store, name, f"layer_store.{name}")
+        for name in ("apply_prepared", "remove_features", "_read_index", "find_or_create_layer", "add_to_group",
+                     "_fit_time_range", "apply_style" if hasattr(layers, "apply_style") else "create_layer"):
+            self.wrap(layers, name, f"layers.{name}")
+        for name in ("ensure_layers", "_adopt_contents", "_commit", "_remove_orders", "_plan", "_tick"):
+            self.wrap(orders_mirror.OrdersMirror, name, f"mirror.{name}")
+        gc.callbacks.append(self.on_gc)
+
+    def attribute(self, ticks, phase):
+        """ticks: perf_counter times of the heartbeat; print each long gap with what ran inside it."""
+        lines = []
+        totals = Counter()
+        for before, after in zip(ticks, ticks[1:]):
+            gap = (after - before) * 1000
+            if gap <= PROFILE_GAP_MS:
+                continue
+            inside = Counter()
+            for label, start, end, depth in self.spans:
+                overlap = min(end, after) - max(start, before)
+                if overlap > 0 and (depth in (0, 99) or label.startswith("layer_store") or label in SHOWN):
+                    inside[label] += overlap * 1000
+            desc = ", ".join(f"{label} {ms:.0f}" for label, ms in inside.most_common(6))
+            writes = [(n, cpu) for start, n, cpu in self.slices if before <= start <= after]
+            if writes:
+                desc += "; slices (features, CPU ms): " + " ".join(f"{n}/{cpu:.0f}" for n, cpu in writes)
+            lines.append(f"    {phase} gap {gap:.0f} ms: {desc}")
+            totals.update({label: 1 for label in inside})
+        return lines
+
+
+PROFILER = Profiler() if PROFILE else None
+
+
 class TickRecorder:
     """A 10 ms QTimer on the main thread; the gaps between its ticks are how long the GUI thread was busy."""
 
@@ -52,6 +141,7 @@ class TickRecorder:
         self.clock = QElapsedTimer()
         self.last = None
         self.gaps = []
+        self.ticks = []
         self.timer = QTimer()
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self.tick)
@@ -59,23 +149,31 @@ class TickRecorder:
     def start(self):
         self.clock.start()
         self.last = self.clock.nsecsElapsed()
+        self.ticks.append(time.perf_counter())
         self.timer.start()
 
     def tick(self):
         now = self.clock.nsecsElapsed()
         self.gaps.append((now - self.last) / 1e6)
+        self.ticks.append(time.perf_counter())
         self.last = now
 
     def stop(self):
         self.timer.stop()
 
 
-def run_until_idle(panel, busy, scroll=False, limit=100.0):
-    """Process events until `busy()` is false; (seconds, tick gaps, longest main-thread CPU burst in ms)."""
+def run_until_idle(panel, busy, scroll=False, limit=100.0, begin=None):
+    """Call `begin` (what starts the phase), then process events until `busy()` is false; (seconds, tick
+    gaps, longest main-thread CPU burst in ms, tick times). The heartbeat starts before `begin`, so what it
+    does at once (making the layers, taking a reused table) counts as a gap like the rest."""
     recorder = TickRecorder()
     recorder.start()
     started = time.perf_counter()
     busiest = 0.0  # the main thread's own CPU time in one pass of the event loop (all callbacks in it)
+    if begin is not None:
+        cpu = time.thread_time()
+        begin()
+        busiest = time.thread_time() - cpu
     while busy():
         cpu = time.thread_time()
         QCoreApplication.processEvents()
@@ -88,7 +186,8 @@ def run_until_idle(panel, busy, scroll=False, limit=100.0):
             raise RuntimeError(f"took more than {limit:.0f} s")
         time.sleep(0.001)
     recorder.stop()
-    return time.perf_counter() - started, recorder.gaps, busiest * 1000
+    recorder.ticks.append(time.perf_counter())
+    return time.perf_counter() - started, recorder.gaps, busiest * 1000, recorder.ticks
 
 
 def one_run(server: SandboxServer, captures: int):
@@ -98,15 +197,12 @@ def one_run(server: SandboxServer, captures: int):
                         auto_refresh=False, page_size=100)
     panel.resize(1100, 800)
     panel.show()
-    panel.start()
     load = run_until_idle(panel, lambda: panel.model.total is None or len(panel.model.orders) < panel.model.total
-                          or panel.busy(), scroll=True)
-    panel.refresh_now()
-    refresh = run_until_idle(panel, panel.busy)
+                          or panel.busy(), scroll=True, begin=panel.start)
+    refresh = run_until_idle(panel, panel.busy, begin=panel.refresh_now)
     for layer in (panel.orders_layer, panel.captures_layer):
         QgsProject.instance().removeMapLayer(layer.id())
-    panel.refresh_map()
-    mirror = run_until_idle(panel, panel.busy)
+    mirror = run_until_idle(panel, panel.busy, begin=panel.refresh_map)
     loaded = len(panel.model.orders)
     features = panel.orders_layer.featureCount()
     capture_features = panel.captures_layer.featureCount()
@@ -116,6 +212,12 @@ def one_run(server: SandboxServer, captures: int):
     panel.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
+    if PROFILER is not None:
+        for phase, measured in (("load", load), ("refresh", refresh), ("map rebuild", mirror)):
+            for line in PROFILER.attribute(measured[3], phase):
+                print(line)
+        PROFILER.spans.clear()
+        PROFILER.slices.clear()
     assert loaded == ORDERS and features == ORDERS and capture_features == captures, (
         loaded, features, capture_features, captures)
     return {"load": load, "refresh": refresh, "map rebuild": mirror}
@@ -136,6 +238,8 @@ def main() -> None:
     qInstallMessageHandler(_quiet_offscreen)
     app = QgsApplication([], True)
     app.initQgis()
+    if PROFILER is not None:
+        PROFILER.install()
     server = SandboxServer()
     # The real service runs elsewhere; here the sandbox shares this machine's cores, so it runs at the lowest
     # priority to keep the figures about the plugin's GUI thread rather than about the emulator's CPU use.

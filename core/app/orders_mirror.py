@@ -12,8 +12,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from qgis.core import QgsFeatureRequest, QgsVectorLayer
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
+from .. import layer_store, names
 from .. import layers as layer_tools
-from .. import names
 from ..layers import PreparedFeatures, epoch_ms, wkb_to_geometry
 from ..services import registry
 from .orders_background import TaskGroup, error_text, quiet_collector
@@ -24,12 +24,18 @@ try:
 except ImportError:  # pragma: no cover
     import sip  # type: ignore[no-redef]
 
-# Features written into a layer per event-loop turn: 100 measured a few ms each, well under a visible stall.
-LAYER_SLICE = 100
-# Features removed per event-loop turn (deleting is cheaper than adding: no geometry to build).
-REMOVE_SLICE = 500
 # The main thread takes map steps for at most this long per timer tick, then lets the event loop run.
 MAP_STEP_BUDGET_S = 0.012
+# Features written into a layer per step are as many as fit in what is left of the tick's budget at the
+# measured cost of a written feature (a fixed count does not fit every store: 100 features took ~2 ms in a
+# memory layer, 10-25 ms in a GeoPackage table on QGIS 3.22), between these bounds.
+MIN_SLICE = 10
+LAYER_SLICE = 500
+# A written feature's cost before any is measured (a GeoPackage table: ~0.1 ms; the margin is for the GIL
+# the listing thread holds meanwhile).
+FIRST_FEATURE_COST_S = 0.0002
+# Orders removed per step, with their captures (a GeoPackage deletes ~0.04 ms a feature).
+REMOVE_SLICE = 100
 # Orders per page of the map listing (and so order ids per captures request, under CAPTURE_IDS_PER_REQUEST).
 MAP_PAGE_SIZE = 100
 
@@ -78,6 +84,13 @@ class MapPart:
     total: int  # orders matching the filters when the run started
 
 
+@dataclass
+class TablesEmptied:
+    """The worker emptied the tables of these layers (ids) before listing (see OrdersMirror.ensure_layers)."""
+
+    layer_ids: List[str]
+
+
 def mirror_filters(params: Mapping[str, Any]) -> Dict[str, Any]:
     """The view's list_orders parameters without its ordering (the mirror uses its own)."""
     return {key: value for key, value in params.items() if key != "ordering"}
@@ -92,7 +105,8 @@ def newest_capture_time(client) -> Optional[datetime]:
 def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optional[int]],
                   deliver: Callable[[MapPart], None], *, page_size: int = 100,
                   is_canceled: Optional[Callable[[], bool]] = None,
-                  captures_since: Optional[datetime] = None) -> Tuple[set, int, Optional[datetime]]:
+                  captures_since: Optional[datetime] = None,
+                  layouts: Optional[Tuple[Any, Any]] = None) -> Tuple[set, int, Optional[datetime]]:
     """List every order matching `params` (view filters) page by page and `deliver` each page as a MapPart.
 
     Captures are read by order (CAPTURE_IDS_PER_REQUEST order ids per request) for orders that are new to
@@ -101,6 +115,8 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
     a capture changes without its order being touched, the captures updated since `captures_since` (the
     previous run's watermark) are read too, in one listing, and those of listed orders delivered last.
     Geometries are built here only for what changed; unchanged features are compared as WKB by apply_prepared.
+    With `layouts` (the orders and captures layers' core.layers.WriteLayout), the features to add are made
+    here too (PreparedFeatures.build_features), not on the main thread.
     Returns (ids listed, total, watermark for the next run) — complete only if not cancelled.
     """
     layers = schemas()
@@ -139,6 +155,9 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
                 captures.rows[capture.id] = capture_row(capture, days.get(capture.order_id))
                 captures.sources[capture.id] = footprint_wkb(capture.geometry)
         captures.build_geometries()
+        if layouts is not None:
+            orders.build_features(layouts[0], stale)
+            captures.build_features(layouts[1])
         deliver(MapPart(orders, captures, stale, updated, len(seen), total))
 
     for order in client.iter_orders(page_size=page_size, fields=list(mirror_fields()),
@@ -159,7 +178,10 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
                 changed.rows[capture.id] = capture_row(capture, exclusivity.get(capture.order_id))
                 changed.sources[capture.id] = footprint_wkb(capture.geometry)
         if changed.rows:
-            deliver(MapPart(PreparedFeatures(ORDERS), changed.build_geometries(), [], {}, len(seen), total))
+            changed.build_geometries()
+            if layouts is not None:
+                changed.build_features(layouts[1])
+            deliver(MapPart(PreparedFeatures(ORDERS), changed, [], {}, len(seen), total))
     return seen, total, watermark
 
 
@@ -171,7 +193,8 @@ class OrdersMirror(QObject):
     """Keeps the project's orders and captures layers equal to every order matching the view's filters.
 
     A QgsTask lists them (mirror_orders) and hands over one page at a time through a deque; a 5 ms timer
-    on the main thread writes them in slices of LAYER_SLICE features, at most MAP_STEP_BUDGET_S per tick,
+    on the main thread writes them in slices sized to the measured cost of a feature, at most
+    MAP_STEP_BUDGET_S per tick,
     so the map fills progressively and the GUI never stalls. The bookkeeping (which orders are written,
     each one's updated_time when its captures were read, the capture ids of each order) lets a later run
     re-read only what changed and remove what left.
@@ -205,6 +228,11 @@ class OrdersMirror(QObject):
         self.listed = 0
         # The newest capture updated_time when the last complete run started (see mirror_orders).
         self.watermark: Optional[datetime] = None
+        # Layer id -> (GeoPackage, table) of a reused table whose old rows the next run's worker deletes.
+        self.to_empty: Dict[str, Tuple[str, str]] = {}
+        # Seconds a written feature costs, as measured (see _write_some), and when the current tick began.
+        self.feature_cost = FIRST_FEATURE_COST_S
+        self.tick_started = 0.0
         self.timer = QTimer(self)
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
@@ -220,27 +248,53 @@ class OrdersMirror(QObject):
         if self.layer_alive(self.orders_layer) and self.layer_alive(self.captures_layer):
             return False
         layers = schemas()
+        before = set(self.project.mapLayers())
+        # A table reused for a new layer keeps its rows here (emptying 10,000 rows through the provider
+        # blocked the main thread ~0.35 s): the next run's worker empties it (layer_store.empty_tables) before
+        # listing, and the main thread reloads the layer before writing (_take_emptied).
         # Captures first, so a new orders layer lands above them in the Layers panel.
-        self.captures_layer = layer_tools.find_or_create_layer(self.project, layers.CAPTURES, names.CAPTURES_LAYER)
-        self.orders_layer = layers.find_or_create_orders_layer(self.project, names.ORDERS_LAYER)
+        self.captures_layer = layer_tools.find_or_create_layer(self.project, layers.CAPTURES, names.CAPTURES_LAYER,
+                                                               keep_contents=True)
+        self.orders_layer = layer_tools.find_or_create_layer(self.project, layers.ORDERS, names.ORDERS_LAYER,
+                                                             keep_contents=True)
+        self.to_empty = {}
+        for layer in (self.orders_layer, self.captures_layer):
+            path = layer_store.layer_path(layer)
+            if layer.id() not in before and path is not None and layer.dataProvider().featureCount() != 0:
+                self.to_empty[layer.id()] = (path, layer_tools.layer_kind(layer).name)
         self._adopt_contents()
         self.layersTaken.emit()
         return True
 
     def _adopt_contents(self) -> None:
         """What the layers already hold becomes the bookkeeping, so the next run removes what no longer
-        matches; every order's captures are read again (nothing says they are current)."""
-        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)
-        request.setSubsetOfAttributes(["id"], self.orders_layer.fields())
-        self.written = {f["id"] for f in self.orders_layer.getFeatures(request) if f["id"]}
-        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)
-        request.setSubsetOfAttributes(["id", "order_id"], self.captures_layer.fields())
+        matches; every order's captures are read again (nothing says they are current). A layer whose table
+        is to be emptied holds nothing that counts."""
+        self.written = set()
+        if self.orders_layer.id() not in self.to_empty:
+            request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)
+            request.setSubsetOfAttributes(["id"], self.orders_layer.fields())
+            self.written = {f["id"] for f in self.orders_layer.getFeatures(request) if f["id"]}
         captures: Dict[str, List[str]] = {}
-        for feature in self.captures_layer.getFeatures(request):
-            if feature["id"] and feature["order_id"]:
-                captures.setdefault(feature["order_id"], []).append(feature["id"])
+        if self.captures_layer.id() not in self.to_empty:
+            request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)
+            request.setSubsetOfAttributes(["id", "order_id"], self.captures_layer.fields())
+            for feature in self.captures_layer.getFeatures(request):
+                if feature["id"] and feature["order_id"]:
+                    captures.setdefault(feature["order_id"], []).append(feature["id"])
         self.captures = {order_id: tuple(ids) for order_id, ids in captures.items()}
         self.updated = {}
+
+    def _take_emptied(self, emptied: "TablesEmptied") -> None:
+        """The worker emptied these layers' tables: the layers read them again (no longer pending)."""
+        for layer_id in emptied.layer_ids:
+            if self.to_empty.pop(layer_id, None) is None:
+                continue
+            layer = self.project.mapLayer(layer_id)
+            if layer is not None:
+                layer_store.reload(layer)
+                layer_tools.forget_index(layer)
+                layer.triggerRepaint()
 
     def captures_of(self, order_ids: Iterable[str]) -> List[str]:
         """The capture ids the captures layer holds for these orders."""
@@ -283,15 +337,23 @@ class OrdersMirror(QObject):
         since = self.watermark if known else None
         params = dict(params)
         page_size = MAP_PAGE_SIZE
+        to_empty = dict(self.to_empty)
+        layers = schemas()
+        layouts = (layer_tools.write_layout(self.orders_layer, layers.ORDERS),
+                   layer_tools.write_layout(self.captures_layer, layers.CAPTURES))
 
         def work(feedback):
+            if to_empty:
+                for path in {path for path, _ in to_empty.values()}:
+                    layer_store.empty_tables(path, [table for where, table in to_empty.values() if where == path])
+                inbox.append(TablesEmptied(list(to_empty)))
             def deliver(part: MapPart) -> None:
                 inbox.append(part)
                 feedback.set_progress(100.0 * part.listed / max(part.total, 1))
 
             with quiet_collector():
                 return mirror_orders(client, params, known, deliver, page_size=page_size,
-                                     is_canceled=feedback.is_canceled, captures_since=since)
+                                     is_canceled=feedback.is_canceled, captures_since=since, layouts=layouts)
 
         def done(result) -> None:
             if inbox is self.inbox:
@@ -335,7 +397,7 @@ class OrdersMirror(QObject):
             self.refresh(self.filters or {})
 
     def _tick(self) -> None:
-        started = time.perf_counter()
+        started = self.tick_started = time.perf_counter()
         while time.perf_counter() - started < MAP_STEP_BUDGET_S:
             if not self.steps:
                 if not self.inbox:
@@ -355,19 +417,24 @@ class OrdersMirror(QObject):
     def _plan(self, item: Any) -> None:
         """Turn one delivery of the worker into main-thread steps (each one short)."""
         if isinstance(item, MapPart):
-            for part in layer_tools.prepared_slices(item.orders, LAYER_SLICE):
-                self.steps.append(lambda part=part: self._write(self.orders_layer, part))
-            for part in layer_tools.prepared_slices(item.captures, LAYER_SLICE):
-                self.steps.append(lambda part=part: self._write(self.captures_layer, part))
+            if item.orders.rows:
+                self.steps.append(lambda: self._write_some("orders_layer", item.orders, list(item.orders.rows), 0))
+            if item.captures.rows:
+                self.steps.append(lambda: self._write_some("captures_layer", item.captures,
+                                                           list(item.captures.rows), 0))
             self.steps.append(lambda: self._commit(item))
         elif isinstance(item, tuple):
             seen, _total, watermark = item
             self.watermark = watermark
-            gone = sorted((self.written | self.updated.keys()) - seen)
+            # With the orders the layers hold, those whose captures alone are held (an adopted captures
+            # table may have rows of orders the orders table has not).
+            gone = sorted((self.written | self.updated.keys() | self.captures.keys()) - seen)
             for start in range(0, len(gone), REMOVE_SLICE):
                 chunk = gone[start:start + REMOVE_SLICE]
                 self.steps.append(lambda chunk=chunk: self._remove_orders(chunk))
             self.steps.append(lambda: self._end(None))
+        elif isinstance(item, TablesEmptied):
+            self.steps.append(lambda: self._take_emptied(item))
         elif isinstance(item, BaseException):
             self.failed.emit(f"Loading the map failed: {error_text(item)}")
             self._end("stopped")
@@ -382,9 +449,29 @@ class OrdersMirror(QObject):
         self.layersGone.emit()
         return True
 
-    def _write(self, layer: QgsVectorLayer, part) -> None:
-        if not self._layers_gone():
-            layer_tools.apply_prepared(layer, part)
+    def slice_size(self) -> int:
+        """Features the next write step takes: what fits in the rest of this tick's budget at the measured
+        cost of a feature (MIN_SLICE..LAYER_SLICE)."""
+        left = MAP_STEP_BUDGET_S - (time.perf_counter() - self.tick_started)
+        return max(MIN_SLICE, min(LAYER_SLICE, int(left / self.feature_cost)))
+
+    def _write_some(self, layer_name: str, prepared: PreparedFeatures, ids: List[str], start: int) -> None:
+        """Write the features ids[start:start + slice_size()] of `prepared` into the layer (an attribute of
+        the mirror, read now: the layers may be made again meanwhile); the rest is the next step."""
+        if self._layers_gone():
+            return
+        count = self.slice_size()
+        part = prepared.subset(ids[start:start + count])
+        began = time.perf_counter()
+        result = layer_tools.apply_prepared(getattr(self, layer_name), part)
+        written = result.added + result.updated
+        if written >= MIN_SLICE:
+            # Per written feature (comparing an unchanged one costs little); a slow slice weighs in at once,
+            # a fast one slowly, so a stall is not repeated.
+            cost = (time.perf_counter() - began) / written
+            self.feature_cost = cost if cost > self.feature_cost else 0.8 * self.feature_cost + 0.2 * cost
+        if start + count < len(ids):
+            self.steps.appendleft(lambda: self._write_some(layer_name, prepared, ids, start + count))
 
     def _commit(self, part: MapPart) -> None:
         """A part is written: remember it, and drop captures its orders no longer have."""

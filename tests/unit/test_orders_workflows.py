@@ -107,3 +107,32 @@ def test_the_mirror_writes_orders_and_captures_and_updates_them_in_place_by_id()
     assert orders[1].id not in after and len(after) == 4
     assert sorted(f["id"] for f in mirror.captures_layer.getFeatures()) == ["capture-0001", "capture-0003"]
     assert mirror.captures_of([orders[0].id]) == ["capture-0001"]
+
+
+def test_a_reused_table_shows_only_this_run_and_is_emptied_off_the_main_thread(monkeypatch):
+    """Another (unsaved) project left rows in the profile's tables; a new project's mirror reuses the tables
+    without emptying them on the main thread (the run's task does, before listing) and ends with exactly what
+    the service lists, the feature counts the Layers panel shows included."""
+    from core import layer_store
+
+    stale = [make_order(n) for n in range(101, 131)]
+    first = OrdersMirror(QgsProject(), lambda: FakeOrdersClient(stale, [make_capture(101, stale[0].id)]), SyncTasks())
+    run_mirror(first)
+    assert first.orders_layer.featureCount() >= 30
+
+    emptied_on = []
+    real_empty = layer_store.empty_tables
+    monkeypatch.setattr(layer_store, "empty_tables",
+                        lambda path, tables: (emptied_on.append(sorted(tables)), real_empty(path, tables)))
+    orders = [make_order(n) for n in range(1, 4)]
+    client = FakeOrdersClient(orders, [make_capture(1, orders[0].id)])
+    mirror = OrdersMirror(QgsProject(), lambda: client, SyncTasks())
+    mirror.ensure_layers()
+    assert emptied_on == []  # taking the layers deleted nothing: that is the run's task's work
+    run_mirror(mirror)
+    assert emptied_on == [["captures", "orders"]]
+    assert sorted(f["id"] for f in mirror.orders_layer.getFeatures()) == sorted(order.id for order in orders)
+    assert [f["id"] for f in mirror.captures_layer.getFeatures()] == ["capture-0001"]
+    assert mirror.orders_layer.featureCount() == 3 and mirror.captures_layer.featureCount() == 1
+    run_mirror(mirror)  # a second run finds its own rows and empties nothing
+    assert emptied_on == [["captures", "orders"]] and mirror.orders_layer.featureCount() == 3
