@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from sandbox.accounts import Account
 from sandbox.errors import ApiError
-from sandbox.planet_orders import catalog, files
+from sandbox.planet_orders import catalog, demo, files
 from sandbox.planet_orders.orders import (
     DELIVERY_FIELDS,
     KIND,
@@ -238,6 +238,10 @@ class OrdersApi:
         start, end = span
         headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
         return 206, data[start: end + 1], headers
+
+    def seed_demo(self) -> int:
+        """`--demo`: archive orders, after the Tasking API's demo so its captures can be ordered."""
+        return demo.seed_demo(self.sim)
 
     def control(self, method: str, parts: List[str], body: Any) -> Optional[Tuple[int, Any]]:
         """POST /sandbox/orders/raster-size {"pixels": N}: the longer side of rasters of orders finished from now
