@@ -38,8 +38,9 @@ def _price_text(window: ImagingWindow) -> str:
     if price is None:
         return "–"
     units = window.pricing_details.units if window.pricing_details else None
-    # Short in the narrow column: "km²" (the full "km² of quota" is in the tooltip and the detail).
-    return f"{price:,.2f} km²" if (units or "").upper() == "SQKM" else f"{price:,.2f} {units_text(units)}"
+    # The number alone in the narrow column: its header says "km²" (of quota, said in full in the tooltip
+    # and the detail); a price in other units carries them.
+    return f"{price:,.2f}" if (units or "").upper() == "SQKM" else f"{price:,.2f} {units_text(units)}"
 
 
 def _conflicts_text(window: ImagingWindow) -> str:
@@ -78,14 +79,14 @@ COLUMNS: Sequence[Column] = (
      lambda w: _number(w.quota_priority_multiplier, "g", " ×"), lambda w: w.quota_priority_multiplier or 0.0),
     ("Conflicting orders", "Your existing assured orders this window would replace (cancel) if you order it",
      _conflicts_text, lambda w: len(w.conflicting_orders)),
-    ("Price", "Estimated cost of ordering this window, in km² of quota (with the order's options)",
+    ("Price (km² of quota)", "Estimated cost of ordering this window, in km² of quota (with the order's options)",
      _price_text, lambda w: window_price(w) if window_price(w) is not None else float("inf")),
 )
 START_COLUMN, CLOUD_COLUMN, TIER_COLUMN, CONFLICTS_COLUMN, PRICE_COLUMN = 0, 6, 7, 9, 10
 # What decides a window, shown in a narrow dock; the other columns are in each row's tooltip.
 SHOWN_COLUMNS = (START_COLUMN, CLOUD_COLUMN, PRICE_COLUMN)
 # Header words short enough for a narrow table (the full ones are the model's, and the header's tooltip).
-SHORT_HEADERS = {CLOUD_COLUMN: "Cloud"}
+SHORT_HEADERS = {CLOUD_COLUMN: "Cloud", PRICE_COLUMN: "Price (km²)"}
 
 
 def window_summary(window: ImagingWindow) -> str:

@@ -10,6 +10,7 @@ from qgis.PyQt.QtWidgets import QDockWidget, QScrollArea, QWidget
 
 from core.services.planet_tasking.forms import ASSURED, CONTRACT_NEEDED
 from ui.dock import TaskingDock
+from ui.new_order.windows_table import SHOWN_COLUMNS
 
 from .test_order_panel import (  # noqa: F401 - fixtures
     WAIT_MS,
@@ -57,7 +58,13 @@ def test_the_panel_fits_a_400_px_dock_without_sideways_scrolling(panel, qtbot, q
     shown = [panel.windows_proxy.headerData(view.horizontalHeader().logicalIndex(v), Qt.Orientation.Horizontal)
              for v in range(view.horizontalHeader().count())
              if not view.isColumnHidden(view.horizontalHeader().logicalIndex(v))]
-    assert shown == ["Start (UTC)", "Cloud", "Price"]
+    assert shown == ["Start (UTC)", "Cloud", "Price (km²)"]
+    # Every shown cell is read whole, not cut to "25.00 …".
+    metrics = view.fontMetrics()
+    cut = [(row, column, panel.windows_proxy.index(row, column).data())
+           for row in range(panel.windows_proxy.rowCount()) for column in SHOWN_COLUMNS
+           if metrics.horizontalAdvance(panel.windows_proxy.index(row, column).data()) > view.columnWidth(column) - 8]
+    assert cut == []
     tip = panel.windows_proxy.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
     assert "Off-nadir" in tip and "Tier" in tip and "GSD" in tip
     # The controls of the main flow are on screen and usable.

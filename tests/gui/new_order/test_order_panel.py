@@ -542,7 +542,7 @@ def test_assured_search_fills_a_sortable_table_and_a_chosen_window_is_ordered(pa
     assert rows > 0 and "imaging window" in panel.search_status.text()
     headers = [panel.windows_model.headerData(c, Qt.Orientation.Horizontal) for c in range(panel.windows_model.columnCount())]
     assert headers == ["Start (UTC)", "Duration", "Off-nadir", "Sat. elevation", "Sun elevation", "GSD",
-                       "Cloud forecast", "Tier", "Priority ×", "Conflicting orders", "Price"]
+                       "Cloud forecast", "Tier", "Priority ×", "Conflicting orders", "Price (km² of quota)"]
     first = panel.windows_proxy.index(0, 5).data()
     assert first.endswith(" m")
     # Sorting by GSD sorts the numbers.
