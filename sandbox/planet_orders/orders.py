@@ -171,6 +171,8 @@ def create_order(sim: Simulation, account: Account, body: Any, now: datetime) ->
     hosting = _validate_hosting(body.get("hosting"), sim)
     if delivery and hosting and any(k in DELIVERY_FIELDS for k in delivery):
         raise unable("Hosting", "An order may be delivered to cloud storage or hosted, not both.")
+    if body.get("order_type", "partial") not in ("partial", "full"):
+        raise unable("Order_type", "order_type must be one of partial, full.")
     notifications = body.get("notifications")
     if notifications is not None and not isinstance(notifications, dict):
         raise unable("Notifications", "notifications must be an object.")
@@ -304,9 +306,12 @@ def order_event(sim: Simulation, order: dict, event: str, at: datetime, target: 
             filename = template.replace("{{name}}", order["name"]).replace("{{order_id}}", order["id"])
             results = [_zip(order, f"{order['id']}/{filename}", results)]
         failed = len(hints)
-        if failed == len(units):
+        # A "full" order is all or nothing; a "partial" one (the default) delivers what could be processed.
+        if failed == len(units) or (failed and order["order_type"] == "full"):
             order["state"] = "failed"
-            order["last_message"] = "Order failed: no item could be processed"
+            order["last_message"] = ("Order failed: no item could be processed" if failed == len(units)
+                                     else "Order failed: a full order delivers all of its items or none")
+            results = []
         else:
             results.append({"name": f"{order['id']}/manifest.json", "_file": {"type": "manifest"}})
             order["state"] = "partial" if failed else "success"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import posixpath
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode
@@ -31,6 +31,7 @@ from sandbox.timefmt import format_time, parse_time
 Response = Tuple[int, Any, Dict[str, str]]
 PAGE_SIZE = 20   # orders per page unless page_size asks otherwise
 MAX_PAGE_SIZE = 500
+LISTED_DAYS = 92  # "the last three months"
 SORTABLE = ("created_on", "last_modified", "name", "state", "id")
 
 
@@ -169,6 +170,9 @@ class OrdersApi:
                 raise general(400, f"Invalid sort_by: {params['sort_by']!r}; \"<field> ASC|DESC\" with a field of "
                                    f"{', '.join(SORTABLE)}.")
             descending = direction == "DESC"
+        # The document: "Only orders created within the last three months will be returned."
+        oldest = format_time(now - timedelta(days=LISTED_DAYS))
+        predicates.append(lambda o: o["created_on"] >= oldest)
         found = [o for o in self.sim.store.all(KIND) if o["_key"] == account.api_key and all(p(o) for p in predicates)]
         found.sort(key=lambda o: (o[field], o["_seq"]), reverse=descending)
         try:

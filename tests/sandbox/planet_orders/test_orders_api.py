@@ -308,3 +308,22 @@ def test_a_cloud_delivery_lists_its_results_without_download_links(sandbox, orde
     sandbox.advance(3600)
     results = orders.get(order["id"])["_links"]["results"]
     assert results and all(r["delivery"] == "success" and "location" not in r for r in results)
+
+
+def test_a_full_order_fails_whole_when_one_item_fails(sandbox, orders):
+    full = orders.create(order_type="full", products=[{"item_ids": [AMSTERDAM, FAILING], "item_type": "PSScene",
+                                                       "product_bundle": "visual"}])
+    sandbox.advance(3600)
+    done = orders.get(full["id"])
+    assert done["state"] == "failed" and "results" not in done["_links"]
+    assert done["error_hints"] == [f"PSScene/{FAILING}: processing failed (asset could not be activated)."]
+    assert orders.call("POST", "orders/v2", json={"name": "x", "order_type": "some", "products": [
+        {"item_ids": [ITEM_A], "item_type": "PSScene", "product_bundle": "visual"}]}).status_code == 400
+
+
+def test_only_orders_of_the_last_three_months_are_listed(sandbox, orders):
+    old = orders.create(name="old")
+    sandbox.advance(93 * 86400)
+    orders.create(name="new")
+    assert [o["name"] for o in orders.call("GET", "orders/v2").json()["orders"]] == ["new"]
+    assert orders.get(old["id"])["state"] == "success"  # still there by id
