@@ -1,0 +1,532 @@
+"""Client for the Planet Orders API v2: create without doubling, poll, page, cancel, download and verify."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Union
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+
+from ...errors import (
+    ApiError,
+    AuthenticationError,
+    Cancelled,
+    ConflictError,
+    MalformedResponseError,
+    NetworkError,
+    OrderCreationUncertain,
+    ServiceError,
+    ValidationError,
+)
+from ...http import HttpTransport, may_still_be_running
+from ...log import RedactingFilter, get_logger
+from ...polling import poll_until
+from .models import ArchiveOrder, OrderRequest, OrderResult
+
+LOGGER = get_logger("planet_orders")
+LOGGER.addFilter(RedactingFilter())
+
+DEFAULT_BASE_URL = "https://api.planet.com/compute/ops/"
+SERVICE = "The Planet orders service"
+LOOKUP_PATIENCE = 300.0
+CHUNK = 256 << 10  # bytes read per step of a download: memory stays flat whatever the file's size, and a
+# cut connection loses at most this much of what had arrived (urllib3 2 drops a chunk it could not fill)
+MAX_LINK_REFRESHES = 3  # fresh links asked for per file before an expired link is reported
+PART_SUFFIX = ".part"
+
+Progress = Optional[Callable[[float], Any]]
+IsCanceled = Optional[Callable[[], bool]]
+
+
+class OrderNotCancellable(ConflictError):
+    """The service refused a cancel: only queued orders can be cancelled."""
+
+    default_message = "Only queued orders can be cancelled."
+
+
+class OrderNotDelivered(ServiceError):
+    """An order that has no files to download (failed, cancelled, delivered to the cloud, or unfinished)."""
+
+
+class DownloadIncomplete(NetworkError):
+    """A file did not arrive whole (fewer bytes than announced) after every retry; its .part is kept."""
+
+
+class ChecksumMismatch(ServiceError):
+    """A downloaded file's digest differs from the order's manifest, even after a fresh download."""
+
+
+def base_url_of(url: str) -> str:
+    """The API root `<host>/compute/ops/` from either it or the orders endpoint (`.../orders/v2/`)."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    if path.endswith("/orders/v2"):
+        path = path[: -len("/orders/v2")]
+    return urlunsplit((parts.scheme, parts.netloc, path + "/", "", ""))
+
+
+def orders_field_errors(body: Any) -> Dict[str, List[str]]:
+    """The Orders API's error shape `{"field": {name: [{"message"}]}, "general": [{"message"}]}` as
+    {name: [text], "non_field_errors": [general text]}."""
+    errors: Dict[str, List[str]] = {}
+    if not isinstance(body, Mapping):
+        return errors
+    fields = body.get("field")
+    if isinstance(fields, Mapping):
+        for name, items in fields.items():
+            errors[str(name)] = [_text(item) for item in (items if isinstance(items, list) else [items])]
+    general = body.get("general")
+    if isinstance(general, list) and general:
+        errors["non_field_errors"] = [_text(item) for item in general]
+    return errors
+
+
+def _text(item: Any) -> str:
+    if isinstance(item, Mapping) and "message" in item:
+        return str(item["message"])
+    return str(item)
+
+
+def _said(body: Any) -> str:
+    errors = orders_field_errors(body)
+    if errors:
+        general = errors.pop("non_field_errors", [])
+        parts = [" ".join(general)] if general else []
+        parts += [f"{name}: {' '.join(texts)}" for name, texts in errors.items()]
+        return "; ".join(p for p in parts if p)
+    if isinstance(body, Mapping):
+        for key in ("message", "detail"):
+            if body.get(key):
+                return str(body[key])
+    return ""
+
+
+def _retyped(error: ApiError) -> ApiError:
+    """`error` with the Orders API's own messages: the transport reads the Tasking API's error shape."""
+    said = _said(error.body)
+    if not said:
+        return error
+    if isinstance(error, ValidationError):
+        error.field_errors = orders_field_errors(error.body)
+        error.message = f"{SERVICE} refused the request: {said}"
+    elif isinstance(error, ConflictError):
+        refused = OrderNotCancellable(f"{SERVICE} refused: {said}", status=error.status, body=error.body,
+                                      method=error.method, url=error.url)
+        return refused
+    else:
+        error.message = f"{error.message.split(' The service said:')[0]} The service said: {said}"
+    error.args = (error.message,)
+    return error
+
+
+def _path_id(value: str) -> str:
+    if not str(value).strip():
+        raise ValueError("an order id is needed")
+    return quote(str(value), safe="")
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class DownloadReport:
+    """What download_results did: the files in place, how many were checked against the manifest,
+    resumed from a partial file, or skipped because a verified copy was already there."""
+
+    folder: Path
+    files: List[Path] = field(default_factory=list)
+    verified: int = 0
+    resumed: int = 0
+    skipped: int = 0
+    refreshed_links: int = 0
+
+
+class OrdersClient:
+    """The Planet Orders API v2, typed. `base_url` is the API root (`.../compute/ops/`) or the orders
+    endpoint (`.../compute/ops/orders/v2/`); `sleep` is what every wait calls (tests pass the sandbox's
+    clock); `lookup_patience` is how long a create that timed out is looked for. One client per thread."""
+
+    def __init__(self, base_url: str, api_key: str, *, session: Optional[requests.Session] = None,
+                 timeout: Optional[float] = None, max_retries: int = 4, sleep: Callable[[float], None] = time.sleep,
+                 lookup_patience: float = LOOKUP_PATIENCE, on_wait: Optional[Callable[[float, str], Any]] = None):
+        self.transport = HttpTransport(base_url_of(base_url), api_key, session=session, timeout=timeout,
+                                       max_retries=max_retries, sleep=sleep, service=SERVICE)
+        self.transport.on_wait = on_wait
+        self.lookup_patience = float(lookup_patience)
+
+    def __repr__(self) -> str:
+        return f"OrdersClient(base_url={self.transport.base_url!r}, key=***)"
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            return self.transport.request(method, path, **kwargs)
+        except ApiError as error:
+            raise _retyped(error) from None
+
+    # -- orders ----------------------------------------------------------------------------------
+
+    def get_order(self, order_id: str) -> ArchiveOrder:
+        """The order as it is now, with fresh download links once finished (GET orders/v2/{id})."""
+        return ArchiveOrder.from_json(self._request("GET", f"orders/v2/{_path_id(order_id)}").data)
+
+    def iter_orders(self, *, state: Union[str, List[str], None] = None, source_type: Optional[str] = None,
+                    created_on: Optional[str] = None, last_modified: Optional[str] = None,
+                    sort_by: Optional[str] = None, page_size: Optional[int] = None,
+                    is_canceled: IsCanceled = None) -> Iterator[ArchiveOrder]:
+        """Every order matching, page after page, following `_links.next` until a page has none.
+        `created_on`/`last_modified` are intervals "a/b", "../b", "a/.."; `sort_by` e.g. "name ASC"."""
+        params: Dict[str, str] = {}
+        if state:
+            params["state"] = state if isinstance(state, str) else ",".join(state)
+        for key, value in (("source_type", source_type), ("created_on", created_on),
+                           ("last_modified", last_modified), ("sort_by", sort_by)):
+            if value:
+                params[key] = value
+        if page_size:
+            params["page_size"] = str(int(page_size))
+        url: Optional[str] = "orders/v2"
+        query: Optional[Dict[str, str]] = params or None
+        seen: Set[str] = set()
+        while url:
+            if is_canceled is not None and is_canceled():
+                raise Cancelled("Listing the archive orders was cancelled.")
+            reply = self._request("GET", url, params=query)
+            page = reply.data
+            if not isinstance(page, dict) or not isinstance(page.get("orders"), list):
+                raise MalformedResponseError(f"{SERVICE} sent a page without a list of orders.",
+                                             body=str(page)[:500], method="GET", url=reply.url)
+            for item in page["orders"]:
+                yield ArchiveOrder.from_json(item)
+            seen.add(reply.url)
+            links = page.get("_links") if isinstance(page.get("_links"), dict) else {}
+            next_url = links.get("next")
+            # The link keeps the filters itself; a link already followed would loop forever.
+            url = self.transport.url(next_url) if next_url and page["orders"] else None
+            if url in seen:
+                LOGGER.warning("the orders listing links back to a page already read; stopping there")
+                url = None
+            query = None
+
+    def stats(self) -> Dict[str, Any]:
+        """Queue depth: {"organization": {"queued_orders", "running_orders"}, "user": {...}}."""
+        return dict(self._request("GET", "stats/orders/v2").data or {})
+
+    def cancel_order(self, order_id: str) -> ArchiveOrder:
+        """Cancel a queued order (PUT); OrderNotCancellable, with the service's reason, for any other.
+
+        PUT is retried by the transport; a retry of a cancel that was done but whose answer was lost
+        is refused as "it is cancelled", which is what was asked, so it is read and returned."""
+        try:
+            return ArchiveOrder.from_json(self._request("PUT", f"orders/v2/{_path_id(order_id)}").data)
+        except OrderNotCancellable:
+            current = self.get_order(order_id)
+            if current.state == "cancelled":
+                return current
+            raise
+
+    def bulk_cancel(self, order_ids: Optional[List[str]] = None) -> Dict[str, Any]:
+        """Cancel the given orders, or every queued one with None; the service's succeeded/failed counts."""
+        body = {"order_ids": list(order_ids)} if order_ids is not None else {}
+        # Cancelling twice changes nothing (a cancelled order is simply refused again): safe to retry.
+        return dict(self._request("POST", "bulk/orders/v2/cancel", json_body=body, safe=True).data or {})
+
+    # -- create ------------------------------------------------------------------------------------
+
+    def create_order(self, request: Union[OrderRequest, Mapping[str, Any]], *,
+                     is_canceled: IsCanceled = None) -> ArchiveOrder:
+        """Place one order (POST orders/v2, 202) and never place it twice.
+
+        The API takes no client-chosen id or idempotency key, so a create whose answer is lost (dropped
+        connection after sending, read timeout, 429/5xx, an unreadable body) is reconciled by listing:
+        before sending, the newest order's `created_on` (the service's own clock) and the ids created
+        at that instant are noted; afterwards the orders created since are listed and a new one with the
+        same name and products is the order sent. A failure after which the service has finished with the
+        request (it answered, or closed the connection) needs one look: found → returned; absent → sent
+        again. After a timeout or a 504 the service may still be making it, so it is looked for with
+        back-off for `lookup_patience` seconds and then OrderCreationUncertain is raised: never re-sent.
+        """
+        body = request.to_json() if isinstance(request, OrderRequest) else dict(request)
+        since, known = self._newest_orders()
+        attempt = 0
+        while True:
+            try:
+                reply = self._request("POST", "orders/v2", json_body=body, safe=False, ok_statuses=(200, 201, 202))
+                return ArchiveOrder.from_json(reply.data)
+            except ApiError as error:
+                if not error.maybe_processed:
+                    raise
+                found = self._after_ambiguous_create(error, attempt, body, since, known, is_canceled)
+                if found is not None:
+                    LOGGER.info("archive order %s was created although its answer was lost; not sending it again",
+                                found.id)
+                    return found
+                attempt += 1
+                LOGGER.warning("archive order %r was not created by the failed request; sending it again",
+                               body.get("name"))
+
+    def _newest_orders(self):
+        newest = next(self.iter_orders(sort_by="created_on DESC", page_size=1), None)
+        if newest is None or newest.created_on is None:
+            return None, set()
+        since = newest.raw.get("created_on")
+        return since, {o.id for o in self.iter_orders(created_on=f"{since}/..", page_size=500)}
+
+    def _created_match(self, body: Mapping[str, Any], since: Optional[str], known: Set[str]) -> Optional[ArchiveOrder]:
+        try:
+            listed = self.iter_orders(created_on=f"{since}/.." if since else None, page_size=500)
+            candidates = [o for o in listed if o.id not in known and o.name == body.get("name")
+                          and o.same_products(body.get("products") or [])]
+        except ApiError as lookup_error:
+            raise OrderCreationUncertain(
+                "The connection failed while the archive order was being sent, and looking it up failed too "
+                f"({lookup_error.message}). Check the order list before sending it again.",
+                method="POST") from lookup_error
+        if len(candidates) > 1:
+            raise OrderCreationUncertain(
+                f"The connection failed while archive order {body.get('name')!r} was being sent, and "
+                f"{len(candidates)} new orders with that name and products now exist. Nothing more was sent.",
+                candidates=[o.id for o in candidates], method="POST")
+        return candidates[0] if candidates else None
+
+    def _after_ambiguous_create(self, error: ApiError, attempt: int, body: Mapping[str, Any],
+                                since: Optional[str], known: Set[str], is_canceled: IsCanceled) -> Optional[ArchiveOrder]:
+        transport = self.transport
+        what = f"archive order {body.get('name')!r}"
+        if transport.asks_too_long(error):
+            found = self._created_match(body, since, known)
+            if found is not None:
+                return found
+            raise transport.asked_too_long(error)
+        transport.wait_to_send_again(error, attempt, f"before looking up {what}: {error.message}")
+        if not may_still_be_running(error):
+            found = self._created_match(body, since, known)
+        else:
+            found = self._look_until_found(error, body, since, known, what, is_canceled)
+        if found is not None:
+            return found
+        if is_canceled is not None and is_canceled():
+            raise Cancelled(f"Cancelled: {what} was not created, and it was not sent again.")
+        if attempt >= transport.max_retries:
+            raise error
+        return None
+
+    def _look_until_found(self, error: ApiError, body: Mapping[str, Any], since: Optional[str], known: Set[str],
+                          what: str, is_canceled: IsCanceled) -> ArchiveOrder:
+        started = time.monotonic()
+        looks = 0
+        while True:
+            found = self._created_match(body, since, known)
+            looks += 1
+            if found is not None:
+                return found
+            waited = time.monotonic() - started
+            if (is_canceled is not None and is_canceled()) or waited >= self.lookup_patience:
+                raise OrderCreationUncertain(
+                    f"{error.message} Since then {what} was looked up {looks} times and has not appeared: the "
+                    "service may still be creating it, so it was not sent again. Check the order list before "
+                    "sending it again.", status=error.status, method="POST", url=error.url)
+            self.transport.pause(self.transport.backoff_delay(looks),
+                                 f"{what} is not listed yet; the service may still be working on it (look {looks})")
+
+    # -- waiting -----------------------------------------------------------------------------------
+
+    def wait_for(self, order: Union[ArchiveOrder, str], *, is_canceled: IsCanceled = None,
+                 on_progress: Progress = None, poll: float = 5.0, max_poll: float = 30.0,
+                 timeout: Optional[float] = None) -> ArchiveOrder:
+        """Poll the order until success, partial, failed or cancelled, and return it as finished (a failed
+        order is returned, not raised: its `last_message` and `error_hints` say why). `on_progress` gets
+        0–100; `is_canceled` stops the waiting (Cancelled), not the order."""
+        order_id = order.id if isinstance(order, ArchiveOrder) else str(order)
+
+        def percent(current: ArchiveOrder, waited: float) -> float:
+            if current.is_finished:
+                return 100.0
+            return 5.0 if current.state == "queued" else min(95.0, 20.0 + waited / 10.0)
+
+        return poll_until(lambda: self.get_order(order_id), lambda o: o.is_finished, percent=percent, poll=poll,
+                          max_poll=max_poll, progress=on_progress, is_canceled=is_canceled, timeout=timeout,
+                          sleep=self.transport.sleep, what=f"archive order {order_id}",
+                          cancelled_note="the order goes on at the service.")
+
+    # -- downloads ---------------------------------------------------------------------------------
+
+    def download_results(self, order: Union[ArchiveOrder, str], folder: Union[str, Path], *,
+                         is_canceled: IsCanceled = None, progress: Progress = None) -> DownloadReport:
+        """Every file of a finished order into `folder`, laid out as the order names them.
+
+        Each file is written to `<name>.part` and renamed only once whole and verified, so a failure or
+        a cancel never leaves a short file under its final name; a later call resumes a .part with a
+        `Range` request. A file is whole when its size is the announced one; it is verified against the
+        order's manifest.json (md5) where the manifest lists it, and a mismatch (a corrupt partial file)
+        is downloaded once more from scratch before ChecksumMismatch is raised. An expired link (401) is
+        replaced by GETting the order again. A file already in place with the manifest's digest is kept.
+        """
+        current = order if isinstance(order, ArchiveOrder) else self.get_order(str(order))
+        if not current.results:
+            current = self.get_order(current.id)
+        if not current.has_files:
+            why = current.last_message or current.state
+            hints = f" ({'; '.join(current.error_hints)})" if current.error_hints else ""
+            raise OrderNotDelivered(f"Archive order {current.id} has no files to download: it is {current.state}"
+                                    f" — {why}{hints}.")
+        root = Path(folder)
+        report = DownloadReport(folder=root)
+        results = [r for r in current.results if r.location]
+        manifests = [r for r in results if r.is_manifest]
+        others = [r for r in results if not r.is_manifest]
+        digests: Dict[str, Dict[str, Any]] = {}
+        state = {"order": current}
+        for manifest in manifests:
+            path = self._fetch(manifest, root, state, report, is_canceled, None, None)
+            digests.update(self._manifest_digests(manifest, path))
+        total = sum(int(digests.get(r.name, {}).get("size") or 0) for r in others) or None
+        done = [0]
+
+        def advance(count: int) -> None:
+            done[0] += count
+            if progress is not None and total:
+                progress(min(99.9, 100.0 * done[0] / total))
+
+        for index, result in enumerate(others):
+            expected = digests.get(result.name, {})
+            self._fetch(result, root, state, report, is_canceled, expected, advance if total else None)
+            if progress is not None and not total:
+                progress(100.0 * (index + 1) / len(others))
+        if progress is not None:
+            progress(100.0)
+        return report
+
+    @staticmethod
+    def _target(root: Path, name: str) -> Path:
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise MalformedResponseError(f"{SERVICE} named a result {name!r} outside the download folder.")
+        return root.joinpath(*relative.parts)
+
+    @staticmethod
+    def _manifest_digests(manifest: OrderResult, path: Path) -> Dict[str, Dict[str, Any]]:
+        # Manifest paths are relative to the order folder, the directory the manifest is named in.
+        order_folder = PurePosixPath(manifest.name).parent
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise MalformedResponseError(f"The order's manifest.json could not be read: {error}") from None
+        listed: Dict[str, Dict[str, Any]] = {}
+        for entry in data.get("files") or () if isinstance(data, dict) else ():
+            if isinstance(entry, dict) and entry.get("path"):
+                listed[str(order_folder / entry["path"])] = {"md5": (entry.get("digests") or {}).get("md5"),
+                                                             "size": entry.get("size")}
+        return listed
+
+    def _fetch(self, result: OrderResult, root: Path, state: Dict[str, ArchiveOrder], report: DownloadReport,
+               is_canceled: IsCanceled, expected: Optional[Dict[str, Any]],
+               advance: Optional[Callable[[int], None]]) -> Path:
+        target = self._target(root, result.name)
+        md5 = (expected or {}).get("md5")
+        if md5 and target.exists() and _md5(target) == md5:
+            report.skipped += 1
+            report.files.append(target)
+            if advance is not None:
+                advance(target.stat().st_size)
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_name(target.name + PART_SUFFIX)
+        for fresh_start in (False, True):
+            if fresh_start:
+                LOGGER.warning("%s does not match the order's manifest; downloading it again from scratch",
+                               result.name)
+                part.unlink()
+            elif part.exists():
+                report.resumed += 1
+            self._download_whole(result, part, state, report, is_canceled, advance)
+            if not md5 or _md5(part) == md5:
+                break
+        else:
+            part.unlink()
+            raise ChecksumMismatch(f"{result.name} does not match the md5 the order's manifest gives, even after "
+                                   "downloading it again; it was not kept.")
+        if md5:
+            report.verified += 1
+        os.replace(part, target)  # atomic: the final name only ever holds a whole, verified file
+        report.files.append(target)
+        return target
+
+    def _download_whole(self, result: OrderResult, part: Path, state: Dict[str, ArchiveOrder],
+                        report: DownloadReport, is_canceled: IsCanceled,
+                        advance: Optional[Callable[[int], None]]) -> None:
+        """Bring `part` to the file's full size, resuming from what it holds; retries on a cut connection."""
+        transport = self.transport
+        location = result.location
+        failures = 0
+        refreshes = 0
+        while True:
+            if is_canceled is not None and is_canceled():
+                raise Cancelled(f"Downloading {result.name} was cancelled; it resumes where it stopped next time.")
+            have = part.stat().st_size if part.exists() else 0
+            headers = {"Range": f"bytes={have}-"} if have else {}
+            try:
+                # The links need no key and none is sent (no auth here); the session applies QGIS's proxy.
+                with transport.session.get(location, headers=headers, stream=True, timeout=transport.timeout,
+                                           auth=None) as response:
+                    if response.status_code == 401 and refreshes < MAX_LINK_REFRESHES:
+                        refreshes += 1
+                        report.refreshed_links += 1
+                        location = self._fresh_location(result, state)
+                        continue
+                    if response.status_code == 416 and have:
+                        size = response.headers.get("Content-Range", "").rpartition("/")[2]
+                        if size.isdigit() and int(size) == have:
+                            return  # the .part was already whole
+                        part.unlink()  # longer than the file: it cannot be a prefix of it
+                        continue
+                    if response.status_code not in (200, 206):
+                        raise _retyped(transport._error_from_response(response, "GET", location, True))
+                    if response.status_code == 200:
+                        have = 0  # the server sent the whole file, not the range
+                        total = int(response.headers.get("Content-Length") or -1)
+                    else:
+                        total = int(response.headers.get("Content-Range", "").rpartition("/")[2] or -1)
+                    with open(part, "ab" if have else "wb") as stream:
+                        for chunk in response.iter_content(CHUNK):
+                            if is_canceled is not None and is_canceled():
+                                raise Cancelled(f"Downloading {result.name} was cancelled; it resumes where "
+                                                "it stopped next time.")
+                            stream.write(chunk)
+                            if advance is not None:
+                                advance(len(chunk))
+                size = part.stat().st_size
+                if total < 0 or size == total:
+                    return
+                raise requests.exceptions.ChunkedEncodingError(f"{size} of {total} bytes arrived")
+            except requests.RequestException as cut:
+                failures += 1
+                if failures > transport.max_retries:
+                    raise DownloadIncomplete(
+                        f"{result.name} did not arrive whole after {failures} tries ({type(cut).__name__}); what "
+                        "arrived is kept and the next download resumes from it.", method="GET",
+                        url=location) from None
+                transport.pause(transport.backoff_delay(failures - 1),
+                                f"{result.name} was cut short; resuming from byte {part.stat().st_size if part.exists() else 0}")
+
+    def _fresh_location(self, result: OrderResult, state: Dict[str, ArchiveOrder]) -> str:
+        """A new link for `result`: the order GET again hands out links that have not expired."""
+        state["order"] = self.get_order(state["order"].id)
+        for fresh in state["order"].results:
+            if fresh.name == result.name and fresh.location:
+                LOGGER.info("the link of %s had expired; using a fresh one", result.name)
+                return fresh.location
+        raise AuthenticationError(f"{SERVICE} no longer offers {result.name} for download.")
