@@ -29,8 +29,12 @@ MAP_STEP_BUDGET_S = 0.012
 # Features written into a layer per step are as many as fit in what is left of the tick's budget at the
 # measured cost of a written feature (a fixed count does not fit every store: 100 features took ~2 ms in a
 # memory layer, 10-25 ms in a GeoPackage table on QGIS 3.22), between these bounds.
-MIN_SLICE = 10
+MIN_SLICE = 25
 LAYER_SLICE = 500
+# The cost of a feature is learned from slices that wrote at least this many: a write also costs a fixed
+# part (a commit; the GIL taken back from the listing thread), which in a small slice would pass for a
+# high cost per feature and shrink the next slices, each paying that fixed part again.
+MEASURED_SLICE = 50
 # A written feature's cost before any is measured (a GeoPackage table: ~0.1 ms; the margin is for the GIL
 # the listing thread holds meanwhile).
 FIRST_FEATURE_COST_S = 0.0002
@@ -465,7 +469,7 @@ class OrdersMirror(QObject):
         began = time.perf_counter()
         result = layer_tools.apply_prepared(getattr(self, layer_name), part)
         written = result.added + result.updated
-        if written >= MIN_SLICE:
+        if written >= MEASURED_SLICE:
             # Per written feature (comparing an unchanged one costs little); a slow slice weighs in at once,
             # a fast one slowly, so a stall is not repeated.
             cost = (time.perf_counter() - began) / written

@@ -136,3 +136,29 @@ def test_a_reused_table_shows_only_this_run_and_is_emptied_off_the_main_thread(m
     assert mirror.orders_layer.featureCount() == 3 and mirror.captures_layer.featureCount() == 1
     run_mirror(mirror)  # a second run finds its own rows and empties nothing
     assert emptied_on == [["captures", "orders"]] and mirror.orders_layer.featureCount() == 3
+
+
+def test_the_mirror_writes_as_many_features_a_step_as_the_tick_budget_allows(monkeypatch):
+    """A step writes what fits in the rest of the tick at the measured cost of a feature: a slow store gets
+    small slices (so one step never holds the GUI long), every order still written exactly once."""
+    from core import layers as layer_tools
+    from core.app import orders_mirror
+
+    orders = [make_order(n) for n in range(1, 301)]
+    mirror = OrdersMirror(QgsProject(), lambda: FakeOrdersClient(orders, []), SyncTasks())
+    sizes = []
+    real_apply = layer_tools.apply_prepared
+    monkeypatch.setattr(layer_tools, "apply_prepared",
+                        lambda layer, part, **kw: (sizes.append(len(part)), real_apply(layer, part, **kw))[1])
+    mirror.feature_cost = 1.0  # a store far slower than the budget: the smallest slices
+    run_mirror(mirror)
+    assert sizes and set(sizes) == {orders_mirror.MIN_SLICE} and sum(sizes) == 300
+    assert mirror.orders_layer.featureCount() == 300
+
+    sizes.clear()
+    mirror.feature_cost = 1e-9  # a store far faster: slices as big as allowed
+    orders[:] = [replace(order, name="renamed", updated_time=T0.replace(hour=13)) for order in orders]
+    mirror.client_factory = lambda: FakeOrdersClient(orders, [])
+    run_mirror(mirror)
+    assert max(sizes) > orders_mirror.MIN_SLICE and max(sizes) <= orders_mirror.LAYER_SLICE
+    assert {f["name"] for f in mirror.orders_layer.getFeatures()} == {"renamed"}
