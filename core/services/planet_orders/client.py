@@ -493,6 +493,11 @@ class OrdersClient:
                             return  # the .part was already whole
                         part.unlink()  # longer than the file: it cannot be a prefix of it
                         continue
+                    if response.status_code == 401:
+                        raise AuthenticationError(
+                            f"{SERVICE} kept refusing the download link of {result.name} although fresh links "
+                            f"were asked for {refreshes} times; download the order again later.",
+                            status=401, method="GET")
                     if response.status_code not in (200, 206):
                         raise _retyped(transport._error_from_response(response, "GET", location, True))
                     if response.status_code == 200:
