@@ -177,3 +177,13 @@ def test_the_api_key_never_reaches_errors_or_logs(sandbox, caplog):
             client.get_order("whatever")
     assert secret not in str(raised.value) and secret not in repr(raised.value)
     assert secret not in repr(client) and secret not in caplog.text
+
+
+def test_a_create_whose_answer_timed_out_is_found_once_the_service_made_it(sandbox):
+    client = OrdersClient(sandbox.root + "/compute/ops", sandbox.api_key, sleep=sandbox.sleep, timeout=0.5,
+                          lookup_patience=30.0)
+    sandbox.fault(path="^/compute/ops/orders/v2$", method="POST", count=1, kind="delay", delay_seconds=1.5)
+    order = client.create_order(scenes_request("slow", [ITEM_A]))
+    assert [o.id for o in client.iter_orders()] == [order.id]
+    assert len(_creates(sandbox)) == 1  # looked up until it appeared, never sent again
+    client.close()
