@@ -85,6 +85,12 @@ def _write_empty_table(path: str, table: str, fields: QgsFields, geometry_type: 
     template = QgsVectorLayer(f"{QgsWkbTypes.displayString(geometry_type)}?crs={crs}", table, "memory")
     template.dataProvider().addAttributes(fields.toList())
     template.updateFields()
+    _write_table(template, path, table, f"Could not make the table '{table}' in {path}")
+
+
+def _write_table(source: QgsVectorLayer, path: str, table: str, failure: str) -> None:
+    """`source` written as `table` of the GeoPackage at `path`: the table replaced when there, the file made
+    when missing. Raises OSError("<failure>: <the writer's message>") on failure."""
     options = QgsVectorFileWriter.SaveVectorOptions()
     options.driverName = "GPKG"
     options.fileEncoding = "UTF-8"
@@ -93,10 +99,10 @@ def _write_empty_table(path: str, table: str, fields: QgsFields, geometry_type: 
         QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteLayer if os.path.exists(path)
         else QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile
     )
-    error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(template, path, QgsCoordinateTransformContext(),
+    error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(source, path, QgsCoordinateTransformContext(),
                                                                      options)
     if error != QgsVectorFileWriter.WriterError.NoError:
-        raise OSError(f"Could not make the table '{table}' in {path}: {message}")
+        raise OSError(f"{failure}: {message}")
 
 
 def _fits(layer: QgsVectorLayer, fields: Iterable[str]) -> bool:
@@ -215,18 +221,7 @@ def copy_table(layer: QgsVectorLayer, path: str, table: str) -> QgsVectorLayer:
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    options = QgsVectorFileWriter.SaveVectorOptions()
-    options.driverName = "GPKG"
-    options.fileEncoding = "UTF-8"
-    options.layerName = table
-    options.actionOnExistingFile = (
-        QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteLayer if os.path.exists(path)
-        else QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile
-    )
-    error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(layer, path, QgsCoordinateTransformContext(),
-                                                                     options)
-    if error != QgsVectorFileWriter.WriterError.NoError:
-        raise OSError(f"Could not write '{layer.name()}' to {path}: {message}")
+    _write_table(layer, path, table, f"Could not write '{layer.name()}' to {path}")
     stored = _open_layer(path, table, layer.name())
     if not stored.isValid():
         raise OSError(f"Could not open the table '{table}' of {path}.")
