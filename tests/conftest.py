@@ -184,6 +184,17 @@ def qgis_auth(qgis_app):
 
 
 @pytest.fixture
+def fresh_project(qgis_app):
+    """QGIS's project, emptied before and after the test (layers, groups, file name)."""
+    from qgis.core import QgsProject
+
+    project = QgsProject.instance()
+    project.clear()
+    yield project
+    project.clear()
+
+
+@pytest.fixture
 def clean_settings(qgis_auth):
     """No plugin settings and no stored API keys before and after the test (auth db unlocked again)."""
     from qgis.core import QgsSettings

@@ -6,7 +6,7 @@ import os
 from datetime import timedelta, timezone
 
 import pytest
-from qgis.core import Qgis, QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
+from qgis.core import Qgis, QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
 from qgis.PyQt.QtCore import QDateTime
 
 from core import layer_store
@@ -17,14 +17,6 @@ from ui.orders.panel import OrdersPanel
 
 WAIT_MS = 60_000
 ORDERS = 9
-
-
-@pytest.fixture
-def fresh_project(qgis_app):
-    project = QgsProject.instance()
-    project.clear()
-    yield project
-    project.clear()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsDateTimeRange, QgsProject, QgsVectorLayer
+from qgis.core import QgsDateTimeRange, QgsVectorLayer
 from qgis.PyQt.QtCore import QDateTime, Qt
 
 from core import layers as layer_tools
@@ -13,14 +13,6 @@ from tests.integration.order_states import make_client, point, sim_now
 from ui.orders.panel import OrdersPanel
 
 WAIT_MS = 60_000
-
-
-@pytest.fixture
-def fresh_project(qgis_app):
-    project = QgsProject.instance()
-    project.clear()
-    yield project
-    project.clear()
 
 
 @pytest.fixture
