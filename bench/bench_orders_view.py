@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import gc
 import os
-import statistics
 import sys
 import threading
 import time
@@ -17,15 +16,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from heartbeat import TICK_MS, quiet_offscreen, run_events, summary  # noqa: E402
 from qgis.core import QgsApplication, QgsProject  # noqa: E402
-from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QEvent, QTimer, qInstallMessageHandler  # noqa: E402
+from qgis.PyQt.QtCore import QCoreApplication, QEvent, qInstallMessageHandler  # noqa: E402
 
 from core.services.planet_tasking.client import TaskingClient  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402 - also makes the repository importable as satellite_tasking
 from ui.orders.panel import OrdersPanel  # noqa: E402
 
 ORDERS = 10_000
-TICK_MS = 10
 TARGET_STALL_MS = 50.0
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 # BENCH_PROFILE=1: say what ran during each GUI-thread gap over PROFILE_GAP_MS (see Profiler).
@@ -134,60 +133,17 @@ class Profiler:
 PROFILER = Profiler() if PROFILE else None
 
 
-class TickRecorder:
-    """A 10 ms QTimer on the main thread; the gaps between its ticks are how long the GUI thread was busy."""
-
-    def __init__(self):
-        self.clock = QElapsedTimer()
-        self.last = None
-        self.gaps = []
-        self.ticks = []
-        self.timer = QTimer()
-        self.timer.setInterval(TICK_MS)
-        self.timer.timeout.connect(self.tick)
-
-    def start(self):
-        self.clock.start()
-        self.last = self.clock.nsecsElapsed()
-        self.ticks.append(time.perf_counter())
-        self.timer.start()
-
-    def tick(self):
-        now = self.clock.nsecsElapsed()
-        self.gaps.append((now - self.last) / 1e6)
-        self.ticks.append(time.perf_counter())
-        self.last = now
-
-    def stop(self):
-        self.timer.stop()
-
-
 def run_until_idle(panel, busy, scroll=False, limit=100.0, begin=None):
     """Call `begin` (what starts the phase), then process events until `busy()` is false; (seconds, tick
     gaps, longest main-thread CPU burst in ms, tick times). The heartbeat starts before `begin`, so what it
     does at once (making the layers, taking a reused table) counts as a gap like the rest."""
-    recorder = TickRecorder()
-    recorder.start()
-    started = time.perf_counter()
-    busiest = 0.0  # the main thread's own CPU time in one pass of the event loop (all callbacks in it)
-    if begin is not None:
-        cpu = time.thread_time()
-        begin()
-        busiest = time.thread_time() - cpu
-    while busy():
-        cpu = time.thread_time()
-        QCoreApplication.processEvents()
-        busiest = max(busiest, time.thread_time() - cpu)
-        # Scroll as a user would, as soon as a page has arrived: the view asks the model for more at the end.
-        if scroll and not panel.model.loading and panel.model.canFetchMore():
+    def scroll_as_a_user_would():
+        # As soon as a page has arrived: the view asks the model for more at the end.
+        if not panel.model.loading and panel.model.canFetchMore():
             panel.view.scrollToBottom()
             panel.model.fetchMore()
-        if time.perf_counter() - started > limit:
-            raise RuntimeError(f"took more than {limit:.0f} s")
-        time.sleep(0.001)
-    recorder.stop()
-    recorder.ticks.append(time.perf_counter())
-    return time.perf_counter() - started, recorder.gaps, busiest * 1000, recorder.ticks
+
+    return run_events(lambda: not busy(), limit, begin, scroll_as_a_user_would if scroll else None)
 
 
 def one_run(server: SandboxServer, captures: int):
@@ -223,19 +179,8 @@ def one_run(server: SandboxServer, captures: int):
     return {"load": load, "refresh": refresh, "map rebuild": mirror}
 
 
-def summary(values):
-    return f"min {min(values):.1f} / median {statistics.median(values):.1f} / max {max(values):.1f}"
-
-
-def _quiet_offscreen(kind, context, message) -> None:
-    # The offscreen platform warns once per shown window that it cannot propagate size hints: dozens of
-    # identical lines between the figures. Anything else still reaches stderr.
-    if "propagateSizeHints" not in message:
-        sys.stderr.write(message + "\n")
-
-
 def main() -> None:
-    qInstallMessageHandler(_quiet_offscreen)
+    qInstallMessageHandler(quiet_offscreen)
     app = QgsApplication([], True)
     app.initQgis()
     if PROFILER is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -16,9 +15,10 @@ sys.path.insert(0, str(REPO_ROOT))
 PROFILE = tempfile.mkdtemp(prefix="bench-window-search-")
 os.environ["QGIS_CUSTOM_CONFIG_PATH"] = PROFILE
 
+from heartbeat import TICK_MS, TickRecorder, quiet_offscreen, run_events, summary  # noqa: E402
 from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsGeometry, QgsPointXY  # noqa: E402
 from qgis.gui import QgsMapCanvas  # noqa: E402
-from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QSettings, QTimer, qInstallMessageHandler  # noqa: E402
+from qgis.PyQt.QtCore import QSettings, qInstallMessageHandler  # noqa: E402
 from qgis.PyQt.QtWidgets import QMainWindow  # noqa: E402
 
 from tests import plugin_package  # noqa: E402
@@ -30,7 +30,6 @@ from core.sandbox_process import SandboxProcess  # noqa: E402
 from core.services.planet_tasking.client import TaskingClient  # noqa: E402
 from core.services.planet_tasking.forms import ASSURED  # noqa: E402
 
-TICK_MS = 10
 # The issue: the GUI never stalls while the sandbox works; 50 ms is what every other GUI bench holds to.
 TARGET_STALL_MS = 50.0
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -38,48 +37,10 @@ BERLIN = (13.405, 52.52)
 API_KEY = "sandbox"  # the key the plugin's "Use local sandbox" stores
 
 
-class TickRecorder:
-    """A 10 ms QTimer on the main thread; the gaps between its ticks are how long the GUI thread was busy."""
-
-    def __init__(self):
-        self.clock = QElapsedTimer()
-        self.last = 0
-        self.gaps = []
-        self.timer = QTimer()
-        self.timer.setInterval(TICK_MS)
-        self.timer.timeout.connect(self.tick)
-
-    def start(self):
-        self.clock.start()
-        self.last = self.clock.nsecsElapsed()
-        self.timer.start()
-
-    def tick(self):
-        now = self.clock.nsecsElapsed()
-        self.gaps.append((now - self.last) / 1e6)
-        self.last = now
-
-    def stop(self):
-        self.timer.stop()
-
-
 def run_until(done, limit: float = 120.0):
-    """Process events until `done()`; (seconds, tick gaps in ms, longest main-thread CPU burst in ms)."""
-    recorder = TickRecorder()
-    recorder.start()
-    started = time.perf_counter()
-    busiest = 0.0
-    while not done():
-        cpu = time.thread_time()
-        QCoreApplication.processEvents()
-        busiest = max(busiest, time.thread_time() - cpu)
-        if time.perf_counter() - started > limit:
-            raise RuntimeError(f"took more than {limit:.0f} s")
-        time.sleep(0.001)
-    # One more pass: what the finished search hands on (table, timeline) runs in the next events.
-    QCoreApplication.processEvents()
-    recorder.stop()
-    return time.perf_counter() - started, recorder.gaps, busiest * 1000
+    """Process events until `done()`, and one more pass for what the finished search hands on (table,
+    timeline); (seconds, tick gaps in ms, longest main-thread CPU burst in ms)."""
+    return run_events(done, limit, settle=True)[:3]
 
 
 def start_sandbox(db_path: Path) -> SandboxProcess:
@@ -123,20 +84,11 @@ def one_search(panel):
     return seconds, max(gaps + recorder.gaps), burst, click, windows
 
 
-def summary(values):
-    return f"min {min(values):.1f} / median {statistics.median(values):.1f} / max {max(values):.1f}"
-
-
-def _quiet_offscreen(kind, context, message) -> None:
-    if "propagateSizeHints" not in message:
-        sys.stderr.write(message + "\n")
-
-
 def main() -> int:
     from pytest_qgis.mock_qgis_classes import MockMessageBar
     from pytest_qgis.qgis_interface import QgisInterface
 
-    qInstallMessageHandler(_quiet_offscreen)
+    qInstallMessageHandler(quiet_offscreen)
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, PROFILE)
     app = QgsApplication([], True)
