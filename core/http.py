@@ -15,7 +15,7 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, TypeVar
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -29,6 +29,7 @@ from .errors import (
     MalformedResponseError,
     NetworkError,
     NotFoundError,
+    OrderCreationUncertain,
     ProxyConfigurationError,
     RateLimitedError,
     RequestTimeoutError,
@@ -429,6 +430,30 @@ def may_still_be_running(error: ApiError) -> bool:
     or a gateway did (504) can the request still be running behind the failure.
     """
     return isinstance(error, RequestTimeoutError) or error.status in STILL_RUNNING_STATUSES
+
+
+Listed = TypeVar("Listed")
+
+
+def created_by_lost_create(look_up: Callable[[], List[Listed]], order: str, matched_by: str) -> Optional[Listed]:
+    """The order a create whose answer was lost made, among the new look-alikes `look_up()` lists; None when
+    there is none (it was not made). `order` names it for the user ("order 'Berlin'"); `matched_by` is what
+    besides the name makes a look-alike ("geometry", "products"). A failed look-up, or more than one
+    look-alike, leaves it uncertain (OrderCreationUncertain): then nothing may be sent again.
+    """
+    try:
+        candidates = look_up()
+    except ApiError as lookup_error:
+        raise OrderCreationUncertain(
+            f"The connection failed while {order} was being sent, and looking it up failed too "
+            f"({lookup_error.message}). Check the order list before sending it again.",
+            method="POST") from lookup_error
+    if len(candidates) > 1:
+        raise OrderCreationUncertain(
+            f"The connection failed while {order} was being sent, and {len(candidates)} new orders with that "
+            f"name and {matched_by} now exist. Check the order list; nothing more was sent.",
+            candidates=[o.id for o in candidates], method="POST")  # type: ignore[attr-defined]
+    return candidates[0] if candidates else None
 
 
 @dataclass

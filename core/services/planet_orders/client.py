@@ -24,7 +24,7 @@ from ...errors import (
     ServiceError,
     ValidationError,
 )
-from ...http import HttpTransport, may_still_be_running
+from ...http import HttpTransport, created_by_lost_create, may_still_be_running
 from ...log import RedactingFilter, get_logger
 from ...polling import poll_until
 from .models import ArchiveOrder, OrderRequest, OrderResult
@@ -286,21 +286,11 @@ class OrdersClient:
         return since, {o.id for o in self.iter_orders(created_on=f"{since}/..", page_size=500)}
 
     def _created_match(self, body: Mapping[str, Any], since: Optional[str], known: Set[str]) -> Optional[ArchiveOrder]:
-        try:
-            listed = self.iter_orders(created_on=f"{since}/.." if since else None, page_size=500)
-            candidates = [o for o in listed if o.id not in known and o.name == body.get("name")
-                          and o.same_products(body.get("products") or [])]
-        except ApiError as lookup_error:
-            raise OrderCreationUncertain(
-                "The connection failed while the archive order was being sent, and looking it up failed too "
-                f"({lookup_error.message}). Check the order list before sending it again.",
-                method="POST") from lookup_error
-        if len(candidates) > 1:
-            raise OrderCreationUncertain(
-                f"The connection failed while archive order {body.get('name')!r} was being sent, and "
-                f"{len(candidates)} new orders with that name and products now exist. Nothing more was sent.",
-                candidates=[o.id for o in candidates], method="POST")
-        return candidates[0] if candidates else None
+        return created_by_lost_create(
+            lambda: [o for o in self.iter_orders(created_on=f"{since}/.." if since else None, page_size=500)
+                     if o.id not in known and o.name == body.get("name")
+                     and o.same_products(body.get("products") or [])],
+            f"archive order {body.get('name')!r}", "products")
 
     def _after_ambiguous_create(self, error: ApiError, attempt: int, body: Mapping[str, Any],
                                 since: Optional[str], known: Set[str], is_canceled: IsCanceled) -> Optional[ArchiveOrder]:

@@ -22,7 +22,7 @@ from ...errors import (
     OrderCreationUncertain,
     ValidationError,
 )
-from ...http import HttpTransport, may_still_be_running
+from ...http import HttpTransport, created_by_lost_create, may_still_be_running
 from ...log import RedactingFilter, get_logger
 from ...polling import completed_share, poll_until
 from .models import (
@@ -351,22 +351,10 @@ class TaskingClient:
     def _reconcile_created_order(self, body: Mapping[str, Any], known_ids: Set[str]) -> Optional[Order]:
         """The new order with `body`'s name and target, if the service lists one (one look-up)."""
         name = body.get("name")
-        try:
-            candidates = [
-                o for o in self._same_named(name)
-                if o.id not in known_ids and o.name == name and self._same_target(o, body)
-            ]
-        except ApiError as lookup_error:
-            raise OrderCreationUncertain(
-                "The connection failed while the order was being sent, and looking it up failed too "
-                f"({lookup_error.message}). Check the order list before sending it again.",
-                method="POST") from lookup_error
-        if len(candidates) > 1:
-            raise OrderCreationUncertain(
-                f"The connection failed while order {name!r} was being sent, and {len(candidates)} new orders "
-                "with that name and geometry now exist. Check the order list; nothing more was sent.",
-                candidates=[o.id for o in candidates], method="POST")
-        return candidates[0] if candidates else None
+        return created_by_lost_create(
+            lambda: [o for o in self._same_named(name)
+                     if o.id not in known_ids and o.name == name and self._same_target(o, body)],
+            f"order {name!r}", "geometry")
 
     @staticmethod
     def _same_target(order: Order, body: Mapping[str, Any]) -> bool:
