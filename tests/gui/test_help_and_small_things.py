@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
+from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
 from qgis.gui import QgsDateTimeEdit, QgsFieldExpressionWidget
 from qgis.PyQt.QtCore import Qt, QUrl
 from qgis.PyQt.QtGui import QDesktopServices, QImage
@@ -28,24 +28,12 @@ from qgis.PyQt.QtWidgets import (
 from core import compat, names
 from core.http import HttpTransport, create_session
 from core.services.planet_tasking.client import TaskingClient
-from core.tasks import active_tasks, cancel_all_tasks
 from ui.bulk import BulkEditDialog, BulkOrderDialog
 from ui.orders.filters import OrderFilters
 from ui.settings.dialog import SettingsDialog
 from ui.shared import help
 
-
-@pytest.fixture
-def project(qgis_new_project):
-    yield QgsProject.instance()
-    QgsProject.instance().removeAllMapLayers()
-
-
-@pytest.fixture(autouse=True)
-def no_leftover_tasks(qgis_app, qtbot):
-    yield
-    cancel_all_tasks()
-    qtbot.waitUntil(lambda: not active_tasks(), timeout=20000)
+pytestmark = pytest.mark.usefixtures("no_leftover_tasks")
 
 
 def no_client():

@@ -13,7 +13,6 @@ from core.app.bulk import JOB_DISMISSED, JOB_FINISHED, BulkJob, BulkJournal, rea
 from core.services.planet_tasking.client import TaskingClient
 from core.services.planet_tasking.layers import create_orders_layer
 from core.services.planet_tasking.models import Order
-from core.tasks import active_tasks, cancel_all_tasks
 from ui.bulk import (
     BulkEditDialog,
     BulkOrderDialog,
@@ -44,17 +43,7 @@ def by_service(factory):
     return lambda service_id: factory()
 
 
-@pytest.fixture(autouse=True)
-def no_leftover_tasks(qgis_app, qtbot):
-    yield
-    cancel_all_tasks()
-    qtbot.waitUntil(lambda: not active_tasks(), timeout=20000)
-
-
-@pytest.fixture
-def project(qgis_new_project):
-    yield QgsProject.instance()
-    QgsProject.instance().removeAllMapLayers()
+pytestmark = pytest.mark.usefixtures("no_leftover_tasks")
 
 
 def wells_layer() -> QgsVectorLayer:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
+from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QProgressBar
 
 from core import compat
 from core.app.bulk import BulkJob
 from core.services.planet_tasking.layers import create_orders_layer
-from core.tasks import active_tasks, cancel_all_tasks
 from ui.bulk import BulkEditDialog, BulkOrderDialog, selected_order_ids_from
 
 # Long names, as an analyst's own layer has them: they must not push the other columns out of view.
@@ -19,17 +18,7 @@ SITES = ["Tempelhofer Feld, former airport apron and runways", "Tegel airport", 
          "Flughafen Schönefeld", "Wannsee beach", "Pfaueninsel"]
 
 
-@pytest.fixture(autouse=True)
-def no_leftover_tasks(qgis_app, qtbot):
-    yield
-    cancel_all_tasks()
-    qtbot.waitUntil(lambda: not active_tasks(), timeout=20000)
-
-
-@pytest.fixture
-def project(qgis_new_project):
-    yield QgsProject.instance()
-    QgsProject.instance().removeAllMapLayers()
+pytestmark = pytest.mark.usefixtures("no_leftover_tasks")
 
 
 def sites_layer(count: int) -> QgsVectorLayer:
