@@ -27,6 +27,10 @@ DEFAULT_BASE_URLS: Dict[str, str] = {
     UP42: "https://api.up42.com/",
 }
 SERVICES = tuple(DEFAULT_BASE_URLS)
+# Planet gives an account ONE API key for all its APIs: the Orders API uses the key stored for Planet
+# Tasking (entered once, in the settings dialog, which offers only tasking services). Each service keeps
+# its own base URL.
+KEY_OF: Dict[str, str] = {PLANET_ORDERS: PLANET_TASKING}
 
 # The local sandbox serves each emulated API under the same path as the real service.
 SANDBOX_HOST = "127.0.0.1"
@@ -297,9 +301,14 @@ def sandbox_area_limit(pl_number: str, port: Optional[int] = None, timeout: floa
 
 # --- API keys (QgsAuthManager only) -----------------------------------------------------------------
 
+def key_service(service: str = PLANET_TASKING) -> str:
+    """The service whose stored key `service` uses: itself, or for Planet's Orders API Planet Tasking's."""
+    return KEY_OF.get(_check_service(service), service)
+
+
 def auth_config_id(service: str = PLANET_TASKING) -> str:
     """The id of the auth configuration holding the service's key ("" when none); never the key."""
-    return _get(f"auth/{_check_service(service)}", "", str) or ""
+    return _get(f"auth/{key_service(service)}", "", str) or ""
 
 
 def _auth_manager():
@@ -360,7 +369,7 @@ def get_api_key(service: str = PLANET_TASKING) -> Optional[str]:
 def set_api_key(service: str, key: Optional[str]) -> str:
     """Store the key encrypted in QgsAuthManager (updating the existing entry) and return its config id;
     CredentialError (a ValueError) for a key check_api_key refuses, with nothing stored or removed."""
-    _check_service(service)
+    service = key_service(service)
     key = check_api_key(key)  # before anything is stored or cleared: a refused key changes nothing
     if not key:
         clear_api_key(service)
@@ -387,7 +396,8 @@ def set_api_key(service: str, key: Optional[str]) -> str:
 
 
 def clear_api_key(service: str = PLANET_TASKING) -> None:
-    """Remove the stored key and its auth configuration."""
+    """Remove the stored key and its auth configuration (for every service sharing it)."""
+    service = key_service(service)
     config_id = auth_config_id(service)
     _remove(f"auth/{service}")
     if not config_id:

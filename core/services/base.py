@@ -92,6 +92,22 @@ class BulkSending(Protocol):
     def iter_bulk_payloads(self, bulk_id: str, **kwargs: Any) -> Iterator[Any]: ...
 
 
+class ArchiveOrdering(Protocol):
+    """Order imagery that already exists, and follow the order until the service has finished it."""
+
+    def create_order(self, request: Any, *, is_canceled: Any = None) -> OrderLike: ...
+
+    def get_order(self, order_id: str) -> Any: ...
+
+    def wait_for(self, order: Any, *, is_canceled: Any = None, on_progress: Any = None, **kwargs: Any) -> Any: ...
+
+
+class Downloading(Protocol):
+    """Download a finished order's files into a folder, resuming what an earlier try left (`.part` files)."""
+
+    def download_results(self, order: Any, folder: Any, *, is_canceled: Any = None, progress: Any = None) -> Any: ...
+
+
 # Which Protocol a client must meet for each capability (checked by the adapter tests).
 PROTOCOLS = {
     Capability.QUOTE: Quoting,
@@ -102,6 +118,8 @@ PROTOCOLS = {
     Capability.CHARGED_CANCELLATION: Cancelling,
     Capability.CAPTURES: CaptureReader,
     Capability.BULK: BulkSending,
+    Capability.ARCHIVE_ORDER: ArchiveOrdering,
+    Capability.DOWNLOAD: Downloading,
 }
 
 

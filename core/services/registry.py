@@ -6,11 +6,11 @@ import importlib
 from typing import Any, Callable, Dict, List, Optional
 
 from .. import settings
-from .base import ServiceDescriptor, missing_methods
+from .base import Capability, ServiceDescriptor, missing_methods
 
 # THE place a service is registered: the name of its package under core/services/, whose `adapter`
 # module defines DESCRIPTOR. Nothing else in the plugin lists services.
-ADAPTERS = ("planet_tasking",)
+ADAPTERS = ("planet_tasking", "planet_orders")
 
 _descriptors: Dict[str, ServiceDescriptor] = {}
 
@@ -23,15 +23,25 @@ def _loaded() -> Dict[str, ServiceDescriptor]:
     return _descriptors
 
 
-def services() -> List[ServiceDescriptor]:
-    """Every registered service, in registration order."""
-    return list(_loaded().values())
+def services(capability: Optional[Capability] = None) -> List[ServiceDescriptor]:
+    """Every registered service, in registration order; with `capability`, only those that have it."""
+    return [d for d in _loaded().values() if capability is None or d.can(capability)]
+
+
+def tasking_services() -> List[ServiceDescriptor]:
+    """The services that can place tasking orders: the choices of "the tasking service" (settings, dock)."""
+    return services(Capability.PLACE)
 
 
 def active_service_id() -> str:
-    """The service the dock and the dialogs work with (a setting; the first registered one by default)."""
+    """The tasking service the dock and the dialogs work with (a setting; the first tasking one by default).
+
+    An archive service (Planet's Orders API) is never the active one: the dock's new-order and orders tabs
+    are tasking's; archive orders are reached by their own id (`service("planet_orders")`).
+    """
     chosen = settings.active_service()
-    return chosen if chosen in _loaded() else ADAPTERS[0]
+    tasking = [d.id for d in tasking_services()]
+    return chosen if chosen in tasking else tasking[0]
 
 
 def service(service_id: Optional[str] = None) -> ServiceDescriptor:

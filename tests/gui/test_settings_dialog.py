@@ -21,9 +21,11 @@ def dialog(qgis_iface):
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
-def test_the_service_list_is_the_registry_and_the_active_one_is_chosen(dialog):
+def test_the_service_list_is_the_registrys_tasking_services_and_the_active_one_is_chosen(dialog):
     combo = dialog.service_combo
-    assert [combo.itemData(i) for i in range(combo.count())] == [s.id for s in registry.services()]
+    assert [combo.itemData(i) for i in range(combo.count())] == [s.id for s in registry.tasking_services()]
+    # The archive service is registered but is no choice of the service to task: it shares Planet's key.
+    assert "planet_orders" in [s.id for s in registry.services()] and combo.findData("planet_orders") == -1
     assert [combo.itemText(i) for i in range(combo.count())][0] == "Planet Tasking"
     assert dialog.service_id == registry.active_service_id() == "planet_tasking"
 

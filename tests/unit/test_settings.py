@@ -103,7 +103,9 @@ def test_api_key_round_trips_through_the_auth_manager_only(qgis_auth):
     config_id = settings.set_api_key("planet_tasking", KEY)
     assert settings.get_api_key("planet_tasking") == KEY
     assert settings.has_api_key("planet_tasking") and settings.is_configured()
-    assert settings.get_api_key("planet_orders") is None
+    # Planet has one key per account: the Orders API uses the one stored for Tasking; UP42 has its own.
+    assert settings.get_api_key("planet_orders") == KEY and settings.has_api_key("planet_orders")
+    assert settings.get_api_key("up42") is None
 
     # Stored as an encrypted auth configuration of a method QGIS 3.22 has.
     assert config_id in qgis_auth.configIds()

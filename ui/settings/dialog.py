@@ -48,7 +48,9 @@ class SettingsDialog(QDialog):
         self.service_combo = QComboBox(self)
         self.service_combo.setObjectName("serviceCombo")
         self.service_combo.setToolTip("The tasking service to order from. Each service keeps its own API key and URL.")
-        for descriptor in registry.services():
+        # Only tasking services: an archive service (Planet's Orders API) shares the tasking key and is not
+        # a choice of "the service to order from".
+        for descriptor in registry.tasking_services():
             self.service_combo.addItem(descriptor.title, descriptor.id)
 
         self.api_key_edit = QLineEdit(self)

@@ -225,8 +225,9 @@ class OrdersClient:
         """Queue depth: {"organization": {"queued_orders", "running_orders"}, "user": {...}}."""
         return dict(self._request("GET", "stats/orders/v2").data or {})
 
-    def cancel_order(self, order_id: str) -> ArchiveOrder:
+    def cancel_order(self, order_id: str, *, accept_cancellation_charge: bool = False) -> ArchiveOrder:
         """Cancel a queued order (PUT); OrderNotCancellable, with the service's reason, for any other.
+        (`accept_cancellation_charge` is the Cancelling Protocol's: cancelling an archive order costs nothing.)
 
         PUT is retried by the transport; a retry of a cancel that was done but whose answer was lost
         is refused as "it is cancelled", which is what was asked, so it is read and returned."""
