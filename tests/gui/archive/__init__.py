@@ -1,0 +1,1 @@
+"""Widget and GUI tests of the Order imagery dialog."""
