@@ -198,6 +198,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: Any, headers: Optional[Dict[str, str]] = None, raw: Optional[bytes] = None) -> None:
         headers = dict(headers or {})
+        if hasattr(body, "send_to"):  # a file on disk, sent in pieces however big (Orders API downloads)
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                body.send_to(self.connection)
+            return
         if raw is not None:
             payload = raw
         elif isinstance(body, bytes):  # a file an API serves (Orders API downloads)
@@ -266,6 +275,9 @@ class Handler(BaseHTTPRequestHandler):
         else:
             lowered = {k.lower(): v for k, v in self.headers.items()}
             status, answer, headers = app.call_api(method, path, query, body, lowered, self._base_url())
+            if callable(answer):
+                # An answer an API finishes once the simulation's lock is released (a big file made on disk).
+                status, answer, headers = answer()
         if fault is not None and fault.when == "after":
             if fault.kind == "delay":
                 time.sleep(fault.delay_seconds)
@@ -280,14 +292,17 @@ class Handler(BaseHTTPRequestHandler):
             self.app.faults.log(method, path, query, None)
             self._drop()
             return
-        if fault.kind == "malformed" and isinstance(answer, bytes):
+        if fault.kind == "malformed" and (isinstance(answer, bytes) or hasattr(answer, "send_to")):
             # A file cut short: the full Content-Length is promised, half the bytes come, the connection closes
             # (what a client resuming a download must survive).
             self.app.faults.log(method, path, query, 200)
             self.send_response(200)
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(answer[: len(answer) // 2])
+            if isinstance(answer, bytes):
+                self.wfile.write(answer[: len(answer) // 2])
+            else:
+                answer.send_to(self.connection, limit=len(answer) // 2)
             self._drop()
             return
         if fault.kind == "malformed":

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import struct
-from typing import List, Sequence, Tuple
+from typing import Iterator, List, Sequence, Tuple
 
 # TIFF tag ids and field types used below.
 _SHORT, _LONG, _DOUBLE = 3, 4, 12
 _GEOKEY_DIRECTORY, _MODEL_PIXEL_SCALE, _MODEL_TIEPOINT = 34735, 33550, 33922
+
+
+CHUNK_BYTES = 4 << 20  # pixel rows handed out at a time: a 200 MB raster is written in constant memory
 
 
 def write_geotiff(bounds: Tuple[float, float, float, float], width: int, height: int, bands: int,
@@ -16,8 +19,19 @@ def write_geotiff(bounds: Tuple[float, float, float, float], width: int, height:
 
     Pixels are a deterministic pattern per band so a viewer shows an image, not noise or black.
     """
+    return b"".join(geotiff_chunks(bounds, width, height, bands, bits, seed))
+
+
+def geotiff_chunks(bounds: Tuple[float, float, float, float], width: int, height: int, bands: int,
+                   bits: int = 8, seed: int = 0) -> Iterator[bytes]:
+    """The bytes of write_geotiff's file in pieces of at most a few MB: the header, then bands of rows."""
+    yield _header(bounds, width, height, bands, bits, width * height * bands * bits // 8)
+    yield from _pixel_chunks(width, height, bands, bits, seed)
+
+
+def _header(bounds: Tuple[float, float, float, float], width: int, height: int, bands: int, bits: int,
+            pixel_bytes: int) -> bytes:
     west, south, east, north = bounds
-    pixels = _pixels(width, height, bands, bits, seed)
 
     geokeys: Sequence[int] = (1, 1, 0, 3,       # version 1.1.0, 3 keys
                               1024, 0, 1, 2,    # GTModelTypeGeoKey = geographic
@@ -30,7 +44,7 @@ def write_geotiff(bounds: Tuple[float, float, float, float], width: int, height:
     entries = [
         (256, _LONG, [width]), (257, _LONG, [height]), (258, _SHORT, [bits] * bands), (259, _SHORT, [1]),
         (262, _SHORT, [photometric]), (273, _LONG, [0]), (277, _SHORT, [bands]), (278, _LONG, [height]),
-        (279, _LONG, [len(pixels)]), (284, _SHORT, [1]),
+        (279, _LONG, [pixel_bytes]), (284, _SHORT, [1]),
     ]
     if extra_samples > 0:
         entries.append((338, _SHORT, [0] * extra_samples))  # unspecified extra bands (NIR, red edge...)
@@ -65,10 +79,10 @@ def write_geotiff(bounds: Tuple[float, float, float, float], width: int, height:
     packed_entries[pixel_offset_entry] = struct.pack("<HHII", 273, _LONG, 1, pixel_start)
     header = b"II" + struct.pack("<HI", 42, header_size)
     ifd = struct.pack("<H", len(entries)) + b"".join(packed_entries) + struct.pack("<I", 0)
-    return header + ifd + bytes(out_of_line) + pixels
+    return header + ifd + bytes(out_of_line)
 
 
-def _pixels(width: int, height: int, bands: int, bits: int, seed: int) -> bytes:
+def _pixel_chunks(width: int, height: int, bands: int, bits: int, seed: int) -> Iterator[bytes]:
     """The pixel data: a pattern that repeats every 64 pixels both ways, so big rasters cost little to make."""
     period = 64
     code = "B" if bits == 8 else "H"
@@ -84,4 +98,6 @@ def _pixels(width: int, height: int, bands: int, bits: int, seed: int) -> bytes:
         whole, rest = divmod(width, period)
         pixel_bytes = bands * bits // 8
         rows.append(block * whole + block[: rest * pixel_bytes])
-    return b"".join(rows[y % period] for y in range(height))
+    rows_per_chunk = max(1, CHUNK_BYTES // max(1, len(rows[0])))
+    for first in range(0, height, rows_per_chunk):
+        yield b"".join(rows[y % period] for y in range(first, min(height, first + rows_per_chunk)))

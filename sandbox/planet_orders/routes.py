@@ -222,6 +222,9 @@ class OrdersApi:
                            "failed": {"count": len(failures), "failures": failures}}}
 
     def _download(self, token: str, now: datetime, range_header: Optional[str]) -> Response:
+        """The link is checked under the lock; the file is made (first time) and sent after it is released,
+        by the deferred answer returned here, so a big download neither holds up the simulation nor fills
+        memory."""
         claim, reason = files.read_token(self.sim.seed, token, now)
         if claim is None:
             raise ApiError(401, {"message": reason})
@@ -229,19 +232,8 @@ class OrdersApi:
         order = self.sim.store.get(KIND, order_id)
         if order is None or not 0 <= index < len(order["_results"]):
             raise ApiError(404, {"message": "The result no longer exists."})
-        data, media_type = files.file_bytes(order, index)
-        filename = posixpath.basename(order["_results"][index]["name"])
-        headers = {"Content-Type": media_type, "Content-Disposition": f'attachment; filename="{filename}"',
-                   "Accept-Ranges": "bytes", "ETag": '"' + files.etag(data) + '"'}
-        if not range_header:
-            return 200, data, headers
-        # One byte range (what a client resuming a download sends), as a storage bucket answers it.
-        span = _byte_range(range_header, len(data))
-        if span is None:
-            raise ApiError(416, {"message": "Requested range not satisfiable."}, {"Content-Range": f"bytes */{len(data)}"})
-        start, end = span
-        headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-        return 206, data[start: end + 1], headers
+        # A finished order's results never change, so the list can be read after the lock is released.
+        return 200, partial(_serve_file, order_id, list(order["_results"]), index, range_header), {}
 
     def seed_demo(self) -> int:
         """`--demo`: archive orders, after the Tasking API's demo so its captures can be ordered."""
@@ -265,6 +257,22 @@ class OrdersApi:
                 self.sim.store.commit()
             setting = self.sim.store.get(SETTINGS_KIND, "raster-size")
             return 200, {"pixels": setting["pixels"] if setting else TIFF_SIZE}
+
+
+def _serve_file(order_id: str, results: List[dict], index: int, range_header: Optional[str]) -> Response:
+    made = files.result_file(order_id, results, index)
+    filename = posixpath.basename(results[index]["name"])
+    headers = {"Content-Type": made.media_type, "Content-Disposition": f'attachment; filename="{filename}"',
+               "Accept-Ranges": "bytes", "ETag": f'"{made.md5}"'}
+    if not range_header:
+        return 200, files.FileSpan(made.path, 0, made.size), headers
+    # One byte range (what a client resuming a download sends), as a storage bucket answers it.
+    span = _byte_range(range_header, made.size)
+    if span is None:
+        return 416, {"message": "Requested range not satisfiable."}, {"Content-Range": f"bytes */{made.size}"}
+    start, end = span
+    headers["Content-Range"] = f"bytes {start}-{end}/{made.size}"
+    return 206, files.FileSpan(made.path, start, end + 1 - start), headers
 
 
 def _byte_range(header: str, total: int) -> Optional[Tuple[int, int]]:
