@@ -39,6 +39,8 @@ class SatelliteTaskingPlugin:
         self.actions: List[QAction] = []
         # Every signal connection the plugin makes, so unload can undo exactly those.
         self._connections: List[Tuple[Any, Callable]] = []
+        # The Processing provider (Toolbox, models, qgis_process), registered by initProcessing.
+        self.provider = None
         self._log = get_logger("plugin")
 
     def _connect(self, signal, slot) -> None:
@@ -57,8 +59,21 @@ class SatelliteTaskingPlugin:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
+    def initProcessing(self) -> None:  # noqa: N802 - the name QGIS (and qgis_process, without a GUI) calls
+        """Register the Processing provider once; unload removes it."""
+        if self.provider is not None:
+            return
+        from .processing_provider.provider import SatelliteTaskingProvider
+
+        provider = SatelliteTaskingProvider()
+        if QgsApplication.processingRegistry().addProvider(provider):
+            self.provider = provider
+        else:  # another copy of the plugin has it: unload must not remove that one
+            self._log.warning("A Processing provider named satellite_tasking is registered already")
+
     def initGui(self) -> None:  # noqa: N802 - the name QGIS calls
         setup_logging()
+        self.initProcessing()
         self.toolbar = self.iface.addToolBar(names.PLUGIN_TITLE)
         self.toolbar.setObjectName("SatelliteTaskingToolbar")
         self.dock_action = self._add_action(
@@ -159,6 +174,10 @@ class SatelliteTaskingPlugin:
             self.iface.mainWindow().removeToolBar(self.toolbar)
             self.toolbar.deleteLater()
             self.toolbar = None
+
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
 
         self._log.info("Satellite Tasking unloaded")
         teardown_logging()

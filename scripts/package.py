@@ -17,7 +17,7 @@ PLUGIN = "satellite_tasking"
 # What a user's QGIS needs: the code, its resources and the sandbox (users without an account run it).
 # Listed rather than excluded, so nothing new (tests, benchmarks, tooling) slips into the zip unnoticed.
 TOP_FILES = ("__init__.py", "plugin.py", "metadata.txt", "README.md", "LICENSE")
-TOP_DIRS = ("core", "ui", "resources", "sandbox")
+TOP_DIRS = ("core", "ui", "processing_provider", "resources", "sandbox")
 SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp", "~")
 

@@ -92,6 +92,14 @@ def test_the_ui_never_imports_a_service_client():
     assert offences("ui", service_client_import) == []
 
 
+def test_processing_reaches_services_only_through_the_workflows_and_the_registry():
+    """The Processing provider calls core/app and core plumbing: no widget, no ui/, no service package."""
+    def forbidden(module: str) -> bool:
+        return widget_import(module) or _is_service_package(module)
+
+    assert _modules("processing_provider") and offences("processing_provider", forbidden) == []
+
+
 def test_one_service_package_never_imports_another():
     services = REPO_ROOT / "core" / "services"
     for package in (p for p in services.iterdir() if (p / "__init__.py").exists()):

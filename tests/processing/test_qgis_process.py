@@ -1,0 +1,87 @@
+"""The provider through the real `qgis_process` binary: the plugin installed in a throw-away profile, the sandbox
+URL from that profile's settings, `list` showing the provider and `run` writing a priced layer."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from qgis.core import QgsVectorLayer
+
+from tests.plugin_package import REPO_ROOT
+
+# The binary itself: /usr/bin/qgis_process is a wrapper script that adds Debian's QGIS_OPTS (--noversioncheck,
+# an option of the desktop application that qgis_process refuses).
+BINARY = shutil.which("qgis_process.bin") or shutil.which("qgis_process")
+
+pytestmark = pytest.mark.skipif(BINARY is None, reason="qgis_process is not installed")
+
+
+@pytest.fixture
+def profile(tmp_path, sandbox):
+    """A QGIS configuration folder whose default profile has the plugin enabled and the local sandbox switched on
+    (its port: the test sandbox's), and a plugin folder holding `satellite_tasking` (a link to this tree)."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "satellite_tasking").symlink_to(REPO_ROOT, target_is_directory=True)
+    config = tmp_path / "config"
+    ini = config / "profiles" / "default" / "QGIS" / "QGIS3.ini"
+    ini.parent.mkdir(parents=True)
+    port = int(sandbox.root.rsplit(":", 1)[1])
+    ini.write_text("[PythonPlugins]\nsatellite_tasking=true\n\n"
+                   f"[satellite_tasking]\nuse_sandbox=true\nsandbox_port={port}\n", encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("QGIS_")}
+    env.update(QT_QPA_PLATFORM="offscreen", QGIS_CUSTOM_CONFIG_PATH=str(config), QGIS_PLUGINPATH=str(plugins),
+               SATELLITE_TASKING_BULK_JOURNAL=str(tmp_path / "journal.sqlite"))
+    return env
+
+
+def qgis_process(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BINARY, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def json_answer(stdout: str) -> dict:
+    """The JSON document qgis_process --json prints (QGIS may print lines of its own before it)."""
+    return json.loads(stdout[stdout.index("{"):])
+
+
+def strips_geojson(path: Path) -> None:
+    """Two 20 km strips and a 1 km stub near Munich, in EPSG:4326 (GeoJSON's CRS)."""
+    def line(name: str, lat: float, length_deg: float) -> dict:
+        return {"type": "Feature", "properties": {"site": name},
+                "geometry": {"type": "LineString", "coordinates": [[11.5, lat], [11.5 + length_deg, lat]]}}
+
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        line("north strip", 48.3, 0.27), line("stub", 48.1, 0.013), line("east strip", 47.9, 0.3)]}),
+        encoding="utf-8")
+
+
+def test_qgis_process_lists_the_provider_and_prices_a_file_against_the_sandbox(profile, sandbox, tmp_path):
+    listed = qgis_process(profile, "list")
+    assert listed.returncode == 0, listed.stderr
+    section = listed.stdout.split("Satellite Tasking", 1)
+    assert len(section) == 2, listed.stdout
+    for algorithm in ("price_aois", "load_orders", "load_captures"):
+        assert f"satellite_tasking:{algorithm}" in section[1]
+
+    helped = qgis_process(profile, "help", "satellite_tasking:price_aois")
+    assert helped.returncode == 0 and "1,000" in helped.stdout and "Example" in helped.stdout
+
+    source, output = tmp_path / "strips.geojson", tmp_path / "priced.geojson"
+    strips_geojson(source)
+    sandbox.reset()
+    ran = qgis_process(profile, "--json", "run", "satellite_tasking:price_aois", "--",
+                       f"INPUT={source}", "NAME=\"site\"", f"OUTPUT={output}")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    results = json_answer(ran.stdout)["results"]
+    assert results["PRICED"] == 2 and results["FAILED"] == 1
+    priced = QgsVectorLayer(str(output), "priced", "ogr")
+    rows = {f["site"]: f for f in priced.getFeatures()}
+    assert rows["north strip"]["price"] > 0 and rows["east strip"]["price"] > 0
+    assert rows["stub"]["price_error"] and not rows["stub"]["price"]
+    # The settings' sandbox answered: one list-pricing request for the two valid strips.
+    assert len([r for r in sandbox.requests_seen() if r["path"].endswith("/pricing/")]) == 1
