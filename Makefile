@@ -28,14 +28,17 @@ setup:
 	@scripts/ensure_system.sh
 	@scripts/ensure_venv.sh
 	@scripts/ensure_sdk_venv.sh
+	@scripts/ensure_up42_venv.sh
 
 lint: setup
 	$(VENV)/bin/ruff check .
 
 # pytest's own exit code is kept: 5 ("no tests collected") fails the target like any other failure.
-# PLANET_SDK_PYTHON: Planet's own SDK checks the sandbox's Orders API from its own venv (requirements-sdk.txt).
+# PLANET_SDK_PYTHON: Planet's own SDK checks the sandbox's Orders API from its own venv (requirements-sdk.txt);
+# UP42_SDK_PYTHON: up42-py checks the sandbox's UP42 API from its own (requirements-up42.txt; absent below Python 3.11).
 test: lint
-	PLANET_SDK_PYTHON=$(CURDIR)/.venv-planet-sdk/bin/python $(VPY) -m pytest tests -ra --timeout=600
+	PLANET_SDK_PYTHON=$(CURDIR)/.venv-planet-sdk/bin/python UP42_SDK_PYTHON=$(CURDIR)/.venv-up42/bin/python \
+		$(VPY) -m pytest tests -ra --timeout=600
 
 # The same suite on QGIS 3.40 LTR / Python 3.13, in a Debian 13 root made by debootstrap and kept for next time
 # (QGIS340_ROOT, default /var/cache/satellite-tasking/debian13-qgis340); extra pytest arguments via ARGS.

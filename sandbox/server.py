@@ -9,7 +9,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from sandbox.errors import ApiError, not_found
 from sandbox.faults import Fault, FaultBoard
@@ -17,6 +17,7 @@ from sandbox.planet_orders.routes import OrdersApi
 from sandbox.planet_tasking.routes import TaskingApi
 from sandbox.simulation import Simulation
 from sandbox.timefmt import format_time
+from sandbox.up42.routes import mount as up42_mount
 
 Response = Tuple[int, Any, Dict[str, str]]
 
@@ -35,10 +36,14 @@ class Api(Protocol):
 
 
 # The one place an API is registered: the path prefix it serves (with its trailing slash) and its class.
-# The first matching prefix wins. UP42 is to be added here.
+# The first matching prefix wins. UP42 has no prefix of its own: its paths start at the root under three
+# (login, v2 API, schemas), none of which begins another API's prefix; one UP42 API object serves all three.
 APIS: Sequence[Tuple[str, Callable[[Simulation], Api]]] = (
     ("/tasking/v2/", TaskingApi),
     ("/compute/ops/", OrdersApi),
+    ("/realms/", up42_mount("/realms/")),
+    ("/v2/", up42_mount("/v2/", control=True)),
+    ("/orders/schema/", up42_mount("/orders/schema/")),
 )
 
 MAX_BODY = 50 * 1024 * 1024
@@ -191,6 +196,12 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         if not raw.strip():
             return True, None
+        if (self.headers.get("Content-Type") or "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            # A form (UP42's login): a dict of its fields, the last value of a repeated one.
+            try:
+                return True, dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+            except UnicodeDecodeError as error:
+                return False, f"Form parse error - {error}"
         try:
             return True, json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:

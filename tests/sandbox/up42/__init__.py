@@ -1,0 +1,1 @@
+"""Tests of the sandbox's UP42 tasking API, over HTTP."""
