@@ -9,7 +9,6 @@ import requests
 from qgis.core import QgsGeometry, QgsRasterLayer, QgsRectangle
 
 from core.errors import Cancelled, ValidationError
-from core.services.planet_orders import client as orders_client
 from core.services.planet_orders.client import ChecksumMismatch, OrdersClient
 from core.services.planet_orders.forms import (
     basemap_request,
@@ -108,11 +107,12 @@ def test_a_cancelled_download_leaves_no_file_under_its_name_and_resumes_later(sa
 def test_a_file_that_never_matches_the_manifest_is_refused_and_not_kept(sandbox, orders, tmp_path, monkeypatch):
     done = orders.wait_for(orders.create_order(scenes_request("bad bytes", [ITEM_A], product_bundle="visual")),
                            poll=30.0)
-    real_md5 = orders_client._md5
-    # The sandbox always serves the right bytes; a digest that never matches stands in for a broken cache
-    # or disk that corrupts every copy, fresh downloads included.
-    monkeypatch.setattr(orders_client, "_md5",
-                        lambda path: "0" * 32 if str(path).endswith(".tif.part") else real_md5(path))
+    real_digests = OrdersClient._manifest_digests
+    # The sandbox always serves the right bytes; manifest digests of the rasters that never match them stand
+    # in for a broken cache or disk that corrupts every copy, fresh downloads included.
+    monkeypatch.setattr(OrdersClient, "_manifest_digests", staticmethod(lambda manifest, path: {
+        name: dict(entry, md5="0" * 32, sha256="0" * 64) if name.endswith(".tif") else entry
+        for name, entry in real_digests(manifest, path).items()}))
     with pytest.raises(ChecksumMismatch, match="Visual.tif"):
         orders.download_results(done, tmp_path)
     assert not list(tmp_path.rglob("*.tif")) and not list(tmp_path.rglob("*.tif.part"))
