@@ -81,6 +81,8 @@ class OrderRequest:
             raise problem(400, "Bad Request", "tags: must be a list of strings")
         self.tags: Optional[List[str]] = tags
         self.geometries = self._geometries(body.get("featureCollection"), params.get("geometry"))
+        # The params are the same for every order of the batch: checked once, however many features.
+        self.params_problems = jsonschema.validate(params, self.product["schema"], "params")
 
     @staticmethod
     def _geometries(collection: Any, params_geometry: Any) -> List[Tuple[str, Any]]:
@@ -104,8 +106,7 @@ class OrderRequest:
 
     def problems(self, index: int, account: Account, now: datetime) -> List[Tuple[str, str]]:
         """Everything wrong with the order at `index`: schema, geometry, window, area."""
-        schema = catalog.PRODUCTS[self.product_id]["schema"]
-        found = jsonschema.validate(self.params, schema, "params")
+        found = list(self.params_problems)
         path, geometry = self.geometries[index]
         geometry_problem = _geometry_problem(geometry)
         if geometry_problem:
@@ -252,9 +253,13 @@ def order_event(sim: Simulation, order: dict, event: str, at: datetime, _target:
     elif event == "study":
         _new_study(sim, order, at)
         _set(sim, order, at, sub_status="FEASIBILITY_WAITING_RESPONSE")
+        _lapse_at_window_end(sim, order, at)
     elif event == "quotation":
         _new_quotation(sim, order, at)
         _set(sim, order, at, sub_status="QUOTATION_WAITING_RESPONSE")
+        _lapse_at_window_end(sim, order, at)
+    elif event == "lapsed":
+        _set(sim, order, at, "FAILED_PERMANENTLY")
     elif event == "capture":
         _set(sim, order, at, "BEING_FULFILLED")
         sim.schedule(ORDER_KIND, order, at + DELIVERY, "delivered")
@@ -262,6 +267,20 @@ def order_event(sim: Simulation, order: dict, event: str, at: datetime, _target:
         _set(sim, order, at, "FULFILLED")
     elif event == "missed":
         _set(sim, order, at, "FAILED_PERMANENTLY")
+
+
+def _lapse_at_window_end(sim: Simulation, order: dict, at: datetime) -> None:
+    """A study or quotation still undecided when the window ends fails the order (a decision supersedes it)."""
+    sim.schedule(ORDER_KIND, order, max(_window(order)[1], at), "lapsed")
+
+
+def _waiting(sim: Simulation, order_id: str, sub_status: str) -> dict:
+    """The order a decision is for, which must still wait for it (409 otherwise: it lapsed or was decided)."""
+    order = sim.store.get(ORDER_KIND, order_id)
+    if order is None or order["status"] != "PLACED" or order["orderDetails"]["subStatus"] != sub_status:
+        state = "gone" if order is None else f"{order['status']} ({order['orderDetails']['subStatus']})"
+        raise problem(409, "Conflict", f"Order {order_id} is {state}: this can no longer be decided.")
+    return order
 
 
 def _window(order: dict) -> Tuple[datetime, datetime]:
@@ -314,14 +333,13 @@ def decide_study(sim: Simulation, study: dict, body: Any) -> dict:
         raise problem(400, "Bad Request", f"acceptedOptionId: {option_id} is not an option of this feasibility study")
     if study["decision"] != "NOT_DECIDED":
         raise problem(409, "Conflict", "This feasibility study has already been decided.")
+    order = _waiting(sim, study["orderId"], "FEASIBILITY_WAITING_RESPONSE")
     now = sim.now()
     study.update({"decision": "ACCEPTED", "decisionAt": format_time(now), "updatedAt": format_time(now),
                   "decisionOption": {"id": option["id"], "description": option["description"]}})
     sim.store.touch(STUDY_KIND, study)
-    order = sim.store.get(ORDER_KIND, study["orderId"])
-    if order is not None and order["orderDetails"]["subStatus"] == "FEASIBILITY_WAITING_RESPONSE":
-        _set(sim, order, now, sub_status="QUOTATION_WAITING_UPLOAD")
-        sim.schedule(ORDER_KIND, order, now + QUOTATION_UPLOAD, "quotation")
+    _set(sim, order, now, sub_status="QUOTATION_WAITING_UPLOAD")
+    sim.schedule(ORDER_KIND, order, now + QUOTATION_UPLOAD, "quotation")
     return study
 
 
@@ -332,13 +350,12 @@ def decide_quotation(sim: Simulation, quotation: dict, body: Any) -> dict:
         raise problem(400, "Bad Request", f"decision: {decision!r} is not one of 'ACCEPTED', 'REJECTED'")
     if quotation["decision"] != "NOT_DECIDED":
         raise problem(409, "Conflict", f"This quotation has already been {quotation['decision'].lower()}.")
+    order = _waiting(sim, quotation["orderId"], "QUOTATION_WAITING_RESPONSE")
     now = sim.now()
     quotation.update({"decision": decision, "decisionAt": format_time(now), "updatedAt": format_time(now)})
     sim.store.touch(QUOTATION_KIND, quotation)
-    order = sim.store.get(ORDER_KIND, quotation["orderId"])
-    if order is None or order["orderDetails"]["subStatus"] != "QUOTATION_WAITING_RESPONSE":
-        return quotation
     if decision == "REJECTED":
+        sim.schedule(ORDER_KIND, order, None)
         _set(sim, order, now, "FAILED_PERMANENTLY", "QUOTATION_REJECTED")
         return quotation
     _set(sim, order, now, sub_status="QUOTATION_ACCEPTED")

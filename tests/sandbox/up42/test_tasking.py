@@ -76,14 +76,27 @@ def test_a_rejected_quotation_ends_the_order(sandbox, up42):
     assert status(up42, order_id) == ("FAILED_PERMANENTLY", "QUOTATION_REJECTED")
 
 
-def test_a_quotation_accepted_after_the_window_fails_the_order(sandbox, up42):
+def test_a_quotation_left_undecided_until_the_window_ends_fails_the_order(sandbox, up42):
     now = sandbox.now()
     order_id, quotation = quoted_order(sandbox, up42, acquisitionStart=iso(now + timedelta(hours=1)),
                                        acquisitionEnd=iso(now + timedelta(days=1)))
     sandbox.advance(86400)
-    up42.patch(f"/v2/tasking/quotation/{quotation['id']}", {"decision": "ACCEPTED"})
-    sandbox.advance(120)
+    assert status(up42, order_id) == ("FAILED_PERMANENTLY", "QUOTATION_WAITING_RESPONSE")
+    late = up42.patch(f"/v2/tasking/quotation/{quotation['id']}", {"decision": "ACCEPTED"})
+    assert late.status_code == 409 and "can no longer be decided" in late.json()["detail"]
+    assert up42.get(f"/v2/tasking/quotation/{quotation['id']}").json()["decision"] == "NOT_DECIDED"
+
+
+def test_a_quotation_accepted_too_late_for_a_capture_fails_the_order_at_the_windows_end(sandbox, up42):
+    now = sandbox.now()
+    end = now + timedelta(hours=5)  # the quotation comes after 2 h; a capture needs 6 h more
+    order_id, quotation = quoted_order(sandbox, up42, acquisitionStart=iso(now + timedelta(hours=1)),
+                                       acquisitionEnd=iso(end))
+    assert up42.patch(f"/v2/tasking/quotation/{quotation['id']}", {"decision": "ACCEPTED"}).status_code == 200
+    assert status(up42, order_id) == ("PLACED", "QUOTATION_ACCEPTED")
+    sandbox.advance((end - sandbox.now()).total_seconds() + 1)
     assert status(up42, order_id) == ("FAILED_PERMANENTLY", "QUOTATION_ACCEPTED")
+    assert parse(up42.order(order_id)["updatedAt"]) == end
 
 
 def test_a_feasibility_study_comes_first_for_products_that_require_one(sandbox, up42):
