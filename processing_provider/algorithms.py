@@ -8,7 +8,11 @@ from qgis.core import QgsProcessingAlgorithm
 
 
 def all_algorithms() -> List[QgsProcessingAlgorithm]:
+    from .create_orders import CreateOrdersAlgorithm
     from .load_orders import LoadCapturesAlgorithm, LoadOrdersAlgorithm
+    from .order_actions import CancelOrdersAlgorithm, EditOrdersAlgorithm
     from .price_aois import PriceAoisAlgorithm
+    from .search_windows import SearchWindowsAlgorithm
 
-    return [PriceAoisAlgorithm(), LoadOrdersAlgorithm(), LoadCapturesAlgorithm()]
+    return [PriceAoisAlgorithm(), CreateOrdersAlgorithm(), SearchWindowsAlgorithm(), LoadOrdersAlgorithm(),
+            LoadCapturesAlgorithm(), EditOrdersAlgorithm(), CancelOrdersAlgorithm()]

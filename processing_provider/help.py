@@ -13,6 +13,9 @@ FIELDS_HELP = ("Name, Start time (UTC), End time (UTC), Order type, Stereo point
                "any QGIS expression per order field; empty takes an attribute named like the order field, and for "
                "the name the layer name followed by the feature id.")
 
+ORDER_IDS_HELP = ("Order ids (comma or space separated), and/or Orders layer (e.g. Tasking orders; its selected "
+                  "features only, if so chosen) with its Order id field (default id): which orders.")
+
 # algorithm id -> (what it does, [(parameter, what it is)], example)
 HELP: Dict[str, Tuple[str, List[str], str]] = {
     "price_aois": (
@@ -25,6 +28,37 @@ HELP: Dict[str, Tuple[str, List[str], str]] = {
          FIELDS_HELP, SERVICE_URL_HELP, "Priced AOIs: the output layer."],
         "qgis_process run satellite_tasking:price_aois -- INPUT=fields.gpkg NAME='\"field_name\"' "
         "OUTPUT=priced.gpkg"),
+    "create_orders_from_layer": (
+        "Orders every valid feature of a point, line or polygon layer in any CRS, as Bulk order from layer… does: "
+        "each feature is checked (an invalid one is skipped with its reason, nothing sent for it), the valid ones "
+        "are priced, then created in bulk requests of up to 1,000. The job is written to the plugin's bulk journal "
+        "before anything is sent, so after a crash, a kill or a cancel, running the algorithm again on the same "
+        "layer with the same expressions resumes it: what was sent is followed, never sent again; what was not is "
+        "sent now. A feature already ordered with the same values is not ordered again; change a value (e.g. the "
+        "name expression) to order it anew. The output is the input's features with order_id, error and "
+        "estimated_cost.",
+        ["Areas to task: the layer (selected features only, if so chosen).", FIELDS_HELP,
+         "Stop if any feature is invalid: order nothing unless every feature is valid (the error names the first "
+         "invalid feature and why); default: skip invalid features.", SERVICE_URL_HELP,
+         "Bulk order results: the output layer."],
+        "qgis_process run satellite_tasking:create_orders_from_layer -- INPUT=fields.gpkg NAME='\"field_name\"' "
+        "END_TIME='\"deadline\"' OUTPUT=ordered.gpkg"),
+    "search_windows": (
+        "Searches the imaging windows of an assured order for each point or strip of a layer in any CRS (one "
+        "search per feature, each followed to its end) and writes every window found to a temporal polygon layer "
+        "in EPSG:4326, drawn as the footprint the feature tasks, with the id of the feature it was found for "
+        "(source_fid). Every feature is checked before any search is sent; an invalid one stops the run naming "
+        "the feature and why.",
+        ["Points or strips to search windows for: the layer (points are 5 × 5 km squares, lines 5 km wide strips).",
+         "Earliest start / Latest end: the time range searched (UTC), optional; the service searches at most "
+         "seven days ahead.",
+         "Contract (PL number): required by the service; empty takes the one in the plugin settings.",
+         "Product: empty searches Assured Tasking.",
+         "Exclusivity days priced: 0, 7 or 30, the exclusivity the windows' prices are for.",
+         "Include windows that would replace your own orders: also list windows taken by your own orders.",
+         SERVICE_URL_HELP, "Imaging windows: the output layer."],
+        "qgis_process run satellite_tasking:search_windows -- INPUT=sites.gpkg PL_NUMBER=PL-123456 "
+        "OUTPUT=windows.gpkg"),
     "load_orders": (
         "Loads your tasking orders matching the filters (all of them, page after page) into a polygon layer in "
         "EPSG:4326 with the same fields as the plugin's Tasking orders layer.",
@@ -39,6 +73,25 @@ HELP: Dict[str, Tuple[str, List[str], str]] = {
         ["Order status, Created on or after, Created on or before, Name contains: which orders' captures, as in "
          "Load orders.", SERVICE_URL_HELP, "Captures: the output layer."],
         "qgis_process run satellite_tasking:load_captures -- NAME_CONTAINS=field OUTPUT=captures.gpkg"),
+    "edit_orders": (
+        "Changes the name, start time or end time of orders given by id, as the Orders tab's edit does: each order "
+        "is read first and checked against the service's rules for its state (an order that may not change is "
+        "listed with the reason and nothing is sent for it), then edited and read back. The output table says "
+        "what became of each order.",
+        [ORDER_IDS_HELP, "New name / New start time / New end time: what to change (empty: unchanged).",
+         SERVICE_URL_HELP, "Edit results: a table of order_id, name, result and reason."],
+        "qgis_process run satellite_tasking:edit_orders -- ORDERS=orders.gpkg ID_FIELD=id "
+        "END_TIME=2030-01-31T00:00:00 OUTPUT=edited.csv"),
+    "cancel_orders": (
+        "Cancels orders given by id, as the Orders tab does. Orders the service's rules do not allow cancelling "
+        "are listed with the reason and not sent. When the contract's free cancellations are used up, a "
+        "cancellation is charged: unless Accept the cancellation charge is ticked, those orders are not "
+        "cancelled and the output says what each would cost.",
+        [ORDER_IDS_HELP,
+         "Accept the cancellation charge: cancel even when it is charged (default: refuse and report the cost).",
+         SERVICE_URL_HELP, "Cancellation results: a table of order_id, name, result, reason and cost."],
+        "qgis_process run satellite_tasking:cancel_orders -- ORDER_IDS=1a2b…,3c4d… ACCEPT_CHARGE=false "
+        "OUTPUT=cancelled.csv"),
 }
 
 

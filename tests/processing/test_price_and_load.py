@@ -54,7 +54,8 @@ def test_provider_lists_its_algorithms_with_help(processing_registry):
     provider = processing_registry.providerById("satellite_tasking")
     assert provider is not None and provider.name() == "Satellite Tasking" and not provider.icon().isNull()
     ids = {a.name() for a in provider.algorithms()}
-    assert {"price_aois", "load_orders", "load_captures"} <= ids
+    assert {"price_aois", "create_orders_from_layer", "search_windows", "load_orders", "load_captures",
+            "edit_orders", "cancel_orders"} <= ids
     for algorithm in provider.algorithms():
         help_text = algorithm.shortHelpString()
         assert "Example" in help_text and "qgis_process run satellite_tasking:" + algorithm.name() in help_text

@@ -65,7 +65,8 @@ def test_qgis_process_lists_the_provider_and_prices_a_file_against_the_sandbox(p
     assert listed.returncode == 0, listed.stderr
     section = listed.stdout.split("Satellite Tasking", 1)
     assert len(section) == 2, listed.stdout
-    for algorithm in ("price_aois", "load_orders", "load_captures"):
+    for algorithm in ("price_aois", "create_orders_from_layer", "search_windows", "load_orders", "load_captures",
+                      "edit_orders", "cancel_orders"):
         assert f"satellite_tasking:{algorithm}" in section[1]
 
     helped = qgis_process(profile, "help", "satellite_tasking:price_aois")
