@@ -5,11 +5,21 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
-from qgis.core import Qgis
+from qgis.core import Qgis, QgsProject
 from qgis.gui import QgsDockWidget, QgsMessageBarItem
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt, QTimer, pyqtSignal
-from qgis.PyQt.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import (
+    QAction,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core import names, sandbox_process, settings
 from ..core.log import get_logger
@@ -76,10 +86,26 @@ class TaskingDock(QgsDockWidget):
             "service with its own simulated clock. No account, no terminal; its orders are kept in your "
             "QGIS profile."
         )
+        # Also for a toolbar or menu (the plugin may add it): the selected features of the Captures layer.
+        self.order_imagery_action = QAction("Order imagery of the selected captures…", self)
+        self.order_imagery_action.setObjectName("orderImageryAction")
+        self.order_imagery_action.setIconText("Order imagery…")  # what the dock's button shows
+        self.order_imagery_action.setToolTip(
+            "Order the archive imagery of the published captures selected in the Captures layer: bundle, clip "
+            "to the tasking area or any polygon, delivery; downloaded and added to the map.")
+        self.order_imagery_button = QToolButton(body)
+        self.order_imagery_button.setObjectName("orderImageryDockButton")
+        self.order_imagery_button.setDefaultAction(self.order_imagery_action)
+        self.order_imagery_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         buttons.addWidget(self.settings_button)
         buttons.addWidget(self.sandbox_button)
+        buttons.addWidget(self.order_imagery_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
+        # The Order imagery dialog (one, non-modal, kept while its order runs) and how its workflow is made.
+        self.imagery_dialog: Optional[QWidget] = None
+        # None: ArchiveWorkflow (not a bound method stored on self: that cycle would keep the dock's wrapper alive)
+        self.archive_workflow_factory: Optional[Callable[[], Any]] = None
 
         # The sandbox the plugin started: that it runs, its simulated clock, the clock's speed, Reset.
         self.sandbox_controls = QWidget(body)
@@ -125,6 +151,8 @@ class TaskingDock(QgsDockWidget):
         self.iface = iface
         if self.orders_panel is not None:
             self.orders_panel.serviceReachable.connect(self.service_reachable)
+            self.orders_panel.details.imageryRequested.connect(self.order_imagery_of_order)
+        self.order_imagery_action.triggered.connect(self.order_imagery_of_selection)
 
         # Both connections are to this dock's own children, so they go away with it.
         self.settings_button.clicked.connect(self.settingsRequested)
@@ -162,6 +190,7 @@ class TaskingDock(QgsDockWidget):
                               lambda feedback: settings.sandbox_answers(port),
                               on_success=lambda answers: self._sandbox_probed(port, answers))
         self.content.setEnabled(configured)
+        self.order_imagery_action.setEnabled(configured)
         if getattr(self, "new_order_panel", None) is not None:
             self.new_order_panel.reload_settings()
         if getattr(self, "orders_panel", None) is not None:
@@ -384,9 +413,69 @@ class TaskingDock(QgsDockWidget):
         self.add_tab(panel, title)
         return panel
 
+    # --- ordering imagery of captures ---------------------------------------------------------------
+
+    def _archive_workflow(self) -> Any:
+        from ..core.app.archive import ArchiveWorkflow
+
+        return ArchiveWorkflow()
+
+    def order_imagery_of_selection(self) -> Optional[QWidget]:
+        """Open the Order imagery dialog for the published captures selected in the plugin's Captures layer."""
+        from .archive.sources import captures_layer, selected_captures, tasking_aoi
+
+        active = self.iface.activeLayer() if self.iface is not None else None
+        captures, skipped = selected_captures(captures_layer(QgsProject.instance(), active))
+        return self.open_imagery_dialog(captures, tasking_aoi([c.order_id for c in captures]), skipped)
+
+    def order_imagery_of_order(self, order: Any, captures: list) -> Optional[QWidget]:
+        """Open the Order imagery dialog for an order's published captures, clipped to its area by default."""
+        from .archive.sources import order_aoi, published_from_models
+
+        published = published_from_models(captures)
+        return self.open_imagery_dialog(published, order_aoi(order), 0)
+
+    def open_imagery_dialog(self, captures: list, aoi: Any, skipped: int) -> Optional[QWidget]:
+        """Show the one Order imagery dialog with these captures (while its order runs it keeps its own)."""
+        from .archive.dialog import OrderImageryDialog
+
+        dialog = self.imagery_dialog
+        if dialog is None or sip.isdeleted(dialog):
+            try:
+                workflow = (self.archive_workflow_factory or self._archive_workflow)()
+            except Exception as error:  # noqa: BLE001 - e.g. no archive service configured: say so, keep the dock
+                _log.warning("Archive imagery cannot be ordered: %s", error)
+                self._push_message(f"Archive imagery cannot be ordered: {error}", Qgis.MessageLevel.Warning)
+                return None
+            parent = self.iface.mainWindow() if self.iface is not None else None
+            dialog = OrderImageryDialog(workflow, self.iface, parent, captures=captures, tasking_aoi=aoi,
+                                        skipped=skipped)
+            if workflow.parent() is None:
+                workflow.setParent(dialog)  # the workflow lives as long as its dialog
+            self.imagery_dialog = dialog
+        elif not dialog.placing:
+            dialog.set_captures(captures, aoi, skipped)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def _push_message(self, text: str, level: Any) -> None:
+        from qgis import utils
+
+        iface = self.iface or utils.iface
+        if iface is not None:
+            iface.messageBar().pushMessage(names.MESSAGE_TITLE, text, level, 8)
+
     def shutdown(self) -> None:
         """Stop everything the dock's panels started (tasks, timers, map tools) before the plugin unloads."""
         self._clock_timer.stop()
+        dialog, self.imagery_dialog = self.imagery_dialog, None
+        if dialog is not None and not sip.isdeleted(dialog):
+            if dialog.placing:
+                dialog.workflow.cancel()
+            dialog.close()
+            dialog.deleteLater()
         self._remove_unreachable_message()  # its button calls this dock
         for signal, slot in ((self.sandbox.started, self._sandbox_started), (self.sandbox.failed, self._sandbox_failed),
                              (self.sandbox.stopped, self._sandbox_stopped)):

@@ -165,10 +165,13 @@ class OrderDetailsWidget(QWidget):
 
     saveRequested = pyqtSignal(str, dict)  # noqa: N815 - Qt signal naming
     cancelRequested = pyqtSignal(list)  # noqa: N815
+    # (the order, its captures): "Order imagery…" for the order's published captures
+    imageryRequested = pyqtSignal(object, list)  # noqa: N815
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self.order: Optional[Order] = None
+        self.captures: List[Capture] = []  # of the order shown, once loaded
         # What the service's rules allow for the order shown (an OrderPermissions of its rules module).
         self.permissions: Optional[Any] = None
         layout = QVBoxLayout(self)
@@ -197,8 +200,11 @@ class OrderDetailsWidget(QWidget):
         self.save_button.setObjectName("saveOrderButton")
         self.cancel_button = QPushButton("Cancel order…", self)
         self.cancel_button.setObjectName("cancelOrderButton")
+        self.imagery_button = QPushButton("Imagery…", self)  # short: the row fits a 400 px dock
+        self.imagery_button.setObjectName("orderImageryButton")
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.imagery_button)
         self.message_label = StatusLabel(self)
         self.message_label.setWordWrap(True)
         buttons.addWidget(self.message_label, 1)
@@ -211,6 +217,7 @@ class OrderDetailsWidget(QWidget):
 
         self.save_button.clicked.connect(self._emit_save)
         self.cancel_button.clicked.connect(lambda: self.order and self.cancelRequested.emit([self.order.id]))
+        self.imagery_button.clicked.connect(self._emit_imagery)
         self.show_order(None)
 
     def _datetime_edit(self, name: str) -> QgsDateTimeEdit:
@@ -225,7 +232,10 @@ class OrderDetailsWidget(QWidget):
         """Fill the edits and enable each only as the documented state table allows (tooltip says why not)."""
         if order is None or self.order is None or self.order.id != order.id:
             self.message_label.clear()  # a message about this order ("Saved.") stays while it is shown
+        if order is None or self.order is None or self.order.id != order.id:
+            self.captures = []
         self.order = order
+        self._show_imagery_state()
         if order is None:
             self.permissions = None
             for widget in (self.name_edit, self.start_edit, self.end_edit, self.save_button, self.cancel_button):
@@ -254,8 +264,33 @@ class OrderDetailsWidget(QWidget):
                     pricing_error: Optional[str] = None) -> None:
         if self.order is None or self.order.id != order.id:
             return
+        self.captures = list(captures)
+        self._show_imagery_state()
         self.browser.setHtml(summary_html(order) + captures_html(captures, order.exclusivity_days)
                              + pricing_html(pricing, pricing_error) + fields_html(order))
+
+    def published_captures(self) -> List[Capture]:
+        """The shown order's captures whose imagery can be ordered: published, with a strip id."""
+        return [c for c in self.captures if c.status == "PUBLISHED" and c.strip_id]
+
+    def _show_imagery_state(self) -> None:
+        published = self.published_captures()
+        self.imagery_button.setEnabled(bool(published))
+        if self.order is None:
+            tip = "Select an order to order the imagery of its published captures."
+        elif published:
+            tip = (f"Order the archive imagery of this order's {len(published)} published capture"
+                   f"{'s' if len(published) != 1 else ''} (bundle, clip to the order's area, delivery), and "
+                   "load it on the map.")
+        elif not self.captures:
+            tip = "This order has no published capture yet (or its captures are still loading)."
+        else:
+            tip = "None of this order's captures is published yet; their imagery can be ordered once it is."
+        self.imagery_button.setToolTip(tip)
+
+    def _emit_imagery(self) -> None:
+        if self.order is not None and self.published_captures():
+            self.imageryRequested.emit(self.order, list(self.captures))
 
     def changes(self) -> Dict[str, Any]:
         """The edited fields that differ from the order and are allowed in its state."""
