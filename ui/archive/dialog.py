@@ -8,7 +8,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsGeometry, QgsVectorLayer
 from qgis.gui import QgsCollapsibleGroupBox, QgsMapLayerComboBox, QgsProjectionSelectionWidget
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -161,8 +161,9 @@ class OrderImageryDialog(QDialog):
                                      "the order once and follow it until its imagery is on the map.")
         self.cancel_button = QPushButton("Cancel order", self)
         self.cancel_button.setObjectName("cancelButton")
-        self.cancel_button.setToolTip("Stop following the order: a queued order is cancelled at Planet, a download "
-                                      "stops (started files resume next time).")
+        self.cancel_button.setToolTip("Stop here: Planet goes on with a placed order (cancel it from the Orders tab "
+                                      "while it is queued); a stopped download resumes where it stopped when the "
+                                      "same order is asked for again.")
         self.cancel_button.setEnabled(False)
         self.close_button = QPushButton("Close", self)
         self.close_button.setObjectName("closeButton")
@@ -182,6 +183,11 @@ class OrderImageryDialog(QDialog):
                              (workflow.loaded, self._loaded), (workflow.failed, self._failed),
                              (workflow.cancelled, self._cancelled)):
             signal.connect(slot)
+        # An order delivered to the cloud or hosted ends when Planet has finished it: no delivered/loaded follows.
+        if hasattr(workflow, "finished"):
+            workflow.finished.connect(self._finished)
+        if hasattr(workflow, "busyChanged"):
+            workflow.busyChanged.connect(self._busy_changed)
         self._fit_narrow()
         self.resize(460, 640)
         self.set_captures(captures, tasking_aoi, skipped)
@@ -602,10 +608,33 @@ class OrderImageryDialog(QDialog):
         self._done(f"The imagery of “{getattr(order, 'name', '')}” is on the map ({len(layers)} raster"
                    f"{'s' if len(layers) != 1 else ''}).", Qgis.MessageLevel.Success)
 
+    def _finished(self, order: Any) -> None:
+        self.last_order = order
+
+    def _busy_changed(self, busy: bool) -> None:
+        """The workflow stopped: unless failed, cancelled or loaded says more right after, say how the order ended."""
+        if not busy and self.placing:
+            QTimer.singleShot(0, self._ended_quietly)
+
+    def _ended_quietly(self) -> None:
+        if not self.placing or self._still_busy():
+            return
+        order = self.last_order
+        state = getattr(order, "state", "")
+        good = state in ("success", "partial")
+        text = f"Order “{getattr(order, 'name', '')}” is {state or 'placed'}."
+        if good and self.delivery.mode() != "download":
+            text += " Planet delivered it to " + ("Sentinel Hub." if self.delivery.mode() == "sentinel_hub"
+                                                  else "the cloud destination.")
+        self._done(text, Qgis.MessageLevel.Success if good else Qgis.MessageLevel.Warning)
+
     def _failed(self, error: Any) -> None:
         text = str(error) or type(error).__name__
         self._finish()
         self.stage_label.setText("The order did not complete.")
+        field_errors = getattr(error, "field_errors", None)
+        if field_errors:
+            self.errors.show(field_errors)  # e.g. the folder, at its field; the service's own at the message line
         self._say(text, error=True)
         push_message(self.iface, f"Order imagery: {text}", Qgis.MessageLevel.Critical, 0)
 

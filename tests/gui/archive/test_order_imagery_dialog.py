@@ -34,6 +34,8 @@ class FakeArchiveWorkflow(QObject):
     loaded = pyqtSignal(object, list)
     failed = pyqtSignal(object)
     cancelled = pyqtSignal()
+    finished = pyqtSignal(object)  # the real workflow's too: the order as Planet finished it
+    busyChanged = pyqtSignal(bool)  # noqa: N815
 
     def __init__(self):
         super().__init__()
@@ -255,6 +257,27 @@ def test_cloud_credentials_are_kept_only_in_the_auth_database_and_fill_the_form_
     second.delivery.set_mode("amazon_s3")
     assert second.delivery.inputs["amazon_s3"]["aws_secret_access_key"].text() == secret
     assert second.delivery.inputs["amazon_s3"]["bucket"].text() == "imagery"
+
+
+def test_a_hosted_order_ends_when_planet_has_finished_it(dialog, workflow, qtbot):
+    dialog.delivery.set_mode(HOSTING)
+    assert dialog.place() and workflow.orders[0][1] is None
+    workflow.placed.emit(Order())
+    workflow.finished.emit(Order())
+    workflow.running = False
+    workflow.busyChanged.emit(False)
+    qtbot.waitUntil(lambda: not dialog.placing, timeout=2000)
+    assert dialog.message_label.text() == "Order “Imagery of s101” is success. Planet delivered it to Sentinel Hub."
+    assert dialog.order_button.isEnabled() and dialog.progress_bar.value() == 100
+
+
+def test_a_folder_the_workflow_refuses_is_said_at_the_folder(dialog, workflow):
+    from core.errors import ValidationError
+
+    assert dialog.place()
+    workflow.running = False
+    workflow.failed.emit(ValidationError("x", field_errors={"folder": ["The folder /x cannot be written to."]}))
+    assert dialog.errors.text("folder") == "The folder /x cannot be written to."
 
 
 def test_hosting_and_notifications_join_the_body(dialog, workflow):
