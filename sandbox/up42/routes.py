@@ -17,7 +17,7 @@ from sandbox.accounts import Account
 from sandbox.errors import ApiError
 from sandbox.simulation import Simulation
 from sandbox.store import public
-from sandbox.up42 import catalog, orders
+from sandbox.up42 import catalog, demo, orders
 from sandbox.up42.auth import Tokens, credentials, problem, workspace_id
 
 Response = Tuple[int, Any, Dict[str, str]]
@@ -266,6 +266,9 @@ class Up42Api:
             found = decide(self.sim, found, body)
         return 200, public(found), {}
 
+    def seed_demo(self) -> int:
+        return demo.seed_demo(self.sim)
+
     def control(self, method: str, parts: List[str], body: Any) -> Optional[Tuple[int, Any]]:
         """/sandbox/up42/...: accounts (the credentials each key logs in with), token lifetime, expire tokens."""
         if parts[:1] != ["up42"]:
@@ -312,10 +315,13 @@ class Mount:
 
 
 class ControlMount(Mount):
-    """The mount that also answers UP42's /sandbox/up42/ control endpoints (one mount does, not all three)."""
+    """The mount that also answers UP42's /sandbox/up42/ control endpoints and `--demo` (one does, not all three)."""
 
     def control(self, method: str, parts: List[str], body: Any) -> Optional[Tuple[int, Any]]:
         return self.api.control(method, parts, body)
+
+    def seed_demo(self) -> int:
+        return self.api.seed_demo()
 
 
 def mount(prefix: str, *, control: bool = False) -> Callable[[Simulation], Mount]:

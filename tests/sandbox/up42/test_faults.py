@@ -75,3 +75,24 @@ def test_orders_quotations_and_tokens_survive_a_restart(tmp_path):
 
 def up42_now(root):
     return parse(requests.get(root + "/sandbox/clock", timeout=30).json()["now"])
+
+
+def test_demo_data_shows_every_step_of_tasking(tmp_path):
+    process, root = start_server(["--db", str(tmp_path / "demo.sqlite3"), "--speed", "0", "--seed", "3", "--demo"])
+    try:
+        up42 = Up42(root, "sandbox")
+        listed = up42.get("/v2/orders", params={"size": 50}).json()["content"]
+        seen = {o["displayName"]: (o["status"], o["orderDetails"]["subStatus"]) for o in listed}
+        assert seen == {
+            "Demo: Hamburg, Capella SAR (just placed)": ("CREATED", None),
+            "Demo: Lyon, SPOT (quotation to answer)": ("PLACED", "QUOTATION_WAITING_RESPONSE"),
+            "Demo: Rotterdam, Pléiades Neo (feasibility study to answer)": ("PLACED", "FEASIBILITY_WAITING_RESPONSE"),
+            "Demo: Vienna, WorldView (quotation rejected)": ("FAILED_PERMANENTLY", "QUOTATION_REJECTED"),
+            "Demo: Berlin, Pléiades (fulfilled)": ("FULFILLED", "QUOTATION_ACCEPTED"),
+        }
+        assert [o["displayName"] for o in listed][0] == "Demo: Hamburg, Capella SAR (just placed)"
+        assert up42.get("/v2/tasking/quotation", params={"decision": "NOT_DECIDED"}).json()["totalElements"] == 1
+        planet = requests.get(root + "/tasking/v2/orders/", headers={"Authorization": "api-key sandbox"}, timeout=30)
+        assert planet.json()["count"] > 0  # the other APIs' demo data is there too
+    finally:
+        assert stop_server(process) == 0

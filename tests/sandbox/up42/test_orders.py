@@ -195,3 +195,53 @@ def test_wrong_methods_and_paths(sandbox, up42):
     assert up42.get("/v2/orders/estimate").status_code == 405
     assert up42.get("/v2/nothing").status_code == 404
     assert requests.get(sandbox.root + "/v2/nothing", timeout=30).status_code == 401
+
+
+def product_params(now):
+    """Valid parameters of every tasking product, each from its own schema."""
+    window = {"acquisitionStart": iso(now + timedelta(days=1)), "acquisitionEnd": iso(now + timedelta(days=20))}
+    pleiades = v2_body(now)["params"]
+    return {
+        catalog.PLEIADES_ANALYTIC: pleiades,
+        catalog.PLEIADES_DISPLAY: dict(pleiades, radiometricProcessing="display", spectralProcessing="pansharpened",
+                                       pixelCoding="8bits"),
+        catalog.PNEO_ANALYTIC: dict(pleiades, priority="PRIORITY"),
+        catalog.SPOT_ANALYTIC: dict(window, spectralProcessing="bundle", maxCloudCover=15, orthorectified=False),
+        catalog.WORLDVIEW_TASKING: dict(window, acquisitionMode="stereo", maxCloudCover=20, priority="SELECT",
+                                        minBH=0.4, maxBH=0.7),
+        catalog.CAPELLA_SAR: dict(window, polarization="HH", resolution="0.5m", sceneSize="SPOT_5X5",
+                                  incidenceAngle={"minimum": 20, "maximum": 40}),
+    }
+
+
+def test_every_tasking_product_estimates_and_places_with_parameters_from_its_schema(sandbox, up42):
+    now = sandbox.now()
+    for product_id, params in product_params(now).items():
+        body = {"dataProduct": product_id, "displayName": product_id, "params": params,
+                "featureCollection": v2_body(now)["featureCollection"]}
+        estimate = up42.post("/v2/orders/estimate", body).json()
+        assert estimate["errors"] == [] and estimate["summary"]["totalCredits"] > 0, (product_id, estimate)
+        (order_id,) = up42.place(body)
+        assert up42.order(order_id)["dataProductId"] == product_id
+
+
+def test_each_products_own_rules_are_enforced_by_name(sandbox, up42):
+    now = sandbox.now()
+    valid = product_params(now)
+    cases = [
+        (catalog.PLEIADES_DISPLAY, dict(valid[catalog.PLEIADES_DISPLAY], pixelCoding="12bits"),
+         "params.pixelCoding: '12bits' is not one of '8bits'"),
+        (catalog.SPOT_ANALYTIC, dict(valid[catalog.SPOT_ANALYTIC], maxCloudCover=12),
+         "params.maxCloudCover: 12 is not a multiple of 5"),
+        (catalog.WORLDVIEW_TASKING, {k: v for k, v in valid[catalog.WORLDVIEW_TASKING].items() if k != "maxBH"},
+         "params.maxBH: is required"),
+        (catalog.CAPELLA_SAR, dict(valid[catalog.CAPELLA_SAR], incidenceAngle={"minimum": 2, "maximum": 40}),
+         "params.incidenceAngle.minimum: 2 is less than the minimum of 5"),
+        (catalog.CAPELLA_SAR, dict(valid[catalog.CAPELLA_SAR], sceneSize={"lengthKm": 400}),
+         "params.sceneSize: does not match any of the allowed forms"),
+    ]
+    for product_id, params, line in cases:
+        body = {"dataProduct": product_id, "displayName": "x", "params": params,
+                "featureCollection": v2_body(now)["featureCollection"]}
+        details = up42.post("/v2/orders/estimate", body).json()["errors"][0]["details"]
+        assert line in details.split("\n"), (product_id, details)

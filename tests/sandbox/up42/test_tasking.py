@@ -142,3 +142,16 @@ def test_studies_and_quotations_list_filter_sort_and_stay_in_their_workspace(san
     assert other_up42.patch(f"/v2/tasking/quotation/{quotation['id']}", {"decision": "REJECTED"}).status_code == 404
     assert other_up42.get("/v2/tasking/feasibility-studies").json()["content"] == []
     assert up42.get("/v2/tasking/feasibility-studies", params={"decision": "REJECTED"}).status_code == 400
+
+
+def test_a_feasibility_study_left_undecided_until_the_window_ends_fails_the_order(sandbox, up42):
+    now = sandbox.now()
+    (order_id,) = up42.place(v2_body(now, product=catalog.PNEO_ANALYTIC, acquisitionStart=iso(now),
+                                     acquisitionEnd=iso(now + timedelta(hours=6)), **PNEO_PARAMS))
+    sandbox.advance(121 + 4 * 3600)
+    study = up42.only("/v2/tasking/feasibility-studies", orderId=order_id)
+    sandbox.advance(2 * 3600)
+    assert status(up42, order_id) == ("FAILED_PERMANENTLY", "FEASIBILITY_WAITING_RESPONSE")
+    late = up42.patch(f"/v2/tasking/feasibility-studies/{study['id']}", {"acceptedOptionId": study["options"][0]["id"]})
+    assert late.status_code == 409
+    assert up42.get("/v2/tasking/quotation", params={"orderId": order_id}).json()["content"] == []
