@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
-import queue
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -134,62 +131,12 @@ def _path_id(value: str) -> str:
     return quote(str(value), safe="")
 
 
-DIGESTS = ("sha256", "md5")  # the manifest's digests a download is checked against, one per file
-
-
-@functools.lru_cache(maxsize=None)
-def _fastest_digest() -> str:
-    """The digest this machine works out fastest: sha256 is 2.4x faster than md5 where the CPU has SHA
-    instructions (most since 2017-2019) and about 1.5x slower where it has not; hashing is most of what
-    verifying a big download costs. Timed once per process on 1 MB (a few milliseconds)."""
-    sample = bytes(1 << 20)
-    timings = {}
-    for name in DIGESTS:
-        started = time.perf_counter()
-        hashlib.new(name, sample).hexdigest()
-        timings[name] = time.perf_counter() - started
-    return min(DIGESTS, key=timings.__getitem__)
-
-
-def _file_digest(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-class _DigestAside:
-    """The digest of a file as it is written, worked out on a thread of its own: verifying then needs no
-    second read of the file, and the hashing (hashlib lets go of the GIL) overlaps the receiving and writing
-    of the next chunks instead of adding to them. `prefix` is what a resumed .part already holds: (path, bytes)."""
-
-    def __init__(self, algorithm: str, prefix: Optional[tuple] = None):
-        self._digest = hashlib.new(algorithm)
-        self._chunks: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=16)  # 4 MB behind at most
-        self._thread = threading.Thread(target=self._run, args=(prefix,), name="digest-aside", daemon=True)
-        self._thread.start()
-
-    def _run(self, prefix: Optional[tuple]) -> None:
-        if prefix is not None:
-            path, length = prefix
-            with open(path, "rb") as stream:
-                while length > 0:
-                    block = stream.read(min(CHUNK, length))
-                    if not block:
-                        break
-                    self._digest.update(block)
-                    length -= len(block)
-        for chunk in iter(self._chunks.get, None):
-            self._digest.update(chunk)
-
-    def update(self, chunk: bytes) -> None:
-        self._chunks.put(chunk)
-
-    def hexdigest(self) -> str:
-        self._chunks.put(None)
-        self._thread.join()
-        return self._digest.hexdigest()
 
 
 @dataclass
@@ -390,18 +337,26 @@ class OrdersClient:
 
     def wait_for(self, order: Union[ArchiveOrder, str], *, is_canceled: IsCanceled = None,
                  on_progress: Progress = None, poll: float = 5.0, max_poll: float = 30.0,
-                 timeout: Optional[float] = None) -> ArchiveOrder:
+                 timeout: Optional[float] = None,
+                 on_order: Optional[Callable[[ArchiveOrder], Any]] = None) -> ArchiveOrder:
         """Poll the order until success, partial, failed or cancelled, and return it as finished (a failed
         order is returned, not raised: its `last_message` and `error_hints` say why). `on_progress` gets
-        0–100; `is_canceled` stops the waiting (Cancelled), not the order."""
+        0–100, `on_order` each state read (queued, running…); `is_canceled` stops the waiting (Cancelled),
+        not the order."""
         order_id = order.id if isinstance(order, ArchiveOrder) else str(order)
+
+        def read() -> ArchiveOrder:
+            current = self.get_order(order_id)
+            if on_order is not None:
+                on_order(current)
+            return current
 
         def percent(current: ArchiveOrder, waited: float) -> float:
             if current.is_finished:
                 return 100.0
             return 5.0 if current.state == "queued" else min(95.0, 20.0 + waited / 10.0)
 
-        return poll_until(lambda: self.get_order(order_id), lambda o: o.is_finished, percent=percent, poll=poll,
+        return poll_until(read, lambda o: o.is_finished, percent=percent, poll=poll,
                           max_poll=max_poll, progress=on_progress, is_canceled=is_canceled, timeout=timeout,
                           sleep=self.transport.sleep, what=f"archive order {order_id}",
                           cancelled_note="the order goes on at the service.")
@@ -409,15 +364,18 @@ class OrdersClient:
     # -- downloads ---------------------------------------------------------------------------------
 
     def download_results(self, order: Union[ArchiveOrder, str], folder: Union[str, Path], *,
-                         is_canceled: IsCanceled = None, progress: Progress = None) -> DownloadReport:
+                         is_canceled: IsCanceled = None, progress: Progress = None,
+                         on_file: Optional[Callable[[int, int, str], Any]] = None) -> DownloadReport:
         """Every file of a finished order into `folder`, laid out as the order names them.
+
+        `progress` gets 0–100 (by bytes where the manifest gives sizes), `on_file(number, count, name)` the
+        file about to be fetched (manifests first).
 
         Each file is written to `<name>.part` and renamed only once whole and verified, so a failure or
         a cancel never leaves a short file under its final name; a later call resumes a .part with a
         `Range` request. A file is whole when its size is the announced one; it is verified against the
-        order's manifest.json where the manifest lists it (sha256 or md5, whichever this machine hashes
-        faster, worked out as the bytes arrive), and a mismatch (a corrupt partial file) is downloaded
-        once more from scratch before ChecksumMismatch is raised. An expired link (401) is
+        order's manifest.json (md5) where the manifest lists it, and a mismatch (a corrupt partial file)
+        is downloaded once more from scratch before ChecksumMismatch is raised. An expired link (401) is
         replaced by GETting the order again. A file already in place with the manifest's digest is kept.
         """
         current = order if isinstance(order, ArchiveOrder) else self.get_order(str(order))
@@ -435,7 +393,10 @@ class OrdersClient:
         others = [r for r in results if not r.is_manifest]
         digests: Dict[str, Dict[str, Any]] = {}
         state = {"order": current}
-        for manifest in manifests:
+        count = len(manifests) + len(others)
+        for number, manifest in enumerate(manifests, start=1):
+            if on_file is not None:
+                on_file(number, count, manifest.name)
             path = self._fetch(manifest, root, state, report, is_canceled, None, None)
             digests.update(self._manifest_digests(manifest, path))
         total = sum(int(digests.get(r.name, {}).get("size") or 0) for r in others) or None
@@ -447,6 +408,8 @@ class OrdersClient:
                 progress(min(99.9, 100.0 * done[0] / total))
 
         for index, result in enumerate(others):
+            if on_file is not None:
+                on_file(len(manifests) + index + 1, count, result.name)
             expected = digests.get(result.name, {})
             self._fetch(result, root, state, report, is_canceled, expected, advance if total else None)
             if progress is not None and not total:
@@ -473,20 +436,16 @@ class OrdersClient:
         listed: Dict[str, Dict[str, Any]] = {}
         for entry in data.get("files") or () if isinstance(data, dict) else ():
             if isinstance(entry, dict) and entry.get("path"):
-                digests = entry.get("digests") if isinstance(entry.get("digests"), dict) else {}
-                listed[str(order_folder / entry["path"])] = dict({n: digests.get(n) for n in DIGESTS},
-                                                                 size=entry.get("size"))
+                listed[str(order_folder / entry["path"])] = {"md5": (entry.get("digests") or {}).get("md5"),
+                                                             "size": entry.get("size")}
         return listed
 
     def _fetch(self, result: OrderResult, root: Path, state: Dict[str, ArchiveOrder], report: DownloadReport,
                is_canceled: IsCanceled, expected: Optional[Dict[str, Any]],
                advance: Optional[Callable[[int], None]]) -> Path:
         target = self._target(root, result.name)
-        listed = [name for name in DIGESTS if (expected or {}).get(name)]
-        # One digest is enough: the one this machine works out fastest, when the manifest gives both.
-        algorithm = _fastest_digest() if _fastest_digest() in listed else (listed[0] if listed else "")
-        wanted = (expected or {}).get(algorithm) if algorithm else None
-        if wanted and target.exists() and _file_digest(target, algorithm) == wanted:
+        md5 = (expected or {}).get("md5")
+        if md5 and target.exists() and _md5(target) == md5:
             report.skipped += 1
             report.files.append(target)
             if advance is not None:
@@ -501,15 +460,14 @@ class OrdersClient:
                 part.unlink()
             elif part.exists():
                 report.resumed += 1
-            digest = self._download_whole(result, part, state, report, is_canceled, advance,
-                                          algorithm if wanted else "")
-            if not wanted or (digest or _file_digest(part, algorithm)) == wanted:
+            self._download_whole(result, part, state, report, is_canceled, advance)
+            if not md5 or _md5(part) == md5:
                 break
         else:
             part.unlink()
-            raise ChecksumMismatch(f"{result.name} does not match the {algorithm} the order's manifest gives, even "
-                                   "after downloading it again; it was not kept.")
-        if wanted:
+            raise ChecksumMismatch(f"{result.name} does not match the md5 the order's manifest gives, even after "
+                                   "downloading it again; it was not kept.")
+        if md5:
             report.verified += 1
         os.replace(part, target)  # atomic: the final name only ever holds a whole, verified file
         report.files.append(target)
@@ -517,9 +475,8 @@ class OrdersClient:
 
     def _download_whole(self, result: OrderResult, part: Path, state: Dict[str, ArchiveOrder],
                         report: DownloadReport, is_canceled: IsCanceled,
-                        advance: Optional[Callable[[int], None]], digest: str = "") -> Optional[str]:
-        """Bring `part` to the file's full size, resuming from what it holds; retries on a cut connection.
-        With `digest` ("sha256", "md5"), the whole file's digest worked out on the way (None when it was not)."""
+                        advance: Optional[Callable[[int], None]]) -> None:
+        """Bring `part` to the file's full size, resuming from what it holds; retries on a cut connection."""
         transport = self.transport
         location = result.location
         failures = 0
@@ -541,7 +498,7 @@ class OrdersClient:
                     if response.status_code == 416 and have:
                         size = response.headers.get("Content-Range", "").rpartition("/")[2]
                         if size.isdigit() and int(size) == have:
-                            return None  # the .part was already whole
+                            return  # the .part was already whole
                         part.unlink()  # longer than the file: it cannot be a prefix of it
                         continue
                     if response.status_code == 401:
@@ -556,23 +513,17 @@ class OrdersClient:
                         total = int(response.headers.get("Content-Length") or -1)
                     else:
                         total = int(response.headers.get("Content-Range", "").rpartition("/")[2] or -1)
-                    hasher = _DigestAside(digest, (part, have) if have else None) if digest else None
-                    try:
-                        with open(part, "ab" if have else "wb") as stream:
-                            for chunk in response.iter_content(CHUNK):
-                                if is_canceled is not None and is_canceled():
-                                    raise Cancelled(f"Downloading {result.name} was cancelled; it resumes where "
-                                                    "it stopped next time.")
-                                stream.write(chunk)
-                                if hasher is not None:
-                                    hasher.update(chunk)
-                                if advance is not None:
-                                    advance(len(chunk))
-                    finally:
-                        worked_out = hasher.hexdigest() if hasher is not None else None
+                    with open(part, "ab" if have else "wb") as stream:
+                        for chunk in response.iter_content(CHUNK):
+                            if is_canceled is not None and is_canceled():
+                                raise Cancelled(f"Downloading {result.name} was cancelled; it resumes where "
+                                                "it stopped next time.")
+                            stream.write(chunk)
+                            if advance is not None:
+                                advance(len(chunk))
                 size = part.stat().st_size
                 if total < 0 or size == total:
-                    return worked_out
+                    return
                 raise requests.exceptions.ChunkedEncodingError(f"{size} of {total} bytes arrived")
             except requests.RequestException as cut:
                 failures += 1

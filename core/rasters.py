@@ -1,0 +1,428 @@
+"""Delivered archive imagery on the map: an order's GeoTIFFs styled in a group, with their footprints and metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from qgis.core import (
+    QgsContrastEnhancement,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsCoordinateTransformContext,
+    QgsFeature,
+    QgsFields,
+    QgsFillSymbol,
+    QgsGeometry,
+    QgsLayerTreeGroup,
+    QgsMultiBandColorRenderer,
+    QgsProject,
+    QgsRasterLayer,
+    QgsRasterMinMaxOrigin,
+    QgsSingleBandGrayRenderer,
+    QgsSingleSymbolRenderer,
+    QgsVectorFileWriter,
+    QgsVectorLayer,
+)
+
+from . import compat
+from .errors import Cancelled
+from .log import get_logger
+
+_log = get_logger("rasters")
+
+ARCHIVE_GROUP = "Archive imagery"  # the top-level group every order's group sits in
+FOOTPRINTS_LAYER = "Footprints"
+FOOTPRINTS_FILE = "footprints.gpkg"  # written in the order's folder, beside the files it describes
+RASTER_SUFFIXES = (".tif", ".tiff")
+METADATA_SUFFIX = "_metadata.json"
+# Custom properties that tie groups and layers to an order, so loading it again finds them.
+ORDER_PROPERTY = "satellite_tasking/archive_order"
+FILE_PROPERTY = "satellite_tasking/archive_file"
+FOOTPRINTS_PROPERTY = "satellite_tasking/archive_footprints"
+# The stretch of analytic imagery: 2 % to 98 % of the values, QGIS's own default cut.
+CUT_LOWER, CUT_UPPER = 0.02, 0.98
+STRETCH_SAMPLE = 250_000  # pixels sampled for the cut (QGIS's default): a large scene costs no more
+FOOTPRINT_FIELDS = ("item_id", "item_type", "bundle", "asset", "acquired", "file", "metadata")
+
+# What a raster shows, by its role: visual is display-ready RGB; analytic 4-band is B, G, R, NIR and 8-band
+# is coastal blue, blue, green I, green, yellow, red, red edge, NIR (Planet's band orders); a usable-data
+# mask is shown by its first band (clear) and unchecked.
+VISUAL, ANALYTIC, MASK, OTHER = "visual", "analytic", "mask", "other"
+
+
+@dataclass(frozen=True)
+class RasterPlan:
+    """One delivered GeoTIFF as it will be shown, worked out off the GUI thread by plan_order_imagery.
+
+    `bands` are the red, green and blue band numbers (one number: grey); `stretch` a (min, max) per band of
+    `bands` (empty: shown as stored); `footprint_wkt` the raster's extent in EPSG:4326."""
+
+    path: str
+    item_id: str
+    item_type: str
+    bundle: str
+    asset: str
+    role: str
+    band_count: int
+    bands: Tuple[int, ...]
+    stretch: Tuple[Tuple[float, float], ...]
+    footprint_wkt: str
+    acquired: Optional[str] = None
+    metadata_path: Optional[str] = None
+
+    @property
+    def name(self) -> str:
+        return PurePath(self.path).stem
+
+    @property
+    def visible(self) -> bool:
+        return self.role != MASK
+
+
+@dataclass(frozen=True)
+class OrderImagery:
+    """What plan_order_imagery found for one order: its rasters, and the footprints file it wrote (None when
+    it could not write one; add_order_imagery then keeps the footprints in memory)."""
+
+    order_id: str
+    order_name: str
+    rasters: Tuple[RasterPlan, ...]
+    footprints_path: Optional[str] = None
+
+
+# -- planning (any thread; no project, layer tree or widget) ----------------------------------------------
+
+def _products_by_item(products: Iterable[Any]) -> Dict[str, Tuple[str, str]]:
+    """{item id: (item type, bundle)} from the order's products (objects or dicts with item_ids, item_type,
+    product_bundle; basemap products have none)."""
+    found: Dict[str, Tuple[str, str]] = {}
+    for product in products:
+        get = product.get if isinstance(product, dict) else lambda name, p=product: getattr(p, name, None)
+        for item_id in get("item_ids") or ():
+            found[str(item_id)] = (str(get("item_type") or ""), str(get("product_bundle") or ""))
+    return found
+
+
+def _item_of(path: Path, items: Dict[str, Tuple[str, str]], metadata_ids: Sequence[str]) -> str:
+    """The item a file belongs to: the longest known item id its name starts with (the order's own, then
+    those of the metadata files beside it), else the name up to Planet's "_3B_" product level, else its stem."""
+    name = path.name
+    for known in (sorted(items, key=len, reverse=True), sorted(metadata_ids, key=len, reverse=True)):
+        for item_id in known:
+            if name.startswith(item_id + "_") or path.stem == item_id:
+                return item_id
+    return name.split("_3B_", 1)[0] if "_3B_" in name else path.stem
+
+
+def _asset_of(path: Path, item_id: str) -> str:
+    """The asset part of a file name: "<item>_3B_AnalyticMS_clip.tif" -> "AnalyticMS"."""
+    rest = path.stem[len(item_id):].lstrip("_") if path.stem.startswith(item_id) else path.stem
+    if rest.startswith("3B_"):
+        rest = rest[3:]
+    return rest[: -len("_clip")] if rest.endswith("_clip") else rest
+
+
+def _role(asset: str, band_count: int) -> str:
+    lowered = asset.lower()
+    if "udm" in lowered:
+        return MASK
+    if "visual" in lowered:
+        return VISUAL
+    if band_count >= 4:
+        return ANALYTIC
+    return OTHER
+
+
+def _display_bands(role: str, band_count: int) -> Tuple[int, ...]:
+    if role == MASK or band_count < 3:
+        return (1,)
+    if role == ANALYTIC:
+        return (6, 4, 2) if band_count >= 8 else (3, 2, 1)  # true colour from B, G, R(, NIR) band orders
+    return (1, 2, 3)
+
+
+def _bundle_for(bundle: str, role: str) -> str:
+    """The bundle a file came in: the order's bundle, or of a fallback list ("analytic_udm2,visual") the
+    one that makes files of this kind."""
+    choices = [b.strip() for b in bundle.split(",") if b.strip()]
+    if len(choices) <= 1:
+        return bundle
+    visual = [b for b in choices if "visual" in b]
+    others = [b for b in choices if "visual" not in b]
+    return (visual if role == VISUAL and visual else others or choices)[0]
+
+
+def _acquired(metadata: Optional[Path]) -> Optional[str]:
+    if metadata is None:
+        return None
+    try:
+        document = json.loads(metadata.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    properties = document.get("properties") if isinstance(document, dict) else None
+    acquired = properties.get("acquired") if isinstance(properties, dict) else None
+    return str(acquired) if acquired else None
+
+
+def _footprint_wkt(layer: QgsRasterLayer) -> str:
+    geometry = QgsGeometry.fromRect(layer.extent())
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    if layer.crs().isValid() and layer.crs() != wgs84:
+        geometry.transform(QgsCoordinateTransform(layer.crs(), wgs84, QgsCoordinateTransformContext()))
+    return geometry.asWkt(8)
+
+
+def plan_raster(path: Path, item_id: str, item_type: str, bundle: str,
+                metadata: Optional[Path] = None) -> Optional[RasterPlan]:
+    """How one GeoTIFF will be shown (None when GDAL cannot read it): its role, display bands, and for
+    analytic imagery each band's 2–98 % cut, read here so the GUI thread never scans pixels."""
+    layer = QgsRasterLayer(str(path), path.stem, "gdal", QgsRasterLayer.LayerOptions(False))
+    if not layer.isValid():
+        _log.warning("%s is not a raster GDAL can read; it is not added to the map", path)
+        return None
+    asset = _asset_of(path, item_id)
+    role = _role(asset, layer.bandCount())
+    bands = _display_bands(role, layer.bandCount())
+    stretch: Tuple[Tuple[float, float], ...] = ()
+    if role in (ANALYTIC, OTHER):
+        provider = layer.dataProvider()
+        stretch = tuple(tuple(provider.cumulativeCut(band, CUT_LOWER, CUT_UPPER, layer.extent(), STRETCH_SAMPLE))
+                        for band in bands)
+    elif role == MASK:
+        stretch = ((0.0, 1.0),)  # the clear band is 0 or 1
+    return RasterPlan(path=str(path), item_id=item_id, item_type=item_type, bundle=_bundle_for(bundle, role),
+                      asset=asset, role=role, band_count=layer.bandCount(), bands=bands, stretch=stretch,
+                      footprint_wkt=_footprint_wkt(layer), acquired=_acquired(metadata),
+                      metadata_path=str(metadata) if metadata is not None else None)
+
+
+def plan_order_imagery(order_id: str, order_name: str, files: Iterable[Any], products: Iterable[Any] = (), *,
+                       is_canceled: Optional[Callable[[], bool]] = None,
+                       progress: Optional[Callable[[float], Any]] = None) -> OrderImagery:
+    """The rasters among an order's downloaded `files` (paths, as the order laid them out), each planned,
+    and their footprints written to `footprints.gpkg` in the order's folder. Runs in a task: it reads the
+    files and writes one, and touches no project, layer tree or widget. Item type and bundle come from the
+    order's `products` (the folder the file is in names the item type where the products do not)."""
+    paths = [Path(f) for f in files]
+    items = _products_by_item(products)
+    rasters = [p for p in paths if p.suffix.lower() in RASTER_SUFFIXES]
+    metadata_files = {p.parent / p.name: p for p in paths if p.name.endswith(METADATA_SUFFIX)}
+    plans: List[RasterPlan] = []
+    for index, path in enumerate(sorted(rasters)):
+        if is_canceled is not None and is_canceled():
+            raise Cancelled("Adding the rasters to the map was cancelled.")
+        beside = [m.name[: -len(METADATA_SUFFIX)] for m in metadata_files.values() if m.parent == path.parent]
+        item_id = _item_of(path, items, beside)
+        item_type, bundle = items.get(item_id, (path.parent.name, ""))
+        metadata = metadata_files.get(path.parent / f"{item_id}{METADATA_SUFFIX}")
+        plan = plan_raster(path, item_id, item_type, bundle, metadata)
+        if plan is not None:
+            plans.append(plan)
+        if progress is not None:
+            progress(100.0 * (index + 1) / max(1, len(rasters)))
+    footprints = _write_footprints(_order_folder(paths, order_id), plans) if plans else None
+    return OrderImagery(order_id=order_id, order_name=order_name, rasters=tuple(plans), footprints_path=footprints)
+
+
+def _order_folder(paths: Sequence[Path], order_id: str) -> Path:
+    """The folder the order's files sit in: "<download folder>/<order id>/" as the service names them."""
+    for path in paths:
+        for parent in path.parents:
+            if parent.name == order_id:
+                return parent
+    return Path(os.path.commonpath([str(p.parent) for p in paths]))
+
+
+def footprint_fields() -> QgsFields:
+    fields = QgsFields()
+    for name in FOOTPRINT_FIELDS:
+        fields.append(compat.make_field(name, compat.STRING))
+    return fields
+
+
+def _footprints_memory_layer(plans: Sequence[RasterPlan], name: str = FOOTPRINTS_LAYER) -> QgsVectorLayer:
+    layer = QgsVectorLayer("Polygon?crs=EPSG:4326", name, "memory")
+    fields = footprint_fields()
+    layer.dataProvider().addAttributes(fields.toList())
+    layer.updateFields()
+    features = []
+    for plan in plans:
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromWkt(plan.footprint_wkt))
+        feature.setAttributes([plan.item_id, plan.item_type, plan.bundle, plan.asset, plan.acquired, plan.path,
+                               plan.metadata_path])
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    layer.updateExtents()
+    return layer
+
+
+def _listed_files(path: Path) -> Optional[List[str]]:
+    layer = QgsVectorLayer(str(path), "existing footprints", "ogr")
+    if not layer.isValid() or "file" not in layer.fields().names():
+        return None
+    return sorted(str(f["file"]) for f in layer.getFeatures())
+
+
+def _write_footprints(folder: Path, plans: Sequence[RasterPlan]) -> Optional[str]:
+    """`folder/footprints.gpkg` with one feature per raster; kept as it is when it already lists the same
+    rasters (a loaded order's layer reads it). None when it cannot be written (a read-only folder)."""
+    target = folder / FOOTPRINTS_FILE
+    if target.exists() and _listed_files(target) == sorted(p.path for p in plans):
+        return str(target)
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    options.fileEncoding = "UTF-8"
+    options.layerName = "footprints"
+    options.actionOnExistingFile = QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile
+    error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(
+        _footprints_memory_layer(plans), str(target), QgsCoordinateTransformContext(), options)
+    if error != QgsVectorFileWriter.WriterError.NoError:
+        _log.warning("The footprints of the order could not be written to %s (%s); they are kept in memory.",
+                     target, message)
+        return None
+    return str(target)
+
+
+# -- adding to the project (main thread) ----------------------------------------------------------------
+
+def archive_group(project: QgsProject) -> QgsLayerTreeGroup:
+    """The project's "Archive imagery" group, made at the top of the layer tree when missing."""
+    root = project.layerTreeRoot()
+    group = root.findGroup(ARCHIVE_GROUP)
+    return group if group is not None else root.insertGroup(0, ARCHIVE_GROUP)
+
+
+def order_group(project: QgsProject, order_id: str) -> Optional[QgsLayerTreeGroup]:
+    """The group of an order's imagery, or None when the order is not on the map."""
+    root = project.layerTreeRoot().findGroup(ARCHIVE_GROUP)
+    if root is None:
+        return None
+    for child in root.children():
+        if isinstance(child, QgsLayerTreeGroup) and child.customProperty(ORDER_PROPERTY) == order_id:
+            return child
+    return None
+
+
+def _new_order_group(project: QgsProject, order_id: str, order_name: str) -> QgsLayerTreeGroup:
+    parent = archive_group(project)
+    taken = {child.name() for child in parent.children() if isinstance(child, QgsLayerTreeGroup)}
+    # Two orders may share a name; the id's start tells their groups apart.
+    name = order_name or order_id
+    if name in taken:
+        name = f"{name} ({order_id[:8]})"
+    group = parent.insertGroup(0, name)
+    group.setCustomProperty(ORDER_PROPERTY, order_id)
+    return group
+
+
+def order_layers(project: QgsProject, order_id: str) -> List[QgsRasterLayer]:
+    """The order's raster layers in the project (in the order's group or moved elsewhere by the user)."""
+    return [layer for layer in project.mapLayers().values()
+            if isinstance(layer, QgsRasterLayer) and layer.customProperty(ORDER_PROPERTY) == order_id]
+
+
+def _contrast(provider: Any, band: int, limits: Tuple[float, float]) -> QgsContrastEnhancement:
+    enhancement = QgsContrastEnhancement(provider.dataType(band))
+    enhancement.setContrastEnhancementAlgorithm(
+        QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum)
+    enhancement.setMinimumValue(limits[0])
+    enhancement.setMaximumValue(limits[1])
+    return enhancement
+
+
+def _cut_origin() -> QgsRasterMinMaxOrigin:
+    origin = QgsRasterMinMaxOrigin()
+    origin.setLimits(QgsRasterMinMaxOrigin.Limits.CumulativeCut)
+    origin.setCumulativeCutLower(CUT_LOWER)
+    origin.setCumulativeCutUpper(CUT_UPPER)
+    return origin
+
+
+def style_raster(layer: QgsRasterLayer, plan: RasterPlan) -> None:
+    """Visual: RGB 1, 2, 3 as stored. Analytic: true colour (4-band 3, 2, 1; 8-band 6, 4, 2) stretched to the
+    2–98 % cut. Mask and one-band rasters: grey from band 1."""
+    provider = layer.dataProvider()
+    if len(plan.bands) == 3 and layer.bandCount() >= max(plan.bands):
+        renderer = QgsMultiBandColorRenderer(provider, *plan.bands)
+        if plan.stretch:
+            renderer.setRedContrastEnhancement(_contrast(provider, plan.bands[0], plan.stretch[0]))
+            renderer.setGreenContrastEnhancement(_contrast(provider, plan.bands[1], plan.stretch[1]))
+            renderer.setBlueContrastEnhancement(_contrast(provider, plan.bands[2], plan.stretch[2]))
+            renderer.setMinMaxOrigin(_cut_origin())
+    else:
+        renderer = QgsSingleBandGrayRenderer(provider, plan.bands[0])
+        if plan.stretch:
+            renderer.setContrastEnhancement(_contrast(provider, plan.bands[0], plan.stretch[0]))
+    layer.setRenderer(renderer)
+
+
+def _layer_summary(plan: RasterPlan) -> str:
+    parts = [f"Item {plan.item_id}", plan.item_type, plan.bundle, plan.asset]
+    if plan.acquired:
+        parts.append(f"acquired {plan.acquired}")
+    if plan.metadata_path:
+        parts.append(f"metadata {plan.metadata_path}")
+    return ", ".join(p for p in parts if p)
+
+
+def add_order_imagery(project: QgsProject, imagery: OrderImagery) -> List[QgsRasterLayer]:
+    """Put an order's planned rasters and footprints in "Archive imagery" / "<order name>" (main thread).
+
+    Loading an order again adds nothing twice: a file already on the map (by the order's id and the file's
+    path) keeps its layer and style, and only files not yet there are added. Returns every raster layer of
+    the order now in the project, in the group's order (visible imagery first, masks last and unchecked).
+    """
+    group = order_group(project, imagery.order_id) or _new_order_group(project, imagery.order_id,
+                                                                        imagery.order_name)
+    present = {layer.customProperty(FILE_PROPERTY): layer for layer in order_layers(project, imagery.order_id)}
+    _add_footprints(project, group, imagery)
+    ordered = sorted(imagery.rasters, key=lambda plan: (not plan.visible, plan.item_id, plan.name))
+    for plan in ordered:
+        if plan.path in present:
+            continue
+        layer = QgsRasterLayer(plan.path, plan.name, "gdal")
+        if not layer.isValid():
+            _log.warning("%s could not be opened as a raster; it is not on the map", plan.path)
+            continue
+        style_raster(layer, plan)
+        layer.setCustomProperty(ORDER_PROPERTY, imagery.order_id)
+        layer.setCustomProperty(FILE_PROPERTY, plan.path)
+        metadata = layer.metadata()  # what the layer's properties show: the item, its bundle, metadata file
+        metadata.setAbstract(_layer_summary(plan))
+        layer.setMetadata(metadata)
+        project.addMapLayer(layer, False)
+        node = group.addLayer(layer)
+        node.setItemVisibilityChecked(plan.visible)
+        present[plan.path] = layer
+    by_path = {plan.path: index for index, plan in enumerate(ordered)}
+    return sorted((layer for path, layer in present.items() if path in by_path),
+                  key=lambda layer: by_path[layer.customProperty(FILE_PROPERTY)])
+
+
+def _add_footprints(project: QgsProject, group: QgsLayerTreeGroup, imagery: OrderImagery) -> Optional[QgsVectorLayer]:
+    for layer in project.mapLayers().values():
+        if isinstance(layer, QgsVectorLayer) and layer.customProperty(FOOTPRINTS_PROPERTY) == imagery.order_id:
+            layer.dataProvider().reloadData()  # the file may list rasters added since
+            layer.triggerRepaint()
+            return layer
+    if not imagery.rasters:
+        return None
+    if imagery.footprints_path:
+        layer = QgsVectorLayer(f"{imagery.footprints_path}|layername=footprints", FOOTPRINTS_LAYER, "ogr")
+    else:
+        layer = _footprints_memory_layer(imagery.rasters)
+    if not layer.isValid():
+        _log.warning("The footprints of order %s could not be opened", imagery.order_id)
+        return None
+    # Outlines only: the footprints frame the imagery under them.
+    layer.setRenderer(QgsSingleSymbolRenderer(QgsFillSymbol.createSimple(
+        {"style": "no", "outline_color": "255,170,0,255", "outline_width": "0.6"})))
+    layer.setCustomProperty(FOOTPRINTS_PROPERTY, imagery.order_id)
+    project.addMapLayer(layer, False)
+    group.insertLayer(0, layer)
+    return layer
