@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import queue
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -131,12 +134,62 @@ def _path_id(value: str) -> str:
     return quote(str(value), safe="")
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
+DIGESTS = ("sha256", "md5")  # the manifest's digests a download is checked against, one per file
+
+
+@functools.lru_cache(maxsize=None)
+def _fastest_digest() -> str:
+    """The digest this machine works out fastest: sha256 is 2.4x faster than md5 where the CPU has SHA
+    instructions (most since 2017-2019) and about 1.5x slower where it has not; hashing is most of what
+    verifying a big download costs. Timed once per process on 1 MB (a few milliseconds)."""
+    sample = bytes(1 << 20)
+    timings = {}
+    for name in DIGESTS:
+        started = time.perf_counter()
+        hashlib.new(name, sample).hexdigest()
+        timings[name] = time.perf_counter() - started
+    return min(DIGESTS, key=timings.__getitem__)
+
+
+def _file_digest(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+class _DigestAside:
+    """The digest of a file as it is written, worked out on a thread of its own: verifying then needs no
+    second read of the file, and the hashing (hashlib lets go of the GIL) overlaps the receiving and writing
+    of the next chunks instead of adding to them. `prefix` is what a resumed .part already holds: (path, bytes)."""
+
+    def __init__(self, algorithm: str, prefix: Optional[tuple] = None):
+        self._digest = hashlib.new(algorithm)
+        self._chunks: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=16)  # 4 MB behind at most
+        self._thread = threading.Thread(target=self._run, args=(prefix,), name="digest-aside", daemon=True)
+        self._thread.start()
+
+    def _run(self, prefix: Optional[tuple]) -> None:
+        if prefix is not None:
+            path, length = prefix
+            with open(path, "rb") as stream:
+                while length > 0:
+                    block = stream.read(min(CHUNK, length))
+                    if not block:
+                        break
+                    self._digest.update(block)
+                    length -= len(block)
+        for chunk in iter(self._chunks.get, None):
+            self._digest.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self._chunks.put(chunk)
+
+    def hexdigest(self) -> str:
+        self._chunks.put(None)
+        self._thread.join()
+        return self._digest.hexdigest()
 
 
 @dataclass
@@ -374,8 +427,9 @@ class OrdersClient:
         Each file is written to `<name>.part` and renamed only once whole and verified, so a failure or
         a cancel never leaves a short file under its final name; a later call resumes a .part with a
         `Range` request. A file is whole when its size is the announced one; it is verified against the
-        order's manifest.json (md5) where the manifest lists it, and a mismatch (a corrupt partial file)
-        is downloaded once more from scratch before ChecksumMismatch is raised. An expired link (401) is
+        order's manifest.json where the manifest lists it (sha256 or md5, whichever this machine hashes
+        faster, worked out as the bytes arrive), and a mismatch (a corrupt partial file) is downloaded
+        once more from scratch before ChecksumMismatch is raised. An expired link (401) is
         replaced by GETting the order again. A file already in place with the manifest's digest is kept.
         """
         current = order if isinstance(order, ArchiveOrder) else self.get_order(str(order))
@@ -436,16 +490,20 @@ class OrdersClient:
         listed: Dict[str, Dict[str, Any]] = {}
         for entry in data.get("files") or () if isinstance(data, dict) else ():
             if isinstance(entry, dict) and entry.get("path"):
-                listed[str(order_folder / entry["path"])] = {"md5": (entry.get("digests") or {}).get("md5"),
-                                                             "size": entry.get("size")}
+                digests = entry.get("digests") if isinstance(entry.get("digests"), dict) else {}
+                listed[str(order_folder / entry["path"])] = dict({n: digests.get(n) for n in DIGESTS},
+                                                                 size=entry.get("size"))
         return listed
 
     def _fetch(self, result: OrderResult, root: Path, state: Dict[str, ArchiveOrder], report: DownloadReport,
                is_canceled: IsCanceled, expected: Optional[Dict[str, Any]],
                advance: Optional[Callable[[int], None]]) -> Path:
         target = self._target(root, result.name)
-        md5 = (expected or {}).get("md5")
-        if md5 and target.exists() and _md5(target) == md5:
+        listed = [name for name in DIGESTS if (expected or {}).get(name)]
+        # One digest is enough: the one this machine works out fastest, when the manifest gives both.
+        algorithm = _fastest_digest() if _fastest_digest() in listed else (listed[0] if listed else "")
+        wanted = (expected or {}).get(algorithm) if algorithm else None
+        if wanted and target.exists() and _file_digest(target, algorithm) == wanted:
             report.skipped += 1
             report.files.append(target)
             if advance is not None:
@@ -460,14 +518,15 @@ class OrdersClient:
                 part.unlink()
             elif part.exists():
                 report.resumed += 1
-            self._download_whole(result, part, state, report, is_canceled, advance)
-            if not md5 or _md5(part) == md5:
+            digest = self._download_whole(result, part, state, report, is_canceled, advance,
+                                          algorithm if wanted else "")
+            if not wanted or (digest or _file_digest(part, algorithm)) == wanted:
                 break
         else:
             part.unlink()
-            raise ChecksumMismatch(f"{result.name} does not match the md5 the order's manifest gives, even after "
-                                   "downloading it again; it was not kept.")
-        if md5:
+            raise ChecksumMismatch(f"{result.name} does not match the {algorithm} the order's manifest gives, even "
+                                   "after downloading it again; it was not kept.")
+        if wanted:
             report.verified += 1
         os.replace(part, target)  # atomic: the final name only ever holds a whole, verified file
         report.files.append(target)
@@ -475,8 +534,9 @@ class OrdersClient:
 
     def _download_whole(self, result: OrderResult, part: Path, state: Dict[str, ArchiveOrder],
                         report: DownloadReport, is_canceled: IsCanceled,
-                        advance: Optional[Callable[[int], None]]) -> None:
-        """Bring `part` to the file's full size, resuming from what it holds; retries on a cut connection."""
+                        advance: Optional[Callable[[int], None]], digest: str = "") -> Optional[str]:
+        """Bring `part` to the file's full size, resuming from what it holds; retries on a cut connection.
+        With `digest` ("sha256", "md5"), the whole file's digest worked out on the way (None when it was not)."""
         transport = self.transport
         location = result.location
         failures = 0
@@ -498,7 +558,7 @@ class OrdersClient:
                     if response.status_code == 416 and have:
                         size = response.headers.get("Content-Range", "").rpartition("/")[2]
                         if size.isdigit() and int(size) == have:
-                            return  # the .part was already whole
+                            return None  # the .part was already whole
                         part.unlink()  # longer than the file: it cannot be a prefix of it
                         continue
                     if response.status_code == 401:
@@ -513,17 +573,23 @@ class OrdersClient:
                         total = int(response.headers.get("Content-Length") or -1)
                     else:
                         total = int(response.headers.get("Content-Range", "").rpartition("/")[2] or -1)
-                    with open(part, "ab" if have else "wb") as stream:
-                        for chunk in response.iter_content(CHUNK):
-                            if is_canceled is not None and is_canceled():
-                                raise Cancelled(f"Downloading {result.name} was cancelled; it resumes where "
-                                                "it stopped next time.")
-                            stream.write(chunk)
-                            if advance is not None:
-                                advance(len(chunk))
+                    hasher = _DigestAside(digest, (part, have) if have else None) if digest else None
+                    try:
+                        with open(part, "ab" if have else "wb") as stream:
+                            for chunk in response.iter_content(CHUNK):
+                                if is_canceled is not None and is_canceled():
+                                    raise Cancelled(f"Downloading {result.name} was cancelled; it resumes where "
+                                                    "it stopped next time.")
+                                stream.write(chunk)
+                                if hasher is not None:
+                                    hasher.update(chunk)
+                                if advance is not None:
+                                    advance(len(chunk))
+                    finally:
+                        worked_out = hasher.hexdigest() if hasher is not None else None
                 size = part.stat().st_size
                 if total < 0 or size == total:
-                    return
+                    return worked_out
                 raise requests.exceptions.ChunkedEncodingError(f"{size} of {total} bytes arrived")
             except requests.RequestException as cut:
                 failures += 1
