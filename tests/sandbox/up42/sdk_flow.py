@@ -68,6 +68,9 @@ def flow(root, username, password):
     (reference,) = template.place()
     order = reference.order
     seen["placed"] = {"id": order.id, "status": order.status, "workspace": order.workspace_id}
+    # A passing 503 (an injected fault): the SDK's own retries see it through.
+    requests.post(root + "/sandbox/faults", json={"path": f"^/v2/orders/{order.id}$", "method": "GET",
+                                                  "kind": "status", "status": 503}, timeout=30)
     seen["read_back"] = up42.Order.get(order.id).display_name
 
     bad = up42.BatchOrderTemplate(data_product_id=PLEIADES, display_name="bad", features=AOI,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import urllib.error
 
 import requests
 
@@ -105,3 +106,13 @@ def test_expiring_every_token_makes_clients_log_in_again(sandbox, up42):
 def test_a_token_survives_a_reset_of_the_simulation(sandbox, up42):
     sandbox.reset()
     assert up42.get("/v2/orders").status_code == 200
+
+
+def test_the_token_lifetime_control_refuses_what_is_not_a_number_of_seconds(sandbox):
+    for bad in ({"seconds": 0}, {"seconds": "60"}, {"seconds": True}, {}):
+        try:
+            sandbox.control("POST", "up42/token-lifetime", bad)
+            raise AssertionError(f"{bad} should be refused")
+        except urllib.error.HTTPError as error:
+            assert error.code == 400
+    assert sandbox.control("GET", "up42/token-lifetime") == {"seconds": 300}
