@@ -199,6 +199,7 @@ class OrderImageryDialog(QDialog):
         rather than their longest item (a mosaic or layer name shows whole in the open list)."""
         for form in self.findChildren(QFormLayout):
             form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for combo in self.findChildren(QComboBox):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
@@ -366,6 +367,10 @@ class OrderImageryDialog(QDialog):
         self.anchor_edit.setPlaceholderText("optional item id")
         self.anchor_edit.setToolTip("Co-register the items to this item (coregister tool); empty: no co-registration.")
         form.addRow("Co-register to", self.anchor_edit)
+        # a parameter is editable only while its tool is chosen
+        for check, editor in ((self.toar_check, self.toar_spin), (self.reproject_check, self.reproject_widget)):
+            editor.setEnabled(False)
+            check.toggled.connect(editor.setEnabled)
         tools_error = error_label(group, "toolsError")
         form.addRow(tools_error)
         self.errors.add(["reproject", "file_format", "toar", "coregister", "composite", "harmonize"],

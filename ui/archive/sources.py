@@ -12,6 +12,7 @@ from qgis.core import (
     QgsExpression,
     QgsFeatureRequest,
     QgsGeometry,
+    QgsJsonUtils,
     QgsProject,
     QgsVectorLayer,
 )
@@ -35,18 +36,14 @@ def geometry_from_geojson(value: Any) -> Optional[QgsGeometry]:
     """A GeoJSON geometry (dict or text) as a QgsGeometry, or None when there is none or it cannot be read."""
     if not value:
         return None
-    text = value if isinstance(value, str) else json.dumps(value)
-    geometry = QgsGeometry.fromWkt("")
     try:
-        from qgis.core import QgsJsonUtils
-
+        geometry_json = json.loads(value) if isinstance(value, str) else value
         features = QgsJsonUtils.stringToFeatureList(json.dumps({"type": "Feature", "properties": {},
-                                                                "geometry": json.loads(text)}))
-        if features:
-            geometry = features[0].geometry()
+                                                                "geometry": geometry_json}))
     except (ValueError, TypeError):
         return None
-    return None if geometry.isNull() or geometry.isEmpty() else geometry
+    geometry = features[0].geometry() if features else None
+    return None if geometry is None or geometry.isNull() or geometry.isEmpty() else geometry
 
 
 def published_from_models(captures: Iterable[Any]) -> List[PublishedCapture]:

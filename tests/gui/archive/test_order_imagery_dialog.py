@@ -179,12 +179,14 @@ def test_every_tool_control_reaches_the_body(dialog, workflow):
     dialog.clip_combo.setCurrentIndex(dialog.clip_combo.findData(NO_CLIP))
     dialog.composite_check.setChecked(True)
     dialog.harmonize_check.setChecked(True)
+    assert not dialog.toar_spin.isEnabled() and not dialog.reproject_widget.isEnabled()  # until the tool is chosen
     dialog.toar_check.setChecked(True)
     dialog.toar_spin.setValue(5000)
     dialog.reproject_check.setChecked(True)
     from qgis.core import QgsCoordinateReferenceSystem
     dialog.reproject_widget.setCrs(QgsCoordinateReferenceSystem("EPSG:32632"))
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("COG"))
+    assert dialog.toar_spin.isEnabled() and dialog.reproject_widget.isEnabled()
     body = placed_body(dialog, workflow)
     assert body["tools"] == [{"composite": {}}, {"toar": {"scale_factor": 5000}},
                              {"harmonize": {"target_sensor": "Sentinel-2"}},
