@@ -63,7 +63,7 @@ class Tokens:
     def __init__(self, sim: Simulation):
         self.sim = sim
         self._secret = hashlib.sha256(f"up42-sandbox:{sim.seed}".encode()).digest()
-        self.clock = time.time  # wall clock; tests of this module may replace it
+        self.clock = time.time  # the wall clock, not the simulated one (see the module docstring)
 
     def _setting(self, name: str, default: float) -> float:
         stored = self.sim.store.get(SETTINGS_KIND, name)

@@ -46,7 +46,7 @@ class Query:
         found: List[str] = []
         for key, value in self.pairs:
             if key == name:
-                found += [v for v in value.split(",")] if name != "sort" else [value]
+                found += [value] if name == "sort" else value.split(",")  # a sort's comma is its direction
         return found
 
     def one(self, name: str) -> Optional[str]:
