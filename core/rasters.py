@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from qgis.core import (
+    Qgis,
     QgsContrastEnhancement,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
@@ -52,6 +54,7 @@ FOOTPRINT_FIELDS = ("item_id", "item_type", "bundle", "asset", "acquired", "file
 # is coastal blue, blue, green I, green, yellow, red, red edge, NIR (Planet's band orders); a usable-data
 # mask is shown by its first band (clear) and unchecked.
 VISUAL, ANALYTIC, MASK, OTHER = "visual", "analytic", "mask", "other"
+BASEMAP = "basemap"  # the bundle named for basemap quads: 8-bit quads are visual (RGB, alpha), others analytic
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class RasterPlan:
 
     @property
     def name(self) -> str:
-        return PurePath(self.path).stem
+        return _stem(self.path)
 
     @property
     def visible(self) -> bool:
@@ -104,33 +107,61 @@ def _products_by_item(products: Iterable[Any]) -> Dict[str, Tuple[str, str]]:
         get = product.get if isinstance(product, dict) else lambda name, p=product: getattr(p, name, None)
         for item_id in get("item_ids") or ():
             found[str(item_id)] = (str(get("item_type") or ""), str(get("product_bundle") or ""))
+        for quad_id in get("quad_ids") or ():
+            found[str(quad_id)] = (str(get("mosaic_name") or ""), BASEMAP)
     return found
 
 
-def _item_of(path: Path, items: Dict[str, Tuple[str, str]], metadata_ids: Sequence[str]) -> str:
+VSIZIP = "/vsizip/"  # GDAL reads a file inside a zip in place: "/vsizip/<zip path>/<member>"
+
+
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def _folder(path: str) -> str:
+    return path.rsplit("/", 1)[0]
+
+
+def _stem(path: str) -> str:
+    name = _name(path)
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def _kind_from_folder(path: str) -> Tuple[str, str]:
+    """Item type and bundle where the products do not say: "<order>/<item type>/<file>" for scenes,
+    "<order>/<mosaic>/quads/<quad>.tif" for basemap quads (an order by area names no quads)."""
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[-2] == "quads":
+        return parts[-3], BASEMAP
+    return (parts[-2] if len(parts) >= 2 else ""), ""
+
+
+def _item_of(path: str, items: Dict[str, Tuple[str, str]], metadata_ids: Sequence[str]) -> str:
     """The item a file belongs to: the longest known item id its name starts with (the order's own, then
     those of the metadata files beside it), else the name up to Planet's "_3B_" product level, else its stem."""
-    name = path.name
+    name, stem = _name(path), _stem(path)
     for known in (sorted(items, key=len, reverse=True), sorted(metadata_ids, key=len, reverse=True)):
         for item_id in known:
-            if name.startswith(item_id + "_") or path.stem == item_id:
+            if name.startswith(item_id + "_") or stem == item_id:
                 return item_id
-    return name.split("_3B_", 1)[0] if "_3B_" in name else path.stem
+    return name.split("_3B_", 1)[0] if "_3B_" in name else stem
 
 
-def _asset_of(path: Path, item_id: str) -> str:
+def _asset_of(path: str, item_id: str) -> str:
     """The asset part of a file name: "<item>_3B_AnalyticMS_clip.tif" -> "AnalyticMS"."""
-    rest = path.stem[len(item_id):].lstrip("_") if path.stem.startswith(item_id) else path.stem
+    stem = _stem(path)
+    rest = stem[len(item_id):].lstrip("_") if stem.startswith(item_id) else stem
     if rest.startswith("3B_"):
         rest = rest[3:]
     return rest[: -len("_clip")] if rest.endswith("_clip") else rest
 
 
-def _role(asset: str, band_count: int) -> str:
+def _role(asset: str, band_count: int, bundle: str = "", eight_bit: bool = False) -> str:
     lowered = asset.lower()
     if "udm" in lowered:
         return MASK
-    if "visual" in lowered:
+    if "visual" in lowered or (bundle == BASEMAP and eight_bit):
         return VISUAL
     if band_count >= 4:
         return ANALYTIC
@@ -156,12 +187,21 @@ def _bundle_for(bundle: str, role: str) -> str:
     return (visual if role == VISUAL and visual else others or choices)[0]
 
 
-def _acquired(metadata: Optional[Path]) -> Optional[str]:
+def _read_text(path: str) -> str:
+    """A file's text, also of a member of a zip named the GDAL way ("/vsizip/<zip>/<member>")."""
+    if path.startswith(VSIZIP):
+        archive, _, member = path[len(VSIZIP):].partition(".zip/")
+        with zipfile.ZipFile(archive + ".zip") as opened:
+            return opened.read(member).decode("utf-8")
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _acquired(metadata: Optional[str]) -> Optional[str]:
     if metadata is None:
         return None
     try:
-        document = json.loads(metadata.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        document = json.loads(_read_text(metadata))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return None
     properties = document.get("properties") if isinstance(document, dict) else None
     acquired = properties.get("acquired") if isinstance(properties, dict) else None
@@ -176,16 +216,16 @@ def _footprint_wkt(layer: QgsRasterLayer) -> str:
     return geometry.asWkt(8)
 
 
-def plan_raster(path: Path, item_id: str, item_type: str, bundle: str,
-                metadata: Optional[Path] = None) -> Optional[RasterPlan]:
+def plan_raster(path: str, item_id: str, item_type: str, bundle: str,
+                metadata: Optional[str] = None) -> Optional[RasterPlan]:
     """How one GeoTIFF will be shown (None when GDAL cannot read it): its role, display bands, and for
     analytic imagery each band's 2–98 % cut, read here so the GUI thread never scans pixels."""
-    layer = QgsRasterLayer(str(path), path.stem, "gdal", QgsRasterLayer.LayerOptions(False))
+    layer = QgsRasterLayer(path, _stem(path), "gdal", QgsRasterLayer.LayerOptions(False))
     if not layer.isValid():
         _log.warning("%s is not a raster GDAL can read; it is not added to the map", path)
         return None
     asset = _asset_of(path, item_id)
-    role = _role(asset, layer.bandCount())
+    role = _role(asset, layer.bandCount(), bundle, layer.dataProvider().dataType(1) == Qgis.DataType.Byte)
     bands = _display_bands(role, layer.bandCount())
     stretch: Tuple[Tuple[float, float], ...] = ()
     if role in (ANALYTIC, OTHER):
@@ -194,32 +234,48 @@ def plan_raster(path: Path, item_id: str, item_type: str, bundle: str,
                         for band in bands)
     elif role == MASK:
         stretch = ((0.0, 1.0),)  # the clear band is 0 or 1
-    return RasterPlan(path=str(path), item_id=item_id, item_type=item_type, bundle=_bundle_for(bundle, role),
+    return RasterPlan(path=path, item_id=item_id, item_type=item_type, bundle=_bundle_for(bundle, role),
                       asset=asset, role=role, band_count=layer.bandCount(), bands=bands, stretch=stretch,
-                      footprint_wkt=_footprint_wkt(layer), acquired=_acquired(metadata),
-                      metadata_path=str(metadata) if metadata is not None else None)
+                      footprint_wkt=_footprint_wkt(layer), acquired=_acquired(metadata), metadata_path=metadata)
+
+
+def _opened_zips(paths: Iterable[str]) -> List[str]:
+    """`paths` with each zip replaced by its members as GDAL reads them in place (zip delivery)."""
+    expanded: List[str] = []
+    for path in paths:
+        if not path.lower().endswith(".zip"):
+            expanded.append(path)
+            continue
+        try:
+            with zipfile.ZipFile(path) as opened:
+                members = [name for name in opened.namelist() if not name.endswith("/")]
+        except (OSError, zipfile.BadZipFile) as error:
+            _log.warning("%s could not be read as a zip (%s); its rasters are not added", path, error)
+            continue
+        expanded += [f"{VSIZIP}{path}/{member}" for member in members]
+    return expanded
 
 
 def plan_order_imagery(order_id: str, order_name: str, files: Iterable[Any], products: Iterable[Any] = (), *,
                        is_canceled: Optional[Callable[[], bool]] = None,
                        progress: Optional[Callable[[float], Any]] = None) -> OrderImagery:
-    """The rasters among an order's downloaded `files` (paths, as the order laid them out), each planned,
-    and their footprints written to `footprints.gpkg` in the order's folder. Runs in a task: it reads the
-    files and writes one, and touches no project, layer tree or widget. Item type and bundle come from the
-    order's `products` (the folder the file is in names the item type where the products do not)."""
-    paths = [Path(f) for f in files]
+    """The rasters among an order's downloaded `files` (paths as the order laid them out; zips are read
+    in place), each planned, and their footprints written to `footprints.gpkg` in the order's folder. Runs
+    in a task: it reads the files and writes one, and touches no project, layer tree or widget. Item type
+    and bundle come from the order's `products` (the file's folder names the item type where they do not)."""
+    paths = _opened_zips(str(f) for f in files)
     items = _products_by_item(products)
-    rasters = [p for p in paths if p.suffix.lower() in RASTER_SUFFIXES]
-    metadata_files = {p.parent / p.name: p for p in paths if p.name.endswith(METADATA_SUFFIX)}
+    rasters = sorted(p for p in paths if p.lower().endswith(RASTER_SUFFIXES))
+    metadata_files = {p for p in paths if p.endswith(METADATA_SUFFIX)}
     plans: List[RasterPlan] = []
-    for index, path in enumerate(sorted(rasters)):
+    for index, path in enumerate(rasters):
         if is_canceled is not None and is_canceled():
             raise Cancelled("Adding the rasters to the map was cancelled.")
-        beside = [m.name[: -len(METADATA_SUFFIX)] for m in metadata_files.values() if m.parent == path.parent]
+        beside = [_name(m)[: -len(METADATA_SUFFIX)] for m in metadata_files if _folder(m) == _folder(path)]
         item_id = _item_of(path, items, beside)
-        item_type, bundle = items.get(item_id, (path.parent.name, ""))
-        metadata = metadata_files.get(path.parent / f"{item_id}{METADATA_SUFFIX}")
-        plan = plan_raster(path, item_id, item_type, bundle, metadata)
+        item_type, bundle = items.get(item_id) or _kind_from_folder(path)
+        metadata = f"{_folder(path)}/{item_id}{METADATA_SUFFIX}"
+        plan = plan_raster(path, item_id, item_type, bundle, metadata if metadata in metadata_files else None)
         if plan is not None:
             plans.append(plan)
         if progress is not None:
@@ -228,13 +284,15 @@ def plan_order_imagery(order_id: str, order_name: str, files: Iterable[Any], pro
     return OrderImagery(order_id=order_id, order_name=order_name, rasters=tuple(plans), footprints_path=footprints)
 
 
-def _order_folder(paths: Sequence[Path], order_id: str) -> Path:
+def _order_folder(paths: Sequence[str], order_id: str) -> Path:
     """The folder the order's files sit in: "<download folder>/<order id>/" as the service names them."""
-    for path in paths:
-        for parent in path.parents:
+    on_disk = [path[len(VSIZIP):].split(".zip/", 1)[0] + ".zip" if path.startswith(VSIZIP) else path
+               for path in paths]
+    for path in on_disk:
+        for parent in Path(path).parents:
             if parent.name == order_id:
                 return parent
-    return Path(os.path.commonpath([str(p.parent) for p in paths]))
+    return Path(os.path.commonpath([str(Path(p).parent) for p in on_disk]))
 
 
 def footprint_fields() -> QgsFields:
