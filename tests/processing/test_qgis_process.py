@@ -86,3 +86,54 @@ def test_qgis_process_lists_the_provider_and_prices_a_file_against_the_sandbox(p
     assert rows["stub"]["price_error"] and not rows["stub"]["price"]
     # The settings' sandbox answered: one list-pricing request for the two valid strips.
     assert len([r for r in sandbox.requests_seen() if r["path"].endswith("/pricing/")]) == 1
+
+
+def bulk_posts(sandbox) -> list:
+    return [r for r in sandbox.requests_seen() if r["method"] == "POST" and r["path"].endswith("/bulk/")]
+
+
+def sites_geojson(path: Path, count: int) -> None:
+    """`count` points 0.2° apart near Munich, named "killed <n>"."""
+    features = [{"type": "Feature", "properties": {"site": f"killed {n}"},
+                 "geometry": {"type": "Point", "coordinates": [11.0 + 0.2 * n, 48.0]}} for n in range(count)]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+
+
+def test_a_qgis_process_killed_mid_run_is_resumed_by_the_next_run_without_losing_or_doubling(profile, sandbox,
+                                                                                             tmp_path):
+    import signal
+    import time
+
+    from tests.integration.order_states import make_client
+
+    source = tmp_path / "sites.geojson"
+    sites_geojson(source, 4)
+    arguments = [BINARY, "run", "satellite_tasking:create_orders_from_layer", "--", f"INPUT={source}",
+                 "NAME=\"site\""]
+    sandbox.reset()  # the clock stands still: the bulk is received but never finishes while the first run waits
+    first = subprocess.Popen(arguments + [f"OUTPUT={tmp_path / 'first.geojson'}"], env=profile,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not bulk_posts(sandbox) and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.2)
+        assert bulk_posts(sandbox), first.communicate(timeout=30)[0] if first.poll() is not None else "no bulk sent"
+        time.sleep(1.0)  # following the bulk now
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(timeout=30)
+    assert first.returncode == -signal.SIGKILL
+
+    sandbox.control("POST", "clock", {"speed": 3600})
+    try:
+        second = qgis_process(profile, "--json", *arguments[1:], f"OUTPUT={tmp_path / 'second.geojson'}")
+    finally:
+        sandbox.control("POST", "clock", {"speed": 0})
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert len(bulk_posts(sandbox)) == 1  # the killed run's bulk was followed, never sent again
+    orders = [o for o in make_client(sandbox).iter_orders(page_size=100) if (o.name or "").startswith("killed ")]
+    assert sorted(o.name for o in orders) == [f"killed {n}" for n in range(4)]
+    results = json_answer(second.stdout)["results"]
+    assert results["CREATED"] == 4 and set(results["ORDER_IDS"].split(",")) == {o.id for o in orders}
+    written = QgsVectorLayer(str(tmp_path / "second.geojson"), "second", "ogr")
+    assert {f["site"]: f["order_id"] for f in written.getFeatures()} == {o.name: o.id for o in orders}
