@@ -11,7 +11,7 @@ from qgis.core import QgsGeometry, QgsLayerTreeGroup, QgsMultiBandColorRenderer,
 
 from core import rasters
 from core.app.archive import ArchiveWorkflow
-from core.errors import ValidationError
+from core.errors import OrderCreationUncertain, ValidationError
 from core.services.planet_orders.client import OrdersClient
 from core.services.planet_orders.forms import capture_item_ids, clip_geojson, scenes_request
 from core.services.planet_orders.models import OrderRequest
@@ -65,7 +65,7 @@ def make_client(sandbox):
     def factory():
         session = ThrottledSession() if options["slow"] else None
         client = OrdersClient(sandbox.root + "/compute/ops/orders/v2/", sandbox.api_key, sleep=sandbox.sleep,
-                              timeout=30.0, session=session)
+                              timeout=30.0, session=session, lookup_patience=0.0)
         made.append(client)
         return client
 
@@ -240,3 +240,29 @@ def test_an_order_that_fails_at_the_service_says_why_and_adds_nothing(sandbox, w
     assert seen.last("finished")[0].state == "failed"
     assert failing in str(failed.args[0]) and fresh_project.mapLayers() == {}
     assert "delivered" not in seen.names()
+
+
+def test_an_order_placed_earlier_and_still_running_is_followed_then_fetched(sandbox, workflow, fresh_project,
+                                                                            tmp_path, qtbot):
+    client = OrdersClient(sandbox.root + "/compute/ops/orders/v2/", sandbox.api_key, timeout=30.0)
+    earlier = client.create_order(scenes_request("placed earlier", [ITEM_A], product_bundle="visual"))
+    client.close()
+    seen = Recorder(workflow)
+    with qtbot.waitSignal(workflow.loaded, timeout=TIMEOUT_MS) as loaded:
+        workflow.fetch(earlier.id, str(tmp_path))
+    assert "placed" not in seen.names() and seen.last("finished")[0].state == "success"
+    assert any(s.startswith("Planet is preparing the order (") for s in seen.stages())
+    assert loaded.args[0].id == earlier.id and [layer.bandCount() for layer in loaded.args[1]] == [3]
+    assert fresh_project.layerTreeRoot().findGroup(rasters.ARCHIVE_GROUP).findGroup("placed earlier")
+    assert len(_creates(sandbox)) == 1
+
+
+def test_a_create_that_may_have_reached_the_service_is_said_uncertain_and_not_sent_again(sandbox, workflow,
+                                                                                        tmp_path, qtbot):
+    sandbox.fault(path="^/compute/ops/orders/v2$", method="POST", count=1, kind="status", status=504,
+                  when="before")
+    seen = Recorder(workflow)
+    with qtbot.waitSignal(workflow.failed, timeout=TIMEOUT_MS) as failed:
+        workflow.order_and_fetch(scenes_request("maybe", [ITEM_A]), str(tmp_path))
+    assert isinstance(failed.args[0], OrderCreationUncertain) and "placed" not in seen.names()
+    assert len(_creates(sandbox)) == 1 and not workflow.busy()
