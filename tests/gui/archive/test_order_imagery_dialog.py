@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import pytest
-from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+from qgis.core import Qgis, QgsFeature, QgsGeometry, QgsVectorLayer
 from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
 
 from core.services.planet_orders.forms import CLOUD_DESTINATIONS
@@ -321,11 +321,14 @@ def test_a_double_click_places_once(dialog, workflow, qtbot):
 
 
 def test_failure_is_said_in_the_dialog_and_the_message_bar_and_the_form_stays_usable(dialog, workflow, qgis_iface):
+    qgis_iface.messageBar().clear_messages()
     dialog.iface = qgis_iface
     assert dialog.place()
     workflow.running = False
     workflow.failed.emit(RuntimeError("Unable to accept order: No access to assets"))
     assert "No access to assets" in dialog.message_label.text()
+    said = list(qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Critical))
+    assert any("No access to assets" in text for text in said), said
     assert dialog.order_button.isEnabled() and not dialog.cancel_button.isEnabled()
     workflow.orders.clear()
     assert dialog.place() and len(workflow.orders) == 1  # placed again only when asked again
@@ -340,13 +343,16 @@ def test_cancel_asks_the_workflow_and_ends_when_it_says_so(dialog, workflow):
     assert dialog.stage_label.text() == "Cancelled." and dialog.order_button.isEnabled()
 
 
-def test_loaded_imagery_ends_the_run_with_a_success(dialog, workflow):
+def test_loaded_imagery_ends_the_run_with_a_success(dialog, workflow, qgis_iface):
+    qgis_iface.messageBar().clear_messages()
+    dialog.iface = qgis_iface
     assert dialog.place()
     workflow.placed.emit(Order())
     assert Order.id in dialog.message_label.text()
     workflow.running = False
     workflow.loaded.emit(Order(), ["raster a", "raster b"])
     assert "on the map (2 rasters)" in dialog.message_label.text()
+    assert any("on the map" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Success))
     assert dialog.progress_bar.value() == 100 and dialog.order_button.isEnabled()
 
 
