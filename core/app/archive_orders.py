@@ -16,6 +16,8 @@ from .orders_background import TaskGroup, error_text
 # An archive order can be cancelled only while it waits in the queue: the Orders API refuses any other
 # (its document, and the sandbox, say so). Once running, it is processed to its end.
 CANCELLABLE_STATES = frozenset({"queued"})
+# What an archive order orders: archive scenes or basemap quads (the listing's `source_type`).
+SOURCE_TYPES = ("scenes", "basemaps")
 # States the service still moves on from (the tab reads them again while any is shown).
 OPEN_STATES = frozenset({"queued", "running"})
 

@@ -1,10 +1,11 @@
-"""Server-backed table model of tasking orders: filtered and sorted by the API, loaded page by page as the view scrolls."""
+"""Server-backed table model of tasking orders (filtered and sorted by the API, loaded page by page as the view
+scrolls), with the archive orders merged in by the same ordering."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set
 
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QBrush, QColor
@@ -42,11 +43,21 @@ COLUMNS: Sequence[Column] = (
     Column("next_planned_acquisition_time", "Next planned (UTC)", "next_planned_acquisition_time", shown=False),
     Column("pl_number", "Contract", "pl_number", shown=False),
     Column("id", "Id", "id", shown=False),
+    # Shown only while archive orders are in the list (the view hides them otherwise).
+    Column("service", "Service", None, shown=False),
+    Column("result_count", "Results", None, shown=False),
 )
+ARCHIVE_COLUMNS = frozenset({"service", "result_count"})
+# What an archive order shows in a tasking column (the others stay empty for it).
+ARCHIVE_ATTRIBUTES = {"status": "state", "order_type": "source_type", "created_time": "created_on",
+                      "updated_time": "last_modified"}
+SERVICE_TASKING = "Tasking"
+SERVICE_ARCHIVE = "Archive"
 TIME_ATTRIBUTES = frozenset(c.attribute for c in COLUMNS if c.attribute.endswith("_time"))
 
 
 ORDER_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+IS_ARCHIVE_ROLE = Qt.ItemDataRole.UserRole + 4
 ORDER_ROLE = Qt.ItemDataRole.UserRole + 2
 CHANGED_ROLE = Qt.ItemDataRole.UserRole + 3
 CHANGED_BRUSH = QBrush(QColor(255, 236, 160))
@@ -66,12 +77,40 @@ def _display(value: Any) -> str:
     return str(value)
 
 
+def archive_value(order: Any, attribute: str) -> Any:
+    """An archive order's value for a column of the list."""
+    if attribute == "service":
+        return SERVICE_ARCHIVE
+    if attribute == "result_count":
+        return sum(1 for result in order.results if not result.is_manifest)
+    return getattr(order, ARCHIVE_ATTRIBUTES.get(attribute, attribute), None)
+
+
+def archive_tooltip(order: Any) -> str:
+    lines = [f"Archive order ({order.source_type}): {order.state}"]
+    if order.last_message:
+        lines.append(order.last_message)
+    lines.extend(order.error_hints[:5])
+    return "\n".join(lines)
+
+
+def _sort_key(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
 class OrdersTableModel(QAbstractTableModel):
     """Rows are the orders the server returned for the query, in its order; more are fetched on demand.
 
     Pages are requested through `start_page` (a QgsTask in the panel); a page that arrives after the
     query changed is dropped. Ids already shown are never added twice: if the listing shifted between
     pages (orders created meanwhile), the duplicates are skipped and `listingShifted` asks for a refresh.
+
+    `orders` are the tasking orders loaded, in the server's order; `rows` what the view shows. Without
+    archive orders they are one list. With them (`set_services`), the archive orders (all of them, a few
+    thousand at most, given by `set_archive`) are merged into the tasking listing by the same ordering:
+    an archive order is shown once the tasking rows loaded reach past it (or the listing is complete), so
+    each new page only appends rows and the tasking rows keep exactly the server's order. `total` stays
+    the tasking listing's count.
     """
 
     loadingChanged = pyqtSignal(bool)  # noqa: N815 - Qt signal naming
@@ -93,11 +132,17 @@ class OrdersTableModel(QAbstractTableModel):
         self.generation = 0
         self.sort_column: Optional[int] = None
         self.sort_order = Qt.SortOrder.AscendingOrder
+        self.rows: List[Any] = self.orders
+        self.include_tasking = True
+        self.include_archive = False
+        self.archive: List[Any] = []  # sorted by the query's ordering; the first `archive_shown` are in rows
+        self.archive_ids: Set[str] = set()
+        self.archive_shown = 0
 
     # -- Qt model interface -----------------------------------------------------------------------
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.orders)
+        return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -113,15 +158,21 @@ class OrdersTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.orders):
+        if not index.isValid() or index.row() >= len(self.rows):
             return None
-        order = self.orders[index.row()]
+        order = self.rows[index.row()]
+        if self.archive_ids and order.id in self.archive_ids:
+            return self._archive_data(order, index.column(), role)
         if role == Qt.ItemDataRole.DisplayRole:
-            return _display(getattr(order, COLUMNS[index.column()].attribute, None))
+            attribute = COLUMNS[index.column()].attribute
+            value = getattr(order, attribute, None)
+            return SERVICE_TASKING if value is None and attribute == "service" else _display(value)
         if role == ORDER_ID_ROLE:
             return order.id
         if role == ORDER_ROLE:
             return order
+        if role == IS_ARCHIVE_ROLE:
+            return False
         change = self.changes.get(order.id)
         if role == CHANGED_ROLE:
             return change is not None
@@ -132,6 +183,22 @@ class OrdersTableModel(QAbstractTableModel):
                 return "Changed at the last refresh:\n" + change.describe()
             return _display(getattr(order, COLUMNS[index.column()].attribute, None)) or None
         return None
+
+    def _archive_data(self, order: Any, column: int, role: int):
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(archive_value(order, COLUMNS[column].attribute))
+        if role == ORDER_ID_ROLE:
+            return order.id
+        if role == ORDER_ROLE:
+            return order
+        if role == IS_ARCHIVE_ROLE:
+            return True
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return archive_tooltip(order)
+        return None
+
+    def is_archive(self, order: Any) -> bool:
+        return order is not None and order.id in self.archive_ids
 
     def canFetchMore(self, parent: QModelIndex = QModelIndex()) -> bool:  # noqa: N802, B008
         if parent.isValid() or self.loading or self.total is None:
@@ -161,6 +228,8 @@ class OrdersTableModel(QAbstractTableModel):
         self.generation += 1
         self.beginResetModel()
         self.orders = []
+        self.rows = [] if self.include_archive else self.orders
+        self.archive_shown = 0
         self.row_of = {}
         self.changes = {}
         self.total = None
@@ -174,11 +243,122 @@ class OrdersTableModel(QAbstractTableModel):
     def set_query(self, query: OrdersQuery) -> None:
         """New filters or ordering: forget every row and load the first page."""
         self.query = query
+        self.archive = self._sorted_archive(self.archive)
         self.reload()
 
     def reload(self) -> None:
         self._forget_rows()
-        self._request(0)
+        if self.include_tasking:
+            self._request(0)
+            return
+        # Archive orders only: no tasking listing, so it is complete and empty, and every archive order shows.
+        self.total = 0
+        self._rebuild_rows()
+        self.totalChanged.emit(0)
+
+    # -- the archive orders, merged by the listing's ordering ------------------------------------------------
+
+    def set_services(self, tasking: bool, archive: bool) -> None:
+        """Which orders the list holds; the caller reloads (set_query) after."""
+        self.include_tasking, self.include_archive = tasking, archive
+        if not archive:
+            self.archive, self.archive_ids = [], set()
+
+    def _merge_field(self):
+        """The ordering's field as (tasking attribute, archive attribute or None, descending)."""
+        first = self.query.ordering[0] if self.query.ordering else DEFAULT_ORDERING[0]
+        descending = first.startswith("-")
+        field = first.lstrip("-")
+        archive = ARCHIVE_ATTRIBUTES.get(field, field if field in ("name", "id") else None)
+        return field, archive, descending
+
+    def _sorted_archive(self, orders: Sequence[Any]) -> List[Any]:
+        """Archive orders in the listing's ordering; those without a value for it last (they show once the
+        tasking listing is complete, after it)."""
+        _, attribute, descending = self._merge_field()
+        if attribute is None:
+            return list(orders)
+        valued = [o for o in orders if getattr(o, attribute, None) is not None]
+        valued.sort(key=lambda o: (_sort_key(getattr(o, attribute)), o.id), reverse=descending)
+        return valued + [o for o in orders if getattr(o, attribute, None) is None]
+
+    def _before(self, archive_order: Any, tasking_order: Any) -> bool:
+        """Whether an archive order comes before a tasking order in the listing's ordering (ties: tasking first)."""
+        field, attribute, descending = self._merge_field()
+        mine = getattr(archive_order, attribute, None) if attribute else None
+        theirs = getattr(tasking_order, field, None)
+        if mine is None:
+            return False
+        if theirs is None:
+            return True
+        mine, theirs = _sort_key(mine), _sort_key(theirs)
+        try:
+            return mine > theirs if descending else mine < theirs
+        except TypeError:
+            return False
+
+    def _revealed(self, last_tasking: Any, complete: bool) -> int:
+        """How many archive orders show when the tasking rows loaded end with `last_tasking`."""
+        if not self.include_archive:
+            return 0
+        if complete or not self.include_tasking:
+            return len(self.archive)
+        if last_tasking is None:
+            return 0
+        count = 0
+        for order in self.archive:
+            if not self._before(order, last_tasking):
+                break
+            count += 1
+        return count
+
+    def _merge(self, tasking: Sequence[Any], archive: Sequence[Any]) -> List[Any]:
+        merged: List[Any] = []
+        t = a = 0
+        while t < len(tasking) and a < len(archive):
+            if self._before(archive[a], tasking[t]):
+                merged.append(archive[a])
+                a += 1
+            else:
+                merged.append(tasking[t])
+                t += 1
+        return merged + list(tasking[t:]) + list(archive[a:])
+
+    def _tasking_complete(self) -> bool:
+        return not self.include_tasking or (self.total is not None and len(self.orders) >= self.total)
+
+    def _rebuild_rows(self) -> None:
+        """The rows again from the tasking orders and the archive orders (a reset: the caller re-selects)."""
+        self.beginResetModel()
+        if self.include_archive:
+            shown = self._revealed(self.orders[-1] if self.orders else None,
+                                   self.total is not None and self._tasking_complete())
+            self.rows = self._merge(self.orders, self.archive[:shown])
+            self.archive_shown = shown
+        else:
+            self.rows = self.orders
+            self.archive_shown = 0
+        self.row_of = {row.id: position for position, row in enumerate(self.rows)}
+        self.endResetModel()
+
+    def set_archive(self, orders: Sequence[Any]) -> None:
+        """The archive orders matching the filters, read afresh; rows of the same orders in the same places
+        are updated in place, otherwise the rows are laid out again."""
+        fresh = self._sorted_archive(orders)
+        self.archive_ids = {o.id for o in fresh}
+        if [o.id for o in fresh] == [o.id for o in self.archive]:
+            self.archive = fresh
+            for order in fresh[:self.archive_shown]:
+                self.rows[self.row_of[order.id]] = order
+            if self.archive_shown:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(COLUMNS) - 1))
+            return
+        self.archive = fresh
+        if self.total is not None or not self.include_tasking:
+            self._rebuild_rows()
+
+    def archive_orders_shown(self) -> List[Any]:
+        return self.archive[:self.archive_shown]
 
     def _set_loading(self, loading: bool) -> None:
         if loading != self.loading:
@@ -211,7 +391,9 @@ class OrdersTableModel(QAbstractTableModel):
             unique.setdefault(order.id, order)
         fresh = list(unique.values())
         shifted = len(fresh) != len(page.results)
-        if fresh:
+        if self.include_archive:
+            self._append_merged(page, fresh)
+        elif fresh:
             start = len(self.orders)
             self.beginInsertRows(QModelIndex(), start, start + len(fresh) - 1)
             for position, order in enumerate(fresh, start):
@@ -230,6 +412,26 @@ class OrdersTableModel(QAbstractTableModel):
             self.listingShifted.emit()
         return fresh
 
+    def _append_merged(self, page: Page, fresh: List[Order]) -> None:
+        """A page with archive orders in the list: its rows and the archive orders it reaches past, appended."""
+        total = page.count
+        if not page.results and len(self.orders) < (total or 0):
+            total = len(self.orders)
+        complete = len(self.orders) + len(fresh) >= (total or 0)
+        last = fresh[-1] if fresh else (self.orders[-1] if self.orders else None)
+        shown = max(self.archive_shown, self._revealed(last, complete))
+        added = self._merge(fresh, self.archive[self.archive_shown:shown])
+        if not added:
+            return
+        start = len(self.rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
+        self.orders.extend(fresh)
+        self.rows.extend(added)
+        for position, row in enumerate(added, start):
+            self.row_of[row.id] = position
+        self.archive_shown = shown
+        self.endInsertRows()
+
     # -- refresh --------------------------------------------------------------------------------------
 
     def order_by_id(self) -> Dict[str, Order]:
@@ -241,19 +443,22 @@ class OrdersTableModel(QAbstractTableModel):
         for order_id in changes.removed:
             self.changes.pop(order_id, None)
         same_rows = [o.id for o in orders] == [o.id for o in self.orders]
+        previous_total, self.total = self.total, total
         if same_rows:
-            self.orders = list(orders)
+            if self.include_archive:
+                self.orders = list(orders)
+                for order in self.orders:
+                    self.rows[self.row_of[order.id]] = order
+            else:
+                self.orders = self.rows = list(orders)
             for order_id in changes.changed:
                 row = self.row_of.get(order_id)
                 if row is not None:
                     self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
         else:
-            self.beginResetModel()
             self.orders = list(orders)
-            self.row_of = {order.id: row for row, order in enumerate(self.orders)}
-            self.endResetModel()
-        if total != self.total:
-            self.total = total
+            self._rebuild_rows()
+        if total != previous_total:
             self.totalChanged.emit(total)
         return not same_rows
 
@@ -262,7 +467,9 @@ class OrdersTableModel(QAbstractTableModel):
         row = self.row_of.get(order.id)
         if row is None:
             return
-        self.orders[row] = order
+        if self.rows is not self.orders:  # archive orders merged in: the tasking list has its own places
+            self.orders = [order if o.id == order.id else o for o in self.orders]
+        self.rows[row] = order
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def clear_mark(self, order_id: str) -> None:
@@ -272,4 +479,4 @@ class OrdersTableModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def order_at(self, row: int) -> Optional[Order]:
-        return self.orders[row] if 0 <= row < len(self.orders) else None
+        return self.rows[row] if 0 <= row < len(self.rows) else None

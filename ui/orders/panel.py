@@ -1,7 +1,9 @@
-"""The Orders tab: follow, edit and cancel tasking orders, with their footprints and captures on the map.
+"""The Orders tab: follow, edit and cancel tasking orders, with their footprints and captures on the map, and
+the archive imagery orders in the same list (state, messages, results, cancel while queued, the queue depth).
 
 The panel shows and forwards: the workflows are core.app's (orders_refresh: loading and the automatic
-refresh; orders_mirror: the layers; cancel and edit), its selection both ways is ui.orders.selection's.
+refresh; orders_mirror: the layers; cancel and edit; archive_orders: the archive orders), its selection
+both ways is ui.orders.selection's.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from qgis.PyQt.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ...core import names, settings
+from ...core.app.archive_orders import ArchiveCancelOutcome, ArchiveOrders, archive_service_id, archive_states
+from ...core.app.archive_orders import can_cancel as can_cancel_archive
 from ...core.app.cancel import CancelOutcome, CancelWorkflow, cancellable, charge_question
 from ...core.app.edit import EditWorkflow, edit_problems
 from ...core.app.orders_background import TaskGroup, error_text
@@ -33,8 +38,10 @@ from ...core.app.orders_details import read_details
 from ...core.app.orders_mirror import OrdersMirror
 from ...core.app.orders_refresh import OrdersRefresh, compact_orders, diff_orders
 from ...core.errors import Cancelled, MalformedResponseError, NetworkError
+from ...core.services import registry
 from ...core.services.planet_tasking.models import Order
 from ...core.settings import AuthStorageError
+from .archive_details import ArchiveOrderDetails
 from .details import OrderDetailsWidget, StatusLabel
 from .filters import OrderFilters
 from .model import COLUMNS, OrdersQuery, OrdersTableModel
@@ -55,6 +62,15 @@ def _connection_key() -> tuple:
 # Seconds before each automatic retry of a failed load: short at first (a sandbox starting, a blip), then
 # capped, so a service that is down is asked every few minutes, not hammered.
 RETRY_DELAYS = (5, 10, 20, 40, 80, 160, 240)
+# How often the archive orders shown are read again while any of them is queued or running (the service
+# moves them on by itself; the tasking refresh has its own adaptive interval).
+ARCHIVE_REFRESH_SECONDS = 30
+_FROM_REGISTRY = object()
+
+
+def _registry_archive_factory() -> Optional[Callable[[], Any]]:
+    service_id = archive_service_id()
+    return registry.client_factory(service_id) if service_id else None
 
 
 class OrdersPanel(SelectionSync, QWidget):
@@ -62,7 +78,10 @@ class OrdersPanel(SelectionSync, QWidget):
 
     `client_factory()` returns a client for the current settings (or None when not configured);
     each background task gets its own. `iface` gives the map canvas (zoom) and message bar; may be None.
-    Public for other panels (bulk operations): selected_order_ids() and the selectedOrdersChanged signal.
+    `archive_client_factory()` does the same for the archive imagery service (by default the registry's
+    service that has archive ordering; None: tasking orders only).
+    Public for other panels (bulk operations): selected_order_ids() (tasking orders) and the
+    selectedOrdersChanged signal; selected_archive_orders().
     """
 
     selectedOrdersChanged = pyqtSignal(list)  # noqa: N815 - Qt signal naming
@@ -80,9 +99,11 @@ class OrdersPanel(SelectionSync, QWidget):
 
     def __init__(self, client_factory: Callable[[], Any], iface: Any = None, parent: Optional[QWidget] = None, *,
                  auto_refresh: bool = True, page_size: int = 100, now: Optional[Callable[[], datetime]] = None,
-                 project: Optional[QgsProject] = None):
+                 project: Optional[QgsProject] = None, archive_client_factory: Any = _FROM_REGISTRY):
         super().__init__(parent)
         self.client_factory = client_factory
+        self.archive_client_factory = (_registry_archive_factory() if archive_client_factory is _FROM_REGISTRY
+                                       else archive_client_factory)
         self.iface = iface
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.project = project or QgsProject.instance()
@@ -94,6 +115,14 @@ class OrdersPanel(SelectionSync, QWidget):
         self.mirror = OrdersMirror(self.project, self._client, self.tasks, parent=self)
         self.canceller = CancelWorkflow(self._client, self.tasks.run, parent=self)
         self.editor = EditWorkflow(self._client, self.tasks.run, parent=self)
+        self.archive = ArchiveOrders(self._archive_client, self.tasks, parent=self)
+        self.showing_archive = False  # archive orders are in the list (the Service filter and a configured service)
+        self._archive_timer = QTimer(self)
+        self._archive_timer.setSingleShot(True)
+        self._archive_timer.setInterval(ARCHIVE_REFRESH_SECONDS * 1000)
+        self._archive_timer.timeout.connect(self.refresh_archive)
+        self.auto_refresh = auto_refresh
+        self._archive_error = ""  # the archive listing's failure shown in the message line
         # (object, signal, slot) connected to objects that outlive the panel (the layers stay in the project
         # at unload): disconnected in shutdown() and before other layers are taken, or a selection after a
         # plugin reload would call a deleted panel and keep the old module alive.
@@ -150,8 +179,10 @@ class OrdersPanel(SelectionSync, QWidget):
         self.filters = OrderFilters(self.filters_box)
         QVBoxLayout(self.filters_box).addWidget(self.filters)
         self.filters_box.setCollapsed(True)
-        for name in ("status_filter", "name_filter", "scheduling_filter", "order_type_filter", "created_from",
-                     "created_to", "updated_from", "updated_to"):
+        if self.archive_client_factory is not None:
+            self.filters.set_archive_states(archive_states())
+        for name in ("service_filter", "status_filter", "name_filter", "scheduling_filter", "order_type_filter",
+                     "created_from", "created_to", "updated_from", "updated_to"):
             setattr(self, name, getattr(self.filters, name))
         layout.addWidget(self.filters_box)
 
@@ -178,6 +209,10 @@ class OrdersPanel(SelectionSync, QWidget):
         self.cancellations_label = StatusLabel(self)
         self.cancellations_label.setObjectName("cancellationsLabel")
         self.cancellations_label.setWordWrap(True)
+        self.queue_label = StatusLabel(self)
+        self.queue_label.setObjectName("archiveQueueLabel")
+        self.queue_label.setToolTip("Archive imagery orders of your organisation waiting in the service's queue "
+                                    "and being processed (the service's stats).")
         self.refresh_label = StatusLabel(self)
         self.refresh_label.setObjectName("refreshLabel")
         self.message_label = StatusLabel(self)
@@ -204,6 +239,7 @@ class OrdersPanel(SelectionSync, QWidget):
         layout.addWidget(self.count_label)
         layout.addLayout(map_row)
         layout.addWidget(self.cancellations_label)
+        layout.addWidget(self.queue_label)
         layout.addWidget(self.refresh_label)
         layout.addWidget(self.message_label)
 
@@ -211,9 +247,14 @@ class OrdersPanel(SelectionSync, QWidget):
         splitter.setObjectName("ordersSplitter")
         splitter.setChildrenCollapsible(False)
         self.view = OrdersView(self.model, splitter)
-        self.details = OrderDetailsWidget(splitter)
+        # A selected archive order shows its own details in the tasking details' place.
+        self.details_stack = QStackedWidget(splitter)
+        self.details = OrderDetailsWidget(self.details_stack)
+        self.archive_details = ArchiveOrderDetails(self.details_stack)
+        self.details_stack.addWidget(self.details)
+        self.details_stack.addWidget(self.archive_details)
         splitter.addWidget(self.view)
-        splitter.addWidget(self.details)
+        splitter.addWidget(self.details_stack)
         # The details (summary, captures, pricing) get more room than the rows; _size_splitter sets the first sizes.
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
@@ -258,10 +299,19 @@ class OrdersPanel(SelectionSync, QWidget):
         self.model.listingShifted.connect(lambda: QTimer.singleShot(0, self._refresh_table))
         self.map_stop_button.clicked.connect(self.stop_map)
         self.refresh_button.clicked.connect(self.refresh_now)
-        self.cancel_button.clicked.connect(lambda: self.cancel_orders(self.selected_order_ids()))
+        self.cancel_button.clicked.connect(lambda: self.cancel_orders(
+            self.selected_order_ids() + [o.id for o in self.selected_archive_orders()]))
         self.save_button.clicked.connect(self._ask_save_geopackage)
         self.details.saveRequested.connect(self.save_order)
         self.details.cancelRequested.connect(self.cancel_orders)
+        self.archive_details.cancelRequested.connect(self.cancel_orders)
+        self.archive.listed.connect(self._archive_listed)
+        self.archive.listFailed.connect(self._archive_list_failed)
+        self.archive.depthRead.connect(lambda depth: self.queue_label.setText(depth.summary()))
+        self.archive.depthFailed.connect(
+            lambda error: self.queue_label.setText(f"Archive queue: not known ({error_text(error).rstrip('.')})."))
+        self.archive.cancelFinished.connect(self._archive_cancelled)
+        self.archive.cancelFailed.connect(self._archive_cancel_failed)
         self.refresher.changesWaiting.connect(self.refresh_now)
         self.refresher.windowRead.connect(self.apply_refreshed)
         self.refresher.footprintsRead.connect(self.order_footprints.update)
@@ -298,9 +348,20 @@ class OrdersPanel(SelectionSync, QWidget):
             self.show_message("Not configured: set an API key or use the local sandbox in the settings.", error=True)
         return client
 
+    def _archive_client(self):
+        """A client of the archive service, or None (not configured, or the key cannot be read: the tasking
+        side says so, with the same key)."""
+        if self.archive_client_factory is None:
+            return None
+        try:
+            return self.archive_client_factory()
+        except AuthStorageError:
+            return None
+
     def busy(self) -> bool:
         """Whether any request or layer write of this panel is still under way (tests wait on it)."""
-        return self.tasks.busy() or self.mirror.busy() or self.model.loading or self._filter_timer.isActive()
+        return (self.tasks.busy() or self.mirror.busy() or self.model.loading or self._filter_timer.isActive()
+                or self.archive.busy())
 
     # -- loading --------------------------------------------------------------------------------------------
 
@@ -345,7 +406,28 @@ class OrdersPanel(SelectionSync, QWidget):
         if self._closed:
             return
         self.refresher.interval.reset()
+        tasking = self.filters.tasking_wanted()
+        probe = self._archive_client() if self.filters.archive_wanted() else None
+        archive = probe is not None
+        if probe is not None and callable(getattr(probe, "close", None)):
+            probe.close()  # only asked whether the service is configured
+        self.showing_archive = archive
+        self.model.set_services(tasking, archive)
+        self.view.show_archive_columns(archive)
+        self.model.set_archive([])
+        self.archive.forget()
+        self._archive_timer.stop()
+        if not archive:
+            self.queue_label.clear()
         self.model.set_query(self.query_from_widgets())
+        if archive:
+            self.archive.load(self.filters.archive_filter())
+        elif self.filters.archive_wanted() and not tasking:
+            self.show_message("Archive orders: not configured; set the Planet API key (or use the local sandbox) in "
+                              "the settings.", error=True)
+        if not tasking:
+            self.refresher.stop()
+            return
         self.refresh_map()
         self.refresher.probe_baseline()
         self.count_cancellations()
@@ -372,6 +454,16 @@ class OrdersPanel(SelectionSync, QWidget):
         loaded = len(self.model.orders)
         if total is None:
             text = "Loading orders…" if self.model.loading else "No orders loaded."
+        elif self.model.include_archive:
+            # One list: its rows of all the orders there are; the archive ones (all read at once) said apart.
+            archive = len(self.model.archive)
+            text = f"{len(self.model.rows):,} of {total + archive:,} orders loaded"
+            if archive:
+                text += f" ({archive:,} archive)"
+            if loaded < total:
+                text += " (scroll down for more)"
+            if self.model.loading or self.archive.loading:
+                text += " — loading…"
         else:
             text = f"{loaded:,} of {total:,} orders loaded"
             if loaded < total:
@@ -511,7 +603,7 @@ class OrdersPanel(SelectionSync, QWidget):
 
     def save_order(self, order_id: str, changes: Dict[str, Any]) -> None:
         row = self.model.row_of.get(order_id)
-        order = self.model.orders[row] if row is not None else self.details.order
+        order = self.model.rows[row] if row is not None else self.details.order
         if order is None:
             return
         problems = edit_problems(order, changes, self.now())
@@ -544,7 +636,14 @@ class OrdersPanel(SelectionSync, QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def cancel_orders(self, order_ids: Sequence[str]) -> None:
-        """Cancel the given orders after a confirmation; a charged cancellation needs a second, explicit yes."""
+        """Cancel the given orders after a confirmation; a charged cancellation needs a second, explicit yes.
+        Archive orders among them are cancelled by their service (queued ones only)."""
+        archive_ids = [i for i in order_ids if i in self.model.archive_ids]
+        if archive_ids:
+            self.cancel_archive_orders(archive_ids)
+            order_ids = [i for i in order_ids if i not in self.model.archive_ids]
+            if not order_ids:
+                return
         by_id = self.model.order_by_id()
         if self.details.order is not None:
             by_id.setdefault(self.details.order.id, self.details.order)
@@ -568,6 +667,89 @@ class OrdersPanel(SelectionSync, QWidget):
         self.refresher.interval.reset()
         self.refresh_now()
         self.count_cancellations()
+
+    # -- archive orders (core.app.archive_orders) ---------------------------------------------------------------
+
+    def refresh_archive(self) -> None:
+        """Read the archive orders and the queue depth again (same filters); rows update in place."""
+        if self._closed or not self.showing_archive or self.archive.loading:
+            return
+        self._archive_timer.stop()
+        self.archive.load(self.filters.archive_filter())
+
+    def _archive_listed(self, orders: List[Any]) -> None:
+        selected = [o.id for o in self.selected_orders()] + [o.id for o in self.selected_archive_orders()]
+        self._syncing_selection = True
+        try:
+            self.model.set_archive(orders)
+            self.select_orders(selected)
+        finally:
+            self._syncing_selection = False
+        shown = self.archive_details.order
+        if shown is not None:
+            fresh = next((o for o in orders if o.id == shown.id), None)
+            if fresh is not None:
+                self.archive_details.show_order(fresh)
+        self._update_count()
+        if self._archive_error and self.message_label.text() == self._archive_error:
+            self.show_message("")  # the archive listing works again
+        self._archive_error = ""
+        self._call_succeeded()
+        if self.auto_refresh and any(o.state in ("queued", "running") for o in orders):
+            self._archive_timer.start()
+
+    def _archive_list_failed(self, error: BaseException) -> None:
+        self._unreachable(error)
+        self._update_count()
+        # Not a call error of the tasking list: its next success does not clear it, the archive's does.
+        self._archive_error = f"Loading archive orders failed: {error_text(error)}"
+        self.show_message(self._archive_error, error=True)
+        if self.auto_refresh:
+            self._archive_timer.start()
+
+    def selected_archive_orders(self) -> List[Any]:
+        rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
+        return [self.model.rows[row] for row in rows
+                if row < len(self.model.rows) and self.model.is_archive(self.model.rows[row])]
+
+    def cancel_archive_orders(self, order_ids: Sequence[str]) -> None:
+        """Cancel the queued ones of these archive orders after a confirmation: one order by its own
+        request, several by one bulk cancel. Those not queued are named with why, and left alone."""
+        by_id = {o.id: o for o in self.model.archive}
+        shown = self.archive_details.order
+        if shown is not None:
+            by_id.setdefault(shown.id, shown)
+        orders = [by_id[i] for i in order_ids if i in by_id]
+        allowed = [o for o in orders if can_cancel_archive(o)]
+        refused = [can_cancel_archive(o).reason for o in orders if not can_cancel_archive(o)]
+        if not allowed:
+            text = "Nothing to cancel. " + " ".join(refused[:3])
+            self.show_message(text, error=True)
+            self.archive_details.show_message(text, error=True)
+            return
+        listed = "\n".join(f"• {o.name or o.id} ({o.state})" for o in allowed[:15])
+        more = f"\n… and {len(allowed) - 15} more" if len(allowed) > 15 else ""
+        skipped = (f"\n\n{len(refused)} selected archive order(s) are not queued and are left alone."
+                   if refused else "")
+        plural = "s" if len(allowed) != 1 else ""
+        if not self.ask("Cancel archive orders", f"Cancel {len(allowed)} archive order{plural}?\n\n{listed}{more}{skipped}"):
+            return
+        self.archive.cancel([o.id for o in allowed])
+
+    def _archive_cancelled(self, outcome: ArchiveCancelOutcome, fresh: Any) -> None:
+        text = outcome.summary()
+        self.show_message(text, error=bool(outcome.refused))
+        if self.archive_details.order is not None:
+            self.archive_details.show_message(text, error=bool(outcome.refused))
+        self.cancelFinished.emit(outcome)
+        self.refresh_archive()
+
+    def _archive_cancel_failed(self, error: BaseException) -> None:
+        self._unreachable(error)
+        text = f"Cancelling failed: {error_text(error)}"
+        self.show_message(text, error=True)
+        if self.archive_details.order is not None:
+            self.archive_details.show_message(text, error=True)
 
     def count_cancellations(self) -> None:
         if not self._closed:
@@ -593,6 +775,9 @@ class OrdersPanel(SelectionSync, QWidget):
         if self._retry_timer.isActive():  # a retry was waiting: this is it, now
             self._retry_timer.stop()
             self._retry_at = None
+        self.refresh_archive()
+        if not self.model.include_tasking:
+            return
         if self.model.total is None:
             if not self.model.loading:
                 self.apply_filters()
@@ -703,6 +888,7 @@ class OrdersPanel(SelectionSync, QWidget):
         self._disconnect_layers()
         self.refresher.stop()
         self._filter_timer.stop()
+        self._archive_timer.stop()
         # A closed panel is a reference cycle (its signals are connected to lambdas that hold it), freed
         # only by a full collection of the cycle collector, with the GIL held. Measured in the bench: a
         # discarded panel with 10,000 rows made that collection 117 ms (60,000 objects). Without its rows

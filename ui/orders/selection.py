@@ -1,5 +1,6 @@
 """The Orders tab's selection both ways: rows select their footprints and captures, features picked on the map
-select their orders (the list reads on to them), and the map zooms to the selected orders."""
+select their orders (the list reads on to them), and the map zooms to the selected orders. A selected archive
+order shows its own details; the map and the bulk dialogs hear only of tasking orders."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from qgis.PyQt.QtCore import QItemSelection, QItemSelectionModel, QTimer
 
 from ...core import compat
 from ...core import layers as layer_tools
+from ...core.app.archive_orders import can_cancel as can_cancel_archive
 from ...core.app.cancel import can_cancel
 from ...core.services.planet_tasking.models import Order
 
@@ -28,16 +30,20 @@ def _plural(count: int, noun: str) -> str:
 
 
 class SelectionSync:
-    """Mixed into OrdersPanel: needs its view, model, mirror, details, cancel_button, iface, project, now,
-    show_message, show_details and selectedOrdersChanged."""
+    """Mixed into OrdersPanel: needs its view, model, mirror, details, details_stack, archive_details,
+    cancel_button, iface, project, now, show_message, show_details, selected_archive_orders and
+    selectedOrdersChanged."""
 
     def selected_order_ids(self) -> List[str]:
-        rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
-        return [self.model.orders[row].id for row in rows if row < len(self.model.orders)]
+        """The selected tasking orders' ids (archive orders are selected_archive_orders())."""
+        return [order.id for order in self.selected_orders()]
 
     def selected_orders(self) -> List[Order]:
+        """The selected tasking orders."""
         rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
-        return [self.model.orders[row] for row in rows if row < len(self.model.orders)]
+        shown = self.model.rows
+        archive = self.model.archive_ids
+        return [shown[row] for row in rows if row < len(shown) and not (archive and shown[row].id in archive)]
 
     def select_orders(self, order_ids: Sequence[str]) -> None:
         """Select these orders in the view (those loaded); the layers follow."""
@@ -56,10 +62,15 @@ class SelectionSync:
 
     def _on_view_selection(self, *_: Any) -> None:
         orders = self.selected_orders()
+        archive = self.selected_archive_orders() if self.model.archive_ids else []
         ids = [o.id for o in orders]
         now = self.now()
-        self.cancel_button.setEnabled(any(can_cancel(o, now) for o in orders))
-        self.cancel_button.setToolTip(self._cancel_tooltip(orders, now))
+        self.cancel_button.setEnabled(any(can_cancel(o, now) for o in orders) or any(can_cancel_archive(o) for o in archive))
+        self.cancel_button.setToolTip(self._cancel_tooltip(orders, now, archive))
+        # One archive order alone: its details in the tasking details' place.
+        lone_archive = archive[0] if len(archive) == 1 and not orders else None
+        self.details_stack.setCurrentWidget(self.details if lone_archive is None else self.archive_details)
+        self.archive_details.show_order(lone_archive)
         if len(orders) == 1:
             if not self._syncing_selection:
                 self.model.clear_mark(orders[0].id)  # the user looked at it
@@ -76,12 +87,15 @@ class SelectionSync:
                 self.zoom_to(orders)
         self.selectedOrdersChanged.emit(ids)
 
-    def _cancel_tooltip(self, orders: Sequence[Order], now: datetime) -> str:
-        if not orders:
+    def _cancel_tooltip(self, orders: Sequence[Order], now: datetime, archive: Sequence[Any] = ()) -> str:
+        if not orders and not archive:
             return "Select the orders to cancel."
-        refused = [can_cancel(o, now) for o in orders]
+        refused = [can_cancel(o, now) for o in orders] + [can_cancel_archive(o) for o in archive]
         if all(not r for r in refused):
-            return refused[0].reason if len(orders) == 1 else "None of the selected orders can be cancelled."
+            return refused[0].reason if len(refused) == 1 else "None of the selected orders can be cancelled."
+        if archive:
+            return ("Cancel the selected orders that can be cancelled (asks for confirmation); archive orders "
+                    "only while queued, several in one bulk cancel.")
         return "Cancel the selected orders that can be cancelled (asks for confirmation)."
 
     def _select_in_layers(self, order_ids: Sequence[str], source: Optional[QgsVectorLayer]) -> None:

@@ -7,7 +7,7 @@ from typing import Dict, Optional, Set
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
-from .model import COLUMNS, TIME_ATTRIBUTES
+from .model import ARCHIVE_COLUMNS, COLUMNS, TIME_ATTRIBUTES
 
 # The Name column's default width in average characters, and how far fitting the loaded names may widen it.
 NAME_CHARS = 28
@@ -18,6 +18,9 @@ NAME_CHARS_MIN = 16
 # dates); a column not named here goes before any that is.
 PRIORITY = ("name", "status", "start_time", "end_time", "created_time", "scheduling_type", "order_type",
             "requested_sqkm", "fulfilled_sqkm", "capture_status_published_count")
+# With archive orders in the list, which service an order is of decides as much as its status.
+ARCHIVE_PRIORITY = ("name", "status", "service", "created_time", "order_type", "result_count", "start_time",
+                    "end_time", "scheduling_type", "requested_sqkm", "fulfilled_sqkm", "capture_status_published_count")
 CORE = 6  # the first CORE of PRIORITY: Name narrows for them; for any other column, that column goes first
 
 
@@ -50,8 +53,16 @@ class OrdersView(QTableView):
         self._user_hidden: Set[int] = set()
         self._user_shown: Set[int] = set()
         self.dropped_for_room: Set[int] = set()
+        # The archive-only columns (Service, Results) are out of the list while it holds tasking orders only.
+        self._archive_columns = {c for c, spec in enumerate(COLUMNS) if spec.attribute in ARCHIVE_COLUMNS}
+        self._mode_hidden: Set[int] = set(self._archive_columns)
+        self._priority = PRIORITY
         self._fitting = False
         header.sectionResized.connect(self._section_resized)
+        # Service right after Status on screen (the model keeps its columns' numbers).
+        service = next(c for c, spec in enumerate(COLUMNS) if spec.attribute == "service")
+        status = next(c for c, spec in enumerate(COLUMNS) if spec.attribute == "status")
+        header.moveSection(header.visualIndex(service), header.visualIndex(status) + 1)
         self.default_column_widths()
 
     def default_column_widths(self) -> None:
@@ -69,7 +80,7 @@ class OrdersView(QTableView):
             else:
                 width = metrics.horizontalAdvance("IN_PROGRESS") + padding  # longer statuses show a tooltip
             self._wanted[column] = max(width, header.sectionSizeHint(column))
-            if not spec.shown:
+            if not spec.shown and column not in self._archive_columns:
                 self._user_hidden.add(column)
         self.fit_width()
 
@@ -99,15 +110,16 @@ class OrdersView(QTableView):
         for room (the header menu still shows any of them on purpose), and come back when the view widens.
         """
         room = self._room()
-        order = sorted(range(len(COLUMNS)), key=lambda c: PRIORITY.index(COLUMNS[c].attribute)
-                       if COLUMNS[c].attribute in PRIORITY else len(PRIORITY))
-        wanted = [c for c in order if c not in self._user_hidden]
+        priority = self._priority
+        order = sorted(range(len(COLUMNS)), key=lambda c: priority.index(COLUMNS[c].attribute)
+                       if COLUMNS[c].attribute in priority else len(priority))
+        wanted = [c for c in order if c not in self._user_hidden and c not in self._mode_hidden]
         name = next((c for c in wanted if COLUMNS[c].attribute == "name"), None)
         name_min = self.fontMetrics().averageCharWidth() * NAME_CHARS_MIN if name is not None else 0
 
         def needed(columns) -> int:
             # Name keeps its full width before a column beyond the deciding ones; only for those it shrinks.
-            extras = any(COLUMNS[c].attribute not in PRIORITY[:CORE] for c in columns)
+            extras = any(COLUMNS[c].attribute not in priority[:CORE] for c in columns)
             name_width = 0 if name not in columns else self._wanted[name] if extras else min(name_min,
                                                                                              self._wanted[name])
             return sum(self._wanted[c] for c in columns if c != name) + name_width
@@ -130,6 +142,12 @@ class OrdersView(QTableView):
         finally:
             self._fitting = False
         self.dropped_for_room = set(wanted) - set(kept)
+
+    def show_archive_columns(self, shown: bool) -> None:
+        """Archive orders are in the list (Service and Results shown, as room allows) or not."""
+        self._mode_hidden = set() if shown else set(self._archive_columns)
+        self._priority = ARCHIVE_PRIORITY if shown else PRIORITY
+        self.fit_width()
 
     def set_column_shown(self, column: int, shown: bool) -> None:
         """The user's choice from the header menu: a column shown on purpose is not given up for room."""
@@ -155,6 +173,8 @@ class OrdersView(QTableView):
         menu = QMenu(self)
         shown = [c for c in range(len(COLUMNS)) if not self.isColumnHidden(c)]
         for column, spec in enumerate(COLUMNS):
+            if column in self._mode_hidden:
+                continue  # a column for archive orders, which the list does not hold now
             action = menu.addAction(spec.title)
             action.setCheckable(True)
             action.setChecked(not self.isColumnHidden(column))
