@@ -23,6 +23,7 @@ from ..core.errors import Cancelled, ServiceError
 from ..core.layers import WriteLayout
 from ..core.services import registry
 from .common import TaskingAlgorithm, canceled_of, service_failure, service_url_parameter
+from .styling import style_output
 
 STATUS = "STATUS"
 CREATED_AFTER = "CREATED_AFTER"
@@ -121,6 +122,7 @@ class _ListingAlgorithm(TaskingAlgorithm):
         except ServiceError as error:
             raise service_failure("Listing the orders", error) from None
         feedback.pushInfo(f"{written[0]} features written.")
+        style_output(context, sink_id, kind)
         return {OUTPUT: sink_id, COUNT: written[0]}
 
 

@@ -28,6 +28,7 @@ from ..core.layers import WriteLayout
 from ..core.services import registry
 from .common import TaskingAlgorithm, canceled_of, progress_of, service_failure, service_url_parameter
 from .load_orders import _layout, _utc
+from .styling import style_output
 
 INPUT = "INPUT"
 START_TIME = "START_TIME"
@@ -136,4 +137,5 @@ class SearchWindowsAlgorithm(TaskingAlgorithm):
             sink.addFeatures(features, QgsFeatureSink.Flag.FastInsert)
             found += len(features)
             feedback.pushInfo(f"Feature {feature_id}: {len(features)} imaging windows (search {search.id}).")
+        style_output(context, sink_id, layers.IMAGING_WINDOWS)
         return {OUTPUT: sink_id, "WINDOWS": found}

@@ -49,10 +49,15 @@ class ResumableOutcome:
         return sum(1 for order_id, _ in self.results.values() if order_id)
 
 
-def _record(results: Dict[int, Tuple[Optional[str], Optional[str]]], outcome: BulkOutcome) -> None:
+def _record(results: Dict[int, Tuple[Optional[str], Optional[str]]], outcome: BulkOutcome,
+            wanted: Optional[Mapping[int, Mapping[str, Any]]] = None) -> None:
+    """Each item's order id or reason into `results` by feature; with `wanted` (feature id -> this run's payload)
+    only items that sent that very payload (an earlier job of another layer may share feature ids)."""
     for item in outcome.items:
         if item.feature_id is None or results.get(item.feature_id, (None, None))[0]:
             continue  # an order the feature already has is never replaced by a later failure
+        if wanted is not None and (item.feature_id not in wanted or not _same(wanted[item.feature_id], item.payload)):
+            continue
         if item.ok:
             results[item.feature_id] = (item.order_id, None)
         elif item.error:
@@ -78,7 +83,8 @@ def create_orders_resumably(journal: BulkJournal, client: Any, report: Validatio
     earlier = [job for job in journal.jobs(with_items=False)
                if job.operation == "CREATE" and job.source.get(RUN_KEY) == key
                and job.base_url.rstrip("/") == base_url.rstrip("/")]
-    taken: Dict[int, Mapping[str, Any]] = {}  # feature id -> the payload already ordered (or on its way)
+    wanted = dict(report.pairs())  # feature id -> the payload this run would send
+    taken: Dict[int, List[Mapping[str, Any]]] = {}  # feature id -> payloads already ordered (or on their way)
     steps = len([job for job in earlier if job.is_open]) + 1
 
     def step_progress(index: int) -> Progress:
@@ -96,13 +102,14 @@ def create_orders_resumably(journal: BulkJournal, client: Any, report: Validatio
         else:
             outcome = bulk.outcome()
         result.outcomes.append(outcome)
-        _record(result.results, outcome)
+        _record(result.results, outcome, wanted)
         for item in outcome.items:
             if item.feature_id is not None and (item.ok or item.pending):
-                taken[item.feature_id] = item.payload
+                taken.setdefault(item.feature_id, [])
+                taken[item.feature_id].append(item.payload)
     pairs = []
-    for feature_id, payload in report.pairs():
-        if feature_id in taken and _same(taken[feature_id], payload):
+    for feature_id, payload in wanted.items():
+        if any(_same(sent, payload) for sent in taken.get(feature_id, ())):
             result.already_ordered += 1
         else:
             pairs.append((feature_id, payload))

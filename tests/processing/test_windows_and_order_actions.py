@@ -130,3 +130,22 @@ def test_edit_orders_changes_what_the_rules_allow_and_explains_the_rest(tasking)
     error = run_failing("edit_orders", {"ORDER_IDS": live.id, "SERVICE_URL": tasking.tasking_url,
                                         "OUTPUT": "memory:"})
     assert "Nothing to change" in error
+
+
+def test_loaded_outputs_are_styled_and_temporal_like_the_plugins_layers(tasking, fresh_project):
+    import processing
+
+    client = make_client(tasking)
+    client.create_order({"name": "styled", "geometry": point(5)})
+    processing.runAndLoadResults("satellite_tasking:search_windows", {
+        "INPUT": point_layer(["a"]), "SERVICE_URL": tasking.tasking_url, "OUTPUT": "TEMPORARY_OUTPUT"},
+        feedback=RecordingFeedback())
+    processing.runAndLoadResults("satellite_tasking:load_orders", {
+        "SERVICE_URL": tasking.tasking_url, "OUTPUT": "TEMPORARY_OUTPUT"}, feedback=RecordingFeedback())
+    layers = {layer.name(): layer for layer in fresh_project.mapLayers().values()}
+    windows, orders = layers["Imaging windows"], layers["Tasking orders"]
+    assert windows.featureCount() > 0 and orders.featureCount() == 1
+    assert windows.renderer().type() == "RuleRenderer" and orders.renderer().type() == "categorizedSymbol"
+    for layer in (windows, orders):
+        temporal = layer.temporalProperties()
+        assert temporal.isActive() and temporal.startField() == "start_time" and temporal.endField() == "end_time"
