@@ -24,7 +24,9 @@ def daylight_point(n: int, moment: datetime) -> dict:
     later = moment + timedelta(minutes=40)
     best = max(((lon, lat) for lon in range(-180, 180, 5) for lat in range(-60, 61, 5)),
                key=lambda p: orbits.sun_elevation(p[0], p[1], later))
-    return {"type": "Point", "coordinates": [round(best[0] + (n % 5) * 0.7 - 1.4, 5), round(best[1] + (n // 5) * 0.7, 5)]}
+    # Longitude wrapped: near midnight UTC the Sun is highest at the antimeridian, where the spread would cross it.
+    lon = (best[0] + (n % 5) * 0.7 - 1.4 + 180.0) % 360.0 - 180.0
+    return {"type": "Point", "coordinates": [round(lon, 5), round(best[1] + (n // 5) * 0.7, 5)]}
 
 
 def sim_now(sandbox) -> datetime:
