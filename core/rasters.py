@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,11 @@ from qgis.core import (
 from . import compat
 from .errors import Cancelled
 from .log import get_logger
+
+try:
+    from qgis.PyQt import sip
+except ImportError:  # pragma: no cover - older PyQt layouts
+    import sip  # type: ignore[no-redef]
 
 _log = get_logger("rasters")
 
@@ -428,38 +434,77 @@ def _layer_summary(plan: RasterPlan) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def add_order_imagery(project: QgsProject, imagery: OrderImagery) -> List[QgsRasterLayer]:
-    """Put an order's planned rasters and footprints in "Archive imagery" / "<order name>" (main thread).
+def display_order(plans: Iterable[RasterPlan]) -> List[RasterPlan]:
+    """The order rasters take in their group: visible imagery by item, masks last."""
+    return sorted(plans, key=lambda plan: (not plan.visible, plan.item_id, plan.name))
+
+
+class OrderImageryLoader:
+    """Adds an order's planned rasters to the project a few at a time (main thread), so that a large order
+    never stalls the GUI: call `step(budget)` once per event-loop turn until it returns True.
 
     Loading an order again adds nothing twice: a file already on the map (by the order's id and the file's
-    path) keeps its layer and style, and only files not yet there are added. Returns every raster layer of
-    the order now in the project, in the group's order (visible imagery first, masks last and unchecked).
+    path, wherever the user moved its layer) keeps its layer and style; only files not yet there are added.
     """
-    group = order_group(project, imagery.order_id) or _new_order_group(project, imagery.order_id,
-                                                                        imagery.order_name)
-    present = {layer.customProperty(FILE_PROPERTY): layer for layer in order_layers(project, imagery.order_id)}
-    _add_footprints(project, group, imagery)
-    ordered = sorted(imagery.rasters, key=lambda plan: (not plan.visible, plan.item_id, plan.name))
-    for plan in ordered:
-        if plan.path in present:
-            continue
+
+    def __init__(self, project: QgsProject, imagery: OrderImagery):
+        self.project = project
+        self.imagery = imagery
+        self.plans = display_order(imagery.rasters)
+        self.next = 0
+        self._group: Optional[QgsLayerTreeGroup] = None
+
+    @property
+    def done(self) -> bool:
+        return self._group is not None and self.next >= len(self.plans)
+
+    def step(self, budget: Optional[float] = None) -> bool:
+        """Add rasters for up to `budget` seconds (None: all of them); True once every raster is there."""
+        started = time.perf_counter()
+        if self._group is None or sip.isdeleted(self._group):
+            self._group = order_group(self.project, self.imagery.order_id) or _new_order_group(
+                self.project, self.imagery.order_id, self.imagery.order_name)
+            _add_footprints(self.project, self._group, self.imagery)
+        present = {layer.customProperty(FILE_PROPERTY) for layer in order_layers(self.project, self.imagery.order_id)}
+        while self.next < len(self.plans):
+            plan = self.plans[self.next]
+            self.next += 1
+            if plan.path not in present:
+                self._add(plan)
+            if budget is not None and time.perf_counter() - started >= budget:
+                break
+        return self.done
+
+    def _add(self, plan: RasterPlan) -> None:
         layer = QgsRasterLayer(plan.path, plan.name, "gdal")
         if not layer.isValid():
             _log.warning("%s could not be opened as a raster; it is not on the map", plan.path)
-            continue
+            return
         style_raster(layer, plan)
-        layer.setCustomProperty(ORDER_PROPERTY, imagery.order_id)
+        layer.setCustomProperty(ORDER_PROPERTY, self.imagery.order_id)
         layer.setCustomProperty(FILE_PROPERTY, plan.path)
         metadata = layer.metadata()  # what the layer's properties show: the item, its bundle, metadata file
         metadata.setAbstract(_layer_summary(plan))
         layer.setMetadata(metadata)
-        project.addMapLayer(layer, False)
-        node = group.addLayer(layer)
+        self.project.addMapLayer(layer, False)
+        node = self._group.addLayer(layer)
         node.setItemVisibilityChecked(plan.visible)
-        present[plan.path] = layer
-    by_path = {plan.path: index for index, plan in enumerate(ordered)}
-    return sorted((layer for path, layer in present.items() if path in by_path),
-                  key=lambda layer: by_path[layer.customProperty(FILE_PROPERTY)])
+
+    def layers(self) -> List[QgsRasterLayer]:
+        """The order's raster layers now in the project, in display order."""
+        by_path = {plan.path: index for index, plan in enumerate(self.plans)}
+        present = [layer for layer in order_layers(self.project, self.imagery.order_id)
+                   if layer.customProperty(FILE_PROPERTY) in by_path]
+        return sorted(present, key=lambda layer: by_path[layer.customProperty(FILE_PROPERTY)])
+
+
+def add_order_imagery(project: QgsProject, imagery: OrderImagery) -> List[QgsRasterLayer]:
+    """Put an order's planned rasters and footprints in "Archive imagery" / "<order name>" at once (main
+    thread; OrderImageryLoader does it a slice per event-loop turn). Nothing is added twice. Returns every
+    raster layer of the order now in the project, visible imagery first, masks last and unchecked."""
+    loader = OrderImageryLoader(project, imagery)
+    loader.step()
+    return loader.layers()
 
 
 def _add_footprints(project: QgsProject, group: QgsLayerTreeGroup, imagery: OrderImagery) -> Optional[QgsVectorLayer]:

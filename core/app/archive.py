@@ -17,6 +17,7 @@ from .workflow import Workflow, cancel_task
 
 ARCHIVE_SERVICE = "planet_orders"
 NEWS_CHECK_MS = 100  # how often what the task is doing is passed on (stage text, progress)
+LOAD_SLICE_SECONDS = 0.012  # rasters added per event-loop turn: what fits in 12 ms, as the orders mirror does
 FINISHED_WITH_FILES = ("success", "partial")
 
 
@@ -98,6 +99,7 @@ class ArchiveWorkflow(Workflow):
         self.layers: List[Any] = []  # the rasters of the last order loaded
         self.folder: Optional[str] = None
         self.task: Optional[ApiTask] = None
+        self._loader: Optional[rasters.OrderImageryLoader] = None  # adding the rasters, after the tasks
         # Orders this workflow placed, by request: asking again for the same order fetches it, never re-places.
         self._placed_by_request: Dict[str, str] = {}
         self._news: LatestValue = LatestValue()
@@ -111,7 +113,7 @@ class ArchiveWorkflow(Workflow):
 
     def busy(self) -> bool:
         """Whether a step is running (start nothing else until it has ended)."""
-        return self.task is not None
+        return self.task is not None or self._loader is not None
 
     def order_and_fetch(self, request: Any, folder: Optional[str]) -> None:
         """Place the order `request` describes (the service's OrderRequest, from its forms), follow it until
@@ -169,7 +171,10 @@ class ArchiveWorkflow(Workflow):
 
     def cancel(self) -> None:
         """Stop the current step. The order goes on at the service; a stopped download keeps its .part
-        files, which the next fetch resumes."""
+        files, which the next fetch resumes; rasters already added stay, and the next fetch adds the rest."""
+        if self._loader is not None:
+            self._cancelled()
+            return
         cancel_task(self.task)
 
     def shutdown(self) -> None:
@@ -177,6 +182,7 @@ class ArchiveWorkflow(Workflow):
         self._news_timer.stop()
         cancel_task(self.task, detach=True)
         self.task = None
+        self._loader = None
 
     # -- the steps --------------------------------------------------------------------------------------
 
@@ -247,12 +253,24 @@ class ArchiveWorkflow(Workflow):
         self._start("add archive rasters", plan, lambda imagery: self._load(order, imagery), self._cancelled)
 
     def _load(self, order: Any, imagery: rasters.OrderImagery) -> None:
-        project = self.project or QgsProject.instance()
+        # A slice per event-loop turn: a large order's hundreds of rasters never stall the map.
+        self._loader = rasters.OrderImageryLoader(self.project or QgsProject.instance(), imagery)
+        self._load_step(order)
+
+    def _load_step(self, order: Any) -> None:
+        loader = self._loader
+        if loader is None:  # cancelled or shut down meanwhile
+            return
         try:
-            self.layers = rasters.add_order_imagery(project, imagery)
+            finished = loader.step(LOAD_SLICE_SECONDS)
         except Exception as error:  # noqa: BLE001 - said through `failed`, never left in QGIS's event loop
             self._failed(error)
             return
+        if not finished:
+            self._say(None, 100.0 * loader.next / max(1, len(loader.plans)))
+            QTimer.singleShot(0, lambda: self._load_step(order))
+            return
+        self.layers = loader.layers()
         self._say(f"{len(self.layers)} rasters of the order are on the map.", 100.0)
         self._end()
         self.loaded.emit(order, list(self.layers))
@@ -315,8 +333,9 @@ class ArchiveWorkflow(Workflow):
 
     def _end(self) -> None:
         self._news_timer.stop()
-        was_busy = self.task is not None
+        was_busy = self.busy()
         self.task = None
+        self._loader = None
         if was_busy:
             self.busyChanged.emit(False)
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 from qgis.core import QgsGeometry, QgsLayerTreeGroup, QgsMultiBandColorRenderer, QgsRectangle, QgsVectorLayer
+from qgis.PyQt.QtCore import QTimer
 
 from core import rasters
 from core.app.archive import ArchiveWorkflow
@@ -266,3 +267,24 @@ def test_a_create_that_may_have_reached_the_service_is_said_uncertain_and_not_se
         workflow.order_and_fetch(scenes_request("maybe", [ITEM_A]), str(tmp_path))
     assert isinstance(failed.args[0], OrderCreationUncertain) and "placed" not in seen.names()
     assert len(_creates(sandbox)) == 1 and not workflow.busy()
+
+
+def test_rasters_are_added_a_slice_per_event_loop_turn_so_the_map_keeps_answering(sandbox, workflow, fresh_project,
+                                                                                 tmp_path, qtbot, monkeypatch):
+    from core.app import archive
+
+    monkeypatch.setattr(archive, "LOAD_SLICE_SECONDS", 0.0)  # one raster per turn
+    items = ["20220304_093300_37_2430", "20220305_093440_25_2429", "20220304_093257_90_2430"]
+    seen = Recorder(workflow)
+    turns = []
+    ticker = QTimer()
+    ticker.timeout.connect(lambda: turns.append(len(fresh_project.mapLayers())))
+    ticker.start(0)
+    with qtbot.waitSignal(workflow.loaded, timeout=TIMEOUT_MS) as loaded:
+        workflow.order_and_fetch(scenes_request("sliced", items, product_bundle="analytic_udm2"), str(tmp_path))
+    ticker.stop()
+    assert len(loaded.args[1]) == 6
+    # Between two slices the event loop ran: other timers saw the project with some of the rasters added.
+    assert len({count for count in turns if 1 < count < 7}) >= 3
+    adding = seen.seen[[n for n, _ in seen.seen].index("delivered"):]
+    assert len([args for name, args in adding if name == "progress" and 0 < args[0] < 100]) >= 3
