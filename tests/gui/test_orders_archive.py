@@ -127,6 +127,11 @@ def test_archive_orders_are_merged_into_the_paged_tasking_list_by_creation_time(
     panel.view.sortByColumn(column("created_time"), Qt.SortOrder.AscendingOrder)
     load_all(qtbot, panel)
     assert [o.id for o in panel.model.rows] == newest_first[::-1]
+    # By name: the archive orders ("archive …") before the tasking ones ("tasking …"), each in name order.
+    panel.view.sortByColumn(column("name"), Qt.SortOrder.AscendingOrder)
+    load_all(qtbot, panel)
+    names = [o.name for o in panel.model.rows]
+    assert names == sorted(names) and len(names) == len(made) and names[0].startswith("archive")
 
     # The Service filter: one service or the other, and the archive columns only with archive orders.
     panel.filters.set_service(TASKING)

@@ -297,16 +297,17 @@ class OrdersTableModel(QAbstractTableModel):
         except TypeError:
             return False
 
-    def _revealed(self, last_tasking: Any, complete: bool) -> int:
-        """How many archive orders show when the tasking rows loaded end with `last_tasking`."""
+    def _revealed(self, last_tasking: Any, complete: bool, shown: int = 0) -> int:
+        """How many archive orders show when the tasking rows loaded end with `last_tasking` (at least
+        `shown`: those shown already came before an earlier last row, so before this one too)."""
         if not self.include_archive:
             return 0
         if complete or not self.include_tasking:
             return len(self.archive)
         if last_tasking is None:
-            return 0
-        count = 0
-        for order in self.archive:
+            return shown
+        count = shown
+        for order in self.archive[shown:]:
             if not self._before(order, last_tasking):
                 break
             count += 1
@@ -419,7 +420,7 @@ class OrdersTableModel(QAbstractTableModel):
             total = len(self.orders)
         complete = len(self.orders) + len(fresh) >= (total or 0)
         last = fresh[-1] if fresh else (self.orders[-1] if self.orders else None)
-        shown = max(self.archive_shown, self._revealed(last, complete))
+        shown = self._revealed(last, complete, self.archive_shown)
         added = self._merge(fresh, self.archive[self.archive_shown:shown])
         if not added:
             return
