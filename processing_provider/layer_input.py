@@ -54,7 +54,11 @@ def field_parameters() -> List[QgsProcessingParameterExpression]:
 
 def _layer_and_selection(algorithm: Any, parameters: Dict[str, Any], context: Any) -> tuple:
     value = parameters.get(INPUT)
-    selected_only = isinstance(value, QgsProcessingFeatureSourceDefinition) and value.selectedFeaturesOnly
+    selected_only = False
+    if isinstance(value, QgsProcessingFeatureSourceDefinition):
+        # "Selected features only" (the Toolbox's checkbox): the layer named by the definition, its selection.
+        selected_only = value.selectedFeaturesOnly
+        parameters = {**parameters, INPUT: value.source.staticValue()}
     layer = algorithm.parameterAsVectorLayer(parameters, INPUT, context)
     if not isinstance(layer, QgsVectorLayer):
         raise QgsProcessingException(f"The input {value!r} is not a vector layer QGIS can open.")

@@ -169,3 +169,47 @@ def test_load_orders_refuses_a_date_range_that_cannot_match(tasking):
                                         "SERVICE_URL": tasking.tasking_url, "OUTPUT": "memory:"})
     assert "earlier than" in error
     assert [r for r in tasking.requests_seen() if "/orders/" in r["path"]] == []
+
+
+def grid_layer(count: int) -> QgsVectorLayer:
+    """`count` points 10 km apart in rows of 50, in EPSG:3857 around central Europe."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY
+
+    from core import compat
+
+    layer = QgsVectorLayer("Point?crs=EPSG:3857", "grid", "memory")
+    layer.dataProvider().addAttributes([compat.make_field("site", compat.STRING)])
+    layer.updateFields()
+    features = []
+    for index in range(count):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(1000000.0 + (index % 50) * 10000.0,
+                                                               5800000.0 + (index // 50) * 10000.0)))
+        feature.setAttributes([f"grid {index}"])
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def test_price_aois_sends_one_request_per_1000_features(tasking):
+    layer = grid_layer(1500)
+    tasking.reset()
+    feedback = RecordingFeedback()
+    progress = []
+    feedback.progressChanged.connect(progress.append)
+    result = run("price_aois", {"INPUT": layer, "NAME": '"site"', "SERVICE_URL": tasking.tasking_url,
+                                "OUTPUT": "memory:"}, feedback)
+    assert result["PRICED"] == 1500 and result["REQUESTS"] == 2 and len(pricing_requests(tasking)) == 2
+    assert all(f["price"] > 0 for f in result["OUTPUT"].getFeatures())
+    assert progress == sorted(progress) and progress[-1] == 100
+
+
+def test_price_aois_prices_only_the_selected_features_when_asked(tasking, fresh_project):
+    from qgis.core import QgsProcessingFeatureSourceDefinition
+
+    layer = point_layer(["a", "b", "c"])
+    fresh_project.addMapLayer(layer)
+    layer.selectByIds([2])
+    result = run("price_aois", {"INPUT": QgsProcessingFeatureSourceDefinition(layer.id(), True), "NAME": '"site"',
+                                "SERVICE_URL": tasking.tasking_url, "OUTPUT": "memory:"})
+    assert [f["site"] for f in result["OUTPUT"].getFeatures()] == ["b"] and result["PRICED"] == 1
