@@ -118,8 +118,9 @@ class ArchiveWorkflow(Workflow):
     def order_and_fetch(self, request: Any, folder: Optional[str]) -> None:
         """Place the order `request` describes (the service's OrderRequest, from its forms), follow it until
         finished, then, with a `folder` and files to download, download them there and load the rasters.
-        Without a folder it stops once the order is finished. The same request asked for again (after a
-        failure or a cancel) continues with the order already placed: an order is never placed twice."""
+        Without a folder it stops once the order is finished. The same request asked for again after a
+        failure or a cancel continues with the order already placed, so a retry never places it twice
+        (once an order's run went all the way, the same request places a new order)."""
         self._refuse_when_busy()
         problem = self._request_problem(request) or (folder is not None and self._folder_error(folder))
         if problem:
@@ -215,9 +216,11 @@ class ArchiveWorkflow(Workflow):
         self.finished.emit(order)
         if self.folder is None:
             self._say(f"The order is {order.state}.", 100.0)
+            self._done_with(order)
             self._end()
         elif delivered_elsewhere(order):
             self._say("Planet delivered the order to its cloud destination; there is nothing to download.", 100.0)
+            self._done_with(order)
             self._end()
         else:
             # A failed or cancelled order goes to the download too: the client says why it has no files.
@@ -255,11 +258,10 @@ class ArchiveWorkflow(Workflow):
     def _load(self, order: Any, imagery: rasters.OrderImagery) -> None:
         # A slice per event-loop turn: a large order's hundreds of rasters never stall the map.
         self._loader = rasters.OrderImageryLoader(self.project or QgsProject.instance(), imagery)
-        self._load_step(order)
+        self._load_step(order, self._loader)
 
-    def _load_step(self, order: Any) -> None:
-        loader = self._loader
-        if loader is None:  # cancelled or shut down meanwhile
+    def _load_step(self, order: Any, loader: rasters.OrderImageryLoader) -> None:
+        if loader is not self._loader:  # cancelled, shut down or started again meanwhile
             return
         try:
             finished = loader.step(LOAD_SLICE_SECONDS)
@@ -268,14 +270,21 @@ class ArchiveWorkflow(Workflow):
             return
         if not finished:
             self._say(None, 100.0 * loader.next / max(1, len(loader.plans)))
-            QTimer.singleShot(0, lambda: self._load_step(order))
+            QTimer.singleShot(0, lambda: self._load_step(order, loader))
             return
         self.layers = loader.layers()
         self._say(f"{len(self.layers)} rasters of the order are on the map.", 100.0)
+        self._done_with(order)
         self._end()
         self.loaded.emit(order, list(self.layers))
 
     # -- plumbing -----------------------------------------------------------------------------------------
+
+    def _done_with(self, order: Any) -> None:
+        """The order's run went all the way: the same request asked for afterwards is a new order (a retry
+        continues only an order whose run was cut short)."""
+        self._placed_by_request = {key: placed for key, placed in self._placed_by_request.items()
+                                   if placed != order.id}
 
     def _refuse_when_busy(self) -> None:
         if self.busy():

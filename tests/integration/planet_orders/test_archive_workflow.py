@@ -177,13 +177,10 @@ def test_loading_an_order_again_adds_nothing_twice_and_downloads_nothing_again(
     assert len(fresh_project.layerTreeRoot().findGroup(rasters.ARCHIVE_GROUP).children()) == 1
     assert workflow.report.skipped == len(workflow.report.files) - 1  # all but the manifest verified in place
     assert len([r for r in sandbox.requests_seen() if "/download" in r["path"]]) == downloads_before + 1
-    # The same request again continues with the order placed: never a second order.
-    with qtbot.waitSignal(workflow.loaded, timeout=TIMEOUT_MS):
-        workflow.order_and_fetch(request, str(tmp_path))
     assert len(_creates(sandbox)) == 1
 
 
-def test_a_download_cancelled_half_way_keeps_its_part_files_and_fetch_resumes_it(
+def test_a_download_cancelled_half_way_keeps_its_part_files_and_ordering_again_resumes_it(
         sandbox, workflow, make_client, fresh_project, tmp_path, qtbot):
     sandbox.control("POST", "orders/raster-size", {"pixels": 512})
     request = scenes_request("stopped", [ITEM_A], product_bundle="analytic_udm2")
@@ -201,11 +198,17 @@ def test_a_download_cancelled_half_way_keeps_its_part_files_and_fetch_resumes_it
     assert fresh_project.mapLayers() == {}
 
     make_client.options["slow"] = False
+    # Order again: the same request continues with the order placed (never a second one) and resumes.
     with qtbot.waitSignal(workflow.loaded, timeout=TIMEOUT_MS) as loaded:
-        workflow.fetch(order.id, str(tmp_path))
+        workflow.order_and_fetch(request, str(tmp_path))
+    assert loaded.args[0].id == order.id and len(_creates(sandbox)) == 1
     assert workflow.report.resumed >= 1 and not list(tmp_path.rglob("*.part"))
     assert {layer.bandCount() for layer in loaded.args[1]} == {4, 8}
-    assert len(_creates(sandbox)) == 1
+    # Once its run went all the way, the same request is a new order, on the map in a group of its own.
+    with qtbot.waitSignal(workflow.loaded, timeout=TIMEOUT_MS) as again:
+        workflow.order_and_fetch(request, str(tmp_path))
+    assert again.args[0].id != order.id and len(_creates(sandbox)) == 2
+    assert len(fresh_project.layerTreeRoot().findGroup(rasters.ARCHIVE_GROUP).children()) == 2
     fresh = OrdersClient(sandbox.root + "/compute/ops/orders/v2/", sandbox.api_key, timeout=30.0)
     resumed = next(r for r in fresh.get_order(order.id).results if r.name.endswith(parts[0].name[:-5]))
     assert (tmp_path / resumed.name).read_bytes() == requests.get(resumed.location, timeout=30).content
