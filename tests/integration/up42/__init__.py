@@ -1,0 +1,1 @@
+"""Integration tests of the UP42 client against the sandbox."""
