@@ -80,6 +80,7 @@ ACTIVE_SERVICE_KEY = "service"
 USE_SANDBOX_KEY = "use_sandbox"
 FIRST_RUN_DONE_KEY = "first_run_hint_shown"
 SANDBOX_PORT_KEY = "sandbox_port"
+ARCHIVE_FOLDER_KEY = "archive/download_folder"
 
 
 def sandbox_profile_values(port: int) -> Dict[str, Any]:
@@ -226,6 +227,15 @@ def product() -> str:
 
 def set_product(value: Optional[str]) -> None:
     _set("product", (value or "").strip())
+
+
+def archive_download_folder() -> str:
+    """The folder archive imagery was last downloaded into ("" until one was chosen)."""
+    return _get(ARCHIVE_FOLDER_KEY, "", str) or ""
+
+
+def set_archive_download_folder(folder: Optional[str]) -> None:
+    _set(ARCHIVE_FOLDER_KEY, (folder or "").strip())
 
 
 def first_run() -> bool:

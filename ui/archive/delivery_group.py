@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
-from qgis.core import QgsSettings
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
@@ -18,6 +17,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ...core import settings
 from ...core.errors import ValidationError
 from ...core.services.planet_orders.forms import (
     CLOUD_DESTINATIONS,
@@ -32,8 +32,6 @@ from .fields import FieldErrors, PageStack, error_label
 
 DOWNLOAD = "download"
 HOSTING = "sentinel_hub"
-# The last download folder, under the plugin's settings prefix (a choice, not a secret).
-FOLDER_SETTING = "satellite_tasking/archive/download_folder"
 DESTINATION_TIPS = {
     "amazon_s3": "Planet writes the files into your Amazon S3 bucket, with the access key you give here.",
     "google_cloud_storage": "Planet writes the files into your Google Cloud Storage bucket, with a service "
@@ -92,7 +90,7 @@ class DeliveryGroup(QGroupBox):
         self.folder_widget.setDialogTitle("Folder for the ordered imagery")
         self.folder_widget.setToolTip("The files are saved here as the order names them (<order id>/<item type>/…); "
                                       "a download cut short resumes where it stopped.")
-        self.folder_widget.setFilePath(QgsSettings().value(FOLDER_SETTING, "", str) or "")
+        self.folder_widget.setFilePath(settings.archive_download_folder())
         form.addRow("Folder", self.folder_widget)
         folder_error = error_label(page, "folderError")
         form.addRow(folder_error)
@@ -248,5 +246,5 @@ class DeliveryGroup(QGroupBox):
 
     def remember_folder(self) -> None:
         if self.mode() == DOWNLOAD and self.folder_widget.filePath().strip():
-            QgsSettings().setValue(FOLDER_SETTING, self.folder_widget.filePath().strip())
+            settings.set_archive_download_folder(self.folder_widget.filePath())
 
