@@ -266,3 +266,34 @@ def test_a_failed_archive_listing_is_said_in_the_tab_and_the_tasking_orders_stil
     load_all(qtbot, panel)
     assert sorted(o.id for o in panel.model.rows) == sorted([kept.id, archived.id])
     assert panel.message_label.text() == ""  # the error went as soon as the listing succeeded
+
+
+def test_open_archive_orders_are_read_again_by_themselves_and_fit_a_narrow_tab(sandbox, make_panel, qtbot):
+    orders = archive_client(sandbox)
+    waiting = orders.create_order(scenes_request("waiting in the queue", [ITEM_A]))
+    panel = make_panel(auto_refresh=True)
+    panel._archive_timer.setInterval(300)  # 30 s in use; the sandbox's clock is moved instead of waited for
+    panel.start()
+    load_all(qtbot, panel)
+    assert cell(panel, panel.model.row_of[waiting.id], "status") == "queued"
+    sandbox.advance(40)
+    qtbot.waitUntil(lambda: cell(panel, panel.model.row_of[waiting.id], "status") == "running", timeout=WAIT_MS)
+    assert panel.queue_label.text() == "Archive queue: 0 queued, 1 running."
+
+    header = panel.view.horizontalHeader()
+
+    def shown():
+        return [COLUMNS[header.logicalIndex(v)].title for v in range(header.count())
+                if not header.isSectionHidden(header.logicalIndex(v))]
+
+    assert shown()[:3] == ["Name", "Status", "Service"] and "Results" in shown(), shown()
+    # 400 px: no sideways scrolling; where Service has no room, the archive order's name carries its mark.
+    panel.resize(400, 800)
+    qtbot.waitUntil(lambda: panel.width() == 400, timeout=5000)
+    assert shown()[:2] == ["Name", "Status"] and not panel.view.horizontalScrollBar().isVisible()
+    icon = cell(panel, panel.model.row_of[waiting.id], "name", Qt.ItemDataRole.DecorationRole)
+    assert icon is not None and not icon.isNull()
+    tasking = make_client(sandbox).create_order({"name": "a tasking order", "geometry": point(3)})
+    panel.refresh_button.click()
+    load_all(qtbot, panel)
+    assert cell(panel, panel.model.row_of[tasking.id], "name", Qt.ItemDataRole.DecorationRole) is None

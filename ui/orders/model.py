@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set
 
+from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt, pyqtSignal
-from qgis.PyQt.QtGui import QBrush, QColor
+from qgis.PyQt.QtGui import QBrush, QColor, QIcon
 
 from ...core.app.orders_refresh import ChangeSet, OrderChange
 from ...core.services.planet_tasking.models import Order, Page
@@ -84,6 +85,16 @@ def archive_value(order: Any, attribute: str) -> Any:
     if attribute == "result_count":
         return sum(1 for result in order.results if not result.is_manifest)
     return getattr(order, ARCHIVE_ATTRIBUTES.get(attribute, attribute), None)
+
+
+_ARCHIVE_ICON: List[QIcon] = []
+
+
+def archive_icon() -> QIcon:
+    """The mark of an archive imagery order in the Name column: QGIS's raster icon (it orders imagery)."""
+    if not _ARCHIVE_ICON:
+        _ARCHIVE_ICON.append(QgsApplication.getThemeIcon("/mIconRasterLayer.svg"))
+    return _ARCHIVE_ICON[0]
 
 
 def archive_tooltip(order: Any) -> str:
@@ -187,6 +198,8 @@ class OrdersTableModel(QAbstractTableModel):
     def _archive_data(self, order: Any, column: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(archive_value(order, COLUMNS[column].attribute))
+        if role == Qt.ItemDataRole.DecorationRole and COLUMNS[column].attribute == "name":
+            return archive_icon()  # told apart from tasking orders even where the Service column has no room
         if role == ORDER_ID_ROLE:
             return order.id
         if role == ORDER_ROLE:

@@ -77,6 +77,8 @@ class OrdersView(QTableView):
                 width = metrics.horizontalAdvance("2026-12-31 23:59") + padding
             elif spec.attribute == "id":
                 width = metrics.horizontalAdvance("0" * 36) + padding
+            elif spec.attribute in ARCHIVE_COLUMNS:  # "Tasking" / "Archive", a count: their titles are wider
+                width = metrics.horizontalAdvance("Archive") + padding
             else:
                 width = metrics.horizontalAdvance("IN_PROGRESS") + padding  # longer statuses show a tooltip
             self._wanted[column] = max(width, header.sectionSizeHint(column))
