@@ -9,11 +9,15 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional
 from urllib.parse import urlsplit
 
-from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings
-from qgis.PyQt.QtCore import QCoreApplication, QThread
+from qgis.core import QgsSettings
 
+from . import secrets
 from .errors import CredentialError
 from .log import MASK, get_logger, register_secret, register_url_credentials, split_url_credentials
+from .secrets import (  # noqa: F401 - callers catch it as settings.AuthStorageError
+    MASTER_PASSWORD_MESSAGE,
+    AuthStorageError,
+)
 
 PREFIX = "satellite_tasking/"
 
@@ -38,21 +42,13 @@ DEFAULT_SANDBOX_PORT = 8765
 # The sandbox's built-in account; not a secret (it only works against the local emulator).
 SANDBOX_API_KEY = "sandbox"
 
-# QGIS 3.22 has no API-header auth method; "Basic" with the key as user name and an empty password is
-# how Planet documents Basic authentication, and QgsAuthManager stores it encrypted.
-AUTH_METHOD = "Basic"
+# A key is kept as a Basic configuration (core.secrets) with the key as user name and an empty password,
+# which is how Planet documents Basic authentication.
+AUTH_METHOD = secrets.AUTH_METHOD
 AUTH_CONFIG_NAME = "Satellite Tasking ({service})"
 
-MASTER_PASSWORD_MESSAGE = (
-    "QGIS's authentication database is locked: the master password was not entered. "
-    "Set or enter it (Settings > Options > Authentication) and try again."
-)
 
 _log = get_logger("settings")
-
-
-class AuthStorageError(Exception):
-    """The API key could not be stored in or read from QGIS's authentication database."""
 
 
 @dataclass(frozen=True)
@@ -321,33 +317,9 @@ def auth_config_id(service: str = PLANET_TASKING) -> str:
     return _get(f"auth/{key_service(service)}", "", str) or ""
 
 
-def _auth_manager():
-    manager = QgsApplication.authManager()
-    if manager is None or manager.isDisabled():
-        reason = manager.disabledMessage() if manager is not None else "no authentication manager"
-        raise AuthStorageError(f"QGIS's authentication system is unavailable: {reason}")
-    return manager
-
-
-def _unlock(manager) -> None:
-    if manager.masterPasswordIsSet():
-        return
-    # Asking for the password opens a dialog, which only the GUI thread may do: from a QgsTask we
-    # refuse instead (resolve connection() on the main thread before starting the task).
-    app = QCoreApplication.instance()
-    if app is not None and QThread.currentThread() is not app.thread():
-        raise AuthStorageError(MASTER_PASSWORD_MESSAGE)
-    # In QGIS desktop this asks the user for the master password (or creates one on first use);
-    # headless, with nobody to ask, it fails and we say so instead of storing anything in clear.
-    if not manager.setMasterPassword(True):
-        raise AuthStorageError(MASTER_PASSWORD_MESSAGE)
-
-
 def has_api_key(service: str = PLANET_TASKING) -> bool:
     """Whether a key is stored, checked without decrypting it (so without asking for the master password)."""
-    config_id = auth_config_id(service)
-    manager = QgsApplication.authManager()
-    return bool(config_id) and manager is not None and config_id in manager.configIds()
+    return secrets.exists(auth_config_id(service))
 
 
 def get_api_key(service: str = PLANET_TASKING) -> Optional[str]:
@@ -355,17 +327,10 @@ def get_api_key(service: str = PLANET_TASKING) -> Optional[str]:
     config_id = auth_config_id(service)
     if not config_id:
         return None
-    manager = _auth_manager()
-    if config_id not in manager.configIds():
-        return None
-    _unlock(manager)
-    config = QgsAuthMethodConfig()
-    ok = manager.loadAuthenticationConfig(config_id, config, True)
-    if isinstance(ok, tuple):  # PyQGIS returns (ok, config) for the output argument
-        ok, config = ok
-    if not ok:
-        raise AuthStorageError(f"the stored API key for {service} could not be decrypted. " + MASTER_PASSWORD_MESSAGE)
-    key = config.config("username") or None
+    try:
+        key = secrets.load(config_id).get("username") or None
+    except AuthStorageError as error:
+        raise AuthStorageError(f"The stored API key for {service} could not be read: {error}") from None
     register_secret(key)
     try:
         return check_api_key(key) or None
@@ -384,25 +349,11 @@ def set_api_key(service: str, key: Optional[str]) -> str:
     if not key:
         clear_api_key(service)
         return ""
-    manager = _auth_manager()
-    _unlock(manager)
-    config = QgsAuthMethodConfig(AUTH_METHOD)
-    config.setName(AUTH_CONFIG_NAME.format(service=service))
-    config.setConfig("username", key)
-    config.setConfig("password", "")
-    existing = auth_config_id(service)
-    if existing and existing in manager.configIds():
-        config.setId(existing)
-        stored = manager.updateAuthenticationConfig(config)
-    else:
-        stored = manager.storeAuthenticationConfig(config)
-    if isinstance(stored, tuple):
-        stored, config = stored
-    if not stored or not config.id():
-        raise AuthStorageError(f"QGIS did not store the API key for {service} in its authentication database")
-    _set(f"auth/{service}", config.id())
-    _log.info("API key for %s stored in QGIS authentication database (config %s)", service, config.id())
-    return config.id()
+    config_id = secrets.store(AUTH_CONFIG_NAME.format(service=service), {"username": key, "password": ""},
+                              auth_config_id(service))
+    _set(f"auth/{service}", config_id)
+    _log.info("API key for %s stored in QGIS authentication database (config %s)", service, config_id)
+    return config_id
 
 
 def clear_api_key(service: str = PLANET_TASKING) -> None:
@@ -412,9 +363,7 @@ def clear_api_key(service: str = PLANET_TASKING) -> None:
     _remove(f"auth/{service}")
     if not config_id:
         return
-    manager = QgsApplication.authManager()
-    if manager is not None and config_id in manager.configIds():
-        manager.removeAuthenticationConfig(config_id)
+    secrets.remove(config_id)
     _log.info("API key for %s removed", service)
 
 

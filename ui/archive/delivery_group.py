@@ -19,6 +19,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ...core import settings
 from ...core.errors import ValidationError
+from ...core.services.planet_orders import credentials
 from ...core.services.planet_orders.forms import (
     CLOUD_DESTINATIONS,
     CloudDelivery,
@@ -27,7 +28,6 @@ from ...core.services.planet_orders.forms import (
     notifications_block,
 )
 from ...core.services.planet_orders.models import Delivery
-from . import credentials
 from .fields import FieldErrors, PageStack, error_label
 
 DOWNLOAD = "download"

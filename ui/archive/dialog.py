@@ -33,6 +33,7 @@ from ...core import compat
 from ...core.aoi import AoiError, aoi_from_selection
 from ...core.errors import ValidationError
 from ...core.log import get_logger
+from ...core.services.planet_orders import credentials
 from ...core.services.planet_orders.forms import (
     CAPTURE_ITEM_TYPE,
     FILE_FORMATS,
@@ -47,7 +48,6 @@ from ...core.services.planet_orders.forms import (
     with_options,
 )
 from ..bulk.messages import push_message
-from . import credentials
 from .delivery_group import DeliveryGroup
 from .fields import ERROR_STYLE, FieldErrors, PageStack, error_label
 from .sources import PublishedCapture

@@ -10,8 +10,8 @@ import pytest
 from qgis.core import Qgis, QgsFeature, QgsGeometry, QgsVectorLayer
 from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
 
+from core.services.planet_orders import credentials
 from core.services.planet_orders.forms import CLOUD_DESTINATIONS
-from ui.archive import credentials
 from ui.archive.delivery_group import HOSTING
 from ui.archive.dialog import BASEMAP, CLIP_LAYER, CLIP_TASKING, ITEM_IDS, NO_CLIP, OrderImageryDialog
 from ui.archive.sources import PublishedCapture
