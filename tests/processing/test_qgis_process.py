@@ -32,8 +32,11 @@ def profile(tmp_path, sandbox):
     ini = config / "profiles" / "default" / "QGIS" / "QGIS3.ini"
     ini.parent.mkdir(parents=True)
     port = int(sandbox.root.rsplit(":", 1)[1])
+    contract = next(a["default_pl_number"] for a in sandbox.control("GET", "accounts")["accounts"]
+                    if a["api_key"] == sandbox.api_key)
     ini.write_text("[PythonPlugins]\nsatellite_tasking=true\n\n"
-                   f"[satellite_tasking]\nuse_sandbox=true\nsandbox_port={port}\n", encoding="utf-8")
+                   f"[satellite_tasking]\nuse_sandbox=true\nsandbox_port={port}\npl_number={contract}\n",
+                   encoding="utf-8")
     env = {key: value for key, value in os.environ.items() if not key.startswith("QGIS_")}
     env.update(QT_QPA_PLATFORM="offscreen", QGIS_CUSTOM_CONFIG_PATH=str(config), QGIS_PLUGINPATH=str(plugins),
                SATELLITE_TASKING_BULK_JOURNAL=str(tmp_path / "journal.sqlite"))
@@ -137,3 +140,50 @@ def test_a_qgis_process_killed_mid_run_is_resumed_by_the_next_run_without_losing
     assert results["CREATED"] == 4 and set(results["ORDER_IDS"].split(",")) == {o.id for o in orders}
     written = QgsVectorLayer(str(tmp_path / "second.geojson"), "second", "ogr")
     assert {f["site"]: f["order_id"] for f in written.getFeatures()} == {o.name: o.id for o in orders}
+
+
+def test_every_other_algorithm_runs_in_qgis_process(profile, sandbox, tmp_path):
+    """Search imaging windows, Load orders, Load captures, Edit orders and Cancel orders headless, with the
+    sandbox (and contract) from the profile's settings."""
+    from datetime import timedelta
+
+    from tests.integration.order_states import make_client, point
+
+    sandbox.reset()
+    client = make_client(sandbox)
+    orders = [client.create_order({"name": f"headless {n}", "geometry": point(n)}) for n in range(2)]
+    sandbox.advance(2 * 86400)
+
+    def run_json(algorithm: str, *parameters: str) -> dict:
+        ran = qgis_process(profile, "--json", "run", f"satellite_tasking:{algorithm}", "--", *parameters)
+        assert ran.returncode == 0, algorithm + ": " + ran.stdout + ran.stderr
+        return json_answer(ran.stdout)["results"]
+
+    loaded = run_json("load_orders", "NAME_CONTAINS=headless", f"OUTPUT={tmp_path / 'orders.geojson'}")
+    layer = QgsVectorLayer(str(tmp_path / "orders.geojson"), "orders", "ogr")
+    assert loaded["COUNT"] == 2 and {f["id"] for f in layer.getFeatures()} == {o.id for o in orders}
+    captured = run_json("load_captures", "NAME_CONTAINS=headless", f"OUTPUT={tmp_path / 'captures.geojson'}")
+    assert captured["COUNT"] == len(list(client.iter_captures([o.id for o in orders])))
+
+    sites = tmp_path / "sites.geojson"
+    sites_geojson(sites, 1)
+    sandbox.control("POST", "clock", {"speed": 3600})  # the search runs while qgis_process polls it
+    try:
+        windows = run_json("search_windows", f"INPUT={sites}", f"OUTPUT={tmp_path / 'windows.geojson'}")
+    finally:
+        sandbox.control("POST", "clock", {"speed": 0})
+    assert windows["WINDOWS"] > 0
+    assert QgsVectorLayer(str(tmp_path / "windows.geojson"), "w", "ogr").featureCount() == windows["WINDOWS"]
+
+    # Orders fresh enough to edit and cancel (the first two are fulfilled by now), their ids read from a file.
+    orders = [client.create_order({"name": f"fresh {n}", "geometry": point(10 + n)}) for n in range(2)]
+    run_json("load_orders", "NAME_CONTAINS=fresh", f"OUTPUT={tmp_path / 'fresh.geojson'}")
+    end = (sandbox.now() + timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%S")
+    edited = run_json("edit_orders", f"ORDERS={tmp_path / 'fresh.geojson'}", "ID_FIELD=id", "NEW_NAME=renamed",
+                      f"END_TIME={end}", f"OUTPUT={tmp_path / 'edited.csv'}")
+    assert edited["EDITED"] == 2, (tmp_path / "edited.csv").read_text()
+    assert {client.get_order(o.id).name for o in orders} == {"renamed"}
+    cancelled = run_json("cancel_orders", f"ORDER_IDS={orders[0].id}", f"OUTPUT={tmp_path / 'cancelled.csv'}")
+    assert cancelled["CANCELLED"] == 1
+    assert client.get_order(orders[0].id).status in ("CANCELLED", "PENDING_CANCELLATION")
+    assert client.get_order(orders[1].id).status not in ("CANCELLED", "PENDING_CANCELLATION")
