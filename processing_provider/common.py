@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Optional
 
 from qgis.core import (
@@ -11,9 +12,11 @@ from qgis.core import (
     QgsProcessingParameterDefinition,
     QgsProcessingParameterString,
 )
+from qgis.PyQt.QtCore import Qt
 
 from ..core import settings
 from ..core.errors import ServiceError
+from ..core.layers import WriteLayout
 from ..core.services import registry
 from .help import help_html
 
@@ -43,6 +46,19 @@ def make_client(url: str = "") -> Any:
             f"No API key for {descriptor.title}: enter it in Web ▸ Satellite Tasking ▸ Settings… (it is kept in QGIS's "
             "authentication database, never passed as a parameter).")
     return descriptor.connect(base_url, connection.api_key)
+
+
+def utc_datetime(value: Any) -> Optional[datetime]:
+    """A QDateTime parameter value as an aware UTC datetime (None when unset or invalid)."""
+    if value is None or not value.isValid():
+        return None
+    return value.toUTC().toPyDateTime().replace(tzinfo=timezone.utc)
+
+
+def kind_layout(kind: Any) -> WriteLayout:
+    """How a sink holding exactly a layer kind's fields is written (core.layers.PreparedFeatures.build_features)."""
+    fields = kind.qgs_fields()
+    return WriteLayout(fields, tuple(range(fields.count())), Qt.TimeSpec.UTC)
 
 
 def progress_of(feedback: Optional[QgsProcessingFeedback], start: float = 0.0, end: float = 100.0) -> Callable[[float], None]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -16,13 +15,11 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import Qt
 
 from ..core.app.orders_mirror import MapPart, mirror_orders, schemas
 from ..core.errors import Cancelled, ServiceError
-from ..core.layers import WriteLayout
 from ..core.services import registry
-from .common import TaskingAlgorithm, canceled_of, service_failure, service_url_parameter
+from .common import TaskingAlgorithm, canceled_of, kind_layout, service_failure, service_url_parameter, utc_datetime
 from .styling import style_output
 
 STATUS = "STATUS"
@@ -31,18 +28,6 @@ CREATED_BEFORE = "CREATED_BEFORE"
 NAME_CONTAINS = "NAME_CONTAINS"
 OUTPUT = "OUTPUT"
 COUNT = "COUNT"
-
-
-def _utc(value: Any) -> Optional[datetime]:
-    """A QDateTime parameter value as an aware UTC datetime (None when unset or invalid)."""
-    if value is None or not value.isValid():
-        return None
-    return value.toUTC().toPyDateTime().replace(tzinfo=timezone.utc)
-
-
-def _layout(kind: Any) -> WriteLayout:
-    fields = kind.qgs_fields()
-    return WriteLayout(fields, tuple(range(fields.count())), Qt.TimeSpec.UTC)
 
 
 class _ListingAlgorithm(TaskingAlgorithm):
@@ -84,8 +69,8 @@ class _ListingAlgorithm(TaskingAlgorithm):
         name = (self.parameterAsString(parameters, NAME_CONTAINS, context) or "").strip()
         if name:
             params["name__icontains"] = name
-        after = _utc(self.parameterAsDateTime(parameters, CREATED_AFTER, context)) if parameters.get(CREATED_AFTER) else None
-        before = _utc(self.parameterAsDateTime(parameters, CREATED_BEFORE, context)) if parameters.get(CREATED_BEFORE) else None
+        after = utc_datetime(self.parameterAsDateTime(parameters, CREATED_AFTER, context)) if parameters.get(CREATED_AFTER) else None
+        before = utc_datetime(self.parameterAsDateTime(parameters, CREATED_BEFORE, context)) if parameters.get(CREATED_BEFORE) else None
         if after and before and before < after:
             raise QgsProcessingException(f"“Created on or before” ({before:%Y-%m-%d %H:%M} UTC) is earlier than "
                                          f"“Created on or after” ({after:%Y-%m-%d %H:%M} UTC): no order can match.")
@@ -97,7 +82,7 @@ class _ListingAlgorithm(TaskingAlgorithm):
 
     def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802
         kind = self.kind()
-        layout = _layout(kind)
+        layout = kind_layout(kind)
         sink, sink_id = self.parameterAsSink(parameters, OUTPUT, context, layout.fields, QgsWkbTypes.Type.Polygon,
                                              QgsCoordinateReferenceSystem("EPSG:4326"))
         if sink is None:

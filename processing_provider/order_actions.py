@@ -27,8 +27,14 @@ from ..core import compat
 from ..core.app.cancel import cancel_with_consent, cancellable, charge_question
 from ..core.app.edit import edit_problems, save_changes
 from ..core.errors import ApiError, ServiceError
-from .common import TaskingAlgorithm, canceled_of, progress_of, service_failure, service_url_parameter
-from .load_orders import _utc
+from .common import (
+    TaskingAlgorithm,
+    canceled_of,
+    progress_of,
+    service_failure,
+    service_url_parameter,
+    utc_datetime,
+)
 
 ORDER_IDS = "ORDER_IDS"
 ORDERS = "ORDERS"
@@ -178,9 +184,9 @@ class EditOrdersAlgorithm(TaskingAlgorithm):
         if name:
             changes["name"] = name
         if parameters.get(START_TIME):
-            changes["start_time"] = _utc(self.parameterAsDateTime(parameters, START_TIME, context))
+            changes["start_time"] = utc_datetime(self.parameterAsDateTime(parameters, START_TIME, context))
         if parameters.get(END_TIME):
-            changes["end_time"] = _utc(self.parameterAsDateTime(parameters, END_TIME, context))
+            changes["end_time"] = utc_datetime(self.parameterAsDateTime(parameters, END_TIME, context))
         changes = {key: value for key, value in changes.items() if value is not None}
         if not changes:
             raise QgsProcessingException("Nothing to change: give a new name, start time or end time.")

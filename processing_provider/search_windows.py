@@ -26,8 +26,15 @@ from ..core.app.headless import search_imaging_windows
 from ..core.errors import Cancelled, ServiceError
 from ..core.layers import WriteLayout
 from ..core.services import registry
-from .common import TaskingAlgorithm, canceled_of, progress_of, service_failure, service_url_parameter
-from .load_orders import _layout, _utc
+from .common import (
+    TaskingAlgorithm,
+    canceled_of,
+    kind_layout,
+    progress_of,
+    service_failure,
+    service_url_parameter,
+    utc_datetime,
+)
 from .styling import style_output
 
 INPUT = "INPUT"
@@ -43,7 +50,7 @@ SOURCE_FIELD = "source_fid"
 
 def _feature_layout(kind: Any) -> WriteLayout:
     """The windows kind's fields, then the id of the input feature searched for."""
-    layout = _layout(kind)
+    layout = kind_layout(kind)
     fields = layout.fields
     fields.append(compat.make_field(SOURCE_FIELD, compat.LONG))
     return WriteLayout(fields, layout.columns, layout.spec)
@@ -75,8 +82,8 @@ class SearchWindowsAlgorithm(TaskingAlgorithm):
 
     def prepare(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> bool:
         forms = registry.service().forms
-        start = _utc(self.parameterAsDateTime(parameters, START_TIME, context)) if parameters.get(START_TIME) else None
-        end = _utc(self.parameterAsDateTime(parameters, END_TIME, context)) if parameters.get(END_TIME) else None
+        start = utc_datetime(self.parameterAsDateTime(parameters, START_TIME, context)) if parameters.get(START_TIME) else None
+        end = utc_datetime(self.parameterAsDateTime(parameters, END_TIME, context)) if parameters.get(END_TIME) else None
         contract = (self.parameterAsString(parameters, PL_NUMBER, context) or "").strip() or settings.pl_number()
         days = self.exclusivity[self.parameterAsEnum(parameters, EXCLUSIVITY_DAYS, context)]
         self.form = forms.OrderForm(scheduling_type=forms.ASSURED, pl_number=contract, start_time=start, end_time=end,
@@ -128,8 +135,7 @@ class SearchWindowsAlgorithm(TaskingAlgorithm):
                 raise service_failure(f"The search for feature {feature_id}", error) from None
             prepared = layers.prepare_imaging_windows(search.imaging_windows, aoi.tasked_geometry(), search.id,
                                                       build_geometries=True)
-            kind_layout = WriteLayout(layout.fields, layout.columns, layout.spec)
-            prepared.build_features(kind_layout)
+            prepared.build_features(layout)
             features = []
             for feature in prepared.features.values():
                 feature.setAttribute(SOURCE_FIELD, feature_id)
