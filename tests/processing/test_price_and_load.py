@@ -213,3 +213,15 @@ def test_price_aois_prices_only_the_selected_features_when_asked(tasking, fresh_
     result = run("price_aois", {"INPUT": QgsProcessingFeatureSourceDefinition(layer.id(), True), "NAME": '"site"',
                                 "SERVICE_URL": tasking.tasking_url, "OUTPUT": "memory:"})
     assert [f["site"] for f in result["OUTPUT"].getFeatures()] == ["b"] and result["PRICED"] == 1
+
+
+def test_price_aois_cancelled_between_requests_sends_no_more(tasking):
+    layer = grid_layer(1500)
+    tasking.reset()
+    feedback = RecordingFeedback()
+    # Cancelled once the first 1,000 are priced (checking is 0-20 %, pricing 20-95 %).
+    feedback.progressChanged.connect(lambda value: feedback.cancel() if value > 50 else None)
+    with pytest.raises(QgsProcessingException, match="cancelled"):
+        run("price_aois", {"INPUT": layer, "NAME": '"site"', "SERVICE_URL": tasking.tasking_url,
+                           "OUTPUT": "memory:"}, feedback)
+    assert len(pricing_requests(tasking)) == 1
