@@ -292,6 +292,14 @@ def validate(schema: Dict[str, Any], value: Any, *, skip: Sequence[str] = ()) ->
     return found
 
 
+def matches(root: Dict[str, Any], part: Dict[str, Any], value: Any) -> bool:
+    """Whether `value` meets `part`, a sub-schema of `root` (whose definitions its references name): which
+    alternative of a choice a value belongs to."""
+    problems: List[Tuple[str, str]] = []
+    _check(Resolver(root), part, value, "", problems, 0)
+    return not problems
+
+
 def _type_ok(kind: str, value: Any) -> bool:
     if kind == "integer":
         return _is_number(value) and float(value).is_integer()
