@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Optional
+from urllib.parse import urlsplit
 
 from qgis.core import (
     QgsProcessingAlgorithm,
@@ -21,6 +22,8 @@ from ..core.services import registry
 from .help import help_html
 
 SERVICE_URL = "SERVICE_URL"
+# Hosts a plain-http Service URL may name (a sandbox on this computer).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def service_url_parameter() -> QgsProcessingParameterString:
@@ -37,10 +40,16 @@ def make_client(url: str = "") -> Any:
     may have to unlock QGIS's auth database. QgsProcessingException says why there is none."""
     descriptor = registry.service()
     try:
+        base_url = settings.normalize_base_url(url) if url.strip() else ""
         connection = settings.connection(descriptor.id)
-        base_url = settings.normalize_base_url(url) if url.strip() else connection.base_url
     except (settings.AuthStorageError, ValueError) as error:
         raise QgsProcessingException(str(error)) from None
+    parts = urlsplit(base_url)
+    if base_url and parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
+        # A model or a batch row may come from anyone: the stored key never travels in clear to another host.
+        raise QgsProcessingException(f"The Service URL {base_url} is not https: the API key would cross the network "
+                                     "unencrypted. Use an https URL (plain http only for a sandbox on this computer).")
+    base_url = base_url or connection.base_url
     if not connection.api_key:
         raise QgsProcessingException(
             f"No API key for {descriptor.title}: enter it in Web ▸ Satellite Tasking ▸ Settings… (it is kept in QGIS's "

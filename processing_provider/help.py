@@ -6,7 +6,7 @@ import html
 from typing import Dict, List, Tuple
 
 SERVICE_URL_HELP = ("Service URL (advanced, optional): a base URL used instead of the one in the plugin settings, "
-                    "e.g. a sandbox's http://127.0.0.1:8765/tasking/v2/. The API key is always the one stored in "
+                    "e.g. a sandbox's http://127.0.0.1:8765/tasking/v2/ (https, or plain http on this computer only). The API key is always the one stored in "
                     "QGIS's authentication database (Web ▸ Satellite Tasking ▸ Settings…); it is never a parameter.")
 FIELDS_HELP = ("Name, Start time (UTC), End time (UTC), Order type, Stereo points of view, Exclusivity days, "
                "Contract (PL number), Product (optional expressions, as in Bulk order from layer…): a field name or "

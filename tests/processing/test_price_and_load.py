@@ -94,6 +94,13 @@ def test_price_aois_without_a_stored_key_says_where_to_enter_it(tasking, clean_s
     assert pricing_requests(tasking) == []
 
 
+def test_a_service_url_in_clear_to_another_host_is_refused_before_the_key_is_sent(tasking):
+    error = run_failing("price_aois", {"INPUT": point_layer(["a"]), "SERVICE_URL": "http://example.com/tasking/v2/",
+                                       "OUTPUT": "memory:"})
+    assert "not https" in error and "example.com" in error
+    # A sandbox on this computer (plain http to the loopback) is fine, as the other tests show.
+
+
 def test_price_aois_refused_by_the_service_names_the_reason(tasking):
     layer = point_layer(["a", "b"])
     tasking.fault(path="/pricing/", kind="status", status=500, count=50)
