@@ -314,6 +314,10 @@ class Up42Client:
             raise MalformedResponseError("UP42 sent an estimate that is not a JSON object.", method="POST")
         return Estimate.from_json(data)
 
+    def preview_pricing(self, payload: Mapping[str, Any]) -> Estimate:
+        """The price before placing (the registry's QUOTE capability): the estimate of `payload`."""
+        return self.estimate(payload)
+
     def place(self, request: Mapping[str, Any], *, is_canceled: Any = None) -> Placement:
         """POST /v2/orders?workspaceId=: one order per feature (or params.geometry); never sent twice.
 
