@@ -248,6 +248,7 @@ def test_alternatives_root_rules_oneof_by_const_exclusive_bounds_and_unreadable_
     root = S.fields_of(ALTERNATIVES)
     assert root.kind == S.OBJECT
     assert kinds(ALTERNATIVES)["legacy"] == S.RAW and kinds(ALTERNATIVES)["labels"] == S.RAW
+    assert kinds(ALTERNATIVES)["geometry"] == S.RAW  # an object of free keys: no widgets would hold its content
     tree = root.find("tree")
     assert tree.kind == S.OBJECT and tree.find("tree.child").kind == S.RAW  # recursion stops at once
     gap = root.find("gap")
@@ -275,6 +276,11 @@ def test_skipped_paths_leave_the_aoi_to_the_map():
     assert errors == {}
     assert S.validate(schema, {"mode": "single", "target": {"kind": "point", "lat": 0, "lon": 0}}) == {
         "geometry": "is required"}
+
+
+def test_a_product_without_parameters_has_an_empty_form():
+    root = S.fields_of({"type": "object"})
+    assert (root.kind, root.children) == (S.OBJECT, [])
 
 
 def test_a_schema_that_is_no_object_is_refused():

@@ -21,7 +21,14 @@ from ...errors import (
     OrderCreationUncertain,
     ValidationError,
 )
-from ...http import HttpTransport, create_session, may_still_be_running, register_secret
+from ...http import (
+    HttpTransport,
+    create_session,
+    may_still_be_running,
+    parse_retry_after,
+    register_secret,
+    retry_after_of,
+)
 from ...log import RedactingFilter, get_logger
 from ...settings import check_url_has_no_credentials
 from .models import (
@@ -245,11 +252,17 @@ class Up42Client:
                 else:
                     error = ApiError(f"UP42's login service answered HTTP {response.status_code}.",
                                      status=response.status_code, method=method, url=url)
+                    # Kept on the error for the wait below (429, and 503 for maintenance, carry it).
+                    error.retry_after = parse_retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
                     if response.status_code not in (429, 500, 502, 503, 504):
                         raise error
             if attempt >= transport.max_retries:
                 raise error
-            transport.pause(transport.backoff_delay(attempt), f"logging in to UP42: {error.message}")
+            retry_after = retry_after_of(error)
+            if retry_after is not None and retry_after > transport.max_retry_after:
+                raise transport.asked_too_long(error)
+            transport.pause(transport.backoff_delay(attempt, retry_after), f"logging in to UP42: {error.message}",
+                            asked=retry_after is not None)
             attempt += 1
 
     @property

@@ -172,6 +172,8 @@ def fields_of(schema: Dict[str, Any]) -> Field:
     """The root OBJECT field of a product's params schema (raises SchemaError when it is not an object)."""
     resolver = Resolver(schema)
     root = _field(resolver, schema, "", "", True, 0, ())
+    if root.kind == RAW and root.schema.get("type") == "object" and not any(k in root.schema for k in _UNFORMABLE):
+        root.kind = OBJECT  # a product without parameters: an empty form
     if root.kind != OBJECT:
         raise SchemaError("a product's order parameters must be a JSON object schema")
     return root
@@ -246,9 +248,8 @@ def _kind(schema: Dict[str, Any]) -> Optional[str]:
     if kind is None and "properties" in schema:
         kind = "object"
     if kind == "object":
-        extra = schema.get("additionalProperties")
-        # A map of free keys (additionalProperties a schema, no properties) cannot be a set of widgets.
-        return OBJECT if "properties" in schema or extra in (None, False) else None
+        # An object with no declared properties (free keys, a map) cannot be a set of widgets: raw JSON.
+        return OBJECT if "properties" in schema else None
     if kind == "string":
         return {"date-time": DATETIME, "date": DATE}.get(schema.get("format"), STRING)
     return {"boolean": BOOLEAN, "integer": INTEGER, "number": NUMBER}.get(kind)  # arrays, null, none: raw

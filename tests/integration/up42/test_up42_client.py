@@ -235,10 +235,10 @@ def test_a_passing_503_on_a_read_is_retried_after_the_wait_it_asks(sandbox, clie
 
 
 def test_a_failing_login_service_is_retried(sandbox, account, sleep):
-    sandbox.fault(path="/openid-connect/token", kind="status", status=503, count=1)
+    sandbox.fault(path="/openid-connect/token", kind="status", status=503, retry_after=4, count=1)
     client = Up42Client(sandbox.root, account["username"], account["password"], timeout=10.0, sleep=sleep)
     assert client.workspace_id == account["workspace_id"]
-    assert len(sleep.waits) == 1
+    assert len(sleep.waits) == 1 and 4 <= sleep.waits[0] <= 4.4  # as long as the service asked
     client.close()
 
 
