@@ -43,7 +43,7 @@ else
     [ -s "$ST_SCREENSHOT" ] || { echo "QGIS did not save a screenshot, see $DEMO_DIR/qgis.log" >&2; exit 1; }
     echo "Screenshot: $ST_SCREENSHOT"
     # The user guide (resources/help/index.html) shows these: refresh them from this run.
-    for name in aoi new_order_panel orders_tab orders_map settings bulk_preview bulk_order bulk_edit; do
+    for name in aoi new_order_panel orders_tab orders_map settings bulk_preview bulk_order bulk_edit order_imagery archive_imagery; do
         cp "$DEMO_DIR/demo_$name.png" "resources/help/$name.png"
     done
     echo "The user guide's screenshots in resources/help/ are refreshed from this run."

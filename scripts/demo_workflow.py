@@ -6,7 +6,8 @@
 # screenshots of the dock and the map and a GeoPackage with those layers; then the Orders tab, loaded,
 # with the assured order selected (map zoomed to it, details filled), in two screenshots; last the
 # settings, bulk order (its preview, then checked, priced and created) and bulk edit dialogs (the user guide
-# shows them). Paths are printed and written to demo_outputs.txt. With ST_DEMO_HEADLESS=1 QGIS quits at the end (exit code 1 on failure).
+# shows them); last the imagery of the demo's published captures, selected on the map, ordered from the Order
+# imagery dialog clipped to the tasking areas, downloaded and shown on the map. Paths are printed and written to demo_outputs.txt. With ST_DEMO_HEADLESS=1 QGIS quits at the end (exit code 1 on failure).
 
 import json
 import math
@@ -29,6 +30,7 @@ from qgis.core import (
     QgsPalLayerSettings,
     QgsPointXY,
     QgsProject,
+    QgsRasterLayer,
     QgsRectangle,
     QgsSingleSymbolRenderer,
     QgsTextBufferSettings,
@@ -324,6 +326,8 @@ def run():
     orders_tab, orders_map_shot = show_orders_tab(window, dock, assured)
     # 7. The dialogs the guide describes: settings, bulk order from a layer (checked, priced, created), bulk edit.
     settings_shot, bulk_shot, bulk_edit_shot = show_dialogs(plugin, dock)
+    # 8. The imagery of the demo's published captures, ordered from the Orders API and on the map.
+    imagery_dialog_shot, imagery_shot = order_capture_imagery(window, dock, ours)
     say(f"Screenshot of the drawn AOI on the map: {aoi_shot}")
     say(f"Screenshot of the dock: {dock_shot}")
     say(f"Screenshot of the whole New order panel: {panel_shot}")
@@ -335,6 +339,8 @@ def run():
     say(f"Screenshot of the bulk order dialog's preview: {OUT_DIR / 'demo_bulk_preview.png'}")
     say(f"Screenshot of the bulk order dialog (checked, priced, orders created): {bulk_shot}")
     say(f"Screenshot of the bulk edit dialog (cancelling, today's cancellations counted): {bulk_edit_shot}")
+    say(f"Screenshot of the Order imagery dialog (the demo's published captures): {imagery_dialog_shot}")
+    say(f"Screenshot of the window with the captures' imagery on the map: {imagery_shot}")
     say(f"GeoPackage (orders, captures): {geopackage}")
 
 
@@ -484,6 +490,82 @@ def show_dialogs(plugin, dock):
         if not shot.exists():
             raise RuntimeError(f"the screenshot {shot} was not saved")
     return settings_shot, bulk_shot, bulk_edit_shot
+
+
+def order_capture_imagery(window, dock, order_ids):
+    """Select the demo orders' published captures in the Orders tab's captures layer, open the dock's Order
+    imagery dialog on them (clipped to the tasking orders' areas by default), order, wait for the rasters
+    to be on the map, zoom to them; screenshots of the dialog and of the window."""
+    from satellite_tasking.core.rasters import archive_group
+
+    iface = qgis.utils.iface
+    orders = dock.orders_panel
+    dock.tabs.setCurrentWidget(orders)
+    captures_layer = orders.captures_layer
+    listed = ", ".join(f"'{order_id}'" for order_id in order_ids)
+    captures_layer.selectByExpression(f"\"order_id\" IN ({listed}) AND \"status\" = 'PUBLISHED'")
+    if not captures_layer.selectedFeatureCount():
+        raise RuntimeError("the demo orders have no published capture in the Orders tab's captures layer")
+    iface.setActiveLayer(captures_layer)
+    dock.order_imagery_action.trigger()
+    dialog = dock.imagery_dialog
+    if dialog is None or not dialog.captures:
+        raise RuntimeError("the Order imagery dialog did not open on the selected captures")
+    say(f"Order imagery dialog: {dialog.captures_label.text()}; {dialog.item_type()} {dialog.bundle_combo.currentText()}, "
+        f"clip: {dialog.clip_combo.currentText()}")
+    dialog.delivery.folder_widget.setFilePath(str(OUT_DIR / "archive_imagery"))
+
+    def confirm(text):
+        say("Order imagery confirmation shown: " + text.replace("\n", " | "))
+        return True
+
+    dialog.confirm = confirm  # the user's "Yes"
+    pause(0.5)
+    dialog_shot = OUT_DIR / "demo_order_imagery.png"
+    dialog.grab().save(str(dialog_shot))
+    dialog.order_button.click()
+    wait_until(lambda: bool(dialog.loaded_layers) or "did not complete" in dialog.stage_label.text(),
+               "the archive order's rasters on the map")
+    if not dialog.loaded_layers:
+        raise RuntimeError("the archive order did not complete: " + dialog.message_label.text())
+    rasters = [layer for layer in dialog.loaded_layers if isinstance(layer, QgsRasterLayer)]
+    say(f"Order imagery: {dialog.message_label.text()} "
+        + ", ".join(f"{layer.name()} ({layer.bandCount()} bands)" for layer in rasters))
+    dialog.close()
+
+    # The map on the rasters: their extent in the map's CRS, with a margin; the selection (yellow) off them.
+    canvas = iface.mapCanvas()
+    extent = QgsRectangle()
+    for layer in rasters:
+        transform = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
+        extent.combineExtentWith(transform.transformBoundingBox(layer.extent()))
+    captures_layer.removeSelection()
+    canvas.setExtent(extent.buffered(max(extent.width(), extent.height()) * 0.3))
+    canvas.refresh()
+    # In the Layers panel: the plugin's group folded, the new "Archive imagery" group and its order unfolded.
+    from satellite_tasking.core.layers import GROUP_NAME
+    view = iface.layerTreeView()
+
+    def fold(node, expanded):
+        node.setExpanded(expanded)
+        index = view.node2index(node) if hasattr(view, "node2index") else view.layerTreeModel().node2index(node)
+        view.setExpanded(index, expanded)  # the view keeps its own folding state too
+
+    plugin_group = QgsProject.instance().layerTreeRoot().findGroup(GROUP_NAME)
+    if plugin_group is not None:
+        fold(plugin_group, False)
+    group = archive_group(QgsProject.instance())
+    for node in [group] + group.children():
+        fold(node, True)
+    canvas.waitWhileRendering()
+    pause(1.5)
+    canvas.waitWhileRendering()
+    qgis.utils.iface.messageBar().clearWidgets()
+    shot = OUT_DIR / "demo_archive_imagery.png"
+    window.grab().save(str(shot))
+    if not dialog_shot.exists() or not shot.exists():
+        raise RuntimeError("the Order imagery screenshots were not saved")
+    return dialog_shot, shot
 
 
 def main():
