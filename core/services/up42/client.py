@@ -55,8 +55,10 @@ CLIENT_ID = "up42-api"
 # A token is renewed this long before it expires (up42-py renews 30 s before), so a request never
 # leaves with a token that dies on the way.
 REFRESH_MARGIN = 30.0
-# How many recent orders are read to find a create whose answer was lost (newest first).
-RECONCILE_PAGE_SIZE = 50
+# How many recent orders beyond the request's own are read to find a create whose answer was lost (newest
+# first): room for orders other people of the workspace place meanwhile. UP42's pages hold at most 2,000.
+RECONCILE_MARGIN = 50
+MAX_PAGE_SIZE = 2000
 
 
 class BearerTokenAuth(AuthBase):
@@ -344,7 +346,8 @@ class Up42Client:
         body = dict(request)
         name = request_name(body)
         geometries = request_geometries(body)
-        known = self._recent_order_ids()
+        window = min(MAX_PAGE_SIZE, len(geometries) + RECONCILE_MARGIN)
+        known = self._recent_order_ids(window)
         attempt = 0
         while True:
             try:
@@ -353,7 +356,7 @@ class Up42Client:
             except ApiError as error:
                 if not error.maybe_processed:
                     raise
-                found = self._reconcile(error, body, name, geometries, known, attempt)
+                found = self._reconcile(error, body, name, geometries, known, attempt, window)
                 if found is not None:
                     return found
                 attempt += 1
@@ -366,14 +369,14 @@ class Up42Client:
             return Placement.from_json(data)
 
     def _reconcile(self, error: ApiError, body: Mapping[str, Any], name: Optional[str], geometries: List[Any],
-                   known: set, attempt: int) -> Optional[Placement]:
+                   known: set, attempt: int, window: int) -> Optional[Placement]:
         transport = self.transport
         if transport.asks_too_long(error):
             raise transport.asked_too_long(error)
         transport.wait_to_send_again(error, attempt, f"before looking up order {name!r}: {error.message}")
 
         try:
-            made = self._orders_like(body, name, geometries, known)
+            made = self._orders_like(body, name, geometries, known, window)
         except ApiError as lookup_error:
             raise OrderCreationUncertain(
                 f"The connection failed while order {name!r} was being sent, and looking it up failed too "
@@ -396,14 +399,14 @@ class Up42Client:
             raise error
         return None
 
-    def _recent_order_ids(self) -> set:
-        page = self.list_orders(page=0, size=RECONCILE_PAGE_SIZE)
+    def _recent_order_ids(self, window: int) -> set:
+        page = self.list_orders(page=0, size=window)
         return {o.id for o in page.results}
 
     def _orders_like(self, body: Mapping[str, Any], name: Optional[str], geometries: List[Any],
-                     known: set) -> Dict[int, str]:
+                     known: set, window: int) -> Dict[int, str]:
         """index -> id of the new orders (not in `known`) that match the request's name, product and geometry."""
-        page = self.list_orders(page=0, size=RECONCILE_PAGE_SIZE)
+        page = self.list_orders(page=0, size=window)
         made: Dict[int, str] = {}
         for order in page.results:
             if order.id in known or order.name != name or order.data_product_id != body.get("dataProduct"):

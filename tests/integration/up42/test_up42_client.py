@@ -257,6 +257,16 @@ def test_a_create_whose_answer_was_lost_is_found_not_sent_again(sandbox, client,
     assert len(posts) == 1
 
 
+def test_a_batch_of_many_features_whose_answer_was_lost_is_found_whole(sandbox, client):
+    client.create_order(order_request(sandbox, name="earlier"))  # an order from before, not the batch's
+    sandbox.fault(path="^/v2/orders$", method="POST", kind="drop", when="after")
+    geometries = [square(10 + i * 0.2, 40) for i in range(120)]  # more than a default page of orders
+    placement = client.place(order_request(sandbox, name="batch", geometries=geometries))
+    assert sorted(placement.ids) == list(range(120))
+    assert client.get_order(placement.ids[77]).geometry == geometries[77]
+    assert client.list_orders(size=200).count == 121
+
+
 def test_a_create_refused_before_it_was_processed_is_sent_again_once(sandbox, client, sleep):
     sandbox.fault(path="^/v2/orders$", method="POST", kind="status", status=503, when="before")
     placement = client.place(order_request(sandbox))
