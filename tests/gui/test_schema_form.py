@@ -155,6 +155,16 @@ def test_constructs_get_their_widgets(qgis_app, qtbot):
     assert isinstance(widget(alternatives, "tree.child"), QPlainTextEdit)  # recursion as JSON
 
 
+def test_integer_bounds_beyond_a_spin_box_or_between_whole_numbers(qgis_app, qtbot):
+    form = build(qtbot, {"type": "object", "required": ["count", "id"], "properties": {
+        "count": {"type": "integer", "minimum": 0.5, "exclusiveMaximum": 7.5, "default": 3},
+        "id": {"type": "integer", "minimum": 0, "maximum": 10 ** 12, "default": 5}}})
+    count, big = widget(form, "count"), widget(form, "id")
+    assert (count.minimum(), count.maximum()) == (1, 7)  # the whole numbers the schema allows
+    assert big.maximum() == 2 ** 31 - 1 and big.value() == 5
+    assert form.values() == {"count": 3, "id": 5}
+
+
 def test_choosing_an_alternative_shows_its_fields(qgis_app, qtbot, product_schemas):
     form = build(qtbot, product_schemas["capella-sar-tasking"])
     chooser = form.findChild(QComboBox, "choice:sceneSize")

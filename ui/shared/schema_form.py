@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -172,8 +173,13 @@ class SpinEditor(Editor):
         if integer:
             spin: Any = QSpinBox(parent)
             step: float = 1
-            low = -INT_LIMIT + 1 if field.minimum is None else int(field.minimum) + (1 if field.exclusive_minimum else 0)
-            high = INT_LIMIT if field.maximum is None else int(field.maximum) - (1 if field.exclusive_maximum else 0)
+            # The whole numbers inside the bounds (0.5 → 1), within what a QSpinBox holds (one below its floor is
+            # kept for the empty step).
+            low = -INT_LIMIT + 1 if field.minimum is None else (
+                math.floor(field.minimum) + 1 if field.exclusive_minimum else math.ceil(field.minimum))
+            high = INT_LIMIT if field.maximum is None else (
+                math.ceil(field.maximum) - 1 if field.exclusive_maximum else math.floor(field.maximum))
+            low, high = max(low, -INT_LIMIT + 1), min(high, INT_LIMIT)
             if field.multiple_of and float(field.multiple_of).is_integer():
                 step = int(field.multiple_of)
         else:
