@@ -460,8 +460,16 @@ class Up42Client:
             number += 1
 
     def cancel_order(self, order_id: str, *, accept_cancellation_charge: bool = False) -> None:
-        """POST /v2/orders/{id}/cancellation (only before placement starts; 409 after)."""
-        self._request("POST", f"v2/orders/{_path_id(order_id)}/cancellation", safe=True)
+        """POST /v2/orders/{id}/cancellation (only before placement starts; 409 after). Cancelling twice
+        changes nothing, so it is retried like a read; a 409 for an order already CANCELED (an earlier try
+        whose answer was lost) is the success it stands for. UP42 charges no cancellation, so the charge
+        flag changes nothing."""
+        path = f"v2/orders/{_path_id(order_id)}"
+        try:
+            self._request("POST", path + "/cancellation", safe=True)
+        except ConflictError:
+            if self.get_order(order_id).status != "CANCELED":
+                raise
 
     def _page(self, path: str, params: Mapping[str, Any], build: Callable[[Dict[str, Any]], Any]) -> Page:
         data = self._request("GET", path, params=params)

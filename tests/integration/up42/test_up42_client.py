@@ -9,7 +9,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from core.errors import AuthenticationError, NotFoundError, OrderCreationUncertain, ValidationError
+from core.errors import AuthenticationError, ConflictError, NotFoundError, OrderCreationUncertain, ValidationError
 from core.services.up42.client import Up42Client
 from core.services.up42.models import OrderParametersRefused, format_time
 
@@ -173,6 +173,33 @@ def test_feasibility_option_accepted_then_quotation_accepted(sandbox, client):
     decided = client.decide_quotation(quotation.id, "ACCEPTED")
     assert decided.decision == "ACCEPTED" and decided.decision_at is not None
     assert client.get_order(order.id).sub_status == "QUOTATION_ACCEPTED"
+
+
+def test_cancel_before_placement_and_its_lost_answer(sandbox, client):
+    first = client.create_order(order_request(sandbox, name="first", geometries=[square(13)]))
+    client.cancel_order(first.id)
+    assert client.get_order(first.id).status == "CANCELED"
+    second = client.create_order(order_request(sandbox, name="second", geometries=[square(14)]))
+    sandbox.fault(path="/cancellation$", method="POST", kind="status", status=502, when="after")
+    client.cancel_order(second.id)  # sent again, answered 409 "CANCELED": done
+    assert client.get_order(second.id).status == "CANCELED"
+    third = client.create_order(order_request(sandbox, name="third", geometries=[square(15)]))
+    sandbox.advance(60)  # BEING_PLACED: too late to cancel
+    with pytest.raises(ConflictError, match="cannot be canceled"):
+        client.cancel_order(third.id)
+
+
+def test_a_feasibility_decision_whose_answer_was_lost_is_read_back(sandbox, client):
+    order = client.create_order(order_request(sandbox, product=WORLDVIEW, acquisitionMode="mono",
+                                              maxCloudCover=20, priority="STANDARD"))
+    sandbox.advance(120 + 4 * 3600)
+    (study,) = client.feasibility_studies(order.id)
+    sandbox.fault(path="/v2/tasking/feasibility-studies/", method="PATCH", kind="drop", when="after")
+    accepted = client.accept_feasibility_option(study.id, study.options[0].id)
+    assert accepted.decision_option_id == study.options[0].id
+    assert client.get_order(order.id).sub_status == "QUOTATION_WAITING_UPLOAD"
+    with pytest.raises(ConflictError):  # another option afterwards is refused, not taken for the same
+        client.accept_feasibility_option(study.id, study.options[1].id)
 
 
 def test_a_rejected_quotation_fails_the_order(sandbox, client):
