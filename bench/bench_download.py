@@ -92,10 +92,12 @@ def main() -> int:
         print(f"setup: the sandbox made the order's files in {time.perf_counter() - started:.1f} s")
 
         # Memory: the peak (VmHWM) is reset to what is in use now, then read after one whole download.
-        Path("/proc/self/clear_refs").write_text("5")
-        before_kb = status_kb("VmRSS")
-        timed(through_client, client, client.get_order(order.id))
-        growth_mb = (status_kb("VmHWM") - before_kb) / 1024
+        growth_mb = None
+        if Path("/proc/self/clear_refs").exists():
+            Path("/proc/self/clear_refs").write_text("5")
+            before_kb = status_kb("VmRSS")
+            timed(through_client, client, client.get_order(order.id))
+            growth_mb = (status_kb("VmHWM") - before_kb) / 1024
 
         if PROFILE:
             import cProfile
@@ -128,9 +130,12 @@ def main() -> int:
     verdict = "OK" if ratio >= TARGET_RATIO else "UNDER TARGET"
     print(f"throughput client/curl: {ratio:.2f}x (target >= {TARGET_RATIO}x) {verdict}; ratio of medians "
           f"{median_ratio:.2f}x")
-    memory_ok = growth_mb < TARGET_GROWTH_MB
-    print(f"client peak memory growth during a {mb:.0f} MB download: {growth_mb:.1f} MB "
-          f"(target < {TARGET_GROWTH_MB:g} MB) {'OK' if memory_ok else 'OVER TARGET'}")
+    memory_ok = growth_mb is None or growth_mb < TARGET_GROWTH_MB
+    if growth_mb is None:
+        print("client peak memory growth: not measured (it is read from Linux's /proc)")
+    else:
+        print(f"client peak memory growth during a {mb:.0f} MB download: {growth_mb:.1f} MB "
+              f"(target < {TARGET_GROWTH_MB:g} MB) {'OK' if memory_ok else 'OVER TARGET'}")
     return 0 if ratio >= TARGET_RATIO and memory_ok else 1
 
 
