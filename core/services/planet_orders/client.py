@@ -171,25 +171,32 @@ class _DigestAside:
         self._thread.start()
 
     def _run(self, prefix: Optional[tuple]) -> None:
-        if prefix is not None:
-            path, length = prefix
-            with open(path, "rb") as stream:
-                while length > 0:
-                    block = stream.read(min(CHUNK, length))
-                    if not block:
-                        break
-                    self._digest.update(block)
-                    length -= len(block)
+        digest: Any = self._digest
+        try:
+            if prefix is not None:
+                path, length = prefix
+                with open(path, "rb") as stream:
+                    while length > 0:
+                        block = stream.read(min(CHUNK, length))
+                        if not block:
+                            break
+                        digest.update(block)
+                        length -= len(block)
+        except OSError:
+            digest = self._digest = None  # no digest here: the file is read once it is whole instead
+        # The queue is always drained to its end, so that the writer never waits on a full queue.
         for chunk in iter(self._chunks.get, None):
-            self._digest.update(chunk)
+            if digest is not None:
+                digest.update(chunk)
 
     def update(self, chunk: bytes) -> None:
         self._chunks.put(chunk)
 
-    def hexdigest(self) -> str:
+    def hexdigest(self) -> Optional[str]:
+        """The digest of all that was written (None when the resumed part could not be read)."""
         self._chunks.put(None)
         self._thread.join()
-        return self._digest.hexdigest()
+        return self._digest.hexdigest() if self._digest is not None else None
 
 
 @dataclass
