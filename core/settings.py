@@ -6,7 +6,7 @@ import json
 import unicodedata
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 from qgis.core import QgsSettings
@@ -57,7 +57,7 @@ class ServiceConnection:
 
     service: str
     base_url: str
-    api_key: Optional[str]
+    api_key: Any  # a key; for UP42 a (user name, password) pair
     sandbox: bool
 
     def __repr__(self) -> str:
@@ -367,8 +367,53 @@ def clear_api_key(service: str = PLANET_TASKING) -> None:
     _log.info("API key for %s removed", service)
 
 
-def active_api_key(service: str = PLANET_TASKING) -> Optional[str]:
-    """The key requests use: the sandbox's own key when the sandbox is on, the stored one otherwise."""
+def check_up42_credentials(username: Optional[str], password: Optional[str]) -> Tuple[str, str]:
+    """The UP42 user name (stripped) and password as typed; CredentialError (a ValueError) when either is empty
+    or holds a line break or control character (a form field cannot carry it). Messages never hold them."""
+    username, password = (username or "").strip(), password or ""
+    register_secret(password)
+    if not username or not password:
+        raise CredentialError("UP42 needs both your user name (the e-mail you log in with) and your password.")
+    for what, text in (("user name", username), ("password", password)):
+        for position, char in enumerate(text, start=1):
+            if unicodedata.category(char).startswith("C") or char in "\u2028\u2029":
+                raise CredentialError(f"The UP42 {what} contains {_character_name(char)} (character {position} of "
+                                      f"{len(text)}). Type it again.")
+    return username, password
+
+
+def set_up42_credentials(username: Optional[str], password: Optional[str]) -> str:
+    """Store UP42's user name and password together in ONE encrypted Basic configuration of QgsAuthManager
+    (updating the existing one) and return its id; CredentialError with nothing stored for refused ones.
+    No workspace is stored: the client reads it from the token's userinfo."""
+    username, password = check_up42_credentials(username, password)
+    config_id = secrets.store(AUTH_CONFIG_NAME.format(service=UP42), {"username": username, "password": password},
+                              auth_config_id(UP42))
+    _set(f"auth/{UP42}", config_id)
+    _log.info("UP42 credentials stored in QGIS authentication database (config %s)", config_id)
+    return config_id
+
+
+def up42_credentials() -> Optional[Tuple[str, str]]:
+    """The stored (user name, password) for UP42, or None when none are stored; AuthStorageError when they
+    exist but cannot be read."""
+    config_id = auth_config_id(UP42)
+    if not config_id:
+        return None
+    try:
+        fields = secrets.load(config_id)
+    except AuthStorageError as error:
+        raise AuthStorageError(f"The stored UP42 credentials could not be read: {error}") from None
+    username, password = fields.get("username") or "", fields.get("password") or ""
+    register_secret(password)
+    return (username, password) if username and password else None
+
+
+def active_api_key(service: str = PLANET_TASKING) -> Any:
+    """The key requests use: the sandbox's own key when the sandbox is on, the stored one otherwise; for UP42
+    a (user name, password) pair (the sandbox's key as both: its UP42 login accepts that)."""
+    if _check_service(service) == UP42:
+        return (SANDBOX_API_KEY, SANDBOX_API_KEY) if use_sandbox() else up42_credentials()
     return SANDBOX_API_KEY if use_sandbox() else get_api_key(service)
 
 

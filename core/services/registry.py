@@ -10,7 +10,7 @@ from .base import Capability, ServiceDescriptor, missing_methods
 
 # THE place a service is registered: the name of its package under core/services/, whose `adapter`
 # module defines DESCRIPTOR. Nothing else in the plugin lists services.
-ADAPTERS = ("planet_tasking", "planet_orders")
+ADAPTERS = ("planet_tasking", "planet_orders", "up42")
 
 _descriptors: Dict[str, ServiceDescriptor] = {}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from qgis.core import QgsSettings
 
 from core.errors import NotFoundError
 from core.services import registry
@@ -26,9 +27,17 @@ def test_planet_tasking_is_registered_and_active_by_default():
 def test_an_unknown_service_is_refused_by_name(clean_settings):
     with pytest.raises(KeyError, match="unknown service 'nope'"):
         registry.service("nope")
-    # A setting naming a service that is not registered (yet) falls back to the first registered one.
-    clean_settings.set_active_service("up42")
+    # A setting naming a service that is not registered (an older or newer version's) falls back to the first
+    # registered one.
+    QgsSettings().setValue(clean_settings.PREFIX + clean_settings.ACTIVE_SERVICE_KEY, "nope")
     assert registry.active_service_id() == "planet_tasking" and registry.service().id == "planet_tasking"
+
+
+def test_up42_is_registered_with_a_schema_generated_order_form(clean_settings):
+    clean_settings.set_active_service("up42")
+    assert registry.active_service_id() == "up42" and "up42" in [d.id for d in registry.tasking_services()]
+    assert registry.service().can(Capability.SCHEMA_FORM) and not registry.service("planet_tasking").can(
+        Capability.SCHEMA_FORM)
 
 
 def test_no_client_until_the_service_is_configured():

@@ -1,4 +1,5 @@
-"""Settings dialog: the service, its API key and URL, contract, product and the local-sandbox switch (widgets only)."""
+"""Settings dialog: the service, its API key (UP42: user name and password) and URL, contract, product and the
+local-sandbox switch (widgets only)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ KEY_STORED_HINT = "A key is stored in the QGIS authentication database; type a n
 KEY_EMPTY_HINT = "Your Planet API key (stored encrypted by QGIS)"
 CONTRACT_HINT = "PL-… (needed for assured imaging-window searches)"
 SANDBOX_CONTRACT_HINT = "PL-… (start the sandbox and tick the switch again to fill in its contract)"
+UP42_STORED_HINT = "Stored in the QGIS authentication database; type new ones to replace them"
+UP42_USER_HINT = "The e-mail you log in to UP42 with"
+UP42_PASSWORD_HINT = "Your UP42 password (stored encrypted by QGIS)"
 
 
 class SettingsDialog(QDialog):
@@ -63,9 +67,34 @@ class SettingsDialog(QDialog):
         self.forget_key_button.setObjectName("forgetKeyButton")
         self.forget_key_button.setToolTip("Remove the stored API key of this service from the QGIS authentication "
                                           "database.")
-        key_row = QHBoxLayout()
+        # The key's row is a widget of its own so it can be hidden for a service that logs in with a user name
+        # and password instead (UP42); the forget button moves to the password's row then.
+        self.key_row = QWidget(self)
+        key_row = QHBoxLayout(self.key_row)
+        key_row.setContentsMargins(0, 0, 0, 0)
         key_row.addWidget(self.api_key_edit, 1)
         key_row.addWidget(self.forget_key_button)
+
+        # UP42 logs in with a user name and password, kept together in one encrypted auth configuration.
+        self.username_edit = QLineEdit(self)
+        self.username_edit.setObjectName("up42UsernameEdit")
+        self.username_edit.setToolTip("Your UP42 user name (the e-mail you log in with). Stored encrypted in the QGIS "
+                                      "authentication database with the password; never shown again or logged.")
+        self.password_edit = QLineEdit(self)
+        self.password_edit.setObjectName("up42PasswordEdit")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setToolTip("Your UP42 password, stored encrypted in the QGIS authentication database, never "
+                                      "shown again, logged or saved in a project. Leave both empty to keep the stored "
+                                      "ones.")
+        self.forget_credentials_button = QPushButton("Forget", self)
+        self.forget_credentials_button.setObjectName("forgetUp42Button")
+        self.forget_credentials_button.setToolTip("Remove the stored UP42 user name and password from the QGIS "
+                                                  "authentication database.")
+        self.password_row = QWidget(self)
+        password_row = QHBoxLayout(self.password_row)
+        password_row.setContentsMargins(0, 0, 0, 0)
+        password_row.addWidget(self.password_edit, 1)
+        password_row.addWidget(self.forget_credentials_button)
 
         self.base_url_edit = QLineEdit(self)
         self.base_url_edit.setObjectName("baseUrlEdit")
@@ -101,10 +130,13 @@ class SettingsDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("Service", self.service_combo)
-        form.addRow("API key", key_row)
+        # Labels kept so a row can be hidden with its label (QFormLayout.setRowVisible is Qt ≥ 6.4 only).
+        self._key_rows = [self._row(form, "API key", self.key_row)]
+        self._up42_rows = [self._row(form, "User name", self.username_edit),
+                           self._row(form, "Password", self.password_row)]
         form.addRow("API URL", self.base_url_edit)
-        form.addRow("Contract (pl_number)", self.pl_number_edit)
-        form.addRow("Product", self.product_combo)
+        self._planet_rows = [self._row(form, "Contract (pl_number)", self.pl_number_edit),
+                             self._row(form, "Product", self.product_combo)]
         form.addRow(sandbox_row)
 
         self.error_label = QLabel(self)
@@ -132,8 +164,29 @@ class SettingsDialog(QDialog):
         self.sandbox_check.toggled.connect(self._sandbox_toggled)
         self.sandbox_port_spin.valueChanged.connect(self._sandbox_toggled)
         self.forget_key_button.clicked.connect(self.forget_key)
+        self.forget_credentials_button.clicked.connect(self.forget_key)
         self.service_combo.currentIndexChanged.connect(self._service_chosen)
         self.load()
+
+    def _row(self, form: QFormLayout, text: str, field: QWidget) -> tuple:
+        label = QLabel(text, self)
+        form.addRow(label, field)
+        return label, field
+
+    @property
+    def uses_login(self) -> bool:
+        """Whether the shown service logs in with a user name and password (UP42) rather than an API key."""
+        return self.service_id == settings.UP42
+
+    def _show_service_fields(self) -> None:
+        login = self.uses_login
+        for label, field in self._up42_rows:
+            label.setVisible(login)
+            field.setVisible(login)
+        # UP42 has no API key, and no contract or product setting (its products are chosen per order).
+        for label, field in self._key_rows + self._planet_rows:
+            label.setVisible(not login)
+            field.setVisible(not login)
 
     @property
     def service_id(self) -> str:
@@ -142,6 +195,7 @@ class SettingsDialog(QDialog):
 
     def _service_chosen(self, *_args) -> None:
         self._real_base_url = settings.base_url(self.service_id)
+        self._show_service_fields()
         self._sandbox_toggled()
 
     def load(self) -> None:
@@ -151,6 +205,9 @@ class SettingsDialog(QDialog):
         self.service_combo.blockSignals(False)
         self._real_base_url = settings.base_url(self.service_id)
         self.api_key_edit.clear()
+        self.username_edit.clear()
+        self.password_edit.clear()
+        self._show_service_fields()
         self.pl_number_edit.setText(settings.pl_number())
         self.product_combo.setCurrentText(settings.product())
         self.sandbox_port_spin.setValue(settings.sandbox_port())
@@ -161,8 +218,11 @@ class SettingsDialog(QDialog):
     def _show_key_state(self) -> None:
         stored = settings.has_api_key(self.service_id)
         self.forget_key_button.setEnabled(stored)
+        self.forget_credentials_button.setEnabled(stored)
         if not self.sandbox_check.isChecked():
             self.api_key_edit.setPlaceholderText(KEY_STORED_HINT if stored else KEY_EMPTY_HINT)
+            self.username_edit.setPlaceholderText(UP42_STORED_HINT if stored else UP42_USER_HINT)
+            self.password_edit.setPlaceholderText(UP42_STORED_HINT if stored else UP42_PASSWORD_HINT)
 
     def _sandbox_toggled(self, *_args) -> None:
         sandbox = self.sandbox_check.isChecked()
@@ -173,6 +233,8 @@ class SettingsDialog(QDialog):
             url = settings.sandbox_base_url(self.service_id, self.sandbox_port_spin.value())
             self.base_url_edit.setText(url)
             self.api_key_edit.setPlaceholderText(f"The sandbox uses the key “{settings.SANDBOX_API_KEY}”")
+            self.username_edit.setPlaceholderText(f"The sandbox logs in as “{settings.SANDBOX_API_KEY}”")
+            self.password_edit.setPlaceholderText("")
             self._fill_sandbox_contract()
         else:
             self.base_url_edit.setText(self._real_base_url)
@@ -182,14 +244,16 @@ class SettingsDialog(QDialog):
             self.pl_number_edit.setPlaceholderText(CONTRACT_HINT)
         self.base_url_edit.setEnabled(not sandbox)
         self.api_key_edit.setEnabled(not sandbox)
+        self.username_edit.setEnabled(not sandbox)
+        self.password_edit.setEnabled(not sandbox)
         self.sandbox_port_spin.setEnabled(sandbox)
         if not sandbox:
             self._show_key_state()
 
     def _fill_sandbox_contract(self) -> None:
         """With the sandbox on and no contract typed, take the sandbox's own (searches require one)."""
-        if self.pl_number_edit.text().strip():
-            return
+        if self.pl_number_edit.text().strip() or self.uses_login:
+            return  # UP42 has no contract
         port = self.sandbox_port_spin.value()
         # Asked in a task: even a loopback request must not freeze the dialog (a sandbox starting or hung).
         run_in_background(
@@ -233,7 +297,11 @@ class SettingsDialog(QDialog):
             # The key next: it is the one write that can fail (a locked auth database, a refused master
             # password), and a failure must leave the stored settings as they were, not half switched.
             # An empty field keeps the stored key: the dialog never shows it, so empty means "unchanged".
-            if key and not sandbox:
+            username, password = self.username_edit.text().strip(), self.password_edit.text()
+            if self.uses_login and not sandbox and (username or password):
+                # Both or neither: empty fields keep the stored pair (the dialog never shows it).
+                settings.set_up42_credentials(username, password)
+            elif key and not sandbox and not self.uses_login:
                 settings.set_api_key(self.service_id, key)
             settings.set_sandbox_port(self.sandbox_port_spin.value())
             settings.set_base_url(self.service_id, url)
@@ -245,6 +313,8 @@ class SettingsDialog(QDialog):
             self._fail(str(error))
             return False
         self.api_key_edit.clear()
+        self.username_edit.clear()
+        self.password_edit.clear()
         self.error_label.hide()
         self.accept()
         return True
