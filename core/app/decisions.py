@@ -1,0 +1,218 @@
+"""Tasking decisions: the feasibility studies and quotations waiting for the user, decided only after a confirmation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from qgis.PyQt.QtCore import QObject, pyqtSignal
+
+from ..services import registry
+from .orders_background import error_text
+
+# The service whose tasking orders wait for these decisions (UP42 studies and quotations, facts.md).
+SERVICE_ID = "up42"
+UNDECIDED = "NOT_DECIDED"
+ACCEPTED = "ACCEPTED"
+REJECTED = "REJECTED"
+# How many of the newest orders the panel's table shows (one page: the full list is the Orders tab's).
+RECENT_ORDERS = 50
+
+Confirm = Callable[[str, str], bool]  # (title, question) -> the user said yes
+
+
+def _when(value: Optional[datetime]) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "not set"
+
+
+def order_label(order: Any, order_id: str) -> str:
+    """How the panel names an order: its name, else its id."""
+    return (getattr(order, "name", None) or order_id) if order is not None else order_id
+
+
+@dataclass
+class PendingDecisions:
+    """One reading of the workspace: the undecided studies and quotations, and its newest orders by id."""
+
+    studies: List[Any] = field(default_factory=list)
+    quotations: List[Any] = field(default_factory=list)
+    recent: List[Any] = field(default_factory=list)
+    orders: Dict[str, Any] = field(default_factory=dict)  # id -> order, for each decision's order and the recent
+
+    @property
+    def count(self) -> int:
+        return len(self.studies) + len(self.quotations)
+
+    def order_of(self, decision: Any) -> Any:
+        return self.orders.get(decision.order_id)
+
+
+def load_pending(client: Any, *, recent: int = RECENT_ORDERS) -> PendingDecisions:
+    """The studies and quotations still undecided (the service filters by decision), the `recent` newest
+    orders, and each decision's order (read on its own when it is older than those)."""
+    pending = PendingDecisions(
+        studies=[s for s in client.feasibility_studies(decision=UNDECIDED) if s.decision == UNDECIDED],
+        quotations=[q for q in client.quotations(decision=UNDECIDED) if q.decision == UNDECIDED],
+        recent=list(client.list_orders(page=0, size=recent).results),
+    )
+    pending.orders = {order.id: order for order in pending.recent}
+    for decision in pending.studies + pending.quotations:
+        if decision.order_id and decision.order_id not in pending.orders:
+            pending.orders[decision.order_id] = client.get_order(decision.order_id)
+    return pending
+
+
+# -- what the user reads before saying yes -------------------------------------------------------------
+
+def option_text(option: Any) -> str:
+    """One option of a study: its description, window and price factor."""
+    factor = "price factor not given" if option.price_factor is None else f"price × {option.price_factor:g}"
+    return (f"{option.description or option.id}: {_when(option.acquisition_start)} – "
+            f"{_when(option.acquisition_end)}, {factor}")
+
+
+def quotation_text(quotation: Any, order: Any = None) -> str:
+    """A quotation: its price in credits and until when it can be decided (the order's window end)."""
+    price = "price not given" if quotation.credits_price is None else f"{quotation.credits_price:,} credits"
+    deadline = getattr(order, "acquisition_end", None)
+    return f"{price}; decide before {_when(deadline)}"
+
+
+def option_question(study: Any, option: Any, order: Any = None) -> str:
+    """The confirmation of accepting a study's option: what it costs and what follows."""
+    return "\n".join([
+        f"Accept this option for order {order_label(order, study.order_id)}?", "",
+        f"• {option_text(option)}", "",
+        "Terms: the provider's quotation follows, priced at the order's estimate times this factor; "
+        "you accept or reject that quotation before anything is charged. The other options are dropped.",
+    ])
+
+
+def quotation_question(quotation: Any, decision: str, order: Any = None) -> str:
+    """The confirmation of accepting or rejecting a quotation, with its cost."""
+    name = order_label(order, quotation.order_id)
+    price = "an unstated price" if quotation.credits_price is None else f"{quotation.credits_price:,} credits"
+    if decision == ACCEPTED:
+        return (f"Accept the quotation for order {name}?\n\nCost: {price}, charged to the workspace.\n"
+                "Terms: the provider captures the area within the order's window; the order cannot be cancelled "
+                "any more.")
+    return (f"Reject the quotation of {price} for order {name}?\n\n"
+            "Terms: nothing is charged and the order ends (failed permanently, quotation rejected); "
+            "this cannot be undone.")
+
+
+def accept_option(client: Any, study_id: str, option_id: str) -> Any:
+    return client.accept_feasibility_option(study_id, option_id)
+
+
+def decide_quotation(client: Any, quotation_id: str, decision: str) -> Any:
+    if decision not in (ACCEPTED, REJECTED):
+        raise ValueError(f"decision must be {ACCEPTED} or {REJECTED}")
+    return client.decide_quotation(quotation_id, decision)
+
+
+class DecisionsWorkflow(QObject):
+    """Reads the pending decisions and sends one, each in a QgsTask, after `confirm(title, question)` said yes
+    on the main thread (a no sends nothing).
+
+    `run(description, fn, on_success, on_error)` starts a task (a TaskGroup's run); `client_factory()` gives
+    a fresh client or None (not configured: nothing starts). Signals: loaded(PendingDecisions),
+    failed(text), decided(text) after a decision went through (then the list is read again), declined(text).
+    """
+
+    loaded = pyqtSignal(object)
+    failed = pyqtSignal(str)
+    decided = pyqtSignal(str)
+    declined = pyqtSignal(str)
+
+    def __init__(self, run: Callable, client_factory: Optional[Callable[[], Any]] = None,
+                 parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.run = run
+        self.client_factory = client_factory or registry.client_factory(SERVICE_ID)
+        self.loading = False
+        self.sending = False
+
+    def _client(self) -> Any:
+        try:
+            client = self.client_factory()
+        except Exception as error:  # settings that cannot be read: said, never raised into a slot
+            self.failed.emit(f"UP42 could not be reached: {error_text(error)}")
+            return None
+        if client is None:
+            self.failed.emit("UP42 is not configured: add its credentials in the plugin's settings.")
+        return client
+
+    def refresh(self) -> bool:
+        """Read the pending decisions in the background (one reading at a time); False when none started."""
+        if self.loading:
+            return False
+        client = self._client()
+        if client is None:
+            return False
+        self.loading = True
+
+        def done(pending: PendingDecisions) -> None:
+            self.loading = False
+            self.loaded.emit(pending)
+
+        def failed(error: BaseException) -> None:
+            self.loading = False
+            self.failed.emit(f"The tasking decisions could not be read: {error_text(error)}")
+
+        self.run("Reading UP42 feasibility studies and quotations", lambda feedback: load_pending(client), done, failed)
+        return True
+
+    def accept_option(self, study: Any, option: Any, order: Any, confirm: Confirm) -> bool:
+        """Accept `option` of `study` if the user confirms; True when the request went off."""
+        if not confirm("Accept feasibility option", option_question(study, option, order)):
+            self.declined.emit(f"Nothing was sent: the option for {order_label(order, study.order_id)} was not accepted.")
+            return False
+        return self._send(f"Accepting a feasibility option of {order_label(order, study.order_id)}",
+                          lambda client: accept_option(client, study.id, option.id),
+                          f"Option accepted for {order_label(order, study.order_id)} ({option_text(option)}); "
+                          "its quotation follows.")
+
+    def decide_quotation(self, quotation: Any, decision: str, order: Any, confirm: Confirm) -> bool:
+        """Accept or reject `quotation` if the user confirms; True when the request went off."""
+        name = order_label(order, quotation.order_id)
+        verb = "Accept" if decision == ACCEPTED else "Reject"
+        if not confirm(f"{verb} quotation", quotation_question(quotation, decision, order)):
+            self.declined.emit(f"Nothing was sent: the quotation for {name} stays undecided.")
+            return False
+        price = "" if quotation.credits_price is None else f" ({quotation.credits_price:,} credits)"
+        outcome = "accepted: the order goes on" if decision == ACCEPTED else "rejected: the order ends"
+        return self._send(f"{verb}ing the quotation of {name}",
+                          lambda client: decide_quotation(client, quotation.id, decision),
+                          f"Quotation for {name}{price} {outcome}.")
+
+    def _send(self, description: str, call: Callable[[Any], Any], success_text: str) -> bool:
+        if self.sending:
+            self.failed.emit("A decision is still being sent; wait for its answer.")
+            return False
+        client = self._client()
+        if client is None:
+            return False
+        self.sending = True
+
+        def done(_result: Any) -> None:
+            self.sending = False
+            self.decided.emit(success_text)
+            self.refresh()
+
+        def failed(error: BaseException) -> None:
+            self.sending = False
+            self.failed.emit(f"{description} failed: {error_text(error)}")
+            self.refresh()
+
+        self.run(description, lambda feedback: call(client), done, failed)
+        return True
+
+
+def waiting_orders(pending: PendingDecisions) -> Sequence[Any]:
+    """The orders a decision waits on, in the order the decisions came."""
+    seen: Dict[str, Any] = {}
+    for decision in pending.studies + pending.quotations:
+        seen.setdefault(decision.order_id, pending.order_of(decision))
+    return [order for order in seen.values() if order is not None]

@@ -1,0 +1,194 @@
+"""The Decisions panel in real QGIS against the sandbox: a study's options with their price, a confirmation before
+anything is sent (declined: nothing in the sandbox's request log; accepted: one PATCH), the quotation that follows
+accepted and another rejected, the orders' status and sub-status in the table, at 400 px."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import pytest
+from qgis.core import Qgis
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import QMessageBox
+
+from core.services.up42.client import Up42Client
+from tests.integration.up42.test_up42_client import WORLDVIEW, order_request, square
+from ui.decisions.panel import ROLE, DecisionsPanel
+
+pytestmark = pytest.mark.usefixtures("no_leftover_tasks")
+
+
+class Answers:
+    """Stands in for the user at QMessageBox.question: answers from a script, records every question."""
+
+    def __init__(self, monkeypatch):
+        self.script: List[bool] = []
+        self.asked: List[tuple] = []
+        monkeypatch.setattr(QMessageBox, "question", self)
+
+    def __call__(self, parent, title, text, *args):
+        self.asked.append((title, text))
+        return QMessageBox.StandardButton.Yes if self.script.pop(0) else QMessageBox.StandardButton.No
+
+
+@pytest.fixture
+def answers(monkeypatch) -> Answers:
+    return Answers(monkeypatch)
+
+
+@pytest.fixture
+def make_client(sandbox):
+    accounts = sandbox.control("GET", "up42/accounts")["accounts"]
+    account = next(a for a in accounts if a["password"] == sandbox.api_key)
+    made: List[Up42Client] = []
+
+    def make() -> Up42Client:
+        made.append(Up42Client(sandbox.root, account["username"], account["password"], timeout=10.0))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def panel(qgis_iface, qtbot, make_client):
+    qgis_iface.messageBar().clear_messages()
+    shown = DecisionsPanel(qgis_iface, make_client)
+    qtbot.addWidget(shown)
+    shown.resize(400, 640)
+    yield shown
+    shown.shutdown()
+
+
+def tree_items(panel: DecisionsPanel) -> List[Any]:
+    items = []
+    for index in range(panel.tree.topLevelItemCount()):
+        top = panel.tree.topLevelItem(index)
+        items.append(top)
+        items += [top.child(n) for n in range(top.childCount())]
+    return items
+
+
+def item_of(panel: DecisionsPanel, kind: str, contains: str = "") -> Any:
+    for item in tree_items(panel):
+        data = item.data(0, ROLE)
+        if data and data[0] == kind and contains in item.text(0):
+            return item
+    return None
+
+
+def table_rows(panel: DecisionsPanel) -> Dict[str, tuple]:
+    table = panel.orders_table
+    return {table.item(row, 0).text(): (table.item(row, 1).text(), table.item(row, 2).text())
+            for row in range(table.rowCount())}
+
+
+def patches(sandbox) -> List[Dict[str, Any]]:
+    return [r for r in sandbox.requests_seen() if r["method"] == "PATCH" and r["path"].startswith("/v2/tasking/")]
+
+
+def messages(iface, level) -> List[str]:
+    return iface.messageBar().get_messages(level)
+
+
+def read_again(panel: DecisionsPanel, qtbot) -> None:
+    """Refresh, as the button does, and wait for the answer."""
+    with qtbot.waitSignal(panel.workflow.loaded, timeout=20000):
+        qtbot.mouseClick(panel.refresh_button, Qt.MouseButton.LeftButton)
+
+
+def test_an_option_then_a_quotation_accepted_and_another_rejected_only_after_a_yes(
+        sandbox, make_client, panel, answers, qgis_iface, qtbot):
+    client = make_client()
+    tasked = client.create_order(order_request(sandbox, name="WorldView Berlin", product=WORLDVIEW,
+                                               acquisitionMode="mono", maxCloudCover=20, priority="STANDARD"))
+    sandbox.advance(120 + 4 * 3600)  # the study is there: FEASIBILITY_WAITING_RESPONSE
+    panel.show()
+    qtbot.waitUntil(lambda: item_of(panel, "option", "price × 1.5") is not None, timeout=20000)
+    assert "WorldView Berlin" in item_of(panel, "study").text(0)
+    assert table_rows(panel)["WorldView Berlin"] == ("PLACED", "FEASIBILITY_WAITING_RESPONSE")
+    assert not panel.accept_option_button.isEnabled()  # nothing chosen yet
+
+    priority = item_of(panel, "option", "price × 1.5")
+    panel.tree.setCurrentItem(priority)
+    assert panel.accept_option_button.isEnabled() and not panel.accept_button.isEnabled()
+    answers.script = [False]
+    qtbot.mouseClick(panel.accept_option_button, Qt.MouseButton.LeftButton)
+    title, question = answers.asked[-1]
+    assert "price × 1.5" in question and "WorldView Berlin" in question and "quotation" in question
+    assert patches(sandbox) == []
+    assert any("Nothing was sent" in m for m in messages(qgis_iface, Qgis.MessageLevel.Info))
+
+    answers.script = [True]
+    with qtbot.waitSignal(panel.workflow.loaded, timeout=20000):  # read again after the answer
+        qtbot.mouseClick(panel.accept_option_button, Qt.MouseButton.LeftButton)
+    assert len(patches(sandbox)) == 1
+    assert any("Option accepted for WorldView Berlin" in m for m in messages(qgis_iface, Qgis.MessageLevel.Success))
+    assert item_of(panel, "study") is None
+    assert table_rows(panel)["WorldView Berlin"] == ("PLACED", "QUOTATION_WAITING_UPLOAD")
+
+    second = client.create_order(order_request(sandbox, name="Pleiades Potsdam", geometries=[square(13.05, 52.39)]))
+    sandbox.advance(2 * 3600 + 120)  # both quotations are there
+    read_again(panel, qtbot)
+    quotations = {q.order_id: q for q in panel.pending.quotations}
+    assert set(quotations) == {tasked.id, second.id}
+    accepted = quotations[tasked.id]
+    row = item_of(panel, "quotation", "WorldView Berlin")
+    assert f"{accepted.credits_price:,} credits" in row.text(0) and "decide before" in row.text(0)
+
+    panel.tree.setCurrentItem(row)
+    answers.script = [False]
+    qtbot.mouseClick(panel.accept_button, Qt.MouseButton.LeftButton)
+    assert f"Cost: {accepted.credits_price:,} credits" in answers.asked[-1][1]
+    assert len(patches(sandbox)) == 1
+    answers.script = [True]
+    with qtbot.waitSignal(panel.workflow.loaded, timeout=20000):
+        qtbot.mouseClick(panel.accept_button, Qt.MouseButton.LeftButton)
+    assert len(patches(sandbox)) == 2
+    assert table_rows(panel)["WorldView Berlin"] == ("PLACED", "QUOTATION_ACCEPTED")
+    assert item_of(panel, "quotation", "WorldView Berlin") is None
+
+    panel.tree.setCurrentItem(item_of(panel, "quotation", "Pleiades Potsdam"))
+    answers.script = [True]
+    with qtbot.waitSignal(panel.workflow.loaded, timeout=20000):
+        qtbot.mouseClick(panel.reject_button, Qt.MouseButton.LeftButton)
+    assert "Reject the quotation" in answers.asked[-1][1] and "nothing is charged" in answers.asked[-1][1]
+    assert len(patches(sandbox)) == 3
+    assert client.get_order(second.id).status == "FAILED_PERMANENTLY"
+    assert table_rows(panel)["Pleiades Potsdam"] == ("FAILED_PERMANENTLY", "QUOTATION_REJECTED")
+    assert "No feasibility study or quotation" in panel.tree.topLevelItem(0).text(0)
+
+    # The accepted one goes on as the sandbox moves it: captured, then fulfilled.
+    sandbox.advance(40 * 24 * 3600)
+    read_again(panel, qtbot)
+    assert table_rows(panel)["WorldView Berlin"][0] in ("FULFILLED", "FAILED_PERMANENTLY")
+    assert table_rows(panel)["WorldView Berlin"][0] == client.get_order(tasked.id).status
+
+
+def test_a_quotation_appears_by_itself_while_the_panel_is_shown_and_it_fits_400_px(
+        sandbox, make_client, panel, qtbot):
+    client = make_client()
+    client.create_order(order_request(sandbox, name="waits for its quotation"))
+    panel.timer.setInterval(300)  # the automatic reading, faster than the 30 s users get
+    panel.show()
+    qtbot.waitUntil(lambda: "waits for its quotation" in table_rows(panel), timeout=20000)
+    assert item_of(panel, "quotation") is None
+    sandbox.advance(120 + 2 * 3600)
+    qtbot.waitUntil(lambda: item_of(panel, "quotation", "waits for its quotation") is not None, timeout=20000)
+    assert panel.minimumSizeHint().width() <= 400 and panel.width() <= 400
+    buttons = (panel.accept_option_button, panel.accept_button, panel.reject_button, panel.refresh_button)
+    assert all(b.isVisible() and b.geometry().right() <= panel.width() for b in buttons)
+
+    panel.hide()
+    assert not panel.timer.isActive()  # nothing is read while nobody looks
+
+
+def test_without_up42_credentials_the_panel_says_so(qgis_iface, qtbot):
+    qgis_iface.messageBar().clear_messages()
+    shown = DecisionsPanel(qgis_iface, lambda: None)
+    qtbot.addWidget(shown)
+    shown.show()
+    assert "not configured" in shown.state_label.text()
+    assert any("not configured" in m for m in messages(qgis_iface, Qgis.MessageLevel.Warning))
+    shown.shutdown()

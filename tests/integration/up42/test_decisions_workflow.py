@@ -1,0 +1,139 @@
+"""The decisions workflow (core.app.decisions) against the sandbox: pending studies and quotations read with their
+orders, nothing sent without the user's yes, each decision sent once, and the orders end as the sandbox says."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import pytest
+
+from core.app import decisions
+from core.services.up42.client import Up42Client
+from tests.integration.up42.test_up42_client import WORLDVIEW, order_request, square
+
+
+@pytest.fixture
+def account(sandbox) -> Dict[str, str]:
+    accounts = sandbox.control("GET", "up42/accounts")["accounts"]
+    return next(a for a in accounts if a["password"] == sandbox.api_key)
+
+
+@pytest.fixture
+def make_client(sandbox, account):
+    made: List[Up42Client] = []
+
+    def make() -> Up42Client:
+        made.append(Up42Client(sandbox.root, account["username"], account["password"], timeout=10.0))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def patches(sandbox) -> List[Dict[str, Any]]:
+    return [r for r in sandbox.requests_seen() if r["method"] == "PATCH" and r["path"].startswith("/v2/tasking/")]
+
+
+def in_line(description, fn, on_success, on_error=None):
+    """Stands in for a TaskGroup's run: the task's work done at once, its callbacks as QGIS would call them."""
+    try:
+        result = fn(None)
+    except Exception as error:  # noqa: BLE001 - handed to on_error as a task's failure is
+        on_error(error)
+    else:
+        on_success(result)
+
+
+class Recorder:
+    def __init__(self, workflow: decisions.DecisionsWorkflow):
+        self.seen: Dict[str, List[Any]] = {"loaded": [], "failed": [], "decided": [], "declined": []}
+        for name, items in self.seen.items():
+            getattr(workflow, name).connect(items.append)
+
+
+def test_pending_decisions_are_read_with_their_orders_and_decided_ones_left_out(sandbox, make_client):
+    client = make_client()
+    worldview = client.create_order(order_request(sandbox, name="study order", product=WORLDVIEW,
+                                                  acquisitionMode="mono", maxCloudCover=20, priority="STANDARD"))
+    pleiades = client.create_order(order_request(sandbox, name="quoted order", geometries=[square(14)]))
+    decided = client.create_order(order_request(sandbox, name="decided order", geometries=[square(15)]))
+    sandbox.advance(120 + 2 * 3600)
+    client.decide_quotation(client.quotations(decided.id)[0].id, "REJECTED")
+    sandbox.advance(2 * 3600)
+
+    pending = decisions.load_pending(make_client())
+
+    assert [s.order_id for s in pending.studies] == [worldview.id]
+    assert [q.order_id for q in pending.quotations] == [pleiades.id]
+    assert pending.order_of(pending.studies[0]).name == "study order"
+    assert [o.name for o in decisions.waiting_orders(pending)] == ["study order", "quoted order"]
+    assert {o.name: (o.status, o.sub_status) for o in pending.recent}["decided order"] == (
+        "FAILED_PERMANENTLY", "QUOTATION_REJECTED")
+    quotation = pending.quotations[0]
+    text = decisions.quotation_text(quotation, pending.order_of(quotation))
+    assert f"{quotation.credits_price:,} credits" in text and "decide before" in text
+    options = [decisions.option_text(o) for o in pending.studies[0].options]
+    assert "price × 1" in options[0] and "price × 1.5" in options[1]
+
+
+def test_nothing_is_sent_without_a_yes_and_each_decision_once_with_one(sandbox, make_client, qgis_app):
+    client = make_client()
+    order = client.create_order(order_request(sandbox, name="worldview", product=WORLDVIEW, acquisitionMode="mono",
+                                              maxCloudCover=20, priority="STANDARD"))
+    sandbox.advance(120 + 4 * 3600)
+    workflow = decisions.DecisionsWorkflow(in_line, make_client)
+    seen = Recorder(workflow)
+    assert workflow.refresh()
+    pending = seen.seen["loaded"][-1]
+    (study,) = pending.studies
+    questions: List[str] = []
+
+    def say(answer: bool):
+        return lambda title, question: questions.append(question) or answer
+
+    assert not workflow.accept_option(study, study.options[1], pending.order_of(study), say(False))
+    assert patches(sandbox) == [] and "not accepted" in seen.seen["declined"][-1]
+    assert "price × 1.5" in questions[-1] and "worldview" in questions[-1]
+
+    assert workflow.accept_option(study, study.options[1], pending.order_of(study), say(True))
+    assert len(patches(sandbox)) == 1 and "Option accepted for worldview" in seen.seen["decided"][-1]
+    assert client.get_order(order.id).sub_status == "QUOTATION_WAITING_UPLOAD"
+    assert seen.seen["loaded"][-1].studies == []  # read again after the decision
+
+    sandbox.advance(2 * 3600)
+    workflow.refresh()
+    (quotation,) = seen.seen["loaded"][-1].quotations
+    assert not workflow.decide_quotation(quotation, decisions.ACCEPTED, None, say(False))
+    assert len(patches(sandbox)) == 1
+    assert f"{quotation.credits_price:,} credits" in questions[-1]
+    assert workflow.decide_quotation(quotation, decisions.ACCEPTED, None, say(True))
+    assert len(patches(sandbox)) == 2 and "accepted: the order goes on" in seen.seen["decided"][-1]
+    after = client.get_order(order.id)
+    assert (after.status, after.sub_status) == ("PLACED", "QUOTATION_ACCEPTED")
+    assert seen.seen["failed"] == []
+
+
+def test_a_rejected_quotation_ends_the_order_and_a_refusal_is_said(sandbox, make_client, qgis_app):
+    client = make_client()
+    order = client.create_order(order_request(sandbox, name="to reject"))
+    sandbox.advance(120 + 2 * 3600)
+    workflow = decisions.DecisionsWorkflow(in_line, make_client)
+    seen = Recorder(workflow)
+    workflow.refresh()
+    (quotation,) = seen.seen["loaded"][-1].quotations
+    yes = lambda title, question: True  # noqa: E731
+    assert workflow.decide_quotation(quotation, decisions.REJECTED, None, yes)
+    after = client.get_order(order.id)
+    assert (after.status, after.sub_status) == ("FAILED_PERMANENTLY", "QUOTATION_REJECTED")
+    # Deciding it again (a stale list) is refused by the service: said, not raised.
+    assert workflow.decide_quotation(quotation, decisions.ACCEPTED, None, yes)
+    assert "failed" in seen.seen["failed"][-1]
+    assert client.get_order(order.id).status == "FAILED_PERMANENTLY"
+
+
+def test_a_service_not_configured_starts_nothing(qgis_app):
+    workflow = decisions.DecisionsWorkflow(in_line, lambda: None)
+    seen = Recorder(workflow)
+    assert not workflow.refresh()
+    assert "not configured" in seen.seen["failed"][-1]

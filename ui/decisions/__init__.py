@@ -1,0 +1,1 @@
+"""The Decisions panel: UP42 feasibility options and quotations, accepted or rejected after a confirmation."""
