@@ -8,6 +8,7 @@ from qgis.core import QgsProcessingAlgorithm
 
 
 def all_algorithms() -> List[QgsProcessingAlgorithm]:
+    from .archive_imagery import OrderArchiveImageryAlgorithm
     from .create_orders import CreateOrdersAlgorithm
     from .load_orders import LoadCapturesAlgorithm, LoadOrdersAlgorithm
     from .order_actions import CancelOrdersAlgorithm, EditOrdersAlgorithm
@@ -15,4 +16,5 @@ def all_algorithms() -> List[QgsProcessingAlgorithm]:
     from .search_windows import SearchWindowsAlgorithm
 
     return [PriceAoisAlgorithm(), CreateOrdersAlgorithm(), SearchWindowsAlgorithm(), LoadOrdersAlgorithm(),
-            LoadCapturesAlgorithm(), EditOrdersAlgorithm(), CancelOrdersAlgorithm()]
+            LoadCapturesAlgorithm(), EditOrdersAlgorithm(), CancelOrdersAlgorithm(),
+            OrderArchiveImageryAlgorithm()]

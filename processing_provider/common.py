@@ -34,11 +34,11 @@ def service_url_parameter() -> QgsProcessingParameterString:
     return parameter
 
 
-def make_client(url: str = "") -> Any:
-    """A client of the active service: the settings' base URL unless `url` is given, the key from QgsAuthManager
-    (the sandbox's own while the sandbox is on). Call it on the main thread (prepareAlgorithm): reading the key
-    may have to unlock QGIS's auth database. QgsProcessingException says why there is none."""
-    descriptor = registry.service()
+def make_client(url: str = "", service_id: Optional[str] = None) -> Any:
+    """A client of the active service (or of `service_id`): the settings' base URL unless `url` is given, the key
+    from QgsAuthManager (the sandbox's own while the sandbox is on). Call it on the main thread (prepareAlgorithm):
+    reading the key may have to unlock QGIS's auth database. QgsProcessingException says why there is none."""
+    descriptor = registry.service(service_id)
     try:
         base_url = settings.normalize_base_url(url) if url.strip() else ""
         connection = settings.connection(descriptor.id)

@@ -92,6 +92,37 @@ HELP: Dict[str, Tuple[str, List[str], str]] = {
          SERVICE_URL_HELP, "Cancellation results: a table of order_id, name, result, reason and cost."],
         "qgis_process run satellite_tasking:cancel_orders -- ORDER_IDS=1a2b…,3c4d… ACCEPT_CHARGE=false "
         "OUTPUT=cancelled.csv"),
+    "order_archive_imagery": (
+        "Orders the archive imagery of published tasking captures, or of item ids, from Planet's Orders API "
+        "(the plugin's Order imagery dialog as an algorithm): one order is placed, followed until Planet has "
+        "finished it, and its files downloaded into the output folder as the order lays them out (checked "
+        "against the order's manifest); the rasters' footprints are written beside them, and from the QGIS "
+        "window the rasters are added to the map in Archive imagery / <order name>. Everything is checked "
+        "before the order is sent (an item id of no known shape, no published capture, a clip area that misses "
+        "every capture): a bad input orders nothing. The order is never placed twice: the output folder keeps "
+        "a small journal (.satellite_tasking_archive_orders.json) naming the order placed for these inputs, so "
+        "running the algorithm again with the same inputs and folder after a crash, a kill or a cancel follows "
+        "that order and resumes its download (finished files are kept, partial .part files continued). "
+        "Cancelling stops the waiting or the download, not the order.",
+        ["Captures: a layer of captures (the plugin's Captures layer, a Load captures output, or any layer "
+         "with an item id field; selected features only, if so chosen). Where the layer has a status field, "
+         "only PUBLISHED captures are ordered (the others have no imagery yet).",
+         "Item id field: the field holding the orderable item id (default strip_id, the capture's strip id).",
+         "Item ids (optional): item ids typed or pasted, separated by commas, spaces or lines; ordered besides "
+         "the layer's.",
+         "Item type: SkySatCollect for tasking captures (default); PSScene or SkySatScene for other ids.",
+         "Product bundle: what Planet delivers of each item (visual: RGB ready to view; analytic_udm2 etc.).",
+         "Clip: No clip (whole items); The captures' tasking order areas (the tasking orders of the captures, "
+         "read from the tasking service); or A polygon layer (its features, or its selection, merged).",
+         "Clip layer: the polygon layer for Clip = A polygon layer.",
+         "Order name (optional): empty names it after the first item (\"Imagery of <id> and N more\").",
+         "Service URL (advanced, optional): the Orders API's base URL instead of the one in the plugin settings, "
+         "e.g. a sandbox's http://127.0.0.1:8765/compute/ops/ (https, or plain http on this computer only). "
+         "The API key is the one stored in QGIS's authentication database, never a parameter.",
+         "Output folder: where the files go (<folder>/<order id>/…). Outputs: the folder, the footprints "
+         "layer (footprints.gpkg beside the rasters), the rasters' paths, the order's id and state."],
+        "qgis_process run satellite_tasking:order_archive_imagery -- CAPTURES=captures.gpkg CLIP=1 "
+        "PRODUCT_BUNDLE=visual OUTPUT_FOLDER=/data/imagery"),
 }
 
 

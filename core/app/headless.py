@@ -1,13 +1,17 @@
 """Synchronous entry points for callers without an event loop or dialog (Processing, qgis_process): the bulk
-engine's steps run in the calling thread, and a rerun of the same layer resumes what the journal holds."""
+engine's steps and an archive order's run in the calling thread, and a rerun of the same input resumes what
+the journal holds."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .. import rasters
+from ..errors import Cancelled
 from .bulk.job import BulkJob, BulkOutcome, readable_error
 from .bulk.journal import BulkJournal
 from .bulk.layer_input import FieldMapping, ValidationReport
@@ -138,3 +142,117 @@ def search_imaging_windows(client: Any, request: Mapping[str, Any], *, replacing
     return client.wait_imaging_window_search(
         started.id, poll=poll, max_poll=max(poll, max_poll), progress=progress, is_canceled=is_canceled,
         show_replacing_imaging_windows=replacing, exclusivity_days=exclusivity_days)
+
+
+# -- archive imagery ---------------------------------------------------------------------------------------
+
+# The file in an output folder that names the archive orders placed for it, so a rerun follows them.
+ARCHIVE_JOURNAL = ".satellite_tasking_archive_orders.json"
+SENDING = "sending"  # a journal entry written before the create went out: the order may exist without its id
+
+
+@dataclass
+class ArchiveImageryOutcome:
+    """What order_archive_imagery did: the order as finished, its download report, its planned rasters (with
+    the footprints file), and whether this run placed the order (False: it followed one an earlier run placed)."""
+
+    order: Any
+    report: Any
+    imagery: Any
+    placed: bool
+
+
+def _archive_key(client: Any, request: Any) -> str:
+    """The same service and request body make the same key: the journal entry a rerun finds."""
+    base_url = getattr(getattr(client, "transport", None), "base_url", "") or getattr(client, "base_url", "")
+    text = json.dumps([str(base_url).rstrip("/"), request.to_json()], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read_archive_journal(folder: str) -> Dict[str, Dict[str, Any]]:
+    try:
+        with open(os.path.join(folder, ARCHIVE_JOURNAL), encoding="utf-8") as handle:
+            entries = json.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        # Never guess: an unreadable journal might hide an order already placed.
+        raise RuntimeError(f"The order journal {os.path.join(folder, ARCHIVE_JOURNAL)} cannot be read ({error}); "
+                           "move it away only if you are sure no order was placed for this folder.") from None
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write_archive_journal(folder: str, key: str, entry: Dict[str, Any]) -> None:
+    """One entry written atomically (a kill leaves the old journal or the new one, never half of one)."""
+    entries = _read_archive_journal(folder)
+    entries[key] = entry
+    path = os.path.join(folder, ARCHIVE_JOURNAL)
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(entries, handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(path + ".tmp", path)
+
+
+def _sent_before(client: Any, body: Mapping[str, Any], since: Optional[str]) -> Any:
+    """The order a killed run sent (same name and products, created since `since`), or None."""
+    created = f"{since}/.." if since else None
+    for order in client.iter_orders(created_on=created, sort_by="created_on DESC", page_size=500):
+        if order.name == body.get("name") and order.same_products(body.get("products") or []):
+            return order
+    return None
+
+
+def _stage(progress: Progress, start: float, end: float) -> Callable[[float], None]:
+    def moved(percent: float) -> None:
+        if progress is not None:
+            progress(start + (end - start) * max(0.0, min(100.0, float(percent))) / 100.0)
+    return moved
+
+
+def order_archive_imagery(client: Any, request: Any, folder: str, *, progress: Progress = None,
+                          is_canceled: IsCanceled = None, on_stage: Optional[Callable[[str], Any]] = None,
+                          poll: float = 5.0, max_poll: float = 30.0) -> ArchiveImageryOutcome:
+    """Place the archive order `request` (the Orders service's forms) once, follow it until finished,
+    download its files into `folder` and plan its rasters (core.rasters.plan_order_imagery: footprints
+    written beside them), all in the calling thread. Adding the rasters to a project is the caller's, on
+    the main thread (core.rasters.add_order_imagery).
+
+    Never twice: the folder's journal names the order placed for this service and request, written before
+    the create is sent ("sending", with the service's newest creation time) and after (its id). A rerun with
+    the same request and folder follows that order — after a kill mid-create it looks for an order of the
+    same name and products created since then before sending anything. A cancel (core.errors.Cancelled)
+    stops the waiting or the download, never the order; .part files stay and the next run resumes them."""
+    say = on_stage or (lambda text: None)
+    os.makedirs(folder, exist_ok=True)
+    key = _archive_key(client, request)
+    body = request.to_json()
+    entry = _read_archive_journal(folder).get(key) or {}
+    order: Any = entry.get("order_id")
+    placed = False
+    if order is None and entry.get("state") == SENDING:
+        say("Looking for the order an interrupted run sent…")
+        found = _sent_before(client, body, entry.get("since"))
+        if found is not None:
+            order = found
+            _write_archive_journal(folder, key, {"order_id": found.id, "name": found.name})
+    if order is None:
+        if is_canceled is not None and is_canceled():
+            raise Cancelled("Cancelled before the order was placed: nothing was ordered.")
+        say("Placing the order…")
+        newest = next(client.iter_orders(sort_by="created_on DESC", page_size=1), None)
+        since = newest.raw.get("created_on") if newest is not None else None
+        _write_archive_journal(folder, key, {"state": SENDING, "since": since, "name": body.get("name")})
+        order = client.create_order(request, is_canceled=is_canceled)
+        _write_archive_journal(folder, key, {"order_id": order.id, "name": order.name})
+        placed = True
+    _stage(progress, 0, 5)(100.0)
+    say("Planet is preparing the order…")
+    order = client.wait_for(order, is_canceled=is_canceled, on_progress=_stage(progress, 5, 40), poll=poll,
+                            max_poll=max_poll)
+    say(f"Downloading the files of order {order.id} ({order.state})…")
+    report = client.download_results(order, folder, is_canceled=is_canceled, progress=_stage(progress, 40, 95))
+    say("Reading the rasters…")
+    imagery = rasters.plan_order_imagery(order.id, order.name, report.files, order.products,
+                                         is_canceled=is_canceled, progress=_stage(progress, 95, 100))
+    return ArchiveImageryOutcome(order=order, report=report, imagery=imagery, placed=placed)

@@ -1,0 +1,187 @@
+"""Order archive imagery through processing.run() against the sandbox: a published tasking capture ordered once,
+its clipped GeoTIFF in the output folder with the footprints layer, a rerun that places nothing, bad input that
+sends nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from qgis.core import QgsFeature, QgsGeometry, QgsProject, QgsRasterLayer, QgsRectangle, QgsVectorLayer
+
+from core import settings
+from core.services.planet_tasking.layers import create_captures_layer
+from tests.processing.test_price_and_load import RecordingFeedback, run, run_failing
+from tests.sandbox.helpers import advance_until
+
+CHAMONIX = [6.86, 45.92]
+JOURNAL = ".satellite_tasking_archive_orders.json"
+
+
+@pytest.fixture
+def archive(tasking):
+    """The plugin switched to the sandbox in its settings (both services: tasking for the clip areas, the Orders
+    API for the order). Yields the sandbox."""
+    settings.set_sandbox_port(urlsplit(tasking.root).port)
+    settings.set_use_sandbox(True)
+    return tasking
+
+
+@pytest.fixture
+def published(archive, factory):
+    """A tasking order at Chamonix imaged and published on the sandbox's clock: (order, its captures)."""
+    client = factory()
+    start = datetime.now(timezone.utc) + timedelta(hours=2)
+    order = client.create_order({"name": "to archive", "geometry": {"type": "Point", "coordinates": CHAMONIX},
+                                 "start_time": start, "end_time": start + timedelta(days=14)})
+    assert advance_until(archive, lambda: any(c.status == "PUBLISHED" for c in client.iter_captures(order.id)),
+                         step=900)
+    return client.get_order(order.id), list(client.iter_captures(order.id))
+
+
+@pytest.fixture
+def project():
+    yield QgsProject.instance()
+    QgsProject.instance().removeAllMapLayers()
+    QgsProject.instance().layerTreeRoot().removeAllChildren()
+
+
+def archive_posts(sandbox) -> list:
+    return [r for r in sandbox.requests_seen() if r["method"] == "POST" and r["path"].startswith("/compute/ops/orders/v2")]
+
+
+def archive_requests(sandbox) -> list:
+    return [r for r in sandbox.requests_seen() if r["path"].startswith("/compute/ops/")]
+
+
+def test_a_published_capture_is_ordered_once_clipped_downloaded_and_loaded(archive, published, project, tmp_path):
+    order, captures = published
+    layer = create_captures_layer(captures=captures)
+    capture = next(c for c in captures if c.status == "PUBLISHED")
+    folder = tmp_path / "imagery"
+    parameters = {"CAPTURES": layer, "CLIP": 1, "PRODUCT_BUNDLE": "visual", "OUTPUT_FOLDER": str(folder)}
+
+    feedback = RecordingFeedback()
+    result = run("order_archive_imagery", parameters, feedback)
+
+    assert len(archive_posts(archive)) == 1
+    assert result["ORDER_STATE"] in ("success", "partial") and result["OUTPUT_FOLDER"] == str(folder)
+    tiffs = sorted(Path(p) for p in result["RASTERS"])
+    assert tiffs and all(p.is_file() and p.suffix == ".tif" and str(p).startswith(str(folder)) for p in tiffs)
+    assert not list(folder.rglob("*.part"))
+    tasked_box = _geojson_box(order.geometry)
+    footprint_box = _geojson_box(capture.geometry)
+    assert not tasked_box.contains(footprint_box)  # so an unclipped raster would not pass
+    for path in tiffs:
+        raster = QgsRasterLayer(str(path), "r")
+        assert raster.isValid() and raster.bandCount() == 3  # visual: RGB
+        assert tasked_box.buffered(1e-6).contains(raster.extent()), raster.extent().toString()
+
+    footprints = QgsVectorLayer(result["FOOTPRINTS"], "footprints", "ogr")
+    assert footprints.isValid() and footprints.featureCount() == len(tiffs)
+    assert {f["item_id"] for f in footprints.getFeatures()} == {capture.strip_id}
+    journal = json.loads((folder / JOURNAL).read_text(encoding="utf-8"))
+    assert [entry["order_id"] for entry in journal.values()] == [result["ORDER_ID"]]
+
+    # From the QGIS window (not qgis_process) the rasters are on the map, in the order's group.
+    on_map = [lay for lay in project.mapLayers().values() if isinstance(lay, QgsRasterLayer)]
+    assert sorted(Path(lay.source()) for lay in on_map) == tiffs
+    assert project.layerTreeRoot().findGroup("Archive imagery") is not None
+
+    # The same inputs again: the order placed is followed, its files kept; nothing new is ordered.
+    rerun_feedback = RecordingFeedback()
+    again = run("order_archive_imagery", parameters, rerun_feedback)
+    assert len(archive_posts(archive)) == 1
+    assert again["ORDER_ID"] == result["ORDER_ID"] and sorted(Path(p) for p in again["RASTERS"]) == tiffs
+    assert any("earlier run placed" in info for info in rerun_feedback.infos), rerun_feedback.infos
+
+
+def _geojson_box(geometry: dict) -> QgsRectangle:
+    points = []
+
+    def walk(value):
+        if isinstance(value, list) and value and isinstance(value[0], (int, float)):
+            points.append(value)
+        elif isinstance(value, list):
+            for part in value:
+                walk(part)
+    walk(geometry["coordinates"])
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return QgsRectangle(min(xs), min(ys), max(xs), max(ys))
+
+
+def test_a_run_killed_while_sending_is_followed_by_a_rerun_not_ordered_again(archive, published, project, tmp_path):
+    """The journal said "sending" and the order reached Planet, but its id was never written (a kill between
+    the POST and the journal): the rerun finds that order by name and products and places nothing."""
+    from core.app import headless
+    from core.services.planet_orders import forms
+    from core.services.planet_orders.client import OrdersClient
+
+    _, captures = published
+    strip = next(c.strip_id for c in captures if c.status == "PUBLISHED")
+    folder = tmp_path / "killed"
+    folder.mkdir()
+    client = OrdersClient(settings.connection(settings.PLANET_ORDERS).base_url, settings.SANDBOX_API_KEY)
+    request = forms.scenes_request(f"Imagery of {strip}", [strip], item_type="SkySatCollect", product_bundle="visual")
+    headless._write_archive_journal(str(folder), headless._archive_key(client, request),
+                                    {"state": headless.SENDING, "since": None, "name": request.name})
+    sent = client.create_order(request)  # what the killed run had sent
+
+    result = run("order_archive_imagery", {"ITEM_IDS": strip, "OUTPUT_FOLDER": str(folder)})
+    assert result["ORDER_ID"] == sent.id and len(archive_posts(archive)) == 1
+    assert result["RASTERS"] and all(Path(p).is_file() for p in result["RASTERS"])
+
+
+def test_a_cancel_while_waiting_keeps_the_order_and_the_rerun_follows_it(archive, published, project, tmp_path):
+    _, captures = published
+    strip = next(c.strip_id for c in captures if c.status == "PUBLISHED")
+    folder = tmp_path / "cancelled"
+    archive.control("POST", "clock", {"speed": 0})  # the order stays queued while the run waits
+    feedback = RecordingFeedback()
+    feedback.progressChanged.connect(lambda percent: percent >= 5 and feedback.cancel())
+    message = ""
+    try:
+        run("order_archive_imagery", {"ITEM_IDS": strip, "OUTPUT_FOLDER": str(folder)}, feedback)
+    except Exception as error:  # noqa: BLE001 - processing.run raises a generic QgsProcessingException
+        message = str(error) + " ".join(feedback.errors)
+    assert "Cancelled" in message and len(archive_posts(archive)) == 1
+    archive.control("POST", "clock", {"speed": 3600})
+    result = run("order_archive_imagery", {"ITEM_IDS": strip, "OUTPUT_FOLDER": str(folder)})
+    assert len(archive_posts(archive)) == 1 and result["RASTERS"]
+
+
+@pytest.mark.parametrize("parameters, reason", [
+    ({"ITEM_IDS": "not an id!, 20220304 093300"}, "Not an item id"),
+    ({"ITEM_IDS": "20220304_093300_37_2430", "ITEM_TYPE": "PSScene", "PRODUCT_BUNDLE": "pansharpened_udm2"},
+     "PSScene items come in none of pansharpened_udm2"),
+    ({}, "Give a captures layer"),
+])
+def test_bad_input_names_the_reason_and_sends_nothing(archive, parameters, reason, tmp_path):
+    message = run_failing("order_archive_imagery", {**parameters, "OUTPUT_FOLDER": str(tmp_path / "out")})
+    assert reason in message and "Nothing was ordered" in message
+    assert archive_requests(archive) == []
+
+
+def test_captures_none_published_or_a_clip_missing_them_send_nothing(archive, published, tmp_path):
+    _, captures = published
+    layer = create_captures_layer(captures=captures)
+    layer.startEditing()
+    status = layer.fields().indexOf("status")
+    for feature in layer.getFeatures():
+        layer.changeAttributeValue(feature.id(), status, "PROCESSING")
+    layer.commitChanges()
+    message = run_failing("order_archive_imagery", {"CAPTURES": layer, "OUTPUT_FOLDER": str(tmp_path / "a")})
+    assert "is published" in message and "Nothing was ordered" in message
+
+    far = QgsVectorLayer("Polygon?crs=EPSG:4326", "far away", "memory")
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromRect(QgsRectangle(100.0, -10.0, 100.1, -9.9)))
+    far.dataProvider().addFeatures([feature])
+    published_layer = create_captures_layer(captures=captures)
+    message = run_failing("order_archive_imagery", {"CAPTURES": published_layer, "CLIP": 2, "CLIP_LAYER": far,
+                                                    "OUTPUT_FOLDER": str(tmp_path / "b")})
+    assert "does not overlap any of the items" in message and "Nothing was ordered" in message
+    assert archive_posts(archive) == []

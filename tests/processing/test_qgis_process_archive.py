@@ -1,0 +1,59 @@
+"""Order archive imagery through the real `qgis_process` binary: a published capture's file in, the clipped
+GeoTIFF and footprints out, the sandbox from the profile's settings; a second run orders nothing new."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from qgis.core import QgsCoordinateTransformContext, QgsRasterLayer, QgsVectorFileWriter, QgsVectorLayer
+
+from core.services.planet_tasking.layers import create_captures_layer
+from tests.processing.test_archive_imagery import CHAMONIX, archive_posts
+from tests.processing.test_qgis_process import BINARY, json_answer, profile, qgis_process  # noqa: F401 - a fixture
+from tests.sandbox.helpers import advance_until
+
+pytestmark = pytest.mark.skipif(BINARY is None, reason="qgis_process is not installed")
+
+
+def test_qgis_process_orders_a_published_capture_file_once_and_leaves_its_clipped_imagery(profile, sandbox,  # noqa: F811
+                                                                                          factory, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    client = factory()
+    start = datetime.now(timezone.utc) + timedelta(hours=2)
+    order = client.create_order({"name": "headless archive", "geometry": {"type": "Point", "coordinates": CHAMONIX},
+                                 "start_time": start, "end_time": start + timedelta(days=14)})
+    assert advance_until(sandbox, lambda: any(c.status == "PUBLISHED" for c in client.iter_captures(order.id)),
+                         step=900)
+    captures = list(client.iter_captures(order.id))
+    source = tmp_path / "captures.gpkg"
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    written = QgsVectorFileWriter.writeAsVectorFormatV3(create_captures_layer(captures=captures), str(source),
+                                                        QgsCoordinateTransformContext(), options)
+    assert written[0] == QgsVectorFileWriter.WriterError.NoError, written
+
+    helped = qgis_process(profile, "help", "satellite_tasking:order_archive_imagery")
+    assert helped.returncode == 0 and "never placed twice" in helped.stdout and "Example" in helped.stdout
+
+    folder = tmp_path / "imagery"
+    arguments = ["--json", "run", "satellite_tasking:order_archive_imagery", "--", f"CAPTURES={source}", "CLIP=1",
+                 "PRODUCT_BUNDLE=visual", f"OUTPUT_FOLDER={folder}"]
+    sandbox.control("POST", "clock", {"speed": 3600})  # the order runs while qgis_process follows it
+    try:
+        first = qgis_process(profile, *arguments)
+        second = qgis_process(profile, *arguments)
+    finally:
+        sandbox.control("POST", "clock", {"speed": 0})
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert second.returncode == 0, second.stdout + second.stderr
+    results, again = json_answer(first.stdout)["results"], json_answer(second.stdout)["results"]
+    assert len(archive_posts(sandbox)) == 1 and again["ORDER_ID"] == results["ORDER_ID"]
+    assert results["ORDER_STATE"] in ("success", "partial")
+    rasters = [Path(p) for p in results["RASTERS"]]
+    assert rasters and all(p.is_file() and str(p).startswith(str(folder)) for p in rasters)
+    for path in rasters:
+        assert QgsRasterLayer(str(path), "r").bandCount() == 3
+    footprints = QgsVectorLayer(results["FOOTPRINTS"], "footprints", "ogr")
+    assert footprints.isValid() and footprints.featureCount() == len(rasters)
