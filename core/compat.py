@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -108,6 +109,8 @@ def ogr_module() -> Iterator[Any]:
 
 
 _OGR_LOCAL_DATETIMES: list = []
+# The probe is asked from worker threads too (the orders mirror opens its layers in its task): one probe.
+_OGR_PROBE_LOCK = threading.Lock()
 
 
 def ogr_datetimes_are_local() -> bool:
@@ -115,10 +118,14 @@ def ogr_datetimes_are_local() -> bool:
     time (QGIS 3.22; 3.40 keeps UTC): a UTC value must then be handed over as local time to keep its instant.
 
     Found once by writing one value to a scratch GeoPackage, not by version number, since the release that
-    changed it is not one this plugin is tested on.
+    changed it is not one this plugin is tested on. The first probe of a process costs ~60 ms (GDAL's
+    GeoPackage driver starts up), so callers that can, ask it first from a worker thread (see
+    OrdersMirror.refresh); the answer is kept, thread-safely.
     """
     if not _OGR_LOCAL_DATETIMES:
-        _OGR_LOCAL_DATETIMES.append(_probe_ogr_local_datetimes())
+        with _OGR_PROBE_LOCK:
+            if not _OGR_LOCAL_DATETIMES:
+                _OGR_LOCAL_DATETIMES.append(_probe_ogr_local_datetimes())
     return _OGR_LOCAL_DATETIMES[0]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from qgis.core import (
@@ -65,8 +66,19 @@ def table_uri(path: str, table: str) -> str:
 
 
 def _has_table(path: str, table: str) -> bool:
+    """Whether the GeoPackage at `path` lists `table` (read from its gpkg_contents with sqlite3, read-only:
+    ~0.5 ms, where opening the file with OGR cost 5-30 ms; OGR only when sqlite3 cannot tell)."""
     if not os.path.exists(path):
         return False
+    try:
+        connection = sqlite3.connect(Path(os.path.abspath(path)).as_uri() + "?mode=ro", uri=True, timeout=5.0)
+        try:
+            return connection.execute("SELECT 1 FROM gpkg_contents WHERE lower(table_name) = lower(?)",
+                                      (table,)).fetchone() is not None
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        pass
     from . import compat
 
     with compat.ogr_module() as ogr:
@@ -162,6 +174,18 @@ def open_table(path: str, table: str, name: str, fields: QgsFields, geometry_typ
     if not _fits(layer, fields.names()):
         raise OSError(f"Could not open the table '{table}' of {path} for writing.")
     return writing(layer)
+
+
+def open_empty_table(path: str, table: str, name: str, fields: QgsFields, geometry_type: Any,
+                     crs: str = "EPSG:4326", siblings: Optional[Mapping[str, QgsFields]] = None) -> QgsVectorLayer:
+    """open_table for a worker thread: a reused table is emptied by one SQL DELETE (empty_tables, the GIL let
+    go meanwhile) before it is opened, rather than feature by feature through the provider. Raises OSError."""
+    if _has_table(path, table):
+        try:
+            empty_tables(path, [table])
+        except sqlite3.Error as error:
+            raise OSError(f"Could not empty the table '{table}' of {path}: {error}") from error
+    return open_table(path, table, name, fields, geometry_type, crs, siblings, keep=True)
 
 
 def empty_tables(path: str, tables: Iterable[str]) -> None:

@@ -1,11 +1,8 @@
-"""Background work of the Orders workflows: one group of QgsTasks per tab, and a quiet cycle collector during loads."""
+"""Background work of the Orders workflows: one group of QgsTasks per tab, and how their failures read."""
 
 from __future__ import annotations
 
-import gc
-import threading
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Any, Callable, List, Optional
 
 from .. import names
 from ..errors import ApiError, Cancelled, ValidationError
@@ -89,50 +86,3 @@ class TaskGroup:
             task.detach_callbacks()
             task.cancel()
         self.running.clear()
-
-
-# -- the cycle collector during background loads ---------------------------------------------------------
-# Measured (bench/bench_orders_view.py, gc.callbacks): the GUI stalls over 50 ms are full (generation 2)
-# collections, 30-40 ms each with the GIL held, run by whichever thread allocates when one is due, plus
-# the main thread's own work around them. A full collection walks every tracked object of the process:
-# ~92,000 with 10,000 orders loaded, ~70,000 of them QGIS's, PyQt's and the plugins' (modules, classes,
-# functions). They are due this often because each young collection during a load promotes the page
-# being parsed (JSON dicts and lists of ~100 orders) to the old generation, where it counts towards the
-# next full collection although it dies a moment later: 1-4 full collections per load of 10,000 orders.
-# Without any collector setting the bench's longest GUI gap was 38-54 ms (load), 55-68 ms (refresh) and
-# 49-82 ms (map rebuild).
-#
-# So while a load runs, what existed when it started is frozen (gc.freeze) and unfrozen (gc.unfreeze)
-# as soon as the last running load ends, on every path (finished, failed, cancelled, unloaded: the
-# context manager's finally). Full collections during a load then walk only what the load made. This is
-# process-wide state, acceptable because it is temporary and changes no object's fate: a frozen object
-# is still freed by reference counting; only a reference cycle that becomes garbage while frozen waits
-# until the load ends, when the next full collection frees it. Nested loads (several threads) share one
-# freeze: the first to start freezes, the last to end unfreezes; if something else froze objects first,
-# this leaves the collector alone rather than undo that freeze later. The thresholds stay QGIS's, and nothing
-# stays frozen between loads (a permanent gc.freeze() would keep every plugin's cycles made before it
-# from ever being collected). Measured, 5 runs each: longest GUI gap 21-23 ms (load), 20-35 ms (refresh),
-# 21-22 ms (map rebuild); the permanent freeze plus a young threshold of 5,000 it replaces gave 23-27,
-# 23-44 and 23-25 ms.
-_quiet_lock = threading.Lock()
-_quiet_users = 0
-_froze = False  # whether this module froze (someone else's freeze is left alone: unfreezing would undo it)
-
-
-@contextmanager
-def quiet_collector() -> Iterator[None]:
-    """Keep the objects that existed before a background load out of full collections while it runs."""
-    global _quiet_users, _froze
-    with _quiet_lock:
-        if _quiet_users == 0 and gc.get_freeze_count() == 0:
-            gc.freeze()
-            _froze = True
-        _quiet_users += 1
-    try:
-        yield
-    finally:
-        with _quiet_lock:
-            _quiet_users -= 1
-            if _quiet_users == 0 and _froze:
-                gc.unfreeze()
-                _froze = False

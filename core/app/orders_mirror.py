@@ -3,6 +3,7 @@ and "Captures" layers in place by id; listed in a QgsTask, written on the main t
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -16,8 +17,8 @@ from .. import layer_store, names
 from .. import layers as layer_tools
 from ..layers import PreparedFeatures, epoch_ms, wkb_to_geometry
 from ..services import registry
-from .orders_background import TaskGroup, error_text, quiet_collector
-from .orders_refresh import footprint_wkb
+from .orders_background import TaskGroup, error_text
+from .orders_refresh import footprint_wkb, order_mark_fields, order_mark_row, take_mark, unchanged_since
 
 try:
     from qgis.PyQt import sip
@@ -40,6 +41,8 @@ MEASURED_SLICE = 50
 FIRST_FEATURE_COST_S = 0.0002
 # Orders removed per step, with their captures (a GeoPackage deletes ~0.04 ms a feature).
 REMOVE_SLICE = 100
+# Parts the listing may deliver ahead of the one being written (see OrdersMirror.refresh's deliver).
+PARTS_AHEAD = 2
 # Orders per page of the map listing (and so order ids per captures request, under CAPTURE_IDS_PER_REQUEST).
 MAP_PAGE_SIZE = 100
 
@@ -89,6 +92,19 @@ class MapPart:
 
 
 @dataclass
+class LayersOpened:
+    """The worker made the layers the run lacked (see OrdersMirror.refresh): (plan, layer) for each kind,
+    captures first; a plan that found the project's layer has that layer."""
+
+    opened: List[Tuple[Any, QgsVectorLayer]]
+
+
+@dataclass
+class Unchanged:
+    """The run's "anything changed?" requests found nothing since the last complete run: nothing to write."""
+
+
+@dataclass
 class TablesEmptied:
     """The worker emptied the tables of these layers (ids) before listing (see OrdersMirror.ensure_layers)."""
 
@@ -104,6 +120,26 @@ def newest_capture_time(client) -> Optional[datetime]:
     """The latest updated_time of any capture of the account (one small request), or None."""
     page = client.list_captures(limit=1, fields=["id", "updated_time"], ordering=["-updated_time"])
     return page.results[0].updated_time if page.results else None
+
+
+def capture_mark_row(capture: Any) -> tuple:
+    """A capture as a ChangeMark row: its row in the captures layer (its order's exclusivity aside)."""
+    return schemas().capture_row(capture, None)
+
+
+def take_marks(client) -> Tuple[Any, Any]:
+    """The ChangeMarks of the account's orders and captures (see orders_refresh.ChangeMark)."""
+    return (take_mark(client.list_orders, order_mark_row, order_mark_fields()),
+            take_mark(client.list_captures, capture_mark_row))
+
+
+def unchanged_since_marks(client, marks: Tuple[Any, Any]) -> bool:
+    """Whether no order and no capture of the account changed since `marks` (take_marks): two small requests,
+    the cheapest "anything changed?". A new order, an order leaving or joining a filter (its status changes)
+    and a capture queued, acquired, published or reassessed each move an updated_time; nothing leaves the
+    service without one."""
+    return (unchanged_since(client.list_orders, order_mark_row, marks[0], order_mark_fields())
+            and unchanged_since(client.list_captures, capture_mark_row, marks[1]))
 
 
 def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optional[int]],
@@ -230,8 +266,13 @@ class OrdersMirror(QObject):
         self.steps: deque = deque()
         self.total = 0
         self.listed = 0
-        # The newest capture updated_time when the last complete run started (see mirror_orders).
+        # The newest capture updated_time when the last complete run started (see mirror_orders), the account's
+        # orders and captures then (take_marks), and the filters the layers completely hold since that run
+        # (None: no run completed since the layers were made, stopped or forgotten): a refresh with the same
+        # filters first asks whether anything changed since (unchanged_since_marks), and writes nothing if not.
         self.watermark: Optional[datetime] = None
+        self.marks: Optional[Tuple[Any, Any]] = None
+        self.complete_filters: Optional[Dict[str, Any]] = None
         # Layer id -> (GeoPackage, table) of a reused table whose old rows the next run's worker deletes.
         self.to_empty: Dict[str, Tuple[str, str]] = {}
         # Seconds a written feature costs, as measured (see _write_some), and when the current tick began.
@@ -289,6 +330,22 @@ class OrdersMirror(QObject):
         self.captures = {order_id: tuple(ids) for order_id, ids in captures.items()}
         self.updated = {}
 
+    def _take_opened(self, item: LayersOpened) -> None:
+        """The layers the worker opened join the project; the mirror writes into them from now on."""
+        if self.layer_alive(self.orders_layer) and self.layer_alive(self.captures_layer):
+            return  # made meanwhile on the main thread (ensure_layers): those are written to
+        layers = schemas()
+        for plan, layer in item.opened:
+            if plan.layer is None:
+                layer_tools.finish_planned_layer(self.project, plan.kind, layer)
+            if plan.kind is layers.ORDERS:
+                self.orders_layer = layer
+            else:
+                self.captures_layer = layer
+        self.to_empty = {}
+        self._adopt_contents()
+        self.layersTaken.emit()
+
     def _take_emptied(self, emptied: "TablesEmptied") -> None:
         """The worker emptied these layers' tables: the layers read them again (no longer pending)."""
         for layer_id in emptied.layer_ids:
@@ -325,11 +382,27 @@ class OrdersMirror(QObject):
         client = self.client_factory()
         if client is None:
             return
+        layers = schemas()
+        plans = None
         try:
-            self.ensure_layers()
+            if not (self.layer_alive(self.orders_layer) and self.layer_alive(self.captures_layer)):
+                # Captures first, so a new orders layer lands above them in the Layers panel.
+                plans = [layer_tools.plan_layer(self.project, layers.CAPTURES, names.CAPTURES_LAYER),
+                         layer_tools.plan_layer(self.project, layers.ORDERS, names.ORDERS_LAYER)]
+                if all(plan.layer is not None for plan in plans):
+                    plans = None  # the project has both (another tab's, a saved project's): take them now
+                    self.ensure_layers()
         except Exception as error:  # noqa: BLE001 - reported; the next refresh tries again
             self.failed.emit(f"The layers could not be made: {error}")
             return
+        if plans is not None:
+            # The worker opens what is missing (see open_planned_layer); what the old layers held is not
+            # what the new ones hold, so every order's captures are read again.
+            self.orders_layer = self.captures_layer = None
+            self.written, self.updated, self.captures, self.to_empty = set(), {}, {}, {}
+        quick = (filters == self.complete_filters and self.marks is not None and self._layers_hold_all())
+        if not quick:
+            self.complete_filters = None
         self.filters = filters
         self.again = False
         self.total = self.listed = 0
@@ -339,14 +412,30 @@ class OrdersMirror(QObject):
         self.steps = deque()
         known = dict(self.updated)  # the worker reads this snapshot, never the live dict
         since = self.watermark if known else None
+        marks = self.marks
         params = dict(params)
         page_size = MAP_PAGE_SIZE
         to_empty = dict(self.to_empty)
-        layers = schemas()
-        layouts = (layer_tools.write_layout(self.orders_layer, layers.ORDERS),
-                   layer_tools.write_layout(self.captures_layer, layers.CAPTURES))
+        # Layouts of the layers at hand are read here; those of layers the worker opens, by the worker.
+        found = {plan.kind.name: layer_tools.write_layout(plan.layer, plan.kind)
+                 for plan in plans or () if plan.layer is not None}
+        layouts = None if plans is not None else (layer_tools.write_layout(self.orders_layer, layers.ORDERS),
+                                                  layer_tools.write_layout(self.captures_layer, layers.CAPTURES))
+        main_thread = self.thread()
+        writer = threading.get_ident()  # the thread that writes the parts (a task run in it must not wait)
 
         def work(feedback):
+            run_layouts = layouts
+            if plans is not None:
+                opened = []
+                for plan in plans:
+                    if plan.layer is not None:
+                        opened.append((plan, plan.layer))
+                    else:
+                        layer, found[plan.kind.name] = layer_tools.open_planned_layer(plan, main_thread)
+                        opened.append((plan, layer))
+                inbox.append(LayersOpened(opened))
+                run_layouts = (found[layers.ORDERS.name], found[layers.CAPTURES.name])
             if to_empty:
                 for path in {path for path, _ in to_empty.values()}:
                     layer_store.empty_tables(path, [table for where, table in to_empty.values() if where == path])
@@ -354,10 +443,20 @@ class OrdersMirror(QObject):
             def deliver(part: MapPart) -> None:
                 inbox.append(part)
                 feedback.set_progress(100.0 * part.listed / max(part.total, 1))
+                # Listing faster than the main thread writes only piles up parts: their features outlive
+                # the young collections into the old generation (whose full collections, ~30-40 ms with
+                # the GIL held, then stall the GUI), and the parsing meanwhile takes the GIL from the
+                # writing. So the listing waits (GIL let go) while PARTS_AHEAD parts wait to be written.
+                while (len(inbox) > PARTS_AHEAD and inbox is self.inbox and threading.get_ident() != writer
+                       and not feedback.is_canceled()):
+                    time.sleep(0.005)
 
-            with quiet_collector():
-                return mirror_orders(client, params, known, deliver, page_size=page_size,
-                                     is_canceled=feedback.is_canceled, captures_since=since, layouts=layouts)
+            if quick and unchanged_since_marks(client, marks):
+                return Unchanged()
+            # Taken before listing, so whatever changes while this run lists differs from the marks.
+            newest = take_marks(client)
+            return mirror_orders(client, params, known, deliver, page_size=page_size, is_canceled=feedback.is_canceled,
+                                 captures_since=since, layouts=run_layouts) + (newest,)
 
         def done(result) -> None:
             if inbox is self.inbox:
@@ -392,6 +491,14 @@ class OrdersMirror(QObject):
         stays known, so the run still removes whatever the new listing does not have."""
         self.stop(quiet=True)
         self.updated = {}
+        self.complete_filters = self.marks = None
+
+    def _layers_hold_all(self) -> bool:
+        """The layers hold what the bookkeeping says, as many features as it knows (no one deleted or added
+        any by hand since), so a refresh that finds nothing changed may leave them as they are."""
+        return (self.layer_alive(self.orders_layer) and self.layer_alive(self.captures_layer)
+                and not self.to_empty and self.orders_layer.featureCount() == len(self.written)
+                and self.captures_layer.featureCount() == sum(len(ids) for ids in self.captures.values()))
 
     def _end(self, how: Optional[str]) -> None:
         self.task = None
@@ -427,8 +534,10 @@ class OrdersMirror(QObject):
                 self.steps.append(lambda: self._write_some("captures_layer", item.captures,
                                                            list(item.captures.rows), 0))
             self.steps.append(lambda: self._commit(item))
+        elif isinstance(item, Unchanged):
+            self.steps.append(lambda: self._end(None))
         elif isinstance(item, tuple):
-            seen, _total, watermark = item
+            seen, _total, watermark, newest = item
             self.watermark = watermark
             # With the orders the layers hold, those whose captures alone are held (an adopted captures
             # table may have rows of orders the orders table has not).
@@ -436,14 +545,22 @@ class OrdersMirror(QObject):
             for start in range(0, len(gone), REMOVE_SLICE):
                 chunk = gone[start:start + REMOVE_SLICE]
                 self.steps.append(lambda chunk=chunk: self._remove_orders(chunk))
+            self.steps.append(lambda: self._completed(newest))
             self.steps.append(lambda: self._end(None))
         elif isinstance(item, TablesEmptied):
             self.steps.append(lambda: self._take_emptied(item))
+        elif isinstance(item, LayersOpened):
+            self.steps.append(lambda: self._take_opened(item))
         elif isinstance(item, BaseException):
             self.failed.emit(f"Loading the map failed: {error_text(item)}")
             self._end("stopped")
         else:  # cancelled from QGIS's task manager
             self._end("stopped")
+
+    def _completed(self, marks: Tuple[Any, Any]) -> None:
+        """The run wrote everything its filters match: the layers are complete as of `marks`."""
+        if not self._layers_gone():
+            self.marks, self.complete_filters = marks, self.filters
 
     def _layers_gone(self) -> bool:
         if self.layer_alive(self.orders_layer) and self.layer_alive(self.captures_layer):

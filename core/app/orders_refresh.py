@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from ..services import registry
-from .orders_background import TaskGroup, error_text, quiet_collector
+from .orders_background import TaskGroup, error_text
 
 Order = Any  # any service's order (id, updated_time and the watched fields)
 
@@ -139,6 +139,61 @@ def probe_changes(client, watermark: Optional[datetime]) -> Probe:
     return Probe(page.count, latest or watermark)
 
 
+# Items updated at one instant a ChangeMark keeps; with more at the newest instant it cannot say "unchanged".
+MARK_ROWS = 100
+
+
+@dataclass(frozen=True)
+class ChangeMark:
+    """The newest change of a listing (the account's orders, or captures): its updated_time, and the row shown
+    of every item updated at that instant.
+
+    The listing is unchanged since the mark when no item is newer and those at that instant show the same rows:
+    one small request (unchanged_since). The rows are kept because a clock can stand still, as the sandbox's does
+    between its steps, and give several changes one instant; an item changed again within that instant then
+    still differs in what it shows.
+    """
+
+    latest: Optional[datetime]
+    rows: frozenset
+
+
+def take_mark(list_items: Callable[..., Any], row: Callable[[Any], tuple],
+              fields: Optional[Sequence[str]] = None) -> Optional[ChangeMark]:
+    """The ChangeMark of `list_items` (a client's list_orders or list_captures, asked for `fields`, each item
+    shown as `row(item)`); None when more than MARK_ROWS items share the newest instant. Two small requests."""
+    newest = list_items(limit=1, fields=["id", "updated_time"], ordering=["-updated_time"]).results
+    if not newest or newest[0].updated_time is None:
+        return ChangeMark(None, frozenset()) if not newest else None
+    latest = newest[0].updated_time
+    page = list_items(limit=MARK_ROWS, fields=fields, ordering=["-updated_time"], updated_time__gte=latest)
+    rows = frozenset(row(item) for item in page.results if item.updated_time == latest)
+    if page.count > MARK_ROWS or len(rows) != len(page.results):
+        return None  # too many at that instant, or the listing moved meanwhile: no mark to trust
+    return ChangeMark(latest, rows)
+
+
+def unchanged_since(list_items: Callable[..., Any], row: Callable[[Any], tuple], mark: Optional[ChangeMark],
+                    fields: Optional[Sequence[str]] = None) -> bool:
+    """Whether the listing is as it was when `mark` was taken (see ChangeMark); one small request."""
+    if mark is None:
+        return False
+    if mark.latest is None:
+        return list_items(limit=1, fields=["id"]).count == 0
+    page = list_items(limit=len(mark.rows) + 1, fields=fields, ordering=["-updated_time"],
+                      updated_time__gte=mark.latest)
+    return page.count == len(mark.rows) and frozenset(row(item) for item in page.results) == mark.rows
+
+
+def order_mark_row(order: Order) -> tuple:
+    """An order as a ChangeMark row: its row in the orders layer (every field the layer and the table show)."""
+    return registry.service().layers.order_row(order)
+
+
+def order_mark_fields() -> Tuple[str, ...]:
+    return tuple(name for name, _ in registry.service().layers.ORDER_FIELDS)
+
+
 def reload_window(client, count: int, query: Mapping[str, Any], page_size: int = 500,
                   is_canceled: Optional[Callable[[], bool]] = None,
                   footprints: Optional[Dict[str, Optional[bytes]]] = None,
@@ -228,6 +283,9 @@ class OrdersRefresh(QObject):
         self.auto = auto
         self.interval = AdaptiveInterval()
         self.watermark: Optional[datetime] = None
+        # The account's orders when the view was last read in full (see ChangeMark): a refresh that finds them
+        # unchanged reads nothing more. None: unknown, the next refresh reads the window.
+        self.mark: Optional[ChangeMark] = None
         self.refreshing = False
         self.last_error: Optional[BaseException] = None  # what made the last `failed` (whether unreachable)
         # QGIS's auth database refused the key (locked, master password not given): automatic refreshes
@@ -250,11 +308,15 @@ class OrdersRefresh(QObject):
         if client is None:
             return
 
-        def done(probe) -> None:
-            if probe.latest is not None and (self.watermark is None or probe.latest > self.watermark):
-                self.watermark = probe.latest
+        self.mark = None
 
-        self.tasks.run("Checking tasking orders", lambda feedback: probe_changes(client, None), done,
+        def done(mark) -> None:
+            self.mark = mark
+            if mark is not None and mark.latest is not None and (self.watermark is None or mark.latest > self.watermark):
+                self.watermark = mark.latest
+
+        self.tasks.run("Checking tasking orders",
+                       lambda feedback: take_mark(client.list_orders, order_mark_row, order_mark_fields()), done,
                        lambda error: None)
 
     def check(self) -> None:
@@ -295,25 +357,34 @@ class OrdersRefresh(QObject):
         before = view.order_by_id()
         page_size = view.page_size
 
+        mark = self.mark
+
         def work(feedback):
-            probe = probe_changes(client, None)
+            if unchanged_since(client.list_orders, order_mark_row, mark, order_mark_fields()):
+                # No order of the account changed since the window was read: it is as shown, and one small
+                # request says so instead of reading every loaded page again.
+                return mark, None, None, {}, ChangeSet()
+            fresh_mark = take_mark(client.list_orders, order_mark_row, order_mark_fields())
             # Pages as small as the view's: parsing a big JSON page holds the GIL, and so stalls the GUI.
             footprints: Dict[str, Optional[bytes]] = {}
-            with quiet_collector():
-                compact, total = reload_window(client, count, params, page_size=page_size,
-                                               is_canceled=feedback.is_canceled, footprints=footprints,
-                                               progress=feedback.set_progress)
-                changes = diff_orders(before, compact)
-            return probe, compact, total, footprints, changes
+            compact, total = reload_window(client, count, params, page_size=page_size,
+                                           is_canceled=feedback.is_canceled, footprints=footprints,
+                                           progress=feedback.set_progress)
+            changes = diff_orders(before, compact)
+            return fresh_mark, compact, total, footprints, changes
 
         def done(result) -> None:
             self.refreshing = False
-            probe, orders, total, footprints, changes = result
+            fresh_mark, orders, total, footprints, changes = result
             self.footprintsRead.emit(footprints)
-            if probe.latest is not None:
-                self.watermark = probe.latest
+            self.mark = fresh_mark
+            if fresh_mark is not None and fresh_mark.latest is not None:
+                self.watermark = fresh_mark.latest
             if generation != view.generation:
                 self.schedule()  # the filters changed: the view is being loaded afresh anyway
+                return
+            if orders is None:  # nothing changed: the rows shown are the window as it stands
+                self.windowRead.emit(list(view.orders), view.total, changes)
                 return
             if len(view.orders) != count:
                 # More pages arrived meanwhile: this window is not the view any more; read it again.
@@ -338,9 +409,8 @@ class OrdersRefresh(QObject):
             return
 
         def work(feedback):
-            with quiet_collector():
-                page = client.list_orders(limit=limit, offset=offset, **params)
-                compact, footprints = compact_orders(page.results)
+            page = client.list_orders(limit=limit, offset=offset, **params)
+            compact, footprints = compact_orders(page.results)
             return replace(page, results=compact), footprints
 
         def done(result) -> None:

@@ -694,9 +694,13 @@ def test_the_map_load_can_be_stopped_and_a_refresh_completes_it(sandbox, make_pa
     panel.map_stop_button.click()
     assert not panel.map_busy() and "stopped" in panel.map_label.text()
     settle(qtbot, panel)
-    written = panel.orders_layer.featureCount()
+
+    def written_features() -> int:  # none when stopped before its task had opened the layers
+        return panel.orders_layer.featureCount() if panel.orders_layer is not None else 0
+
+    written = written_features()
     qtbot.wait(300)
-    assert panel.orders_layer.featureCount() == written and "stopped" in panel.map_label.text()
+    assert written_features() == written and "stopped" in panel.map_label.text()
     panel.refresh_now()
     settle(qtbot, panel)
     assert_map_matches_the_server(panel, client)
@@ -870,8 +874,12 @@ def test_unloading_during_a_load_leaves_nothing_frozen(sandbox, make_panel, qtbo
     bulk_create(sandbox, client, [{"name": f"unload {n}", "geometry": point(130 + n)} for n in range(5)])
     sandbox.fault(path="orders", kind="delay", delay_seconds=0.3, count=20)
     panel = make_panel(sandbox)
+    thresholds = gc.get_threshold()
     panel.start()
-    qtbot.waitUntil(lambda: gc.get_freeze_count() > 0, timeout=WAIT_MS)  # a load is running
+    qtbot.waitUntil(lambda: panel.map_busy() and panel.model.loading, timeout=WAIT_MS)  # a load is running
+    for _ in range(5):  # loads leave the cycle collector as it is (issue #18): nothing frozen meanwhile
+        assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
+        qtbot.wait(50)
     panel.shutdown()  # the plugin unloads meanwhile
     sandbox.clear_faults()
-    qtbot.waitUntil(lambda: gc.get_freeze_count() == 0, timeout=WAIT_MS)
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds

@@ -65,41 +65,6 @@ def test_refresh_finds_expired_turning_fulfilled_and_manual_reassessment(sandbox
     assert "reassessed" in changes.changed[subject.id].describe()
 
 
-def test_quiet_collector_freezes_only_while_loads_run_and_overlapping_loads_share_one_freeze():
-    import gc
-    import threading
-
-    from core.app.orders_background import quiet_collector
-
-    thresholds = gc.get_threshold()
-    assert gc.get_freeze_count() == 0  # nothing stays frozen between loads
-    inside = threading.Event()
-    leave = threading.Event()
-
-    def worker():
-        with quiet_collector():
-            inside.set()
-            leave.wait(10)
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    inside.wait(10)
-    frozen = gc.get_freeze_count()
-    assert frozen > 0
-    with quiet_collector():  # a second load meanwhile, on another thread: no second freeze
-        assert gc.get_freeze_count() == frozen
-    assert gc.get_freeze_count() == frozen  # the first still runs
-    leave.set()
-    thread.join(10)
-    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
-    try:
-        with quiet_collector():
-            raise ValueError("a failed load")
-    except ValueError:
-        pass
-    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
-
-
 def test_mirror_lists_every_order_and_reads_captures_of_changed_orders_and_changed_captures(sandbox):
     from core.app.orders_mirror import CAPTURE_IDS_PER_REQUEST, mirror_orders
 
