@@ -192,3 +192,20 @@ def test_without_up42_credentials_the_panel_says_so(qgis_iface, qtbot):
     assert "not configured" in shown.state_label.text()
     assert any("not configured" in m for m in messages(qgis_iface, Qgis.MessageLevel.Warning))
     shown.shutdown()
+
+
+def test_without_a_factory_the_panel_uses_the_settings_up42_account(sandbox, make_client, clean_settings, qgis_iface,
+                                                                      qtbot):
+    """Made as the dock makes it: the client from the registry, here the local sandbox the settings point at."""
+    from urllib.parse import urlsplit
+
+    clean_settings.set_use_sandbox(True)
+    clean_settings.set_sandbox_port(urlsplit(sandbox.root).port)
+    make_client().create_order(order_request(sandbox, name="from the settings"))
+    sandbox.advance(120 + 2 * 3600)
+    shown = DecisionsPanel(qgis_iface)
+    qtbot.addWidget(shown)
+    with qtbot.waitSignal(shown.workflow.loaded, timeout=20000):
+        shown.show()
+    assert item_of(shown, "quotation", "from the settings") is not None
+    shown.shutdown()
