@@ -22,6 +22,11 @@ RECENT_ORDERS = 50
 Confirm = Callable[[str, str], bool]  # (title, question) -> the user said yes
 
 
+def offered_for(descriptor: Any) -> bool:
+    """Whether the dock offers the Decisions tab for a service: one whose tasking orders wait for these decisions."""
+    return getattr(descriptor, "id", None) == SERVICE_ID
+
+
 def _when(value: Optional[datetime]) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "not set"
 

@@ -54,7 +54,7 @@ def make_client(sandbox):
 @pytest.fixture
 def panel(qgis_iface, qtbot, make_client):
     qgis_iface.messageBar().clear_messages()
-    shown = DecisionsPanel(qgis_iface, make_client)
+    shown = DecisionsPanel(make_client, qgis_iface)
     qtbot.addWidget(shown)
     shown.resize(400, 640)
     yield shown
@@ -186,7 +186,7 @@ def test_a_quotation_appears_by_itself_while_the_panel_is_shown_and_it_fits_400_
 
 def test_without_up42_credentials_the_panel_says_so(qgis_iface, qtbot):
     qgis_iface.messageBar().clear_messages()
-    shown = DecisionsPanel(qgis_iface, lambda: None)
+    shown = DecisionsPanel(lambda: None, qgis_iface)
     qtbot.addWidget(shown)
     shown.show()
     assert "not configured" in shown.state_label.text()
@@ -203,7 +203,7 @@ def test_without_a_factory_the_panel_uses_the_settings_up42_account(sandbox, mak
     clean_settings.set_sandbox_port(urlsplit(sandbox.root).port)
     make_client().create_order(order_request(sandbox, name="from the settings"))
     sandbox.advance(120 + 2 * 3600)
-    shown = DecisionsPanel(qgis_iface)
+    shown = DecisionsPanel(iface=qgis_iface)
     qtbot.addWidget(shown)
     with qtbot.waitSignal(shown.workflow.loaded, timeout=20000):
         shown.show()

@@ -48,8 +48,9 @@ class DecisionsPanel(QWidget):
     first, and a table of the newest orders. Reads again every REFRESH_SECONDS while shown and after each
     decision; results and failures go to the message bar."""
 
-    def __init__(self, iface: Any = None, client_factory: Optional[Callable[[], Any]] = None,
+    def __init__(self, client_factory: Optional[Callable[[], Any]] = None, iface: Any = None,
                  parent: Optional[QWidget] = None):
+        # The dock's panels' signature (factory, iface, parent); without a factory, UP42's from the registry.
         super().__init__(parent)
         self.setObjectName("decisionsPanel")
         self.iface = iface
@@ -127,6 +128,12 @@ class DecisionsPanel(QWidget):
     def refresh(self) -> None:
         if self.workflow.refresh():
             self.state_label.setText("Reading…")
+
+    def reload_settings(self) -> None:
+        """The settings changed (another account, the sandbox): read again if shown, else when next shown."""
+        self.pending = PendingDecisions()
+        if self.isVisible():
+            self.refresh()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

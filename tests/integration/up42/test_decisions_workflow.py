@@ -137,3 +137,10 @@ def test_a_service_not_configured_starts_nothing(qgis_app):
     seen = Recorder(workflow)
     assert not workflow.refresh()
     assert "not configured" in seen.seen["failed"][-1]
+
+
+def test_the_decisions_are_offered_for_up42_only():
+    from core.services import registry
+
+    assert decisions.offered_for(registry.service("up42"))
+    assert not any(decisions.offered_for(d) for d in registry.services() if d.id != "up42")
