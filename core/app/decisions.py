@@ -137,6 +137,7 @@ class DecisionsWorkflow(QObject):
         self.run = run
         self.client_factory = client_factory or registry.client_factory(SERVICE_ID)
         self.loading = False
+        self.read_again = False
         self.sending = False
 
     def _client(self) -> Any:
@@ -150,20 +151,30 @@ class DecisionsWorkflow(QObject):
         return client
 
     def refresh(self) -> bool:
-        """Read the pending decisions in the background (one reading at a time); False when none started."""
+        """Read the pending decisions in the background, one reading at a time: asked while one runs, another
+        follows it (that one may have been sent before a decision and show it still pending); False when
+        none started now."""
         if self.loading:
+            self.read_again = True
             return False
         client = self._client()
         if client is None:
             return False
         self.loading = True
+        self.read_again = False
 
         def done(pending: PendingDecisions) -> None:
             self.loading = False
+            if self.read_again:
+                self.refresh()
+                return
             self.loaded.emit(pending)
 
         def failed(error: BaseException) -> None:
             self.loading = False
+            if self.read_again:
+                self.refresh()
+                return
             self.failed.emit(f"The tasking decisions could not be read: {error_text(error)}")
 
         self.run("Reading UP42 feasibility studies and quotations", lambda feedback: load_pending(client), done, failed)

@@ -144,3 +144,39 @@ def test_the_decisions_are_offered_for_up42_only():
 
     assert decisions.offered_for(registry.service("up42"))
     assert not any(decisions.offered_for(d) for d in registry.services() if d.id != "up42")
+
+
+class Later:
+    """Stands in for a TaskGroup's run with tasks that end when the test says: run(i) does task i's work
+    and calls its callback, so two tasks can overlap in either order."""
+
+    def __init__(self):
+        self.jobs: List[tuple] = []
+
+    def __call__(self, description, fn, on_success, on_error=None):
+        self.jobs.append((fn, on_success, on_error))
+
+    def work(self, index: int):
+        return self.jobs[index][0](None)
+
+    def finish(self, index: int, result) -> None:
+        self.jobs[index][1](result)
+
+
+def test_a_reading_sent_before_a_decision_is_followed_by_another_so_the_decided_one_is_not_shown(
+        sandbox, make_client, qgis_app):
+    client = make_client()
+    client.create_order(order_request(sandbox, name="decided meanwhile"))
+    sandbox.advance(120 + 2 * 3600)
+    later = Later()
+    workflow = decisions.DecisionsWorkflow(later, make_client)
+    seen = Recorder(workflow)
+    workflow.refresh()  # the automatic reading: job 0
+    (quotation,) = decisions.load_pending(client).quotations
+    stale = later.work(0)  # it reads before the decision goes through
+    assert workflow.decide_quotation(quotation, decisions.ACCEPTED, None, lambda title, question: True)  # job 1
+    later.finish(1, later.work(1))  # accepted; the reading it asks for waits for job 0
+    later.finish(0, stale)
+    assert seen.seen["loaded"] == []  # the stale reading is not shown ...
+    later.finish(2, later.work(2))  # ... the one after it is
+    assert [len(p.quotations) for p in seen.seen["loaded"]] == [0]
