@@ -28,6 +28,8 @@ class SatelliteTaskingPlugin:
         self.bulk_action: Optional[QAction] = None
         self.bulk_edit_action: Optional[QAction] = None
         self.help_action: Optional[QAction] = None
+        # The dock's "Order imagery of the selected captures…", also in the menu and the toolbar (the dock owns it).
+        self.order_imagery_action: Optional[QAction] = None
         self.bulk_dialog = None
         self.bulk_edit_dialog = None
         # The local sandbox the plugin starts for "Try without an account" (a child process of QGIS).
@@ -56,6 +58,25 @@ class SatelliteTaskingPlugin:
         self.toolbar.addAction(action)
         self.actions.append(action)
         return action
+
+    def _add_dock_action(self, action: QAction) -> QAction:
+        """A dock's own action in the menu and the toolbar too: one action, so its enabled state and text are the
+        dock's wherever it shows. Listed in `actions` (menu order); unload takes it out before the dock goes."""
+        if action.icon().isNull():
+            action.setIcon(QgsApplication.getThemeIcon("/mActionAddRasterLayer.svg"))
+        self.iface.addPluginToWebMenu(MENU, action)
+        self.toolbar.addAction(action)
+        self.actions.append(action)
+        return action
+
+    def _remove_dock_action(self, action: Optional[QAction]) -> None:
+        """The mirror of _add_dock_action: out of the menu, the toolbar and `actions`; the dock deletes it."""
+        if action is None or action not in self.actions:
+            return
+        self.iface.removePluginWebMenu(MENU, action)
+        if self.toolbar is not None:
+            self.toolbar.removeAction(action)
+        self.actions.remove(action)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -90,10 +111,11 @@ class SatelliteTaskingPlugin:
             "bulk_edit.svg", "Edit or cancel selected orders…", "SatelliteTaskingBulkEditAction",
             self.show_bulk_edit_dialog
         )
-        self.help_action = self._add_action("help.svg", "Help", "SatelliteTaskingHelpAction", self.show_help)
-        self.help_action.setToolTip("Open the Satellite Tasking user guide")
         self._create_sandbox()
         self._create_dock()
+        self.order_imagery_action = self._add_dock_action(self.dock.order_imagery_action)
+        self.help_action = self._add_action("help.svg", "Help", "SatelliteTaskingHelpAction", self.show_help)
+        self.help_action.setToolTip("Open the Satellite Tasking user guide")
         # After start-up, not inside initGui: resuming may have to unlock the key, and a master-password
         # prompt must not appear before QGIS's main window does.
         QTimer.singleShot(0, self._resume_bulks)
@@ -151,6 +173,8 @@ class SatelliteTaskingPlugin:
                 dialog.deleteLater()
         self.bulk_dialog = self.bulk_edit_dialog = None
 
+        self._remove_dock_action(self.order_imagery_action)
+        self.order_imagery_action = None
         if self.dock is not None:
             self.iface.removeDockWidget(self.dock)
             self.dock.close()

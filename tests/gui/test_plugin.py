@@ -108,6 +108,11 @@ def test_init_gui_adds_menu_toolbar_dock_and_actions(iface):
         assert toolbar is not None and toolbar.actions() == submenu.actions()
         dock = iface.mainWindow().findChild(QDockWidget, "SatelliteTaskingDock")
         assert dock is plugin.dock and not dock.isVisibleTo(iface.mainWindow())
+        # The dock's own "Order imagery of the selected captures…" (one action: the dock's enabled state and
+        # text wherever it shows), before Help, with an icon for the toolbar.
+        assert plugin.order_imagery_action is dock.order_imagery_action
+        assert names[-2:] == ["orderImageryAction", "SatelliteTaskingHelpAction"]
+        assert plugin.order_imagery_action in toolbar.actions() and not plugin.order_imagery_action.icon().isNull()
         handlers = [h for h in logging.getLogger("satellite_tasking").handlers if isinstance(h, MessageLogHandler)]
         assert len(handlers) == 1
 
@@ -125,9 +130,17 @@ def test_unload_leaves_nothing_behind(iface):
     plugin.dock_action.trigger()
     plugin.show_settings().reject()
     dock, dialog, actions = plugin.dock, plugin.settings_dialog, list(plugin.actions)
+    imagery = plugin.order_imagery_action
+    toolbar = iface.mainWindow().findChild(QToolBar, "SatelliteTaskingToolbar")
+    submenu = iface.web_menu.submenu("&Satellite Tasking")
     plugin.unload()
+    # The dock's action left the Web menu and the toolbar before the dock went (nothing points at it after).
+    assert sip.isdeleted(submenu) or imagery not in submenu.actions()
+    assert sip.isdeleted(toolbar) or imagery not in toolbar.actions()
+    assert plugin.order_imagery_action is None and plugin.actions == []
     flush_deletes()
     assert plugin_leftovers(iface) == []
+    assert imagery in actions and sip.isdeleted(imagery)
     assert sip.isdeleted(dock) and sip.isdeleted(dialog) and all(sip.isdeleted(a) for a in actions)
     assert plugin._connections == []
     assert logging.getLogger("satellite_tasking").propagate
@@ -140,6 +153,9 @@ def test_load_unload_load(iface):
         assert len(iface.mainWindow().findChildren(QDockWidget, "SatelliteTaskingDock")) == 1
         plugin.dock_action.trigger()
         assert plugin.dock.isVisibleTo(iface.mainWindow())
+        # Each load puts the Order imagery action in the menu once, never beside a copy of a previous load.
+        assert [a.objectName() for a in iface.web_menu.submenu("&Satellite Tasking").actions()].count(
+            "orderImageryAction") == 1
         plugin.unload()
         flush_deletes()
         assert plugin_leftovers(iface) == []
