@@ -120,6 +120,9 @@ class ComboEditor(Editor):
 
     def __init__(self, form: "SchemaForm", field: S.Field, parent: QWidget):
         combo = QComboBox(parent)
+        # A long enum value must not set the form's width: the list opens as wide as its items anyway.
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(10)
         self._offset = 1 if starts_empty(field) else 0
         if self._offset:
             combo.addItem(empty_text(field), None)
@@ -331,6 +334,9 @@ class ObjectEditor(Editor):
         super().__init__(form, field, box)
         layout = QFormLayout(box)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # In a narrow dock (400 px) a label too long to share its row goes above its field instead of
+        # widening the form.
+        layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         if flat:
             layout.setContentsMargins(0, 0, 0, 0)
         self.children: List[Editor] = []
