@@ -389,7 +389,12 @@ class TaskingDock(QgsDockWidget):
         return self.tabs.addTab(widget, title)
 
     def _add_new_order_panel(self, iface: Optional[Any]):
-        """The "New order" tab: draw or pick an AOI, see the quote, place the order."""
+        """The "New order" tab: draw or pick an AOI, see the quote, place the order. A service whose order form
+        comes from each product's JSON Schema (UP42) gets the panel that generates it."""
+        if self.service.can(Capability.SCHEMA_FORM):
+            from .up42.order_panel import SchemaOrderPanel
+
+            return self._add_panel(SchemaOrderPanel, "New order", iface)
         from .new_order.panel import NewOrderPanel
 
         return self._add_panel(NewOrderPanel, "New order", iface)
