@@ -1,10 +1,12 @@
-"""Bench: how long the GUI thread is blocked while the Orders panel loads, refreshes and maps 10,000 orders from a sandbox."""
+"""Bench: the Orders panel loading, refreshing and mapping 10,000 orders from a sandbox: its time against the raw HTTP of
+the same pages, the GUI thread's longest block, and where the time goes (HTTP, parse, table model, layer writes)."""
 
 from __future__ import annotations
 
 import functools
 import gc
 import os
+import statistics
 import sys
 import threading
 import time
@@ -25,7 +27,13 @@ from tests.conftest import SandboxServer  # noqa: E402 - also makes the reposito
 from ui.orders.panel import OrdersPanel  # noqa: E402
 
 ORDERS = 10_000
-TARGET_STALL_MS = 50.0
+# Issue #18's targets: the GUI thread never blocked over 33 ms; a load within 2x the raw HTTP of its pages; a
+# refresh that finds nothing changed within 1.2x the "anything changed?" requests.
+TARGET_STALL_MS = 33.0
+TARGET_LOAD_RATIO = 2.0
+TARGET_REFRESH_RATIO = 1.2
+PAGE = 100  # orders per page, the table's and the map's
+CAPTURE_IDS = 100  # order ids per captures request, as the map asks
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 # BENCH_PROFILE=1: say what ran during each GUI-thread gap over PROFILE_GAP_MS (see Profiler).
 PROFILE = bool(os.environ.get("BENCH_PROFILE"))
@@ -49,6 +57,109 @@ def fill(server: SandboxServer) -> float:
         assert status.is_complete and status.successful_payload_count == 1000, status
     assert client.list_orders(limit=1).count == ORDERS
     return time.perf_counter() - started
+
+
+class Breakdown:
+    """Seconds spent in each kind of work, summed over every thread (so they overlap each other and the wall
+    time): HTTP (the requests, bodies read), JSON, parse (JSON to orders, captures, rows), features built in
+    the workers, the table model (main thread), layer writes and making layers (main thread)."""
+
+    KINDS = ("HTTP", "JSON", "parse", "features (workers)", "table model (main)", "layer writes (main)",
+             "layers made (main)")
+
+    def __init__(self):
+        self.seconds = Counter()
+        self.lock = threading.Lock()
+
+    def wrap(self, owner, name, kind, classmethod_=False):
+        original = getattr(owner, name)
+        seconds, lock = self.seconds, self.lock
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent = time.perf_counter() - started
+                with lock:
+                    seconds[kind] += spent
+
+        functools.update_wrapper(timed, original)
+        setattr(owner, name, classmethod(lambda cls, *a, **k: timed(*a, **k)) if classmethod_ else timed)
+
+    def install(self):
+        from core import http, layers
+        from core.app import orders_mirror, orders_refresh
+        from core.services.planet_tasking import models
+        from ui.orders import model
+        self.wrap(http.QgisSession, "request", "HTTP")
+        self.wrap(http.HttpTransport, "_decode", "JSON")
+        self.wrap(models.Order, "from_json", "parse", classmethod_=True)
+        self.wrap(models.Capture, "from_json", "parse", classmethod_=True)
+        self.wrap(orders_refresh, "compact_orders", "parse")
+        self.wrap(layers.PreparedFeatures, "build_features", "features (workers)")
+        self.wrap(layers.PreparedFeatures, "build_geometries", "features (workers)")
+        for name in ("append_page", "apply_refresh"):
+            self.wrap(model.OrdersTableModel, name, "table model (main)")
+        for name in ("_write_some", "_remove_orders", "_commit"):
+            self.wrap(orders_mirror.OrdersMirror, name, "layer writes (main)")
+        for name in ("ensure_layers", "_take_opened"):
+            self.wrap(orders_mirror.OrdersMirror, name, "layers made (main)")
+
+    def take(self):
+        taken = dict(self.seconds)
+        self.seconds.clear()
+        return taken
+
+
+BREAKDOWN = Breakdown()
+
+
+def raw_http(server: SandboxServer, params: dict, probe_marks) -> dict:
+    """The same pages the view reads, with a plain requests loop: every order (the table's pages of PAGE), the
+    captures of every order (CAPTURE_IDS order ids a request), and the "anything changed?" requests (orders
+    and captures updated after the newest: both empty). Seconds of each."""
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"api-key {server.api_key}"
+    base = server.tasking_url.rstrip("/") + "/"
+    timings = {}
+    started = time.perf_counter()
+    ids, offset = [], 0
+    while True:
+        query = TaskingClient._listing_params(PAGE, offset, None, params.get("ordering"),
+                                              {k: v for k, v in params.items() if k != "ordering"})
+        page = session.get(base + "orders/", params=query, timeout=120).json()
+        ids += [order["id"] for order in page["results"]]
+        if not page.get("next") or not page["results"]:
+            break
+        offset += len(page["results"])
+    timings["orders"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for start in range(0, len(ids), CAPTURE_IDS):
+        url, query = base + "captures/", {"order_id": ",".join(ids[start:start + CAPTURE_IDS]), "limit": "500"}
+        while url:
+            page = session.get(url, params=query, timeout=120).json()
+            url, query = page.get("next"), None
+    timings["captures"] = time.perf_counter() - started
+    orders_mark, captures_mark = probe_marks
+    started = time.perf_counter()
+    for path, mark in (("orders/", orders_mark), ("captures/", captures_mark)):
+        query = {"limit": "1", "fields": "id,updated_time", "updated_time__gt": mark}
+        assert session.get(base + path, params=query, timeout=120).json()["count"] == 0
+    timings["probe"] = time.perf_counter() - started
+    session.close()
+    return timings
+
+
+def newest_marks(client) -> tuple:
+    """The newest order and capture updated_time, as the service writes them (for the probe requests)."""
+    from core.services.planet_tasking.models import format_time
+
+    order = client.list_orders(limit=1, fields=["id", "updated_time"], ordering=["-updated_time"]).results[0]
+    capture = client.list_captures(limit=1, fields=["id", "updated_time"], ordering=["-updated_time"]).results[0]
+    return format_time(order.updated_time), format_time(capture.updated_time)
 
 
 # Nested spans worth naming inside a gap (besides the outermost ones, the layer store's and gc's).
@@ -88,12 +199,12 @@ class Profiler:
         setattr(owner, name, timed)
 
     def on_gc(self, phase, info):
-        if threading.current_thread() is not threading.main_thread():
-            return
+        # A collection holds the GIL whichever thread runs it, so a worker's stalls the GUI as much.
+        where = "" if threading.current_thread() is threading.main_thread() else " (worker)"
         if phase == "start":
             self.gc_started = time.perf_counter()
         elif self.gc_started is not None:
-            self.spans.append((f"gc gen{info['generation']}", self.gc_started, time.perf_counter(), 99))
+            self.spans.append((f"gc gen{info['generation']}{where}", self.gc_started, time.perf_counter(), 99))
             self.gc_started = None
 
     def install(self):
@@ -150,15 +261,20 @@ def one_run(server: SandboxServer, captures: int):
     """Load 10,000 orders (table paged to the end, map mirrored meanwhile), refresh them all, then rebuild
     the map alone (its layers removed, as a user might): each phase's seconds, gaps and CPU burst."""
     panel = OrdersPanel(lambda: TaskingClient(server.tasking_url, server.api_key, timeout=120.0), None,
-                        auto_refresh=False, page_size=100)
+                        auto_refresh=False, page_size=PAGE)
     panel.resize(1100, 800)
     panel.show()
+    raw = raw_http(server, panel.model.query.params(), newest_marks(TaskingClient(server.tasking_url, server.api_key)))
+    BREAKDOWN.take()
     load = run_until_idle(panel, lambda: panel.model.total is None or len(panel.model.orders) < panel.model.total
                           or panel.busy(), scroll=True, begin=panel.start)
+    spent = {"load": BREAKDOWN.take()}
     refresh = run_until_idle(panel, panel.busy, begin=panel.refresh_now)
+    spent["refresh"] = BREAKDOWN.take()
     for layer in (panel.orders_layer, panel.captures_layer):
         QgsProject.instance().removeMapLayer(layer.id())
     mirror = run_until_idle(panel, panel.busy, begin=panel.refresh_map)
+    spent["map rebuild"] = BREAKDOWN.take()
     loaded = len(panel.model.orders)
     features = panel.orders_layer.featureCount()
     capture_features = panel.captures_layer.featureCount()
@@ -176,13 +292,14 @@ def one_run(server: SandboxServer, captures: int):
         PROFILER.slices.clear()
     assert loaded == ORDERS and features == ORDERS and capture_features == captures, (
         loaded, features, capture_features, captures)
-    return {"load": load, "refresh": refresh, "map rebuild": mirror}
+    return {"load": load, "refresh": refresh, "map rebuild": mirror, "raw": raw, "spent": spent}
 
 
 def main() -> None:
     qInstallMessageHandler(quiet_offscreen)
     app = QgsApplication([], True)
     app.initQgis()
+    BREAKDOWN.install()
     if PROFILER is not None:
         PROFILER.install()
     server = SandboxServer()
@@ -197,7 +314,19 @@ def main() -> None:
         captures = client.list_captures(limit=1).count
         print(f"{ORDERS:,} orders made through the sandbox's bulk endpoint in {fill_seconds:.1f} s; "
               f"{captures:,} captures after {CAPTURE_HOURS} simulated hours")
-        results = [one_run(server, captures) for _ in range(RUNS)]
+        results = []
+        for run in range(RUNS):
+            result = one_run(server, captures)
+            results.append(result)
+            raw = result["raw"]
+            print(f"run {run + 1}: raw HTTP orders {raw['orders']:.2f} s + captures {raw['captures']:.2f} s = "
+                  f"{raw['orders'] + raw['captures']:.2f} s, 'anything changed?' requests {raw['probe'] * 1000:.1f} ms; "
+                  f"load {result['load'][0]:.2f} s, refresh {result['refresh'][0] * 1000:.0f} ms, "
+                  f"map rebuild {result['map rebuild'][0]:.2f} s")
+            for phase, spent in result["spent"].items():
+                print(f"    {phase:11s} time spent (s, summed over threads): "
+                      + ", ".join(f"{kind} {spent.get(kind, 0.0):.2f}" for kind in Breakdown.KINDS))
+        print(f"With the sandbox on this machine's {os.cpu_count()} cores (other work on the machine shows in the figures):")
         for phase in ("load", "refresh", "map rebuild"):
             worst = [max(r[phase][1]) for r in results]
             bursts = [r[phase][2] for r in results]
@@ -206,9 +335,18 @@ def main() -> None:
             print(f"{phase:12s} ({RUNS} runs): {summary(seconds)} s; longest GUI-thread gap (ticks every {TICK_MS} ms) "
                   f"{summary(worst)} ms -> {verdict} the {TARGET_STALL_MS:.0f} ms target; longest main-thread CPU "
                   f"burst {summary(bursts)} ms")
+        load_ratios = [r["load"][0] / (r["raw"]["orders"] + r["raw"]["captures"]) for r in results]
+        refresh_ratios = [r["refresh"][0] / r["raw"]["probe"] for r in results]
+        for what, ratios, target in (("load / raw HTTP of its pages", load_ratios, TARGET_LOAD_RATIO),
+                                     ("refresh (nothing changed) / 'anything changed?' requests", refresh_ratios,
+                                      TARGET_REFRESH_RATIO)):
+            verdict = "meets" if max(ratios) <= target else "MISSES"
+            print(f"{what}: {summary(ratios)} (median {statistics.median(ratios):.2f}x) -> {verdict} the "
+                  f"{target}x target")
         print("  load: the table paged to 10,000 rows while the map mirrors all 10,000 orders and their captures; "
-              "refresh: the loaded window and the map read again (nothing changed); map rebuild: both layers "
-              "removed, then made and filled again from the service.")
+              "refresh: Refresh pressed with nothing changed (the table's window and the map ask whether anything "
+              "changed); map rebuild: both layers removed, then made and filled again from the service. Raw HTTP: "
+              "the orders once (pages of 100) and their captures, read with a plain requests loop in the same run.")
         print("Captures layer refresh (10,000 captures, 100 changed) vs rebuild: see bench/bench_layers.py, "
               "which measures exactly that.")
     finally:

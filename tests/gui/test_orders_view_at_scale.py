@@ -1,0 +1,163 @@
+"""The Orders view at scale (issue #18): a refresh that finds nothing changed asks one small question per listing and
+reads or writes nothing more; the map's layers are opened by its task, not the GUI thread; loads leave the cycle
+collector alone."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from urllib.parse import parse_qs
+
+import pytest
+from qgis.core import QgsProject
+
+from core import layer_store
+from core import layers as layer_tools
+from core.app import orders_refresh
+from core.services.planet_tasking.client import TaskingClient
+from tests.integration.order_states import bulk_create, make_client, point, sim_now
+from ui.orders.panel import OrdersPanel
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def make_panel(qgis_app, qgis_iface, qtbot):
+    made = []
+
+    def make(server):
+        panel = OrdersPanel(lambda: TaskingClient(server.tasking_url, server.api_key, timeout=30.0), qgis_iface,
+                            auto_refresh=False, now=lambda: sim_now(server))
+        qtbot.addWidget(panel)
+        panel.show()
+        made.append(panel)
+        return panel
+
+    yield make
+    for panel in made:
+        panel.shutdown()
+        for layer in (panel.orders_layer, panel.captures_layer):
+            if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
+                QgsProject.instance().removeMapLayer(layer.id())
+
+
+def settle(qtbot, panel):
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=WAIT_MS)
+
+
+def gets(sandbox, path):
+    """The query of each GET of `path` ("orders" or "captures") the sandbox received, in order."""
+    return [parse_qs(r["query"] or "") for r in sandbox.requests_seen()
+            if r["method"] == "GET" and r["path"].rstrip("/").endswith(path)]
+
+
+def test_a_refresh_with_nothing_changed_asks_once_per_listing_and_a_change_is_still_found(sandbox, make_panel,
+                                                                                        qtbot):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"quiet {n}", "geometry": point(200 + n)} for n in range(30)])
+    panel = make_panel(sandbox)
+    panel.start()
+    settle(qtbot, panel)
+    assert panel.orders_layer.featureCount() == 30
+    captures = panel.captures_layer.featureCount()
+    before_orders, before_captures = len(gets(sandbox, "orders")), len(gets(sandbox, "captures"))
+    written = []
+    for layer in (panel.orders_layer, panel.captures_layer):
+        layer.dataChanged.connect(lambda: written.append("data"))
+
+    with qtbot.waitSignal(panel.refreshed, timeout=WAIT_MS) as refreshed:
+        panel.refresh_now()
+    settle(qtbot, panel)
+    assert not refreshed.args[0].any
+    orders_asked = gets(sandbox, "orders")[before_orders:]
+    captures_asked = gets(sandbox, "captures")[before_captures:]
+    # The table asks whether any order changed, the map whether any order or capture did: nothing else.
+    assert len(orders_asked) == 2 and len(captures_asked) == 1
+    # Each a small one: the newest changes (or, with no capture at all, whether there is one), no page.
+    assert all(int(query["limit"][0]) <= orders_refresh.MARK_ROWS + 1 and "offset" not in query
+               for query in orders_asked + captures_asked)
+    assert all("updated_time__gte" in query for query in orders_asked)
+    assert written == [] and panel.orders_layer.featureCount() == 30
+    assert panel.captures_layer.featureCount() == captures
+
+    # The service's clock stands still: a rename at the very instant of the newest change is still seen.
+    renamed = next(order for order in panel.model.orders if order.status in ("RECEIVED", "PENDING"))
+    client.edit_order(renamed.id, name="renamed, same instant")
+    with qtbot.waitSignal(panel.refreshed, timeout=WAIT_MS) as refreshed:
+        panel.refresh_now()
+    settle(qtbot, panel)
+    assert renamed.id in refreshed.args[0].changed
+    assert panel.model.order_by_id()[renamed.id].name == "renamed, same instant"
+    names = {f["id"]: f["name"] for f in panel.orders_layer.getFeatures()}
+    assert names[renamed.id] == "renamed, same instant" and len(names) == 30
+
+    # Captures queued and published later (their orders touched) reach the map at the next refresh.
+    sandbox.advance(5 * 86400)
+    with qtbot.waitSignal(panel.refreshed, timeout=WAIT_MS):
+        panel.refresh_now()
+    settle(qtbot, panel)
+    served = {c.id: c.status for c in client.iter_captures([o.id for o in client.iter_orders()], page_size=500)}
+    assert {f["id"]: f["status"] for f in panel.captures_layer.getFeatures()} == served
+
+
+def test_a_capture_changed_without_its_order_is_still_not_missed(sandbox, make_panel, qtbot):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"capture {n}", "geometry": point(240 + n)} for n in range(10)])
+    sandbox.advance(3 * 86400)
+    panel = make_panel(sandbox)
+    panel.start()
+    settle(qtbot, panel)
+    published = next((f["id"] for f in panel.captures_layer.getFeatures() if f["status"] == "PUBLISHED"), None)
+    if published is None:
+        pytest.skip("the sandbox published no capture in three simulated days")
+    sandbox.control("POST", f"captures/{published}/reassess", {"assessment": "INVALID"})
+    panel.refresh_now()
+    settle(qtbot, panel)
+    assert {f["id"]: f["assessment"] for f in panel.captures_layer.getFeatures()}[published] == "INVALID"
+
+
+def test_the_map_layers_are_opened_by_its_task_and_loads_leave_the_collector_alone(sandbox, make_panel, qtbot,
+                                                                                  monkeypatch):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"opened {n}", "geometry": point(260 + n)} for n in range(5)])
+    opened_on = []
+    real_open = layer_store.open_table
+    monkeypatch.setattr(layer_store, "open_table",
+                        lambda *args, **kwargs: (opened_on.append(threading.current_thread()),
+                                                 real_open(*args, **kwargs))[1])
+    thresholds = gc.get_threshold()
+    panel = make_panel(sandbox)
+    panel.start()
+    frozen = []
+    qtbot.waitUntil(lambda: frozen.append(gc.get_freeze_count()) or not panel.busy(), timeout=WAIT_MS)
+    assert set(frozen) == {0} and gc.get_threshold() == thresholds  # no gc.freeze, no threshold change
+    # Both tables were opened, neither on the GUI thread; the layers are whole: styled, temporal, named
+    # zones in their aliases, in the plugin's group, and hold the orders.
+    assert len(opened_on) == 2 and threading.main_thread() not in opened_on
+    for layer in (panel.orders_layer, panel.captures_layer):
+        assert QgsProject.instance().mapLayer(layer.id()) is layer and layer.thread() is qgis_thread()
+        assert layer.renderer().type() == "categorizedSymbol" and layer.temporalProperties().isActive()
+        assert any(" (UTC)" in alias or "(local time)" in alias
+                   for alias in (layer.attributeAlias(i) for i in range(layer.fields().count())))
+        group = QgsProject.instance().layerTreeRoot().findGroup(layer_tools.GROUP_NAME)
+        assert layer.id() in {node.layerId() for node in group.findLayers()}
+    assert panel.orders_layer.featureCount() == 5
+
+
+def qgis_thread():
+    from qgis.core import QgsApplication
+
+    return QgsApplication.instance().thread()
+
+
+def test_a_mark_tells_a_change_within_the_same_instant(sandbox):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"mark {n}", "geometry": point(280 + n)} for n in range(3)])
+    fields = orders_refresh.order_mark_fields()
+    mark = orders_refresh.take_mark(client.list_orders, orders_refresh.order_mark_row, fields)
+    assert mark is not None and mark.rows
+    assert orders_refresh.unchanged_since(client.list_orders, orders_refresh.order_mark_row, mark, fields)
+    newest = next(iter(mark.rows))[0]
+    client.edit_order(newest, name="edited while the clock stands still")
+    assert not orders_refresh.unchanged_since(client.list_orders, orders_refresh.order_mark_row, mark, fields)
+    assert not orders_refresh.unchanged_since(client.list_orders, orders_refresh.order_mark_row, None, fields)
