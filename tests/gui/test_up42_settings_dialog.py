@@ -7,6 +7,7 @@ from qgis.core import QgsApplication, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QEvent
 
 from core import settings
+from core.log import redact
 from core.services import registry
 
 pytestmark = pytest.mark.usefixtures("clean_settings")
@@ -63,6 +64,8 @@ def test_up42_credentials_are_stored_in_one_auth_configuration_and_nowhere_else(
     assert settings.active_service() == "up42" and registry.active_service_id() == "up42"
     assert settings.up42_credentials() == (USER, PASSWORD)
     assert settings.active_api_key("up42") == (USER, PASSWORD)
+    # Once stored, the password is masked in any log line or error text that would quote it.
+    assert PASSWORD not in redact(f"login failed for {USER} with {PASSWORD}")
     # One Basic configuration holds both; the plugin's settings only name its id.
     config_id = settings.auth_config_id("up42")
     manager = QgsApplication.authManager()
