@@ -185,3 +185,27 @@ def test_captures_none_published_or_a_clip_missing_them_send_nothing(archive, pu
                                                     "OUTPUT_FOLDER": str(tmp_path / "b")})
     assert "does not overlap any of the items" in message and "Nothing was ordered" in message
     assert archive_posts(archive) == []
+
+
+def test_selected_features_only_orders_just_the_selected_captures(archive, published, project, tmp_path):
+    from qgis.core import QgsProcessingFeatureSourceDefinition
+
+    from core.services.planet_orders.client import OrdersClient
+
+    _, captures = published
+    layer = create_captures_layer(captures=captures)
+    strip = next(c.strip_id for c in captures if c.status == "PUBLISHED")
+    # A second published capture in the layer, not selected: ordering it would fail at the service.
+    extra = QgsFeature(layer.fields())
+    extra.setAttribute("strip_id", "20990101_000000_ss01_not_selected")
+    extra.setAttribute("status", "PUBLISHED")
+    layer.dataProvider().addFeatures([extra])
+    project.addMapLayer(layer)
+    layer.selectByExpression(f"\"strip_id\" = '{strip}'")
+    result = run("order_archive_imagery", {
+        "CAPTURES": QgsProcessingFeatureSourceDefinition(layer.id(), selectedFeaturesOnly=True),
+        "OUTPUT_FOLDER": str(tmp_path / "selected")})
+    ordered = OrdersClient(settings.connection(settings.PLANET_ORDERS).base_url,
+                           settings.SANDBOX_API_KEY).get_order(result["ORDER_ID"])
+    assert [list(p.item_ids) for p in ordered.products] == [[strip]] and ordered.name == f"Imagery of {strip}"
+    assert result["RASTERS"]
