@@ -73,8 +73,15 @@ def load_pending(client: Any, *, recent: int = RECENT_ORDERS) -> PendingDecision
 def option_text(option: Any) -> str:
     """One option of a study: its description, window and price factor."""
     factor = "price factor not given" if option.price_factor is None else f"price × {option.price_factor:g}"
-    return (f"{option.description or option.id}: {_when(option.acquisition_start)} – "
-            f"{_when(option.acquisition_end)}, {factor}")
+    description = (option.description or option.id).rstrip(". ")
+    return f"{description} — window {_when(option.acquisition_start)} – {_when(option.acquisition_end)}; {factor}"
+
+
+def option_lines(option: Any) -> str:
+    """An option in two lines for a narrow list, the price first: "price × 1.5 · <description>" / its window."""
+    factor = "price factor not given" if option.price_factor is None else f"price × {option.price_factor:g}"
+    return (f"{factor} · {option.description or option.id}\n"
+            f"{_when(option.acquisition_start)} – {_when(option.acquisition_end)}")
 
 
 def quotation_text(quotation: Any, order: Any = None) -> str:

@@ -4,6 +4,7 @@ accepted and another rejected, the orders' status and sub-status in the table, a
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, List
 
 import pytest
@@ -80,7 +81,8 @@ def item_of(panel: DecisionsPanel, kind: str, contains: str = "") -> Any:
 
 def table_rows(panel: DecisionsPanel) -> Dict[str, tuple]:
     table = panel.orders_table
-    return {table.item(row, 0).text(): (table.item(row, 1).text(), table.item(row, 2).text())
+    # The sub-status wraps at its underscores (zero-width spaces after them); it reads as the code.
+    return {table.item(row, 0).text(): (table.item(row, 1).text(), table.item(row, 2).text().replace("\u200b", ""))
             for row in range(table.rowCount())}
 
 
@@ -113,6 +115,9 @@ def test_an_option_then_a_quotation_accepted_and_another_rejected_only_after_a_y
     priority = item_of(panel, "option", "price × 1.5")
     panel.tree.setCurrentItem(priority)
     assert panel.accept_option_button.isEnabled() and not panel.accept_button.isEnabled()
+    # The list elides at 400 px; the selected option's price, window and terms are shown in full below it.
+    details = panel.details_label.text()
+    assert panel.details_label.isVisible() and "price × 1.5" in details and "Terms:" in details
     answers.script = [False]
     qtbot.mouseClick(panel.accept_option_button, Qt.MouseButton.LeftButton)
     title, question = answers.asked[-1]
@@ -138,6 +143,7 @@ def test_an_option_then_a_quotation_accepted_and_another_rejected_only_after_a_y
     assert f"{accepted.credits_price:,} credits" in row.text(0) and "decide before" in row.text(0)
 
     panel.tree.setCurrentItem(row)
+    assert f"Cost: {accepted.credits_price:,} credits" in panel.details_label.text()
     answers.script = [False]
     qtbot.mouseClick(panel.accept_button, Qt.MouseButton.LeftButton)
     assert f"Cost: {accepted.credits_price:,} credits" in answers.asked[-1][1]
@@ -179,6 +185,22 @@ def test_a_quotation_appears_by_itself_while_the_panel_is_shown_and_it_fits_400_
     assert panel.minimumSizeHint().width() <= 400 and panel.width() <= 400
     buttons = (panel.accept_option_button, panel.accept_button, panel.reject_button, panel.refresh_button)
     assert all(b.isVisible() and b.geometry().right() <= panel.width() for b in buttons)
+
+    # A study's options and the long sub-statuses too: nothing to scroll sideways at 400 px.
+    client.create_order(order_request(sandbox, name="a WorldView order with a rather long name", product=WORLDVIEW,
+                                      acquisitionMode="mono", maxCloudCover=20, priority="STANDARD"))
+    sandbox.advance(120 + 4 * 3600)
+    qtbot.waitUntil(lambda: item_of(panel, "option", "price × 1.5") is not None, timeout=20000)
+    qtbot.wait(100)
+    assert "FEASIBILITY_WAITING_RESPONSE" in [sub for _status, sub in table_rows(panel).values()]
+    sideways = [area.objectName() for area in (panel.tree, panel.orders_table)
+                if area.horizontalScrollBar().isVisible()]
+    assert sideways == []
+    panel.tree.setCurrentItem(item_of(panel, "option", "price × 1.5"))
+    assert panel.details_label.geometry().right() <= panel.width()
+    if os.environ.get("DECISIONS_SHOT"):  # a picture of the panel at 400 px, to look at
+        qtbot.wait(50)
+        panel.grab().save(os.environ["DECISIONS_SHOT"])
 
     panel.hide()
     assert not panel.timer.isActive()  # nothing is read while nobody looks

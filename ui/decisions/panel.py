@@ -30,8 +30,10 @@ from ...core.app.decisions import (
     REJECTED,
     DecisionsWorkflow,
     PendingDecisions,
-    option_text,
+    option_lines,
+    option_question,
     order_label,
+    quotation_question,
     quotation_text,
 )
 from ...core.app.orders_background import TaskGroup
@@ -41,6 +43,8 @@ from ..bulk.messages import push_message
 # themselves; a study or quotation appears without a click).
 REFRESH_SECONDS = 30
 ROLE = Qt.ItemDataRole.UserRole
+# An underscore followed by a zero-width space: the code reads the same, and Qt may break the line after it.
+WRAP = "_\u200b"
 
 
 class DecisionsPanel(QWidget):
@@ -61,9 +65,17 @@ class DecisionsPanel(QWidget):
         self.tree = QTreeWidget(self)
         self.tree.setObjectName("decisionsTree")
         self.tree.setHeaderLabels(["Waiting for your decision"])
-        self.tree.setWordWrap(True)
+        # One line per line of text (an option's price and description, then its window), elided at the
+        # right: wrapping would push the window out of the row. The selection is shown in full below.
+        self.tree.setWordWrap(False)
         self.tree.setMinimumHeight(120)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+
+        # The selected decision in full (the list elides at 400 px): its cost, window and terms.
+        self.details_label = QLabel("", self)
+        self.details_label.setObjectName("decisionDetailsLabel")
+        self.details_label.setWordWrap(True)
+        self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.accept_option_button = QPushButton("Accept option…", self)
         self.accept_option_button.setObjectName("acceptOptionButton")
@@ -88,9 +100,13 @@ class DecisionsPanel(QWidget):
         self.orders_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.orders_table.verticalHeader().setVisible(False)
         header = self.orders_table.horizontalHeader()
+        # At 400 px a sub-status as long as FEASIBILITY_WAITING_RESPONSE does not fit beside a name: it shares
+        # the width with the name and wraps at its underscores (see WRAP), each row as tall as it needs.
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.orders_table.setWordWrap(True)
+        self.orders_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
 
         self.state_label = QLabel("Not read yet.", self)
         self.state_label.setObjectName("decisionsStateLabel")
@@ -104,6 +120,7 @@ class DecisionsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(state_row)
         layout.addWidget(self.tree, 3)
+        layout.addWidget(self.details_label)
         layout.addLayout(buttons)
         layout.addWidget(QLabel("Recent UP42 orders", self))
         layout.addWidget(self.orders_table, 2)
@@ -152,19 +169,19 @@ class DecisionsPanel(QWidget):
         self.tree.clear()
         for study in pending.studies:
             order = pending.order_of(study)
-            top = QTreeWidgetItem([f"Feasibility study — {order_label(order, study.order_id)}: choose an option"])
+            top = QTreeWidgetItem([f"Feasibility study: {order_label(order, study.order_id)} (choose an option)"])
             top.setData(0, ROLE, ("study", study, None))
             top.setToolTip(0, f"Order {study.order_id}, sub-status {getattr(order, 'sub_status', None) or '?'}")
             for option in study.options:
-                child = QTreeWidgetItem([option_text(option)])
+                child = QTreeWidgetItem([option_lines(option)])
                 child.setData(0, ROLE, ("option", study, option))
-                child.setToolTip(0, option_text(option))
+                child.setToolTip(0, option_lines(option))
                 top.addChild(child)
             self.tree.addTopLevelItem(top)
             top.setExpanded(True)
         for quotation in pending.quotations:
             order = pending.order_of(quotation)
-            item = QTreeWidgetItem([f"Quotation — {order_label(order, quotation.order_id)}: "
+            item = QTreeWidgetItem([f"Quotation: {order_label(order, quotation.order_id)}\n"
                                     f"{quotation_text(quotation, order)}"])
             item.setData(0, ROLE, ("quotation", quotation, None))
             item.setToolTip(0, item.text(0))
@@ -177,7 +194,7 @@ class DecisionsPanel(QWidget):
         self.orders_table.setRowCount(len(pending.recent))
         for row, order in enumerate(pending.recent):
             for column, text in enumerate((order_label(order, order.id), order.status or "", order.sub_status or "")):
-                cell = QTableWidgetItem(text)
+                cell = QTableWidgetItem(text.replace("_", WRAP) if column == 2 else text)
                 cell.setToolTip(f"{order.id}\n{text}")
                 self.orders_table.setItem(row, column, cell)
         self.state_label.setText(f"{len(pending.studies)} feasibility stud{'y' if len(pending.studies) == 1 else 'ies'}"
@@ -210,6 +227,20 @@ class DecisionsPanel(QWidget):
         self.accept_option_button.setEnabled(kind == "option")
         self.accept_button.setEnabled(kind == "quotation")
         self.reject_button.setEnabled(kind == "quotation")
+        self.details_label.setText(self._details(selected))
+        self.details_label.setVisible(bool(self.details_label.text()))
+
+    def _details(self, selected: Optional[Tuple[str, Any, Any]]) -> str:
+        """The selected decision as the confirmation will state it (cost and terms), before any click."""
+        if not selected:
+            return ""
+        kind, decision, option = selected
+        order = self.pending.order_of(decision)
+        if kind == "option":
+            return option_question(decision, option, order).split("\n", 1)[1].strip()
+        if kind == "quotation":
+            return quotation_question(decision, ACCEPTED, order).split("\n", 1)[1].strip()
+        return f"{len(decision.options)} options: choose one below the study to accept it."
 
     def confirm(self, title: str, question: str) -> bool:
         """The user's yes or no; No is the default, so a stray Enter accepts nothing."""
