@@ -209,3 +209,27 @@ def test_selected_features_only_orders_just_the_selected_captures(archive, publi
                            settings.SANDBOX_API_KEY).get_order(result["ORDER_ID"])
     assert [list(p.item_ids) for p in ordered.products] == [[strip]] and ordered.name == f"Imagery of {strip}"
     assert result["RASTERS"]
+
+
+def test_a_cancel_while_downloading_keeps_the_part_file_and_the_rerun_resumes_it(archive, published, project,
+                                                                                tmp_path):
+    _, captures = published
+    strip = next(c.strip_id for c in captures if c.status == "PUBLISHED")
+    archive.control("POST", "orders/raster-size", {"pixels": 1024})  # big enough to stop half-way
+    folder = tmp_path / "half"
+    feedback = RecordingFeedback()
+
+    def stop_once_bytes_arrived(_percent):
+        if any(part.stat().st_size > 0 for part in folder.rglob("*.tif.part")):
+            feedback.cancel()
+    feedback.progressChanged.connect(stop_once_bytes_arrived)
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - processing.run raises QgsProcessingException
+        run("order_archive_imagery", {"ITEM_IDS": strip, "OUTPUT_FOLDER": str(folder)}, feedback)
+    assert "partly downloaded files are kept" in str(raised.value) + " ".join(feedback.errors)
+    assert list(folder.rglob("*.tif.part")) and not list(folder.rglob("*.tif"))
+
+    again = RecordingFeedback()
+    result = run("order_archive_imagery", {"ITEM_IDS": strip, "OUTPUT_FOLDER": str(folder)}, again)
+    assert len(archive_posts(archive)) == 1 and not list(folder.rglob("*.part"))
+    assert any("1 resumed" in info for info in again.infos), again.infos
+    assert all(QgsRasterLayer(p, "r").isValid() for p in result["RASTERS"])
