@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import rasters
-from ..errors import Cancelled
+from ..errors import Cancelled, ServiceError
 from .bulk.job import BulkJob, BulkOutcome, readable_error
 from .bulk.journal import BulkJournal
 from .bulk.layer_input import FieldMapping, ValidationReport
@@ -250,6 +250,12 @@ def order_archive_imagery(client: Any, request: Any, folder: str, *, progress: P
     say("Planet is preparing the order…")
     order = client.wait_for(order, is_canceled=is_canceled, on_progress=_stage(progress, 5, 40), poll=poll,
                             max_poll=max_poll)
+    if not order.has_files and order.state in ("failed", "cancelled"):
+        why = order.last_message or order.state
+        hints = f" ({'; '.join(order.error_hints)})" if order.error_hints else ""
+        # The journal keeps a rerun with these inputs on this order: say how to order anew.
+        raise ServiceError(f"Archive order {order.id} ended {order.state}: {why}{hints}. Nothing to download; to "
+                           "order again, change the order name or choose another output folder.")
     say(f"Downloading the files of order {order.id} ({order.state})…")
     report = client.download_results(order, folder, is_canceled=is_canceled, progress=_stage(progress, 40, 95))
     say("Reading the rasters…")

@@ -233,3 +233,13 @@ def test_a_cancel_while_downloading_keeps_the_part_file_and_the_rerun_resumes_it
     assert len(archive_posts(archive)) == 1 and not list(folder.rglob("*.part"))
     assert any("1 resumed" in info for info in again.infos), again.infos
     assert all(QgsRasterLayer(p, "r").isValid() for p in result["RASTERS"])
+
+
+def test_a_failed_order_says_why_and_how_to_order_again_and_its_rerun_places_nothing(archive, tmp_path):
+    parameters = {"ITEM_IDS": "20220628_101531_25_2262_failing", "ITEM_TYPE": "PSScene",
+                  "PRODUCT_BUNDLE": "analytic_udm2", "OUTPUT_FOLDER": str(tmp_path / "failed")}
+    for _ in range(2):
+        message = run_failing("order_archive_imagery", parameters)
+        assert "ended failed" in message and "processing failed" in message
+        assert "change the order name or choose another output folder" in message
+    assert len(archive_posts(archive)) == 1
