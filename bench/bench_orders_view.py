@@ -23,6 +23,7 @@ from qgis.core import QgsApplication, QgsProject  # noqa: E402
 from qgis.PyQt.QtCore import QCoreApplication, QEvent, qInstallMessageHandler  # noqa: E402
 
 from core.services.planet_tasking.client import TaskingClient  # noqa: E402
+from core.services.planet_tasking.layers import ORDER_FIELDS  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402 - also makes the repository importable as satellite_tasking
 from ui.orders.panel import OrdersPanel  # noqa: E402
 
@@ -143,11 +144,14 @@ def raw_http(server: SandboxServer, params: dict, probe_marks) -> dict:
             page = session.get(url, params=query, timeout=120).json()
             url, query = page.get("next"), None
     timings["captures"] = time.perf_counter() - started
+    # The question the plugin asks, one after the other: the orders and the captures updated at or after the
+    # newest change, with the fields it compares (orders: the layer's; captures: all).
     orders_mark, captures_mark = probe_marks
+    order_fields = ",".join(name for name, _ in ORDER_FIELDS)
     started = time.perf_counter()
-    for path, mark in (("orders/", orders_mark), ("captures/", captures_mark)):
-        query = {"limit": "1", "fields": "id,updated_time", "updated_time__gt": mark}
-        assert session.get(base + path, params=query, timeout=120).json()["count"] == 0
+    for path, mark, fields in (("orders/", orders_mark, order_fields), ("captures/", captures_mark, None)):
+        query = {"limit": "2", "updated_time__gte": mark, **({"fields": fields} if fields else {})}
+        assert session.get(base + path, params=query, timeout=120).json()["count"] >= 1
     timings["probe"] = time.perf_counter() - started
     session.close()
     return timings

@@ -138,8 +138,26 @@ def unchanged_since_marks(client, marks: Tuple[Any, Any]) -> bool:
     the cheapest "anything changed?". A new order, an order leaving or joining a filter (its status changes)
     and a capture queued, acquired, published or reassessed each move an updated_time; nothing leaves the
     service without one."""
-    return (unchanged_since(client.list_orders, order_mark_row, marks[0], order_mark_fields())
-            and unchanged_since(client.list_captures, capture_mark_row, marks[1]))
+    if marks[0] is None or marks[1] is None:
+        return False
+    # Both asked at once (the captures' in a thread of its own): a quiet refresh waits for one answer, not two.
+    captures: List[Any] = []
+
+    def ask_captures() -> None:
+        try:
+            captures.append(unchanged_since(client.list_captures, capture_mark_row, marks[1]))
+        except BaseException as error:  # noqa: BLE001 - raised again by the caller's thread below
+            captures.append(error)
+
+    asking = threading.Thread(target=ask_captures, daemon=True)
+    asking.start()
+    try:
+        orders = unchanged_since(client.list_orders, order_mark_row, marks[0], order_mark_fields())
+    finally:
+        asking.join()
+    if isinstance(captures[0], BaseException):
+        raise captures[0]
+    return orders and captures[0]
 
 
 def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optional[int]],
@@ -278,6 +296,7 @@ class OrdersMirror(QObject):
         # Seconds a written feature costs, as measured (see _write_some), and when the current tick began.
         self.feature_cost = FIRST_FEATURE_COST_S
         self.tick_started = 0.0
+        self.tick_full = False  # a write step found no room left in this tick (see _write_some)
         self.timer = QTimer(self)
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
@@ -516,13 +535,14 @@ class OrdersMirror(QObject):
                 self._plan(self.inbox.popleft())
                 continue
             step = self.steps.popleft()
+            self.tick_full = False
             try:
                 step()
             except Exception as error:  # noqa: BLE001 - a layer in edit mode or removed: stop, say why
                 self.failed.emit(f"The map layers could not be updated: {error}")
                 self.stop(quiet=True)
                 return
-            if self.task is None:
+            if self.task is None or self.tick_full:
                 return
 
     def _plan(self, item: Any) -> None:
@@ -580,6 +600,13 @@ class OrdersMirror(QObject):
         """Write the features ids[start:start + slice_size()] of `prepared` into the layer (an attribute of
         the mirror, read now: the layers may be made again meanwhile); the rest is the next step."""
         if self._layers_gone():
+            return
+        spent = time.perf_counter() - self.tick_started
+        if spent > 0.001 and MAP_STEP_BUDGET_S - spent < MIN_SLICE * self.feature_cost:
+            # Not even the smallest slice fits in what is left of this tick: the next tick writes it (starting
+            # it anyway overran the budget by a slice, 5-20 ms while a listing thread held the GIL).
+            self.steps.appendleft(lambda: self._write_some(layer_name, prepared, ids, start))
+            self.tick_full = True
             return
         count = self.slice_size()
         part = prepared.subset(ids[start:start + count])
