@@ -243,3 +243,29 @@ def test_a_failed_order_says_why_and_how_to_order_again_and_its_rerun_places_not
         assert "ended failed" in message and "processing failed" in message
         assert "change the order name or choose another output folder" in message
     assert len(archive_posts(archive)) == 1
+
+
+def test_a_model_loads_the_captures_and_orders_their_imagery(archive, published, project, processing_registry,
+                                                            tmp_path):
+    """Load captures → Order archive imagery in a Graphical Modeler model: the captures layer one step writes is
+    the input of the next, its published capture ordered once, clipped to its tasking order's area."""
+    import processing
+    from qgis.core import QgsProcessingModelAlgorithm
+
+    from tests.processing.test_model import child, from_child, static
+
+    order, captures = published
+    model = QgsProcessingModelAlgorithm("Captures to imagery", "Satellite Tasking tests")
+    model.addChildAlgorithm(child("load_captures", "captures", {"NAME_CONTAINS": static("to archive")}))
+    model.addChildAlgorithm(child("order_archive_imagery", "imagery", {
+        "CAPTURES": from_child("captures", "OUTPUT"), "ITEM_TYPE": static("SkySatCollect"),
+        "PRODUCT_BUNDLE": static("visual"), "CLIP": static(1)}, {"folder": "OUTPUT_FOLDER"}))
+    valid, problems = model.validate()
+    assert valid, problems
+    folder = tmp_path / "modelled"
+    result = processing.run(model, {"captures:OUTPUT": "TEMPORARY_OUTPUT", "imagery:folder": str(folder)},
+                            feedback=RecordingFeedback())
+    assert len(archive_posts(archive)) == 1 and result["imagery:folder"] == str(folder)
+    tiffs = list(folder.rglob("*.tif"))
+    assert tiffs and all(_geojson_box(order.geometry).buffered(1e-6).contains(QgsRasterLayer(str(t), "r").extent())
+                         for t in tiffs)
