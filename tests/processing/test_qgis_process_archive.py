@@ -57,3 +57,45 @@ def test_qgis_process_orders_a_published_capture_file_once_and_leaves_its_clippe
         assert QgsRasterLayer(str(path), "r").bandCount() == 3
     footprints = QgsVectorLayer(results["FOOTPRINTS"], "footprints", "ogr")
     assert footprints.isValid() and footprints.featureCount() == len(rasters)
+
+
+def test_a_qgis_process_killed_while_following_the_order_is_followed_by_the_rerun_not_ordered_again(
+        profile, sandbox, factory, tmp_path):  # noqa: F811 - the profile fixture
+    import signal
+    import subprocess
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    client = factory()
+    start = datetime.now(timezone.utc) + timedelta(hours=2)
+    order = client.create_order({"name": "killed archive", "geometry": {"type": "Point", "coordinates": CHAMONIX},
+                                 "start_time": start, "end_time": start + timedelta(days=14)})
+    assert advance_until(sandbox, lambda: any(c.status == "PUBLISHED" for c in client.iter_captures(order.id)),
+                         step=900)
+    strip = next(c.strip_id for c in client.iter_captures(order.id) if c.status == "PUBLISHED")
+    folder = tmp_path / "imagery"
+    arguments = ["run", "satellite_tasking:order_archive_imagery", "--", f"ITEM_IDS={strip}",
+                 f"OUTPUT_FOLDER={folder}"]
+    # The clock stands still: the order stays queued while the first run follows it.
+    first = subprocess.Popen([BINARY, *arguments], env=profile, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not archive_posts(sandbox) and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.2)
+        assert archive_posts(sandbox), first.communicate(timeout=30)[0] if first.poll() is not None else "not sent"
+        time.sleep(1.0)  # following the order now
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(timeout=30)
+    assert first.returncode == -signal.SIGKILL and not list(folder.rglob("*.tif"))
+
+    sandbox.control("POST", "clock", {"speed": 3600})
+    try:
+        second = qgis_process(profile, "--json", *arguments)
+    finally:
+        sandbox.control("POST", "clock", {"speed": 0})
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert len(archive_posts(sandbox)) == 1
+    results = json_answer(second.stdout)["results"]
+    assert results["ORDER_STATE"] == "success" and all(Path(p).is_file() for p in results["RASTERS"])
