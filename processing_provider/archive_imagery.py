@@ -41,6 +41,7 @@ from .common import (
 )
 
 ARCHIVE_SERVICE = "planet_orders"
+TASKING_SERVICE = "planet_tasking"
 CAPTURES = "CAPTURES"
 ID_FIELD = "ID_FIELD"
 ITEM_IDS = "ITEM_IDS"
@@ -166,8 +167,9 @@ class OrderArchiveImageryAlgorithm(TaskingAlgorithm):
         self.folder = self.parameterAsString(parameters, OUTPUT_FOLDER, context)
         self.client = make_client(self.parameterAsString(parameters, SERVICE_URL, context) or "", ARCHIVE_SERVICE)
         if self.clip_choice == CLIP_TASKING:
-            # The tasking orders' areas are read in processAlgorithm (network), with the settings' tasking client.
-            self.tasking_client = make_client("")
+            # The tasking orders' areas are read in processAlgorithm (network). Planet Tasking's: its captures are
+            # the ones orderable from Planet's archive, whichever tasking service the dock works with now.
+            self.tasking_client = make_client("", TASKING_SERVICE)
         return True
 
     def _read_items(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> _Items:
