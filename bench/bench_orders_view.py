@@ -23,7 +23,6 @@ from qgis.core import QgsApplication, QgsProject  # noqa: E402
 from qgis.PyQt.QtCore import QCoreApplication, QEvent, qInstallMessageHandler  # noqa: E402
 
 from core.services.planet_tasking.client import TaskingClient  # noqa: E402
-from core.services.planet_tasking.layers import ORDER_FIELDS  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402 - also makes the repository importable as satellite_tasking
 from ui.orders.panel import OrdersPanel  # noqa: E402
 
@@ -110,6 +109,9 @@ class Breakdown:
     def take(self):
         taken = dict(self.seconds)
         self.seconds.clear()
+        # Full collections of the cycle collector since the last take: each holds the GIL 30-50 ms here.
+        full = gc.get_stats()[2]["collections"]
+        taken["full collections"], self.full = full - getattr(self, "full", full), full
         return taken
 
 
@@ -121,6 +123,8 @@ def raw_http(server: SandboxServer, params: dict, probe_marks) -> dict:
     captures of every order (CAPTURE_IDS order ids a request), and the "anything changed?" requests (orders
     and captures updated after the newest: both empty). Seconds of each."""
     import requests
+
+    from core.services.planet_tasking.layers import ORDER_FIELDS
 
     session = requests.Session()
     session.headers["Authorization"] = f"api-key {server.api_key}"
@@ -329,7 +333,8 @@ def main() -> None:
                   f"map rebuild {result['map rebuild'][0]:.2f} s")
             for phase, spent in result["spent"].items():
                 print(f"    {phase:11s} time spent (s, summed over threads): "
-                      + ", ".join(f"{kind} {spent.get(kind, 0.0):.2f}" for kind in Breakdown.KINDS))
+                      + ", ".join(f"{kind} {spent.get(kind, 0.0):.2f}" for kind in Breakdown.KINDS)
+                      + f"; full collections {spent['full collections']}")
         print(f"With the sandbox on this machine's {os.cpu_count()} cores (other work on the machine shows in the figures):")
         for phase in ("load", "refresh", "map rebuild"):
             worst = [max(r[phase][1]) for r in results]

@@ -451,7 +451,9 @@ class PreparedFeatures:
         column_count = layout.fields.count()
         identity_layout = list(layout.columns) == list(range(column_count))
         for feature_id in (self.rows if ids is None else ids):
-            geometry = self.geometries.get(feature_id)
+            # The feature carries the geometry from now on: one wrapper less per feature waiting to be written
+            # (apply_prepared makes it again from the source for a feature that turns out to be an update).
+            geometry = self.geometries.pop(feature_id, None)
             if geometry is None:
                 geometry = _geometry_from_source(self.sources.get(feature_id))
             self.features[feature_id] = _new_feature(layout.fields, to_attributes(self.rows[feature_id]),

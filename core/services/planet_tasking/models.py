@@ -140,7 +140,7 @@ class Order:
             imaging_window=data.get("imaging_window"),
             pl_number=data.get("pl_number"),
             product=data.get("product"),
-            raw=dict(data),
+            raw=data,  # the answer's own dict, not a copy: listings parse thousands
         )
 
     @property
@@ -202,7 +202,7 @@ class Capture:
             item_types=list(data.get("item_types") or []),
             geometry=data.get("geometry"),
             fulfilling=data.get("fulfilling"),
-            raw=dict(data),
+            raw=data,  # the answer's own dict, not a copy: listings parse thousands
         )
 
 
