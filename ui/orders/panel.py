@@ -1,5 +1,6 @@
 """The Orders tab: follow, edit and cancel tasking orders, with their footprints and captures on the map, and
-the archive imagery orders in the same list (state, messages, results, cancel while queued, the queue depth).
+the archive imagery orders in the same list (state, messages, results, cancel while queued, the queue depth,
+downloading an order's files with its rasters put on the map).
 
 The panel shows and forwards: the workflows are core.app's (orders_refresh: loading and the automatic
 refresh; orders_mirror: the layers; cancel and edit; archive_orders: the archive orders), its selection
@@ -8,12 +9,15 @@ both ways is ui.orders.selection's.
 
 from __future__ import annotations
 
+import errno
+import os
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from qgis.core import Qgis, QgsProject, QgsVectorLayer
 from qgis.gui import QgsCollapsibleGroupBox
-from qgis.PyQt.QtCore import Qt, QTimer, pyqtSignal
+from qgis.PyQt.QtCore import Qt, QTimer, QUrl, pyqtSignal
+from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -29,6 +33,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ...core import names, settings
+from ...core.app.archive import ArchiveWorkflow
 from ...core.app.archive_orders import ArchiveCancelOutcome, ArchiveOrders, archive_service_id, archive_states
 from ...core.app.archive_orders import can_cancel as can_cancel_archive
 from ...core.app.cancel import CancelOutcome, CancelWorkflow, cancellable, charge_question
@@ -37,11 +42,12 @@ from ...core.app.orders_background import TaskGroup, error_text
 from ...core.app.orders_details import read_details
 from ...core.app.orders_mirror import OrdersMirror
 from ...core.app.orders_refresh import OrdersRefresh, compact_orders, diff_orders
-from ...core.errors import Cancelled, MalformedResponseError, NetworkError
+from ...core.errors import Cancelled, MalformedResponseError, NetworkError, ValidationError
 from ...core.services import registry
 from ...core.services.planet_tasking.models import Order
 from ...core.settings import AuthStorageError
-from .archive_details import ArchiveOrderDetails
+from ..bulk.messages import push_message, push_with_button
+from .archive_details import ArchiveOrderDetails, download_verdict
 from .details import OrderDetailsWidget, StatusLabel
 from .filters import OrderFilters
 from .model import COLUMNS, OrdersQuery, OrdersTableModel
@@ -66,6 +72,23 @@ RETRY_DELAYS = (5, 10, 20, 40, 80, 160, 240)
 # moves them on by itself; the tasking refresh has its own adaptive interval).
 ARCHIVE_REFRESH_SECONDS = 30
 _FROM_REGISTRY = object()
+# How a download of an order not finished yet follows it: the first look after 5 s, backing off to 30 s.
+DOWNLOAD_POLL_SECONDS = (5.0, 30.0)
+
+
+def download_error_text(error: BaseException, folder: str) -> str:
+    """What a user reads of a failed download: a full disk or an unwritable folder in words, the folder
+    checks' own message, else the service's or the client's (a checksum mismatch, an expired link)."""
+    if isinstance(error, OSError):
+        reason = (error.strerror or str(error)).rstrip(".")
+        if error.errno == errno.ENOSPC:
+            return (f"the disk holding {folder} is full ({reason}). Free some space or choose another folder, "
+                    "then Download again: what arrived is kept.")
+        return (f"the files cannot be written to {folder} ({reason}). Choose a folder you can write to, then "
+                "Download again.")
+    if isinstance(error, ValidationError) and error.field_errors:
+        return " ".join(" ".join(messages) for messages in error.field_errors.values())
+    return error_text(error)
 
 
 def _registry_archive_factory() -> Optional[Callable[[], Any]]:
@@ -116,6 +139,9 @@ class OrdersPanel(SelectionSync, QWidget):
         self.canceller = CancelWorkflow(self._client, self.tasks.run, parent=self)
         self.editor = EditWorkflow(self._client, self.tasks.run, parent=self)
         self.archive = ArchiveOrders(self._archive_client, self.tasks, parent=self)
+        # The downloads of archive orders running now, one workflow per order (one download per order).
+        self.downloads: Dict[str, ArchiveWorkflow] = {}
+        self.download_poll = DOWNLOAD_POLL_SECONDS
         self.showing_archive = False  # archive orders are in the list (the Service filter and a configured service)
         self._archive_timer = QTimer(self)
         self._archive_timer.setSingleShot(True)
@@ -305,6 +331,8 @@ class OrdersPanel(SelectionSync, QWidget):
         self.details.saveRequested.connect(self.save_order)
         self.details.cancelRequested.connect(self.cancel_orders)
         self.archive_details.cancelRequested.connect(self.cancel_orders)
+        self.archive_details.downloadRequested.connect(self.download_archive_order)
+        self.archive_details.downloadCancelRequested.connect(self.cancel_download)
         self.archive.listed.connect(self._archive_listed)
         self.archive.listFailed.connect(self._archive_list_failed)
         self.archive.depthRead.connect(lambda depth: self.queue_label.setText(depth.summary()))
@@ -751,6 +779,149 @@ class OrdersPanel(SelectionSync, QWidget):
         if self.archive_details.order is not None:
             self.archive_details.show_message(text, error=True)
 
+    # -- downloading archive orders (core.app.archive) ---------------------------------------------------------
+
+    def choose_download_folder(self, order: Any) -> str:
+        """The folder to download an order into, asked of the user (the remembered one first); "" if none."""
+        return QFileDialog.getExistingDirectory(self, f"Download “{order.name or order.id}” into",
+                                                settings.archive_download_folder())
+
+    def open_folder(self, path: str) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+    def downloading(self, order_id: Optional[str] = None) -> bool:
+        """Whether a download runs (of `order_id`, or of any order)."""
+        if order_id is not None:
+            return order_id in self.downloads
+        return bool(self.downloads)
+
+    def _archive_order(self, order_id: str) -> Any:
+        shown = self.archive_details.order
+        if shown is not None and shown.id == order_id:
+            return shown
+        return next((o for o in self.model.archive if o.id == order_id), None)
+
+    def download_archive_order(self, order_id: str, folder: Optional[str] = None) -> bool:
+        """Download an archive order's files into `folder` (asked when None) in the background, following
+        the order first while Planet prepares it, resuming the .part files an earlier try left there, and
+        add its rasters to the map. One download per order: asking again while it runs does nothing.
+        True when it started."""
+        if self._closed or order_id in self.downloads:
+            return False
+        order = self._archive_order(order_id)
+        if order is None or self.archive_client_factory is None:
+            return False
+        verdict = download_verdict(order)
+        if not verdict.allowed:
+            self.archive_details.set_download(order_id, False, verdict.tooltip, error=True)
+            return False
+        if folder is None:
+            folder = self.choose_download_folder(order)
+            if not folder:
+                return False
+        name = order.name or order.id
+        workflow = ArchiveWorkflow(self.archive_client_factory, parent=self, project=self.project)
+        workflow.poll_seconds, workflow.max_poll_seconds = self.download_poll
+        self.downloads[order_id] = workflow
+        news = {"stage": "Starting the download…", "percent": 0.0, "said": False}
+
+        def show() -> None:
+            if not news["said"]:
+                self.archive_details.set_download(order_id, True, news["stage"], news["percent"])
+
+        def stage(text: str) -> None:
+            news["stage"] = text
+            show()
+
+        def progress(percent: float) -> None:
+            news["percent"] = percent
+            show()
+
+        def finished(fresh: Any) -> None:
+            shown = self.archive_details.order
+            if shown is not None and shown.id == fresh.id:
+                self.archive_details.show_order(fresh)
+            self.refresh_archive()  # its row says what Planet made of it
+
+        def say(text: str, level: Any, error: bool = False) -> None:
+            news["said"] = True
+            self.archive_details.set_download(order_id, False, text, 100.0 if not error else news["percent"], error)
+            if error:
+                self.show_message(text, error=True)
+            push_message(self.iface, text, level, 0 if error else 8)
+
+        def loaded(fresh: Any, layers: list) -> None:
+            where = self._order_folder(workflow, folder)
+            text = (f"The imagery of “{name}” is on the map in the “Archive imagery” group ({len(layers)} raster"
+                    f"{'s' if len(layers) != 1 else ''}); its files are in {where}.")
+            news["said"] = True
+            self.archive_details.set_download(order_id, False, text, 100.0)
+            if self.iface is None or push_with_button(self.iface, text, Qgis.MessageLevel.Success, 0, "Open folder",
+                                                      lambda: self.open_folder(where)) is None:
+                push_message(self.iface, text, Qgis.MessageLevel.Success, 8)
+
+        def failed(error: BaseException) -> None:
+            say(f"Downloading “{name}” failed: {download_error_text(error, folder)}", Qgis.MessageLevel.Critical,
+                error=True)
+
+        def cancelled() -> None:
+            say(f"The download of “{name}” was cancelled; the files that arrived are kept in {folder} and the next "
+                "Download resumes them.", Qgis.MessageLevel.Info)
+
+        def unavailable(_purpose: str, error: Any) -> None:
+            why = f"the API key cannot be read ({error})" if error is not None else "the service is not configured"
+            say(f"Downloading “{name}” failed: {why}.", Qgis.MessageLevel.Critical, error=True)
+
+        workflow.stage.connect(stage)
+        workflow.progress.connect(progress)
+        workflow.finished.connect(finished)
+        workflow.loaded.connect(loaded)
+        workflow.failed.connect(failed)
+        workflow.cancelled.connect(cancelled)
+        workflow.clientUnavailable.connect(unavailable)
+        # loaded, failed and cancelled come right after busy ends: the end is looked at once they have.
+        workflow.busyChanged.connect(
+            lambda busy: busy or QTimer.singleShot(0, lambda: self._download_ended(order_id, workflow, news)))
+        show()
+        workflow.fetch(order_id, folder)
+        if workflow.busy():
+            settings.set_archive_download_folder(folder)  # a folder that works is offered next time
+        elif order_id in self.downloads:  # refused at once (the folder): nothing runs
+            self._download_ended(order_id, workflow, news)
+        return workflow.busy()
+
+    @staticmethod
+    def _order_folder(workflow: ArchiveWorkflow, folder: str) -> str:
+        """Where the order's files are: the folder they share (<folder>/<order id> as the order names them)."""
+        files = [str(path) for path in getattr(workflow.report, "files", None) or ()]
+        try:
+            return os.path.commonpath([os.path.dirname(path) for path in files]) if files else folder
+        except ValueError:  # on different drives
+            return folder
+
+    def _download_ended(self, order_id: str, workflow: ArchiveWorkflow, news: Dict[str, Any]) -> None:
+        if workflow.busy() or self.downloads.get(order_id) is not workflow:
+            return
+        del self.downloads[order_id]
+        if not news["said"]:  # ended without a word: e.g. delivered to the cloud after all
+            news["said"] = True
+            self.archive_details.set_download(order_id, False, news["stage"], news["percent"])
+        workflow.deleteLater()
+
+    def cancel_download(self, order_id: str) -> None:
+        """Stop the download of an archive order; its .part files stay for the next Download to resume."""
+        workflow = self.downloads.get(order_id)
+        if workflow is None:
+            return
+        running, stage, percent, _ = self.archive_details.download_state(order_id)
+        self.archive_details.set_download(order_id, running, "Cancelling the download…", percent)
+        workflow.cancel()
+
+    def cancel_downloads(self) -> None:
+        """Stop every download (the dock is closed); what arrived is kept for the next Download."""
+        for order_id in list(self.downloads):
+            self.cancel_download(order_id)
+
     def count_cancellations(self) -> None:
         if not self._closed:
             self.canceller.count(self.now())
@@ -883,6 +1054,9 @@ class OrdersPanel(SelectionSync, QWidget):
 
     def shutdown(self) -> None:
         """Stop timers and background work (plugin unload); the layers stay in the project."""
+        for workflow in self.downloads.values():
+            workflow.shutdown()  # its tasks cancelled, no word of them after: the .part files stay
+        self.downloads.clear()
         self.tasks.shutdown()
         self._retry_timer.stop()
         self._disconnect_layers()
