@@ -222,6 +222,13 @@ def test_a_running_order_is_followed_and_downloaded_once_planet_has_finished_it(
     qtbot.wait(1500)  # several looks at the order: still running, nothing downloaded
     assert panel.downloading(order.id) and details.download_button.text() == "Downloading…"
     assert downloads(sandbox) == [] and raster_layers() == []
+    # In a dock 400 px wide the details, the download's progress and its Cancel fit without scrolling sideways.
+    panel.resize(400, 800)
+    qtbot.waitUntil(lambda: panel.width() == 400, timeout=5000)
+    assert details.minimumSizeHint().width() <= details.width() <= 400
+    assert not details.text.horizontalScrollBar().isVisible()
+    for widget in (details.download_button, details.cancel_download_button, details.download_progress):
+        assert widget.isVisible() and widget.geometry().right() <= details.width(), widget.objectName()
 
     sandbox.advance(600)  # Planet finishes the order
     qtbot.waitUntil(lambda: not panel.downloading(), timeout=WAIT_MS)
@@ -260,6 +267,29 @@ def test_orders_without_files_cannot_be_downloaded_and_say_why(sandbox, make_pan
     assert len(downloads(sandbox)) == before
     assert "the disk holding /data is full" in download_error_text(OSError(errno.ENOSPC, "No space left on device"),
                                                                    "/data")
+
+
+def test_a_download_the_service_fails_is_said_in_the_tab_and_the_message_bar_and_can_be_tried_again(
+        sandbox, make_panel, qtbot, tmp_path, qgis_iface):
+    order = finished_order(sandbox, "served badly", [ITEM_A])
+    FolderDialog.answer = str(tmp_path)
+    panel = make_panel()
+    select(qtbot, panel, order.id)
+    # More failures than the client's retries: every file link answers 500 this time.
+    sandbox.fault(path="/download", method="GET", kind="status", status=500, count=50)
+    details = panel.archive_details
+    details.download_button.click()
+    qtbot.waitUntil(lambda: not panel.downloading(), timeout=WAIT_MS)
+    text = details.download_stage.text()
+    assert text.startswith("Downloading “served badly” failed: ") and "Internal server error" in text, text
+    assert text in panel.message_label.text()
+    assert text in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Critical)[-1]
+    assert raster_layers() == [] and details.download_button.isEnabled()
+
+    sandbox.clear_faults()
+    details.download_button.click()
+    qtbot.waitUntil(lambda: not panel.downloading(), timeout=WAIT_MS)
+    assert "on the map" in details.download_stage.text() and len(raster_layers()) == 1
 
 
 def test_closing_the_tab_stops_a_running_download_and_keeps_its_part_files(sandbox, make_panel, qtbot, tmp_path):
