@@ -146,6 +146,7 @@ class DecisionsWorkflow(QObject):
         self.loading = False
         self.read_again = False
         self.sending = False
+        self.decisions_sent = 0  # decisions answered (or failed) so far: a reading from before them is stale
 
     def _client(self) -> Any:
         try:
@@ -169,10 +170,15 @@ class DecisionsWorkflow(QObject):
             return False
         self.loading = True
         self.read_again = False
+        decided_before = self.decisions_sent
 
         def done(pending: PendingDecisions) -> None:
             self.loading = False
-            if self.read_again:
+            # A reading that overlapped a decision may show it still pending (and offer it again): not shown.
+            # While the decision is on its way its own answer reads again; once it came, this reads again.
+            if self.sending:
+                return
+            if self.read_again or self.decisions_sent != decided_before:
                 self.refresh()
                 return
             self.loaded.emit(pending)
@@ -221,11 +227,13 @@ class DecisionsWorkflow(QObject):
 
         def done(_result: Any) -> None:
             self.sending = False
+            self.decisions_sent += 1
             self.decided.emit(success_text)
             self.refresh()
 
         def failed(error: BaseException) -> None:
             self.sending = False
+            self.decisions_sent += 1  # refused or lost: the service's state is read again either way
             self.failed.emit(f"{description} failed: {error_text(error)}")
             self.refresh()
 

@@ -137,6 +137,7 @@ class DecisionsPanel(QWidget):
         self.workflow.loaded.connect(self._show)
         self.workflow.failed.connect(self._failed)
         self.workflow.decided.connect(lambda text: self._message(text, Qgis.MessageLevel.Success))
+        self.workflow.decided.connect(lambda _text: self._update_buttons())
         self.workflow.declined.connect(lambda text: self._message(text, Qgis.MessageLevel.Info))
         self._update_buttons()
 
@@ -211,6 +212,7 @@ class DecisionsPanel(QWidget):
                     return
 
     def _failed(self, text: str) -> None:
+        self._update_buttons()
         self.state_label.setText(text)
         self._message(text, Qgis.MessageLevel.Warning)
 
@@ -224,9 +226,11 @@ class DecisionsPanel(QWidget):
     def _update_buttons(self) -> None:
         selected = self._selected()
         kind = selected[0] if selected else None
-        self.accept_option_button.setEnabled(kind == "option")
-        self.accept_button.setEnabled(kind == "quotation")
-        self.reject_button.setEnabled(kind == "quotation")
+        # One decision at a time: while one is on its way the list may still show it, so nothing is offered.
+        idle = not self.workflow.sending
+        self.accept_option_button.setEnabled(idle and kind == "option")
+        self.accept_button.setEnabled(idle and kind == "quotation")
+        self.reject_button.setEnabled(idle and kind == "quotation")
         self.details_label.setText(self._details(selected))
         self.details_label.setVisible(bool(self.details_label.text()))
 
@@ -254,14 +258,18 @@ class DecisionsPanel(QWidget):
         if not selected or selected[0] != "option":
             return False
         _kind, study, option = selected
-        return self.workflow.accept_option(study, option, self.pending.order_of(study), self.confirm)
+        sent = self.workflow.accept_option(study, option, self.pending.order_of(study), self.confirm)
+        self._update_buttons()
+        return sent
 
     def decide_selected_quotation(self, decision: str) -> bool:
         selected = self._selected()
         if not selected or selected[0] != "quotation":
             return False
         quotation = selected[1]
-        return self.workflow.decide_quotation(quotation, decision, self.pending.order_of(quotation), self.confirm)
+        sent = self.workflow.decide_quotation(quotation, decision, self.pending.order_of(quotation), self.confirm)
+        self._update_buttons()
+        return sent
 
     def _message(self, text: str, level: Any) -> None:
         push_message(self.iface, text, level)

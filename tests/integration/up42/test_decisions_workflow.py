@@ -180,3 +180,21 @@ def test_a_reading_sent_before_a_decision_is_followed_by_another_so_the_decided_
     assert seen.seen["loaded"] == []  # the stale reading is not shown ...
     later.finish(2, later.work(2))  # ... the one after it is
     assert [len(p.quotations) for p in seen.seen["loaded"]] == [0]
+
+
+def test_a_reading_that_ends_while_a_decision_is_on_its_way_is_not_shown(sandbox, make_client, qgis_app):
+    client = make_client()
+    client.create_order(order_request(sandbox, name="on its way"))
+    sandbox.advance(120 + 2 * 3600)
+    later = Later()
+    workflow = decisions.DecisionsWorkflow(later, make_client)
+    seen = Recorder(workflow)
+    workflow.refresh()  # job 0
+    (quotation,) = decisions.load_pending(client).quotations
+    assert workflow.decide_quotation(quotation, decisions.REJECTED, None, lambda title, question: True)  # job 1
+    assert workflow.sending
+    later.finish(0, later.work(0))  # read before the PATCH: it still lists the quotation
+    assert seen.seen["loaded"] == []
+    later.finish(1, later.work(1))
+    later.finish(2, later.work(2))  # the reading the decision's answer asked for
+    assert [len(p.quotations) for p in seen.seen["loaded"]] == [0]
