@@ -22,6 +22,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core import names, sandbox_process, settings
+from ..core.app import decisions
 from ..core.log import get_logger
 from ..core.sandbox_process import ClockReading, SandboxProcess
 from ..core.services import registry
@@ -147,6 +148,7 @@ class TaskingDock(QgsDockWidget):
         placing = self.service.can(Capability.PLACE)
         self.new_order_panel = self._add_new_order_panel(iface) if placing else None
         self.orders_panel = self._add_orders_panel(iface)
+        self.decisions_panel = self._add_decisions_panel(iface) if decisions.offered_for(self.service) else None
         self.setWidget(body)
         self.iface = iface
         if self.orders_panel is not None:
@@ -195,6 +197,8 @@ class TaskingDock(QgsDockWidget):
             self.new_order_panel.reload_settings()
         if getattr(self, "orders_panel", None) is not None:
             self.orders_panel.reload_settings()
+        if getattr(self, "decisions_panel", None) is not None:
+            self.decisions_panel.reload_settings()
 
     def _sandbox_probed(self, port: int, answers: bool) -> None:
         if sip.isdeleted(self.sandbox_button):  # the dock went away meanwhile
@@ -405,6 +409,12 @@ class TaskingDock(QgsDockWidget):
 
         return self._add_panel(OrdersPanel, "Orders", iface)
 
+    def _add_decisions_panel(self, iface: Optional[Any]):
+        """The "Decisions" tab (UP42): feasibility options and quotations, accepted or rejected after a confirmation."""
+        from .decisions.panel import DecisionsPanel
+
+        return self._add_panel(DecisionsPanel, "Decisions", iface)
+
     def _add_panel(self, panel_class: Callable[..., QWidget], title: str, iface: Optional[Any]):
         """A feature panel as a tab; panels need QGIS's interface (its map canvas), so without one there is none."""
         from qgis import utils
@@ -494,3 +504,5 @@ class TaskingDock(QgsDockWidget):
             self.new_order_panel.shutdown()
         if getattr(self, "orders_panel", None) is not None:
             self.orders_panel.shutdown()
+        if getattr(self, "decisions_panel", None) is not None:
+            self.decisions_panel.shutdown()

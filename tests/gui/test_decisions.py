@@ -231,3 +231,48 @@ def test_without_a_factory_the_panel_uses_the_settings_up42_account(sandbox, mak
         shown.show()
     assert item_of(shown, "quotation", "from the settings") is not None
     shown.shutdown()
+
+
+def test_the_dock_has_a_decisions_tab_for_up42_and_none_for_planet(sandbox, make_client, clean_settings, qgis_iface,
+                                                                    answers, qtbot):
+    from urllib.parse import urlsplit
+
+    from qgis.PyQt.QtCore import QCoreApplication, QEvent
+
+    from satellite_tasking.ui.dock import TaskingDock
+
+    clean_settings.set_sandbox_port(urlsplit(sandbox.root).port)
+    clean_settings.set_use_sandbox(True)
+    planet = TaskingDock(iface=qgis_iface)
+    try:
+        assert planet.decisions_panel is None
+        assert "Decisions" not in [planet.tabs.tabText(i) for i in range(planet.tabs.count())]
+    finally:
+        planet.shutdown()
+        planet.deleteLater()
+
+    client = make_client()
+    order = client.create_order(order_request(sandbox, name="decided from the dock"))
+    sandbox.advance(120 + 2 * 3600)
+    clean_settings.set_active_service("up42")
+    dock = TaskingDock(iface=qgis_iface)
+    try:
+        panel = dock.decisions_panel
+        assert isinstance(panel, DecisionsPanel)
+        assert dock.tabs.tabText(dock.tabs.indexOf(panel)) == "Decisions"
+        dock.resize(400, 900)
+        dock.show()
+        dock.tabs.setCurrentWidget(panel)  # shown: it reads by itself
+        qtbot.waitUntil(lambda: item_of(panel, "quotation", "decided from the dock") is not None, timeout=20000)
+        assert panel.minimumSizeHint().width() <= 400
+        panel.tree.setCurrentItem(item_of(panel, "quotation", "decided from the dock"))
+        answers.script = [True]
+        with qtbot.waitSignal(panel.workflow.loaded, timeout=20000):
+            qtbot.mouseClick(panel.accept_button, Qt.MouseButton.LeftButton)
+        assert client.get_order(order.id).sub_status == "QUOTATION_ACCEPTED"
+        assert table_rows(panel)["decided from the dock"] == ("PLACED", "QUOTATION_ACCEPTED")
+    finally:
+        dock.shutdown()
+        assert not panel.timer.isActive()  # unload stops the automatic reading
+        dock.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
