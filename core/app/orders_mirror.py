@@ -186,36 +186,38 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
     read: set = set()  # orders whose captures this run read in full
     exclusivity: Dict[str, Optional[int]] = {}
     seen: set = set()
-    batch: List[Any] = []
+    # Each order made compact as it arrives (row, footprint WKB, updated_time, exclusivity), so the parsed
+    # order and its GeoJSON die at once rather than a page of them living on into the old generation.
+    batch: List[Tuple[str, tuple, Optional[bytes], Optional[int], Optional[int]]] = []
 
     def flush() -> None:
         orders = PreparedFeatures(ORDERS)
         updated: Dict[str, Optional[int]] = {}
         days: Dict[str, Optional[int]] = {}
         stale: List[str] = []
-        for order in batch:
-            row = order_row(order)
-            orders.rows[order.id] = row
-            orders.sources[order.id] = footprint_wkb(order.geometry, order.original_geometry)
-            updated[order.id] = epoch_ms(order.updated_time)
-            days[order.id] = order.exclusivity_days
-            if order.id not in known or known[order.id] != updated[order.id]:
-                stale.append(order.id)
+        for order_id, row, wkb, updated_ms, exclusivity_days in batch:
+            orders.rows[order_id] = row
+            orders.sources[order_id] = wkb
+            updated[order_id] = updated_ms
+            days[order_id] = exclusivity_days
+            if order_id not in known or known[order_id] != updated_ms:
+                stale.append(order_id)
         exclusivity.update(days)
         read.update(stale)
         batch.clear()
-        for order_id in stale:
-            orders.geometries[order_id] = _geometry(orders.sources[order_id])
         captures = PreparedFeatures(CAPTURES)
         for start in range(0, len(stale), CAPTURE_IDS_PER_REQUEST):
             chunk = stale[start:start + CAPTURE_IDS_PER_REQUEST]
             for capture in client.iter_captures(chunk, page_size=500, is_canceled=is_canceled):
                 captures.rows[capture.id] = capture_row(capture, days.get(capture.order_id))
                 captures.sources[capture.id] = footprint_wkb(capture.geometry)
-        captures.build_geometries()
-        if layouts is not None:
+        if layouts is not None:  # geometries made straight into the features
             orders.build_features(layouts[0], stale)
             captures.build_features(layouts[1])
+        else:
+            for order_id in stale:
+                orders.geometries[order_id] = _geometry(orders.sources[order_id])
+            captures.build_geometries()
         deliver(MapPart(orders, captures, stale, updated, len(seen), total))
 
     for order in client.iter_orders(page_size=page_size, fields=list(mirror_fields()),
@@ -223,7 +225,9 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
         if order.id in seen:
             continue  # the listing shifted under us: the order was already delivered
         seen.add(order.id)
-        batch.append(order)
+        batch.append((order.id, order_row(order), footprint_wkb(order.geometry, order.original_geometry),
+                      epoch_ms(order.updated_time), order.exclusivity_days))
+        del order
         if len(batch) >= page_size:
             flush()
     if batch:
