@@ -143,17 +143,12 @@ class TaskingDock(QgsDockWidget):
         self.content_layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.content, 1)
         self.tabs: Optional[QTabWidget] = None
-        # The tabs follow what the active service can do: a service that cannot place orders gets no New order tab.
+        # The tabs follow what the active service can do (see _build_panels); a dock given its service keeps it.
+        self._fixed_service = service is not None
         self.service = service or registry.service()
-        placing = self.service.can(Capability.PLACE)
-        self.new_order_panel = self._add_new_order_panel(iface) if placing else None
-        self.orders_panel = self._add_orders_panel(iface)
-        self.decisions_panel = self._add_decisions_panel(iface) if decisions.offered_for(self.service) else None
-        self.setWidget(body)
         self.iface = iface
-        if self.orders_panel is not None:
-            self.orders_panel.serviceReachable.connect(self.service_reachable)
-            self.orders_panel.details.imageryRequested.connect(self.order_imagery_of_order)
+        self._build_panels()
+        self.setWidget(body)
         self.order_imagery_action.triggered.connect(self.order_imagery_of_selection)
 
         # Both connections are to this dock's own children, so they go away with it.
@@ -168,14 +163,45 @@ class TaskingDock(QgsDockWidget):
         if self.sandbox.is_running() or self.sandbox.is_starting():
             self._show_sandbox_state()
 
+    def _build_panels(self) -> None:
+        """The tabs for self.service: a service that cannot place orders gets no New order tab, one whose order
+        form comes from a JSON Schema (UP42) its generated form, one with decisions to take a Decisions tab."""
+        iface = self.iface
+        placing = self.service.can(Capability.PLACE)
+        self.new_order_panel = self._add_new_order_panel(iface) if placing else None
+        self.orders_panel = self._add_orders_panel(iface)
+        self.decisions_panel = self._add_decisions_panel(iface) if decisions.offered_for(self.service) else None
+        if self.orders_panel is not None:
+            self.orders_panel.serviceReachable.connect(self.service_reachable)
+            self.orders_panel.details.imageryRequested.connect(self.order_imagery_of_order)
+
+    def _shutdown_panels(self) -> None:
+        for panel in (self.new_order_panel, getattr(self, "orders_panel", None), getattr(self, "decisions_panel", None)):
+            if panel is not None:
+                panel.shutdown()
+
+    def _follow_active_service(self) -> None:
+        """Another service chosen in the settings: its tabs replace the old service's (whose work is stopped)."""
+        if self._fixed_service or registry.active_service_id() == self.service.id:
+            return
+        self._shutdown_panels()
+        if self.tabs is not None:
+            while self.tabs.count():
+                widget = self.tabs.widget(0)
+                self.tabs.removeTab(0)
+                widget.deleteLater()
+        self.service = registry.service()
+        self._build_panels()
+
     def is_configured(self) -> bool:
-        return settings.is_configured()
+        return settings.is_configured(self.service.id)
 
     def refresh(self) -> None:
         """Re-read the settings and show whether the plugin can talk to a service."""
+        self._follow_active_service()
         configured = self.is_configured()
         if configured:
-            where = settings.active_base_url()
+            where = settings.active_base_url(self.service.id)
             suffix = " (local sandbox)" if settings.use_sandbox() else ""
             self.status_label.setText(f"Using <tt>{where}</tt>{suffix}.")
         else:
@@ -500,9 +526,4 @@ class TaskingDock(QgsDockWidget):
                 pass
         if self._owns_sandbox:
             self.sandbox.stop()
-        if self.new_order_panel is not None:
-            self.new_order_panel.shutdown()
-        if getattr(self, "orders_panel", None) is not None:
-            self.orders_panel.shutdown()
-        if getattr(self, "decisions_panel", None) is not None:
-            self.decisions_panel.shutdown()
+        self._shutdown_panels()

@@ -38,7 +38,8 @@ def test_a_service_that_cannot_place_orders_gets_no_new_order_tab(qgis_iface):
     from satellite_tasking.ui.dock import TaskingDock
 
     planet = registry.service("planet_tasking")
-    listing_only = replace(planet, id="listing_only", capabilities=planet.capabilities - {Capability.PLACE})
+    # Planet's connection settings, without the capability to place orders.
+    listing_only = replace(planet, capabilities=planet.capabilities - {Capability.PLACE})
     dock = TaskingDock(iface=qgis_iface, service=listing_only)
     try:
         assert dock.new_order_panel is None and _tab_titles(dock) == ["Orders"]

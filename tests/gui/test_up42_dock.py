@@ -49,3 +49,39 @@ def test_up42_gets_the_generated_form_as_its_new_order_tab_in_a_narrow_dock(clea
         dock.shutdown()
         dock.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def test_choosing_another_service_in_the_settings_gives_the_dock_that_services_tabs(clean_settings, sandbox, qgis_iface,
+                                                                                   qtbot):
+    from satellite_tasking.ui.dock import TaskingDock
+    from satellite_tasking.ui.new_order.panel import NewOrderPanel
+    from satellite_tasking.ui.up42.order_panel import SchemaOrderPanel
+
+    clean_settings.set_sandbox_port(int(sandbox.root.rsplit(":", 1)[1]))
+    clean_settings.set_use_sandbox(True)
+    clean_settings.set_active_service("planet_tasking")
+    dock = TaskingDock(iface=qgis_iface)
+    try:
+        def titles():
+            return [dock.tabs.tabText(i) for i in range(dock.tabs.count())]
+
+        assert isinstance(dock.new_order_panel, NewOrderPanel) and "Decisions" not in titles()
+        planet_panel = dock.new_order_panel
+        clean_settings.set_active_service("up42")
+        dock.refresh()  # what saving the settings does
+        assert dock.service.id == "up42" and isinstance(dock.new_order_panel, SchemaOrderPanel)
+        assert titles() == ["New order", "Orders", "Decisions"]
+        # The status line names UP42's address, not Planet's.
+        assert clean_settings.active_base_url("up42") in dock.status_label.text()
+        assert "tasking/v2" not in dock.status_label.text()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        from qgis.PyQt import sip
+
+        assert sip.isdeleted(planet_panel)  # the old service's tab went, its work stopped
+        clean_settings.set_active_service("planet_tasking")
+        dock.refresh()
+        assert isinstance(dock.new_order_panel, NewOrderPanel) and titles() == ["New order", "Orders"]
+    finally:
+        dock.shutdown()
+        dock.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
