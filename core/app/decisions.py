@@ -9,10 +9,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ..services import registry
+from ..services.base import Capability
 from .orders_background import error_text
 
-# The service whose tasking orders wait for these decisions (UP42 studies and quotations, facts.md).
-SERVICE_ID = "up42"
 UNDECIDED = "NOT_DECIDED"
 ACCEPTED = "ACCEPTED"
 REJECTED = "REJECTED"
@@ -22,9 +21,15 @@ RECENT_ORDERS = 50
 Confirm = Callable[[str, str], bool]  # (title, question) -> the user said yes
 
 
+def deciding_service_id() -> str:
+    """The registered service whose tasking orders wait for these decisions (UP42's studies and quotations)."""
+    return registry.services(Capability.DECISIONS)[0].id
+
+
 def offered_for(descriptor: Any) -> bool:
     """Whether the dock offers the Decisions tab for a service: one whose tasking orders wait for these decisions."""
-    return getattr(descriptor, "id", None) == SERVICE_ID
+    can = getattr(descriptor, "can", None)
+    return bool(can is not None and can(Capability.DECISIONS))
 
 
 def _when(value: Optional[datetime]) -> str:
@@ -142,7 +147,7 @@ class DecisionsWorkflow(QObject):
                  parent: Optional[QObject] = None):
         super().__init__(parent)
         self.run = run
-        self.client_factory = client_factory or registry.client_factory(SERVICE_ID)
+        self.client_factory = client_factory or registry.client_factory(deciding_service_id())
         self.loading = False
         self.read_again = False
         self.sending = False

@@ -21,6 +21,7 @@ class Capability(str, enum.Enum):
     ARCHIVE_ORDER = "archive_order"  # order imagery that already exists
     DOWNLOAD = "download"  # download delivered imagery
     SCHEMA_FORM = "schema_form"  # the order form comes from a product's JSON Schema
+    DECISIONS = "decisions"  # orders wait for the user's choice of a feasibility option or a quotation
 
 
 class OrderLike(Protocol):

@@ -32,7 +32,8 @@ def connect(base_url: str, secret: Any) -> Up42Client:
 DESCRIPTOR = ServiceDescriptor(
     id="up42",
     title="UP42 tasking",
-    capabilities=frozenset({Capability.QUOTE, Capability.PLACE, Capability.CANCEL, Capability.SCHEMA_FORM}),
+    capabilities=frozenset({Capability.QUOTE, Capability.PLACE, Capability.CANCEL, Capability.SCHEMA_FORM,
+                           Capability.DECISIONS}),
     connect=connect,
     forms=forms,
     order_statuses=ORDER_STATUSES,
