@@ -24,6 +24,11 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDateTime, QObject, Qt, QVariant
 
+try:
+    from qgis.PyQt import sip
+except ImportError:  # pragma: no cover - older PyQt5 builds ship sip on its own
+    import sip  # type: ignore[no-redef]
+
 from . import compat, layer_store, names
 from .log import get_logger
 
@@ -268,8 +273,20 @@ def open_planned_layer(plan: LayerPlan, thread: Any) -> Tuple[QgsVectorLayer, "W
     if layer is None:
         layer = _memory_layer(plan.kind, plan.name)
     layout = write_layout(layer, plan.kind)
+    # C++ owns it from here: a Python wrapper caught in a cycle (a traceback's frames) would otherwise delete the
+    # layer whenever the cycle collector runs, in whatever thread, or after QGIS has shut down. The project
+    # takes it over (finish_planned_layer); one nobody takes is deleted by discard_planned_layers.
+    sip.transferto(layer, None)
     layer.moveToThread(thread)
     return layer, layout
+
+
+def discard_planned_layers(opened: Iterable[Tuple[Any, QgsVectorLayer]]) -> None:
+    """Delete the layers open_planned_layer made that no project took (any thread: deleteLater is posted to the
+    layer's own thread); a plan that found the project's layer keeps it."""
+    for plan, layer in opened:
+        if plan.layer is None and layer is not None and not sip.isdeleted(layer) and layer.project() is None:
+            layer.deleteLater()
 
 
 def finish_planned_layer(project: Any, kind: LayerKind, layer: QgsVectorLayer) -> QgsVectorLayer:

@@ -91,7 +91,7 @@ class MapPart:
     total: int  # orders matching the filters when the run started
 
 
-@dataclass
+@dataclass(eq=False)
 class LayersOpened:
     """The worker made the layers the run lacked (see OrdersMirror.refresh): (plan, layer) for each kind,
     captures first; a plan that found the project's layer has that layer."""
@@ -286,6 +286,8 @@ class OrdersMirror(QObject):
         self.again = False
         self.inbox: deque = deque()
         self.steps: deque = deque()
+        # The worker's opened layers queued in steps and not yet taken (see _discard_untaken).
+        self.opened_pending: List[LayersOpened] = []
         self.total = 0
         self.listed = 0
         # The newest capture updated_time when the last complete run started (see mirror_orders), the account's
@@ -353,9 +355,19 @@ class OrdersMirror(QObject):
         self.captures = {order_id: tuple(ids) for order_id, ids in captures.items()}
         self.updated = {}
 
+    def _discard_untaken(self, inbox: deque) -> None:
+        """A run's layers the worker opened and nobody will take now (the run stopped) are deleted."""
+        untaken = [item for item in inbox if isinstance(item, LayersOpened)] + self.opened_pending
+        self.opened_pending = []
+        for item in untaken:
+            layer_tools.discard_planned_layers(item.opened)
+
     def _take_opened(self, item: LayersOpened) -> None:
         """The layers the worker opened join the project; the mirror writes into them from now on."""
+        if item in self.opened_pending:
+            self.opened_pending.remove(item)
         if self.layer_alive(self.orders_layer) and self.layer_alive(self.captures_layer):
+            layer_tools.discard_planned_layers(item.opened)
             return  # made meanwhile on the main thread (ensure_layers): those are written to
         layers = schemas()
         for plan, layer in item.opened:
@@ -458,6 +470,9 @@ class OrdersMirror(QObject):
                         layer, found[plan.kind.name] = layer_tools.open_planned_layer(plan, main_thread)
                         opened.append((plan, layer))
                 inbox.append(LayersOpened(opened))
+                if inbox is not self.inbox:
+                    layer_tools.discard_planned_layers(opened)  # the run was stopped: nobody will take them
+                layer = opened = None  # nothing of them in this frame (an exception's traceback keeps frames)
                 run_layouts = (found[layers.ORDERS.name], found[layers.CAPTURES.name])
             if to_empty:
                 for path in {path for path, _ in to_empty.values()}:
@@ -505,8 +520,9 @@ class OrdersMirror(QObject):
             return
         if not sip.isdeleted(task):
             task.cancel()
-        self.inbox = deque()
+        old_inbox, self.inbox = self.inbox, deque()
         self.steps.clear()
+        self._discard_untaken(old_inbox)
         self._end(None if quiet else "stopped")
 
     def forget(self) -> None:
@@ -574,6 +590,7 @@ class OrdersMirror(QObject):
         elif isinstance(item, TablesEmptied):
             self.steps.append(lambda: self._take_emptied(item))
         elif isinstance(item, LayersOpened):
+            self.opened_pending.append(item)
             self.steps.append(lambda: self._take_opened(item))
         elif isinstance(item, BaseException):
             self.failed.emit(f"Loading the map failed: {error_text(item)}")
@@ -682,4 +699,5 @@ class OrdersMirror(QObject):
         self.steps.clear()
         self.task = None
         self.updated, self.captures, self.written = {}, {}, set()
-        self.inbox = deque()
+        old_inbox, self.inbox = self.inbox, deque()
+        self._discard_untaken(old_inbox)
