@@ -131,13 +131,15 @@ def ogr_datetimes_are_local() -> bool:
 
 def _probe_ogr_local_datetimes() -> bool:
     import os
+    import shutil
     import tempfile
 
     from qgis.core import QgsCoordinateTransformContext, QgsFeature, QgsVectorFileWriter, QgsVectorLayer
     from qgis.PyQt.QtCore import QDateTime, Qt
 
     instant = 1_700_000_000_000
-    with tempfile.TemporaryDirectory() as folder:
+    folder = tempfile.mkdtemp(prefix="satellite_tasking_probe_")
+    try:
         path = os.path.join(folder, "probe.gpkg")
         template = QgsVectorLayer("None", "probe", "memory")
         template.dataProvider().addAttributes([make_field("t", DATETIME)])
@@ -154,3 +156,7 @@ def _probe_ogr_local_datetimes() -> bool:
         local = back.timeSpec() == Qt.TimeSpec.LocalTime and back.time().hour() == 22
         del layer
         return local
+    finally:
+        # QGIS's OGR connection pool may close the file (and write its -wal/-shm) a moment later, from another
+        # thread: a folder not yet empty is no reason to fail the probe (it raised "Directory not empty").
+        shutil.rmtree(folder, ignore_errors=True)

@@ -883,3 +883,38 @@ def test_unloading_during_a_load_leaves_nothing_frozen(sandbox, make_panel, qtbo
     panel.shutdown()  # the plugin unloads meanwhile
     sandbox.clear_faults()
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
+
+
+def test_layers_a_stopped_load_opened_are_deleted_not_left_to_the_cycle_collector(sandbox, make_panel, qtbot):
+    """The plugin unloads after the load's task opened the map's layers but before the project took them: those
+    layers are deleted on the main thread. Left to the cycle collector they were deleted from whatever thread
+    collected, or after QGIS had shut down (a crash on exit)."""
+    from qgis.PyQt import sip
+    from qgis.PyQt.QtCore import QCoreApplication, QEvent
+
+    from core.app import orders_mirror
+    from core.tasks import active_tasks
+
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"stopped {n}", "geometry": point(140 + n)} for n in range(3)])
+    panel = make_panel(sandbox)
+    opened = []
+    original = orders_mirror.OrdersMirror._plan
+
+    def plan(self, item):  # the main thread receives the opened layers; the plugin unloads right then
+        original(self, item)
+        if isinstance(item, orders_mirror.LayersOpened) and not opened:
+            opened.extend(layer for _, layer in item.opened)
+            panel.shutdown()
+
+    orders_mirror.OrdersMirror._plan = plan
+    try:
+        panel.start()
+        qtbot.waitUntil(lambda: bool(opened), timeout=WAIT_MS)
+    finally:
+        orders_mirror.OrdersMirror._plan = original
+    qtbot.waitUntil(lambda: not active_tasks(), timeout=WAIT_MS)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    in_project = set(QgsProject.instance().mapLayers())
+    assert not any(layer.id() in in_project for layer in opened if not sip.isdeleted(layer))
+    assert all(sip.isdeleted(layer) for layer in opened)
