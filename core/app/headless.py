@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import rasters
 from ..errors import Cancelled, ServiceError
-from .bulk.job import BulkJob, BulkOutcome, readable_error
+from .bulk.job import BulkJob, BulkOutcome
 from .bulk.journal import BulkJournal
 from .bulk.layer_input import FieldMapping, ValidationReport
 from .bulk.pricing import PricingReport
@@ -62,12 +62,7 @@ def _record(results: Dict[int, Tuple[Optional[str], Optional[str]]], outcome: Bu
             continue  # an order the feature already has is never replaced by a later failure
         if wanted is not None and (item.feature_id not in wanted or not _same(wanted[item.feature_id], item.payload)):
             continue
-        if item.ok:
-            results[item.feature_id] = (item.order_id, None)
-        elif item.error:
-            results[item.feature_id] = (None, readable_error(item.error))
-        else:
-            results[item.feature_id] = (None, "Still processing at the service; run again to follow it.")
+        results[item.feature_id] = item.result("Still processing at the service; run again to follow it.")
 
 
 def create_orders_resumably(journal: BulkJournal, client: Any, report: ValidationReport,

@@ -63,6 +63,15 @@ class ItemOutcome:
     def pending(self) -> bool:
         return not self.ok and not self.error
 
+    def result(self, still_processing: str = "Still processing at the service.") -> Tuple[Optional[str], Optional[str]]:
+        """(order id, None) when done, (None, the readable reason) when refused, else (None, `still_processing`):
+        what a feature's row says of it, in the result layer and in a headless run's results alike."""
+        if self.ok:
+            return self.order_id, None
+        if self.error:
+            return None, readable_error(self.error)
+        return None, still_processing
+
 
 @dataclass
 class BulkOutcome:

@@ -232,10 +232,5 @@ def results_by_feature(report: Optional[ValidationReport], outcome: Optional[Bul
         for item in outcome.items:
             if item.feature_id is None:
                 continue
-            if item.ok:
-                results[item.feature_id] = (item.order_id, None)
-            elif item.error:
-                results[item.feature_id] = (None, readable_error(item.error))
-            else:
-                results[item.feature_id] = (None, "Still processing at the service.")
+            results[item.feature_id] = item.result()
     return results
