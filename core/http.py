@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -375,6 +376,45 @@ def parse_retry_after(value: Optional[str], now: Optional[datetime] = None) -> O
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def parse_time(value: Any) -> Optional[datetime]:
+    """ISO 8601 text from a service's JSON ("...Z" or with an offset) -> an aware UTC datetime; None stays None.
+    The one reading of the services' times (Planet Tasking's and UP42's models both use it)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    text = str(value).strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _coordinates(geometry: Any) -> List[float]:
+    flat: List[float] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item)
+        elif isinstance(node, (int, float)):
+            flat.append(float(node))
+
+    walk(geometry.get("coordinates") if isinstance(geometry, dict) else None)
+    return flat
+
+
+def geometries_match(a: Any, b: Any, tolerance: float) -> bool:
+    """Whether two GeoJSON geometries are the same shape, every coordinate equal within `tolerance` (how a
+    service's echo of a sent geometry is recognised; each client says how much rounding its service does)."""
+    if not isinstance(a, dict) or not isinstance(b, dict) or a.get("type") != b.get("type"):
+        return False
+    ca, cb = _coordinates(a), _coordinates(b)
+    return len(ca) == len(cb) and all(math.isclose(x, y, abs_tol=tolerance) for x, y in zip(ca, cb))
 
 
 def _body_of(response: requests.Response) -> Any:

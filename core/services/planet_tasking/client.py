@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from datetime import date, datetime, timezone
@@ -22,7 +21,7 @@ from ...errors import (
     OrderCreationUncertain,
     ValidationError,
 )
-from ...http import HttpTransport, created_by_lost_create, may_still_be_running
+from ...http import HttpTransport, created_by_lost_create, geometries_match, may_still_be_running
 from ...log import RedactingFilter, get_logger
 from ...polling import completed_share, poll_until
 from .models import (
@@ -135,26 +134,9 @@ def _with_id(fields: Union[str, Sequence[str]]) -> str:
     return ",".join(names)
 
 
-def _coordinates(geometry: Any) -> List[float]:
-    flat: List[float] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, (list, tuple)):
-            for item in node:
-                walk(item)
-        elif isinstance(node, (int, float)):
-            flat.append(float(node))
-
-    walk((geometry or {}).get("coordinates") if isinstance(geometry, dict) else None)
-    return flat
-
-
 def same_geometry(a: Any, b: Any, tolerance: float = 1e-5) -> bool:
     """Whether two GeoJSON geometries are the same shape, allowing the service's rounding (~1 m)."""
-    if not isinstance(a, dict) or not isinstance(b, dict) or a.get("type") != b.get("type"):
-        return False
-    ca, cb = _coordinates(a), _coordinates(b)
-    return len(ca) == len(cb) and all(math.isclose(x, y, abs_tol=tolerance) for x, y in zip(ca, cb))
+    return geometries_match(a, b, tolerance)
 
 
 def _path_id(value: str) -> str:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, List, Optional, TypeVar
 
+from ...http import parse_time
+
 T = TypeVar("T")
 
 # Order statuses, as listed by the service (facts.md).
@@ -29,21 +31,6 @@ CAPTURE_STATUSES = ("QUEUED", "PROCESSING", "PUBLISHED", "FAILED")
 SCHEDULING_TYPES = ("FLEXIBLE", "ASSURED", "MONITORING")
 ORDER_TYPES = ("IMAGE", "STEREO")
 BULK_STATUSES = ("PENDING", "RUNNING", "COMPLETE")
-
-
-def parse_time(value: Any) -> Optional[datetime]:
-    """ISO 8601 text from the service ("...Z" or with an offset) -> an aware UTC datetime; None stays None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    text = str(value).strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def exclusivity_end(acquired_time: Optional[datetime], exclusivity_days: Optional[int]) -> Optional[datetime]:

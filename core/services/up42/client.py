@@ -3,7 +3,6 @@ feasibility studies and quotations, typed."""
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
@@ -24,6 +23,7 @@ from ...errors import (
 from ...http import (
     HttpTransport,
     create_session,
+    geometries_match,
     may_still_be_running,
     parse_retry_after,
     register_secret,
@@ -90,26 +90,9 @@ def _path_id(value: str) -> str:
     return quote(str(value), safe="")
 
 
-def _coordinates(geometry: Any) -> List[float]:
-    flat: List[float] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, (list, tuple)):
-            for item in node:
-                walk(item)
-        elif isinstance(node, (int, float)):
-            flat.append(float(node))
-
-    walk(geometry.get("coordinates") if isinstance(geometry, dict) else None)
-    return flat
-
-
 def same_geometry(a: Any, b: Any, tolerance: float = 1e-6) -> bool:
     """Whether two GeoJSON geometries are the same shape (coordinates equal within `tolerance`)."""
-    if not isinstance(a, dict) or not isinstance(b, dict) or a.get("type") != b.get("type"):
-        return False
-    ca, cb = _coordinates(a), _coordinates(b)
-    return len(ca) == len(cb) and all(math.isclose(x, y, abs_tol=tolerance) for x, y in zip(ca, cb))
+    return geometries_match(a, b, tolerance)
 
 
 def request_geometries(request: Mapping[str, Any]) -> List[Any]:

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
 from ...errors import ValidationError
+from ...http import parse_time
 
 # Order statuses and tasking sub-statuses (facts.md, UP42).
 ORDER_STATUSES = ("CREATED", "BEING_PLACED", "PLACED", "BEING_FULFILLED", "FULFILLED", "FAILED_PERMANENTLY",
@@ -19,21 +20,6 @@ QUOTATION_DECISIONS = ("ACCEPTED", "REJECTED")
 
 # "params.cloudCoverage: 150 is greater than ..." — a parameter path, then its message.
 _PARAMETER_LINE = re.compile(r"^\s*([A-Za-z_][\w.\[\]-]*)\s*:\s*(.+?)\s*$")
-
-
-def parse_time(value: Any) -> Optional[datetime]:
-    """ISO 8601 text from the service ("...Z" or with an offset) -> an aware UTC datetime; None stays None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    text = str(value).strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def format_time(value: datetime) -> str:
