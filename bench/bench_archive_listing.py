@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
+from ratios import alternate, print_ratio  # noqa: E402
 
 from core.http import ProxyConfig, QgisSession  # noqa: E402
 from core.services.planet_orders.client import OrdersClient  # noqa: E402
@@ -20,10 +20,7 @@ from tests.conftest import SandboxServer  # noqa: E402
 ORDER_COUNT = 10_000
 PAGE_SIZE = 500  # the largest page the Orders API hands out (the sandbox's MAX_PAGE_SIZE)
 TARGET_RATIO = 1.2
-# Rounds alternate between the two ways so that a slow moment of the machine hits both alike; the ratio is
-# of the best round of each (the cost of the work, not of whatever else the machine was doing), and the
-# medians are printed beside it.
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))  # alternating rounds of the two ways (bench/ratios.py)
 PROFILE = bool(os.environ.get("BENCH_PROFILE"))  # BENCH_PROFILE=1: cProfile of one listing through the client
 ITEMS = ["20220304_093300_37_2430", "20220305_093440_25_2429", "20220304_093257_90_2430"]
 
@@ -69,15 +66,6 @@ def through_client(url: str, api_key: str) -> int:
     return sum(1 for _ in client.iter_orders(page_size=PAGE_SIZE))
 
 
-def timed(function, *args) -> float:
-    started = time.perf_counter()
-    listed = function(*args)
-    elapsed = time.perf_counter() - started
-    if listed != ORDER_COUNT:
-        raise SystemExit(f"{function.__name__} listed {listed} orders, not {ORDER_COUNT}")
-    return elapsed
-
-
 def main() -> int:
     sandbox = SandboxServer()
     url = sandbox.root + "/compute/ops/"
@@ -95,22 +83,14 @@ def main() -> int:
             through_client(url, sandbox.api_key)
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
-        plain, client = [], []
-        for _ in range(ROUNDS):
-            plain.append(timed(plain_loop, url, sandbox.api_key))
-            client.append(timed(through_client, url, sandbox.api_key))
+        rounds = alternate(plain_loop, through_client, (url, sandbox.api_key), rounds=ROUNDS, expected=ORDER_COUNT)
     finally:
         sandbox.stop()
-    plain_s, client_s = min(plain), min(client)
-    ratio = client_s / plain_s
-    median_ratio = statistics.median(client) / statistics.median(plain)
-    print(f"plain requests loop: {plain_s:.3f} s for {ORDER_COUNT} archive orders ({ORDER_COUNT // PAGE_SIZE} pages "
-          f"of {PAGE_SIZE}; best of {ROUNDS}, median {statistics.median(plain):.3f} s)")
-    print(f"OrdersClient.iter_orders (typed ArchiveOrder objects, UTC datetimes, results): {client_s:.3f} s "
-          f"(best of {ROUNDS}, median {statistics.median(client):.3f} s)")
-    verdict = "OK" if ratio <= TARGET_RATIO else "OVER TARGET"
-    print(f"ratio client/plain: {ratio:.2f}x (target <= {TARGET_RATIO}x) {verdict}; ratio of medians {median_ratio:.2f}x")
-    return 0 if ratio <= TARGET_RATIO else 1
+    print(f"plain requests loop: {rounds.plain_best:.3f} s for {ORDER_COUNT} archive orders "
+          f"({ORDER_COUNT // PAGE_SIZE} pages of {PAGE_SIZE}; best of {ROUNDS}, median {rounds.plain_median:.3f} s)")
+    print(f"OrdersClient.iter_orders (typed ArchiveOrder objects, UTC datetimes, results): {rounds.client_best:.3f} s "
+          f"(best of {ROUNDS}, median {rounds.client_median:.3f} s)")
+    return print_ratio(rounds, TARGET_RATIO)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
+from ratios import alternate, print_ratio  # noqa: E402
 
 from core.errors import RequestTimeoutError  # noqa: E402
 from core.http import ProxyConfig, QgisSession  # noqa: E402
@@ -23,10 +23,7 @@ ORDER_COUNT = 10_000
 PAGE_SIZE = 1000  # the largest page the service hands out (DRF's max limit in the sandbox)
 BULK_SIZE = 1000
 TARGET_RATIO = 1.2
-# Rounds alternate between the two ways so that a slow moment of the machine hits both alike; the
-# ratio is of the best round of each (the cost of the work, not of whatever else the machine was
-# doing), and the medians are printed beside it.
-ROUNDS = 7
+ROUNDS = 7  # alternating rounds of the two ways (bench/ratios.py)
 
 
 def fill(client: TaskingClient, sandbox: SandboxServer) -> None:
@@ -67,15 +64,6 @@ def through_client(url: str, api_key: str) -> int:
     return sum(1 for _ in client.iter_orders(page_size=PAGE_SIZE))
 
 
-def timed(function, *args) -> float:
-    started = time.perf_counter()
-    listed = function(*args)
-    elapsed = time.perf_counter() - started
-    if listed != ORDER_COUNT:
-        raise SystemExit(f"{function.__name__} listed {listed} orders, not {ORDER_COUNT}")
-    return elapsed
-
-
 # The test suite checks that a held-back request ends in a RequestTimeoutError at the client's own
 # timeout; how long that takes on this machine is a figure, printed here.
 GIVE_UP_TIMEOUT = 0.3
@@ -104,25 +92,19 @@ def main() -> int:
               f"{time.perf_counter() - started:.1f} s")
         plain_loop(sandbox.tasking_url, sandbox.api_key)  # warm both paths (imports, server caches)
         through_client(sandbox.tasking_url, sandbox.api_key)
-        plain, client = [], []
-        for _ in range(ROUNDS):
-            plain.append(timed(plain_loop, sandbox.tasking_url, sandbox.api_key))
-            client.append(timed(through_client, sandbox.tasking_url, sandbox.api_key))
+        rounds = alternate(plain_loop, through_client, (sandbox.tasking_url, sandbox.api_key), rounds=ROUNDS,
+                           expected=ORDER_COUNT)
         give_up = give_up_seconds(sandbox)
     finally:
         sandbox.stop()
-    plain_s, client_s = min(plain), min(client)
-    ratio = client_s / plain_s
-    median_ratio = statistics.median(client) / statistics.median(plain)
-    print(f"plain requests loop: {plain_s:.3f} s for {ORDER_COUNT} orders ({ORDER_COUNT // PAGE_SIZE} pages of "
-          f"{PAGE_SIZE}; best of {ROUNDS}, median {statistics.median(plain):.3f} s)")
-    print(f"TaskingClient.iter_orders (typed Order objects, UTC datetimes): {client_s:.3f} s "
-          f"(best of {ROUNDS}, median {statistics.median(client):.3f} s)")
-    verdict = "OK" if ratio <= TARGET_RATIO else "OVER TARGET"
-    print(f"ratio client/plain: {ratio:.2f}x (target <= {TARGET_RATIO}x) {verdict}; ratio of medians {median_ratio:.2f}x")
+    print(f"plain requests loop: {rounds.plain_best:.3f} s for {ORDER_COUNT} orders ({ORDER_COUNT // PAGE_SIZE} "
+          f"pages of {PAGE_SIZE}; best of {ROUNDS}, median {rounds.plain_median:.3f} s)")
+    print(f"TaskingClient.iter_orders (typed Order objects, UTC datetimes): {rounds.client_best:.3f} s "
+          f"(best of {ROUNDS}, median {rounds.client_median:.3f} s)")
+    status = print_ratio(rounds, TARGET_RATIO)
     print(f"gave up on a request held back {GIVE_UP_DELAY:g} s after {give_up:.2f} s "
           f"(client timeout {GIVE_UP_TIMEOUT:g} s)")
-    return 0 if ratio <= TARGET_RATIO else 1
+    return status
 
 
 if __name__ == "__main__":

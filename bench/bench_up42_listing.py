@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -13,6 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
+from ratios import alternate, print_ratio  # noqa: E402
 
 from core.http import ProxyConfig, QgisSession  # noqa: E402
 from core.services.up42.client import TOKEN_PATH, Up42Client  # noqa: E402
@@ -22,10 +22,7 @@ ORDER_COUNT = 5_000
 BATCH = 250  # features per POST /v2/orders: one order each, as a user's multi-AOI order makes them
 PAGE_SIZE = 500  # ten pages: paging is part of what is measured (UP42 allows up to 2,000)
 TARGET_RATIO = 1.2
-# Rounds alternate between the two ways so that a slow moment of the machine hits both alike; the ratio is
-# of the best round of each (the cost of the work, not of whatever else the machine was doing), and the
-# medians are printed beside it.
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))  # alternating rounds of the two ways (bench/ratios.py)
 PLEIADES = "bd102407-1814-4f92-8b5a-7697b7a73f5a"
 
 
@@ -97,15 +94,6 @@ def through_client(root: str, username: str, password: str, workspace: str) -> i
         client.close()
 
 
-def timed(function, *args) -> float:
-    started = time.perf_counter()
-    listed = function(*args)
-    elapsed = time.perf_counter() - started
-    if listed != ORDER_COUNT:
-        raise SystemExit(f"{function.__name__} listed {listed} orders, not {ORDER_COUNT}")
-    return elapsed
-
-
 def main() -> int:
     sandbox = SandboxServer()
     try:
@@ -117,23 +105,15 @@ def main() -> int:
         print(f"setup: {ORDER_COUNT} UP42 orders in batches of {BATCH}, a day on, in {time.perf_counter() - started:.1f} s")
         plain_loop(*args)  # warm both paths (imports, server caches)
         through_client(*args)
-        plain, client = [], []
-        for _ in range(ROUNDS):
-            plain.append(timed(plain_loop, *args))
-            client.append(timed(through_client, *args))
+        rounds = alternate(plain_loop, through_client, args, rounds=ROUNDS, expected=ORDER_COUNT)
     finally:
         sandbox.stop()
-    plain_s, client_s = min(plain), min(client)
-    ratio = client_s / plain_s
-    median_ratio = statistics.median(client) / statistics.median(plain)
     pages = -(-ORDER_COUNT // PAGE_SIZE)
-    print(f"plain requests loop: {plain_s:.3f} s for {ORDER_COUNT} UP42 orders ({pages} pages of {PAGE_SIZE}, "
-          f"with its login; best of {ROUNDS}, median {statistics.median(plain):.3f} s)")
+    print(f"plain requests loop: {rounds.plain_best:.3f} s for {ORDER_COUNT} UP42 orders ({pages} pages of "
+          f"{PAGE_SIZE}, with its login; best of {ROUNDS}, median {rounds.plain_median:.3f} s)")
     print(f"Up42Client.iter_orders (login, workspace from userinfo, typed Order objects, UTC datetimes): "
-          f"{client_s:.3f} s (best of {ROUNDS}, median {statistics.median(client):.3f} s)")
-    verdict = "OK" if ratio <= TARGET_RATIO else "OVER TARGET"
-    print(f"ratio client/plain: {ratio:.2f}x (target <= {TARGET_RATIO}x) {verdict}; ratio of medians {median_ratio:.2f}x")
-    return 0 if ratio <= TARGET_RATIO else 1
+          f"{rounds.client_best:.3f} s (best of {ROUNDS}, median {rounds.client_median:.3f} s)")
+    return print_ratio(rounds, TARGET_RATIO)
 
 
 if __name__ == "__main__":
