@@ -5,16 +5,13 @@ otherwise), bulk cancel with a confirmation, and the queue depth."""
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsProject
 from qgis.PyQt.QtCore import Qt
 
 from core.services.planet_orders.client import OrdersClient
 from core.services.planet_orders.forms import scenes_request
-from core.services.planet_tasking.client import TaskingClient
-from tests.integration.order_states import make_client, point, sim_now
+from tests.integration.order_states import make_client, point
 from ui.orders.filters import ARCHIVE, TASKING
 from ui.orders.model import COLUMNS
-from ui.orders.panel import OrdersPanel
 
 pytestmark = pytest.mark.usefixtures("no_leftover_tasks")
 
@@ -49,26 +46,13 @@ def archive_client(sandbox):
 
 
 @pytest.fixture
-def make_panel(qgis_app, qgis_iface, qtbot, sandbox):
-    made = []
+def make_panel(make_orders_panel, sandbox):
+    """An Orders panel on the sandbox that lists archive orders beside the tasking ones."""
 
     def make(**kwargs):
-        kwargs.setdefault("auto_refresh", False)
-        kwargs.setdefault("now", lambda: sim_now(sandbox))
-        panel = OrdersPanel(lambda: TaskingClient(sandbox.tasking_url, sandbox.api_key, timeout=30.0), qgis_iface,
-                            archive_client_factory=lambda: archive_client(sandbox), **kwargs)
-        qtbot.addWidget(panel)
-        panel.resize(1100, 800)
-        panel.show()
-        made.append(panel)
-        return panel
+        return make_orders_panel(sandbox, archive_client_factory=lambda: archive_client(sandbox), **kwargs)
 
-    yield make
-    for panel in made:
-        panel.shutdown()
-        for layer in (panel.orders_layer, panel.captures_layer):
-            if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
-                QgsProject.instance().removeMapLayer(layer.id())
+    return make
 
 
 def select_ids(qtbot, panel, ids):

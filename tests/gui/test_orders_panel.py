@@ -28,7 +28,6 @@ from tests.integration.order_states import (
     sim_now,
 )
 from ui.orders.model import CHANGED_ROLE, COLUMNS
-from ui.orders.panel import OrdersPanel
 
 WAIT_MS = 60_000
 
@@ -73,30 +72,6 @@ def layer_values(layer, field):
 
 
 @pytest.fixture
-def make_panel(qgis_app, qgis_iface, qtbot):
-    made = []
-
-    def make(server, client_options=None, **kwargs):
-        kwargs.setdefault("auto_refresh", False)
-        kwargs.setdefault("now", lambda: sim_now(server))
-        options = {"timeout": 30.0, **(client_options or {})}
-        panel = OrdersPanel(lambda: TaskingClient(server.tasking_url, server.api_key, **options), qgis_iface,
-                            **kwargs)
-        qtbot.addWidget(panel)
-        panel.resize(1100, 800)
-        panel.show()
-        made.append(panel)
-        return panel
-
-    yield make
-    for panel in made:
-        panel.shutdown()
-        for layer in (panel.orders_layer, panel.captures_layer):
-            if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
-                QgsProject.instance().removeMapLayer(layer.id())
-
-
-@pytest.fixture
 def world(sandbox):
     client = make_client(sandbox)
     make_every_state(sandbox, client)
@@ -108,9 +83,9 @@ def world(sandbox):
     return client
 
 
-def test_filters_and_sorting_give_exactly_the_servers_answer(sandbox, world, make_panel, qtbot):
+def test_filters_and_sorting_give_exactly_the_servers_answer(sandbox, world, make_orders_panel, qtbot):
     client = world
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     panel.start()
     settle(qtbot, panel)
     total = client.list_orders(limit=1).count
@@ -168,10 +143,10 @@ def test_filters_and_sorting_give_exactly_the_servers_answer(sandbox, world, mak
     assert panel.view.horizontalHeader().sortIndicatorSection() == panel.model.sort_column != unsortable
 
 
-def test_paging_through_2000_orders_loads_every_one_once(sandbox, make_panel, qtbot):
+def test_paging_through_2000_orders_loads_every_one_once(sandbox, make_orders_panel, qtbot):
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"paged {n:04d}", "geometry": point(n)} for n in range(2000)])
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     panel.start()
     settle(qtbot, panel)
     assert panel.model.total == 2000 and "100 of 2,000" in panel.count_label.text()
@@ -195,10 +170,10 @@ def test_paging_through_2000_orders_loads_every_one_once(sandbox, make_panel, qt
     assert panel.orders_layer.featureCount() == 2000
 
 
-def test_details_show_every_field_and_enable_only_what_the_state_allows(sandbox, make_panel, qtbot):
+def test_details_show_every_field_and_enable_only_what_the_state_allows(sandbox, make_orders_panel, qtbot):
     client = make_client(sandbox)
     make_every_state(sandbox, client)
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     panel.start()
     load_all(qtbot, panel)
     seen = set()
@@ -254,7 +229,7 @@ def test_details_show_every_field_and_enable_only_what_the_state_allows(sandbox,
     assert names[pending.id] == "renamed in QGIS"
 
 
-def test_the_tab_reads_well_names_details_first_and_no_empty_room(sandbox, make_panel, qtbot):
+def test_the_tab_reads_well_names_details_first_and_no_empty_room(sandbox, make_orders_panel, qtbot):
     client = make_client(sandbox)
     start = sim_now(sandbox)
     name = "Demo: Berlin south-west to north-east"
@@ -264,7 +239,7 @@ def test_the_tab_reads_well_names_details_first_and_no_empty_room(sandbox, make_
         client.create_order({"name": f"Demo: order number {n}", "geometry": point(n)})
     sandbox.advance(65 * 60)
     assert client.list_captures([order.id]).results, "the sandbox acquired no capture for the short order"
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     panel.start()
     load_all(qtbot, panel)
 
@@ -354,14 +329,14 @@ def deletes(server, accepted=None):
 
 
 def test_cancel_asks_first_and_the_charge_is_accepted_only_when_the_user_says_so(
-        one_free_cancellation, make_panel, qtbot, monkeypatch):
+        one_free_cancellation, make_orders_panel, qtbot, monkeypatch):
     server = one_free_cancellation
     server.reset()
     client = make_client(server)
     now = sim_now(server)
     windows = [w for w in assured_windows(server, client) if w.start_time > now + timedelta(hours=3)]
     assured = [create_assured(client, w.id, f"assured {n}") for n, w in enumerate(windows[:3])]
-    panel = make_panel(server)
+    panel = make_orders_panel(server)
     panel.start()
     load_all(qtbot, panel)
     answers = Answers(monkeypatch)
@@ -401,7 +376,7 @@ def test_cancel_asks_first_and_the_charge_is_accepted_only_when_the_user_says_so
     assert not panel.cancel_button.isEnabled() and "cannot be cancelled" in panel.cancel_button.toolTip()
 
 
-def test_layers_match_the_server_and_refresh_marks_changes_without_duplicates(sandbox, make_panel, qtbot, tmp_path):
+def test_layers_match_the_server_and_refresh_marks_changes_without_duplicates(sandbox, make_orders_panel, qtbot, tmp_path):
     client = make_client(sandbox)
     start = sim_now(sandbox)
     for n in range(8):
@@ -410,7 +385,7 @@ def test_layers_match_the_server_and_refresh_marks_changes_without_duplicates(sa
     for n in range(6):
         client.create_order({"name": f"long {n}", "geometry": point(40 + n), "exclusivity_days": 7})
     sandbox.advance(65 * 60)
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     panel.start()
     load_all(qtbot, panel)
 
@@ -494,12 +469,12 @@ def test_layers_match_the_server_and_refresh_marks_changes_without_duplicates(sa
         assert saved.isValid() and saved.featureCount() == layer.featureCount()
 
 
-def test_selection_follows_between_view_and_both_layers(sandbox, make_panel, qtbot, qgis_iface):
+def test_selection_follows_between_view_and_both_layers(sandbox, make_orders_panel, qtbot, qgis_iface):
     client = make_client(sandbox)
     for n in range(6):
         client.create_order({"name": f"order {n}", "geometry": point(n)})
     sandbox.advance(2 * 86400)
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     panel.start()
     load_all(qtbot, panel)
     canvas = qgis_iface.mapCanvas()
@@ -536,11 +511,11 @@ def test_selection_follows_between_view_and_both_layers(sandbox, make_panel, qtb
     assert panel.selected_order_ids() == []
 
 
-def test_an_order_picked_on_the_map_is_loaded_into_the_list_and_shown(sandbox, make_panel, qtbot):
+def test_an_order_picked_on_the_map_is_loaded_into_the_list_and_shown(sandbox, make_orders_panel, qtbot):
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"far {n:03d}", "geometry": point(n % 40)} for n in range(230)])
     # No retries: a failing page (below) fails at once instead of after the backoff's real seconds.
-    panel = make_panel(sandbox, page_size=50, client_options={"max_retries": 0})
+    panel = make_orders_panel(sandbox, page_size=50, client_options={"max_retries": 0})
     panel.resize(1100, 400)
     panel.start()
     settle(qtbot, panel)
@@ -574,11 +549,11 @@ def test_an_order_picked_on_the_map_is_loaded_into_the_list_and_shown(sandbox, m
     assert len(panel.model.orders) == 200 and panel.selected_order_ids() == [] and not panel.model.loading
 
 
-def test_automatic_refresh_backs_off_and_picks_up_changes(sandbox, make_panel, qtbot):
+def test_automatic_refresh_backs_off_and_picks_up_changes(sandbox, make_orders_panel, qtbot):
     client = make_client(sandbox)
     for n in range(4):
         client.create_order({"name": f"order {n}", "geometry": point(n)})
-    panel = make_panel(sandbox, auto_refresh=True)
+    panel = make_orders_panel(sandbox, auto_refresh=True)
     panel.refresher.interval = AdaptiveInterval(minimum=0.2, maximum=0.8, factor=2)
     panel.start()
     settle(qtbot, panel)
@@ -644,12 +619,12 @@ def assert_map_matches_the_server(panel, client, **filters):
     return orders, captures
 
 
-def test_map_holds_every_matching_order_and_capture_not_only_the_loaded_rows(sandbox, make_panel, qtbot):
+def test_map_holds_every_matching_order_and_capture_not_only_the_loaded_rows(sandbox, make_orders_panel, qtbot):
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"map {'beta' if n % 4 == 0 else 'alpha'} {n:03d}",
                                    "geometry": point(n), "exclusivity_days": n % 3} for n in range(260)])
     sandbox.advance(2 * 86400)
-    panel = make_panel(sandbox, page_size=40)
+    panel = make_orders_panel(sandbox, page_size=40)
     panel.start()
     settle(qtbot, panel)
     assert len(panel.model.orders) == 40 and panel.model.total == 260  # the table pages lazily as before
@@ -685,10 +660,10 @@ def test_map_holds_every_matching_order_and_capture_not_only_the_loaded_rows(san
     assert_map_matches_the_server(panel, client)
 
 
-def test_the_map_load_can_be_stopped_and_a_refresh_completes_it(sandbox, make_panel, qtbot):
+def test_the_map_load_can_be_stopped_and_a_refresh_completes_it(sandbox, make_orders_panel, qtbot):
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"stop {n:03d}", "geometry": point(n)} for n in range(300)])
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     panel.start()
     qtbot.waitUntil(lambda: panel.map_busy() and panel.map_stop_button.isVisible(), timeout=WAIT_MS)
     panel.map_stop_button.click()
@@ -707,7 +682,7 @@ def test_the_map_load_can_be_stopped_and_a_refresh_completes_it(sandbox, make_pa
     assert panel.map_label.text().startswith("Map: 300 orders")
 
 
-def test_every_task_is_named_after_the_plugin_in_qgis_task_list(sandbox, make_panel, qtbot, monkeypatch):
+def test_every_task_is_named_after_the_plugin_in_qgis_task_list(sandbox, make_orders_panel, qtbot, monkeypatch):
     from core.app import orders_background
 
     started = []
@@ -720,7 +695,7 @@ def test_every_task_is_named_after_the_plugin_in_qgis_task_list(sandbox, make_pa
     monkeypatch.setattr(orders_background, "run_in_background", recording)
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": "named task", "geometry": point(5)}])
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     panel.start()
     settle(qtbot, panel)
     panel.refresh_now()
@@ -730,7 +705,7 @@ def test_every_task_is_named_after_the_plugin_in_qgis_task_list(sandbox, make_pa
     assert all(description.startswith("Satellite Tasking: ") for description in started), started
 
 
-def test_timers_that_fire_after_shutdown_start_nothing(sandbox, make_panel, qtbot, monkeypatch):
+def test_timers_that_fire_after_shutdown_start_nothing(sandbox, make_orders_panel, qtbot, monkeypatch):
     from qgis.PyQt.QtCore import QTimer
 
     from core.app import orders_background
@@ -739,7 +714,7 @@ def test_timers_that_fire_after_shutdown_start_nothing(sandbox, make_panel, qtbo
     monkeypatch.setattr(orders_background, "run_in_background",
                         lambda description, *args, **kwargs: started.append(description))
     for entry in ("start", "refresh_now", "apply_filters", "_refresh_table", "_auto_refresh"):
-        panel = make_panel(sandbox)
+        panel = make_orders_panel(sandbox)
         QTimer.singleShot(0, getattr(panel, entry))  # queued before the plugin unloads ...
         panel.shutdown()  # ... and fires after
         qtbot.wait(50)
@@ -747,7 +722,7 @@ def test_timers_that_fire_after_shutdown_start_nothing(sandbox, make_panel, qtbo
 
 
 @pytest.mark.parametrize("kind", ["load", "refresh", "map", "check"])
-def test_a_task_cancelled_in_qgis_task_list_leaves_the_tab_working(sandbox, make_panel, qtbot, monkeypatch, kind):
+def test_a_task_cancelled_in_qgis_task_list_leaves_the_tab_working(sandbox, make_orders_panel, qtbot, monkeypatch, kind):
     from core.app import orders_background
 
     client = make_client(sandbox)
@@ -761,7 +736,7 @@ def test_a_task_cancelled_in_qgis_task_list_leaves_the_tab_working(sandbox, make
         return task
 
     monkeypatch.setattr(orders_background, "run_in_background", recording)
-    panel = make_panel(sandbox, auto_refresh=(kind == "check"))
+    panel = make_orders_panel(sandbox, auto_refresh=(kind == "check"))
     panel.start()
     settle(qtbot, panel)
     assert panel.model.total == 3
@@ -793,10 +768,10 @@ def test_a_task_cancelled_in_qgis_task_list_leaves_the_tab_working(sandbox, make
     assert panel.model.total == 3 and panel.orders_layer.featureCount() == 3
 
 
-def test_after_unload_selecting_in_the_layers_left_in_the_project_calls_no_panel(sandbox, make_panel, qtbot):
+def test_after_unload_selecting_in_the_layers_left_in_the_project_calls_no_panel(sandbox, make_orders_panel, qtbot):
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"left behind {n}", "geometry": point(70 + n)} for n in range(2)])
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     panel.start()
     settle(qtbot, panel)
     calls = []
@@ -817,7 +792,7 @@ def test_after_unload_selecting_in_the_layers_left_in_the_project_calls_no_panel
 
 
 def test_a_locked_auth_database_is_reported_in_the_panel_and_stops_automatic_refresh(
-        sandbox, make_panel, qtbot, qgis_iface):
+        sandbox, make_orders_panel, qtbot, qgis_iface):
     from core.settings import MASTER_PASSWORD_MESSAGE, AuthStorageError
 
     client = make_client(sandbox)
@@ -831,7 +806,7 @@ def test_a_locked_auth_database_is_reported_in_the_panel_and_stops_automatic_ref
             raise AuthStorageError(MASTER_PASSWORD_MESSAGE)
         return TaskingClient(sandbox.tasking_url, sandbox.api_key, timeout=30.0)
 
-    panel = make_panel(sandbox, auto_refresh=True)
+    panel = make_orders_panel(sandbox, auto_refresh=True)
     panel.client_factory = factory
     panel.start()  # no exception escapes into QGIS's error dialog
     settle(qtbot, panel)
@@ -849,10 +824,10 @@ def test_a_locked_auth_database_is_reported_in_the_panel_and_stops_automatic_ref
     assert panel.refresher.timer.isActive()
 
 
-def test_showing_the_dock_again_reloads_only_when_the_account_changed(sandbox, make_panel, qtbot, clean_settings):
+def test_showing_the_dock_again_reloads_only_when_the_account_changed(sandbox, make_orders_panel, qtbot, clean_settings):
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"kept {n}", "geometry": point(100 + n)} for n in range(3)])
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     panel.start()
     settle(qtbot, panel)
     panel.select_orders([panel.model.orders[1].id])
@@ -869,11 +844,11 @@ def test_showing_the_dock_again_reloads_only_when_the_account_changed(sandbox, m
     assert panel.model.total == 3
 
 
-def test_unloading_during_a_load_leaves_nothing_frozen(sandbox, make_panel, qtbot):
+def test_unloading_during_a_load_leaves_nothing_frozen(sandbox, make_orders_panel, qtbot):
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"unload {n}", "geometry": point(130 + n)} for n in range(5)])
     sandbox.fault(path="orders", kind="delay", delay_seconds=0.3, count=20)
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     thresholds = gc.get_threshold()
     panel.start()
     qtbot.waitUntil(lambda: panel.map_busy() and panel.model.loading, timeout=WAIT_MS)  # a load is running
@@ -885,7 +860,7 @@ def test_unloading_during_a_load_leaves_nothing_frozen(sandbox, make_panel, qtbo
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
 
 
-def test_layers_a_stopped_load_opened_are_deleted_not_left_to_the_cycle_collector(sandbox, make_panel, qtbot):
+def test_layers_a_stopped_load_opened_are_deleted_not_left_to_the_cycle_collector(sandbox, make_orders_panel, qtbot):
     """The plugin unloads after the load's task opened the map's layers but before the project took them: those
     layers are deleted on the main thread. Left to the cycle collector they were deleted from whatever thread
     collected, or after QGIS had shut down (a crash on exit)."""
@@ -897,7 +872,7 @@ def test_layers_a_stopped_load_opened_are_deleted_not_left_to_the_cycle_collecto
 
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"stopped {n}", "geometry": point(140 + n)} for n in range(3)])
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox)
     opened = []
     original = orders_mirror.OrdersMirror._plan
 

@@ -14,31 +14,9 @@ from qgis.core import QgsProject
 from core import layer_store
 from core import layers as layer_tools
 from core.app import orders_refresh
-from core.services.planet_tasking.client import TaskingClient
-from tests.integration.order_states import bulk_create, make_client, point, sim_now
-from ui.orders.panel import OrdersPanel
+from tests.integration.order_states import bulk_create, make_client, point
 
 WAIT_MS = 60_000
-
-
-@pytest.fixture
-def make_panel(qgis_app, qgis_iface, qtbot):
-    made = []
-
-    def make(server):
-        panel = OrdersPanel(lambda: TaskingClient(server.tasking_url, server.api_key, timeout=30.0), qgis_iface,
-                            auto_refresh=False, now=lambda: sim_now(server))
-        qtbot.addWidget(panel)
-        panel.show()
-        made.append(panel)
-        return panel
-
-    yield make
-    for panel in made:
-        panel.shutdown()
-        for layer in (panel.orders_layer, panel.captures_layer):
-            if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
-                QgsProject.instance().removeMapLayer(layer.id())
 
 
 def settle(qtbot, panel):
@@ -51,11 +29,11 @@ def gets(sandbox, path):
             if r["method"] == "GET" and r["path"].rstrip("/").endswith(path)]
 
 
-def test_a_refresh_with_nothing_changed_asks_once_per_listing_and_a_change_is_still_found(sandbox, make_panel,
+def test_a_refresh_with_nothing_changed_asks_once_per_listing_and_a_change_is_still_found(sandbox, make_orders_panel,
                                                                                         qtbot):
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"quiet {n}", "geometry": point(200 + n)} for n in range(30)])
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox, size=None)
     panel.start()
     settle(qtbot, panel)
     assert panel.orders_layer.featureCount() == 30
@@ -100,11 +78,11 @@ def test_a_refresh_with_nothing_changed_asks_once_per_listing_and_a_change_is_st
     assert {f["id"]: f["status"] for f in panel.captures_layer.getFeatures()} == served
 
 
-def test_a_capture_changed_without_its_order_is_still_not_missed(sandbox, make_panel, qtbot):
+def test_a_capture_changed_without_its_order_is_still_not_missed(sandbox, make_orders_panel, qtbot):
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"capture {n}", "geometry": point(240 + n)} for n in range(10)])
     sandbox.advance(3 * 86400)
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox, size=None)
     panel.start()
     settle(qtbot, panel)
     published = next((f["id"] for f in panel.captures_layer.getFeatures() if f["status"] == "PUBLISHED"), None)
@@ -116,7 +94,7 @@ def test_a_capture_changed_without_its_order_is_still_not_missed(sandbox, make_p
     assert {f["id"]: f["assessment"] for f in panel.captures_layer.getFeatures()}[published] == "INVALID"
 
 
-def test_the_map_layers_are_opened_by_its_task_and_loads_leave_the_collector_alone(sandbox, make_panel, qtbot,
+def test_the_map_layers_are_opened_by_its_task_and_loads_leave_the_collector_alone(sandbox, make_orders_panel, qtbot,
                                                                                   monkeypatch):
     client = make_client(sandbox)
     bulk_create(sandbox, client, [{"name": f"opened {n}", "geometry": point(260 + n)} for n in range(5)])
@@ -126,7 +104,7 @@ def test_the_map_layers_are_opened_by_its_task_and_loads_leave_the_collector_alo
                         lambda *args, **kwargs: (opened_on.append(threading.current_thread()),
                                                  real_open(*args, **kwargs))[1])
     thresholds = gc.get_threshold()
-    panel = make_panel(sandbox)
+    panel = make_orders_panel(sandbox, size=None)
     panel.start()
     frozen = []
     qtbot.waitUntil(lambda: frozen.append(gc.get_freeze_count()) or not panel.busy(), timeout=WAIT_MS)
