@@ -1,4 +1,4 @@
-"""Pieces the New order tab's groups share: styles, UTC date-times, and each field's error label."""
+"""Pieces the New order tab's groups share: styles, UTC date-times, each field's error label, the scrolling body."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List
 
 from qgis.PyQt.QtCore import QDateTime, Qt
-from qgis.PyQt.QtWidgets import QDateTimeEdit, QLabel, QWidget
+from qgis.PyQt.QtWidgets import QDateTimeEdit, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ...core.services.planet_tasking.forms import GENERAL
 
@@ -31,6 +31,23 @@ FIELD_ROWS = {
     "imaging_window": "imaging_window",
     GENERAL: GENERAL,
 }
+
+
+def scrolling_body(panel: QWidget, scroll_name: str) -> QWidget:
+    """The widget an order panel lays its groups out in, inside a frameless scroll area that fills `panel`
+    (named `scroll_name`): fields shrink to a narrow dock, and below their minimum a scroll bar beats cutting
+    them off. Planet's New order tab and UP42's order panel are built on it."""
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(0, 0, 0, 0)
+    scroll = QScrollArea(panel)
+    scroll.setObjectName(scroll_name)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    outer.addWidget(scroll)
+    body = QWidget(scroll)
+    scroll.setWidget(body)
+    return body
 
 
 def qdatetime(value: datetime) -> QDateTime:

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt, QTimer, pyqtSignal
-from qgis.PyQt.QtWidgets import QFrame, QGroupBox, QLabel, QMessageBox, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QGroupBox, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from ...core import layers, names, settings
 from ...core.aoi import DEFAULT_MAX_SQKM, Aoi
@@ -22,7 +22,7 @@ from ...core.services.planet_tasking.forms import ASSURED, GENERAL, OrderForm
 from ...core.tasks import ApiTask, run_in_background
 from ..shared.map_tools import FootprintPreview
 from .aoi_group import AoiGroup
-from .fields import MUTED_STYLE, FieldErrors
+from .fields import MUTED_STYLE, FieldErrors, scrolling_body
 from .options_group import OptionsGroup
 from .texts import confirmation_text, pricing_lines
 from .windows_group import WindowsGroup
@@ -83,18 +83,8 @@ class NewOrderPanel(QWidget):
     # -- layout --------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea(self)
-        scroll.setObjectName("newOrderScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        # Fields shrink to a narrow dock; below their minimum a scroll bar beats cutting them off.
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        outer.addWidget(scroll)
-        self.body = body = QWidget(scroll)
+        self.body = body = scrolling_body(self, "newOrderScroll")
         body.setObjectName("newOrderBody")
-        scroll.setWidget(body)
         layout = QVBoxLayout(body)
         self.errors = FieldErrors()
         self.error_labels = self.errors.labels

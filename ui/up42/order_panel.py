@@ -11,13 +11,11 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -37,7 +35,7 @@ from ...core.errors import OrderCreationUncertain, ValidationError
 from ...core.services import registry
 from ...core.services.base import ServiceDescriptor
 from ..new_order.aoi_group import AoiGroup
-from ..new_order.fields import ERROR_STYLE, MUTED_STYLE, FieldErrors
+from ..new_order.fields import ERROR_STYLE, MUTED_STYLE, FieldErrors, scrolling_body
 from ..shared.schema_form import SchemaForm
 
 LOADING_PRODUCTS = "Reading the tasking products…"
@@ -76,16 +74,7 @@ class SchemaOrderPanel(QWidget):
     # -- layout --------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea(self)
-        scroll.setObjectName("schemaOrderScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        outer.addWidget(scroll)
-        body = QWidget(scroll)
-        scroll.setWidget(body)
+        body = scrolling_body(self, "schemaOrderScroll")
         layout = QVBoxLayout(body)
         self.errors = FieldErrors()
         self.aoi_group = AoiGroup(self.iface, self.errors, body, DEFAULT_MAX_SQKM)
