@@ -10,6 +10,7 @@ import math
 import uuid
 import weakref
 from functools import partial
+from operator import itemgetter
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qsl
 
@@ -80,6 +81,15 @@ class Query:
         if not low <= value <= high:
             raise problem(400, "Bad Request", f"{name}: must be from {low} to {high}")
         return value
+
+
+Check = Callable[[dict], bool]
+
+
+def _one_of_checks(*filters: Tuple[Callable[[dict], Any], Sequence[Any]]) -> List[Check]:
+    """A check for each list filter the query gave (a record's value, the values asked for): the record's value
+    must be one of them; a filter not given checks nothing. The orders and the decision lists filter alike."""
+    return [(lambda o, value=value, wanted=wanted: value(o) in wanted) for value, wanted in filters if wanted]
 
 
 def paged(items: List[dict], query: Query, sortable: Sequence[str], default_sort: str) -> Dict[str, Any]:
@@ -218,17 +228,10 @@ class Up42Api:
         workspaces = q.values("workspaceId")
         name = (q.one("displayName") or "").lower()
         tags = q.values("tags")
-        checks: List[Callable[[dict], bool]] = []
-        if statuses:
-            checks.append(lambda o: o["status"] in statuses)
-        if sub_statuses:
-            checks.append(lambda o: o["orderDetails"]["subStatus"] in sub_statuses)
-        if types:
-            checks.append(lambda o: o["type"] in types)
-        if ids:
-            checks.append(lambda o: o["id"] in ids)
-        if workspaces:
-            checks.append(lambda o: o["workspaceId"] in workspaces)
+        checks = _one_of_checks((itemgetter("status"), statuses),
+                               (lambda o: o["orderDetails"]["subStatus"], sub_statuses),
+                               (itemgetter("type"), types), (itemgetter("id"), ids),
+                               (itemgetter("workspaceId"), workspaces))
         if name:
             checks.append(lambda o: name in o["displayName"].lower())
         if tags:
@@ -248,15 +251,8 @@ class Up42Api:
             self._allow(method, "GET")
             chosen = q.choices("decision", decisions)
             ids, order_ids, workspaces = q.uuids("id"), q.uuids("orderId"), q.values("workspaceId")
-            checks: List[Callable[[dict], bool]] = []
-            if chosen:
-                checks.append(lambda o: o["decision"] in chosen)
-            if ids:
-                checks.append(lambda o: o["id"] in ids)
-            if order_ids:
-                checks.append(lambda o: o["orderId"] in order_ids)
-            if workspaces:
-                checks.append(lambda o: o["workspaceId"] in workspaces)
+            checks = _one_of_checks((itemgetter("decision"), chosen), (itemgetter("id"), ids),
+                                   (itemgetter("orderId"), order_ids), (itemgetter("workspaceId"), workspaces))
             return 200, paged(self._mine(kind, account, checks), q, sortable, "createdAt,desc"), {}
         if len(rest) != 1:
             raise problem(404, "Not Found", "No such endpoint.")
