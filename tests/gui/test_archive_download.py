@@ -5,7 +5,6 @@ downloaded, and the orders that cannot be downloaded said why."""
 from __future__ import annotations
 
 import errno
-import time
 
 import pytest
 import requests
@@ -18,6 +17,7 @@ from core.services.planet_orders.models import ArchiveOrder
 from core.services.planet_tasking.client import TaskingClient
 from core.tasks import active_tasks
 from tests.integration.order_states import sim_now
+from tests.integration.planet_orders.helpers import ThrottledSession
 from ui.orders import panel as panel_module
 from ui.orders.archive_details import download_verdict
 from ui.orders.panel import OrdersPanel, download_error_text
@@ -27,23 +27,6 @@ pytestmark = pytest.mark.usefixtures("no_leftover_tasks", "clean_settings")
 WAIT_MS = 60_000
 ITEM_A = "20220304_093300_37_2430"
 FAILING = "20220628_101531_25_2262_failing"
-
-
-class ThrottledSession(requests.Session):
-    """A session whose downloads arrive slowly (a slow line), so a test can stop one half way."""
-
-    def get(self, url, **kwargs):
-        response = super().get(url, **kwargs)
-        if kwargs.get("stream"):
-            chunks = response.iter_content
-
-            def slow(size=1, decode_unicode=False):
-                for chunk in chunks(min(size, 64 << 10), decode_unicode):
-                    time.sleep(0.05)
-                    yield chunk
-
-            response.iter_content = slow
-        return response
 
 
 def orders_client(sandbox, **kwargs):

@@ -5,7 +5,6 @@ sends nothing."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,10 +13,9 @@ from qgis.core import QgsFeature, QgsGeometry, QgsProject, QgsRasterLayer, QgsRe
 
 from core import settings
 from core.services.planet_tasking.layers import create_captures_layer
+from tests.integration.planet_orders.helpers import published_tasking_order
 from tests.processing.test_price_and_load import RecordingFeedback, run, run_failing
-from tests.sandbox.helpers import advance_until
 
-CHAMONIX = [6.86, 45.92]
 JOURNAL = ".satellite_tasking_archive_orders.json"
 
 
@@ -34,11 +32,7 @@ def archive(tasking):
 def published(archive, factory):
     """A tasking order at Chamonix imaged and published on the sandbox's clock: (order, its captures)."""
     client = factory()
-    start = datetime.now(timezone.utc) + timedelta(hours=2)
-    order = client.create_order({"name": "to archive", "geometry": {"type": "Point", "coordinates": CHAMONIX},
-                                 "start_time": start, "end_time": start + timedelta(days=14)})
-    assert advance_until(archive, lambda: any(c.status == "PUBLISHED" for c in client.iter_captures(order.id)),
-                         step=900)
+    order = published_tasking_order(archive, client)
     return client.get_order(order.id), list(client.iter_captures(order.id))
 
 

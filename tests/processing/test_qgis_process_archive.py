@@ -9,23 +9,17 @@ import pytest
 from qgis.core import QgsCoordinateTransformContext, QgsRasterLayer, QgsVectorFileWriter, QgsVectorLayer
 
 from core.services.planet_tasking.layers import create_captures_layer
-from tests.processing.test_archive_imagery import CHAMONIX, archive_posts
+from tests.integration.planet_orders.helpers import published_tasking_order
+from tests.processing.test_archive_imagery import archive_posts
 from tests.processing.test_qgis_process import BINARY, json_answer, profile, qgis_process  # noqa: F401 - a fixture
-from tests.sandbox.helpers import advance_until
 
 pytestmark = pytest.mark.skipif(BINARY is None, reason="qgis_process is not installed")
 
 
 def test_qgis_process_orders_a_published_capture_file_once_and_leaves_its_clipped_imagery(profile, sandbox,  # noqa: F811
                                                                                           factory, tmp_path):
-    from datetime import datetime, timedelta, timezone
-
     client = factory()
-    start = datetime.now(timezone.utc) + timedelta(hours=2)
-    order = client.create_order({"name": "headless archive", "geometry": {"type": "Point", "coordinates": CHAMONIX},
-                                 "start_time": start, "end_time": start + timedelta(days=14)})
-    assert advance_until(sandbox, lambda: any(c.status == "PUBLISHED" for c in client.iter_captures(order.id)),
-                         step=900)
+    order = published_tasking_order(sandbox, client, "headless archive")
     captures = list(client.iter_captures(order.id))
     source = tmp_path / "captures.gpkg"
     options = QgsVectorFileWriter.SaveVectorOptions()
@@ -64,14 +58,9 @@ def test_a_qgis_process_killed_while_following_the_order_is_followed_by_the_reru
     import signal
     import subprocess
     import time
-    from datetime import datetime, timedelta, timezone
 
     client = factory()
-    start = datetime.now(timezone.utc) + timedelta(hours=2)
-    order = client.create_order({"name": "killed archive", "geometry": {"type": "Point", "coordinates": CHAMONIX},
-                                 "start_time": start, "end_time": start + timedelta(days=14)})
-    assert advance_until(sandbox, lambda: any(c.status == "PUBLISHED" for c in client.iter_captures(order.id)),
-                         step=900)
+    order = published_tasking_order(sandbox, client, "killed archive")
     strip = next(c.strip_id for c in client.iter_captures(order.id) if c.status == "PUBLISHED")
     folder = tmp_path / "imagery"
     arguments = ["run", "satellite_tasking:order_archive_imagery", "--", f"ITEM_IDS={strip}",

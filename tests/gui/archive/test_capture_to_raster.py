@@ -3,7 +3,6 @@ the dock's Order imagery dialog, arrives as its raster clipped to the tasking AO
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,23 +11,18 @@ from qgis.PyQt.QtCore import QCoreApplication, QEvent
 
 from core import settings
 from core.services.planet_tasking.layers import create_captures_layer, create_orders_layer
-from tests.sandbox.helpers import advance_until
+from tests.integration.planet_orders.helpers import published_tasking_order
 from ui.archive.dialog import CLIP_TASKING
 from ui.archive.sources import geometry_from_geojson
 
 pytestmark = pytest.mark.usefixtures("clean_settings", "no_leftover_tasks")
-CHAMONIX = [6.86, 45.92]
 
 
 @pytest.fixture
 def published_capture(sandbox, factory):
     """A tasking order at Chamonix imaged and published on the sandbox's clock: (order, its captures)."""
     tasking = factory()
-    start = datetime.now(timezone.utc) + timedelta(hours=2)
-    order = tasking.create_order({"name": "to archive", "geometry": {"type": "Point", "coordinates": CHAMONIX},
-                                  "start_time": start, "end_time": start + timedelta(days=14)})
-    assert advance_until(sandbox, lambda: any(c.status == "PUBLISHED" for c in tasking.iter_captures(order.id)),
-                         step=900)
+    order = published_tasking_order(sandbox, tasking)
     return tasking.get_order(order.id), list(tasking.iter_captures(order.id))
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta, timezone
-
 import pytest
 import requests
 from qgis.core import QgsGeometry, QgsLayerTreeGroup, QgsMultiBandColorRenderer, QgsRectangle, QgsVectorLayer
@@ -16,7 +13,7 @@ from core.errors import OrderCreationUncertain, ValidationError
 from core.services.planet_orders.client import OrdersClient
 from core.services.planet_orders.forms import capture_item_ids, clip_geojson, scenes_request
 from core.services.planet_orders.models import OrderRequest
-from tests.sandbox.helpers import advance_until
+from tests.integration.planet_orders.helpers import ThrottledSession, published_tasking_order
 
 ITEM_A = "20220304_093300_37_2430"
 TIMEOUT_MS = 60000
@@ -38,23 +35,6 @@ class Recorder:
 
     def stages(self):
         return [args[0] for name, args in self.seen if name == "stage"]
-
-
-class ThrottledSession(requests.Session):
-    """A session whose downloads arrive slowly (a slow line), so a test can stop one half way."""
-
-    def get(self, url, **kwargs):
-        response = super().get(url, **kwargs)
-        if kwargs.get("stream"):
-            chunks = response.iter_content
-
-            def slow(size=1, decode_unicode=False):
-                for chunk in chunks(min(size, 64 << 10), decode_unicode):
-                    time.sleep(0.05)
-                    yield chunk
-
-            response.iter_content = slow
-        return response
 
 
 @pytest.fixture
@@ -90,11 +70,7 @@ def _creates(sandbox):
 
 def _published_capture(sandbox, factory):
     tasking = factory()
-    start = datetime.now(timezone.utc) + timedelta(hours=2)
-    order = tasking.create_order({"name": "to archive", "geometry": {"type": "Point", "coordinates": [6.86, 45.92]},
-                                  "start_time": start, "end_time": start + timedelta(days=14)})
-    assert advance_until(sandbox, lambda: any(c.status == "PUBLISHED" for c in tasking.iter_captures(order.id)),
-                         step=900)
+    order = published_tasking_order(sandbox, tasking)
     return next(c for c in tasking.iter_captures(order.id) if c.status == "PUBLISHED")
 
 
