@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from qgis.core import (
     QgsFeature,
@@ -82,6 +82,15 @@ def _result_fields() -> QgsFields:
     return fields
 
 
+def _result_sink(algorithm: Any, parameters: Dict[str, Any], context: Any) -> Tuple[QgsFields, Any, str]:
+    """The results table both order actions write (one row an order, no geometry): its fields, sink and id."""
+    fields = _result_fields()
+    sink, sink_id = algorithm.parameterAsSink(parameters, OUTPUT, context, fields, QgsWkbTypes.Type.NoGeometry)
+    if sink is None:
+        raise QgsProcessingException(algorithm.invalidSinkError(parameters, OUTPUT))
+    return fields, sink, sink_id
+
+
 def _row(fields: QgsFields, order_id: str, name: Optional[str], result: str, reason: Optional[str] = None,
          cost: Optional[float] = None) -> QgsFeature:
     feature = QgsFeature(fields)
@@ -123,10 +132,7 @@ class CancelOrdersAlgorithm(TaskingAlgorithm):
     def processAlgorithm(self, parameters: Dict[str, Any], context: Any, feedback: Any) -> Dict[str, Any]:  # noqa: N802
         ids = _order_ids(self, parameters, context)
         accept = self.parameterAsBoolean(parameters, ACCEPT_CHARGE, context)
-        fields = _result_fields()
-        sink, sink_id = self.parameterAsSink(parameters, OUTPUT, context, fields, QgsWkbTypes.Type.NoGeometry)
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, OUTPUT))
+        fields, sink, sink_id = _result_sink(self, parameters, context)
         try:
             orders, unknown = _read_orders(self.client, ids, feedback)
             allowed, refused = cancellable(orders, datetime.now(timezone.utc))
@@ -191,10 +197,7 @@ class EditOrdersAlgorithm(TaskingAlgorithm):
         if not changes:
             raise QgsProcessingException("Nothing to change: give a new name, start time or end time.")
         ids = _order_ids(self, parameters, context)
-        fields = _result_fields()
-        sink, sink_id = self.parameterAsSink(parameters, OUTPUT, context, fields, QgsWkbTypes.Type.NoGeometry)
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, OUTPUT))
+        fields, sink, sink_id = _result_sink(self, parameters, context)
         edited = 0
         try:
             orders, unknown = _read_orders(self.client, ids, feedback)
