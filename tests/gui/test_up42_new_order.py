@@ -16,6 +16,7 @@ from tests.sandbox.up42.helpers import DOC_EXAMPLE, PLEIADES, iso
 from ui.up42.order_panel import SchemaOrderPanel
 
 from .canvas_input import BERLIN, WGS84, click, pixel, release_canvas, show_canvas_around
+from .confirmations import Confirmations
 
 WAIT_MS = 20_000
 ORDER_PATHS = ("/v2/orders", "/v2/orders/estimate")
@@ -37,18 +38,6 @@ def up42_settings(clean_settings, sandbox):
 def canvas(qgis_canvas, qgis_parent):
     yield show_canvas_around(qgis_canvas, qgis_parent)
     release_canvas(qgis_canvas, qgis_parent)
-
-
-class Confirmations:
-    """Stands in for the confirmation dialog: records what it was shown and answers `answer`."""
-
-    def __init__(self):
-        self.texts = []
-        self.answer = True
-
-    def __call__(self, title, text):
-        self.texts.append(text)
-        return self.answer
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from ui.dock import TaskingDock
 from ui.new_order.panel import NewOrderPanel
 
 from ..canvas_input import BERLIN, WGS84, click, offset, pixel, release_canvas, show_canvas_around, to_canvas_crs
+from ..confirmations import Confirmations
 
 WAIT_MS = 20_000
 
@@ -47,18 +48,6 @@ def click_at(canvas, lon_lat, button=Qt.MouseButton.LeftButton) -> None:
 
 
 # --- panel --------------------------------------------------------------------------------------------
-
-
-class Confirmations:
-    """Stands in for the confirmation dialog: records what it was shown and answers `answer`."""
-
-    def __init__(self):
-        self.texts = []
-        self.answer = True
-
-    def __call__(self, title, text):
-        self.texts.append(text)
-        return self.answer
 
 
 @pytest.fixture
