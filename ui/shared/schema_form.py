@@ -439,12 +439,6 @@ class ChoiceEditor(Editor):
             editor.reset()
         self.chooser.setCurrentIndex(0)
 
-    def reset(self) -> None:
-        if self.field.has_default:
-            self.set_value(self.field.default)
-        else:
-            self.set_value(UNSET)
-
     def problems(self) -> Dict[str, str]:
         chosen = self.chosen
         return chosen.problems() if chosen is not None else {}
