@@ -473,6 +473,10 @@ def may_still_be_running(error: ApiError) -> bool:
 
 
 Listed = TypeVar("Listed")
+# How long a create that timed out is looked for (wall clock) before the plugin says it cannot tell: long
+# enough for a busy service to finish a queued POST, short enough for a user waiting on a task. Both Planet
+# clients wait this long.
+LOOKUP_PATIENCE = 300.0
 
 
 def created_by_lost_create(look_up: Callable[[], List[Listed]], order: str, matched_by: str) -> Optional[Listed]:

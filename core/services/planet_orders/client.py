@@ -27,7 +27,7 @@ from ...errors import (
     ServiceError,
     ValidationError,
 )
-from ...http import HttpTransport, created_by_lost_create, may_still_be_running
+from ...http import LOOKUP_PATIENCE, HttpTransport, created_by_lost_create, may_still_be_running
 from ...log import RedactingFilter, get_logger
 from ...polling import poll_until
 from .models import ArchiveOrder, OrderRequest, OrderResult
@@ -37,7 +37,6 @@ LOGGER.addFilter(RedactingFilter())
 
 DEFAULT_BASE_URL = "https://api.planet.com/compute/ops/"
 SERVICE = "The Planet orders service"
-LOOKUP_PATIENCE = 300.0
 CHUNK = 256 << 10  # bytes read per step of a download: memory stays flat whatever the file's size, and a
 # cut connection loses at most this much of what had arrived (urllib3 2 drops a chunk it could not fill)
 MAX_LINK_REFRESHES = 3  # fresh links asked for per file before an expired link is reported

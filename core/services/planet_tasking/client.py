@@ -21,7 +21,13 @@ from ...errors import (
     OrderCreationUncertain,
     ValidationError,
 )
-from ...http import HttpTransport, created_by_lost_create, geometries_match, may_still_be_running
+from ...http import (
+    LOOKUP_PATIENCE,
+    HttpTransport,
+    created_by_lost_create,
+    geometries_match,
+    may_still_be_running,
+)
 from ...log import RedactingFilter, get_logger
 from ...polling import completed_share, poll_until
 from .models import (
@@ -42,9 +48,6 @@ LOGGER = get_logger("planet_tasking")
 LOGGER.addFilter(RedactingFilter())
 
 DEFAULT_BASE_URL = "https://api.planet.com/tasking/v2/"
-# How long a create that timed out is looked for (wall clock) before the plugin says it cannot tell:
-# long enough for a busy service to finish a queued POST, short enough for a user waiting on a task.
-LOOKUP_PATIENCE = 300.0
 MAX_BULK_PAYLOADS = 1000  # planet-tasking-bulk.txt: "up to 1000 Tasking Orders ... in a single request"
 BULK_OPERATIONS = ("CREATE", "EDIT", "CANCEL")
 # Imaging-window searches take "up to 5 minutes" (planet-assured-tasking.txt); progress is scaled to it.
