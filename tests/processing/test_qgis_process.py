@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,6 +48,32 @@ def profile(tmp_path, sandbox):
 
 def qgis_process(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([BINARY, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+@contextmanager
+def clock_running(sandbox):
+    """The sandbox's clock at a simulated hour a second while qgis_process waits in real time; frozen again after."""
+    sandbox.control("POST", "clock", {"speed": 3600})
+    try:
+        yield
+    finally:
+        sandbox.control("POST", "clock", {"speed": 0})
+
+
+def killed_while_following(command: list, env: dict, sent, nothing_sent: str) -> subprocess.Popen:
+    """`command` started with `env` and killed (SIGKILL) a second after `sent()` says its request reached the
+    sandbox, so that it dies following it; the killed process. Fails with `nothing_sent` if the request never came."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not sent() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+        assert sent(), process.communicate(timeout=30)[0] if process.poll() is not None else nothing_sent
+        time.sleep(1.0)  # following it now
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    return process
 
 
 def json_answer(stdout: str) -> dict:
@@ -104,9 +133,6 @@ def sites_geojson(path: Path, count: int) -> None:
 
 def test_a_qgis_process_killed_mid_run_is_resumed_by_the_next_run_without_losing_or_doubling(profile, sandbox,
                                                                                              tmp_path):
-    import signal
-    import time
-
     from tests.integration.order_states import make_client
 
     source = tmp_path / "sites.geojson"
@@ -114,24 +140,12 @@ def test_a_qgis_process_killed_mid_run_is_resumed_by_the_next_run_without_losing
     arguments = [BINARY, "run", "satellite_tasking:create_orders_from_layer", "--", f"INPUT={source}",
                  "NAME=\"site\""]
     sandbox.reset()  # the clock stands still: the bulk is received but never finishes while the first run waits
-    first = subprocess.Popen(arguments + [f"OUTPUT={tmp_path / 'first.geojson'}"], env=profile,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not bulk_posts(sandbox) and time.monotonic() < deadline and first.poll() is None:
-            time.sleep(0.2)
-        assert bulk_posts(sandbox), first.communicate(timeout=30)[0] if first.poll() is not None else "no bulk sent"
-        time.sleep(1.0)  # following the bulk now
-        first.send_signal(signal.SIGKILL)
-    finally:
-        first.wait(timeout=30)
+    first = killed_while_following(arguments + [f"OUTPUT={tmp_path / 'first.geojson'}"], profile,
+                                   lambda: bulk_posts(sandbox), "no bulk sent")
     assert first.returncode == -signal.SIGKILL
 
-    sandbox.control("POST", "clock", {"speed": 3600})
-    try:
+    with clock_running(sandbox):
         second = qgis_process(profile, "--json", *arguments[1:], f"OUTPUT={tmp_path / 'second.geojson'}")
-    finally:
-        sandbox.control("POST", "clock", {"speed": 0})
     assert second.returncode == 0, second.stdout + second.stderr
     assert len(bulk_posts(sandbox)) == 1  # the killed run's bulk was followed, never sent again
     orders = [o for o in make_client(sandbox).iter_orders(page_size=100) if (o.name or "").startswith("killed ")]
@@ -167,11 +181,8 @@ def test_every_other_algorithm_runs_in_qgis_process(profile, sandbox, tmp_path):
 
     sites = tmp_path / "sites.geojson"
     sites_geojson(sites, 1)
-    sandbox.control("POST", "clock", {"speed": 3600})  # the search runs while qgis_process polls it
-    try:
+    with clock_running(sandbox):  # the search runs while qgis_process polls it
         windows = run_json("search_windows", f"INPUT={sites}", f"OUTPUT={tmp_path / 'windows.geojson'}")
-    finally:
-        sandbox.control("POST", "clock", {"speed": 0})
     assert windows["WINDOWS"] > 0
     assert QgsVectorLayer(str(tmp_path / "windows.geojson"), "w", "ogr").featureCount() == windows["WINDOWS"]
 

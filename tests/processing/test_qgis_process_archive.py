@@ -11,7 +11,14 @@ from qgis.core import QgsCoordinateTransformContext, QgsRasterLayer, QgsVectorFi
 from core.services.planet_tasking.layers import create_captures_layer
 from tests.integration.planet_orders.helpers import published_tasking_order
 from tests.processing.test_archive_imagery import archive_posts
-from tests.processing.test_qgis_process import BINARY, json_answer, profile, qgis_process  # noqa: F401 - a fixture
+from tests.processing.test_qgis_process import (  # noqa: F401 - profile: a fixture
+    BINARY,
+    clock_running,
+    json_answer,
+    killed_while_following,
+    profile,
+    qgis_process,
+)
 
 pytestmark = pytest.mark.skipif(BINARY is None, reason="qgis_process is not installed")
 
@@ -34,12 +41,9 @@ def test_qgis_process_orders_a_published_capture_file_once_and_leaves_its_clippe
     folder = tmp_path / "imagery"
     arguments = ["--json", "run", "satellite_tasking:order_archive_imagery", "--", f"CAPTURES={source}", "CLIP=1",
                  "PRODUCT_BUNDLE=visual", f"OUTPUT_FOLDER={folder}"]
-    sandbox.control("POST", "clock", {"speed": 3600})  # the order runs while qgis_process follows it
-    try:
+    with clock_running(sandbox):  # the order runs while qgis_process follows it
         first = qgis_process(profile, *arguments)
         second = qgis_process(profile, *arguments)
-    finally:
-        sandbox.control("POST", "clock", {"speed": 0})
     assert first.returncode == 0, first.stdout + first.stderr
     assert second.returncode == 0, second.stdout + second.stderr
     results, again = json_answer(first.stdout)["results"], json_answer(second.stdout)["results"]
@@ -56,8 +60,6 @@ def test_qgis_process_orders_a_published_capture_file_once_and_leaves_its_clippe
 def test_a_qgis_process_killed_while_following_the_order_is_followed_by_the_rerun_not_ordered_again(
         profile, sandbox, factory, tmp_path):  # noqa: F811 - the profile fixture
     import signal
-    import subprocess
-    import time
 
     client = factory()
     order = published_tasking_order(sandbox, client, "killed archive")
@@ -66,24 +68,11 @@ def test_a_qgis_process_killed_while_following_the_order_is_followed_by_the_reru
     arguments = ["run", "satellite_tasking:order_archive_imagery", "--", f"ITEM_IDS={strip}",
                  f"OUTPUT_FOLDER={folder}"]
     # The clock stands still: the order stays queued while the first run follows it.
-    first = subprocess.Popen([BINARY, *arguments], env=profile, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not archive_posts(sandbox) and time.monotonic() < deadline and first.poll() is None:
-            time.sleep(0.2)
-        assert archive_posts(sandbox), first.communicate(timeout=30)[0] if first.poll() is not None else "not sent"
-        time.sleep(1.0)  # following the order now
-        first.send_signal(signal.SIGKILL)
-    finally:
-        first.wait(timeout=30)
+    first = killed_while_following([BINARY, *arguments], profile, lambda: archive_posts(sandbox), "not sent")
     assert first.returncode == -signal.SIGKILL and not list(folder.rglob("*.tif"))
 
-    sandbox.control("POST", "clock", {"speed": 3600})
-    try:
+    with clock_running(sandbox):
         second = qgis_process(profile, "--json", *arguments)
-    finally:
-        sandbox.control("POST", "clock", {"speed": 0})
     assert second.returncode == 0, second.stdout + second.stderr
     assert len(archive_posts(sandbox)) == 1
     results = json_answer(second.stdout)["results"]
