@@ -378,6 +378,15 @@ def parse_retry_after(value: Optional[str], now: Optional[datetime] = None) -> O
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
+def path_id(value: Any, what: str = "an id") -> str:
+    """An id as one segment of a request's path, quoted (a "/" in it cannot reach another endpoint); ValueError
+    naming `what` for no id at all (None, empty or blank), before anything is sent. Every client's rule."""
+    text = "" if value is None else str(value)
+    if not text.strip():
+        raise ValueError(f"{what} is needed")
+    return quote(text, safe="")
+
+
 def parse_time(value: Any) -> Optional[datetime]:
     """ISO 8601 text from a service's JSON ("...Z" or with an offset) -> an aware UTC datetime; None stays None.
     The one reading of the services' times (Planet Tasking's and UP42's models both use it)."""

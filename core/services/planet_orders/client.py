@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Union
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -27,7 +27,7 @@ from ...errors import (
     ServiceError,
     ValidationError,
 )
-from ...http import LOOKUP_PATIENCE, HttpTransport, created_by_lost_create, may_still_be_running
+from ...http import LOOKUP_PATIENCE, HttpTransport, created_by_lost_create, may_still_be_running, path_id
 from ...log import RedactingFilter, get_logger
 from ...polling import poll_until
 from .models import ArchiveOrder, OrderRequest, OrderResult
@@ -125,12 +125,6 @@ def _retyped(error: ApiError) -> ApiError:
         error.message = f"{error.message.split(' The service said:')[0]} The service said: {said}"
     error.args = (error.message,)
     return error
-
-
-def _path_id(value: str) -> str:
-    if not str(value).strip():
-        raise ValueError("an order id is needed")
-    return quote(str(value), safe="")
 
 
 DIGESTS = ("sha256", "md5")  # the manifest's digests a download is checked against, one per file
@@ -240,7 +234,7 @@ class OrdersClient:
 
     def get_order(self, order_id: str) -> ArchiveOrder:
         """The order as it is now, with fresh download links once finished (GET orders/v2/{id})."""
-        return ArchiveOrder.from_json(self._request("GET", f"orders/v2/{_path_id(order_id)}").data)
+        return ArchiveOrder.from_json(self._request("GET", f"orders/v2/{path_id(order_id, 'an order id')}").data)
 
     def iter_orders(self, *, state: Union[str, List[str], None] = None, source_type: Optional[str] = None,
                     created_on: Optional[str] = None, last_modified: Optional[str] = None,
@@ -291,7 +285,7 @@ class OrdersClient:
         PUT is retried by the transport; a retry of a cancel that was done but whose answer was lost
         is refused as "it is cancelled", which is what was asked, so it is read and returned."""
         try:
-            return ArchiveOrder.from_json(self._request("PUT", f"orders/v2/{_path_id(order_id)}").data)
+            return ArchiveOrder.from_json(self._request("PUT", f"orders/v2/{path_id(order_id, 'an order id')}").data)
         except OrderNotCancellable:
             current = self.get_order(order_id)
             if current.state == "cancelled":

@@ -6,7 +6,7 @@ import time
 import uuid
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Union
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
@@ -27,6 +27,7 @@ from ...http import (
     created_by_lost_create,
     geometries_match,
     may_still_be_running,
+    path_id,
 )
 from ...log import RedactingFilter, get_logger
 from ...polling import completed_share, poll_until
@@ -140,12 +141,6 @@ def _with_id(fields: Union[str, Sequence[str]]) -> str:
 def same_geometry(a: Any, b: Any, tolerance: float = 1e-5) -> bool:
     """Whether two GeoJSON geometries are the same shape, allowing the service's rounding (~1 m)."""
     return geometries_match(a, b, tolerance)
-
-
-def _path_id(value: str) -> str:
-    if not str(value).strip():
-        raise ValueError("an id is needed")
-    return quote(str(value), safe="")
 
 
 def _parsed_one_by_one(results: List[Any], parse: Callable[[dict], Any]) -> Iterator[Any]:
@@ -362,7 +357,7 @@ class TaskingClient:
         return True
 
     def get_order(self, order_id: str) -> Order:
-        return Order.from_json(self.transport.get(f"orders/{_path_id(order_id)}/"))
+        return Order.from_json(self.transport.get(f"orders/{path_id(order_id)}/"))
 
     @staticmethod
     def _listing_params(limit: Optional[int], offset: Optional[int], fields: Any, ordering: Any,
@@ -425,7 +420,7 @@ class TaskingClient:
         if not body:
             raise ValueError("nothing to change: give a name, start_time, end_time or rank")
         # PUT sets the fields to absolute values, so sending it twice leaves the same order: safe to retry.
-        data = self.transport.request("PUT", f"orders/{_path_id(order_id)}/", json_body=body).data
+        data = self.transport.request("PUT", f"orders/{path_id(order_id)}/", json_body=body).data
         return OrderEdit.from_json(data or {})
 
     def cancel_order(self, order_id: str, *, accept_cancellation_charge: bool = False) -> None:
@@ -435,7 +430,7 @@ class TaskingClient:
         `accept_cancellation_charge` was not set. A cancel whose answer was lost is checked by reading
         the order before it is sent again: a second DELETE of a cancelled order would be refused.
         """
-        path = f"orders/{_path_id(order_id)}/"
+        path = f"orders/{path_id(order_id)}/"
         params = {"accept_cancellation_charge": "true"} if accept_cancellation_charge else None
         attempt = 0
         while True:
@@ -470,7 +465,7 @@ class TaskingClient:
 
     def order_pricing(self, order_id: str) -> Pricing:
         """How an existing order's quota cost is made up (GET /orders/{id}/pricing/)."""
-        return Pricing.from_json(self.transport.get(f"orders/{_path_id(order_id)}/pricing/") or {})
+        return Pricing.from_json(self.transport.get(f"orders/{path_id(order_id)}/pricing/") or {})
 
     def preview_pricing(self, payload: Mapping[str, Any]) -> Pricing:
         """The estimated cost of an order-like payload before creating it (POST /pricing/)."""
@@ -528,7 +523,7 @@ class TaskingClient:
             params["show_replacing_imaging_windows"] = "true"
         if exclusivity_days is not None:
             params["order_template__exclusivity_days"] = str(int(exclusivity_days))
-        data = self.transport.get(f"imaging-windows/search/{_path_id(search_id)}/", params or None)
+        data = self.transport.get(f"imaging-windows/search/{path_id(search_id)}/", params or None)
         return ImagingWindowSearch.from_json(data)
 
     def wait_imaging_window_search(
@@ -677,11 +672,11 @@ class TaskingClient:
 
     def get_bulk(self, bulk_id: str) -> BulkStatus:
         """A bulk's status and per-payload counts (GET /bulk/{id}/)."""
-        return BulkStatus.from_json(self.transport.get(f"bulk/{_path_id(bulk_id)}/"))
+        return BulkStatus.from_json(self.transport.get(f"bulk/{path_id(bulk_id)}/"))
 
     def list_bulk_payloads(self, bulk_id: str, *, limit: Optional[int] = None,
                            offset: Optional[int] = None) -> Page[BulkPayload]:
-        data = self.transport.get(f"bulk/{_path_id(bulk_id)}/payloads/",
+        data = self.transport.get(f"bulk/{path_id(bulk_id)}/payloads/",
                                   self._listing_params(limit, offset, None, None, {}) or None)
         return self._page(data, BulkPayload.from_json)
 
@@ -689,7 +684,7 @@ class TaskingClient:
                            is_canceled: IsCanceled = None) -> Iterator[BulkPayload]:
         """Each payload of a bulk with the order it made or the server's error (GET /bulk/{id}/payloads/)."""
         params = self._listing_params(page_size, None, None, None, {}) or None
-        for page in self.transport.iter_pages(f"bulk/{_path_id(bulk_id)}/payloads/", params, is_canceled=is_canceled):
+        for page in self.transport.iter_pages(f"bulk/{path_id(bulk_id)}/payloads/", params, is_canceled=is_canceled):
             for item in page["results"]:
                 yield BulkPayload.from_json(item)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
-from urllib.parse import quote, urljoin
+from urllib.parse import urljoin
 
 import requests
 from requests.auth import AuthBase
@@ -26,6 +26,7 @@ from ...http import (
     geometries_match,
     may_still_be_running,
     parse_retry_after,
+    path_id,
     register_secret,
     retry_after_of,
 )
@@ -82,12 +83,6 @@ def _problem_field_errors(body: Any) -> Dict[str, List[str]]:
     if isinstance(body, dict) and isinstance(body.get("error_description"), str):
         return {"non_field_errors": [body["error_description"]]}
     return {}
-
-
-def _path_id(value: str) -> str:
-    if not str(value or "").strip():
-        raise ValueError("an id is needed")
-    return quote(str(value), safe="")
 
 
 def same_geometry(a: Any, b: Any, tolerance: float = 1e-6) -> bool:
@@ -297,7 +292,7 @@ class Up42Client:
 
     def schema(self, data_product_id: str) -> Dict[str, Any]:
         """The JSON Schema of a data product's order parameters (GET /orders/schema/{id}, no /v2)."""
-        data = self._request("GET", f"orders/schema/{_path_id(data_product_id)}")
+        data = self._request("GET", f"orders/schema/{path_id(data_product_id)}")
         if not isinstance(data, dict):
             raise MalformedResponseError("UP42 sent a schema that is not a JSON object.", method="GET")
         return data
@@ -413,7 +408,7 @@ class Up42Client:
     # -- orders --------------------------------------------------------------------------------
 
     def get_order(self, order_id: str) -> Order:
-        return Order.from_json(self._request("GET", f"v2/orders/{_path_id(order_id)}"))
+        return Order.from_json(self._request("GET", f"v2/orders/{path_id(order_id)}"))
 
     def list_orders(self, *, page: int = 0, size: int = 50, status: Optional[Sequence[str]] = None,
                     sub_status: Optional[Sequence[str]] = None, order_ids: Optional[Sequence[str]] = None,
@@ -447,7 +442,7 @@ class Up42Client:
         changes nothing, so it is retried like a read; a 409 for an order already CANCELED (an earlier try
         whose answer was lost) is the success it stands for. UP42 charges no cancellation, so the charge
         flag changes nothing."""
-        path = f"v2/orders/{_path_id(order_id)}"
+        path = f"v2/orders/{path_id(order_id)}"
         try:
             self._request("POST", path + "/cancellation", safe=True)
         except ConflictError:
@@ -483,7 +478,7 @@ class Up42Client:
     def accept_feasibility_option(self, study_id: str, option_id: str) -> FeasibilityStudy:
         """PATCH /v2/tasking/feasibility-studies/{id} {"acceptedOptionId"}. A lost answer is settled by reading
         the study: accepted with this option is the answer; a 409 for this same option means it was done."""
-        path = f"v2/tasking/feasibility-studies/{_path_id(study_id)}"
+        path = f"v2/tasking/feasibility-studies/{path_id(study_id)}"
         try:
             return FeasibilityStudy.from_json(self._request("PATCH", path, json_body={"acceptedOptionId": option_id}))
         except ApiError as error:
@@ -505,7 +500,7 @@ class Up42Client:
         reading the quotation (decided as asked: that is the answer)."""
         if decision not in QUOTATION_DECISIONS:
             raise ValueError(f"decision must be one of {', '.join(QUOTATION_DECISIONS)}")
-        path = f"v2/tasking/quotation/{_path_id(quotation_id)}"
+        path = f"v2/tasking/quotation/{path_id(quotation_id)}"
         try:
             return Quotation.from_json(self._request("PATCH", path, json_body={"decision": decision}))
         except ApiError as error:
