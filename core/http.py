@@ -387,6 +387,16 @@ def path_id(value: Any, what: str = "an id") -> str:
     return quote(text, safe="")
 
 
+def optional_float(value: Any) -> Optional[float]:
+    """A JSON number that may be absent: None stays None, anything else is a float (the services' models)."""
+    return None if value is None else float(value)
+
+
+def optional_int(value: Any) -> Optional[int]:
+    """A JSON whole number that may be absent: None stays None, anything else is an int (the services' models)."""
+    return None if value is None else int(value)
+
+
 def parse_time(value: Any) -> Optional[datetime]:
     """ISO 8601 text from a service's JSON ("...Z" or with an offset) -> an aware UTC datetime; None stays None.
     The one reading of the services' times (Planet Tasking's and UP42's models both use it)."""

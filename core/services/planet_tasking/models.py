@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Generic, List, Optional, TypeVar
+from typing import Generic, List, Optional, TypeVar
 
+from ...http import optional_float as _float
+from ...http import optional_int as _int
 from ...http import parse_time
 
 T = TypeVar("T")
@@ -48,14 +50,6 @@ def format_time(value: Optional[datetime]) -> Optional[str]:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _float(value: Any) -> Optional[float]:
-    return None if value is None else float(value)
-
-
-def _int(value: Any) -> Optional[int]:
-    return None if value is None else int(value)
 
 
 # Slots: with its 31 fields an Order is past the 30 values CPython keeps inside an instance, so each one had a

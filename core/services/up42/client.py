@@ -25,6 +25,7 @@ from ...http import (
     create_session,
     geometries_match,
     may_still_be_running,
+    optional_int,
     parse_retry_after,
     path_id,
     register_secret,
@@ -453,8 +454,7 @@ class Up42Client:
         data = self._request("GET", path, params=params)
         if not isinstance(data, dict) or not isinstance(data.get("content"), list):
             raise MalformedResponseError(f"UP42 sent a page without content for GET /{path}.", method="GET")
-        total = data.get("totalElements")
-        return Page(results=[build(item) for item in data["content"]], count=None if total is None else int(total),
+        return Page(results=[build(item) for item in data["content"]], count=optional_int(data.get("totalElements")),
                     number=int(data.get("number", params.get("page", 0)) or 0),
                     total_pages=max(1, int(data.get("totalPages") or 1)))
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
 from ...errors import ValidationError
-from ...http import parse_time
+from ...http import optional_float, optional_int, parse_time
 
 # Order statuses and tasking sub-statuses (facts.md, UP42).
 ORDER_STATUSES = ("CREATED", "BEING_PLACED", "PLACED", "BEING_FULFILLED", "FULFILLED", "FAILED_PERMANENTLY",
@@ -221,11 +221,10 @@ class FeasibilityOption:
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "FeasibilityOption":
-        factor = data.get("priceFactor")
         return cls(id=str(data["id"]), description=str(data.get("description") or ""),
                    acquisition_start=parse_time(data.get("acquisitionStart")),
                    acquisition_end=parse_time(data.get("acquisitionEnd")),
-                   price_factor=None if factor is None else float(factor))
+                   price_factor=optional_float(data.get("priceFactor")))
 
 
 @dataclass
@@ -273,8 +272,7 @@ class Quotation:
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "Quotation":
-        price = data.get("creditsPrice")
         return cls(id=str(data["id"]), order_id=str(data.get("orderId") or ""),
-                   credits_price=None if price is None else int(price),
+                   credits_price=optional_int(data.get("creditsPrice")),
                    decision=str(data.get("decision") or "NOT_DECIDED"), decision_at=parse_time(data.get("decisionAt")),
                    created_at=parse_time(data.get("createdAt")), updated_at=parse_time(data.get("updatedAt")))
