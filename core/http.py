@@ -387,6 +387,13 @@ def path_id(value: Any, what: str = "an id") -> str:
     return quote(text, safe="")
 
 
+def as_utc(value: datetime) -> datetime:
+    """`value` in UTC; a naive value is taken to be UTC already (how every service's times are meant)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
 def optional_float(value: Any) -> Optional[float]:
     """A JSON number that may be absent: None stays None, anything else is a float (the services' models)."""
     return None if value is None else float(value)
@@ -407,10 +414,7 @@ def parse_time(value: Any) -> Optional[datetime]:
     text = str(value).strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    return as_utc(datetime.fromisoformat(text))
 
 
 def _coordinates(geometry: Any) -> List[float]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ..errors import ApiError
+from ..http import as_utc
 from ..services import registry
 from ..services.base import Capability
 from .orders_background import TaskGroup, error_text
@@ -90,9 +91,7 @@ class ArchiveFilter:
 def _stamp(moment: Optional[datetime]) -> str:
     if moment is None:
         return ".."
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

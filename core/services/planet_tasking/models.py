@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Generic, List, Optional, TypeVar
 
+from ...http import as_utc, parse_time
 from ...http import optional_float as _float
 from ...http import optional_int as _int
-from ...http import parse_time
 
 T = TypeVar("T")
 
@@ -47,9 +47,7 @@ def format_time(value: Optional[datetime]) -> Optional[str]:
     """An aware datetime -> the service's form, e.g. 2024-07-25T00:25:04.851000Z (naive means UTC)."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # Slots: with its 31 fields an Order is past the 30 values CPython keeps inside an instance, so each one had a

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Dict, List, Optional, Tuple
 
 from ...errors import ValidationError
-from ...http import optional_float, optional_int, parse_time
+from ...http import as_utc, optional_float, optional_int, parse_time
 
 # Order statuses and tasking sub-statuses (facts.md, UP42).
 ORDER_STATUSES = ("CREATED", "BEING_PLACED", "PLACED", "BEING_FULFILLED", "FULFILLED", "FAILED_PERMANENTLY",
@@ -24,9 +24,7 @@ _PARAMETER_LINE = re.compile(r"^\s*([A-Za-z_][\w.\[\]-]*)\s*:\s*(.+?)\s*$")
 
 def format_time(value: datetime) -> str:
     """An aware datetime as UP42 writes it (ISO 8601 in UTC with milliseconds, e.g. 2022-08-01T00:00:00.000Z)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    value = value.astimezone(timezone.utc)
+    value = as_utc(value)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
