@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the service clients: QGIS network settings, retries, errors, pagination."""
+"""HTTP plumbing the service clients share: QGIS network settings, retries, errors, paging, wire values."""
 
 from __future__ import annotations
 
