@@ -6,24 +6,14 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-# A throwaway QGIS profile: the bench must not read or write the user's settings.
-PROFILE = tempfile.mkdtemp(prefix="bench-processing-")
-os.environ["QGIS_CUSTOM_CONFIG_PATH"] = PROFILE
+from qgis_profile import start_qgis, throwaway_profile
+
+PROFILE = throwaway_profile("bench-processing-")  # the bench must not read or write the user's settings
 
 from qgis.core import QgsApplication, QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer  # noqa: E402
-from qgis.PyQt.QtCore import QSettings  # noqa: E402
-
-from tests import plugin_package  # noqa: E402
-
-plugin_package.install()
 
 from core import compat, settings  # noqa: E402
 from core.app.bulk import FieldMapping, LayerSnapshot, price_payloads, validate_layer  # noqa: E402
@@ -52,10 +42,7 @@ def points_layer(count: int) -> QgsVectorLayer:
 
 
 def main() -> int:
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, PROFILE)
-    app = QgsApplication([], False)
-    app.initQgis()
+    app = start_qgis(PROFILE, gui=False)
     plugins = os.path.join(QgsApplication.pkgDataPath(), "python", "plugins")
     if plugins not in sys.path:
         sys.path.append(plugins)

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-# A throwaway QGIS profile: the bench must not read or write the user's settings.
-PROFILE = tempfile.mkdtemp(prefix="bench-window-search-")
-os.environ["QGIS_CUSTOM_CONFIG_PATH"] = PROFILE
+from qgis_profile import start_qgis, throwaway_profile
+
+PROFILE = throwaway_profile("bench-window-search-")  # the bench must not read or write the user's settings
 
 from heartbeat import TICK_MS, TickRecorder, quiet_offscreen, run_events, summary  # noqa: E402
-from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsGeometry, QgsPointXY  # noqa: E402
+from qgis.core import QgsCoordinateReferenceSystem, QgsGeometry, QgsPointXY  # noqa: E402
 from qgis.gui import QgsMapCanvas  # noqa: E402
-from qgis.PyQt.QtCore import QSettings, qInstallMessageHandler  # noqa: E402
+from qgis.PyQt.QtCore import qInstallMessageHandler  # noqa: E402
 from qgis.PyQt.QtWidgets import QMainWindow  # noqa: E402
-
-from tests import plugin_package  # noqa: E402
-
-plugin_package.install()
 
 from core import sandbox_process  # noqa: E402
 from core.sandbox_process import SandboxProcess  # noqa: E402
@@ -89,10 +81,7 @@ def main() -> int:
     from pytest_qgis.qgis_interface import QgisInterface
 
     qInstallMessageHandler(quiet_offscreen)
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, PROFILE)
-    app = QgsApplication([], True)
-    app.initQgis()
+    app = start_qgis(PROFILE, gui=True)
     window = QMainWindow()
     canvas = QgsMapCanvas(window)
     iface = QgisInterface(canvas, MockMessageBar(), window)
