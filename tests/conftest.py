@@ -211,3 +211,21 @@ def clean_settings(qgis_auth):
     wipe()
     yield settings
     wipe()
+
+
+@pytest.fixture
+def make_up42_client(sandbox):
+    """Makes UP42 clients signed in as the sandbox's own account (10 s timeout), each closed after the test."""
+    from core.services.up42.client import Up42Client
+
+    accounts = sandbox.control("GET", "up42/accounts")["accounts"]
+    account = next(a for a in accounts if a["password"] == sandbox.api_key)
+    made: List[Up42Client] = []
+
+    def make() -> Up42Client:
+        made.append(Up42Client(sandbox.root, account["username"], account["password"], timeout=10.0))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()

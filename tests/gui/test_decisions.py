@@ -12,7 +12,6 @@ from qgis.core import Qgis
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QMessageBox
 
-from core.services.up42.client import Up42Client
 from tests.integration.up42.test_up42_client import WORLDVIEW, order_request, square
 from ui.decisions.panel import ROLE, DecisionsPanel
 
@@ -38,24 +37,9 @@ def answers(monkeypatch) -> Answers:
 
 
 @pytest.fixture
-def make_client(sandbox):
-    accounts = sandbox.control("GET", "up42/accounts")["accounts"]
-    account = next(a for a in accounts if a["password"] == sandbox.api_key)
-    made: List[Up42Client] = []
-
-    def make() -> Up42Client:
-        made.append(Up42Client(sandbox.root, account["username"], account["password"], timeout=10.0))
-        return made[-1]
-
-    yield make
-    for client in made:
-        client.close()
-
-
-@pytest.fixture
-def panel(qgis_iface, qtbot, make_client):
+def panel(qgis_iface, qtbot, make_up42_client):
     qgis_iface.messageBar().clear_messages()
-    shown = DecisionsPanel(make_client, qgis_iface)
+    shown = DecisionsPanel(make_up42_client, qgis_iface)
     qtbot.addWidget(shown)
     shown.resize(400, 640)
     yield shown
@@ -101,8 +85,8 @@ def read_again(panel: DecisionsPanel, qtbot) -> None:
 
 
 def test_an_option_then_a_quotation_accepted_and_another_rejected_only_after_a_yes(
-        sandbox, make_client, panel, answers, qgis_iface, qtbot):
-    client = make_client()
+        sandbox, make_up42_client, panel, answers, qgis_iface, qtbot):
+    client = make_up42_client()
     tasked = client.create_order(order_request(sandbox, name="WorldView Berlin", product=WORLDVIEW,
                                                acquisitionMode="mono", maxCloudCover=20, priority="STANDARD"))
     sandbox.advance(120 + 4 * 3600)  # the study is there: FEASIBILITY_WAITING_RESPONSE
@@ -173,8 +157,8 @@ def test_an_option_then_a_quotation_accepted_and_another_rejected_only_after_a_y
 
 
 def test_a_quotation_appears_by_itself_while_the_panel_is_shown_and_it_fits_400_px(
-        sandbox, make_client, panel, qtbot):
-    client = make_client()
+        sandbox, make_up42_client, panel, qtbot):
+    client = make_up42_client()
     client.create_order(order_request(sandbox, name="waits for its quotation"))
     panel.timer.setInterval(300)  # the automatic reading, faster than the 30 s users get
     panel.show()
@@ -216,14 +200,14 @@ def test_without_up42_credentials_the_panel_says_so(qgis_iface, qtbot):
     shown.shutdown()
 
 
-def test_without_a_factory_the_panel_uses_the_settings_up42_account(sandbox, make_client, clean_settings, qgis_iface,
+def test_without_a_factory_the_panel_uses_the_settings_up42_account(sandbox, make_up42_client, clean_settings, qgis_iface,
                                                                       qtbot):
     """Made as the dock makes it: the client from the registry, here the local sandbox the settings point at."""
     from urllib.parse import urlsplit
 
     clean_settings.set_use_sandbox(True)
     clean_settings.set_sandbox_port(urlsplit(sandbox.root).port)
-    make_client().create_order(order_request(sandbox, name="from the settings"))
+    make_up42_client().create_order(order_request(sandbox, name="from the settings"))
     sandbox.advance(120 + 2 * 3600)
     shown = DecisionsPanel(iface=qgis_iface)
     qtbot.addWidget(shown)
@@ -233,7 +217,7 @@ def test_without_a_factory_the_panel_uses_the_settings_up42_account(sandbox, mak
     shown.shutdown()
 
 
-def test_the_dock_has_a_decisions_tab_for_up42_and_none_for_planet(sandbox, make_client, clean_settings, qgis_iface,
+def test_the_dock_has_a_decisions_tab_for_up42_and_none_for_planet(sandbox, make_up42_client, clean_settings, qgis_iface,
                                                                     answers, qtbot):
     from urllib.parse import urlsplit
 
@@ -251,7 +235,7 @@ def test_the_dock_has_a_decisions_tab_for_up42_and_none_for_planet(sandbox, make
         planet.shutdown()
         planet.deleteLater()
 
-    client = make_client()
+    client = make_up42_client()
     order = client.create_order(order_request(sandbox, name="decided from the dock"))
     sandbox.advance(120 + 2 * 3600)
     clean_settings.set_active_service("up42")

@@ -5,30 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-import pytest
-
 from core.app import decisions
-from core.services.up42.client import Up42Client
 from tests.integration.up42.test_up42_client import WORLDVIEW, order_request, square
-
-
-@pytest.fixture
-def account(sandbox) -> Dict[str, str]:
-    accounts = sandbox.control("GET", "up42/accounts")["accounts"]
-    return next(a for a in accounts if a["password"] == sandbox.api_key)
-
-
-@pytest.fixture
-def make_client(sandbox, account):
-    made: List[Up42Client] = []
-
-    def make() -> Up42Client:
-        made.append(Up42Client(sandbox.root, account["username"], account["password"], timeout=10.0))
-        return made[-1]
-
-    yield make
-    for client in made:
-        client.close()
 
 
 def patches(sandbox) -> List[Dict[str, Any]]:
@@ -52,8 +30,8 @@ class Recorder:
             getattr(workflow, name).connect(items.append)
 
 
-def test_pending_decisions_are_read_with_their_orders_and_decided_ones_left_out(sandbox, make_client):
-    client = make_client()
+def test_pending_decisions_are_read_with_their_orders_and_decided_ones_left_out(sandbox, make_up42_client):
+    client = make_up42_client()
     worldview = client.create_order(order_request(sandbox, name="study order", product=WORLDVIEW,
                                                   acquisitionMode="mono", maxCloudCover=20, priority="STANDARD"))
     pleiades = client.create_order(order_request(sandbox, name="quoted order", geometries=[square(14)]))
@@ -62,7 +40,7 @@ def test_pending_decisions_are_read_with_their_orders_and_decided_ones_left_out(
     client.decide_quotation(client.quotations(decided.id)[0].id, "REJECTED")
     sandbox.advance(2 * 3600)
 
-    pending = decisions.load_pending(make_client())
+    pending = decisions.load_pending(make_up42_client())
 
     assert [s.order_id for s in pending.studies] == [worldview.id]
     assert [q.order_id for q in pending.quotations] == [pleiades.id]
@@ -77,12 +55,12 @@ def test_pending_decisions_are_read_with_their_orders_and_decided_ones_left_out(
     assert "price × 1" in options[0] and "price × 1.5" in options[1]
 
 
-def test_nothing_is_sent_without_a_yes_and_each_decision_once_with_one(sandbox, make_client, qgis_app):
-    client = make_client()
+def test_nothing_is_sent_without_a_yes_and_each_decision_once_with_one(sandbox, make_up42_client, qgis_app):
+    client = make_up42_client()
     order = client.create_order(order_request(sandbox, name="worldview", product=WORLDVIEW, acquisitionMode="mono",
                                               maxCloudCover=20, priority="STANDARD"))
     sandbox.advance(120 + 4 * 3600)
-    workflow = decisions.DecisionsWorkflow(in_line, make_client)
+    workflow = decisions.DecisionsWorkflow(in_line, make_up42_client)
     seen = Recorder(workflow)
     assert workflow.refresh()
     pending = seen.seen["loaded"][-1]
@@ -114,11 +92,11 @@ def test_nothing_is_sent_without_a_yes_and_each_decision_once_with_one(sandbox, 
     assert seen.seen["failed"] == []
 
 
-def test_a_rejected_quotation_ends_the_order_and_a_refusal_is_said(sandbox, make_client, qgis_app):
-    client = make_client()
+def test_a_rejected_quotation_ends_the_order_and_a_refusal_is_said(sandbox, make_up42_client, qgis_app):
+    client = make_up42_client()
     order = client.create_order(order_request(sandbox, name="to reject"))
     sandbox.advance(120 + 2 * 3600)
-    workflow = decisions.DecisionsWorkflow(in_line, make_client)
+    workflow = decisions.DecisionsWorkflow(in_line, make_up42_client)
     seen = Recorder(workflow)
     workflow.refresh()
     (quotation,) = seen.seen["loaded"][-1].quotations
@@ -164,12 +142,12 @@ class Later:
 
 
 def test_a_reading_sent_before_a_decision_is_followed_by_another_so_the_decided_one_is_not_shown(
-        sandbox, make_client, qgis_app):
-    client = make_client()
+        sandbox, make_up42_client, qgis_app):
+    client = make_up42_client()
     client.create_order(order_request(sandbox, name="decided meanwhile"))
     sandbox.advance(120 + 2 * 3600)
     later = Later()
-    workflow = decisions.DecisionsWorkflow(later, make_client)
+    workflow = decisions.DecisionsWorkflow(later, make_up42_client)
     seen = Recorder(workflow)
     workflow.refresh()  # the automatic reading: job 0
     (quotation,) = decisions.load_pending(client).quotations
@@ -182,12 +160,12 @@ def test_a_reading_sent_before_a_decision_is_followed_by_another_so_the_decided_
     assert [len(p.quotations) for p in seen.seen["loaded"]] == [0]
 
 
-def test_a_reading_that_ends_while_a_decision_is_on_its_way_is_not_shown(sandbox, make_client, qgis_app):
-    client = make_client()
+def test_a_reading_that_ends_while_a_decision_is_on_its_way_is_not_shown(sandbox, make_up42_client, qgis_app):
+    client = make_up42_client()
     client.create_order(order_request(sandbox, name="on its way"))
     sandbox.advance(120 + 2 * 3600)
     later = Later()
-    workflow = decisions.DecisionsWorkflow(later, make_client)
+    workflow = decisions.DecisionsWorkflow(later, make_up42_client)
     seen = Recorder(workflow)
     workflow.refresh()  # job 0
     (quotation,) = decisions.load_pending(client).quotations
