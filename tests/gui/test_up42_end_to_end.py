@@ -13,9 +13,10 @@ from tests.sandbox.up42.helpers import PLEIADES
 from ui.decisions.panel import DecisionsPanel
 from ui.up42.order_panel import SchemaOrderPanel
 
-from .canvas_input import BERLIN, click, pixel, release_canvas, show_canvas_around
+from .canvas_input import release_canvas, show_canvas_around
+from .confirmations import Confirmations
 from .test_decisions import item_of, patches, table_rows
-from .test_up42_new_order import Confirmations, valid_params
+from .test_up42_new_order import place_drawn_order
 
 pytestmark = pytest.mark.usefixtures("clean_settings", "no_leftover_tasks")
 
@@ -49,14 +50,7 @@ def test_a_drawn_aoi_becomes_a_placed_up42_order_whose_quotation_is_accepted(cle
         qtbot.waitUntil(lambda: order_tab.product_combo.findData(PLEIADES) >= 0, timeout=WAIT_MS)
         order_tab.choose_product(PLEIADES)
         qtbot.waitUntil(lambda: order_tab.form_widget is not None, timeout=WAIT_MS)
-        order_tab.form_widget.set_values(valid_params(sandbox))
-        order_tab.name_edit.setText("Drawn over Berlin")
-        order_tab.aoi_group.activate_tool("point")
-        click(canvas, pixel(canvas, *BERLIN))
-        qtbot.waitUntil(lambda: order_tab.aoi is not None, timeout=WAIT_MS)
-        order_tab.aoi_group.deactivate_tool()
-        order_tab.place_order()
-        qtbot.waitUntil(lambda: order_tab.last_order is not None or order_tab.last_error is not None, timeout=WAIT_MS)
+        place_drawn_order(order_tab, qtbot, canvas, sandbox, "Drawn over Berlin")
         assert order_tab.last_error is None, order_tab.last_error
         assert len(order_tab.confirm.texts) == 1 and "credits" in order_tab.confirm.texts[0]
         placed = order_tab.last_order

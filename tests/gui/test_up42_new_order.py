@@ -66,6 +66,19 @@ def choose_pleiades(panel, qtbot) -> None:
     qtbot.waitUntil(lambda: panel.form_widget is not None, timeout=WAIT_MS)
 
 
+def place_drawn_order(panel, qtbot, canvas, sandbox, name: str) -> None:
+    """A valid Pléiades request named `name`, its AOI a point clicked on the map at Berlin, placed; returns once the
+    panel has an answer (an order or an error)."""
+    panel.form_widget.set_values(valid_params(sandbox))
+    panel.name_edit.setText(name)
+    panel.aoi_group.activate_tool("point")
+    click(canvas, pixel(canvas, *BERLIN))
+    qtbot.waitUntil(lambda: panel.aoi is not None, timeout=WAIT_MS)
+    panel.aoi_group.deactivate_tool()
+    panel.place_order()
+    qtbot.waitUntil(lambda: panel.last_order is not None or panel.last_error is not None, timeout=WAIT_MS)
+
+
 def give_aoi(panel, lon_lat=BERLIN, size=0.06) -> None:
     lon, lat = lon_lat
     panel.aoi_group.set_aoi_geometry(QgsGeometry.fromWkt(
@@ -138,14 +151,7 @@ def test_the_estimate_is_shown_in_credits_as_the_form_changes(panel, qtbot, sand
 
 def test_a_drawn_aoi_is_placed_once_after_confirming_its_credits(panel, qtbot, sandbox, canvas, qgis_iface):
     choose_pleiades(panel, qtbot)
-    panel.form_widget.set_values(valid_params(sandbox))
-    panel.name_edit.setText("Berlin point")
-    panel.aoi_group.activate_tool("point")
-    click(canvas, pixel(canvas, *BERLIN))
-    qtbot.waitUntil(lambda: panel.aoi is not None, timeout=WAIT_MS)
-    panel.aoi_group.deactivate_tool()
-    panel.place_order()
-    qtbot.waitUntil(lambda: panel.last_order is not None or panel.last_error is not None, timeout=WAIT_MS)
+    place_drawn_order(panel, qtbot, canvas, sandbox, "Berlin point")
     assert panel.last_error is None, panel.last_error
     assert len(panel.confirm.texts) == 1 and "credits" in panel.confirm.texts[0]
     assert "Placed" in panel.place_status.text()
