@@ -153,17 +153,24 @@ def test_a_finished_order_is_downloaded_into_the_folder_chosen_and_its_rasters_a
     assert opened == [str(target / order.id)]
 
 
-def test_a_cancelled_download_keeps_what_arrived_and_download_again_resumes_it(sandbox, make_panel, qtbot,
-                                                                               tmp_path):
+def download_half_way(sandbox, make_panel, qtbot, folder, name):
+    """A finished order named `name` (512 px rasters) downloading into `folder` over a slow line, returned once a
+    part file holds bytes: (panel, order)."""
     sandbox.control("POST", "orders/raster-size", {"pixels": 512})
-    order = finished_order(sandbox, "stopped half way", [ITEM_A], bundle="analytic_udm2")
-    FolderDialog.answer = str(tmp_path)
+    order = finished_order(sandbox, name, [ITEM_A], bundle="analytic_udm2")
+    FolderDialog.answer = str(folder)
     panel = make_panel()
     make_panel.slow["on"] = True
     select(qtbot, panel, order.id)
+    panel.archive_details.download_button.click()
+    qtbot.waitUntil(lambda: any(p.stat().st_size > 0 for p in folder.rglob("*.tif.part")), timeout=WAIT_MS)
+    return panel, order
+
+
+def test_a_cancelled_download_keeps_what_arrived_and_download_again_resumes_it(sandbox, make_panel, qtbot,
+                                                                               tmp_path):
+    panel, order = download_half_way(sandbox, make_panel, qtbot, tmp_path, "stopped half way")
     details = panel.archive_details
-    details.download_button.click()
-    qtbot.waitUntil(lambda: any(p.stat().st_size > 0 for p in tmp_path.rglob("*.tif.part")), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: details.download_stage.text().startswith("Downloading "), timeout=WAIT_MS)
     assert 0 <= details.download_progress.value() < 100
     details.cancel_download_button.click()
@@ -276,14 +283,7 @@ def test_a_download_the_service_fails_is_said_in_the_tab_and_the_message_bar_and
 
 
 def test_closing_the_tab_stops_a_running_download_and_keeps_its_part_files(sandbox, make_panel, qtbot, tmp_path):
-    sandbox.control("POST", "orders/raster-size", {"pixels": 512})
-    order = finished_order(sandbox, "stopped by unload", [ITEM_A], bundle="analytic_udm2")
-    FolderDialog.answer = str(tmp_path)
-    panel = make_panel()
-    make_panel.slow["on"] = True
-    select(qtbot, panel, order.id)
-    panel.archive_details.download_button.click()
-    qtbot.waitUntil(lambda: any(p.stat().st_size > 0 for p in tmp_path.rglob("*.tif.part")), timeout=WAIT_MS)
+    panel, _ = download_half_way(sandbox, make_panel, qtbot, tmp_path, "stopped by unload")
     panel.shutdown()
     assert not panel.downloading()
     qtbot.waitUntil(lambda: not active_tasks(), timeout=WAIT_MS)
