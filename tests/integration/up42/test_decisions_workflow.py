@@ -141,14 +141,20 @@ class Later:
         self.jobs[index][1](result)
 
 
-def test_a_reading_sent_before_a_decision_is_followed_by_another_so_the_decided_one_is_not_shown(
-        sandbox, make_up42_client, qgis_app):
+def quoted_order_in_later(sandbox, make_up42_client, name):
+    """An order named `name` waiting for a decision on its quotation, and a workflow whose jobs wait in a Later for
+    the test to run them: (client, later, workflow, the workflow's Recorder)."""
     client = make_up42_client()
-    client.create_order(order_request(sandbox, name="decided meanwhile"))
+    client.create_order(order_request(sandbox, name=name))
     sandbox.advance(120 + 2 * 3600)
     later = Later()
     workflow = decisions.DecisionsWorkflow(later, make_up42_client)
-    seen = Recorder(workflow)
+    return client, later, workflow, Recorder(workflow)
+
+
+def test_a_reading_sent_before_a_decision_is_followed_by_another_so_the_decided_one_is_not_shown(
+        sandbox, make_up42_client, qgis_app):
+    client, later, workflow, seen = quoted_order_in_later(sandbox, make_up42_client, "decided meanwhile")
     workflow.refresh()  # the automatic reading: job 0
     (quotation,) = decisions.load_pending(client).quotations
     stale = later.work(0)  # it reads before the decision goes through
@@ -161,12 +167,7 @@ def test_a_reading_sent_before_a_decision_is_followed_by_another_so_the_decided_
 
 
 def test_a_reading_that_ends_while_a_decision_is_on_its_way_is_not_shown(sandbox, make_up42_client, qgis_app):
-    client = make_up42_client()
-    client.create_order(order_request(sandbox, name="on its way"))
-    sandbox.advance(120 + 2 * 3600)
-    later = Later()
-    workflow = decisions.DecisionsWorkflow(later, make_up42_client)
-    seen = Recorder(workflow)
+    client, later, workflow, seen = quoted_order_in_later(sandbox, make_up42_client, "on its way")
     workflow.refresh()  # job 0
     (quotation,) = decisions.load_pending(client).quotations
     assert workflow.decide_quotation(quotation, decisions.REJECTED, None, lambda title, question: True)  # job 1
