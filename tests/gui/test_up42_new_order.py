@@ -79,6 +79,14 @@ def place_drawn_order(panel, qtbot, canvas, sandbox, name: str) -> None:
     qtbot.waitUntil(lambda: panel.last_order is not None or panel.last_error is not None, timeout=WAIT_MS)
 
 
+def fill_valid_order(panel, qtbot, sandbox, name: str) -> None:
+    """Pléiades chosen, a square AOI at Berlin given, the form filled with a valid request and the order named."""
+    choose_pleiades(panel, qtbot)
+    give_aoi(panel)
+    panel.form_widget.set_values(valid_params(sandbox))
+    panel.name_edit.setText(name)
+
+
 def give_aoi(panel, lon_lat=BERLIN, size=0.06) -> None:
     lon, lat = lon_lat
     panel.aoi_group.set_aoi_geometry(QgsGeometry.fromWkt(
@@ -163,10 +171,7 @@ def test_a_drawn_aoi_is_placed_once_after_confirming_its_credits(panel, qtbot, s
 
 
 def test_declining_the_confirmation_places_nothing(panel, qtbot, sandbox):
-    choose_pleiades(panel, qtbot)
-    give_aoi(panel)
-    panel.form_widget.set_values(valid_params(sandbox))
-    panel.name_edit.setText("Not wanted")
+    fill_valid_order(panel, qtbot, sandbox, "Not wanted")
     panel.confirm.answer = False
     panel.place_order()
     qtbot.waitUntil(lambda: bool(panel.confirm.texts), timeout=WAIT_MS)
@@ -176,10 +181,7 @@ def test_declining_the_confirmation_places_nothing(panel, qtbot, sandbox):
 
 def test_the_placed_order_is_said_in_the_message_bar(panel, qtbot, sandbox, qgis_iface):
     qgis_iface.messageBar().clear_messages()
-    choose_pleiades(panel, qtbot)
-    give_aoi(panel)
-    panel.form_widget.set_values(valid_params(sandbox))
-    panel.name_edit.setText("Said order")
+    fill_valid_order(panel, qtbot, sandbox, "Said order")
     panel.place_order()
     qtbot.waitUntil(lambda: bool(qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Success)), timeout=WAIT_MS)
     assert any("Said order" in text for text in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Success))
@@ -187,10 +189,7 @@ def test_the_placed_order_is_said_in_the_message_bar(panel, qtbot, sandbox, qgis
 
 def test_an_order_whose_fate_is_unknown_is_said_so_and_never_sent_again(panel, qtbot, sandbox, qgis_iface):
     qgis_iface.messageBar().clear_messages()
-    choose_pleiades(panel, qtbot)
-    give_aoi(panel)
-    panel.form_widget.set_values(valid_params(sandbox))
-    panel.name_edit.setText("Lost answer")
+    fill_valid_order(panel, qtbot, sandbox, "Lost answer")
     qtbot.waitUntil(lambda: "credits" in panel.estimate_label.text(), timeout=WAIT_MS)
     # The gateway gives up before UP42 answered: the order may still be made, so it is not sent again.
     sandbox.fault(path="^/v2/orders$", method="POST", kind="status", status=504, when="before")
