@@ -13,12 +13,13 @@ from qgis_profile import start_qgis, throwaway_profile
 
 PROFILE = throwaway_profile("bench-processing-")  # the bench must not read or write the user's settings
 
-from qgis.core import QgsApplication, QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer  # noqa: E402
+from qgis.core import QgsApplication, QgsVectorLayer  # noqa: E402
 
-from core import compat, settings  # noqa: E402
+from core import settings  # noqa: E402
 from core.app.bulk import FieldMapping, LayerSnapshot, price_payloads, validate_layer  # noqa: E402
 from core.services import registry  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402  (the sandbox process helper the tests use)
+from tests.layers_from_wkt import labelled_points  # noqa: E402
 
 FEATURES = 5000
 ROUNDS = int(os.environ.get("BENCH_RUNS", "7"))  # per side, alternated algorithm/core
@@ -28,17 +29,9 @@ NAME_EXPRESSION = '"label"'
 
 def points_layer(count: int) -> QgsVectorLayer:
     """`count` points 0.1° apart over the Alps and the plains north of them (EPSG:4326), each with a label."""
-    layer = QgsVectorLayer("Point?crs=EPSG:4326", "bench points", "memory")
-    layer.dataProvider().addAttributes([compat.make_field("label", compat.STRING)])
-    layer.updateFields()
-    features = []
-    for index in range(count):
-        feature = QgsFeature(layer.fields())
-        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(5.0 + (index % 100) * 0.1, 44.0 + (index // 100) * 0.1)))
-        feature.setAttributes([f"bench {index:05d}"])
-        features.append(feature)
-    layer.dataProvider().addFeatures(features)
-    return layer
+    return labelled_points("EPSG:4326", "bench points", "label",
+                           ((5.0 + (index % 100) * 0.1, 44.0 + (index // 100) * 0.1, f"bench {index:05d}")
+                            for index in range(count)))
 
 
 def main() -> int:

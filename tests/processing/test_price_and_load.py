@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
 
+from tests.layers_from_wkt import labelled_points
 from tests.processing.layers import line_layer, point_layer
 
 pytestmark = pytest.mark.usefixtures("tasking")
@@ -180,22 +181,9 @@ def test_load_orders_refuses_a_date_range_that_cannot_match(tasking):
 
 def grid_layer(count: int) -> QgsVectorLayer:
     """`count` points 10 km apart in rows of 50, in EPSG:3857 around central Europe."""
-    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY
-
-    from core import compat
-
-    layer = QgsVectorLayer("Point?crs=EPSG:3857", "grid", "memory")
-    layer.dataProvider().addAttributes([compat.make_field("site", compat.STRING)])
-    layer.updateFields()
-    features = []
-    for index in range(count):
-        feature = QgsFeature(layer.fields())
-        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(1000000.0 + (index % 50) * 10000.0,
-                                                               5800000.0 + (index // 50) * 10000.0)))
-        feature.setAttributes([f"grid {index}"])
-        features.append(feature)
-    layer.dataProvider().addFeatures(features)
-    return layer
+    return labelled_points("EPSG:3857", "grid", "site",
+                           ((1000000.0 + (index % 50) * 10000.0, 5800000.0 + (index // 50) * 10000.0, f"grid {index}")
+                            for index in range(count)))
 
 
 def test_price_aois_sends_one_request_per_1000_features(tasking):

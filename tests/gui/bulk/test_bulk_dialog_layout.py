@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
+from qgis.core import QgsVectorLayer
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QProgressBar
 
-from core import compat
 from core.app.bulk import BulkJob
 from core.services.planet_tasking.layers import create_orders_layer
+from tests.layers_from_wkt import labelled_points
 from ui.bulk import BulkEditDialog, BulkOrderDialog, selected_order_ids_from
 
 # Long names, as an analyst's own layer has them: they must not push the other columns out of view.
@@ -22,17 +22,8 @@ pytestmark = pytest.mark.usefixtures("no_leftover_tasks")
 
 
 def sites_layer(count: int) -> QgsVectorLayer:
-    layer = QgsVectorLayer("Point?crs=EPSG:4326", "Field sites", "memory")
-    layer.dataProvider().addAttributes([compat.make_field("name", compat.STRING)])
-    layer.updateFields()
-    features = []
-    for index in range(count):
-        feature = QgsFeature(layer.fields())
-        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(13.2 + index * 0.04, 52.45)))
-        feature.setAttributes([SITES[index]])
-        features.append(feature)
-    layer.dataProvider().addFeatures(features)
-    return layer
+    return labelled_points("EPSG:4326", "Field sites", "name",
+                           ((13.2 + index * 0.04, 52.45, SITES[index]) for index in range(count)))
 
 
 def site_dialog(qtbot, qgis_iface, project, factory, journal, count: int) -> BulkOrderDialog:

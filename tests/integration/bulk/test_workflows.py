@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
+from qgis.core import QgsProject, QgsVectorLayer
 
-from core import compat
 from core.app.bulk import (
     JOB_FINISHED,
     BulkEditWorkflow,
@@ -21,6 +20,7 @@ from core.app.bulk import (
 from core.app.bulk.journal import CHUNK_ACCEPTED, CHUNK_WITHDRAWN
 from core.services import registry
 from tests.fakes.bulk import fake_descriptor
+from tests.layers_from_wkt import labelled_points
 
 
 @pytest.fixture
@@ -31,17 +31,8 @@ def project(qgis_app):
 
 def pads_layer(count: int = 5, unnamed: int = -1) -> QgsVectorLayer:
     """Points in WGS 84 named "pad <n>"; feature `unnamed` has no name (invalid)."""
-    layer = QgsVectorLayer("Point?crs=EPSG:4326", "pads", "memory")
-    layer.dataProvider().addAttributes([compat.make_field("pad", compat.STRING)])
-    layer.updateFields()
-    features = []
-    for index in range(count):
-        feature = QgsFeature(layer.fields())
-        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(10 + index * 0.2, 45)))
-        feature.setAttributes([None if index == unnamed else f"pad {index}"])
-        features.append(feature)
-    layer.dataProvider().addFeatures(features)
-    return layer
+    return labelled_points("EPSG:4326", "pads", "pad",
+                           ((10 + index * 0.2, 45, None if index == unnamed else f"pad {index}") for index in range(count)))
 
 
 class Recorder:
