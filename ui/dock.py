@@ -169,7 +169,9 @@ class TaskingDock(QgsDockWidget):
         iface = self.iface
         placing = self.service.can(Capability.PLACE)
         self.new_order_panel = self._add_new_order_panel(iface) if placing else None
-        self.orders_panel = self._add_orders_panel(iface)
+        # The Orders tab lists and maps the service's orders through its layer schemas; a service without them
+        # (UP42: its recent orders are in the Decisions tab) gets none rather than one that fails on every load.
+        self.orders_panel = self._add_orders_panel(iface) if self.service.layers is not None else None
         self.decisions_panel = self._add_decisions_panel(iface) if decisions.offered_for(self.service) else None
         if self.orders_panel is not None:
             self.orders_panel.serviceReachable.connect(self.service_reachable)
