@@ -961,12 +961,18 @@ class OrdersPanel(SelectionSync, QWidget):
         if changes is None:
             changes = diff_orders(self.model.order_by_id(), orders)
         selected = self.selected_order_ids()
+        # A list shown whole stays whole: orders added meanwhile push the oldest out of the refreshed window, and
+        # the rest is read as scrolling would (one page), not left for the user to scroll to (a view with room to
+        # spare fetches it by itself; a short dock did not).
+        was_whole = self.model.total is not None and not self.model.loading and not self.model.canFetchMore()
         self._syncing_selection = True
         try:
             if self.model.apply_refresh(orders, total, changes):
                 self.select_orders(selected)
         finally:
             self._syncing_selection = False
+        if was_whole and self.model.canFetchMore():
+            self.model.fetchMore()
         if self.details.order is not None and self.details.order.id in changes.changed:
             fresh = self.model.order_by_id().get(self.details.order.id)
             if fresh is not None:
