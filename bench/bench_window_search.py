@@ -14,7 +14,7 @@ PROFILE = throwaway_profile("bench-window-search-")  # the bench must not read o
 from heartbeat import TICK_MS, TickRecorder, quiet_offscreen, run_events, summary  # noqa: E402
 from qgis.core import QgsCoordinateReferenceSystem, QgsGeometry, QgsPointXY  # noqa: E402
 from qgis.gui import QgsMapCanvas  # noqa: E402
-from qgis.PyQt.QtCore import qInstallMessageHandler  # noqa: E402
+from qgis.PyQt.QtCore import QCoreApplication, QEvent, qInstallMessageHandler  # noqa: E402
 from qgis.PyQt.QtWidgets import QMainWindow  # noqa: E402
 
 from core import sandbox_process  # noqa: E402
@@ -110,6 +110,11 @@ def main() -> int:
             panel.shutdown()
             run_until(lambda: panel.search_task is None, limit=10)
         process.stop()
+        # The widgets go before QGIS does: deleted after exitQgis (when Python ends) they crashed the process.
+        for widget in (panel, window):
+            if widget is not None:
+                widget.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         app.exitQgis()
     return 0
 
