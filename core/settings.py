@@ -317,6 +317,25 @@ def auth_config_id(service: str = PLANET_TASKING) -> str:
     return _get(f"auth/{key_service(service)}", "", str) or ""
 
 
+def _store_auth(service: str, fields: Dict[str, str]) -> str:
+    """Store a service's secret fields (core.secrets) and remember the configuration's id; returns the id."""
+    config_id = secrets.store(AUTH_CONFIG_NAME.format(service=service), fields, auth_config_id(service))
+    _set(f"auth/{service}", config_id)
+    return config_id
+
+
+def _load_auth(service: str, what: str) -> Optional[Dict[str, str]]:
+    """A service's stored secret fields, or None when none are stored; AuthStorageError naming `what` when
+    they exist but cannot be read."""
+    config_id = auth_config_id(service)
+    if not config_id:
+        return None
+    try:
+        return secrets.load(config_id)
+    except AuthStorageError as error:
+        raise AuthStorageError(f"The stored {what} could not be read: {error}") from None
+
+
 def has_api_key(service: str = PLANET_TASKING) -> bool:
     """Whether a key is stored, checked without decrypting it (so without asking for the master password)."""
     return secrets.exists(auth_config_id(service))
@@ -324,13 +343,10 @@ def has_api_key(service: str = PLANET_TASKING) -> bool:
 
 def get_api_key(service: str = PLANET_TASKING) -> Optional[str]:
     """The stored key, or None when none is stored; AuthStorageError when it exists but cannot be read."""
-    config_id = auth_config_id(service)
-    if not config_id:
+    fields = _load_auth(service, f"API key for {service}")
+    if fields is None:
         return None
-    try:
-        key = secrets.load(config_id).get("username") or None
-    except AuthStorageError as error:
-        raise AuthStorageError(f"The stored API key for {service} could not be read: {error}") from None
+    key = fields.get("username") or None
     register_secret(key)
     try:
         return check_api_key(key) or None
@@ -349,9 +365,7 @@ def set_api_key(service: str, key: Optional[str]) -> str:
     if not key:
         clear_api_key(service)
         return ""
-    config_id = secrets.store(AUTH_CONFIG_NAME.format(service=service), {"username": key, "password": ""},
-                              auth_config_id(service))
-    _set(f"auth/{service}", config_id)
+    config_id = _store_auth(service, {"username": key, "password": ""})
     _log.info("API key for %s stored in QGIS authentication database (config %s)", service, config_id)
     return config_id
 
@@ -387,9 +401,7 @@ def set_up42_credentials(username: Optional[str], password: Optional[str]) -> st
     (updating the existing one) and return its id; CredentialError with nothing stored for refused ones.
     No workspace is stored: the client reads it from the token's userinfo."""
     username, password = check_up42_credentials(username, password)
-    config_id = secrets.store(AUTH_CONFIG_NAME.format(service=UP42), {"username": username, "password": password},
-                              auth_config_id(UP42))
-    _set(f"auth/{UP42}", config_id)
+    config_id = _store_auth(UP42, {"username": username, "password": password})
     _log.info("UP42 credentials stored in QGIS authentication database (config %s)", config_id)
     return config_id
 
@@ -397,13 +409,9 @@ def set_up42_credentials(username: Optional[str], password: Optional[str]) -> st
 def up42_credentials() -> Optional[Tuple[str, str]]:
     """The stored (user name, password) for UP42, or None when none are stored; AuthStorageError when they
     exist but cannot be read."""
-    config_id = auth_config_id(UP42)
-    if not config_id:
+    fields = _load_auth(UP42, "UP42 credentials")
+    if fields is None:
         return None
-    try:
-        fields = secrets.load(config_id)
-    except AuthStorageError as error:
-        raise AuthStorageError(f"The stored UP42 credentials could not be read: {error}") from None
     username, password = fields.get("username") or "", fields.get("password") or ""
     register_secret(password)
     return (username, password) if username and password else None
