@@ -191,11 +191,7 @@ def _write_archive_journal(folder: str, key: str, entry: Dict[str, Any]) -> None
 
 def _sent_before(client: Any, body: Mapping[str, Any], since: Optional[str]) -> Any:
     """The order a killed run sent (same name and products, created since `since`), or None."""
-    created = f"{since}/.." if since else None
-    for order in client.iter_orders(created_on=created, sort_by="created_on DESC", page_size=500):
-        if order.name == body.get("name") and order.same_products(body.get("products") or []):
-            return order
-    return None
+    return next(iter(client.look_alikes_since(body, since)), None)
 
 
 def _stage(progress: Progress, start: float, end: float) -> Callable[[float], None]:
@@ -235,8 +231,7 @@ def order_archive_imagery(client: Any, request: Any, folder: str, *, progress: P
         if is_canceled is not None and is_canceled():
             raise Cancelled("Cancelled before the order was placed: nothing was ordered.")
         say("Placing the order…")
-        newest = next(client.iter_orders(sort_by="created_on DESC", page_size=1), None)
-        since = newest.raw.get("created_on") if newest is not None else None
+        since = client.newest_created_on()
         _write_archive_journal(folder, key, {"state": SENDING, "since": since, "name": body.get("name")})
         order = client.create_order(request, is_canceled=is_canceled)
         _write_archive_journal(folder, key, {"order_id": order.id, "name": order.name})

@@ -332,19 +332,28 @@ class OrdersClient:
                 LOGGER.warning("archive order %r was not created by the failed request; sending it again",
                                body.get("name"))
 
-    def _newest_orders(self):
+    def newest_created_on(self) -> Optional[str]:
+        """The creation time of the account's newest order, as the service wrote it (None when it has none)."""
         newest = next(self.iter_orders(sort_by="created_on DESC", page_size=1), None)
-        if newest is None or newest.created_on is None:
+        return None if newest is None or newest.created_on is None else newest.raw.get("created_on")
+
+    def look_alikes_since(self, body: Mapping[str, Any], since: Optional[str],
+                          known: Set[str] = frozenset()) -> List[ArchiveOrder]:
+        """Orders created since `since` (all when None), other than `known`, with the name and products of a
+        create body, newest first: what a create whose answer was lost may have made."""
+        return [o for o in self.iter_orders(created_on=f"{since}/.." if since else None, sort_by="created_on DESC",
+                                            page_size=500)
+                if o.id not in known and o.name == body.get("name") and o.same_products(body.get("products") or [])]
+
+    def _newest_orders(self):
+        since = self.newest_created_on()
+        if since is None:
             return None, set()
-        since = newest.raw.get("created_on")
         return since, {o.id for o in self.iter_orders(created_on=f"{since}/..", page_size=500)}
 
     def _created_match(self, body: Mapping[str, Any], since: Optional[str], known: Set[str]) -> Optional[ArchiveOrder]:
-        return created_by_lost_create(
-            lambda: [o for o in self.iter_orders(created_on=f"{since}/.." if since else None, page_size=500)
-                     if o.id not in known and o.name == body.get("name")
-                     and o.same_products(body.get("products") or [])],
-            f"archive order {body.get('name')!r}", "products")
+        return created_by_lost_create(lambda: self.look_alikes_since(body, since, known),
+                                      f"archive order {body.get('name')!r}", "products")
 
     def _after_ambiguous_create(self, error: ApiError, attempt: int, body: Mapping[str, Any],
                                 since: Optional[str], known: Set[str], is_canceled: IsCanceled) -> Optional[ArchiveOrder]:
