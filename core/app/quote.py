@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Tuple
 
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
@@ -20,6 +21,10 @@ QUOTE_DELAY_MS = 600
 RETRY_SECONDS = (5.0, 10.0, 20.0, 40.0, 60.0)
 # How often a running preview's waits (the client's retries inside the task) are looked at.
 WAIT_CHECK_MS = 150
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def passes(error: BaseException) -> bool:
@@ -51,6 +56,7 @@ class QuoteWorkflow(Workflow):
         self.current = current
         self.quote: Optional[Any] = None
         self.quote_key: Optional[str] = None
+        self.quoted_at: Optional[datetime] = None  # when the held quote's question was made
         self.quote_error: Optional[BaseException] = None
         self.task: Optional[ApiTask] = None
         self._tokens = LatestOnly()
@@ -77,8 +83,9 @@ class QuoteWorkflow(Workflow):
         self._retries = 0
         self.timer.start()
 
-    def pricing_body(self, form: Any, aoi: Any) -> Any:
-        return self.forms.pricing_request(form, aoi)
+    def pricing_body(self, form: Any, aoi: Any, now: Optional[datetime] = None) -> Any:
+        """The price preview's request for the form, as it would be sent at `now` (default: this moment)."""
+        return self.forms.pricing_request(form, aoi, now=now)
 
     def problems(self, form: Any, aoi: Any) -> dict:
         """What keeps the form from being priced (a quote needs no name and no chosen window)."""
@@ -95,9 +102,7 @@ class QuoteWorkflow(Workflow):
             self.quote, self.quote_key = None, None
             self.unavailable.emit(problems)
             return
-        body = self.pricing_body(form, aoi)
-        key = request_key(body)
-        if key == self.quote_key and self.quote is not None:
+        if self.answers(form, aoi):
             # Back to the form the held quote answers: an answer still on its way is for another form now.
             self._tokens.invalidate()
             self.unchanged.emit()
@@ -106,6 +111,9 @@ class QuoteWorkflow(Workflow):
         if client is None:
             self.noClient.emit()
             return
+        asked_at = utc_now()
+        body = self.pricing_body(form, aoi, asked_at)
+        key = request_key(body)
         token = self._tokens.next()
         self.retry_timer.stop()
         self._watch_waits(client)
@@ -113,7 +121,7 @@ class QuoteWorkflow(Workflow):
         self.task = run_in_background(
             names.task_description("price preview"),
             lambda feedback: client.preview_pricing(body),
-            on_success=lambda pricing: self.arrived(token, key, pricing),
+            on_success=lambda pricing: self.arrived(token, key, pricing, asked_at),
             on_error=lambda error: self.refused(token, error),
             on_cancel=lambda: self.was_cancelled(token),
         )
@@ -125,14 +133,15 @@ class QuoteWorkflow(Workflow):
         The quote is updated as by request(); the callbacks then run whatever became of it.
         `on_cancelled(current)` says whether this was still the latest question.
         """
-        body = self.pricing_body(form, aoi)
+        asked_at = utc_now()
+        body = self.pricing_body(form, aoi, asked_at)
         key = request_key(body)
         token = self._tokens.next()
         self.timer.stop()
         self.retry_timer.stop()
 
         def priced(pricing: Any) -> None:
-            self.arrived(token, key, pricing)
+            self.arrived(token, key, pricing, asked_at)
             on_priced(pricing)
 
         def failed(error: BaseException) -> None:
@@ -145,12 +154,15 @@ class QuoteWorkflow(Workflow):
 
     def is_current(self) -> bool:
         """Whether the quote held answers the form as it stands now."""
-        if self.quote is None or self.timer.isActive():
-            return False
-        form, aoi = self.current()
-        return self.quote_key == request_key(self.pricing_body(form, aoi))
+        return not self.timer.isActive() and self.answers(*self.current())
 
-    def arrived(self, token: int, key: str, pricing: Any) -> None:
+    def answers(self, form: Any, aoi: Any) -> bool:
+        """Whether the quote held answers `form` over `aoi`. The form is read as it would have been sent when
+        the quote was asked: the clock passing a start time (the order then starts when the service receives
+        it) changes no price, so that alone does not outdate a quote."""
+        return self.quote is not None and self.quote_key == request_key(self.pricing_body(form, aoi, self.quoted_at))
+
+    def arrived(self, token: int, key: str, pricing: Any, asked_at: Optional[datetime] = None) -> None:
         if not self._tokens.is_current(token):
             self.stale_answers_ignored += 1
             return
@@ -158,6 +170,7 @@ class QuoteWorkflow(Workflow):
         self._wait_timer.stop()
         self._retries = 0
         self.quote, self.quote_key, self.quote_error = pricing, key, None
+        self.quoted_at = asked_at
         self.quoted.emit(pricing)
 
     def refused(self, token: int, error: BaseException) -> None:

@@ -126,8 +126,8 @@ class SchemaQuoteWorkflow(QuoteWorkflow):
     def problems(self, form: Any, aoi: Any) -> dict:
         return problems_of(self.forms, form, aoi, for_order=False)
 
-    def pricing_body(self, form: Any, aoi: Any) -> Any:
-        return request_body(self.forms, form, aoi, for_order=False)
+    def pricing_body(self, form: Any, aoi: Any, now: Any = None) -> Any:
+        return request_body(self.forms, form, aoi, for_order=False)  # an estimate does not depend on the clock
 
 
 # (form, estimate) -> whether the user agreed to place the order at that cost.

@@ -66,6 +66,29 @@ def test_three_quick_edits_ask_for_one_quote_of_the_last_state(qtbot, client, ao
     quoting.shutdown()
 
 
+def test_a_start_time_the_clock_passes_does_not_outdate_the_quote_but_a_new_start_does(qtbot, client, aoi):
+    # A new form starts a minute ahead; once that minute has passed the order is sent to start "when received"
+    # (no start_time). That changes no price, so the quote shown stays the form's and Place asks no second one.
+    current = Current(a_form(start_time=utc_now() + timedelta(seconds=1)), aoi)
+    quoting = QuoteWorkflow(current, lambda: client)
+    with qtbot.waitSignal(quoting.quoted, timeout=WAIT_MS):
+        quoting.request()
+    assert "start_time" in client.pricing_bodies[0]
+    qtbot.waitUntil(lambda: current.form.start_time < utc_now(), timeout=WAIT_MS)
+    qtbot.wait(50)
+    assert quoting.is_current()
+    with qtbot.waitSignal(quoting.unchanged, timeout=WAIT_MS):
+        quoting.request()
+    assert len(client.pricing_bodies) == 1
+    # The user sets another start: that is another question.
+    current.form = a_form(start_time=utc_now() + timedelta(hours=2))
+    assert not quoting.is_current()
+    with qtbot.waitSignal(quoting.quoted, timeout=WAIT_MS):
+        quoting.request()
+    assert len(client.pricing_bodies) == 2 and quoting.is_current()
+    quoting.shutdown()
+
+
 def test_an_old_answer_arriving_after_a_newer_one_is_dropped(qtbot, client, aoi):
     current = Current(a_form(order_type=STEREO, n_stereo_pov=3), aoi)
     quoting = QuoteWorkflow(current, lambda: client)
