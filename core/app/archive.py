@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -13,6 +14,7 @@ from ..errors import ValidationError
 from ..services import registry
 from ..tasks import ApiTask, TaskFeedback, run_in_background
 from .latest import LatestValue, request_key
+from .orders_background import error_text
 from .workflow import Workflow, cancel_task
 
 ARCHIVE_SERVICE = "planet_orders"
@@ -23,6 +25,21 @@ FINISHED_WITH_FILES = ("success", "partial")
 
 def _refuse(field: str, message: str) -> ValidationError:
     return ValidationError(message, field_errors={field: [message]})
+
+
+def download_error_text(error: BaseException, folder: str) -> str:
+    """What a user reads of a failed archive order or download: a full disk or an unwritable folder in words,
+    the folder checks' own message, else the service's or the client's (a checksum mismatch, an expired link)."""
+    if isinstance(error, OSError):
+        reason = (error.strerror or str(error)).rstrip(".")
+        if error.errno == errno.ENOSPC:
+            return (f"the disk holding {folder} is full ({reason}). Free some space or choose another folder, "
+                    "then Download again: what arrived is kept.")
+        return (f"the files cannot be written to {folder} ({reason}). Choose a folder you can write to, then "
+                "Download again.")
+    if isinstance(error, ValidationError) and error.field_errors:
+        return " ".join(" ".join(messages) for messages in error.field_errors.values())
+    return error_text(error)
 
 
 def folder_problem(folder: Optional[str]) -> Optional[str]:

@@ -31,6 +31,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ...core import compat
 from ...core.aoi import AoiError, aoi_from_selection
+from ...core.app.archive import download_error_text
 from ...core.errors import ValidationError
 from ...core.log import get_logger
 from ...core.services.planet_orders import credentials
@@ -102,6 +103,7 @@ class OrderImageryDialog(QDialog):
         self.captures: List[PublishedCapture] = []
         self.tasking_aoi: Optional[QgsGeometry] = None
         self.placing = False
+        self.download_folder: Optional[str] = None  # where the order being followed is downloaded to
         self.last_order: Any = None
         self.loaded_layers: List[Any] = []
 
@@ -564,6 +566,7 @@ class OrderImageryDialog(QDialog):
         self.stage_label.setText("Placing the order…")
         self.progress_bar.setValue(0)
         _log.info("Placing archive order %r (%s)", request.name, described)
+        self.download_folder = folder
         self.workflow.order_and_fetch(request, folder)
         return True
 
@@ -634,7 +637,9 @@ class OrderImageryDialog(QDialog):
         self._done(text, Qgis.MessageLevel.Success if good else Qgis.MessageLevel.Warning)
 
     def _failed(self, error: Any) -> None:
-        text = str(error) or type(error).__name__
+        text = download_error_text(error, self.download_folder or "")
+        if isinstance(error, OSError):  # the order was placed; only writing its files failed
+            text = f"Downloading the imagery failed: {text} Download is in the order's details in the Orders tab."
         self._finish()
         self.stage_label.setText("The order did not complete.")
         field_errors = getattr(error, "field_errors", None)

@@ -334,6 +334,17 @@ def test_failure_is_said_in_the_dialog_and_the_message_bar_and_the_form_stays_us
     assert dialog.place() and len(workflow.orders) == 1  # placed again only when asked again
 
 
+def test_a_full_disk_is_said_in_words_with_the_folder_and_where_to_download_again(dialog, workflow, tmp_path):
+    import errno
+
+    assert dialog.place()
+    workflow.running = False
+    workflow.failed.emit(OSError(errno.ENOSPC, "No space left on device"))
+    text = dialog.message_label.text()
+    assert f"the disk holding {tmp_path} is full" in text and "what arrived is kept" in text, text
+    assert "Orders tab" in text and dialog.order_button.isEnabled()
+
+
 def test_cancel_asks_the_workflow_and_ends_when_it_says_so(dialog, workflow):
     assert dialog.place()
     dialog.cancel_button.click()
