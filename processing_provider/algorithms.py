@@ -14,7 +14,8 @@ def all_algorithms() -> List[QgsProcessingAlgorithm]:
     from .order_actions import CancelOrdersAlgorithm, EditOrdersAlgorithm
     from .price_aois import PriceAoisAlgorithm
     from .search_windows import SearchWindowsAlgorithm
+    from .up42_orders import Up42EstimateAlgorithm, Up42PlaceAlgorithm
 
     return [PriceAoisAlgorithm(), CreateOrdersAlgorithm(), SearchWindowsAlgorithm(), LoadOrdersAlgorithm(),
             LoadCapturesAlgorithm(), EditOrdersAlgorithm(), CancelOrdersAlgorithm(),
-            OrderArchiveImageryAlgorithm()]
+            OrderArchiveImageryAlgorithm(), Up42EstimateAlgorithm(), Up42PlaceAlgorithm()]

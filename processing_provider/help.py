@@ -16,6 +16,23 @@ FIELDS_HELP = ("Name, Start time (UTC), End time (UTC), Order type, Stereo point
 ORDER_IDS_HELP = ("Order ids (comma or space separated), and/or Orders layer (e.g. Tasking orders; its selected "
                   "features only, if so chosen) with its Order id field (default id): which orders.")
 
+UP42_PARAMETERS_HELP = [
+    "Areas to task: a point, line or polygon layer in any CRS (selected features only, if so chosen).",
+    "Data product: the product's id or name in UP42's glossary (e.g. pleiades-analytic-tasking, or "
+    "bd102407-1814-4f92-8b5a-7697b7a73f5a); a text, so that it can be typed in qgis_process and fed by a model. "
+    "An unknown one fails listing the tasking products there are.",
+    "Product parameters: one JSON object of the product's order parameters (acquisitionStart, acquisitionEnd, "
+    "cloudCoverage, …; not the geometry, which is each feature's), checked against the product's JSON Schema; "
+    "a problem is named by its parameter path (e.g. \"cloudCoverage: 150 is greater than the maximum of 100\").",
+    "Per-feature parameters (optional): a field or expression giving a JSON object (or a map) whose keys replace "
+    "those of Product parameters for that feature; not valid JSON, the feature is not sent.",
+    "Order name (optional): a field or expression; empty names each order after the layer and the feature id.",
+]
+UP42_SERVICE_URL_HELP = ("Service URL (advanced, optional): UP42's base URL instead of the one in the plugin settings, "
+                         "e.g. a sandbox's http://127.0.0.1:8765/ (https, or plain http on this computer only). The "
+                         "UP42 user name and password are always the ones stored in QGIS's authentication database "
+                         "(Web ▸ Satellite Tasking ▸ Settings…); never parameters, never logged.")
+
 # algorithm id -> (what it does, [(parameter, what it is)], example)
 HELP: Dict[str, Tuple[str, List[str], str]] = {
     "price_aois": (
@@ -123,6 +140,41 @@ HELP: Dict[str, Tuple[str, List[str], str]] = {
          "layer (footprints.gpkg beside the rasters), the rasters' paths, the order's id and state."],
         "qgis_process run satellite_tasking:order_archive_imagery -- CAPTURES=captures.gpkg CLIP=1 "
         "PRODUCT_BUNDLE=visual OUTPUT_FOLDER=/data/imagery"),
+    "up42_estimate_orders": (
+        "Estimates in UP42 credits a tasking order of a chosen data product for every feature of a point, line or "
+        "polygon layer in any CRS (reprojected to EPSG:4326 and checked as the plugin's New order tab checks an "
+        "AOI: points are 5 × 5 km squares, lines 5 km wide strips). The product parameters are one JSON object, "
+        "optionally with per-feature overrides, checked against the product's JSON Schema before anything is "
+        "sent: an invalid feature (bad geometry, a parameter the schema refuses, named by its path) gets its "
+        "reason in the error field and is never sent. Valid features are estimated in requests of up to 100 "
+        "features with the same parameters. The output is the input's features with credits, size, size_unit, "
+        "aoi_kind and error; the log and the TOTAL_CREDITS output give the total. Nothing is ordered.",
+        UP42_PARAMETERS_HELP + [UP42_SERVICE_URL_HELP, "Estimated orders: the output layer."],
+        "qgis_process run satellite_tasking:up42_estimate_orders -- INPUT=sites.gpkg "
+        "PRODUCT=pleiades-analytic-tasking PARAMS='{\"acquisitionStart\": \"2030-01-01T00:00:00Z\", "
+        "\"acquisitionEnd\": \"2030-02-01T00:00:00Z\", \"acquisitionMode\": \"mono\", \"cloudCoverage\": 20, …}' "
+        "NAME='\"site\"' OUTPUT=estimated.gpkg"),
+    "up42_place_orders": (
+        "Places a UP42 tasking order of a chosen data product for every valid feature of a layer, checked and "
+        "estimated as UP42: estimate tasking orders from layer does (an invalid feature, or one the estimate "
+        "refuses, is never sent). Money is spent only within Maximum credits to spend: the estimate of the "
+        "orders this run would place is written to the log first, and when it is higher than the maximum "
+        "nothing is ordered and the error says the amount (set the maximum to it to go on). Each order is one "
+        "request, written to the plugin's journal (satellite_tasking_schema_orders.sqlite beside the bulk "
+        "journal in the QGIS profile) before it is sent and after: running the algorithm again on the same "
+        "layer, selection and product after a crash, a kill or a cancel places only what was not placed; an "
+        "order whose answer was lost is looked up in the workspace's newest orders (same name, product and "
+        "geometry, not there before) and never sent twice. A feature already ordered with the same values is "
+        "not ordered again; change a value (e.g. the name) to order it anew. The output is the input's features "
+        "with order_id, error (why a feature has no order) and credits (its estimate).",
+        UP42_PARAMETERS_HELP + [
+            "Maximum credits to spend: the most the orders this run places may cost by the estimate; higher, "
+            "nothing is ordered (0, the default in the dialog, only reports the estimate).",
+            UP42_SERVICE_URL_HELP, "Placed orders: the output layer."],
+        "qgis_process run satellite_tasking:up42_place_orders -- INPUT=sites.gpkg "
+        "PRODUCT=pleiades-analytic-tasking PARAMS='{…the same JSON as for the estimate…}' NAME='\"site\"' "
+        "MAX_CREDITS=500000 "
+        "OUTPUT=placed.gpkg"),
 }
 
 

@@ -1,6 +1,6 @@
 """Synchronous entry points for callers without an event loop or dialog (Processing, qgis_process): the bulk
-engine's steps and an archive order's run in the calling thread, and a rerun of the same input resumes what
-the journal holds."""
+engine's steps, an archive order's run and orders placed one request each (UP42's) in the calling thread, and
+a rerun of the same input resumes what the journal holds."""
 
 from __future__ import annotations
 
@@ -252,3 +252,188 @@ def order_archive_imagery(client: Any, request: Any, folder: str, *, progress: P
     imagery = rasters.plan_order_imagery(order.id, order.name, report.files, order.products,
                                          is_canceled=is_canceled, progress=_stage(progress, 95, 100))
     return ArchiveImageryOutcome(order=order, report=report, imagery=imagery, placed=placed)
+
+
+# -- orders placed one request each (UP42) ---------------------------------------------------------------
+
+# The journal of such orders, beside the bulk journal (the same folder, so tests and profiles keep them together).
+SCHEMA_ORDER_JOURNAL = "satellite_tasking_schema_orders.sqlite"
+PLACED = "placed"
+UNCERTAIN = "uncertain"  # the client could not tell whether the create was made (a read timeout, a 504)
+# How many of the workspace's newest orders are read when looking for a create a killed run sent.
+LOOKUP_LIMIT = 2000
+
+
+def schema_journal_path() -> str:
+    from .bulk.journal import default_journal_path
+
+    return os.path.join(os.path.dirname(os.path.abspath(default_journal_path())), SCHEMA_ORDER_JOURNAL)
+
+
+def order_key(run: str, feature_id: int, body: Mapping[str, Any]) -> str:
+    """Which order a feature's request is: the run (service, layer, selection), the feature and the very body
+    sent, so a rerun of the same input finds it and a changed value (a new name) orders anew."""
+    text = json.dumps([run, feature_id, body], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class SchemaOrderRun:
+    """Each key's order id or reason; how many were placed by this run, found placed before, found after a kill."""
+
+    results: Dict[str, Tuple[Optional[str], Optional[str]]] = field(default_factory=dict)
+    placed: int = 0
+    already: int = 0
+    recovered: int = 0
+
+
+class SchemaOrderJournal:
+    """Orders sent one request each (a UP42 create), each written down before it is sent (its state SENDING and
+    the workspace's newest order ids then) and after (its id), in SQLite (one row a commit: a kill loses none).
+
+    A rerun settles what an interrupted one left: the order a SENDING entry stands for is looked for as the UP42
+    client reconciles a lost create (an order not among the ids known then, with the request's name, product and
+    geometry); found, it is that entry's order; not found, it was never made and is sent again. An UNCERTAIN entry
+    (the service may still have been making it) not found is sent again only after core.http.LOOKUP_PATIENCE."""
+
+    def __init__(self, path: Optional[str] = None, *, clock: Optional[Callable[[], float]] = None):
+        import sqlite3
+        import time
+
+        self.path = path or schema_journal_path()
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        self.clock = clock or time.time
+        self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS schema_orders (key TEXT PRIMARY KEY, base_url TEXT, state TEXT, "
+                        "order_id TEXT, body TEXT, known TEXT, since REAL)")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def entry(self, key: str) -> Optional[Dict[str, Any]]:
+        row = self.db.execute("SELECT state, order_id, body, known, since FROM schema_orders WHERE key=?",
+                              (key,)).fetchone()
+        if row is None:
+            return None
+        return {"state": row[0], "order_id": row[1], "body": json.loads(row[2] or "{}"),
+                "known": json.loads(row[3] or "[]"), "since": row[4]}
+
+    def _write(self, key: str, base_url: str, state: str, body: Mapping[str, Any], order_id: Optional[str] = None,
+               known: Sequence[str] = (), since: Optional[float] = None) -> None:
+        self.db.execute("INSERT OR REPLACE INTO schema_orders VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (key, base_url, state, order_id, json.dumps(dict(body), sort_keys=True), json.dumps(list(known)),
+                         since if since is not None else self.clock()))
+
+    def _forget(self, key: str) -> None:
+        self.db.execute("DELETE FROM schema_orders WHERE key=?", (key,))
+
+    def settle(self, client: Any, items: Sequence[Tuple[str, Mapping[str, Any]]]) -> SchemaOrderRun:
+        """What the journal knows of `items` ((key, body)): placed ones with their ids, interrupted ones looked
+        up (found: placed; an UNCERTAIN one not found and still within patience: its reason). Keys left out of
+        the answer's `results` are to be sent."""
+        from ..http import LOOKUP_PATIENCE, created_by_lost_create
+
+        run = SchemaOrderRun()
+        pending = []
+        for key, body in items:
+            entry = self.entry(key)
+            if entry is None:
+                continue
+            if entry["state"] == PLACED and entry["order_id"]:
+                run.results[key] = (entry["order_id"], None)
+                run.already += 1
+            else:
+                pending.append((key, body, entry))
+        if not pending:
+            return run
+        listed = self._newest_orders(client, [entry["known"] for _, _, entry in pending])
+        claimed = {row[0] for row in self.db.execute("SELECT order_id FROM schema_orders WHERE order_id IS NOT NULL")}
+        for key, body, entry in pending:
+            name = body.get("displayName")
+            known = set(entry["known"])
+            newer: List[Any] = []
+            for order in listed:
+                if order.id in known:
+                    break  # older than the send: there before it
+                newer.append(order)
+
+            def look_alikes(newer: List[Any] = newer, body: Mapping[str, Any] = body) -> List[Any]:
+                return [o for o in newer if o.id not in claimed and o.name == body.get("displayName")
+                        and o.data_product_id == body.get("dataProduct") and _same_geometry(o.geometry, body)]
+
+            found = created_by_lost_create(look_alikes, f"order {name!r}", "product and geometry")
+            if found is not None:
+                self._write(key, client.base_url, PLACED, body, found.id)
+                claimed.add(found.id)
+                run.results[key] = (found.id, None)
+                run.recovered += 1
+            elif entry["state"] == UNCERTAIN and self.clock() - (entry["since"] or 0) < LOOKUP_PATIENCE:
+                run.results[key] = (None, f"UP42 may still be making order {name!r} (an earlier run could not tell); "
+                                          f"not sent again: run again in {LOOKUP_PATIENCE / 60:.0f} minutes, or check "
+                                          "the order list.")
+            else:
+                self._forget(key)  # never made: sent again below
+        return run
+
+    @staticmethod
+    def _newest_orders(client: Any, knowns: Sequence[Sequence[str]]) -> List[Any]:
+        """The workspace's newest orders, newest first, read until every entry's known ids are reached."""
+        wanted = [set(known) for known in knowns if known]
+        listed: List[Any] = []
+        page = 0
+        while len(listed) < LOOKUP_LIMIT:
+            answer = client.list_orders(page=page, size=200)
+            listed += answer.results
+            ids = {o.id for o in listed}
+            if answer.is_last or not answer.results or all(known & ids for known in wanted):
+                break
+            page += 1
+        return listed
+
+    def known_ids(self, client: Any, window: int = 51) -> List[str]:
+        """The workspace's newest order ids: what a create sent after this is told apart from."""
+        return [o.id for o in client.list_orders(page=0, size=window).results]
+
+    def place(self, client: Any, key: str, body: Mapping[str, Any], known: Sequence[str]) -> Tuple[Optional[str], Optional[str]]:
+        """Create one order of `body`, journaled before and after; (order id, None) or (None, the refusal) when
+        nothing was made. OrderCreationUncertain (the entry kept as UNCERTAIN) and other service errors propagate."""
+        from ..errors import ApiError, OrderCreationUncertain, ValidationError
+
+        self._write(key, client.base_url, SENDING, body, known=known)
+        try:
+            placement = client.place(body)
+        except OrderCreationUncertain:
+            self._write(key, client.base_url, UNCERTAIN, body, known=known)
+            raise
+        except ValidationError as error:
+            self._forget(key)
+            return None, refusal_text(error.field_errors, error.message)
+        except ApiError:
+            self._forget(key)  # the client settled it: not made
+            raise
+        if placement.ids:
+            order_id = next(iter(placement.ids.values()))
+            self._write(key, client.base_url, PLACED, body, order_id)
+            return order_id, None
+        self._forget(key)
+        problems: Dict[str, List[str]] = {}
+        for problem in placement.errors:
+            for path, messages in (problem.field_errors or {"": [problem.message]}).items():
+                problems.setdefault(path, []).extend(messages)
+        return None, refusal_text(problems, "UP42 refused the order.")
+
+
+def _same_geometry(geometry: Any, body: Mapping[str, Any]) -> bool:
+    from ..http import geometries_match
+
+    features = (body.get("featureCollection") or {}).get("features") or [{}]
+    return geometries_match(geometry, features[0].get("geometry"), 1e-6)
+
+
+def refusal_text(field_errors: Optional[Mapping[str, Sequence[str]]], fallback: str) -> str:
+    """A service's refusal by parameter path, one "path: message" each ("params.cloudCoverage: …")."""
+    if not field_errors:
+        return fallback
+    return "; ".join(f"{path}: {' '.join(messages)}" if path and path != "non_field_errors" else " ".join(messages)
+                     for path, messages in field_errors.items())
