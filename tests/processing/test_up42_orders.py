@@ -225,3 +225,61 @@ def test_batch_over_three_layers_places_each_layers_orders_once(up42, make_up42_
 def test_an_unknown_product_lists_the_products_there_are(up42):
     error = run_failing("up42_estimate_orders", {**parameters(up42, point_layer(["a"])), "PRODUCT": "landsat-99"})
     assert "landsat-99" in error and "pleiades-analytic-tasking" in error and PLEIADES in error
+
+
+def test_a_create_the_service_may_still_be_making_is_not_sent_again_until_its_patience_is_over(up42, make_up42_client):
+    """A 504 to a create: the client cannot tell whether UP42 will still make it. The run stops naming the feature;
+    a rerun soon after sends the other features but not that one; once the patience is over, it is sent."""
+    from core.app.headless import SchemaOrderJournal, schema_journal_path
+
+    layer = point_layer(["a", "b"])
+    up42.reset()
+    up42.fault(path="^/v2/orders$", method="POST", kind="status", status=504, count=1)
+    error = run_failing("up42_place_orders", parameters(up42, layer, MAX_CREDITS=1e9))
+    assert "Feature 1" in error and "up42 a" in error and "again" in error
+    assert orders_named(make_up42_client, "up42 ") == [] and len(creates(up42)) == 1
+
+    result = run("up42_place_orders", parameters(up42, layer, MAX_CREDITS=1e9))
+    held = rows(result["OUTPUT"])
+    assert not held["a"]["order_id"] and "may still be making" in held["a"]["error"] and held["b"]["order_id"]
+    assert [o.name for o in orders_named(make_up42_client, "up42 ")] == ["up42 b"] and len(creates(up42)) == 2
+
+    journal = SchemaOrderJournal(schema_journal_path())
+    journal.db.execute("UPDATE schema_orders SET since=since-3600 WHERE state='uncertain'")
+    journal.close()
+    result = run("up42_place_orders", parameters(up42, layer, MAX_CREDITS=1e9))
+    assert sorted(o.name for o in orders_named(make_up42_client, "up42 ")) == ["up42 a", "up42 b"]
+    assert result["PLACED"] == 2 and len(creates(up42)) == 3
+
+
+def test_a_model_estimates_then_places_within_the_estimate(up42, make_up42_client):
+    """A model: the estimate's layer goes to the placing step and its total is the placing step's Maximum credits;
+    the product and the params are the model's own text inputs."""
+    import processing
+    from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingModelParameter, QgsProcessingParameterFeatureSource
+    from qgis.core import QgsProcessingParameterString as Text
+
+    from tests.processing.test_model import child, from_child, from_input, static
+
+    model = QgsProcessingModelAlgorithm("Estimate and place on UP42", "Satellite Tasking tests")
+    model.addModelParameter(QgsProcessingParameterFeatureSource("areas", "Areas"), QgsProcessingModelParameter("areas"))
+    for name in ("product", "params", "url"):
+        model.addModelParameter(Text(name, name), QgsProcessingModelParameter(name))
+    shared = {"PRODUCT": from_input("product"), "PARAMS": from_input("params"), "SERVICE_URL": from_input("url"),
+              "NAME": static("concat('modelled ', \"site\")")}
+    model.addChildAlgorithm(child("up42_estimate_orders", "estimate", {"INPUT": from_input("areas"), **shared}))
+    model.addChildAlgorithm(child("up42_place_orders", "place", {
+        "INPUT": from_child("estimate", "OUTPUT"), "MAX_CREDITS": from_child("estimate", "TOTAL_CREDITS"), **shared},
+        {"placed": "OUTPUT"}))
+    valid, problems = model.validate()
+    assert valid, problems
+    up42.reset()
+    result = processing.run(model, {"areas": point_layer(["a", "b"]), "product": PLEIADES,
+                                    "params": json.dumps(pleiades_params(up42)), "url": up42.root + "/",
+                                    "place:placed": "memory:"}, feedback=RecordingFeedback())
+    placed = list(result["place:placed"].getFeatures())
+    orders = {o.id: o.name for o in orders_named(make_up42_client, "modelled ")}
+    assert sorted(orders.values()) == ["modelled a", "modelled b"]
+    # The placing step read the estimate's layer (its credits field kept) and placed each feature once.
+    assert {f["order_id"] for f in placed} == set(orders) and all(f["credits"] > 0 for f in placed)
+    assert len(estimates(up42)) == 2 and len(creates(up42)) == 2
