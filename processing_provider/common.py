@@ -36,9 +36,11 @@ def service_url_parameter() -> QgsProcessingParameterString:
 
 def make_client(url: str = "", service_id: Optional[str] = None) -> Any:
     """A client of the active service (or of `service_id`): the settings' base URL unless `url` is given, the key
-    from QgsAuthManager (the sandbox's own while the sandbox is on). Call it on the main thread (prepareAlgorithm):
-    reading the key may have to unlock QGIS's auth database. QgsProcessingException says why there is none."""
+    (UP42: the user name and password) from QgsAuthManager (the sandbox's own while the sandbox is on). Call it on
+    the main thread (prepareAlgorithm): reading the key may have to unlock QGIS's auth database.
+    QgsProcessingException says why there is none."""
     descriptor = registry.service(service_id)
+    secret = "UP42 password" if descriptor.id == settings.UP42 else "API key"
     try:
         base_url = settings.normalize_base_url(url) if url.strip() else ""
         connection = settings.connection(descriptor.id)
@@ -47,13 +49,14 @@ def make_client(url: str = "", service_id: Optional[str] = None) -> Any:
     parts = urlsplit(base_url)
     if base_url and parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
         # A model or a batch row may come from anyone: the stored key never travels in clear to another host.
-        raise QgsProcessingException(f"The Service URL {base_url} is not https: the API key would cross the network "
+        raise QgsProcessingException(f"The Service URL {base_url} is not https: the {secret} would cross the network "
                                      "unencrypted. Use an https URL (plain http only for a sandbox on this computer).")
     base_url = base_url or connection.base_url
     if not connection.api_key:
+        stored = "UP42 user name and password" if descriptor.id == settings.UP42 else "API key"
         raise QgsProcessingException(
-            f"No API key for {descriptor.title}: enter it in Web ▸ Satellite Tasking ▸ Settings… (it is kept in QGIS's "
-            "authentication database, never passed as a parameter).")
+            f"No {stored} for {descriptor.title}: enter it in Web ▸ Satellite Tasking ▸ Settings… (it is kept in "
+            "QGIS's authentication database, never passed as a parameter).")
     return descriptor.connect(base_url, connection.api_key)
 
 

@@ -22,8 +22,7 @@ from ..core.app.bulk.layer_input import no_crs_message
 from ..core.app.headless import refusal_text
 from ..core.app.schema_order import aoi_geojson
 from ..core.errors import Cancelled, ValidationError
-from ..core.services import registry
-from .common import LOOPBACK_HOSTS, SERVICE_URL
+from .common import SERVICE_URL, make_client
 from .layer_input import INPUT, _layer_and_selection
 
 UP42 = settings.UP42
@@ -51,25 +50,8 @@ def up42_parameters() -> List[QgsProcessingParameterDefinition]:
 
 
 def make_up42_client(url: str = "") -> Any:
-    """A UP42 client: the settings' base URL unless `url` is given, the user name and password from
-    QgsAuthManager (the sandbox's own while the sandbox is on); never a parameter. Call on the main thread."""
-    from urllib.parse import urlsplit
-
-    descriptor = registry.service(UP42)
-    try:
-        base_url = settings.normalize_base_url(url) if url.strip() else ""
-        connection = settings.connection(UP42)
-    except (settings.AuthStorageError, ValueError) as error:
-        raise QgsProcessingException(str(error)) from None
-    if base_url and urlsplit(base_url).scheme != "https" and urlsplit(base_url).hostname not in LOOPBACK_HOSTS:
-        raise QgsProcessingException(f"The Service URL {base_url} is not https: the UP42 password would cross the "
-                                     "network unencrypted. Use an https URL (plain http only for a sandbox on this "
-                                     "computer).")
-    if not connection.api_key:
-        raise QgsProcessingException(
-            "No UP42 user name and password: enter them in Web ▸ Satellite Tasking ▸ Settings… with UP42 chosen "
-            "(they are kept in QGIS's authentication database, never passed as a parameter).")
-    return descriptor.connect(base_url or connection.base_url, connection.api_key)
+    """A UP42 client whatever service the dock uses; credentials from QgsAuthManager only (common.make_client)."""
+    return make_client(url, UP42)
 
 
 def parse_params(text: str, what: str = "Product parameters") -> Dict[str, Any]:

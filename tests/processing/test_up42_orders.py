@@ -283,3 +283,20 @@ def test_a_model_estimates_then_places_within_the_estimate(up42, make_up42_clien
     # The placing step read the estimate's layer (its credits field kept) and placed each feature once.
     assert {f["order_id"] for f in placed} == set(orders) and all(f["credits"] > 0 for f in placed)
     assert len(estimates(up42)) == 2 and len(creates(up42)) == 2
+
+
+def test_credentials_come_only_from_the_authentication_database_and_never_reach_the_log(up42, clean_settings):
+    account = next(a for a in up42.control("GET", "up42/accounts")["accounts"] if a["password"] == up42.api_key)
+    layer = point_layer(["a"])
+    up42.reset()
+    feedback = RecordingFeedback()
+    run("up42_estimate_orders", parameters(up42, layer), feedback)
+    assert account["username"] not in " ".join(feedback.infos + feedback.warnings + feedback.errors)
+    assert "PASSWORD" not in {p.name() for p in QgsApplication.processingRegistry().algorithmById(
+        "satellite_tasking:up42_place_orders").parameterDefinitions()}
+
+    clean_settings.clear_api_key(clean_settings.UP42)
+    up42.reset()
+    error = run_failing("up42_place_orders", parameters(up42, layer, MAX_CREDITS=1e9))
+    assert "No UP42 user name and password" in error and "Settings" in error
+    assert up42.requests_seen() == []
