@@ -21,7 +21,7 @@ class SatelliteTaskingProvider(QgsProcessingProvider):
         return "Satellite Tasking"
 
     def longName(self) -> str:  # noqa: N802 - QGIS's name
-        return "Satellite Tasking (Planet tasking and archive orders)"
+        return "Satellite Tasking (Planet tasking and archive orders, UP42 tasking)"
 
     def icon(self) -> QIcon:
         return QIcon(ICON_PATH)

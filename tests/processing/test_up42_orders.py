@@ -300,3 +300,19 @@ def test_credentials_come_only_from_the_authentication_database_and_never_reach_
     error = run_failing("up42_place_orders", parameters(up42, layer, MAX_CREDITS=1e9))
     assert "No UP42 user name and password" in error and "Settings" in error
     assert up42.requests_seen() == []
+
+
+def test_what_the_service_refuses_in_the_estimate_names_the_parameter_and_is_never_placed(up42, make_up42_client):
+    """A window already over passes the schema (a date-time is a date-time) but UP42's estimate refuses it: each
+    feature says so by the parameter's path, and placing sends no create."""
+    past = (up42.now() - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    params = pleiades_params(up42, acquisitionStart=(up42.now() - timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                             acquisitionEnd=past)
+    layer = point_layer(["a", "b"])
+    up42.reset()
+    estimated = run("up42_estimate_orders", parameters(up42, layer, params))
+    assert estimated["ESTIMATED"] == 0 and estimated["FAILED"] == 2
+    assert all("params.acquisitionEnd" in f["error"] and "future" in f["error"] for f in estimated["OUTPUT"].getFeatures())
+    placed = run("up42_place_orders", parameters(up42, layer, params, MAX_CREDITS=1e9))
+    assert placed["PLACED"] == 0 and all("params.acquisitionEnd" in f["error"] for f in placed["OUTPUT"].getFeatures())
+    assert creates(up42) == [] and orders_named(make_up42_client, "up42 ") == []
