@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+import functools
+from typing import Any, Callable, Dict, Optional
 from urllib.parse import urlsplit
 
 from qgis.core import Qgis, QgsProject
@@ -23,6 +24,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core import names, sandbox_process, settings
 from ..core.app import decisions
+from ..core.app.listed_orders import listed_services
 from ..core.log import get_logger
 from ..core.sandbox_process import ClockReading, SandboxProcess
 from ..core.services import registry
@@ -169,13 +171,14 @@ class TaskingDock(QgsDockWidget):
         iface = self.iface
         placing = self.service.can(Capability.PLACE)
         self.new_order_panel = self._add_new_order_panel(iface) if placing else None
-        # The Orders tab lists and maps the service's orders through its layer schemas; a service without them
-        # (UP42: its recent orders are in the Decisions tab) gets none rather than one that fails on every load.
-        self.orders_panel = self._add_orders_panel(iface) if self.service.layers is not None else None
+        # The Orders tab: a service with layer schemas has its orders listed page by page and mapped; a tasking
+        # service without them (UP42) has its orders read whole into the same list, as a table only.
+        self.orders_panel = self._add_orders_panel(iface)
         self.decisions_panel = self._add_decisions_panel(iface) if decisions.offered_for(self.service) else None
         if self.orders_panel is not None:
             self.orders_panel.serviceReachable.connect(self.service_reachable)
             self.orders_panel.details.imageryRequested.connect(self.order_imagery_of_order)
+            self.orders_panel.decisionsRequested.connect(self.show_decisions)
 
     def _shutdown_panels(self) -> None:
         for panel in (self.new_order_panel, getattr(self, "orders_panel", None), getattr(self, "decisions_panel", None)):
@@ -432,10 +435,27 @@ class TaskingDock(QgsDockWidget):
         return self._add_panel(NewOrderPanel, "New order", iface)
 
     def _add_orders_panel(self, iface: Optional[Any]):
-        """The "Orders" tab: follow, edit and cancel orders."""
-        from .orders.panel import OrdersPanel
+        """The "Orders" tab: follow, edit and cancel orders. The active service's orders page by page with their
+        map layers where it has layer schemas; besides them (or instead, for UP42) the orders of every tasking
+        service listed whole that is configured (the active one always), and with Planet its archive orders.
+        None when no service can list orders."""
+        from .orders.panel import OrdersPanel, configured_listed_factories
 
-        return self._add_panel(OrdersPanel, "Orders", iface)
+        paged = self.service.layers is not None
+        listed = configured_listed_factories()
+        if any(d.id == self.service.id for d in listed_services()):
+            listed[self.service.id] = self.client if self.client_factory is not None else registry.client_factory()
+        if not paged and not listed:
+            return None
+        options: Dict[str, Any] = {"paged": paged, "listed_client_factories": listed}
+        if not paged:
+            options["archive_client_factory"] = None  # Planet's archive orders go with Planet's tasking list
+        return self._add_panel(functools.partial(OrdersPanel, **options), "Orders", iface)
+
+    def show_decisions(self, *_: Any) -> None:
+        """Bring the Decisions tab forward (an order in the Orders tab waits for a decision there)."""
+        if self.tabs is not None and getattr(self, "decisions_panel", None) is not None:
+            self.tabs.setCurrentWidget(self.decisions_panel)
 
     def _add_decisions_panel(self, iface: Optional[Any]):
         """The "Decisions" tab (UP42): feasibility options and quotations, accepted or rejected after a confirmation."""

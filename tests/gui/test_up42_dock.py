@@ -70,8 +70,9 @@ def test_choosing_another_service_in_the_settings_gives_the_dock_that_services_t
         clean_settings.set_active_service("up42")
         dock.refresh()  # what saving the settings does
         assert dock.service.id == "up42" and isinstance(dock.new_order_panel, SchemaOrderPanel)
-        # UP42's orders are in the Decisions tab; the Orders tab (Planet's layers and listing) is not offered.
-        assert titles() == ["New order", "Decisions"] and dock.orders_panel is None
+        # UP42's orders are read whole into the Orders tab, a table without Planet's paged listing and layers.
+        assert titles() == ["New order", "Orders", "Decisions"]
+        assert not dock.orders_panel.paged and "up42" in dock.orders_panel.merged
         # The status line names UP42's address, not Planet's.
         assert clean_settings.active_base_url("up42") in dock.status_label.text()
         assert "tasking/v2" not in dock.status_label.text()

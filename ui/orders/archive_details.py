@@ -9,10 +9,11 @@ from datetime import timezone
 from typing import Any, Dict, Optional, Tuple
 
 from qgis.PyQt.QtCore import pyqtSignal
-from qgis.PyQt.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
 from ...core.app.archive_orders import can_cancel
 from .details import StatusLabel
+from .text_details import OrderTextDetails
 
 # What a delivery block may hold besides a cloud destination: zip options of a direct download.
 _DIRECT_DELIVERY_KEYS = frozenset({"archive_type", "single_archive", "archive_filename", "layout"})
@@ -108,38 +109,23 @@ def archive_html(order: Any) -> str:
     return "".join(parts)
 
 
-class ArchiveOrderDetails(QWidget):
+class ArchiveOrderDetails(OrderTextDetails):
     """One archive order, read only but for Cancel (queued orders only: the tooltip says why otherwise) and
     Download (its files into a folder, with the rasters on the map). The panel runs the downloads; this
     widget shows the one of the order shown (set_download)."""
 
-    cancelRequested = pyqtSignal(list)  # noqa: N815 - Qt signal naming; the order's id
     downloadRequested = pyqtSignal(str)  # noqa: N815 - the order's id
     downloadCancelRequested = pyqtSignal(str)  # noqa: N815 - the order's id
 
     def __init__(self, parent: Optional[QWidget] = None):
-        super().__init__(parent)
+        super().__init__("archive", parent)
         self.setObjectName("archiveOrderDetails")
-        self.order: Any = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.text = QTextBrowser(self)
-        self.text.setObjectName("archiveOrderText")
-        self.text.setOpenLinks(False)
-        self.message_label = StatusLabel(self)
-        self.message_label.setObjectName("archiveOrderMessage")
-        self.message_label.setWordWrap(True)
-        buttons = QHBoxLayout()
-        self.cancel_button = QPushButton("Cancel order…", self)
-        self.cancel_button.setObjectName("cancelArchiveOrderButton")
-        self.cancel_button.clicked.connect(lambda: self.order is not None and self.cancelRequested.emit([self.order.id]))
         self.download_button = QPushButton("Download…", self)
         self.download_button.setObjectName("downloadArchiveOrderButton")
         self.download_button.clicked.connect(lambda: self.order is not None and not self.downloading
                                              and self.downloadRequested.emit(self.order.id))
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.download_button)
-        buttons.addStretch(1)
+        self.buttons.addWidget(self.download_button)
+        self.buttons.addStretch(1)
         # The download of the order shown: what it does now, how far, and a Cancel (hidden while none runs).
         # Every order's, by id (running, stage, percent, error), so selecting another order and back shows it.
         self.downloading = False
@@ -160,28 +146,18 @@ class ArchiveOrderDetails(QWidget):
             lambda: self.order is not None and self.downloadCancelRequested.emit(self.order.id))
         progress_row.addWidget(self.download_progress, 1)
         progress_row.addWidget(self.cancel_download_button)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(self.message_label)
-        layout.addWidget(self.download_stage)
-        layout.addLayout(progress_row)
-        layout.addLayout(buttons)
+        self.body.addWidget(self.download_stage)
+        self.body.addLayout(progress_row)
+        self.body.addLayout(self.buttons)
         self.show_order(None)
 
     def show_order(self, order: Any) -> None:
-        if order is None or self.order is None or self.order.id != order.id:
-            self.message_label.clear()
-        self.order = order
+        self.show_text(order, archive_html(order) if order is not None else "",
+                       can_cancel(order) if order is not None else None,
+                       "Cancel this order while it waits in the queue (asks first).", "Select an archive order.")
         if order is None:
-            self.text.clear()
-            self.cancel_button.setEnabled(False)
-            self.cancel_button.setToolTip("Select an archive order.")
             self._show_download(False, "", 0.0, False)
             return
-        self.text.setHtml(archive_html(order))
-        verdict = can_cancel(order)
-        self.cancel_button.setEnabled(bool(verdict))
-        self.cancel_button.setToolTip("Cancel this order while it waits in the queue (asks first)." if verdict
-                                      else verdict.reason)
         self._show_download(*self._downloads.get(order.id, (False, "", 0.0, False)))
 
     def set_download(self, order_id: str, running: bool, stage: str = "", percent: float = 0.0,
@@ -220,7 +196,3 @@ class ArchiveOrderDetails(QWidget):
             self.download_button.setText(verdict.label)
             self.download_button.setEnabled(verdict.allowed)
             self.download_button.setToolTip(verdict.tooltip)
-
-    def show_message(self, text: str, error: bool = False) -> None:
-        self.message_label.setStyleSheet("color: #b00020;" if error else "")
-        self.message_label.setText(text)

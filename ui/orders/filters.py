@@ -1,22 +1,22 @@
-"""The Orders tab's filter row: service (tasking, archive or both), status, name, scheduling, type and the
+"""The Orders tab's filter row: service (tasking, archive, UP42 or all), status, name, scheduling, type and the
 created/updated time ranges."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from qgis.gui import QgsCheckableComboBox, QgsDateTimeEdit
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QWidget
 
-from ...core.app.archive_orders import SOURCE_TYPES, ArchiveFilter
+from ...core.app.merged_orders import MergedFilter
 from ...core.services.planet_tasking.models import ORDER_TYPES, SCHEDULING_TYPES
 from ...core.services.registry import service
 from .details import from_qdatetime
 from .model import OrdersQuery
 
-# The Service filter's choices.
+# The Service filter's choices: every service, the paged tasking listing, or one merged source (its `choice`).
 ALL_SERVICES = "all"
 TASKING = "tasking"
 ARCHIVE = "archive"
@@ -25,10 +25,10 @@ ARCHIVE = "archive"
 class OrderFilters(QWidget):
     """The filter widgets; `changed` fires on any edit (the panel waits a moment, then reloads).
 
-    With archive states given (`set_archive_states`), the Service filter offers tasking orders, archive
-    imagery orders or both in one list; the status and type filters then offer the archive orders' states
-    and types as well, and each filter narrows the orders it applies to (an order matches when its state is
-    ticked: ticking only tasking states leaves no archive order, and the other way round).
+    With other services' orders merged into the list (`set_sources`: archive imagery, UP42), the Service filter
+    offers each service or all in one list; the status and type filters then offer those services' states and
+    types as well, and each filter narrows the orders it applies to (an order matches when its state is ticked:
+    ticking only tasking states leaves no archive order, and the other way round).
     """
 
     changed = pyqtSignal()
@@ -38,15 +38,13 @@ class OrderFilters(QWidget):
         filters = QGridLayout(self)
         filters.setContentsMargins(0, 0, 0, 0)
         self.tasking_states: Tuple[str, ...] = tuple(service().order_statuses)
-        self.archive_states: Tuple[str, ...] = ()
+        self.paged = True  # the tasking service's paged listing is in the list
+        self.sources: Tuple[Any, ...] = ()  # the merged sources (core.app.merged_orders.MergedSource)
         self.service_label = QLabel("Service", self)
         self.service_filter = QComboBox(self)
         self.service_filter.setObjectName("serviceFilter")
         self.service_filter.setToolTip("Which orders the list holds: tasking orders, archive imagery orders, or "
                                        "both in one list ordered as the list is sorted.")
-        self.service_filter.addItem("Tasking and archive", ALL_SERVICES)
-        self.service_filter.addItem("Tasking", TASKING)
-        self.service_filter.addItem("Archive imagery", ARCHIVE)
         self.status_filter = QgsCheckableComboBox(self)
         self.status_filter.setObjectName("statusFilter")
         self.status_filter.addItems(list(service().order_statuses))
@@ -102,18 +100,46 @@ class OrderFilters(QWidget):
         for edit in (self.created_from, self.created_to, self.updated_from, self.updated_to):
             edit.valueChanged.connect(lambda *_: self.changed.emit())
 
-    # -- tasking and archive orders ------------------------------------------------------------------------
+    # -- the services listed ------------------------------------------------------------------------------
 
-    def set_archive_states(self, states: Sequence[str]) -> None:
-        """Archive orders can be listed (their service's states); empty: tasking orders only."""
-        self.archive_states = tuple(states)
-        shown = bool(self.archive_states)
+    def set_sources(self, paged: bool, sources: Sequence[Any]) -> None:
+        """Which orders the list can hold: the tasking service's paged listing (`paged`) and other services'
+        orders merged in (`sources`); the Service filter offers a choice when there is more than one."""
+        self.paged = paged
+        if not paged:
+            self.tasking_states = ()
+        self.sources = tuple(sources)
+        self.service_filter.blockSignals(True)
+        try:
+            self.service_filter.clear()
+            archive_only = [s.choice for s in self.sources] == [ARCHIVE]
+            self.service_filter.addItem("Tasking and archive" if archive_only and paged else "All services",
+                                        ALL_SERVICES)
+            if paged:
+                self.service_filter.addItem("Tasking", TASKING)
+            for source in self.sources:
+                self.service_filter.addItem("Archive imagery" if source.choice == ARCHIVE else source.label,
+                                            source.choice)
+        finally:
+            self.service_filter.blockSignals(False)
+        shown = paged + len(self.sources) > 1
         self.service_label.setVisible(shown)
         self.service_filter.setVisible(shown)
+        self.scheduling_filter.setVisible(paged)
         self._fill_choices()
 
+    @property
+    def archive_states(self) -> Tuple[str, ...]:
+        """Every merged service's states (those not the tasking listing's)."""
+        return tuple(state for source in self.sources for state in source.states)
+
+    def _choices_shown(self) -> bool:
+        return self.paged + len(self.sources) > 1
+
     def service_choice(self) -> str:
-        return self.service_filter.currentData() if self.archive_states else TASKING
+        if self._choices_shown():
+            return self.service_filter.currentData()
+        return TASKING if self.paged or not self.sources else self.sources[0].choice
 
     def set_service(self, choice: str) -> None:
         self.service_filter.setCurrentIndex(self.service_filter.findData(choice))
@@ -122,17 +148,22 @@ class OrderFilters(QWidget):
         self._fill_choices()
         self.changed.emit()
 
+    def _wanted_sources(self) -> List[Any]:
+        choice = self.service_choice()
+        return [s for s in self.sources if choice in (ALL_SERVICES, s.choice)]
+
     def _fill_choices(self) -> None:
         """The states and types of the services listed; what was ticked and is still offered stays."""
         choice = self.service_choice()
         states: List[str] = []
         types: List[str] = []
-        if choice in (ALL_SERVICES, TASKING):
+        tasking = self.paged and choice in (ALL_SERVICES, TASKING)
+        if tasking:
             states += self.tasking_states
             types += ORDER_TYPES
-        if choice in (ALL_SERVICES, ARCHIVE):
-            states += self.archive_states
-            types += SOURCE_TYPES
+        for source in self._wanted_sources():
+            states += [s for s in source.states if s not in states]  # a status two services share is offered once
+            types += [t for t in source.kinds if t not in types]
         ticked = [s for s in self.status_filter.checkedItems() if s in states]
         kind = self.order_type_filter.currentData()
         for widget in (self.status_filter, self.order_type_filter):
@@ -150,43 +181,44 @@ class OrderFilters(QWidget):
         finally:
             for widget in (self.status_filter, self.order_type_filter):
                 widget.blockSignals(False)
-        archive_only = choice == ARCHIVE
-        self.scheduling_filter.setEnabled(not archive_only)
+        self.order_type_filter.setVisible(bool(types))
+        self.scheduling_filter.setEnabled(tasking)
         self.scheduling_filter.setToolTip("Archive orders are not scheduled: this filter is for tasking orders."
-                                          if archive_only else
+                                          if not tasking else
                                           "Show only orders scheduled this way: flexible, assured or monitoring "
-                                          "(archive orders are not scheduled, so none shows with it set).")
+                                          "(other services' orders are not scheduled, so none shows with it set).")
         self.order_type_filter.setToolTip("Show only orders of this type: single image or stereo (tasking), scenes "
-                                          "or basemaps (archive)." if self.archive_states else
+                                          "or basemaps (archive)." if self.sources else
                                           "Show only orders of this type (single image or stereo).")
 
     def tasking_wanted(self) -> bool:
         """Whether any tasking order can match the filters (else the list asks the tasking service nothing)."""
-        if self.service_choice() == ARCHIVE:
+        if not self.paged or self.service_choice() not in (ALL_SERVICES, TASKING):
             return False
         ticked = [s for s in self.status_filter.checkedItems() if s]
         if ticked and not any(s in self.tasking_states for s in ticked):
             return False
-        return self.order_type_filter.currentData() not in SOURCE_TYPES
+        kind = self.order_type_filter.currentData()
+        return kind is None or kind in ORDER_TYPES
 
-    def archive_wanted(self) -> bool:
-        return bool(self.archive_states) and self.service_choice() in (ALL_SERVICES, ARCHIVE)
+    def source_wanted(self, source: Any) -> bool:
+        return source in self._wanted_sources()
 
-    def archive_filter(self) -> ArchiveFilter:
-        """The filters as the archive listing's."""
+    def source_filter(self, source: Any) -> MergedFilter:
+        """The filters as one merged source's listing."""
         def moment(edit: QgsDateTimeEdit) -> Optional[datetime]:
             return None if edit.isNull() else from_qdatetime(edit.dateTime())
 
         ticked = [s for s in self.status_filter.checkedItems() if s]
         kind = self.order_type_filter.currentData()
-        return ArchiveFilter(
-            states=tuple(s for s in ticked if s in self.archive_states) if ticked else None,
-            source_type=kind if kind in SOURCE_TYPES else None,
+        return MergedFilter(
+            states=tuple(s for s in ticked if s in source.states) if ticked else None,
+            kind=kind if kind in source.kinds else None,
             name_contains=self.name_filter.text(),
             created_after=moment(self.created_from), created_before=moment(self.created_to),
             updated_after=moment(self.updated_from), updated_before=moment(self.updated_to),
-            # Filters only tasking orders have: no archive order is scheduled, or of a tasking type.
-            nothing=self.scheduling_filter.currentData() is not None or (kind is not None and kind not in SOURCE_TYPES),
+            # Filters only tasking orders have: no other service's order is scheduled, or of a tasking type.
+            nothing=self.scheduling_filter.currentData() is not None or (kind is not None and kind not in source.kinds),
         )
 
     def _time_filter(self, name: str, tip: str) -> QgsDateTimeEdit:
@@ -207,14 +239,14 @@ class OrderFilters(QWidget):
 
         kind = self.order_type_filter.currentData()
         return OrdersQuery(
-            statuses=[s for s in self.status_filter.checkedItems() if s and s not in self.archive_states],
+            statuses=[s for s in self.status_filter.checkedItems() if s and s in self.tasking_states],
             name_contains=self.name_filter.text(),
             created_after=moment(self.created_from),
             created_before=moment(self.created_to),
             updated_after=moment(self.updated_from),
             updated_before=moment(self.updated_to),
             scheduling_type=self.scheduling_filter.currentData(),
-            order_type=None if kind in SOURCE_TYPES else kind,
+            order_type=kind if kind in ORDER_TYPES else None,
             ordering=ordering,
         )
 
@@ -222,7 +254,7 @@ class OrderFilters(QWidget):
         """How many filters narrow the list (said in the title of the folded filters)."""
         edits = (self.created_from, self.created_to, self.updated_from, self.updated_to)
         return (bool([s for s in self.status_filter.checkedItems() if s]) + bool(self.name_filter.text())
-                + (self.service_choice() != ALL_SERVICES and bool(self.archive_states))
+                + (self.service_choice() != ALL_SERVICES and self._choices_shown())
                 + (self.scheduling_filter.currentData() is not None) + (self.order_type_filter.currentData() is not None)
                 + sum(not edit.isNull() for edit in edits))
 

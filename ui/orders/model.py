@@ -1,5 +1,6 @@
 """Server-backed table model of tasking orders (filtered and sorted by the API, loaded page by page as the view
-scrolls), with the archive orders merged in by the same ordering."""
+scrolls), with other services' orders (archive imagery, UP42 tasking: core.app.merged_orders) merged in by the same
+ordering."""
 
 from __future__ import annotations
 
@@ -44,16 +45,14 @@ COLUMNS: Sequence[Column] = (
     Column("next_planned_acquisition_time", "Next planned (UTC)", "next_planned_acquisition_time", shown=False),
     Column("pl_number", "Contract", "pl_number", shown=False),
     Column("id", "Id", "id", shown=False),
-    # Shown only while archive orders are in the list (the view hides them otherwise).
+    # Shown only while other services' orders are in the list (the view hides them otherwise): the service,
+    # an archive order's results, a UP42 order's sub-status.
     Column("service", "Service", None, shown=False),
     Column("result_count", "Results", None, shown=False),
+    Column("sub_status", "Sub-status", None, shown=False),
 )
-ARCHIVE_COLUMNS = frozenset({"service", "result_count"})
-# What an archive order shows in a tasking column (the others stay empty for it).
-ARCHIVE_ATTRIBUTES = {"status": "state", "order_type": "source_type", "created_time": "created_on",
-                      "updated_time": "last_modified"}
+SOURCE_COLUMNS = frozenset({"service", "result_count", "sub_status"})
 SERVICE_TASKING = "Tasking"
-SERVICE_ARCHIVE = "Archive"
 TIME_ATTRIBUTES = frozenset(c.attribute for c in COLUMNS if c.attribute.endswith("_time"))
 
 
@@ -78,31 +77,20 @@ def _display(value: Any) -> str:
     return str(value)
 
 
-def archive_value(order: Any, attribute: str) -> Any:
-    """An archive order's value for a column of the list."""
-    if attribute == "service":
-        return SERVICE_ARCHIVE
-    if attribute == "result_count":
-        return sum(1 for result in order.results if not result.is_manifest)
-    return getattr(order, ARCHIVE_ATTRIBUTES.get(attribute, attribute), None)
+_SOURCE_ICONS: Dict[str, QIcon] = {}
+# QGIS theme icons marking a merged service's orders in the Name column (where the Service column has no room).
+SOURCE_ICON_NAMES = {"Archive": "/mIconRasterLayer.svg"}
 
 
-_ARCHIVE_ICON: List[QIcon] = []
-
-
-def archive_icon() -> QIcon:
-    """The mark of an archive imagery order in the Name column: QGIS's raster icon (it orders imagery)."""
-    if not _ARCHIVE_ICON:
-        _ARCHIVE_ICON.append(QgsApplication.getThemeIcon("/mIconRasterLayer.svg"))
-    return _ARCHIVE_ICON[0]
-
-
-def archive_tooltip(order: Any) -> str:
-    lines = [f"Archive order ({order.source_type}): {order.state}"]
-    if order.last_message:
-        lines.append(order.last_message)
-    lines.extend(order.error_hints[:5])
-    return "\n".join(lines)
+def source_icon(source: Any) -> Optional[QIcon]:
+    """The mark of a merged service's orders in the Name column: an archive order QGIS's raster icon (it orders
+    imagery); None for a source without one."""
+    name = SOURCE_ICON_NAMES.get(source.label)
+    if name is None:
+        return None
+    if name not in _SOURCE_ICONS:
+        _SOURCE_ICONS[name] = QgsApplication.getThemeIcon(name)
+    return _SOURCE_ICONS[name]
 
 
 def _sort_key(value: Any) -> Any:
@@ -117,11 +105,11 @@ class OrdersTableModel(QAbstractTableModel):
     pages (orders created meanwhile), the duplicates are skipped and `listingShifted` asks for a refresh.
 
     `orders` are the tasking orders loaded, in the server's order; `rows` what the view shows. Without
-    archive orders they are one list. With them (`set_services`), the archive orders (all of them, a few
-    thousand at most, given by `set_archive`) are merged into the tasking listing by the same ordering:
-    an archive order is shown once the tasking rows loaded reach past it (or the listing is complete), so
-    each new page only appends rows and the tasking rows keep exactly the server's order. `total` stays
-    the tasking listing's count.
+    merged orders they are one list. With them (`set_services`), other services' orders (each source's, all of
+    them, a few thousand at most, given by `set_merged`; `archive` holds them all, `source_of` says whose) are
+    merged into the tasking listing by the same ordering: such an order is shown once the tasking rows loaded
+    reach past it (or the listing is complete), so each new page only appends rows and the tasking rows keep
+    exactly the server's order. `total` stays the tasking listing's count.
     """
 
     loadingChanged = pyqtSignal(bool)  # noqa: N815 - Qt signal naming
@@ -146,7 +134,9 @@ class OrdersTableModel(QAbstractTableModel):
         self.rows: List[Any] = self.orders
         self.include_tasking = True
         self.include_archive = False
-        self.archive: List[Any] = []  # sorted by the query's ordering; the first `archive_shown` are in rows
+        # Other services' orders, sorted by the query's ordering; the first `archive_shown` are in rows.
+        self.archive: List[Any] = []
+        self.source_of: Dict[str, Any] = {}  # merged order id → its core.app.merged_orders.MergedSource
         self.archive_ids: Set[str] = set()
         self.archive_shown = 0
 
@@ -196,10 +186,11 @@ class OrdersTableModel(QAbstractTableModel):
         return None
 
     def _archive_data(self, order: Any, column: int, role: int):
+        source = self.source_of[order.id]
         if role == Qt.ItemDataRole.DisplayRole:
-            return _display(archive_value(order, COLUMNS[column].attribute))
+            return _display(source.value(order, COLUMNS[column].attribute))
         if role == Qt.ItemDataRole.DecorationRole and COLUMNS[column].attribute == "name":
-            return archive_icon()  # told apart from tasking orders even where the Service column has no room
+            return source_icon(source)  # told apart from tasking orders even where the Service column has no room
         if role == ORDER_ID_ROLE:
             return order.id
         if role == ORDER_ROLE:
@@ -207,11 +198,16 @@ class OrdersTableModel(QAbstractTableModel):
         if role == IS_ARCHIVE_ROLE:
             return True
         if role == Qt.ItemDataRole.ToolTipRole:
-            return archive_tooltip(order)
+            return source.tooltip(order)
         return None
 
     def is_archive(self, order: Any) -> bool:
+        """Whether the order is another service's, merged into the list (an archive or a UP42 order)."""
         return order is not None and order.id in self.archive_ids
+
+    def source(self, order: Any) -> Any:
+        """The merged source an order is of (None: a tasking order of the paged listing)."""
+        return self.source_of.get(order.id) if order is not None else None
 
     def canFetchMore(self, parent: QModelIndex = QModelIndex()) -> bool:  # noqa: N802, B008
         if parent.isValid() or self.loading or self.total is None:
@@ -275,30 +271,34 @@ class OrdersTableModel(QAbstractTableModel):
         """Which orders the list holds; the caller reloads (set_query) after."""
         self.include_tasking, self.include_archive = tasking, archive
         if not archive:
-            self.archive, self.archive_ids = [], set()
+            self.archive, self.archive_ids, self.source_of = [], set(), {}
 
     def _merge_field(self):
-        """The ordering's field as (tasking attribute, archive attribute or None, descending)."""
+        """The ordering's field (the tasking listing's name for it) and whether it is descending."""
         first = self.query.ordering[0] if self.query.ordering else DEFAULT_ORDERING[0]
-        descending = first.startswith("-")
-        field = first.lstrip("-")
-        archive = ARCHIVE_ATTRIBUTES.get(field, field if field in ("name", "id") else None)
-        return field, archive, descending
+        return first.lstrip("-"), first.startswith("-")
+
+    def _merge_value(self, order: Any, field: str) -> Any:
+        """A merged order's value for the listing's ordering field (None: its service has none)."""
+        source = self.source_of.get(order.id)
+        return source.sort_value(order, field) if source is not None else None
 
     def _sorted_archive(self, orders: Sequence[Any]) -> List[Any]:
-        """Archive orders in the listing's ordering; those without a value for it last (they show once the
+        """Merged orders in the listing's ordering; those without a value for it last (they show once the
         tasking listing is complete, after it)."""
-        _, attribute, descending = self._merge_field()
-        if attribute is None:
-            return list(orders)
-        valued = [o for o in orders if getattr(o, attribute, None) is not None]
-        valued.sort(key=lambda o: (_sort_key(getattr(o, attribute)), o.id), reverse=descending)
-        return valued + [o for o in orders if getattr(o, attribute, None) is None]
+        field, descending = self._merge_field()
+        values = {o.id: self._merge_value(o, field) for o in orders}
+        valued = [o for o in orders if values[o.id] is not None]
+        try:
+            valued.sort(key=lambda o: (_sort_key(values[o.id]), o.id), reverse=descending)
+        except TypeError:  # values of different kinds across services: left in the order read
+            pass
+        return valued + [o for o in orders if values[o.id] is None]
 
     def _before(self, archive_order: Any, tasking_order: Any) -> bool:
-        """Whether an archive order comes before a tasking order in the listing's ordering (ties: tasking first)."""
-        field, attribute, descending = self._merge_field()
-        mine = getattr(archive_order, attribute, None) if attribute else None
+        """Whether a merged order comes before a tasking order in the listing's ordering (ties: tasking first)."""
+        field, descending = self._merge_field()
+        mine = self._merge_value(archive_order, field)
         theirs = getattr(tasking_order, field, None)
         if mine is None:
             return False
@@ -355,10 +355,13 @@ class OrdersTableModel(QAbstractTableModel):
         self.row_of = {row.id: position for position, row in enumerate(self.rows)}
         self.endResetModel()
 
-    def set_archive(self, orders: Sequence[Any]) -> None:
-        """The archive orders matching the filters, read afresh; rows of the same orders in the same places
-        are updated in place, otherwise the rows are laid out again."""
-        fresh = self._sorted_archive(orders)
+    def set_merged(self, source: Any, orders: Sequence[Any]) -> None:
+        """One source's orders matching the filters, read afresh (the other sources' stay); rows of the same
+        orders in the same places are updated in place, otherwise the rows are laid out again."""
+        kept = [o for o in self.archive if self.source_of.get(o.id) is not source]
+        self.source_of = {o.id: self.source_of[o.id] for o in kept}
+        self.source_of.update({o.id: source for o in orders})
+        fresh = self._sorted_archive(kept + list(orders))
         self.archive_ids = {o.id for o in fresh}
         if [o.id for o in fresh] == [o.id for o in self.archive]:
             self.archive = fresh
@@ -369,6 +372,12 @@ class OrdersTableModel(QAbstractTableModel):
             return
         self.archive = fresh
         if self.total is not None or not self.include_tasking:
+            self._rebuild_rows()
+
+    def clear_merged(self) -> None:
+        """No merged orders (before each source's are read again with new filters)."""
+        self.archive, self.archive_ids, self.source_of = [], set(), {}
+        if self.archive_shown:
             self._rebuild_rows()
 
     def archive_orders_shown(self) -> List[Any]:

@@ -1,10 +1,11 @@
 """The Orders tab: follow, edit and cancel tasking orders, with their footprints and captures on the map, and
-the archive imagery orders in the same list (state, messages, results, cancel while queued, the queue depth,
-downloading an order's files with its rasters put on the map).
+other services' orders in the same list: archive imagery orders (state, messages, results, cancel while queued,
+the queue depth, downloading an order's files with its rasters put on the map) and the orders of a tasking
+service listed whole (UP42: status and sub-status, cancel where allowed, the decision an order waits for).
 
 The panel shows and forwards: the workflows are core.app's (orders_refresh: loading and the automatic
-refresh; orders_mirror: the layers; cancel and edit; archive_orders: the archive orders), its selection
-both ways is ui.orders.selection's.
+refresh; orders_mirror: the layers; cancel and edit; merged_orders: other services' orders, archive_orders and
+listed_orders their sources), its selection both ways is ui.orders.selection's.
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ from qgis.PyQt.QtWidgets import (
 
 from ...core import names, settings
 from ...core.app.archive import ArchiveWorkflow
-from ...core.app.archive_orders import ArchiveCancelOutcome, ArchiveOrders, archive_service_id, archive_states
-from ...core.app.archive_orders import can_cancel as can_cancel_archive
+from ...core.app.archive_orders import ArchiveOrders, archive_service_id
 from ...core.app.cancel import CancelOutcome, CancelWorkflow, cancellable, charge_question
 from ...core.app.edit import EditWorkflow, edit_problems
+from ...core.app.listed_orders import ListedTaskingSource, listed_services
+from ...core.app.merged_orders import CancelOutcome as MergedCancelOutcome
+from ...core.app.merged_orders import MergedOrders, MergedSource
 from ...core.app.orders_background import TaskGroup, error_text
 from ...core.app.orders_details import read_details
 from ...core.app.orders_mirror import OrdersMirror
@@ -50,6 +53,7 @@ from ..bulk.messages import push_message, push_with_button
 from .archive_details import ArchiveOrderDetails, download_verdict
 from .details import OrderDetailsWidget, StatusLabel
 from .filters import OrderFilters
+from .listed_details import ListedOrderDetails
 from .model import COLUMNS, OrdersQuery, OrdersTableModel
 from .selection import SelectionSync
 from .table import OrdersView
@@ -96,15 +100,28 @@ def _registry_archive_factory() -> Optional[Callable[[], Any]]:
     return registry.client_factory(service_id) if service_id else None
 
 
+def configured_listed_factories() -> Dict[str, Callable[[], Any]]:
+    """A client factory for each tasking service listed whole (UP42) that the settings configure now."""
+    return {d.id: registry.client_factory(d.id) for d in listed_services() if settings.is_configured(d.id)}
+
+
+def _paged_by_default() -> bool:
+    """Whether the active service's orders are listed page by page and mapped (it has layer schemas)."""
+    return registry.service().layers is not None
+
+
 class OrdersPanel(SelectionSync, QWidget):
     """Server-backed orders view with filters, sorting, paging, automatic refresh, details, edit and cancel.
 
     `client_factory()` returns a client for the current settings (or None when not configured);
     each background task gets its own. `iface` gives the map canvas (zoom) and message bar; may be None.
     `archive_client_factory()` does the same for the archive imagery service (by default the registry's
-    service that has archive ordering; None: tasking orders only).
+    service that has archive ordering; None: tasking orders only). `listed_client_factories` maps the id of
+    each tasking service whose orders are read whole (UP42) to its client factory (none by default; the dock
+    gives the configured ones). `paged`: whether the list holds the active tasking service's paged listing
+    (with its map layers); by default when that service has layer schemas (not UP42).
     Public for other panels (bulk operations): selected_order_ids() (tasking orders) and the
-    selectedOrdersChanged signal; selected_archive_orders().
+    selectedOrdersChanged signal; selected_archive_orders() (every other service's orders selected).
     """
 
     selectedOrdersChanged = pyqtSignal(list)  # noqa: N815 - Qt signal naming
@@ -114,6 +131,7 @@ class OrdersPanel(SelectionSync, QWidget):
     cancelFinished = pyqtSignal(object)  # noqa: N815 - a core.app.cancel.CancelOutcome
     orderSaved = pyqtSignal(object)  # noqa: N815 - the order read back after an edit
     detailsLoaded = pyqtSignal(str)  # noqa: N815
+    decisionsRequested = pyqtSignal(str)  # noqa: N815 - a listed order waiting for a decision: its id
     # Whether the service answered (True) or could not be reached (False, what failed): the dock says the
     # likely cause once and re-reads what it knows of the service when it comes back.
     # The third value is the URL of the request that failed ("" when not known), so a late failure of a call
@@ -122,11 +140,14 @@ class OrdersPanel(SelectionSync, QWidget):
 
     def __init__(self, client_factory: Callable[[], Any], iface: Any = None, parent: Optional[QWidget] = None, *,
                  auto_refresh: bool = True, page_size: int = 100, now: Optional[Callable[[], datetime]] = None,
-                 project: Optional[QgsProject] = None, archive_client_factory: Any = _FROM_REGISTRY):
+                 project: Optional[QgsProject] = None, archive_client_factory: Any = _FROM_REGISTRY,
+                 listed_client_factories: Optional[Dict[str, Callable[[], Any]]] = None,
+                 paged: Optional[bool] = None):
         super().__init__(parent)
         self.client_factory = client_factory
         self.archive_client_factory = (_registry_archive_factory() if archive_client_factory is _FROM_REGISTRY
                                        else archive_client_factory)
+        self.paged = _paged_by_default() if paged is None else paged
         self.iface = iface
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.project = project or QgsProject.instance()
@@ -139,16 +160,16 @@ class OrdersPanel(SelectionSync, QWidget):
         self.canceller = CancelWorkflow(self._client, self.tasks.run, parent=self)
         self.editor = EditWorkflow(self._client, self.tasks.run, parent=self)
         self.archive = ArchiveOrders(self._archive_client, self.tasks, parent=self)
-        # The downloads of archive orders running now, one workflow per order (one download per order).
+        # Every other service whose orders the list merges in, by its id: the archive service's (when it can be
+        # configured) and each listed tasking service's (UP42), with its own refresh timer and details.
+        self.merged: Dict[str, MergedOrders] = {}
+        self.merged_timers: Dict[str, QTimer] = {}
+        self.merged_errors: Dict[str, str] = {}  # each listing's failure shown in the message line
+        self.showing: List[str] = []  # the ids of the sources whose orders are in the list now
+        self.listed_client_factories = dict(listed_client_factories or {})        # The downloads of archive orders running now, one workflow per order (one download per order).
         self.downloads: Dict[str, ArchiveWorkflow] = {}
         self.download_poll = DOWNLOAD_POLL_SECONDS
-        self.showing_archive = False  # archive orders are in the list (the Service filter and a configured service)
-        self._archive_timer = QTimer(self)
-        self._archive_timer.setSingleShot(True)
-        self._archive_timer.setInterval(ARCHIVE_REFRESH_SECONDS * 1000)
-        self._archive_timer.timeout.connect(self.refresh_archive)
         self.auto_refresh = auto_refresh
-        self._archive_error = ""  # the archive listing's failure shown in the message line
         # (object, signal, slot) connected to objects that outlive the panel (the layers stay in the project
         # at unload): disconnected in shutdown() and before other layers are taken, or a selection after a
         # plugin reload would call a deleted panel and keep the old module alive.
@@ -205,8 +226,6 @@ class OrdersPanel(SelectionSync, QWidget):
         self.filters = OrderFilters(self.filters_box)
         QVBoxLayout(self.filters_box).addWidget(self.filters)
         self.filters_box.setCollapsed(True)
-        if self.archive_client_factory is not None:
-            self.filters.set_archive_states(archive_states())
         for name in ("service_filter", "status_filter", "name_filter", "scheduling_filter", "order_type_filter",
                      "created_from", "created_to", "updated_from", "updated_to"):
             setattr(self, name, getattr(self.filters, name))
@@ -279,6 +298,8 @@ class OrdersPanel(SelectionSync, QWidget):
         self.archive_details = ArchiveOrderDetails(self.details_stack)
         self.details_stack.addWidget(self.details)
         self.details_stack.addWidget(self.archive_details)
+        self.merged_details: Dict[str, QWidget] = {}  # each merged source's details, by its service id
+        self._add_sources()
         splitter.addWidget(self.view)
         splitter.addWidget(self.details_stack)
         # The details (summary, captures, pricing) get more room than the rows; _size_splitter sets the first sizes.
@@ -286,8 +307,61 @@ class OrdersPanel(SelectionSync, QWidget):
         splitter.setStretchFactor(1, 3)
         self._splitter_sized = False
         layout.addWidget(splitter, 1)
+        if not self.paged:
+            # No paged listing, so no map layers: the list holds the listed services' orders only (UP42 has no
+            # layer schemas), which the map line says rather than loading layers that would stay empty.
+            self.save_button.hide()
+            self.map_label.setText("Map: " + ", ".join(m.source.label for m in self.merged.values()
+                                                       if m.source.key in self.listed_client_factories)
+                                   + " orders are listed here only; they have no map layers.")
         self._update_count()
 
+    def _add_sources(self) -> None:
+        """The merged sources: the archive service's (with a factory) and each listed tasking service's."""
+        if self.archive_client_factory is not None:
+            self._add_source(self.archive, self.archive_details)
+        for service_id, factory in self.listed_client_factories.items():
+            source = ListedTaskingSource(registry.service(service_id))
+            details = ListedOrderDetails(source, self.details_stack)
+            self.details_stack.addWidget(details)
+            details.cancelRequested.connect(self.cancel_orders)
+            details.decisionsRequested.connect(self.decisionsRequested)
+            self._add_source(MergedOrders(source, self._guarded(factory), self.tasks, parent=self), details)
+        self.filters.set_sources(self.paged, [m.source for m in self.merged.values()])
+
+    def _add_source(self, lister: MergedOrders, details: QWidget) -> None:
+        key = lister.source.key
+        self.merged[key] = lister
+        self.merged_details[key] = details
+        # Read again after a while as long as any order shown is in a state the service still moves on from.
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval((ARCHIVE_REFRESH_SECONDS if lister is self.archive else lister.source.refresh_seconds)
+                          * 1000)
+        timer.timeout.connect(lambda: self.refresh_merged(key))
+        self.merged_timers[key] = timer
+        lister.listed.connect(lambda orders: self._merged_listed(key, orders))
+        lister.listFailed.connect(lambda error: self._merged_list_failed(key, error))
+        lister.cancelFinished.connect(lambda outcome, fresh: self._merged_cancelled(key, outcome, fresh))
+        lister.cancelFailed.connect(lambda error: self._merged_cancel_failed(key, error))
+
+    def _guarded(self, factory: Callable[[], Any]) -> Callable[[], Any]:
+        """A client factory that gives None where the service's secret cannot be read (said elsewhere)."""
+        def make():
+            try:
+                return factory()
+            except AuthStorageError:
+                return None
+        return make
+
+    @property
+    def _archive_timer(self) -> Optional[QTimer]:
+        return self.merged_timers.get(self.archive.source.key)
+
+    @property
+    def showing_archive(self) -> bool:
+        """Archive orders are in the list (the Service filter and a configured service)."""
+        return self.archive.source.key in self.showing
     def column_menu(self) -> QMenu:
         return self.view.column_menu()
 
@@ -333,13 +407,9 @@ class OrdersPanel(SelectionSync, QWidget):
         self.archive_details.cancelRequested.connect(self.cancel_orders)
         self.archive_details.downloadRequested.connect(self.download_archive_order)
         self.archive_details.downloadCancelRequested.connect(self.cancel_download)
-        self.archive.listed.connect(self._archive_listed)
-        self.archive.listFailed.connect(self._archive_list_failed)
         self.archive.depthRead.connect(lambda depth: self.queue_label.setText(depth.summary()))
         self.archive.depthFailed.connect(
             lambda error: self.queue_label.setText(f"Archive queue: not known ({error_text(error).rstrip('.')})."))
-        self.archive.cancelFinished.connect(self._archive_cancelled)
-        self.archive.cancelFailed.connect(self._archive_cancel_failed)
         self.refresher.changesWaiting.connect(self.refresh_now)
         self.refresher.windowRead.connect(self.apply_refreshed)
         self.refresher.footprintsRead.connect(self.order_footprints.update)
@@ -389,7 +459,7 @@ class OrdersPanel(SelectionSync, QWidget):
     def busy(self) -> bool:
         """Whether any request or layer write of this panel is still under way (tests wait on it)."""
         return (self.tasks.busy() or self.mirror.busy() or self.model.loading or self._filter_timer.isActive()
-                or self.archive.busy())
+                or any(lister.busy() for lister in self.merged.values()))
 
     # -- loading --------------------------------------------------------------------------------------------
 
@@ -435,30 +505,53 @@ class OrdersPanel(SelectionSync, QWidget):
             return
         self.refresher.interval.reset()
         tasking = self.filters.tasking_wanted()
-        probe = self._archive_client() if self.filters.archive_wanted() else None
-        archive = probe is not None
-        if probe is not None and callable(getattr(probe, "close", None)):
-            probe.close()  # only asked whether the service is configured
-        self.showing_archive = archive
-        self.model.set_services(tasking, archive)
-        self.view.show_archive_columns(archive)
-        self.model.set_archive([])
-        self.archive.forget()
-        self._archive_timer.stop()
-        if not archive:
+        wanted = [m for m in self.merged.values() if self.filters.source_wanted(m.source)]
+        self.showing = []
+        unconfigured = []
+        for lister in wanted:
+            probe = lister.client_factory()
+            if probe is None:
+                unconfigured.append(lister.source)
+                continue
+            if callable(getattr(probe, "close", None)):
+                probe.close()  # only asked whether the service is configured
+            self.showing.append(lister.source.key)
+        self.model.set_services(tasking, bool(self.showing))
+        self.view.show_source_columns(self._source_columns())
+        self.model.clear_merged()
+        for key, lister in self.merged.items():
+            lister.forget()
+            self.merged_timers[key].stop()
+        self.merged_errors.clear()
+        if not self.showing_archive:
             self.queue_label.clear()
         self.model.set_query(self.query_from_widgets())
-        if archive:
-            self.archive.load(self.filters.archive_filter())
-        elif self.filters.archive_wanted() and not tasking:
-            self.show_message("Archive orders: not configured; set the Planet API key (or use the local sandbox) in "
-                              "the settings.", error=True)
+        for key in self.showing:
+            self.merged[key].load(self.filters.source_filter(self.merged[key].source))
+        if unconfigured and not tasking and not self.showing:
+            self.show_message(" ".join(self._not_configured(source) for source in unconfigured), error=True)
         if not tasking:
             self.refresher.stop()
             return
         self.refresh_map()
         self.refresher.probe_baseline()
         self.count_cancellations()
+
+    def _source_columns(self) -> List[str]:
+        """The merged services' columns the list fills now: Service, and each shown source's own."""
+        if not self.showing:
+            return []
+        columns = ["service"]
+        for key in self.showing:
+            columns += ["result_count"] if self.merged[key] is self.archive else ["sub_status"]
+        return columns
+
+    @staticmethod
+    def _not_configured(source: MergedSource) -> str:
+        if source.choice == "archive":
+            return ("Archive orders: not configured; set the Planet API key (or use the local sandbox) in the "
+                    "settings.")
+        return f"{source.label} orders: not configured; set its account (or use the local sandbox) in the settings."
 
     def _start_page(self, params: Dict[str, Any], offset: int, limit: int, on_page: Callable, on_error: Callable) -> None:
         self.refresher.load_page(params, offset, limit, on_page, on_error)
@@ -483,14 +576,19 @@ class OrdersPanel(SelectionSync, QWidget):
         if total is None:
             text = "Loading orders…" if self.model.loading else "No orders loaded."
         elif self.model.include_archive:
-            # One list: its rows of all the orders there are; the archive ones (all read at once) said apart.
-            archive = len(self.model.archive)
-            text = f"{len(self.model.rows):,} of {total + archive:,} orders loaded"
-            if archive:
-                text += f" ({archive:,} archive)"
+            # One list: its rows of all the orders there are; other services' (all read at once) said apart.
+            merged = len(self.model.archive)
+            text = f"{len(self.model.rows):,} of {total + merged:,} orders loaded"
+            counts: Dict[str, int] = {}
+            for order in self.model.archive:
+                source = self.model.source_of[order.id]
+                word = "archive" if source.choice == "archive" else source.label
+                counts[word] = counts.get(word, 0) + 1
+            if counts:
+                text += " (" + ", ".join(f"{count:,} {word}" for word, count in counts.items()) + ")"
             if loaded < total:
                 text += " (scroll down for more)"
-            if self.model.loading or self.archive.loading:
+            if self.model.loading or any(m.loading for m in self.merged.values()):
                 text += " — loading…"
         else:
             text = f"{loaded:,} of {total:,} orders loaded"
@@ -665,13 +763,15 @@ class OrdersPanel(SelectionSync, QWidget):
 
     def cancel_orders(self, order_ids: Sequence[str]) -> None:
         """Cancel the given orders after a confirmation; a charged cancellation needs a second, explicit yes.
-        Archive orders among them are cancelled by their service (queued ones only)."""
-        archive_ids = [i for i in order_ids if i in self.model.archive_ids]
-        if archive_ids:
-            self.cancel_archive_orders(archive_ids)
-            order_ids = [i for i in order_ids if i not in self.model.archive_ids]
-            if not order_ids:
-                return
+        Other services' orders among them are cancelled by their service (archive orders while queued, UP42
+        orders before placement starts)."""
+        for key in self.merged_details:
+            mine = [i for i in order_ids if self._source_key(i) == key]
+            if mine:
+                self.cancel_merged_orders(key, mine)
+                order_ids = [i for i in order_ids if i not in mine]
+        if not order_ids:
+            return
         by_id = self.model.order_by_id()
         if self.details.order is not None:
             by_id.setdefault(self.details.order.id, self.details.order)
@@ -696,88 +796,114 @@ class OrdersPanel(SelectionSync, QWidget):
         self.refresh_now()
         self.count_cancellations()
 
-    # -- archive orders (core.app.archive_orders) ---------------------------------------------------------------
+    # -- other services' orders (core.app.merged_orders) ---------------------------------------------------------
 
     def refresh_archive(self) -> None:
         """Read the archive orders and the queue depth again (same filters); rows update in place."""
-        if self._closed or not self.showing_archive or self.archive.loading:
-            return
-        self._archive_timer.stop()
-        self.archive.load(self.filters.archive_filter())
+        self.refresh_merged(self.archive.source.key)
 
-    def _archive_listed(self, orders: List[Any]) -> None:
+    def refresh_merged(self, key: str) -> None:
+        """Read one source's orders again (same filters); rows update in place."""
+        lister = self.merged.get(key)
+        if self._closed or lister is None or key not in self.showing or lister.loading:
+            return
+        self.merged_timers[key].stop()
+        lister.load(self.filters.source_filter(lister.source))
+
+    def _source_key(self, order_id: str) -> Optional[str]:
+        """Which merged service an order is of (its row, else the details showing it); None: a tasking order."""
+        source = self.model.source_of.get(order_id)
+        if source is not None:
+            return source.key
+        return next((key for key, details in self.merged_details.items()
+                     if details.order is not None and details.order.id == order_id), None)
+
+    def _merged_listed(self, key: str, orders: List[Any]) -> None:
+        lister = self.merged[key]
         selected = [o.id for o in self.selected_orders()] + [o.id for o in self.selected_archive_orders()]
         self._syncing_selection = True
         try:
-            self.model.set_archive(orders)
+            self.model.set_merged(lister.source, orders)
             self.select_orders(selected)
         finally:
             self._syncing_selection = False
-        shown = self.archive_details.order
-        if shown is not None:
-            fresh = next((o for o in orders if o.id == shown.id), None)
+        details = self.merged_details[key]
+        if details.order is not None:
+            fresh = next((o for o in orders if o.id == details.order.id), None)
             if fresh is not None:
-                self.archive_details.show_order(fresh)
+                details.show_order(fresh)
         self._update_count()
-        if self._archive_error and self.message_label.text() == self._archive_error:
-            self.show_message("")  # the archive listing works again
-        self._archive_error = ""
+        error = self.merged_errors.pop(key, "")
+        if error and self.message_label.text() == error:
+            self.show_message("")  # the listing works again
         self._call_succeeded()
-        if self.auto_refresh and any(o.state in ("queued", "running") for o in orders):
-            self._archive_timer.start()
+        if self.auto_refresh and any(lister.source.is_open(o) for o in orders):
+            self.merged_timers[key].start()
 
-    def _archive_list_failed(self, error: BaseException) -> None:
+    def _merged_list_failed(self, key: str, error: BaseException) -> None:
         self._unreachable(error)
         self._update_count()
-        # Not a call error of the tasking list: its next success does not clear it, the archive's does.
-        self._archive_error = f"Loading archive orders failed: {error_text(error)}"
-        self.show_message(self._archive_error, error=True)
+        # Not a call error of the tasking list: its next success does not clear it, this listing's does.
+        self.merged_errors[key] = f"Loading {self.merged[key].source.noun}s failed: {error_text(error)}"
+        self.show_message(self.merged_errors[key], error=True)
         if self.auto_refresh:
-            self._archive_timer.start()
+            self.merged_timers[key].start()
 
     def selected_archive_orders(self) -> List[Any]:
+        """The selected orders of other services (archive, UP42)."""
         rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
         return [self.model.rows[row] for row in rows
                 if row < len(self.model.rows) and self.model.is_archive(self.model.rows[row])]
 
     def cancel_archive_orders(self, order_ids: Sequence[str]) -> None:
-        """Cancel the queued ones of these archive orders after a confirmation: one order by its own
-        request, several by one bulk cancel. Those not queued are named with why, and left alone."""
-        by_id = {o.id: o for o in self.model.archive}
-        shown = self.archive_details.order
+        self.cancel_merged_orders(self.archive.source.key, order_ids)
+
+    def cancel_merged_orders(self, key: str, order_ids: Sequence[str]) -> None:
+        """Cancel those of one source's orders its service would cancel now, after a confirmation (archive
+        orders: one by its own request, several in one bulk cancel). The others are named with why, and left
+        alone."""
+        lister, details = self.merged[key], self.merged_details[key]
+        source = lister.source
+        by_id = {o.id: o for o in self.model.archive if self.model.source_of.get(o.id) is source}
+        shown = details.order
         if shown is not None:
             by_id.setdefault(shown.id, shown)
         orders = [by_id[i] for i in order_ids if i in by_id]
-        allowed = [o for o in orders if can_cancel_archive(o)]
-        refused = [can_cancel_archive(o).reason for o in orders if not can_cancel_archive(o)]
+        allowed = [o for o in orders if source.can_cancel(o)]
+        refused = [source.can_cancel(o).reason for o in orders if not source.can_cancel(o)]
         if not allowed:
             text = "Nothing to cancel. " + " ".join(refused[:3])
             self.show_message(text, error=True)
-            self.archive_details.show_message(text, error=True)
+            details.show_message(text, error=True)
             return
-        listed = "\n".join(f"• {o.name or o.id} ({o.state})" for o in allowed[:15])
+        listed = "\n".join(f"• {o.name or o.id} ({source.status(o)})" for o in allowed[:15])
         more = f"\n… and {len(allowed) - 15} more" if len(allowed) > 15 else ""
-        skipped = (f"\n\n{len(refused)} selected archive order(s) are not queued and are left alone."
+        skipped = (f"\n\n{len(refused)} selected {source.noun}(s) {source.not_cancellable} and are left alone."
                    if refused else "")
         plural = "s" if len(allowed) != 1 else ""
-        if not self.ask("Cancel archive orders", f"Cancel {len(allowed)} archive order{plural}?\n\n{listed}{more}{skipped}"):
+        if not self.ask(f"Cancel {source.noun}s",
+                        f"Cancel {len(allowed)} {source.noun}{plural}?\n\n{listed}{more}{skipped}"):
             return
-        self.archive.cancel([o.id for o in allowed])
+        lister.cancel([o.id for o in allowed])
 
-    def _archive_cancelled(self, outcome: ArchiveCancelOutcome, fresh: Any) -> None:
+    def _merged_cancelled(self, key: str, outcome: MergedCancelOutcome, fresh: Any) -> None:
         text = outcome.summary()
         self.show_message(text, error=bool(outcome.refused))
-        if self.archive_details.order is not None:
-            self.archive_details.show_message(text, error=bool(outcome.refused))
+        details = self.merged_details[key]
+        if details.order is not None:
+            if fresh is not None and fresh.id == details.order.id:
+                details.show_order(fresh)
+            details.show_message(text, error=bool(outcome.refused))
         self.cancelFinished.emit(outcome)
-        self.refresh_archive()
+        self.refresh_merged(key)
 
-    def _archive_cancel_failed(self, error: BaseException) -> None:
+    def _merged_cancel_failed(self, key: str, error: BaseException) -> None:
         self._unreachable(error)
         text = f"Cancelling failed: {error_text(error)}"
         self.show_message(text, error=True)
-        if self.archive_details.order is not None:
-            self.archive_details.show_message(text, error=True)
+        details = self.merged_details[key]
+        if details.order is not None:
+            details.show_message(text, error=True)
 
     # -- downloading archive orders (core.app.archive) ---------------------------------------------------------
 
@@ -946,7 +1072,8 @@ class OrdersPanel(SelectionSync, QWidget):
         if self._retry_timer.isActive():  # a retry was waiting: this is it, now
             self._retry_timer.stop()
             self._retry_at = None
-        self.refresh_archive()
+        for key in self.showing:
+            self.refresh_merged(key)
         if not self.model.include_tasking:
             return
         if self.model.total is None:
@@ -1068,7 +1195,8 @@ class OrdersPanel(SelectionSync, QWidget):
         self._disconnect_layers()
         self.refresher.stop()
         self._filter_timer.stop()
-        self._archive_timer.stop()
+        for timer in self.merged_timers.values():
+            timer.stop()
         # A closed panel is a reference cycle (its signals are connected to lambdas that hold it), freed
         # only by a full collection of the cycle collector, with the GIL held. Measured in the bench: a
         # discarded panel with 10,000 rows made that collection 117 ms (60,000 objects). Without its rows

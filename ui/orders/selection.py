@@ -1,6 +1,7 @@
 """The Orders tab's selection both ways: rows select their footprints and captures, features picked on the map
 select their orders (the list reads on to them), and the map zooms to the selected orders. A selected archive
-order shows its own details; the map and the bulk dialogs hear only of tasking orders."""
+order (or another merged service's, UP42) shows its own details; the map and the bulk dialogs hear only of tasking
+orders."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from qgis.PyQt.QtCore import QItemSelection, QItemSelectionModel, QTimer
 
 from ...core import compat
 from ...core import layers as layer_tools
-from ...core.app.archive_orders import can_cancel as can_cancel_archive
 from ...core.app.cancel import can_cancel
 from ...core.services.planet_tasking.models import Order
 
@@ -30,7 +30,7 @@ def _plural(count: int, noun: str) -> str:
 
 
 class SelectionSync:
-    """Mixed into OrdersPanel: needs its view, model, mirror, details, details_stack, archive_details,
+    """Mixed into OrdersPanel: needs its view, model, mirror, details, details_stack, merged_details,
     cancel_button, iface, project, now, show_message, show_details, selected_archive_orders and
     selectedOrdersChanged."""
 
@@ -65,12 +65,15 @@ class SelectionSync:
         archive = self.selected_archive_orders() if self.model.archive_ids else []
         ids = [o.id for o in orders]
         now = self.now()
-        self.cancel_button.setEnabled(any(can_cancel(o, now) for o in orders) or any(can_cancel_archive(o) for o in archive))
+        self.cancel_button.setEnabled(any(can_cancel(o, now) for o in orders)
+                                      or any(self.model.source(o).can_cancel(o) for o in archive))
         self.cancel_button.setToolTip(self._cancel_tooltip(orders, now, archive))
-        # One archive order alone: its details in the tasking details' place.
-        lone_archive = archive[0] if len(archive) == 1 and not orders else None
-        self.details_stack.setCurrentWidget(self.details if lone_archive is None else self.archive_details)
-        self.archive_details.show_order(lone_archive)
+        # One other service's order alone: its service's details in the tasking details' place.
+        lone = archive[0] if len(archive) == 1 and not orders else None
+        shown = self.merged_details[self.model.source(lone).key] if lone is not None else self.details
+        self.details_stack.setCurrentWidget(shown)
+        for details in self.merged_details.values():
+            details.show_order(lone if details is shown else None)
         if len(orders) == 1:
             if not self._syncing_selection:
                 self.model.clear_mark(orders[0].id)  # the user looked at it
@@ -90,10 +93,10 @@ class SelectionSync:
     def _cancel_tooltip(self, orders: Sequence[Order], now: datetime, archive: Sequence[Any] = ()) -> str:
         if not orders and not archive:
             return "Select the orders to cancel."
-        refused = [can_cancel(o, now) for o in orders] + [can_cancel_archive(o) for o in archive]
+        refused = [can_cancel(o, now) for o in orders] + [self.model.source(o).can_cancel(o) for o in archive]
         if all(not r for r in refused):
             return refused[0].reason if len(refused) == 1 else "None of the selected orders can be cancelled."
-        if archive:
+        if any(self.model.source(o).choice == "archive" for o in archive):
             return ("Cancel the selected orders that can be cancelled (asks for confirmation); archive orders "
                     "only while queued, several in one bulk cancel.")
         return "Cancel the selected orders that can be cancelled (asks for confirmation)."

@@ -7,7 +7,7 @@ from typing import Dict, Optional, Set
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
-from .model import ARCHIVE_COLUMNS, COLUMNS, TIME_ATTRIBUTES
+from .model import COLUMNS, SOURCE_COLUMNS, TIME_ATTRIBUTES
 
 # The Name column's default width in average characters, and how far fitting the loaded names may widen it.
 NAME_CHARS = 28
@@ -18,8 +18,8 @@ NAME_CHARS_MIN = 16
 # dates); a column not named here goes before any that is.
 PRIORITY = ("name", "status", "start_time", "end_time", "created_time", "scheduling_type", "order_type",
             "requested_sqkm", "fulfilled_sqkm", "capture_status_published_count")
-# With archive orders in the list, which service an order is of decides as much as its status.
-ARCHIVE_PRIORITY = ("name", "status", "service", "created_time", "order_type", "result_count", "start_time",
+# With other services' orders in the list, which service an order is of decides as much as its status.
+ARCHIVE_PRIORITY = ("name", "status", "service", "sub_status", "created_time", "order_type", "result_count", "start_time",
                     "end_time", "scheduling_type", "requested_sqkm", "fulfilled_sqkm", "capture_status_published_count")
 CORE = 6  # the first CORE of PRIORITY: Name narrows for them; for any other column, that column goes first
 
@@ -53,8 +53,9 @@ class OrdersView(QTableView):
         self._user_hidden: Set[int] = set()
         self._user_shown: Set[int] = set()
         self.dropped_for_room: Set[int] = set()
-        # The archive-only columns (Service, Results) are out of the list while it holds tasking orders only.
-        self._archive_columns = {c for c, spec in enumerate(COLUMNS) if spec.attribute in ARCHIVE_COLUMNS}
+        # The merged services' columns (Service, Results, Sub-status) are out of the list while it holds none of
+        # their orders.
+        self._archive_columns = {c for c, spec in enumerate(COLUMNS) if spec.attribute in SOURCE_COLUMNS}
         self._mode_hidden: Set[int] = set(self._archive_columns)
         self._priority = PRIORITY
         self._fitting = False
@@ -77,7 +78,7 @@ class OrdersView(QTableView):
                 width = metrics.horizontalAdvance("2026-12-31 23:59") + padding
             elif spec.attribute == "id":
                 width = metrics.horizontalAdvance("0" * 36) + padding
-            elif spec.attribute in ARCHIVE_COLUMNS:  # "Tasking" / "Archive", a count: their titles are wider
+            elif spec.attribute in ("service", "result_count"):  # "Tasking" / "Archive", a count: titles are wider
                 width = metrics.horizontalAdvance("Archive") + padding
             else:
                 width = metrics.horizontalAdvance("IN_PROGRESS") + padding  # longer statuses show a tooltip
@@ -145,10 +146,12 @@ class OrdersView(QTableView):
             self._fitting = False
         self.dropped_for_room = set(wanted) - set(kept)
 
-    def show_archive_columns(self, shown: bool) -> None:
-        """Archive orders are in the list (Service and Results shown, as room allows) or not."""
-        self._mode_hidden = set() if shown else set(self._archive_columns)
-        self._priority = ARCHIVE_PRIORITY if shown else PRIORITY
+    def show_source_columns(self, attributes) -> None:
+        """Which merged services' columns the list's orders fill (shown as room allows): none without merged
+        orders; Service and Results with archive orders, Service and Sub-status with UP42 orders."""
+        attributes = set(attributes)
+        self._mode_hidden = {c for c in self._archive_columns if COLUMNS[c].attribute not in attributes}
+        self._priority = ARCHIVE_PRIORITY if attributes else PRIORITY
         self.fit_width()
 
     def set_column_shown(self, column: int, shown: bool) -> None:

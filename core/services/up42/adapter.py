@@ -7,7 +7,13 @@ from typing import Any, Tuple
 from ..base import Capability, ServiceDescriptor
 from . import forms
 from .client import Up42Client
-from .models import ORDER_STATUSES, SUB_STATUSES
+from .models import (
+    CANCELLABLE_STATUSES,
+    DECISION_SUB_STATUSES,
+    FINAL_ORDER_STATUSES,
+    ORDER_STATUSES,
+    SUB_STATUSES,
+)
 
 
 def credentials_of(secret: Any) -> Tuple[str, str]:
@@ -37,5 +43,8 @@ DESCRIPTOR = ServiceDescriptor(
     connect=connect,
     forms=forms,
     order_statuses=ORDER_STATUSES,
-    extras={"sub_statuses": SUB_STATUSES},
+    # What the Orders tab reads of UP42's order states (core.app.listed_orders): sub-statuses, those a cancel
+    # is accepted in, those the service moves on from no more, and those waiting for the user's decision.
+    extras={"sub_statuses": SUB_STATUSES, "cancellable_statuses": CANCELLABLE_STATUSES,
+            "final_statuses": tuple(sorted(FINAL_ORDER_STATUSES)), "decision_sub_statuses": DECISION_SUB_STATUSES},
 )

@@ -16,6 +16,11 @@ ORDER_STATUSES = ("CREATED", "BEING_PLACED", "PLACED", "BEING_FULFILLED", "FULFI
 SUB_STATUSES = ("FEASIBILITY_WAITING_UPLOAD", "FEASIBILITY_WAITING_RESPONSE", "QUOTATION_WAITING_UPLOAD",
                 "QUOTATION_WAITING_RESPONSE", "QUOTATION_ACCEPTED", "QUOTATION_REJECTED")
 FINAL_ORDER_STATUSES = frozenset({"FULFILLED", "FAILED_PERMANENTLY", "CANCELED", "PLACEMENT_FAILED"})
+# What POST /v2/orders/{id}/cancellation accepts: before placement starts, or after it failed (up42-py's
+# Order.cancel allows the same; any other status answers 409).
+CANCELLABLE_STATUSES = ("CREATED", "PLACEMENT_FAILED")
+# Sub-statuses at which an order waits for the user: a feasibility option or a quotation to decide.
+DECISION_SUB_STATUSES = ("FEASIBILITY_WAITING_RESPONSE", "QUOTATION_WAITING_RESPONSE")
 QUOTATION_DECISIONS = ("ACCEPTED", "REJECTED")
 
 # "params.cloudCoverage: 150 is greater than ..." — a parameter path, then its message.
