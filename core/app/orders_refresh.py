@@ -3,6 +3,8 @@ again, and the changes marked by id."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -185,6 +187,82 @@ def unchanged_since(list_items: Callable[..., Any], row: Callable[[Any], tuple],
     return page.count == len(mark.rows) and frozenset(row(item) for item in page.results) == mark.rows
 
 
+# A refresh asks the account's orders "anything changed since the mark?" twice at once: for the table's window and
+# for the map, whose marks are taken alike. One request answers both: the questions asked for in one turn of the main
+# thread's event loop (one press of Refresh starts both) share one request (see refresh_turn). A refresh asked for in
+# a later turn asks again, so a change made before it was asked for is always seen.
+# Answers are forgotten this long after they were asked.
+ANSWER_KEPT_S = 5.0
+_turn: Optional[object] = None
+
+
+def refresh_turn() -> object:
+    """A token of this turn of the main thread's event loop (call it there): the same for every refresh asked for
+    before the loop turns again, a new one after."""
+    global _turn
+    if _turn is None:
+        _turn = object()
+        QTimer.singleShot(0, _end_turn)
+    return _turn
+
+
+def _end_turn() -> None:
+    global _turn
+    _turn = None
+
+
+class _Answer:
+    """One "anything changed?" request of the account's orders: its answer once `done` is set (None: it failed)."""
+
+    def __init__(self) -> None:
+        self.asked = time.monotonic()
+        self.done = threading.Event()
+        self.unchanged: Optional[bool] = None
+
+
+_answers: Dict[tuple, _Answer] = {}
+_answers_lock = threading.Lock()
+
+
+def _account(client: Any) -> tuple:
+    """Who `client` asks as: its service's address and key (an unknown kind of client only itself)."""
+    transport = getattr(client, "transport", None)
+    base_url, key = getattr(transport, "base_url", None), getattr(transport, "_api_key", None)
+    return (type(client).__name__, base_url, key) if base_url and key else (id(client),)
+
+
+def orders_unchanged_since(client: Any, mark: Optional[ChangeMark], turn: object) -> bool:
+    """unchanged_since for the account's orders as the table and the map show them (order_mark_row, their fields),
+    one request for all asking for the same `turn` (refresh_turn(), taken when the refresh was asked for). A failed
+    request is not shared: a caller that waited for it asks again itself."""
+    if mark is None:
+        return False
+    fields = order_mark_fields()
+    key = (_account(client), mark, fields, turn)
+    with _answers_lock:
+        now = time.monotonic()
+        for old in [k for k, answer in _answers.items() if now - answer.asked > ANSWER_KEPT_S]:
+            del _answers[old]
+        answer = _answers.get(key)
+        mine = answer is None
+        if mine:
+            answer = _answers[key] = _Answer()
+    if not mine:
+        answer.done.wait()
+        if answer.unchanged is not None:
+            return answer.unchanged
+        return unchanged_since(client.list_orders, order_mark_row, mark, fields)
+    try:
+        answer.unchanged = unchanged_since(client.list_orders, order_mark_row, mark, fields)
+        return answer.unchanged
+    finally:
+        if answer.unchanged is None:
+            with _answers_lock:  # failed: nobody later takes it
+                if _answers.get(key) is answer:
+                    del _answers[key]
+        answer.done.set()
+
+
 def order_mark_row(order: Order) -> tuple:
     """An order as a ChangeMark row: its row in the orders layer (every field the layer and the table show)."""
     return registry.service().layers.order_row(order)
@@ -358,9 +436,10 @@ class OrdersRefresh(QObject):
         page_size = view.page_size
 
         mark = self.mark
+        turn = refresh_turn()  # the map's same question, asked for in the same turn, answers this one too
 
         def work(feedback):
-            if unchanged_since(client.list_orders, order_mark_row, mark, order_mark_fields()):
+            if orders_unchanged_since(client, mark, turn):
                 # No order of the account changed since the window was read: it is as shown, and one small
                 # request says so instead of reading every loaded page again.
                 return mark, None, None, {}, ChangeSet()

@@ -49,8 +49,9 @@ def test_a_refresh_with_nothing_changed_asks_once_per_listing_and_a_change_is_st
     assert not refreshed.args[0].any
     orders_asked = gets(sandbox, "orders")[before_orders:]
     captures_asked = gets(sandbox, "captures")[before_captures:]
-    # The table asks whether any order changed, the map whether any order or capture did: nothing else.
-    assert len(orders_asked) == 2 and len(captures_asked) == 1
+    # The table asks whether any order changed, the map whether any order or capture did: nothing else, and the
+    # orders question of both is one request.
+    assert len(orders_asked) == 1 and len(captures_asked) == 1
     # Each a small one: the newest changes (or, with no capture at all, whether there is one), no page.
     assert all(int(query["limit"][0]) <= orders_refresh.MARK_ROWS + 1 and "offset" not in query
                for query in orders_asked + captures_asked)
