@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from qgis.core import QgsSettings
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ..services import registry
 from ..services.base import Capability
+from ..settings import PREFIX
 from .orders_background import error_text
 
 UNDECIDED = "NOT_DECIDED"
@@ -19,6 +22,11 @@ REJECTED = "REJECTED"
 RECENT_ORDERS = 50
 
 Confirm = Callable[[str, str], bool]  # (title, question) -> the user said yes
+
+# The estimate in credits of each order placed from this QGIS profile, by order id: UP42 does not give an order's
+# estimate back, and a feasibility option's price is a factor over it, so it is kept when the order is placed.
+ESTIMATES_KEY = PREFIX + "up42/order_estimates"
+KEPT_ESTIMATES = 500  # the newest orders' estimates kept; an older order's option shows its factor only
 
 
 def deciding_service_id() -> str:
@@ -73,20 +81,72 @@ def load_pending(client: Any, *, recent: int = RECENT_ORDERS) -> PendingDecision
     return pending
 
 
+# -- the estimates of the orders placed here --------------------------------------------------------------
+
+def _kept_estimates() -> Dict[str, int]:
+    try:
+        kept = json.loads(QgsSettings().value(ESTIMATES_KEY, "{}") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return {str(k): int(v) for k, v in kept.items() if isinstance(v, (int, float))} if isinstance(kept, dict) else {}
+
+
+def remember_estimate(order_id: str, credits: Any) -> None:
+    """Keep the estimate (credits) an order was placed at, so its feasibility options can be priced in credits."""
+    if not order_id or not isinstance(credits, (int, float)):
+        return
+    kept = _kept_estimates()
+    kept.pop(order_id, None)
+    kept[order_id] = int(credits)
+    QgsSettings().setValue(ESTIMATES_KEY, json.dumps(dict(list(kept.items())[-KEPT_ESTIMATES:])))
+
+
+def remembered_estimate(order_id: str) -> Optional[int]:
+    """The estimate in credits the order was placed at from this profile, or None when it was placed elsewhere."""
+    return _kept_estimates().get(order_id)
+
+
+def option_credits(option: Any, estimate: Optional[int]) -> Optional[int]:
+    """What the option would cost in credits: the order's estimate × the option's price factor (rounded as UP42
+    prices its quotation); None when either is unknown."""
+    if estimate is None or option.price_factor is None:
+        return None
+    return int(round(estimate * option.price_factor))
+
+
+def _option_price(option: Any, estimate: Optional[int]) -> str:
+    if option.price_factor is None:
+        return "price factor not given"
+    credits = option_credits(option, estimate)
+    if credits is None:
+        return f"price × {option.price_factor:g} of the order's estimate"
+    return f"≈ {credits:,} credits (price × {option.price_factor:g})"
+
+
 # -- what the user reads before saying yes -------------------------------------------------------------
 
-def option_text(option: Any) -> str:
-    """One option of a study: its description, window and price factor."""
-    factor = "price factor not given" if option.price_factor is None else f"price × {option.price_factor:g}"
+def option_text(option: Any, estimate: Optional[int] = None) -> str:
+    """One option of a study: its description, window and price (in credits when the order's estimate is known)."""
     description = (option.description or option.id).rstrip(". ")
-    return f"{description} — window {_when(option.acquisition_start)} – {_when(option.acquisition_end)}; {factor}"
+    return (f"{description} — window {_when(option.acquisition_start)} – {_when(option.acquisition_end)}; "
+            f"{_option_price(option, estimate)}")
 
 
-def option_lines(option: Any) -> str:
-    """An option in two lines for a narrow list, the price first: "price × 1.5 · <description>" / its window."""
-    factor = "price factor not given" if option.price_factor is None else f"price × {option.price_factor:g}"
-    return (f"{factor} · {option.description or option.id}\n"
+def option_lines(option: Any, estimate: Optional[int] = None) -> str:
+    """An option in two lines for a narrow list, the price first: "≈ 208,527 credits (price × 1.5) · <description>"
+    (or "price × 1.5 of the order's estimate · …") / its window."""
+    return (f"{_option_price(option, estimate)} · {option.description or option.id}\n"
             f"{_when(option.acquisition_start)} – {_when(option.acquisition_end)}")
+
+
+def estimate_note(estimate: Optional[int], option: Any = None) -> str:
+    """Where an option's credits come from, or why they are not shown."""
+    if estimate is None:
+        return ("The order's estimate is not known here (it was not placed from this QGIS profile), so the option "
+                "is priced as a factor of it; the quotation states the credits.")
+    factor = "" if option is None or option.price_factor is None else f" × {option.price_factor:g}"
+    return (f"Credits: the order's estimate when it was placed ({estimate:,} credits){factor}; the quotation that "
+            "follows states the price you accept or reject.")
 
 
 def quotation_text(quotation: Any, order: Any = None) -> str:
@@ -96,11 +156,12 @@ def quotation_text(quotation: Any, order: Any = None) -> str:
     return f"{price}; decide before {_when(deadline)}"
 
 
-def option_question(study: Any, option: Any, order: Any = None) -> str:
+def option_question(study: Any, option: Any, order: Any = None, estimate: Optional[int] = None) -> str:
     """The confirmation of accepting a study's option: what it costs and what follows."""
     return "\n".join([
         f"Accept this option for order {order_label(order, study.order_id)}?", "",
-        f"• {option_text(option)}", "",
+        f"• {option_text(option, estimate)}", "",
+        estimate_note(estimate, option), "",
         "Terms: the provider's quotation follows, priced at the order's estimate times this factor; "
         "you accept or reject that quotation before anything is charged. The other options are dropped.",
     ])
@@ -200,12 +261,13 @@ class DecisionsWorkflow(QObject):
 
     def accept_option(self, study: Any, option: Any, order: Any, confirm: Confirm) -> bool:
         """Accept `option` of `study` if the user confirms; True when the request went off."""
-        if not confirm("Accept feasibility option", option_question(study, option, order)):
+        estimate = remembered_estimate(study.order_id)
+        if not confirm("Accept feasibility option", option_question(study, option, order, estimate)):
             self.declined.emit(f"Nothing was sent: the option for {order_label(order, study.order_id)} was not accepted.")
             return False
         return self._send(f"Accepting a feasibility option of {order_label(order, study.order_id)}",
                           lambda client: accept_option(client, study.id, option.id),
-                          f"Option accepted for {order_label(order, study.order_id)} ({option_text(option)}); "
+                          f"Option accepted for {order_label(order, study.order_id)} ({option_text(option, estimate)}); "
                           "its quotation follows.")
 
     def decide_quotation(self, quotation: Any, decision: str, order: Any, confirm: Confirm) -> bool:

@@ -14,6 +14,7 @@ from ..aoi import geometry_to_geojson
 from ..errors import ValidationError
 from ..services.base import ServiceDescriptor
 from ..tasks import ApiTask, TaskFeedback, run_in_background
+from .decisions import remember_estimate
 from .latest import LatestOnly
 from .quote import QuoteWorkflow
 from .workflow import Workflow, cancel_task
@@ -153,6 +154,7 @@ class SchemaPlaceWorkflow(Workflow):
         self.quote = quote
         self.confirm = confirm
         self.task: Optional[ApiTask] = None
+        self.placed_estimate: Optional[int] = None  # credits of the order being placed, as confirmed
 
     def place(self, form: Optional[SchemaOrderForm], aoi: Any) -> None:
         if self.task is not None:
@@ -200,6 +202,8 @@ class SchemaPlaceWorkflow(Workflow):
 
         self.busy.emit(True)
         self.sending.emit()
+        # Kept with the order: its feasibility options are priced as factors of this estimate.
+        self.placed_estimate = getattr(estimate, "total_credits", None)
         self.task = run_in_background(names.task_description("place order"), create,
                                       on_success=self._placed, on_error=self._failed,
                                       on_cancel=lambda: self._cancelled(self.task))
@@ -210,6 +214,7 @@ class SchemaPlaceWorkflow(Workflow):
 
     def _placed(self, order: Any) -> None:
         self._ended()
+        remember_estimate(getattr(order, "id", ""), self.placed_estimate)
         self.placed.emit(order)
 
     def _failed(self, error: BaseException) -> None:

@@ -35,6 +35,7 @@ from ...core.app.decisions import (
     order_label,
     quotation_question,
     quotation_text,
+    remembered_estimate,
 )
 from ...core.app.orders_background import TaskGroup
 from ..bulk.messages import push_message
@@ -173,10 +174,12 @@ class DecisionsPanel(QWidget):
             top = QTreeWidgetItem([f"Feasibility study: {order_label(order, study.order_id)} (choose an option)"])
             top.setData(0, ROLE, ("study", study, None))
             top.setToolTip(0, f"Order {study.order_id}, sub-status {getattr(order, 'sub_status', None) or '?'}")
+            # Each option in credits where the order's estimate is known (placed from this profile).
+            estimate = remembered_estimate(study.order_id)
             for option in study.options:
-                child = QTreeWidgetItem([option_lines(option)])
+                child = QTreeWidgetItem([option_lines(option, estimate)])
                 child.setData(0, ROLE, ("option", study, option))
-                child.setToolTip(0, option_lines(option))
+                child.setToolTip(0, option_lines(option, estimate))
                 top.addChild(child)
             self.tree.addTopLevelItem(top)
             top.setExpanded(True)
@@ -241,7 +244,8 @@ class DecisionsPanel(QWidget):
         kind, decision, option = selected
         order = self.pending.order_of(decision)
         if kind == "option":
-            return option_question(decision, option, order).split("\n", 1)[1].strip()
+            return option_question(decision, option, order,
+                                   remembered_estimate(decision.order_id)).split("\n", 1)[1].strip()
         if kind == "quotation":
             return quotation_question(decision, ACCEPTED, order).split("\n", 1)[1].strip()
         return f"{len(decision.options)} options: choose one below the study to accept it."
