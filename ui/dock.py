@@ -437,15 +437,15 @@ class TaskingDock(QgsDockWidget):
     def _add_orders_panel(self, iface: Optional[Any]):
         """The "Orders" tab: follow, edit and cancel orders. The active service's orders page by page with their
         map layers where it has layer schemas; besides them (or instead, for UP42) the orders of every tasking
-        service listed whole that is configured (the active one always), and with Planet its archive orders.
-        None when no service can list orders."""
-        from .orders.panel import OrdersPanel, configured_listed_factories
+        service listed whole whose account is set up, and with Planet its archive orders. None when the active
+        service lists no orders."""
+        from .orders.panel import OrdersPanel
 
         paged = self.service.layers is not None
-        listed = configured_listed_factories()
-        if any(d.id == self.service.id for d in listed_services()):
-            listed[self.service.id] = self.client if self.client_factory is not None else registry.client_factory()
-        if not paged and not listed:
+        listed = {d.id: registry.client_factory(d.id) for d in listed_services()}
+        if self.service.id in listed and self.client_factory is not None:
+            listed[self.service.id] = self.client
+        if not paged and self.service.id not in listed:
             return None
         options: Dict[str, Any] = {"paged": paged, "listed_client_factories": listed}
         if not paged:

@@ -24,6 +24,9 @@ def column(attribute):
 
 
 def cell(panel, order_id, attribute, role=Qt.ItemDataRole.DisplayRole):
+    """The order's cell, None while the order is not in the list (e.g. being read again after a settings change)."""
+    if order_id not in panel.model.row_of:
+        return None
     return panel.model.data(panel.model.index(panel.model.row_of[order_id], column(attribute)), role)
 
 
@@ -114,6 +117,8 @@ def test_the_status_filter_is_sent_to_up42_and_the_name_filter_applies(sandbox, 
     assert sorted(o.id for o in panel.model.rows) == sorted([cancelled.id, waiting.id])
     offered = [panel.status_filter.itemText(i) for i in range(panel.status_filter.count())]
     assert offered[:2] == ["CREATED", "BEING_PLACED"] and "CANCELED" in offered and "RECEIVED" not in offered
+    panel.filters_box.setCollapsed(False)  # the filters unfolded: UP42 alone needs no Service or scheduling choice
+    assert panel.status_filter.isVisible() and panel.name_filter.isVisible()
     assert not panel.scheduling_filter.isVisible() and not panel.service_filter.isVisible()
 
     panel.set_statuses(["CANCELED"])
@@ -239,3 +244,36 @@ def test_with_planet_active_the_service_filter_offers_up42_beside_tasking_and_ar
         assert "PLACEMENT_FAILED" in offered and "queued" not in offered and "RECEIVED" not in offered
     finally:
         _close(dock)
+
+
+def test_up42_is_offered_once_its_account_is_set_up_without_reopening_the_tab(
+        sandbox, make_orders_panel, make_up42_client, qtbot):
+    order = make_up42_client().create_order(order_request(sandbox, name="set up later"))
+    account = {"set up": False}
+
+    def up42_client():
+        return make_up42_client() if account["set up"] else None
+
+    panel = make_orders_panel(sandbox, archive_client_factory=None, listed_client_factories={"up42": up42_client})
+    panel.filters_box.setCollapsed(False)
+    panel.start()
+    settle(qtbot, panel)
+    assert not panel.service_filter.isVisible() and order.id not in panel.model.row_of
+    account["set up"] = True  # the settings dialog saved a UP42 account
+    panel.reload_settings()  # what the dock does when the settings close
+    qtbot.waitUntil(lambda: order.id in panel.model.row_of, timeout=WAIT_MS)
+    settle(qtbot, panel)
+    assert panel.service_filter.isVisible()
+    assert [panel.service_filter.itemData(i) for i in range(panel.service_filter.count())] == [
+        ALL_SERVICES, "tasking", "up42"]
+    assert cell(panel, order.id, "service") == "UP42"
+
+
+def test_with_up42_active_and_no_account_the_tab_says_what_is_missing(sandbox, make_orders_panel, qtbot):
+    panel = make_orders_panel(sandbox, paged=False, archive_client_factory=None,
+                              listed_client_factories={"up42": lambda: None})
+    panel.start()
+    settle(qtbot, panel)
+    assert panel.model.rows == []
+    assert "UP42 orders: not configured" in panel.message_label.text()
+    assert not [r for r in sandbox.requests_seen() if r["path"].startswith("/v2/")]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from qgis.core import Qgis, QgsProject, QgsVectorLayer
 from qgis.gui import QgsCollapsibleGroupBox
@@ -38,7 +38,7 @@ from ...core.app.archive import ArchiveWorkflow
 from ...core.app.archive_orders import ArchiveOrders, archive_service_id
 from ...core.app.cancel import CancelOutcome, CancelWorkflow, cancellable, charge_question
 from ...core.app.edit import EditWorkflow, edit_problems
-from ...core.app.listed_orders import ListedTaskingSource, listed_services
+from ...core.app.listed_orders import ListedTaskingSource
 from ...core.app.merged_orders import CancelOutcome as MergedCancelOutcome
 from ...core.app.merged_orders import MergedOrders, MergedSource
 from ...core.app.orders_background import TaskGroup, error_text
@@ -64,9 +64,15 @@ except ImportError:  # pragma: no cover
     import sip  # type: ignore[no-redef]
 
 
-def _connection_key() -> tuple:
-    """What decides which account's orders the tab shows; read from QgsSettings only (no auth database)."""
-    return settings.active_base_url(), settings.auth_config_id(), settings.use_sandbox(), settings.pl_number()
+def _connection_key(paged: bool = True, listed: Sequence[str] = ()) -> tuple:
+    """What decides which account's orders the tab shows; read from QgsSettings only (no auth database): the
+    paged service's address, key and contract (when it is listed), each listed service's address and account."""
+    key: tuple = (settings.use_sandbox(),)
+    if paged:
+        key += (settings.active_base_url(), settings.auth_config_id(), settings.pl_number())
+    for service_id in listed:
+        key += (settings.active_base_url(service_id), settings.auth_config_id(service_id))
+    return key
 
 
 # Seconds before each automatic retry of a failed load: short at first (a sandbox starting, a blip), then
@@ -100,11 +106,6 @@ def _registry_archive_factory() -> Optional[Callable[[], Any]]:
     return registry.client_factory(service_id) if service_id else None
 
 
-def configured_listed_factories() -> Dict[str, Callable[[], Any]]:
-    """A client factory for each tasking service listed whole (UP42) that the settings configure now."""
-    return {d.id: registry.client_factory(d.id) for d in listed_services() if settings.is_configured(d.id)}
-
-
 def _paged_by_default() -> bool:
     """Whether the active service's orders are listed page by page and mapped (it has layer schemas)."""
     return registry.service().layers is not None
@@ -118,7 +119,7 @@ class OrdersPanel(SelectionSync, QWidget):
     `archive_client_factory()` does the same for the archive imagery service (by default the registry's
     service that has archive ordering; None: tasking orders only). `listed_client_factories` maps the id of
     each tasking service whose orders are read whole (UP42) to its client factory (none by default; the dock
-    gives the configured ones). `paged`: whether the list holds the active tasking service's paged listing
+    gives every one, and those whose factory makes a client, i.e. configured, are offered). `paged`: whether the list holds the active tasking service's paged listing
     (with its map layers); by default when that service has layer schemas (not UP42).
     Public for other panels (bulk operations): selected_order_ids() (tasking orders) and the
     selectedOrdersChanged signal; selected_archive_orders() (every other service's orders selected).
@@ -327,7 +328,26 @@ class OrdersPanel(SelectionSync, QWidget):
             details.cancelRequested.connect(self.cancel_orders)
             details.decisionsRequested.connect(self.decisionsRequested)
             self._add_source(MergedOrders(source, self._guarded(factory), self.tasks, parent=self), details)
-        self.filters.set_sources(self.paged, [m.source for m in self.merged.values()])
+        self._offered: Optional[Tuple[str, ...]] = None
+        self._offer_sources()
+
+    def _offer_sources(self) -> Tuple[str, ...]:
+        """Offer (in the Service filter) the archive orders and each listed service whose account is set up now
+        (its factory makes a client); the ids offered. Asked again when the settings may have changed."""
+        offered = []
+        for key, lister in self.merged.items():
+            if lister is self.archive:
+                offered.append(key)  # offered as before: a missing key is said when its orders are asked for
+                continue
+            probe = lister.client_factory()
+            if probe is not None:
+                offered.append(key)
+                if callable(getattr(probe, "close", None)):
+                    probe.close()  # only asked whether the service is configured
+        if tuple(offered) != self._offered:
+            self._offered = tuple(offered)
+            self.filters.set_sources(self.paged, [self.merged[key].source for key in offered])
+        return self._offered
 
     def _add_source(self, lister: MergedOrders, details: QWidget) -> None:
         key = lister.source.key
@@ -468,7 +488,7 @@ class OrdersPanel(SelectionSync, QWidget):
         # Also reached through QTimer.singleShot, which may fire after shutdown(): a closed panel loads nothing.
         if not self._started and not self._closed:
             self._started = True
-            self._loaded_for = _connection_key()
+            self._loaded_for = self._connection_key()
             self.apply_filters()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -476,6 +496,10 @@ class OrdersPanel(SelectionSync, QWidget):
         QTimer.singleShot(0, self._size_splitter)  # laid out by then
         if not self._started:
             QTimer.singleShot(0, self.start)
+
+    def _connection_key(self) -> tuple:
+        """The accounts the tab shows the orders of, and the services offered (those set up now)."""
+        return _connection_key(self.paged, tuple(self.listed_client_factories)) + (self._offer_sources(),)
 
     def reload_settings(self) -> None:
         """The service or key changed: everything shown may belong to another account, so load again.
@@ -485,7 +509,7 @@ class OrdersPanel(SelectionSync, QWidget):
         for nothing, so only a change of service, key, sandbox switch or contract reloads.
         """
         blocked, self.refresher.blocked = self.refresher.blocked, False  # the user may have unlocked the auth database
-        key = _connection_key()
+        key = self._connection_key()
         if self._started and (blocked or key != self._loaded_for):
             self._loaded_for = key
             self.refresher.watermark = None
@@ -528,8 +552,11 @@ class OrdersPanel(SelectionSync, QWidget):
         self.model.set_query(self.query_from_widgets())
         for key in self.showing:
             self.merged[key].load(self.filters.source_filter(self.merged[key].source))
-        if unconfigured and not tasking and not self.showing:
-            self.show_message(" ".join(self._not_configured(source) for source in unconfigured), error=True)
+        if not tasking and not self.showing:
+            # Nothing to list: say which service's account is missing (one not offered is not configured either).
+            unconfigured += [m.source for key, m in self.merged.items() if key not in (self._offered or ())]
+            if unconfigured:
+                self.show_message(" ".join(dict.fromkeys(self._not_configured(s) for s in unconfigured)), error=True)
         if not tasking:
             self.refresher.stop()
             return
