@@ -18,6 +18,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
@@ -347,10 +348,16 @@ class ObjectEditor(Editor):
             self.children.append(editor)
             if isinstance(editor, ObjectEditor):
                 layout.addRow(form.with_error(editor))
+                continue
+            label = QLabel(label_text(child), box)
+            label.setToolTip(editor.widget.toolTip())
+            label.setBuddy(editor.widget)
+            if isinstance(editor, FULL_WIDTH_EDITORS):
+                # A date and time with its "UTC" (or a choice with its fields) needs the whole width of a 400 px
+                # dock: beside a long label it was cut off at both ends. Its label goes above it.
+                layout.addRow(label)
+                layout.addRow(form.with_error(editor))
             else:
-                label = QLabel(label_text(child), box)
-                label.setToolTip(editor.widget.toolTip())
-                label.setBuddy(editor.widget)
                 layout.addRow(label, form.with_error(editor))
 
     def value(self) -> Any:
@@ -406,8 +413,18 @@ class ChoiceEditor(Editor):
             self.stack.addWidget(editor.widget)
         layout.addWidget(self.chooser)
         layout.addWidget(self.stack)
-        self.chooser.currentIndexChanged.connect(self.stack.setCurrentIndex)
+        self.chooser.currentIndexChanged.connect(self._show_page)
         self.chooser.currentIndexChanged.connect(form.changed)
+        self._show_page(self.chooser.currentIndex())
+
+    def _show_page(self, index: int) -> None:
+        # A stack is as tall as its tallest page: the pages not shown are ignored in its size, so an empty choice
+        # leaves no blank gap between the chooser and its error.
+        for page in range(self.stack.count()):
+            policy = QSizePolicy.Policy.Preferred if page == index else QSizePolicy.Policy.Ignored
+            self.stack.widget(page).setSizePolicy(policy, policy)
+        self.stack.setCurrentIndex(index)
+        self.stack.adjustSize()
 
     @property
     def chosen(self) -> Optional[Editor]:
@@ -442,6 +459,10 @@ class ChoiceEditor(Editor):
     def problems(self) -> Dict[str, str]:
         chosen = self.chosen
         return chosen.problems() if chosen is not None else {}
+
+
+# Editors laid out under their label, across the form's whole width.
+FULL_WIDTH_EDITORS = (DateTimeEditor, ChoiceEditor)
 
 
 class SchemaForm(QWidget):
@@ -563,7 +584,7 @@ class SchemaForm(QWidget):
         general: List[str] = []
         placed: Dict[str, List[str]] = {}
         for path, message in errors.items():
-            text = " ".join(message) if isinstance(message, (list, tuple)) else str(message)
+            text = self.readable(" ".join(message) if isinstance(message, (list, tuple)) else str(message))
             target = self._label_path(str(path))
             if target is None:
                 general.append(f"{path}: {text}" if path and path != "non_field_errors" else text)
@@ -577,6 +598,20 @@ class SchemaForm(QWidget):
             self.general_errors.setText("\n".join(general))
             self.general_errors.show()
         return [line.split(":", 1)[0] for line in general]
+
+    def title_of(self, path: str) -> str:
+        """The field's label as the user reads it ("Start of the acquisition window"), else the path."""
+        editor = self._editors.get(path)
+        return editor.field.title if editor is not None and editor.field.title else path
+
+    def readable(self, text: str) -> str:
+        """A message with the fields it names by path ("must be after params.acquisitionStart") named by title."""
+        def title(match: "re.Match") -> str:
+            path = match.group(0)
+            bare = path[len("params."):] if path.startswith("params.") else path
+            return f"“{self.title_of(bare)}”" if bare in self._editors else path
+
+        return re.sub(r"\bparams\.[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", title, text)
 
     def error_text(self, path: str) -> str:
         """The error shown at a field now ("" when none): what the user reads under it."""

@@ -30,16 +30,22 @@ from ...core.app.schema_order import (
     SchemaPlaceWorkflow,
     SchemaQuoteWorkflow,
     estimate_problems,
+    problems_of,
 )
 from ...core.errors import OrderCreationUncertain, ValidationError
 from ...core.services import registry
 from ...core.services.base import ServiceDescriptor
 from ..new_order.aoi_group import AoiGroup
 from ..new_order.fields import ERROR_STYLE, MUTED_STYLE, FieldErrors, scrolling_body
-from ..shared.schema_form import SchemaForm
+from ..shared.schema_form import UNSET, SchemaForm
 
 LOADING_PRODUCTS = "Reading the tasking products…"
 CHOOSE_PRODUCT = "Choose a product…"
+# The schema's parameters the panel fills itself: the AOI from the map, the order's name from its Name field
+# (a second name field in the generated form would be sent nowhere).
+FILLED_BY_PANEL = ("geometry", "displayName")
+# How many missing fields the estimate line names before "and N more".
+MISSING_NAMED = 2
 
 
 def credits_text(estimate: Any) -> str:
@@ -63,6 +69,9 @@ class SchemaOrderPanel(QWidget):
         self.product_id: Optional[str] = None
         self.last_order: Optional[Any] = None
         self.last_error: Optional[BaseException] = None
+        # Until the user presses Place, an empty required field is not an error (it is listed on the estimate
+        # line instead); after it, every problem stays at its field until the order is placed or the product changes.
+        self.place_tried = False
         factory = client_factory if client_factory is not None else (lambda: None)
         self.products = ProductsWorkflow(factory, self.service, self)
         self.quoting = SchemaQuoteWorkflow(lambda: (self.form(), self.aoi), factory, self.service, self)
@@ -218,6 +227,7 @@ class SchemaOrderPanel(QWidget):
         product_id = self.product_combo.currentData()
         self._drop_form()
         self.product_id = product_id
+        self.place_tried = False
         if not product_id:
             self.form_hint.setText(NO_PRODUCT)
             self._form_changed()
@@ -235,7 +245,7 @@ class SchemaOrderPanel(QWidget):
         if sip.isdeleted(self.order_layout) or product_id != self.product_id:
             return
         self._drop_form()
-        self.form_widget = SchemaForm(schema, self.order_group)
+        self.form_widget = SchemaForm(schema, self.order_group, excluded=FILLED_BY_PANEL)
         self.form_widget.setObjectName("up42SchemaForm")
         self.form_widget.changed.connect(self._form_changed)
         self.order_layout.addWidget(self.form_widget)
@@ -275,21 +285,41 @@ class SchemaOrderPanel(QWidget):
         self.place_status.setText("")
         self.quoting.schedule()
 
+    def _is_empty(self, path: str) -> bool:
+        editor = self.form_widget.editor(path) if self.form_widget is not None else None
+        return editor is not None and editor.value() is UNSET
+
+    def _placing_problems(self) -> Dict[str, str]:
+        """After Place was pressed: every problem Place found (the name's and the AOI's too), kept at its field."""
+        if not self.place_tried:
+            return {}
+        return problems_of(self.service.forms, self.form(), self.aoi, for_order=True)
+
     def _estimate_unavailable(self, problems: Dict[str, str]) -> None:
-        # Only what the user already touched is worth a red word while they fill the form in; the rest is
-        # said when they place. The AOI and the product are said as the estimate's missing pieces.
-        self.show_errors({k: v for k, v in problems.items() if k not in ("aoi", "product", "displayName")})
-        missing = [text for key, text in (("product", "a product"), ("aoi", "an AOI")) if key in problems]
-        self.estimate_label.setText(f"No estimate: choose {' and '.join(missing)}." if missing else
-                                    "No estimate: fix the marked fields.")
+        # While the user fills the form in, only a value they gave that is wrong is worth a red word: an empty
+        # required field is named on the estimate line instead (all of them go red when they press Place).
+        missing = [key for key in problems if self._is_empty(key)]
+        wrong = {k: v for k, v in problems.items() if k not in ("aoi", "product", "displayName") and k not in missing}
+        self.show_errors({**wrong, **self._placing_problems()})
+        pieces = [text for key, text in (("product", "a product"), ("aoi", "an AOI")) if key in problems]
+        if pieces:
+            self.estimate_label.setText(f"No estimate: choose {' and '.join(pieces)}.")
+        elif missing:
+            titles = [self.form_widget.title_of(key) for key in missing]
+            named = ", ".join(titles[:MISSING_NAMED]) + (
+                f" and {len(titles) - MISSING_NAMED} more" if len(titles) > MISSING_NAMED else "")
+            self.estimate_label.setText(f"No estimate: fill in {named} (marked *)."
+                                        + (" Also fix the marked fields." if wrong else ""))
+        else:
+            self.estimate_label.setText("No estimate: fix the marked fields.")
 
     def _estimated(self, estimate: Any) -> None:
         refused = estimate_problems(self.service.forms, estimate)
         if refused:
-            self.show_errors(refused)
+            self.show_errors({**self._placing_problems(), **refused})
             self.estimate_label.setText("The service refused the order as it stands (see the marked fields).")
             return
-        self.show_errors({})
+        self.show_errors(self._placing_problems())
         self.estimate_label.setText(f"Estimate: {credits_text(estimate)}")
 
     def _estimate_failed(self, error: BaseException) -> None:
@@ -304,6 +334,7 @@ class SchemaOrderPanel(QWidget):
 
     def place_order(self) -> None:
         """Check the form (nothing is sent if it is wrong), confirm the cost, then place the order in a task."""
+        self.place_tried = True
         self.placing.place(self.form(), self.aoi)
 
     def _confirm_order(self, form: SchemaOrderForm, estimate: Any) -> bool:
@@ -318,6 +349,7 @@ class SchemaOrderPanel(QWidget):
 
     def _placed(self, order: Any) -> None:
         self.last_order = order
+        self.place_tried = False
         self.place_status.setText(f"Placed: {order.name or order.id}.")
         self._push_message(names.MESSAGE_TITLE, f"UP42 order “{order.name or order.id}” placed "
                            f"({order.status or 'status not known yet'}).", Qgis.MessageLevel.Success, 15)

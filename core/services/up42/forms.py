@@ -10,6 +10,8 @@ from . import schema as product_schema
 
 # The AOI is the map's, not a form field: the schema's `geometry` parameter is filled from it.
 AOI_PARAMETER = "geometry"
+# The order's name is the request's own `displayName` (checked below), whatever the schema says of a param of it.
+NAME_PARAMETER = "displayName"
 # Where UP42 names the request's parts in its errors; the form's paths are below `params.`.
 PARAMS_PREFIX = "params."
 AOI_PATHS = ("featureCollection", "params.geometry")
@@ -37,7 +39,8 @@ def check_params(schema: Mapping[str, Any], params: Mapping[str, Any], name: str
     problems: Dict[str, List[str]] = {}
     if not (name or "").strip():
         problems["displayName"] = ["is required"]
-    for path, message in product_schema.validate(dict(schema), dict(params), skip=(AOI_PARAMETER,)).items():
+    for path, message in product_schema.validate(dict(schema), dict(params),
+                                                 skip=(AOI_PARAMETER, NAME_PARAMETER)).items():
         problems.setdefault(path, []).append(message)
     if problems:
         listed = "; ".join(f"{path}: {' '.join(messages)}" for path, messages in problems.items())
