@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from ..errors import ApiError
+from ..log import get_logger
 from ..services import registry
 from ..services.base import Capability, ServiceDescriptor
 from .merged_orders import CancelOutcome, CancelVerdict, MergedFilter, MergedSource, cancel_refusable, within_times
+
+log = get_logger("listed_orders")
 
 # Orders asked of the service per page (its pages count from 0, newest first): few requests for a few thousand.
 PAGE_SIZE = 500
@@ -77,7 +81,10 @@ class ListedTaskingSource(MergedSource):
         if wanted.matches_nothing or (wanted.kind is not None and wanted.kind not in self.kinds):
             return []
         if not self.product_names and callable(getattr(client, "data_products", None)):
-            self.product_names = {p.id: p.label for p in client.data_products(tasking_only=False)}
+            try:
+                self.product_names = {p.id: p.label for p in client.data_products(tasking_only=False)}
+            except ApiError as error:  # the orders are still worth showing, with their product's id
+                log.warning("%s glossary not read for the Orders tab: %s", self.label, error)
         found = []
         for order in client.iter_orders(size=PAGE_SIZE, sort="createdAt,desc",
                                          status=list(wanted.states) if wanted.states else None):

@@ -10,7 +10,6 @@ listed_orders their sources), its selection both ways is ui.orders.selection's.
 
 from __future__ import annotations
 
-import errno
 import os
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -34,7 +33,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ...core import names, settings
-from ...core.app.archive import ArchiveWorkflow
+from ...core.app.archive import ArchiveWorkflow, download_error_text  # noqa: F401 - also the tab's API
 from ...core.app.archive_orders import ArchiveOrders, archive_service_id
 from ...core.app.cancel import CancelOutcome, CancelWorkflow, cancellable, charge_question
 from ...core.app.edit import EditWorkflow, edit_problems
@@ -45,7 +44,7 @@ from ...core.app.orders_background import TaskGroup, error_text
 from ...core.app.orders_details import read_details
 from ...core.app.orders_mirror import OrdersMirror
 from ...core.app.orders_refresh import OrdersRefresh, compact_orders, diff_orders
-from ...core.errors import Cancelled, MalformedResponseError, NetworkError, ValidationError
+from ...core.errors import Cancelled, MalformedResponseError, NetworkError
 from ...core.services import registry
 from ...core.services.planet_tasking.models import Order
 from ...core.settings import AuthStorageError
@@ -84,21 +83,6 @@ ARCHIVE_REFRESH_SECONDS = 30
 _FROM_REGISTRY = object()
 # How a download of an order not finished yet follows it: the first look after 5 s, backing off to 30 s.
 DOWNLOAD_POLL_SECONDS = (5.0, 30.0)
-
-
-def download_error_text(error: BaseException, folder: str) -> str:
-    """What a user reads of a failed download: a full disk or an unwritable folder in words, the folder
-    checks' own message, else the service's or the client's (a checksum mismatch, an expired link)."""
-    if isinstance(error, OSError):
-        reason = (error.strerror or str(error)).rstrip(".")
-        if error.errno == errno.ENOSPC:
-            return (f"the disk holding {folder} is full ({reason}). Free some space or choose another folder, "
-                    "then Download again: what arrived is kept.")
-        return (f"the files cannot be written to {folder} ({reason}). Choose a folder you can write to, then "
-                "Download again.")
-    if isinstance(error, ValidationError) and error.field_errors:
-        return " ".join(" ".join(messages) for messages in error.field_errors.values())
-    return error_text(error)
 
 
 def _registry_archive_factory() -> Optional[Callable[[], Any]]:
