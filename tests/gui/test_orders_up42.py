@@ -212,6 +212,11 @@ def test_with_up42_active_the_dock_has_an_orders_tab_listing_up42_orders(clean_s
         assert cell(panel, order.id, "service") == "UP42" and cell(panel, order.id, "status") == "CREATED"
         assert "no map layers" in panel.map_label.text() and panel.orders_layer is None
         assert not panel.message_label.text()
+        # 400 px: no sideways scrolling; name and status first.
+        header = panel.view.horizontalHeader()
+        shown = [COLUMNS[header.logicalIndex(v)].attribute for v in range(header.count())
+                 if not header.isSectionHidden(header.logicalIndex(v))]
+        assert shown[:2] == ["name", "status"] and not panel.view.horizontalScrollBar().isVisible(), shown
         # An order waiting for a decision: its details lead to the Decisions tab.
         sandbox.advance(120 + 4 * 3600)  # the feasibility study is there
         panel.refresh_button.click()
