@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from qgis.PyQt.QtCore import QCoreApplication, QEvent, QPoint, Qt
-from qgis.PyQt.QtWidgets import QLabel, QMessageBox
+from qgis.PyQt.QtWidgets import QLabel, QMessageBox, QScrollArea
 
 from tests.integration.up42.test_up42_client import WORLDVIEW, order_request
 from tests.sandbox.up42.helpers import iso
@@ -190,3 +190,53 @@ def test_feasibility_options_of_an_order_placed_here_are_priced_in_credits(panel
     read_again(decisions, qtbot)
     quotation = item_of(decisions, "quotation", "WorldView placed here")
     assert f"{priority:,} credits" in quotation.text(0)
+
+
+def test_place_right_after_a_change_says_it_gets_the_estimate_first_and_shows_no_stale_one(panel, sandbox, qtbot):
+    give_aoi(panel)
+    choose_pleiades(panel, qtbot)
+    panel.form_widget.set_values(valid_params(sandbox))
+    panel.name_edit.setText("Placed while estimating")
+    old = wait_for_estimate_line(panel, qtbot, "Estimate:")
+    # UP42 is slow to estimate; the user changes the cloud cover and presses Place before any estimate came.
+    sandbox.fault(path="^/v2/orders/estimate$", kind="delay", delay_seconds=3, count=1)
+    panel.form_widget.editor("cloudCoverage").widget.setValue(5)
+    panel.place_button.click()
+    assert not panel.place_button.isEnabled()
+    assert panel.place_status.text().startswith("Getting UP42's estimate")
+    assert panel.estimate_label.text() == "Estimating…" != old
+    qtbot.waitUntil(lambda: panel.last_order is not None or panel.last_error is not None, timeout=WAIT_MS)
+    assert panel.last_error is None and panel.estimate_label.text().startswith("Estimate:")
+    assert panel.estimate_label.text().split(": ")[1] in panel.confirm.texts[-1]
+
+
+def test_place_at_the_bottom_of_a_long_form_brings_the_first_marked_field_into_view(panel, qtbot):
+    panel.resize(400, 500)
+    give_aoi(panel)
+    choose_pleiades(panel, qtbot)
+    scroll = panel.findChild(QScrollArea, "schemaOrderScroll")
+    bar = scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 500, timeout=WAIT_MS)  # the form laid out
+    qtbot.wait(100)
+    bar.setValue(bar.maximum())  # down at Place, as the user is when pressing it
+    qtbot.waitUntil(lambda: not panel.place_button.visibleRegion().isEmpty(), timeout=WAIT_MS)
+    assert panel.name_edit.visibleRegion().isEmpty()
+    qtbot.mouseClick(panel.place_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(50)
+    # The first mark (the empty name) is on screen, with its field above it.
+    assert panel.name_error.isVisible() and not panel.name_error.visibleRegion().isEmpty()
+    assert not panel.name_edit.visibleRegion().isEmpty()
+
+
+def test_a_decision_on_its_way_is_said_so(decisions, make_up42_client, sandbox, qtbot):
+    make_up42_client().create_order(order_request(sandbox, name="Quoted Berlin"))
+    sandbox.advance(120 + 2 * 3600)
+    decisions.show()
+    qtbot.waitUntil(lambda: item_of(decisions, "quotation", "Quoted Berlin") is not None, timeout=WAIT_MS)
+    decisions.tree.setCurrentItem(item_of(decisions, "quotation", "Quoted Berlin"))
+    sandbox.fault(path="^/v2/tasking/quotation/", method="PATCH", kind="delay", delay_seconds=2, count=1)
+    with qtbot.waitSignal(decisions.workflow.decided, timeout=WAIT_MS):
+        qtbot.mouseClick(decisions.accept_button, Qt.MouseButton.LeftButton)
+        assert decisions.state_label.text() == "Sending your decision to UP42…"
+        assert not decisions.accept_button.isEnabled() and not decisions.reject_button.isEnabled()
+    qtbot.waitUntil(lambda: "wait for a decision" in decisions.state_label.text(), timeout=WAIT_MS)

@@ -263,7 +263,7 @@ class DecisionsPanel(QWidget):
             return False
         _kind, study, option = selected
         sent = self.workflow.accept_option(study, option, self.pending.order_of(study), self.confirm)
-        self._update_buttons()
+        self._sent(sent)
         return sent
 
     def decide_selected_quotation(self, decision: str) -> bool:
@@ -272,8 +272,14 @@ class DecisionsPanel(QWidget):
             return False
         quotation = selected[1]
         sent = self.workflow.decide_quotation(quotation, decision, self.pending.order_of(quotation), self.confirm)
-        self._update_buttons()
+        self._sent(sent)
         return sent
+
+    def _sent(self, sent: bool) -> None:
+        self._update_buttons()
+        if sent:
+            # The answer can take a while (the client retries a busy service): say it is on its way.
+            self.state_label.setText("Sending your decision to UP42…")
 
     def _message(self, text: str, level: Any) -> None:
         push_message(self.iface, text, level)

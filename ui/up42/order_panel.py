@@ -16,6 +16,7 @@ from qgis.PyQt.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -174,6 +175,14 @@ class SchemaOrderPanel(QWidget):
         self.quoting.asking.connect(lambda: self.estimate_label.setText("Estimating…"))
         self.quoting.quoted.connect(self._estimated)
         self.quoting.failed.connect(self._estimate_failed)
+        # Back to the form the held estimate answers (nothing asked): that estimate is the one to show.
+        self.quoting.unchanged.connect(lambda: self.quoting.quote is not None and self._estimated(self.quoting.quote))
+        self.quoting.waiting.connect(lambda seconds: self.estimate_label.setText(
+            f"Estimating… (UP42 has not answered yet; asking again in {seconds:.0f} s)"))
+        self.quoting.retrying.connect(lambda seconds, _error: self.estimate_label.setText(
+            f"{self.estimate_label.text()} Asking again in {seconds:.0f} s."))
+        self.quoting.cancelled.connect(lambda: self.estimate_label.setText(
+            "No estimate: it was cancelled. Change the form, or press Place, to ask again."))
         self.placing.checked.connect(self._place_checked)
         self.placing.busy.connect(lambda busy: self.place_button.setEnabled(not busy))
         self.placing.priceFailed.connect(self._estimate_failed)
@@ -336,6 +345,11 @@ class SchemaOrderPanel(QWidget):
         """Check the form (nothing is sent if it is wrong), confirm the cost, then place the order in a task."""
         self.place_tried = True
         self.placing.place(self.form(), self.aoi)
+        if not self.place_button.isEnabled() and self.placing.task is None:
+            # The form changed since the last estimate: Place asks for it first (the one shown is outdated),
+            # then the user confirms that cost.
+            self.estimate_label.setText("Estimating…")
+            self.place_status.setText("Getting UP42's estimate of the form as it stands; you confirm the cost next.")
 
     def _confirm_order(self, form: SchemaOrderForm, estimate: Any) -> bool:
         text = (f"Place the order “{form.name.strip()}” for {form.product_label}?\n\n"
@@ -346,6 +360,19 @@ class SchemaOrderPanel(QWidget):
         self.show_errors(problems)
         if problems:
             self.place_status.setText("Fix the marked fields; nothing was sent.")
+            self._scroll_to_first_error()
+
+    def _scroll_to_first_error(self) -> None:
+        """Place is at the bottom of a long form: the first marked field is brought into view."""
+        scroll = self.findChild(QScrollArea, "schemaOrderScroll")
+        marked = [label for label in self.findChildren(QLabel)
+                  if label.styleSheet() == ERROR_STYLE and label.text() and not label.isHidden()]
+        if scroll is None or not marked:
+            return
+        body = scroll.widget()
+        first = min(marked, key=lambda label: label.mapTo(body, label.rect().topLeft()).y())
+        # Its field sits above the error line: leave room for it.
+        scroll.ensureWidgetVisible(first, 0, 80)
 
     def _placed(self, order: Any) -> None:
         self.last_order = order
