@@ -240,3 +240,18 @@ def test_a_decision_on_its_way_is_said_so(decisions, make_up42_client, sandbox, 
         assert decisions.state_label.text() == "Sending your decision to UP42…"
         assert not decisions.accept_button.isEnabled() and not decisions.reject_button.isEnabled()
     qtbot.waitUntil(lambda: "wait for a decision" in decisions.state_label.text(), timeout=WAIT_MS)
+
+
+def test_a_busy_service_is_said_on_the_estimate_line_and_the_estimate_comes_by_itself(panel, sandbox, qtbot):
+    give_aoi(panel)
+    choose_pleiades(panel, qtbot)
+    # UP42 answers 503 to every try the client makes for one estimate (five), then is back.
+    sandbox.fault(path="^/v2/orders/estimate$", kind="status", status=503, count=5)
+    panel.form_widget.set_values(valid_params(sandbox))
+    panel.name_edit.setText("Busy service")
+    seen = []
+    qtbot.waitUntil(lambda: seen.append(panel.estimate_label.text()) or "credits" in panel.estimate_label.text(),
+                    timeout=60_000)
+    # Once the client gave up, the line says what UP42 answered and that it is asked again, and when.
+    assert any(text.startswith("No estimate:") and "Asking again in 5 s." in text for text in seen), seen
+    assert panel.estimate_label.text().startswith("Estimate:")
