@@ -24,6 +24,7 @@ from .test_up42_new_order import WAIT_MS, choose_pleiades, give_aoi, order_reque
 up42_settings, canvas, panel = new_order.up42_settings, new_order.canvas, new_order.panel
 
 CAPELLA = "7b6c5d4e-3f2a-4b1c-9d8e-0f1a2b3c4d5e"  # a SAR product: an anyOf scene size, long labels
+SPOT = "0c3f9f8e-6d4b-4bf4-9d2e-6f1d3f0b2a11"  # sold from 100 km²
 
 pytestmark = pytest.mark.usefixtures("no_leftover_tasks")
 
@@ -255,3 +256,19 @@ def test_a_busy_service_is_said_on_the_estimate_line_and_the_estimate_comes_by_i
     # Once the client gave up, the line says what UP42 answered and that it is asked again, and when.
     assert any(text.startswith("No estimate:") and "Asking again in 5 s." in text for text in seen), seen
     assert panel.estimate_label.text().startswith("Estimate:")
+
+
+def test_an_aoi_smaller_than_the_product_minimum_says_what_is_charged(panel, sandbox, qtbot):
+    give_aoi(panel)  # about 27 km²; SPOT's tasking is sold from 100 km²
+    choose(panel, qtbot, SPOT)
+    panel.form_widget.set_values({"acquisitionStart": iso(sandbox.now() + timedelta(days=3)),
+                                  "acquisitionEnd": iso(sandbox.now() + timedelta(days=33)),
+                                  "spectralProcessing": "bundle", "maxCloudCover": 20, "maxIncidenceAngle": 30})
+    panel.name_edit.setText("Small field")
+    line = wait_for_estimate_line(panel, qtbot, "Estimate:")
+    aoi = f"{panel.aoi.tasked_sqkm:,.1f} km²"
+    assert line == (f"Estimate: {panel.quoting.quote.total_credits:,} credits for 100.0 km², more than the AOI's "
+                    f"{aoi} (the product's minimum order area)")
+    panel.place_order()
+    qtbot.waitUntil(lambda: panel.last_order is not None or panel.last_error is not None, timeout=WAIT_MS)
+    assert "for 100.0 km², more than the AOI's" in panel.confirm.texts[-1]

@@ -55,6 +55,23 @@ def credits_text(estimate: Any) -> str:
     return f"{credits:,} credit{'s' if credits != 1 else ''}"
 
 
+def charged_text(estimate: Any, aoi: Any = None) -> str:
+    """What the credits are for: " for 100.0 km²" (or scenes), and when UP42 charges more area than the AOI has,
+    that it does (a product's minimum order area): the user sees why a small AOI costs as much as a large one."""
+    size, unit = getattr(estimate, "total_size", None), str(getattr(estimate, "unit", "") or "")
+    if not size:
+        return ""
+    if unit == "SQ_KM":
+        text = f" for {size:,.1f} km²"
+        aoi_sqkm = getattr(aoi, "tasked_sqkm", None)
+        if aoi_sqkm is not None and size > aoi_sqkm + 0.05:
+            text += f", more than the AOI's {aoi_sqkm:,.1f} km² (the product's minimum order area)"
+        return text
+    if unit == "SCENE":
+        return f" for {size:g} scene{'s' if size != 1 else ''}"
+    return f" for {size:g} {unit.lower()}"
+
+
 class SchemaOrderPanel(QWidget):
     """AOI (as for Planet), product, generated form, name, estimate and Place; every request in a task."""
 
@@ -329,7 +346,7 @@ class SchemaOrderPanel(QWidget):
             self.estimate_label.setText("The service refused the order as it stands (see the marked fields).")
             return
         self.show_errors(self._placing_problems())
-        self.estimate_label.setText(f"Estimate: {credits_text(estimate)}")
+        self.estimate_label.setText(f"Estimate: {credits_text(estimate)}{charged_text(estimate, self.aoi)}")
 
     def _estimate_failed(self, error: BaseException) -> None:
         if isinstance(error, ValidationError) and error.field_errors:
@@ -353,7 +370,7 @@ class SchemaOrderPanel(QWidget):
 
     def _confirm_order(self, form: SchemaOrderForm, estimate: Any) -> bool:
         text = (f"Place the order “{form.name.strip()}” for {form.product_label}?\n\n"
-                f"It costs {credits_text(estimate)} (UP42's estimate).")
+                f"It costs {credits_text(estimate)}{charged_text(estimate, self.aoi)} (UP42's estimate).")
         return self.confirm("Place order", text)
 
     def _place_checked(self, problems: Dict[str, str]) -> None:
