@@ -250,8 +250,8 @@ class TaskingDock(QgsDockWidget):
         Reachable again: that entry goes, and what is read from the service once (the sandbox's contract)
         is read now: it may not have been up when the dock started.
         """
-        if not reachable and url and _origin(url) != _origin(settings.active_base_url()):
-            return  # a late failure of a call to the service configured before
+        if not reachable and url and _origin(url) != _origin(settings.active_base_url(self.service.id)):
+            return  # a late failure of a call to the service configured before, or to another service
         was, self._reachable = self._reachable, reachable
         if reachable:
             if was is not True:

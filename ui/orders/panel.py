@@ -847,7 +847,10 @@ class OrdersPanel(SelectionSync, QWidget):
         error = self.merged_errors.pop(key, "")
         if error and self.message_label.text() == error:
             self.show_message("")  # the listing works again
-        self._call_succeeded()
+        if lister is self.archive or not self.paged:
+            # The tab's own service answered (Planet's archive shares Planet's host; UP42 when it is the active
+            # one): UP42 answering beside Planet says nothing of whether Planet can be reached.
+            self._call_succeeded()
         if self.auto_refresh and any(lister.source.is_open(o) for o in orders):
             self.merged_timers[key].start()
 
