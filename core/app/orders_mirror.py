@@ -610,8 +610,13 @@ class OrdersMirror(QObject):
             self.opened_pending.append(item)
             self.steps.append(lambda: self._take_opened(item))
         elif isinstance(item, BaseException):
-            self.failed.emit(f"Loading the map failed: {error_text(item)}")
-            self._end("stopped")
+            if self.again:
+                # A refresh was asked while this run was under way (the service back, Refresh pressed): its
+                # run, with a client made now, answers for the map; this older run's failure is not news.
+                self._end(None)
+            else:
+                self.failed.emit(f"Loading the map failed: {error_text(item)}")
+                self._end("stopped")
         else:  # cancelled from QGIS's task manager
             self._end("stopped")
 

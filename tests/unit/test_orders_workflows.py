@@ -162,3 +162,38 @@ def test_the_mirror_writes_as_many_features_a_step_as_the_tick_budget_allows(mon
     run_mirror(mirror)
     assert max(sizes) > orders_mirror.MIN_SLICE and max(sizes) <= orders_mirror.LAYER_SLICE
     assert {f["name"] for f in mirror.orders_layer.getFeatures()} == {"renamed"}
+
+
+class _Unreachable:
+    """A client of a service that is down: every call fails as a refused connection does."""
+
+    def __getattr__(self, name):
+        from core.errors import NetworkError
+
+        def refused(*_args, **_kwargs):
+            raise NetworkError("Connection refused", url="http://127.0.0.1:9/tasking/v2/orders/")
+        return refused
+
+
+def test_a_map_run_failing_after_a_refresh_was_asked_gives_way_to_that_refresh():
+    """The service was down when a map run started and is back when Refresh is pressed while that run's
+    failure is still on its way: the refresh asked for runs (with a client made then) and the map shows the
+    orders; the older run's failure is not said over the orders it then shows."""
+    orders = [make_order(n) for n in range(1, 4)]
+    clients = [_Unreachable()]
+    mirror = OrdersMirror(QgsProject(), lambda: clients[-1], SyncTasks())
+    said, ended = [], []
+    mirror.failed.connect(said.append)
+    mirror.ended.connect(ended.append)
+    mirror.refresh({"ordering": "-created_time"})  # its listing fails (read by the next ticks)
+    clients.append(FakeOrdersClient(orders, [make_capture(1, orders[0].id)]))
+    mirror.refresh({"ordering": "-created_time"})  # Refresh pressed while that run is being read
+    while mirror.busy():
+        mirror._tick()
+    assert said == [] and ended[-1] is None
+    assert sorted(f["id"] for f in mirror.orders_layer.getFeatures()) == sorted(order.id for order in orders)
+
+    # Down again with no refresh asked meanwhile: the failure is said and the run ends stopped.
+    clients.append(_Unreachable())
+    run_mirror(mirror)
+    assert len(said) == 1 and said[0].startswith("Loading the map failed") and ended[-1] == "stopped"
