@@ -282,3 +282,32 @@ def test_with_up42_active_and_no_account_the_tab_says_what_is_missing(sandbox, m
     assert panel.model.rows == []
     assert "UP42 orders: not configured" in panel.message_label.text()
     assert not [r for r in sandbox.requests_seen() if r["path"].startswith("/v2/")]
+
+
+def test_up42_answering_beside_planet_does_not_hide_that_planet_cannot_be_reached(
+        sandbox, make_up42_client, qgis_iface, qtbot):
+    from core.services.planet_tasking.client import TaskingClient
+    from tests.gui.test_orders_panel_state import dead_url
+    from tests.integration.order_states import sim_now
+    from ui.orders.panel import OrdersPanel
+
+    order = make_up42_client().create_order(order_request(sandbox, name="UP42 still answers"))
+    planet_url = dead_url()
+    panel = OrdersPanel(lambda: TaskingClient(planet_url, sandbox.api_key, timeout=10.0, max_retries=0), qgis_iface,
+                        auto_refresh=False, now=lambda: sim_now(sandbox), archive_client_factory=None,
+                        listed_client_factories={"up42": make_up42_client})
+    qtbot.addWidget(panel)
+    said = []
+    panel.serviceReachable.connect(lambda reachable, *_: said.append(reachable))
+    try:
+        panel.resize(900, 700)
+        panel.show()
+        # UP42's orders are read (they show once Planet's list, which they are merged into, is); Planet's failure
+        # and its retry in 5 s are still said, and Planet is not taken for reachable again.
+        qtbot.waitUntil(lambda: order.id in panel.model.archive_ids and panel.retry_pending() is not None,
+                        timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: not panel.merged["up42"].busy(), timeout=WAIT_MS)
+        assert "Loading orders failed" in panel.message_label.text() and panel.retry_pending() is not None
+        assert True not in said
+    finally:
+        panel.shutdown()
