@@ -272,3 +272,15 @@ def test_an_aoi_smaller_than_the_product_minimum_says_what_is_charged(panel, san
     panel.place_order()
     qtbot.waitUntil(lambda: panel.last_order is not None or panel.last_error is not None, timeout=WAIT_MS)
     assert "for 100.0 km², more than the AOI's" in panel.confirm.texts[-1]
+
+
+def test_an_untitled_alternative_is_named_by_its_values_and_shown_across_the_form(panel, qtbot):
+    choose(panel, qtbot, CAPELLA)
+    scene = panel.form_widget.editor("sceneSize")
+    choices = [scene.chooser.itemText(i) for i in range(scene.chooser.count())]
+    # The scene size's first alternative has no title in the schema: its values tell it from "Custom strip".
+    assert choices[1:] == ["Option 1: SPOT_5X5, STRIP_5X10 or STRIP_5X20", "Custom strip"]
+    scene.chooser.setCurrentIndex(1)
+    qtbot.wait(50)
+    values = scene.chosen.widget
+    assert values.isVisible() and values.width() >= scene.chooser.width() - 2, (values.width(), scene.chooser.width())

@@ -182,7 +182,7 @@ def test_capella_nested_object_and_oneof():
                                                                            "incidenceAngle.maximum"]
     size = root.find("sceneSize")
     assert (size.kind, size.combinator) == (S.CHOICE, "oneOf")
-    assert [a.title for a in size.alternatives] == ["Option 1: a choice", "Custom strip"]
+    assert [a.title for a in size.alternatives] == ["Option 1: SPOT_5X5, STRIP_5X10 or STRIP_5X20", "Custom strip"]
     assert size.alternatives[1].find("sceneSize.lengthKm").minimum == 10
     base = {"acquisitionStart": "2030-01-01T00:00:00Z", "acquisitionEnd": "2030-02-01T00:00:00Z",
             "polarization": "HH", "resolution": "1m"}

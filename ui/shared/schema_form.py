@@ -424,7 +424,7 @@ class ChoiceEditor(Editor):
             policy = QSizePolicy.Policy.Preferred if page == index else QSizePolicy.Policy.Ignored
             self.stack.widget(page).setSizePolicy(policy, policy)
         self.stack.setCurrentIndex(index)
-        self.stack.adjustSize()
+        self.stack.updateGeometry()
 
     @property
     def chosen(self) -> Optional[Editor]:

@@ -270,7 +270,20 @@ def _only_constraints(resolver: Resolver, schema: Dict[str, Any], combinator: st
     return True
 
 
+# How many values of an untitled enum alternative its title names ("Option 1: SPOT_5X5, STRIP_5X10 or …").
+TITLE_VALUES = 3
+
+
 def _alternative_title(alternative: Field, index: int) -> str:
+    """An untitled alternative named by what it holds, so the user can tell the choices apart: an enum's values,
+    an object's fields, else its kind ("Option 1: a whole number")."""
+    if alternative.kind == ENUM and alternative.enum:
+        values = [str(v) for v in alternative.enum]
+        shown = values[:TITLE_VALUES] + (["…"] if len(values) > TITLE_VALUES else [])
+        listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+        return f"Option {index + 1}: {listed}"
+    if alternative.kind == OBJECT and alternative.children:
+        return f"Option {index + 1}: {', '.join(child.title for child in alternative.children[:TITLE_VALUES])}"
     words = {ENUM: "a choice", INTEGER: "a whole number", NUMBER: "a number", STRING: "text", BOOLEAN: "yes or no",
              OBJECT: "details", DATETIME: "a date and time", DATE: "a date", RAW: "JSON", CHOICE: "a choice"}
     return f"Option {index + 1}: {words.get(alternative.kind, alternative.kind)}"
