@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import struct
 import time as _time
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
@@ -544,9 +545,26 @@ class _FeatureIndex:
     # Features without an id (drawn by hand): left alone, but counted so they do not look like a change.
     anonymous: int = 0
     stale: bool = False
+    # What is asked of the layer once rather than at every write (see cached_layer_id): the time spec of its
+    # date-times, and the span of times already fitted into the project's temporal range (ms).
+    spec: Optional[Qt.TimeSpec] = None
+    fitted: Optional[Tuple[int, int]] = None
 
 
 _INDEXES: Dict[str, _FeatureIndex] = {}
+# Many calls into QGIS let go of the GIL (a layer's id(), dataProvider(), providerType(), isEditable(), the
+# project's time settings): each hands it to a busy listing thread for up to its 5 ms switch interval, and a
+# slice of the map's writes made a dozen such calls. What does not change for a layer is asked once.
+_LAYER_IDS: "weakref.WeakKeyDictionary[QgsVectorLayer, str]" = weakref.WeakKeyDictionary()
+
+
+def cached_layer_id(layer: QgsVectorLayer) -> str:
+    """layer.id(), asked once per layer object (a layer's id never changes)."""
+    try:
+        return _LAYER_IDS[layer]
+    except KeyError:
+        layer_id = _LAYER_IDS[layer] = layer.id()
+        return layer_id
 
 
 def _forget_layer(layer_id: str) -> None:
@@ -562,16 +580,19 @@ def _mark_stale(layer_id: str) -> None:
     index = _INDEXES.get(layer_id)
     if index is not None:
         index.stale = True
+        index.spec = index.fitted = None
 
 
 def _watch(layer: QgsVectorLayer) -> _FeatureIndex:
-    layer_id = layer.id()
+    layer_id = cached_layer_id(layer)
     index = _INDEXES.get(layer_id)
     if index is None:
         index = _INDEXES[layer_id] = _FeatureIndex()
-        # Edits through the edit buffer bypass this module, so the index is re-read after any edit session.
+        # Edits through the edit buffer bypass this module, so the index is re-read after any edit session;
+        # a layer pointed at another source is asked its time spec again.
         layer.editingStarted.connect(lambda: _mark_stale(layer_id))
         layer.editingStopped.connect(lambda: _mark_stale(layer_id))
+        layer.dataSourceChanged.connect(lambda: _mark_stale(layer_id))
         layer.willBeDeleted.connect(lambda: _forget_layer(layer_id))
     return index
 
@@ -625,10 +646,11 @@ def _columns(layer: QgsVectorLayer, kind: LayerKind) -> List[int]:
     return columns
 
 
-def _current_index(layer: QgsVectorLayer, kind: LayerKind) -> _FeatureIndex:
+def _current_index(layer: QgsVectorLayer, kind: LayerKind, provider: Any = None) -> _FeatureIndex:
     index = _watch(layer)
     # A feature count that differs from the index means someone wrote to the provider directly.
-    if index.stale or layer.dataProvider().featureCount() != len(index.fids) + index.anonymous:
+    provider = provider if provider is not None else layer.dataProvider()
+    if index.stale or provider.featureCount() != len(index.fids) + index.anonymous:
         index = _read_index(layer, kind)
     return index
 
@@ -741,9 +763,11 @@ def apply_prepared(
         )
     provider = layer.dataProvider()
     columns = _columns(layer, kind)
-    index = _current_index(layer, kind)
+    index = _current_index(layer, kind, provider)
     result = UpsertResult()
-    spec = _time_spec(layer)
+    if index.spec is None:
+        index.spec = _time_spec(layer)
+    spec = index.spec
     to_attributes = _qt_value_converter(kind, spec)
     fields = layer.fields()
     column_count = fields.count()
@@ -817,7 +841,7 @@ def apply_prepared(
         result.removed = len(gone)
 
     if new_ids or changed_ids:
-        _fit_time_range(layer, kind, (prepared.rows[feature_id] for feature_id in new_ids + changed_ids))
+        _fit_time_range(layer, kind, (prepared.rows[feature_id] for feature_id in new_ids + changed_ids), index)
     if result.changed:
         layer.updateExtents()
         # Provider-level writes bypass the layer's own signals: tell attribute tables and the canvas.
@@ -985,17 +1009,27 @@ def fit_project_time_range(project: Any, begin_ms: int, end_ms: int) -> bool:
     return True
 
 
-def _fit_time_range(layer: QgsVectorLayer, kind: LayerKind, rows: Iterable[tuple]) -> None:
-    project = layer.project()
-    if project is None:
-        return
+def _fit_time_range(layer: QgsVectorLayer, kind: LayerKind, rows: Iterable[tuple],
+                    index: Optional[_FeatureIndex] = None) -> None:
+    """Fit the project's temporal range to these rows of `layer`; with the layer's `index`, rows within the span
+    already fitted for it ask the project nothing (see cached_layer_id)."""
     names_ = kind.field_names
     columns = [names_.index(kind.temporal_start_field)]
     if kind.temporal_end_field:
         columns.append(names_.index(kind.temporal_end_field))
     times = [row[column] for row in rows for column in columns if row[column] is not None]
-    if times:
-        fit_project_time_range(project, min(times), max(times))
+    if not times:
+        return
+    begin, end = min(times), max(times)
+    fitted = index.fitted if index is not None else None
+    if fitted is not None and fitted[0] <= begin and end <= fitted[1]:
+        return
+    project = layer.project()
+    if project is None:
+        return
+    fit_project_time_range(project, begin, end)
+    if index is not None:
+        index.fitted = (begin, end) if fitted is None else (min(begin, fitted[0]), max(end, fitted[1]))
 
 
 # --------------------------------------------------------------------------------------------------

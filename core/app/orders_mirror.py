@@ -323,7 +323,9 @@ class OrdersMirror(QObject):
     # -- layers --------------------------------------------------------------------------------------------
 
     def layer_alive(self, layer: Optional[QgsVectorLayer]) -> bool:
-        return layer is not None and not sip.isdeleted(layer) and self.project.mapLayer(layer.id()) is not None
+        # The layer's id as cached: asking the layer lets go of the GIL, and this is asked at every write step.
+        return (layer is not None and not sip.isdeleted(layer)
+                and self.project.mapLayer(layer_tools.cached_layer_id(layer)) is not None)
 
     def ensure_layers(self) -> bool:
         """Take the project's orders and captures layers (the New order tab's, a saved project's, or ours),
