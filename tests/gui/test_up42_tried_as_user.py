@@ -25,6 +25,7 @@ up42_settings, canvas, panel = new_order.up42_settings, new_order.canvas, new_or
 
 CAPELLA = "7b6c5d4e-3f2a-4b1c-9d8e-0f1a2b3c4d5e"  # a SAR product: an anyOf scene size, long labels
 SPOT = "0c3f9f8e-6d4b-4bf4-9d2e-6f1d3f0b2a11"  # sold from 100 km²
+PNEO = "9a7e7bd1-05b2-4e9a-a1a5-2b2b5f2c3c01"  # Pléiades Neo: incidence up to 50°
 
 pytestmark = pytest.mark.usefixtures("no_leftover_tasks")
 
@@ -284,3 +285,22 @@ def test_an_untitled_alternative_is_named_by_its_values_and_shown_across_the_for
     qtbot.wait(50)
     values = scene.chosen.widget
     assert values.isVisible() and values.width() >= scene.chooser.width() - 2, (values.width(), scene.chooser.width())
+
+
+def test_another_product_keeps_what_the_user_filled_in_that_it_accepts(panel, sandbox, qtbot):
+    give_aoi(panel)
+    choose_pleiades(panel, qtbot)
+    params = valid_params(sandbox)
+    params["incidenceAngle"] = 60  # Pléiades allows up to 90, Pléiades Neo 50
+    panel.form_widget.set_values(params)
+    wait_for_estimate_line(panel, qtbot, "Estimate:")
+    # The analyst compares with Pléiades Neo: the window and the choices both products offer stay filled in.
+    choose(panel, qtbot, PNEO)
+    form = panel.form_widget
+    kept = form.values()
+    for name in ("acquisitionStart", "acquisitionEnd", "acquisitionMode", "geometricProcessing", "cloudCoverage"):
+        assert kept[name] == params[name], name
+    # What Neo does not accept is not forced (nor clamped) into it: its own default stays.
+    angle = form.editor("incidenceAngle").field
+    assert angle.maximum == 50 and kept["incidenceAngle"] == angle.default != 60
+    wait_for_estimate_line(panel, qtbot, "Estimate:")

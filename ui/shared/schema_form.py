@@ -399,6 +399,9 @@ class ChoiceEditor(Editor):
         layout.setContentsMargins(0, 0, 0, 0)
         self.chooser = QComboBox(box)
         self.chooser.setObjectName(f"choice:{field.path}")
+        # An alternative's title ("Option 1: SPOT_5X5, STRIP_5X10 or STRIP_5X20") must not widen a 400 px dock.
+        self.chooser.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.chooser.setMinimumContentsLength(10)
         self.chooser.setToolTip(box.toolTip())
         self.stack = QStackedWidget(box)
         self._offset = 1 if starts_empty(field) else 0
@@ -548,6 +551,25 @@ class SchemaForm(QWidget):
     def reset(self) -> None:
         """Every field back to its schema default, or empty."""
         self.body.reset()
+
+    def carry_over(self, values: Mapping[str, Any]) -> List[str]:
+        """Fill in, from another product's form, each top-level value this form has a field for and accepts (the
+        window, the cloud cover, a processing level both offer); the rest keep their defaults. Answers the
+        fields filled in."""
+        taken: List[str] = []
+        for name, value in values.items():
+            editor = self._editors.get(name)
+            if editor is None or name in self.excluded:
+                continue
+            before = editor.value()
+            editor.set_value(value)
+            problems = S.validate(self.schema, {name: value}, skip=tuple(self.excluded))
+            if editor.value() != value or any(path == name or path.startswith((f"{name}.", f"{name}["))
+                                              for path in problems):
+                editor.set_value(before)  # not this form's to take: its default (or empty) stays
+            else:
+                taken.append(name)
+        return taken
 
     def editor(self, path: str) -> Optional[Editor]:
         return self._editors.get(path)

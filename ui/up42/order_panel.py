@@ -90,6 +90,8 @@ class SchemaOrderPanel(QWidget):
         # Until the user presses Place, an empty required field is not an error (it is listed on the estimate
         # line instead); after it, every problem stays at its field until the order is placed or the product changes.
         self.place_tried = False
+        # The values of the product's form the user leaves for another product (its window, cloud cover…).
+        self.carried_values: Dict[str, Any] = {}
         factory = client_factory if client_factory is not None else (lambda: None)
         self.products = ProductsWorkflow(factory, self.service, self)
         self.quoting = SchemaQuoteWorkflow(lambda: (self.form(), self.aoi), factory, self.service, self)
@@ -251,6 +253,9 @@ class SchemaOrderPanel(QWidget):
 
     def _product_chosen(self, *_args) -> None:
         product_id = self.product_combo.currentData()
+        if self.form_widget is not None:
+            # Another product: what the user filled in is offered to its form (what it accepts of it).
+            self.carried_values = self.form_widget.values()
         self._drop_form()
         self.product_id = product_id
         self.place_tried = False
@@ -273,6 +278,7 @@ class SchemaOrderPanel(QWidget):
         self._drop_form()
         self.form_widget = SchemaForm(schema, self.order_group, excluded=FILLED_BY_PANEL)
         self.form_widget.setObjectName("up42SchemaForm")
+        self.form_widget.carry_over(self.carried_values)
         self.form_widget.changed.connect(self._form_changed)
         self.order_layout.addWidget(self.form_widget)
         self.form_hint.setText("Fields marked * are required; the AOI is the map's.")
