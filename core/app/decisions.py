@@ -133,10 +133,17 @@ def option_text(option: Any, estimate: Optional[int] = None) -> str:
 
 
 def option_lines(option: Any, estimate: Optional[int] = None) -> str:
-    """An option in two lines for a narrow list, the price first: "≈ 208,527 credits (price × 1.5) · <description>"
-    (or "price × 1.5 of the order's estimate · …") / its window."""
-    return (f"{_option_price(option, estimate)} · {option.description or option.id}\n"
-            f"{_when(option.acquisition_start)} – {_when(option.acquisition_end)}")
+    """An option in short lines for a narrow list: its price ("≈ 208,527 credits (price × 1.5)", or "price × 1.5 of
+    the order's estimate"), its window (from, to), then its description (the one line a 400 px list may cut off;
+    the selected option is shown in full below the list)."""
+    return (f"{_option_price(option, estimate)}\n"
+            f"{_window(option.acquisition_start, option.acquisition_end)}\n"
+            f"{option.description or option.id}")
+
+
+def _window(start: Optional[datetime], end: Optional[datetime]) -> str:
+    """A window in two short lines ("from 2026-12-08 02:12 UTC" / "to …"): one line does not fit a 400 px list."""
+    return f"from {_when(start)}\nto {_when(end)}"
 
 
 def estimate_note(estimate: Optional[int], option: Any = None) -> str:

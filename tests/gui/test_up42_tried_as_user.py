@@ -14,7 +14,7 @@ from qgis.PyQt.QtWidgets import QLabel, QMessageBox, QScrollArea
 
 from tests.integration.up42.test_up42_client import WORLDVIEW, order_request
 from tests.sandbox.up42.helpers import iso
-from ui.decisions.panel import DecisionsPanel
+from ui.decisions.panel import ROLE, DecisionsPanel
 
 from . import test_up42_new_order as new_order
 from .test_decisions import item_of, patches, read_again
@@ -304,3 +304,28 @@ def test_another_product_keeps_what_the_user_filled_in_that_it_accepts(panel, sa
     angle = form.editor("incidenceAngle").field
     assert angle.maximum == 50 and kept["incidenceAngle"] == angle.default != 60
     wait_for_estimate_line(panel, qtbot, "Estimate:")
+
+
+def test_each_decision_reads_whole_at_400_px(decisions, make_up42_client, sandbox, qtbot):
+    client = make_up42_client()
+    client.create_order(order_request(sandbox, name="WorldView over Berlin-Mitte", product=WORLDVIEW,
+                                      acquisitionMode="mono", maxCloudCover=20, priority="STANDARD"))
+    client.create_order(order_request(sandbox, name="Pléiades over Berlin-Mitte"))
+    sandbox.advance(120 + 4 * 3600)  # a study for the one, a quotation for the other
+    decisions.show()
+    qtbot.waitUntil(lambda: decisions.pending.count == 2, timeout=WAIT_MS)
+    qtbot.wait(50)
+    tree = decisions.tree
+    metrics = tree.fontMetrics()
+    rows = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    rows += [row.child(n) for row in rows for n in range(row.childCount())]
+    # Every line saying what a decision is, what it costs and until when fits its row; only the order's name (the
+    # user's, of any length) and an option's description (both in full below the list when selected) may be cut.
+    for row in rows:
+        lines = row.text(0).split("\n")
+        lines = lines[:-1] if row.data(0, ROLE)[0] == "option" else lines[1:]
+        room = tree.visualItemRect(row).width() - 8
+        for line in lines:
+            assert metrics.horizontalAdvance(line) <= room, (line, metrics.horizontalAdvance(line), room)
+    quotation = item_of(decisions, "quotation", "Pléiades over Berlin-Mitte")
+    assert "credits" in quotation.text(0) and "decide before" in quotation.text(0) and "UTC" in quotation.text(0)

@@ -171,7 +171,9 @@ class DecisionsPanel(QWidget):
         self.tree.clear()
         for study in pending.studies:
             order = pending.order_of(study)
-            top = QTreeWidgetItem([f"Feasibility study: {order_label(order, study.order_id)} (choose an option)"])
+            # Short lines: at 400 px a longer one is cut off at the right. The order's name (the user's, of any
+            # length) first, then what to do, each on its own line; the name is in full in the tooltip.
+            top = QTreeWidgetItem([f"{order_label(order, study.order_id)}\nFeasibility study: pick an option"])
             top.setData(0, ROLE, ("study", study, None))
             top.setToolTip(0, f"Order {study.order_id}, sub-status {getattr(order, 'sub_status', None) or '?'}")
             # Each option in credits where the order's estimate is known (placed from this profile).
@@ -185,8 +187,8 @@ class DecisionsPanel(QWidget):
             top.setExpanded(True)
         for quotation in pending.quotations:
             order = pending.order_of(quotation)
-            item = QTreeWidgetItem([f"Quotation: {order_label(order, quotation.order_id)}\n"
-                                    f"{quotation_text(quotation, order)}"])
+            price, _, deadline = quotation_text(quotation, order).partition("; ")
+            item = QTreeWidgetItem([f"{order_label(order, quotation.order_id)}\nQuotation: {price}\n{deadline}"])
             item.setData(0, ROLE, ("quotation", quotation, None))
             item.setToolTip(0, item.text(0))
             self.tree.addTopLevelItem(item)
