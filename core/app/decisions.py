@@ -174,6 +174,24 @@ def option_question(study: Any, option: Any, order: Any = None, estimate: Option
     ])
 
 
+def option_details(option: Any, estimate: Optional[int] = None) -> str:
+    """The selected option under a 400 px list, in few lines: its price and where it comes from, its window and
+    description, and the terms (the confirmation says the same at more length)."""
+    if option.price_factor is not None and estimate is not None:
+        price = (f"Cost: {_option_price(option, estimate)}, the order's estimate when it was placed "
+                 f"({estimate:,} credits) × {option.price_factor:g}.")
+    elif option.price_factor is not None:
+        price = (f"Cost: {_option_price(option, None)}, which is not known here (the order was not placed from "
+                 "this QGIS profile); the quotation states the credits.")
+    else:
+        price = "Cost: the price factor is not given; the quotation states the credits."
+    window = (f"{_when(option.acquisition_start)} – {_when(option.acquisition_end)}"
+              .replace(" UTC – ", " – "))
+    return (f"{price}\nWindow {window}. {(option.description or option.id).rstrip('. ')}.\n"
+            "Terms: a quotation at this price follows, accepted or rejected by you before anything is charged; "
+            "the other options are dropped.")
+
+
 def quotation_question(quotation: Any, decision: str, order: Any = None) -> str:
     """The confirmation of accepting or rejecting a quotation, with its cost."""
     name = order_label(order, quotation.order_id)

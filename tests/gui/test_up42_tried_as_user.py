@@ -329,3 +329,22 @@ def test_each_decision_reads_whole_at_400_px(decisions, make_up42_client, sandbo
             assert metrics.horizontalAdvance(line) <= room, (line, metrics.horizontalAdvance(line), room)
     quotation = item_of(decisions, "quotation", "Pléiades over Berlin-Mitte")
     assert "credits" in quotation.text(0) and "decide before" in quotation.text(0) and "UTC" in quotation.text(0)
+
+
+def test_a_study_and_a_quotation_are_shown_whole_without_scrolling_in_a_dock_tall_enough(decisions, make_up42_client,
+                                                                                        sandbox, qtbot):
+    client = make_up42_client()
+    client.create_order(order_request(sandbox, name="WorldView Berlin", product=WORLDVIEW, acquisitionMode="mono",
+                                      maxCloudCover=20, priority="STANDARD"))
+    client.create_order(order_request(sandbox, name="Pléiades Berlin"))
+    sandbox.advance(120 + 4 * 3600)
+    decisions.resize(400, 830)  # the Decisions tab of a 400 px dock in a 1000 px high QGIS window
+    decisions.show()
+    qtbot.waitUntil(lambda: decisions.pending.count == 2, timeout=WAIT_MS)
+    decisions.tree.setCurrentItem(item_of(decisions, "option", "price × 1.5"))  # its details shown below the list
+    qtbot.wait(50)
+    # The study with both options and the quotation down to its deadline, with room left for the orders table.
+    last = item_of(decisions, "quotation", "Pléiades Berlin")
+    assert decisions.tree.visualItemRect(last).bottom() <= decisions.tree.viewport().height()
+    assert not decisions.tree.verticalScrollBar().isVisible()
+    assert decisions.orders_table.height() >= 110

@@ -30,8 +30,8 @@ from ...core.app.decisions import (
     REJECTED,
     DecisionsWorkflow,
     PendingDecisions,
+    option_details,
     option_lines,
-    option_question,
     order_label,
     quotation_question,
     quotation_text,
@@ -124,7 +124,10 @@ class DecisionsPanel(QWidget):
         layout.addWidget(self.details_label)
         layout.addLayout(buttons)
         layout.addWidget(QLabel("Recent UP42 orders", self))
-        layout.addWidget(self.orders_table, 2)
+        # The decisions come first: the list of them gets the height, the orders table what is left (at least a
+        # few rows; it scrolls).
+        self.orders_table.setMinimumHeight(110)
+        layout.addWidget(self.orders_table, 1)
 
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_SECONDS * 1000)
@@ -246,8 +249,7 @@ class DecisionsPanel(QWidget):
         kind, decision, option = selected
         order = self.pending.order_of(decision)
         if kind == "option":
-            return option_question(decision, option, order,
-                                   remembered_estimate(decision.order_id)).split("\n", 1)[1].strip()
+            return option_details(option, remembered_estimate(decision.order_id))
         if kind == "quotation":
             return quotation_question(decision, ACCEPTED, order).split("\n", 1)[1].strip()
         return f"{len(decision.options)} options: choose one below the study to accept it."
