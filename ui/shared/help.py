@@ -11,7 +11,7 @@ from qgis.PyQt.QtGui import QDesktopServices
 GUIDE = Path(__file__).resolve().parent.parent.parent / "resources" / "help" / "index.html"
 # The guide's sections (the anchors in index.html) a caller may open it at.
 SECTIONS = ("start", "settings", "sandbox", "aoi", "quote", "flexible", "assured", "orders", "bulk", "bulk-edit",
-            "trouble")
+            "up42", "imagery", "processing", "trouble")
 
 
 def help_url(section: Optional[str] = None) -> QUrl:
