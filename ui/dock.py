@@ -179,6 +179,7 @@ class TaskingDock(QgsDockWidget):
             self.orders_panel.serviceReachable.connect(self.service_reachable)
             self.orders_panel.details.imageryRequested.connect(self.order_imagery_of_order)
             self.orders_panel.decisionsRequested.connect(self.show_decisions)
+            self._follow_orders_of_listed_service()
 
     def _shutdown_panels(self) -> None:
         for panel in (self.new_order_panel, getattr(self, "orders_panel", None), getattr(self, "decisions_panel", None)):
@@ -451,6 +452,18 @@ class TaskingDock(QgsDockWidget):
         if not paged:
             options["archive_client_factory"] = None  # Planet's archive orders go with Planet's tasking list
         return self._add_panel(functools.partial(OrdersPanel, **options), "Orders", iface)
+
+    def _follow_orders_of_listed_service(self) -> None:
+        """A tasking service listed whole (UP42) is read again when an order is placed or decided here: its list is
+        re-read by itself only while an order shown still moves, so a new order would wait for a Refresh."""
+        if self.service.id not in self.orders_panel.merged:
+            return
+        service_id, panel = self.service.id, self.orders_panel
+        placing = getattr(self.new_order_panel, "placing", None)
+        if placing is not None and hasattr(placing, "placed"):
+            placing.placed.connect(lambda *_: panel.refresh_merged(service_id, restart=True))
+        if self.decisions_panel is not None:
+            self.decisions_panel.workflow.decided.connect(lambda *_: panel.refresh_merged(service_id, restart=True))
 
     def show_decisions(self, *_: Any) -> None:
         """Bring the Decisions tab forward (an order in the Orders tab waits for a decision there)."""

@@ -311,3 +311,33 @@ def test_up42_answering_beside_planet_does_not_hide_that_planet_cannot_be_reache
         assert True not in said
     finally:
         panel.shutdown()
+
+
+def test_an_order_placed_in_the_dock_shows_in_its_orders_tab_without_a_refresh(clean_settings, sandbox, qgis_iface,
+                                                                               qtbot):
+    from satellite_tasking.ui.dock import TaskingDock
+    from tests.gui.confirmations import Confirmations
+    from tests.gui.test_up42_new_order import fill_valid_order
+
+    _sandbox_settings(clean_settings, sandbox, "up42")
+    dock = TaskingDock(iface=qgis_iface)
+    try:
+        panel = dock.orders_panel
+        dock.resize(400, 900)
+        dock.show()
+        dock.tabs.setCurrentWidget(panel)
+        qtbot.waitUntil(lambda: panel.model.total == 0, timeout=WAIT_MS)
+        settle(qtbot, panel)
+        assert panel.model.rows == []  # nothing that still moves: the list is not read again by itself
+        new_order = dock.new_order_panel
+        new_order.confirm = Confirmations()
+        qtbot.waitUntil(lambda: new_order.product_combo.count() > 1, timeout=WAIT_MS)
+        fill_valid_order(new_order, qtbot, sandbox, "Placed from the dock")
+        new_order.place_order()
+        qtbot.waitUntil(lambda: new_order.last_order is not None, timeout=WAIT_MS)
+        placed = new_order.last_order
+        qtbot.waitUntil(lambda: placed.id in panel.model.row_of, timeout=WAIT_MS)
+        assert cell(panel, placed.id, "name") == "Placed from the dock"
+        settle(qtbot, panel)
+    finally:
+        _close(dock)

@@ -813,10 +813,11 @@ class OrdersPanel(SelectionSync, QWidget):
         """Read the archive orders and the queue depth again (same filters); rows update in place."""
         self.refresh_merged(self.archive.source.key)
 
-    def refresh_merged(self, key: str) -> None:
-        """Read one source's orders again (same filters); rows update in place."""
+    def refresh_merged(self, key: str, restart: bool = False) -> None:
+        """Read one source's orders again (same filters); rows update in place. A listing under way is left to
+        finish, unless `restart` (something changed since it was asked for: it is dropped and asked again)."""
         lister = self.merged.get(key)
-        if self._closed or lister is None or key not in self.showing or lister.loading:
+        if self._closed or lister is None or key not in self.showing or (lister.loading and not restart):
             return
         self.merged_timers[key].stop()
         lister.load(self.filters.source_filter(lister.source))
@@ -847,15 +848,20 @@ class OrdersPanel(SelectionSync, QWidget):
         error = self.merged_errors.pop(key, "")
         if error and self.message_label.text() == error:
             self.show_message("")  # the listing works again
-        if lister is self.archive or not self.paged:
-            # The tab's own service answered (Planet's archive shares Planet's host; UP42 when it is the active
-            # one): UP42 answering beside Planet says nothing of whether Planet can be reached.
+        if self._speaks_for_service(key):
             self._call_succeeded()
         if self.auto_refresh and any(lister.source.is_open(o) for o in orders):
             self.merged_timers[key].start()
 
+    def _speaks_for_service(self, key: str) -> bool:
+        """Whether a merged source's answer or failure tells of the tab's own service (Planet's archive shares
+        Planet's host; UP42 when it is the active one): UP42 beside Planet says nothing of whether Planet can be
+        reached, and is not the service the dock's reachability messages are about."""
+        return self.merged[key] is self.archive or not self.paged
+
     def _merged_list_failed(self, key: str, error: BaseException) -> None:
-        self._unreachable(error)
+        if self._speaks_for_service(key):
+            self._unreachable(error)
         self._update_count()
         # Not a call error of the tasking list: its next success does not clear it, this listing's does.
         self.merged_errors[key] = f"Loading {self.merged[key].source.noun}s failed: {error_text(error)}"
@@ -912,7 +918,8 @@ class OrdersPanel(SelectionSync, QWidget):
         self.refresh_merged(key)
 
     def _merged_cancel_failed(self, key: str, error: BaseException) -> None:
-        self._unreachable(error)
+        if self._speaks_for_service(key):
+            self._unreachable(error)
         text = f"Cancelling failed: {error_text(error)}"
         self.show_message(text, error=True)
         details = self.merged_details[key]
