@@ -33,12 +33,18 @@ def dead_url() -> str:
 
 
 @pytest.fixture
-def switchable_panel(qgis_app, qgis_iface, qtbot, sandbox):
+def switchable_panel(request, qgis_app, qgis_iface, qtbot, sandbox):
     """A panel whose service can be made unreachable and reachable again: `target["url"]`; shown by the test
-    (a shown panel starts loading by itself)."""
+    (a shown panel starts loading by itself). Either it lists tasking orders only, or Planet's archive orders
+    too, from an Orders API that answers all along (another API: its answers say nothing of the tasking one)."""
+    from core.services.planet_orders.client import OrdersClient
+
     target = {"url": dead_url()}
+    archive = None
+    if getattr(request, "param", "tasking only") == "archive answering":
+        archive = lambda: OrdersClient(sandbox.root + "/compute/ops/", sandbox.api_key, timeout=10.0)  # noqa: E731
     panel = OrdersPanel(lambda: TaskingClient(target["url"], sandbox.api_key, timeout=10.0, max_retries=0), qgis_iface,
-                        auto_refresh=False, now=lambda: sim_now(sandbox))
+                        auto_refresh=False, now=lambda: sim_now(sandbox), archive_client_factory=archive)
     qtbot.addWidget(panel)
     panel.resize(900, 700)
     yield panel, target
@@ -48,6 +54,7 @@ def switchable_panel(qgis_app, qgis_iface, qtbot, sandbox):
             QgsProject.instance().removeMapLayer(layer.id())
 
 
+@pytest.mark.parametrize("switchable_panel", ["tasking only", "archive answering"], indirect=True)
 def test_a_failed_load_says_when_it_retries_retries_by_itself_and_the_error_clears(sandbox, switchable_panel,
                                                                                    qtbot):
     client = make_client(sandbox)
@@ -87,7 +94,7 @@ def test_a_failed_load_says_when_it_retries_retries_by_itself_and_the_error_clea
     qtbot.waitUntil(lambda: panel.model.total == total, timeout=WAIT_MS)
     assert time.monotonic() - started < 5  # not after the 10 s the retry would have waited
     settle(qtbot, panel)
-    assert panel.message_label.isHidden() and panel.retry_pending() is None
+    assert panel.message_label.isHidden() and panel.retry_pending() is None, panel.message_label.text()
 
     # A closed panel stops retrying.
     target["url"] = dead_url()

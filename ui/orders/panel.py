@@ -848,7 +848,10 @@ class OrdersPanel(SelectionSync, QWidget):
         error = self.merged_errors.pop(key, "")
         if error and self.message_label.text() == error:
             self.show_message("")  # the listing works again
-        if self._speaks_for_service(key):
+        if not self.paged:
+            # The tab's own service answered. Beside a paged tasking list (Planet's), another API's answer (the
+            # archive's, UP42's) proves nothing of the tasking list's: its failure, retry and backoff stay its
+            # own (taken for "the service is back", each archive answer retried a failing list at once).
             self._call_succeeded()
         if self.auto_refresh and any(lister.source.is_open(o) for o in orders):
             self.merged_timers[key].start()
