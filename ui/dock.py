@@ -35,9 +35,15 @@ from .shared.icons import icon
 _log = get_logger("dock")
 
 NOT_CONFIGURED_TEXT = (
-    "<b>Not configured.</b><br>Open the settings to enter your Planet API key, "
+    "<b>Not configured.</b><br>Open the settings to enter your {credentials}, "
     "or try the plugin without an account on the sandbox it ships."
 )
+
+
+def not_configured_text(service_id: str) -> str:
+    """The dock's line while the active service has no credentials: what to enter for this service."""
+    credentials = "UP42 user name and password" if service_id == settings.UP42 else "Planet API key"
+    return NOT_CONFIGURED_TEXT.format(credentials=credentials)
 TRY_TEXT = "Try without an account"
 RESTART_TEXT = "Start the local sandbox"
 
@@ -211,7 +217,7 @@ class TaskingDock(QgsDockWidget):
             suffix = " (local sandbox)" if settings.use_sandbox() else ""
             self.status_label.setText(f"Using <tt>{where}</tt>{suffix}.")
         else:
-            self.status_label.setText(NOT_CONFIGURED_TEXT)
+            self.status_label.setText(not_configured_text(self.service.id))
         # Also offered when the settings point at a sandbox that does not answer and the plugin's own does not
         # run (after a restart of QGIS): one click brings it back, with the orders it kept. A sandbox the user
         # runs on that port answers, and then nothing is offered.

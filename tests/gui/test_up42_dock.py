@@ -87,3 +87,20 @@ def test_choosing_another_service_in_the_settings_gives_the_dock_that_services_t
         dock.shutdown()
         dock.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def test_up42_chosen_without_a_login_the_dock_asks_for_the_up42_login_not_a_planet_key(clean_settings, qgis_iface):
+    from satellite_tasking.ui.dock import TaskingDock
+
+    clean_settings.set_active_service("up42")
+    dock = TaskingDock(iface=qgis_iface)
+    try:
+        text = dock.status_label.text()
+        assert "Not configured" in text and "UP42 user name and password" in text and "Planet" not in text, text
+        clean_settings.set_active_service("planet_tasking")
+        dock.refresh()
+        assert "Planet API key" in dock.status_label.text()
+    finally:
+        dock.shutdown()
+        dock.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
