@@ -56,6 +56,8 @@ FIRST_REMOVE_COST_S = 0.0002
 GONE_SCAN_SLICE = 5000
 # Parts the listing may deliver ahead of the one being written (see OrdersMirror.refresh's deliver).
 PARTS_AHEAD = 2
+# How a run that failed while a refresh was asked ends (see ended): the refresh's run follows at once.
+SUPERSEDED = "superseded"
 # Orders per part handed to the main thread (and so order ids per captures request, under CAPTURE_IDS_PER_REQUEST).
 MAP_PART_SIZE = 100
 # Orders per request of the map listing: a service reads and orders its whole listing for each page, so big pages
@@ -282,7 +284,8 @@ class OrdersMirror(QObject):
 
     started = pyqtSignal()
     progressed = pyqtSignal(int, int)  # orders listed so far, orders matching the filters
-    ended = pyqtSignal(object)  # None: written (or stopped quietly); "stopped": stopped or failed part way
+    ended = pyqtSignal(object)  # None: written (or stopped quietly); "stopped": stopped or failed part way;
+    # SUPERSEDED: failed while a refresh was asked, which runs next (nothing to say of this one)
     failed = pyqtSignal(str)  # what went wrong, for the user
     layersGone = pyqtSignal()  # noqa: N815 - the user removed a layer; the next refresh makes it again
     layersTaken = pyqtSignal()  # noqa: N815 - other layers are mirrored now (connect to their selection)
@@ -619,8 +622,10 @@ class OrdersMirror(QObject):
         elif isinstance(item, BaseException):
             if self.again:
                 # A refresh was asked while this run was under way (the service back, Refresh pressed): its
-                # run, with a client made now, answers for the map; this older run's failure is not news.
-                self._end(None)
+                # run, with a client made now, answers for the map; this older run's failure is not news, and
+                # not a success either (None would tell the tab the service answered).
+                self._end(SUPERSEDED)
+                self.refresh(self.filters or {})
             else:
                 self.failed.emit(f"Loading the map failed: {error_text(item)}")
                 self._end("stopped")
