@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
@@ -42,9 +43,31 @@ def _quick_commits() -> Iterator[None]:
         gdal.SetThreadLocalConfigOption("OGR_SQLITE_SYNCHRONOUS", previous)
 
 
+# QGIS's OGR provider (3.22) can deadlock when two threads open layers of the same GeoPackage at once: its
+# pool of shared datasets and a dataset's own mutex are taken in opposite orders. Reproduced with two threads
+# opening a file's two tables: both hang for good after ~130 opens each, holding two of the task manager's
+# worker threads, after which no task of any plugin runs again. A map run still opening its layers while the
+# next run (new filters, settings reloaded) opens them is such a pair. So every OGR layer the plugin opens, or
+# turns into a writer (which opens its dataset again), is opened under this one lock; an open takes 5-30 ms.
+_OGR_OPENING = threading.RLock()
+
+
+def open_ogr_layer(uri: str, name: str) -> QgsVectorLayer:
+    """The OGR layer `name` reading `uri` (a file, or "<file>|layername=<table>"), opened under the
+    plugin's one OGR lock (see _OGR_OPENING): any thread may call it."""
+    with _OGR_OPENING:
+        return QgsVectorLayer(uri, name, "ogr")
+
+
+def point_at(layer: QgsVectorLayer, uri: str) -> None:
+    """`layer` reads the OGR source `uri` from now on (opened under the OGR lock, see _OGR_OPENING)."""
+    with _OGR_OPENING:
+        layer.setDataSource(uri, layer.name(), "ogr")
+
+
 def _open_layer(path: str, table: str, name: str) -> QgsVectorLayer:
     with _quick_commits():
-        return QgsVectorLayer(table_uri(path, table), name, "ogr")
+        return open_ogr_layer(table_uri(path, table), name)
 
 
 def store_path(project: Any) -> str:
@@ -131,7 +154,7 @@ def writing(layer: QgsVectorLayer) -> QgsVectorLayer:
     file" (QGIS 3.22), so every layer of the store is a writer from the start.
     """
     if layer.providerType() == "ogr":
-        with _quick_commits():
+        with _OGR_OPENING, _quick_commits():
             layer.dataProvider().enterUpdateMode()
     return layer
 
@@ -215,7 +238,7 @@ def empty_tables(path: str, tables: Iterable[str]) -> None:
 def reload(layer: QgsVectorLayer) -> None:
     """`layer` reads its table afresh (after another connection changed it: the provider keeps a feature
     count), still a writer (see writing)."""
-    with _quick_commits():
+    with _OGR_OPENING, _quick_commits():
         layer.dataProvider().reloadData()
     writing(layer)
     layer.updateExtents()

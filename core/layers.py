@@ -408,7 +408,7 @@ def _repoint(project: Any, copies: Sequence[Tuple[str, QgsVectorLayer]]) -> List
         layer = project.mapLayer(layer_id)
         if layer is None:
             continue
-        layer.setDataSource(table.source(), layer.name(), "ogr")
+        layer_store.point_at(layer, table.source())
         layer_store.writing(layer)
         _mark_stale(layer.id())
         moved.append(layer)
@@ -1120,7 +1120,7 @@ def save_layers_to_geopackage(
         uri = f"{path}|layername={table}"
         written[table] = uri
         if with_styles:
-            saved = QgsVectorLayer(uri, table, "ogr")
+            saved = layer_store.open_ogr_layer(uri, table)
             saved.setRenderer(layer.renderer().clone())
             saved.saveStyleToDatabase(table, "Satellite Tasking", True, "")
     return written

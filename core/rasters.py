@@ -31,7 +31,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from . import compat
+from . import compat, layer_store
 from .errors import Cancelled
 from .log import get_logger
 
@@ -326,7 +326,7 @@ def _footprints_memory_layer(plans: Sequence[RasterPlan], name: str = FOOTPRINTS
 
 
 def _listed_files(path: Path) -> Optional[List[str]]:
-    layer = QgsVectorLayer(str(path), "existing footprints", "ogr")
+    layer = layer_store.open_ogr_layer(str(path), "existing footprints")
     if not layer.isValid() or "file" not in layer.fields().names():
         return None
     return sorted(str(f["file"]) for f in layer.getFeatures())
@@ -516,7 +516,7 @@ def _add_footprints(project: QgsProject, group: QgsLayerTreeGroup, imagery: Orde
     if not imagery.rasters:
         return None
     if imagery.footprints_path:
-        layer = QgsVectorLayer(f"{imagery.footprints_path}|layername=footprints", FOOTPRINTS_LAYER, "ogr")
+        layer = layer_store.open_ogr_layer(f"{imagery.footprints_path}|layername=footprints", FOOTPRINTS_LAYER)
     else:
         layer = _footprints_memory_layer(imagery.rasters)
     if not layer.isValid():
