@@ -4,6 +4,7 @@ and a drawn or given AOI placed as one order."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -200,3 +201,15 @@ def test_an_order_whose_fate_is_unknown_is_said_so_and_never_sent_again(panel, q
     assert qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Warning)
     assert [r for r in order_requests(sandbox) if r == ("POST", "/v2/orders")] == [("POST", "/v2/orders")]
     assert panel.place_button.isEnabled()  # the user may try again after checking the list; nothing did
+
+
+def test_while_up42_asks_to_wait_the_estimate_line_says_it_asks_again(panel, qtbot, sandbox):
+    # One 503 with Retry-After: the client waits 2 s inside the task and asks again; the form says so meanwhile.
+    sandbox.fault(path="^/v2/orders/estimate$", kind="status", status=503, retry_after=2, count=1)
+    shown = []
+    panel.quoting.waiting.connect(lambda _seconds: shown.append(panel.estimate_label.text()))
+    fill_valid_order(panel, qtbot, sandbox, "Asked twice")
+    qtbot.waitUntil(lambda: "credits" in panel.estimate_label.text(), timeout=WAIT_MS)
+    assert shown and re.fullmatch(r"Estimating… \(UP42 has not answered yet; asking again in [23] s\)", shown[0]), shown
+    assert panel.estimate_label.text().startswith("Estimate: ")
+    assert order_requests(sandbox).count(("POST", "/v2/orders/estimate")) == 2

@@ -167,6 +167,16 @@ class Up42Client:
     def base_url(self) -> str:
         return self.transport.base_url
 
+    @property
+    def on_wait(self) -> Optional[Callable[[float, str], Any]]:
+        """Told `(seconds, why)` before each wait (a 429/5xx or a network failure asked again): a task hands
+        it on so the form can say "UP42 has not answered yet; asking again in N s" meanwhile."""
+        return self.transport.on_wait
+
+    @on_wait.setter
+    def on_wait(self, hook: Optional[Callable[[float, str], Any]]) -> None:
+        self.transport.on_wait = hook
+
     # -- login ---------------------------------------------------------------------------------
 
     def _fresh_token(self) -> str:
