@@ -190,8 +190,13 @@ def _write_archive_journal(folder: str, key: str, entry: Dict[str, Any]) -> None
 
 
 def _sent_before(client: Any, body: Mapping[str, Any], since: Optional[str]) -> Any:
-    """The order a killed run sent (same name and products, created since `since`), or None."""
-    return next(iter(client.look_alikes_since(body, since)), None)
+    """The order a killed run sent (same name and products, created since `since`), or None when there is
+    none. Two or more such orders leave it uncertain (OrderCreationUncertain, the client's rule): the journal
+    keeps "sending" and nothing is sent until the user has looked."""
+    from ..http import created_by_lost_create
+
+    return created_by_lost_create(lambda: client.look_alikes_since(body, since), f"order {body.get('name')!r}",
+                                  "products")
 
 
 def _stage(progress: Progress, start: float, end: float) -> Callable[[float], None]:

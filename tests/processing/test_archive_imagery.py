@@ -129,6 +129,33 @@ def test_a_run_killed_while_sending_is_followed_by_a_rerun_not_ordered_again(arc
     assert result["RASTERS"] and all(Path(p).is_file() for p in result["RASTERS"])
 
 
+def test_a_killed_run_with_two_look_alikes_since_is_not_guessed_and_nothing_is_sent(archive, published, project,
+                                                                                    tmp_path):
+    """Two orders of that name and products appeared since the killed run began sending (it, and the same order
+    placed another way): which one the run made cannot be told, so the rerun follows neither, sends nothing,
+    says why, and keeps the journal's "sending" for the next rerun."""
+    from core.app import headless
+    from core.services.planet_orders import forms
+    from core.services.planet_orders.client import OrdersClient
+
+    _, captures = published
+    strip = next(c.strip_id for c in captures if c.status == "PUBLISHED")
+    folder = tmp_path / "two"
+    folder.mkdir()
+    client = OrdersClient(settings.connection(settings.PLANET_ORDERS).base_url, settings.SANDBOX_API_KEY)
+    request = forms.scenes_request(f"Imagery of {strip}", [strip], item_type="SkySatCollect", product_bundle="visual")
+    key = headless._archive_key(client, request)
+    headless._write_archive_journal(str(folder), key, {"state": headless.SENDING, "since": None, "name": request.name})
+    client.create_order(request)
+    client.create_order(request)
+
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - processing.run raises a generic QgsProcessingException
+        run("order_archive_imagery", {"ITEM_IDS": strip, "OUTPUT_FOLDER": str(folder)})
+    assert "2 new orders with that name and products" in str(raised.value)
+    assert len(archive_posts(archive)) == 2  # the two already there; the rerun sent none
+    assert headless._read_archive_journal(str(folder))[key]["state"] == headless.SENDING
+
+
 def test_a_cancel_while_waiting_keeps_the_order_and_the_rerun_follows_it(archive, published, project, tmp_path):
     _, captures = published
     strip = next(c.strip_id for c in captures if c.status == "PUBLISHED")
