@@ -34,6 +34,16 @@ def deciding_service_id() -> str:
     return registry.services(Capability.DECISIONS)[0].id
 
 
+def sub_status_meaning(sub_status: Optional[str]) -> str:
+    """What a deciding service's order sub-status means ("Quotation: accept or reject it"); one the service added
+    since, as it is; "" for none."""
+    if not sub_status:
+        return ""
+    meanings = registry.services(Capability.DECISIONS)[0].extras.get("sub_status_meanings") or {}
+    meaning = meanings.get(sub_status)
+    return meaning[:1].upper() + meaning[1:] if meaning else sub_status
+
+
 def offered_for(descriptor: Any) -> bool:
     """Whether the dock offers the Decisions tab for a service: one whose tasking orders wait for these decisions."""
     can = getattr(descriptor, "can", None)

@@ -42,6 +42,7 @@ class ListedTaskingSource(MergedSource):
         self.cancellable = frozenset(extras.get("cancellable_statuses") or ())
         self.final = frozenset(extras.get("final_statuses") or ())
         self.decision_sub_statuses = frozenset(extras.get("decision_sub_statuses") or ())
+        self.sub_status_meanings: Dict[str, str] = dict(extras.get("sub_status_meanings") or {})
         self.open_states = frozenset(s for s in self.states if s not in self.final)
         # Product id → its name, read with the first listing (the glossary changes rarely).
         self.product_names: Dict[str, str] = {}
@@ -56,9 +57,16 @@ class ListedTaskingSource(MergedSource):
         return self.product_names.get(product_id, product_id) if product_id else None
 
     def status_text(self, order: Any) -> str:
-        """Status and sub-status in one phrase ("PLACED (QUOTATION_WAITING_RESPONSE)")."""
+        """Status and sub-status in one phrase ("PLACED (QUOTATION_WAITING_RESPONSE: quotation: accept or
+        reject it)")."""
         status = order.status or "status not known"
-        return f"{status} ({order.sub_status})" if order.sub_status else status
+        return f"{status} ({self.sub_status_text(order)})" if order.sub_status else status
+
+    def sub_status_text(self, order: Any) -> str:
+        """The sub-status with what it means ("QUOTATION_WAITING_RESPONSE: quotation: accept or reject it"), ""
+        without one; a sub-status the service added since is shown as it is."""
+        meaning = self.sub_status_meanings.get(order.sub_status or "")
+        return f"{order.sub_status}: {meaning}" if meaning else (order.sub_status or "")
 
     def waits_for_decision(self, order: Any) -> bool:
         return order.status not in self.final and order.sub_status in self.decision_sub_statuses

@@ -64,10 +64,15 @@ def item_of(panel: DecisionsPanel, kind: str, contains: str = "") -> Any:
 
 
 def table_rows(panel: DecisionsPanel) -> Dict[str, tuple]:
+    """Name → (status, sub-status as shown: in words, UP42's name of it in the cell's tooltip)."""
     table = panel.orders_table
-    # The sub-status wraps at its underscores (zero-width spaces after them); it reads as the code.
-    return {table.item(row, 0).text(): (table.item(row, 1).text(), table.item(row, 2).text().replace("\u200b", ""))
+    return {table.item(row, 0).text(): (table.item(row, 1).text(), table.item(row, 2).text())
             for row in range(table.rowCount())}
+
+
+def sub_status_tooltip(panel: DecisionsPanel, name: str) -> str:
+    table = panel.orders_table
+    return next(table.item(row, 2).toolTip() for row in range(table.rowCount()) if table.item(row, 0).text() == name)
 
 
 def patches(sandbox) -> List[Dict[str, Any]]:
@@ -93,7 +98,8 @@ def test_an_option_then_a_quotation_accepted_and_another_rejected_only_after_a_y
     panel.show()
     qtbot.waitUntil(lambda: item_of(panel, "option", "price × 1.5") is not None, timeout=20000)
     assert "WorldView Berlin" in item_of(panel, "study").text(0)
-    assert table_rows(panel)["WorldView Berlin"] == ("PLACED", "FEASIBILITY_WAITING_RESPONSE")
+    assert table_rows(panel)["WorldView Berlin"] == ("PLACED", "Feasibility study: pick an option")
+    assert "FEASIBILITY_WAITING_RESPONSE" in sub_status_tooltip(panel, "WorldView Berlin")  # UP42's own name of it
     assert not panel.accept_option_button.isEnabled()  # nothing chosen yet
 
     priority = item_of(panel, "option", "price × 1.5")
@@ -115,7 +121,7 @@ def test_an_option_then_a_quotation_accepted_and_another_rejected_only_after_a_y
     assert len(patches(sandbox)) == 1
     assert any("Option accepted for WorldView Berlin" in m for m in messages(qgis_iface, Qgis.MessageLevel.Success))
     assert item_of(panel, "study") is None
-    assert table_rows(panel)["WorldView Berlin"] == ("PLACED", "QUOTATION_WAITING_UPLOAD")
+    assert table_rows(panel)["WorldView Berlin"] == ("PLACED", "Quotation being prepared")
 
     second = client.create_order(order_request(sandbox, name="Pleiades Potsdam", geometries=[square(13.05, 52.39)]))
     sandbox.advance(2 * 3600 + 120)  # both quotations are there
@@ -136,7 +142,7 @@ def test_an_option_then_a_quotation_accepted_and_another_rejected_only_after_a_y
     with qtbot.waitSignal(panel.workflow.loaded, timeout=20000):
         qtbot.mouseClick(panel.accept_button, Qt.MouseButton.LeftButton)
     assert len(patches(sandbox)) == 2
-    assert table_rows(panel)["WorldView Berlin"] == ("PLACED", "QUOTATION_ACCEPTED")
+    assert table_rows(panel)["WorldView Berlin"] == ("PLACED", "Quotation accepted")
     assert item_of(panel, "quotation", "WorldView Berlin") is None
 
     panel.tree.setCurrentItem(item_of(panel, "quotation", "Pleiades Potsdam"))
@@ -146,7 +152,7 @@ def test_an_option_then_a_quotation_accepted_and_another_rejected_only_after_a_y
     assert "Reject the quotation" in answers.asked[-1][1] and "nothing is charged" in answers.asked[-1][1]
     assert len(patches(sandbox)) == 3
     assert client.get_order(second.id).status == "FAILED_PERMANENTLY"
-    assert table_rows(panel)["Pleiades Potsdam"] == ("FAILED_PERMANENTLY", "QUOTATION_REJECTED")
+    assert table_rows(panel)["Pleiades Potsdam"] == ("FAILED_PERMANENTLY", "Quotation rejected")
     assert "No feasibility study or quotation" in panel.tree.topLevelItem(0).text(0)
 
     # The accepted one goes on as the sandbox moves it: captured, then fulfilled.
@@ -176,7 +182,7 @@ def test_a_quotation_appears_by_itself_while_the_panel_is_shown_and_it_fits_400_
     sandbox.advance(120 + 4 * 3600)
     qtbot.waitUntil(lambda: item_of(panel, "option", "price × 1.5") is not None, timeout=20000)
     qtbot.wait(100)
-    assert "FEASIBILITY_WAITING_RESPONSE" in [sub for _status, sub in table_rows(panel).values()]
+    assert "Feasibility study: pick an option" in [sub for _status, sub in table_rows(panel).values()]
     sideways = [area.objectName() for area in (panel.tree, panel.orders_table)
                 if area.horizontalScrollBar().isVisible()]
     assert sideways == []
@@ -254,7 +260,7 @@ def test_the_dock_has_a_decisions_tab_for_up42_and_none_for_planet(sandbox, make
         with qtbot.waitSignal(panel.workflow.loaded, timeout=20000):
             qtbot.mouseClick(panel.accept_button, Qt.MouseButton.LeftButton)
         assert client.get_order(order.id).sub_status == "QUOTATION_ACCEPTED"
-        assert table_rows(panel)["decided from the dock"] == ("PLACED", "QUOTATION_ACCEPTED")
+        assert table_rows(panel)["decided from the dock"] == ("PLACED", "Quotation accepted")
     finally:
         dock.shutdown()
         assert not panel.timer.isActive()  # unload stops the automatic reading

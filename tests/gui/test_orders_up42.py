@@ -95,7 +95,8 @@ def test_a_placed_up42_order_is_listed_with_status_and_sub_status_and_moves_on_b
     details = panel.merged_details["up42"]
     assert details.isVisible() and not panel.details.isVisible()
     text = details.text.toPlainText()
-    for expected in (placed.id, "PLACED", "QUOTATION_WAITING_RESPONSE", "Pléiades", "Polygon, lon 13.", "Decisions tab"):
+    for expected in (placed.id, "PLACED", "QUOTATION_WAITING_RESPONSE: quotation: accept or reject it", "Pléiades",
+                     "Polygon, lon 13.", "Decisions tab"):
         assert expected in text, expected
     assert details.decisions_button.isVisible()
     with qtbot.waitSignal(panel.decisionsRequested, timeout=2000) as asked:

@@ -67,7 +67,7 @@ def test_a_drawn_aoi_becomes_a_placed_up42_order_whose_quotation_is_accepted(cle
         assert len(asked) == 1 and "credits" in asked[0]
         assert len(patches(sandbox)) == 1
         assert client.get_order(placed.id).sub_status == "QUOTATION_ACCEPTED"
-        assert table_rows(decisions)["Drawn over Berlin"] == ("PLACED", "QUOTATION_ACCEPTED")
+        assert table_rows(decisions)["Drawn over Berlin"] == ("PLACED", "Quotation accepted")
     finally:
         dock.shutdown()
         dock.deleteLater()

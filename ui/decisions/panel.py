@@ -36,6 +36,7 @@ from ...core.app.decisions import (
     quotation_question,
     quotation_text,
     remembered_estimate,
+    sub_status_meaning,
 )
 from ...core.app.orders_background import TaskGroup
 from ..bulk.messages import push_message
@@ -44,8 +45,6 @@ from ..bulk.messages import push_message
 # themselves; a study or quotation appears without a click).
 REFRESH_SECONDS = 30
 ROLE = Qt.ItemDataRole.UserRole
-# An underscore followed by a zero-width space: the code reads the same, and Qt may break the line after it.
-WRAP = "_\u200b"
 
 
 class DecisionsPanel(QWidget):
@@ -101,8 +100,8 @@ class DecisionsPanel(QWidget):
         self.orders_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.orders_table.verticalHeader().setVisible(False)
         header = self.orders_table.horizontalHeader()
-        # At 400 px a sub-status as long as FEASIBILITY_WAITING_RESPONSE does not fit beside a name: it shares
-        # the width with the name and wraps at its underscores (see WRAP), each row as tall as it needs.
+        # At 400 px a sub-status ("Feasibility study: pick an option") does not fit beside a name: it shares the
+        # width with the name and wraps at its spaces, each row as tall as it needs.
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
@@ -202,9 +201,12 @@ class DecisionsPanel(QWidget):
 
         self.orders_table.setRowCount(len(pending.recent))
         for row, order in enumerate(pending.recent):
-            for column, text in enumerate((order_label(order, order.id), order.status or "", order.sub_status or "")):
-                cell = QTableWidgetItem(text.replace("_", WRAP) if column == 2 else text)
-                cell.setToolTip(f"{order.id}\n{text}")
+            # The sub-status in words (UP42's name of it in the tooltip, as its console and support say it).
+            texts = (order_label(order, order.id), order.status or "", sub_status_meaning(order.sub_status))
+            for column, text in enumerate(texts):
+                cell = QTableWidgetItem(text)
+                cell.setToolTip(f"{order.id}\n{text}" + (f"\n{order.sub_status}" if column == 2 and order.sub_status
+                                                          else ""))
                 self.orders_table.setItem(row, column, cell)
         self.state_label.setText(f"{len(pending.studies)} feasibility stud{'y' if len(pending.studies) == 1 else 'ies'}"
                                  f" and {len(pending.quotations)} quotation(s) wait for a decision.")

@@ -43,7 +43,7 @@ def area_summary(geometry: Any) -> str:
 
 
 def listed_html(source: Any, order: Any) -> str:
-    rows = [("Service", source.label), ("Status", order.status or "—"), ("Sub-status", order.sub_status or "—"),
+    rows = [("Service", source.label), ("Status", order.status or "—"), ("Sub-status", source.sub_status_text(order) or "—"),
             ("Product", source.product(order) or "—"), ("Created", _time(order.created_at)),
             ("Updated", _time(order.updated_at)), ("Area", area_summary(order.geometry)), ("Id", order.id)]
     parts = [f"<h3>{html.escape(order.name or order.id)}</h3><table>"]

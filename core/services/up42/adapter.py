@@ -12,6 +12,7 @@ from .models import (
     DECISION_SUB_STATUSES,
     FINAL_ORDER_STATUSES,
     ORDER_STATUSES,
+    SUB_STATUS_MEANINGS,
     SUB_STATUSES,
 )
 
@@ -46,5 +47,6 @@ DESCRIPTOR = ServiceDescriptor(
     # What the Orders tab reads of UP42's order states (core.app.listed_orders): sub-statuses, those a cancel
     # is accepted in, those the service moves on from no more, and those waiting for the user's decision.
     extras={"sub_statuses": SUB_STATUSES, "cancellable_statuses": CANCELLABLE_STATUSES,
-            "final_statuses": tuple(sorted(FINAL_ORDER_STATUSES)), "decision_sub_statuses": DECISION_SUB_STATUSES},
+            "final_statuses": tuple(sorted(FINAL_ORDER_STATUSES)), "decision_sub_statuses": DECISION_SUB_STATUSES,
+            "sub_status_meanings": SUB_STATUS_MEANINGS},
 )

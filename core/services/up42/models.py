@@ -15,6 +15,16 @@ ORDER_STATUSES = ("CREATED", "BEING_PLACED", "PLACED", "BEING_FULFILLED", "FULFI
                   "CANCELED", "PLACEMENT_FAILED")
 SUB_STATUSES = ("FEASIBILITY_WAITING_UPLOAD", "FEASIBILITY_WAITING_RESPONSE", "QUOTATION_WAITING_UPLOAD",
                 "QUOTATION_WAITING_RESPONSE", "QUOTATION_ACCEPTED", "QUOTATION_REJECTED")
+# What each sub-status means for the user, in a few words (UP42's own names stay beside them: its console and
+# support use those).
+SUB_STATUS_MEANINGS = {
+    "FEASIBILITY_WAITING_UPLOAD": "feasibility study being prepared",
+    "FEASIBILITY_WAITING_RESPONSE": "feasibility study: pick an option",
+    "QUOTATION_WAITING_UPLOAD": "quotation being prepared",
+    "QUOTATION_WAITING_RESPONSE": "quotation: accept or reject it",
+    "QUOTATION_ACCEPTED": "quotation accepted",
+    "QUOTATION_REJECTED": "quotation rejected",
+}
 FINAL_ORDER_STATUSES = frozenset({"FULFILLED", "FAILED_PERMANENTLY", "CANCELED", "PLACEMENT_FAILED"})
 # What POST /v2/orders/{id}/cancellation accepts: before placement starts, or after it failed (up42-py's
 # Order.cancel allows the same; any other status answers 409).
