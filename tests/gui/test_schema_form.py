@@ -155,6 +155,17 @@ def test_constructs_get_their_widgets(qgis_app, qtbot):
     assert isinstance(widget(alternatives, "tree.child"), QPlainTextEdit)  # recursion as JSON
 
 
+def test_a_number_without_a_step_shows_the_decimals_it_has(qgis_app, qtbot):
+    form = build(qtbot, {"type": "object", "required": ["cloud"], "properties": {
+        "cloud": {"type": "number", "minimum": 0, "maximum": 100, "default": 20}}})
+    cloud = widget(form, "cloud")
+    assert cloud.decimals() == 3 and cloud.text() == "20"  # not "20.000"
+    cloud.setValue(20.125)
+    assert cloud.text() == "20.125" and form.values()["cloud"] == 20.125
+    cloud.setValue(12.5)
+    assert cloud.text() == "12.5"
+
+
 def test_integer_bounds_beyond_a_spin_box_or_between_whole_numbers(qgis_app, qtbot):
     form = build(qtbot, {"type": "object", "required": ["count", "id"], "properties": {
         "count": {"type": "integer", "minimum": 0.5, "exclusiveMaximum": 7.5, "default": 3},

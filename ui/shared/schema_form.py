@@ -187,7 +187,7 @@ class SpinEditor(Editor):
             if field.multiple_of and float(field.multiple_of).is_integer():
                 step = int(field.multiple_of)
         else:
-            spin = QgsDoubleSpinBox(parent)
+            spin = TrimmedDoubleSpinBox(parent)
             spin.setShowClearButton(False)
             decimals = _decimals(field)
             spin.setDecimals(decimals)
@@ -220,6 +220,18 @@ class SpinEditor(Editor):
             self.widget.setValue(self._unset if self._optional else self._low)
         else:
             self.widget.setValue(value)
+
+
+class TrimmedDoubleSpinBox(QgsDoubleSpinBox):
+    """A number shown with the decimals it has ("20", "20.5"), not always as many as it may have ("20.000"): a
+    field without a step accepts three, and most values use none."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt's virtual
+        text = super().textFromValue(value)
+        point = self.locale().decimalPoint()
+        if self.decimals() > 0 and point in text:
+            text = text.rstrip("0").rstrip(point)
+        return text
 
 
 def _decimals(field: S.Field) -> int:
