@@ -387,6 +387,11 @@ def path_id(value: Any, what: str = "an id") -> str:
     return quote(text, safe="")
 
 
+def utc_now() -> datetime:
+    """Now, an aware UTC datetime (the one clock forms, quotes and their tests read)."""
+    return datetime.now(timezone.utc)
+
+
 def as_utc(value: datetime) -> datetime:
     """`value` in UTC; a naive value is taken to be UTC already (how every service's times are meant)."""
     if value.tzinfo is None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Optional, Tuple
 
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from .. import names
 from ..errors import NetworkError, RateLimitedError, ServerError
+from ..http import utc_now
 from ..services.base import ServiceDescriptor
 from ..tasks import ApiTask, run_in_background
 from .latest import LatestOnly, LatestValue, request_key
@@ -21,10 +22,6 @@ QUOTE_DELAY_MS = 600
 RETRY_SECONDS = (5.0, 10.0, 20.0, 40.0, 60.0)
 # How often a running preview's waits (the client's retries inside the task) are looked at.
 WAIT_CHECK_MS = 150
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def passes(error: BaseException) -> bool:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Optional
 
 from ...aoi import KIND_AREA, KIND_POINT, KIND_STRIP, Aoi
+from ...http import utc_now
 from . import rules
 from .client import jsonable
 
@@ -28,10 +29,6 @@ ASSURED_SEARCH_DAYS = 7
 GENERAL = "non_field_errors"
 
 _KIND_WORDS = {KIND_POINT: "Point", KIND_STRIP: "Strip", KIND_AREA: "Area"}
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
