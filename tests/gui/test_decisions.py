@@ -98,6 +98,7 @@ def test_an_option_then_a_quotation_accepted_and_another_rejected_only_after_a_y
     panel.show()
     qtbot.waitUntil(lambda: item_of(panel, "option", "price × 1.5") is not None, timeout=20000)
     assert "WorldView Berlin" in item_of(panel, "study").text(0)
+    assert panel.state_label.text() == "1 feasibility study and 0 quotations wait for a decision."
     assert table_rows(panel)["WorldView Berlin"] == ("PLACED", "Feasibility study: pick an option")
     assert "FEASIBILITY_WAITING_RESPONSE" in sub_status_tooltip(panel, "WorldView Berlin")  # UP42's own name of it
     assert not panel.accept_option_button.isEnabled()  # nothing chosen yet

@@ -209,7 +209,8 @@ class DecisionsPanel(QWidget):
                                                           else ""))
                 self.orders_table.setItem(row, column, cell)
         self.state_label.setText(f"{len(pending.studies)} feasibility stud{'y' if len(pending.studies) == 1 else 'ies'}"
-                                 f" and {len(pending.quotations)} quotation(s) wait for a decision.")
+                                 f" and {len(pending.quotations)} quotation{'' if len(pending.quotations) == 1 else 's'}"
+                                 " wait for a decision.")
         self._update_buttons()
 
     def _reselect(self, keep: Tuple[str, Any, Any]) -> None:
