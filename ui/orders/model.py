@@ -4,15 +4,17 @@ ordering."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set
 
 from qgis.core import QgsApplication
-from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtGui import QBrush, QColor, QIcon
 
-from ...core.app.orders_refresh import ChangeSet, OrderChange
+from ...core.app.orders_refresh import ChangeSet, OrderChange, pack_order, row_id, row_value, unpack_order
 from ...core.services.planet_tasking.models import Order, Page
 from ...core.services.planet_tasking.query import (  # noqa: F401 - DEFAULT_ORDERING for callers
     DEFAULT_ORDERING,
@@ -63,6 +65,10 @@ CHANGED_ROLE = Qt.ItemDataRole.UserRole + 3
 CHANGED_BRUSH = QBrush(QColor(255, 236, 160))
 
 
+# Rows freed per event-loop turn when the rows are forgotten (new filters): freeing 100,000 rows at once held the GUI
+# thread ~60 ms as order objects and ~17 ms packed; 10,000 at a time take ~3 ms a turn.
+DROP_ROWS = 10_000
+
 # start_page(query params, offset, limit, on_page(Page), on_error(exception)): runs the request off the GUI thread.
 PageLoader = Callable[[Dict[str, Any], int, int, Callable[[Page], None], Callable[[BaseException], None]], Any]
 
@@ -97,6 +103,65 @@ def _sort_key(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
 
 
+class OrderRows(SequenceABC):
+    """The model's rows as orders: packed rows (core.app.orders_refresh.pack_order) are made into order objects
+    as each is read; merged services' orders are as they are. A live view of the model's list, not a copy."""
+
+    __slots__ = ("packed",)
+
+    def __init__(self, packed: List[Any]):
+        self.packed = packed
+
+    def __len__(self) -> int:
+        return len(self.packed)
+
+    def __getitem__(self, position):
+        if isinstance(position, slice):
+            return [unpack_order(row) for row in self.packed[position]]
+        return unpack_order(self.packed[position])
+
+    def __iter__(self) -> Iterator[Any]:
+        return (unpack_order(row) for row in self.packed)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, OrderRows)):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment] - compared by value, as the list it stands for
+
+    def __repr__(self) -> str:
+        return f"OrderRows({len(self.packed)} rows)"
+
+
+class OrdersById(MutableMapping):
+    """{order id: order} of the packed rows it was made from (a snapshot, the caller's to change): an order object
+    made on each read."""
+
+    __slots__ = ("packed",)
+
+    def __init__(self, packed: Dict[str, Any]):
+        self.packed = packed
+
+    def __getitem__(self, order_id: str) -> Any:
+        return unpack_order(self.packed[order_id])
+
+    def __setitem__(self, order_id: str, order: Any) -> None:
+        self.packed[order_id] = order
+
+    def __delitem__(self, order_id: str) -> None:
+        del self.packed[order_id]
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self.packed
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.packed)
+
+    def __len__(self) -> int:
+        return len(self.packed)
+
+
 class OrdersTableModel(QAbstractTableModel):
     """Rows are the orders the server returned for the query, in its order; more are fetched on demand.
 
@@ -105,16 +170,17 @@ class OrdersTableModel(QAbstractTableModel):
     pages (orders created meanwhile), the duplicates are skipped and `listingShifted` asks for a refresh.
 
     `orders` are the tasking orders loaded, in the server's order; `rows` what the view shows. Without
-    merged orders they are one list. With them (`set_services`), other services' orders (each source's, all of
-    them, a few thousand at most, given by `set_merged`; `archive` holds them all, `source_of` says whose) are
-    merged into the tasking listing by the same ordering: such an order is shown once the tasking rows loaded
-    reach past it (or the listing is complete), so each new page only appends rows and the tasking rows keep
+    merged orders they are one list. Tasking orders are kept as packed rows (tuples the cycle collector stops
+    walking, see core.app.orders_refresh.pack_order) and read as orders (OrderRows, order_at, order_by_id).
+    With merged orders (`set_services`), other services' orders (each source's, all of them, a few thousand at
+    most, given by `set_merged`; `archive` holds them all, `source_of` says whose) are merged into the tasking
+    listing by the same ordering: such an order is shown once the tasking rows loaded reach past it (or the listing is complete), so each new page only appends rows and the tasking rows keep
     exactly the server's order. `total` stays the tasking listing's count.
     """
 
     loadingChanged = pyqtSignal(bool)  # noqa: N815 - Qt signal naming
     totalChanged = pyqtSignal(int)  # noqa: N815
-    pageLoaded = pyqtSignal(list, bool)  # noqa: N815 - orders added, whether it was the first page
+    pageLoaded = pyqtSignal(object, bool)  # noqa: N815 - orders added (OrderRows), whether it was the first page
     loadFailed = pyqtSignal(object)  # noqa: N815
     listingShifted = pyqtSignal()  # noqa: N815
 
@@ -123,7 +189,7 @@ class OrdersTableModel(QAbstractTableModel):
         self.start_page = start_page
         self.page_size = page_size
         self.query = OrdersQuery()
-        self.orders: List[Order] = []
+        self._orders: List[Any] = []  # packed rows
         self.row_of: Dict[str, int] = {}
         self.changes: Dict[str, OrderChange] = {}
         self.total: Optional[int] = None
@@ -131,7 +197,7 @@ class OrdersTableModel(QAbstractTableModel):
         self.generation = 0
         self.sort_column: Optional[int] = None
         self.sort_order = Qt.SortOrder.AscendingOrder
-        self.rows: List[Any] = self.orders
+        self._rows: List[Any] = self._orders  # packed tasking rows and merged orders
         self.include_tasking = True
         self.include_archive = False
         # Other services' orders, sorted by the query's ordering; the first `archive_shown` are in rows.
@@ -139,11 +205,29 @@ class OrdersTableModel(QAbstractTableModel):
         self.source_of: Dict[str, Any] = {}  # merged order id → its core.app.merged_orders.MergedSource
         self.archive_ids: Set[str] = set()
         self.archive_shown = 0
+        # Rows forgotten, still to be freed: lists and dicts emptied DROP_ROWS at a time, one turn after another.
+        self._discarded: List[Any] = []
+
+    @property
+    def orders(self) -> OrderRows:
+        return OrderRows(self._orders)
+
+    @property
+    def rows(self) -> OrderRows:
+        return OrderRows(self._rows)
+
+    def packed_orders(self) -> List[Any]:
+        """The tasking orders loaded as packed rows (a copy of the list)."""
+        return list(self._orders)
+
+    def row_id(self, row: int) -> Optional[str]:
+        """The id of the order in a row, without making the order (None: no such row)."""
+        return row_id(self._rows[row]) if 0 <= row < len(self._rows) else None
 
     # -- Qt model interface -----------------------------------------------------------------------
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -159,22 +243,23 @@ class OrdersTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.rows):
+        if not index.isValid() or index.row() >= len(self._rows):
             return None
-        order = self.rows[index.row()]
-        if self.archive_ids and order.id in self.archive_ids:
+        order = self._rows[index.row()]
+        order_id = row_id(order)
+        if self.archive_ids and order_id in self.archive_ids:
             return self._archive_data(order, index.column(), role)
         if role == Qt.ItemDataRole.DisplayRole:
             attribute = COLUMNS[index.column()].attribute
-            value = getattr(order, attribute, None)
+            value = row_value(order, attribute)
             return SERVICE_TASKING if value is None and attribute == "service" else _display(value)
         if role == ORDER_ID_ROLE:
-            return order.id
+            return order_id
         if role == ORDER_ROLE:
-            return order
+            return unpack_order(order)
         if role == IS_ARCHIVE_ROLE:
             return False
-        change = self.changes.get(order.id)
+        change = self.changes.get(order_id)
         if role == CHANGED_ROLE:
             return change is not None
         if role == Qt.ItemDataRole.BackgroundRole and change is not None:
@@ -182,7 +267,7 @@ class OrdersTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if change is not None:
                 return "Changed at the last refresh:\n" + change.describe()
-            return _display(getattr(order, COLUMNS[index.column()].attribute, None)) or None
+            return _display(row_value(order, COLUMNS[index.column()].attribute)) or None
         return None
 
     def _archive_data(self, order: Any, column: int, role: int):
@@ -212,11 +297,11 @@ class OrdersTableModel(QAbstractTableModel):
     def canFetchMore(self, parent: QModelIndex = QModelIndex()) -> bool:  # noqa: N802, B008
         if parent.isValid() or self.loading or self.total is None:
             return False
-        return len(self.orders) < self.total
+        return len(self._orders) < self.total
 
     def fetchMore(self, parent: QModelIndex = QModelIndex()) -> None:  # noqa: N802, B008
         if self.canFetchMore(parent):
-            self._request(len(self.orders))
+            self._request(len(self._orders))
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS) or COLUMNS[column].ordering is None:
@@ -236,13 +321,35 @@ class OrdersTableModel(QAbstractTableModel):
         # A new generation: pages still on their way for the old rows are dropped when they arrive.
         self.generation += 1
         self.beginResetModel()
-        self.orders = []
-        self.rows = [] if self.include_archive else self.orders
+        self._discard(self._rows, self._orders, self.row_of)
+        self._orders = []
+        self._rows = [] if self.include_archive else self._orders
         self.archive_shown = 0
         self.row_of = {}
         self.changes = {}
         self.total = None
         self.endResetModel()
+
+    def _discard(self, *containers: Any) -> None:
+        """Free these rows (lists, dicts) a slice per event-loop turn rather than all at once."""
+        fresh = not self._discarded
+        self._discarded.extend(c for c in containers if len(c) > DROP_ROWS and not any(c is d for d in self._discarded))
+        if fresh and self._discarded:
+            QTimer.singleShot(0, self._drop_some)
+
+    def _drop_some(self) -> None:
+        if not self._discarded:
+            return
+        container = self._discarded[-1]
+        if isinstance(container, list):
+            del container[-DROP_ROWS:]
+        else:
+            for _ in range(min(DROP_ROWS, len(container))):
+                container.popitem()
+        if not container:
+            self._discarded.pop()
+        if self._discarded:
+            QTimer.singleShot(0, self._drop_some)
 
     def clear(self) -> None:
         """Forget every row without loading anything (the panel is closing)."""
@@ -299,7 +406,7 @@ class OrdersTableModel(QAbstractTableModel):
         """Whether a merged order comes before a tasking order in the listing's ordering (ties: tasking first)."""
         field, descending = self._merge_field()
         mine = self._merge_value(archive_order, field)
-        theirs = getattr(tasking_order, field, None)
+        theirs = row_value(tasking_order, field)
         if mine is None:
             return False
         if theirs is None:
@@ -339,20 +446,20 @@ class OrdersTableModel(QAbstractTableModel):
         return merged + list(tasking[t:]) + list(archive[a:])
 
     def _tasking_complete(self) -> bool:
-        return not self.include_tasking or (self.total is not None and len(self.orders) >= self.total)
+        return not self.include_tasking or (self.total is not None and len(self._orders) >= self.total)
 
     def _rebuild_rows(self) -> None:
         """The rows again from the tasking orders and the archive orders (a reset: the caller re-selects)."""
         self.beginResetModel()
         if self.include_archive:
-            shown = self._revealed(self.orders[-1] if self.orders else None,
+            shown = self._revealed(self._orders[-1] if self._orders else None,
                                    self.total is not None and self._tasking_complete())
-            self.rows = self._merge(self.orders, self.archive[:shown])
+            self._rows = self._merge(self._orders, self.archive[:shown])
             self.archive_shown = shown
         else:
-            self.rows = self.orders
+            self._rows = self._orders
             self.archive_shown = 0
-        self.row_of = {row.id: position for position, row in enumerate(self.rows)}
+        self.row_of = {row_id(row): position for position, row in enumerate(self._rows)}
         self.endResetModel()
 
     def set_merged(self, source: Any, orders: Sequence[Any]) -> None:
@@ -366,9 +473,9 @@ class OrdersTableModel(QAbstractTableModel):
         if [o.id for o in fresh] == [o.id for o in self.archive]:
             self.archive = fresh
             for order in fresh[:self.archive_shown]:
-                self.rows[self.row_of[order.id]] = order
+                self._rows[self.row_of[order.id]] = order
             if self.archive_shown:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(COLUMNS) - 1))
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
             return
         self.archive = fresh
         if self.total is not None or not self.include_tasking:
@@ -406,80 +513,89 @@ class OrdersTableModel(QAbstractTableModel):
 
         self.start_page(self.query.params(), offset, self.page_size, on_page, on_error)
 
-    def append_page(self, page: Page, first: bool = False) -> List[Order]:
-        fresh = [order for order in page.results if order.id not in self.row_of]
+    def append_page(self, page: Page, first: bool = False) -> OrderRows:
+        """A page's orders (order objects or packed rows: the page loader packs them) appended; those added."""
+        row_of = self.row_of
         # A page is a set of ids; a duplicate within it would be a service bug, still shown once.
-        unique: Dict[str, Order] = {}
-        for order in fresh:
-            unique.setdefault(order.id, order)
+        unique: Dict[str, Any] = {}
+        for order in page.results:
+            order = pack_order(order)
+            order_id = row_id(order)
+            if order_id not in row_of:
+                unique.setdefault(order_id, order)
         fresh = list(unique.values())
         shifted = len(fresh) != len(page.results)
         if self.include_archive:
             self._append_merged(page, fresh)
         elif fresh:
-            start = len(self.orders)
+            start = len(self._orders)
             self.beginInsertRows(QModelIndex(), start, start + len(fresh) - 1)
-            for position, order in enumerate(fresh, start):
-                self.orders.append(order)
-                self.row_of[order.id] = position
+            self._orders.extend(fresh)
+            for position, order_id in enumerate(unique, start):
+                row_of[order_id] = position
             self.endInsertRows()
         if page.count != self.total:
             self.total = page.count
             self.totalChanged.emit(page.count)
-        if not page.results and len(self.orders) < (self.total or 0):
+        if not page.results and len(self._orders) < (self.total or 0):
             # The listing ended early (orders went away meanwhile): the total is what was seen.
-            self.total = len(self.orders)
+            self.total = len(self._orders)
             self.totalChanged.emit(self.total)
-        self.pageLoaded.emit(fresh, first)
+        added = OrderRows(fresh)
+        self.pageLoaded.emit(added, first)
         if shifted:
             self.listingShifted.emit()
-        return fresh
+        return added
 
-    def _append_merged(self, page: Page, fresh: List[Order]) -> None:
+    def _append_merged(self, page: Page, fresh: List[Any]) -> None:
         """A page with archive orders in the list: its rows and the archive orders it reaches past, appended."""
         total = page.count
-        if not page.results and len(self.orders) < (total or 0):
-            total = len(self.orders)
-        complete = len(self.orders) + len(fresh) >= (total or 0)
-        last = fresh[-1] if fresh else (self.orders[-1] if self.orders else None)
+        if not page.results and len(self._orders) < (total or 0):
+            total = len(self._orders)
+        complete = len(self._orders) + len(fresh) >= (total or 0)
+        last = fresh[-1] if fresh else (self._orders[-1] if self._orders else None)
         shown = self._revealed(last, complete, self.archive_shown)
         added = self._merge(fresh, self.archive[self.archive_shown:shown])
         if not added:
             return
-        start = len(self.rows)
+        start = len(self._rows)
         self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
-        self.orders.extend(fresh)
-        self.rows.extend(added)
+        self._orders.extend(fresh)
+        self._rows.extend(added)
         for position, row in enumerate(added, start):
-            self.row_of[row.id] = position
+            self.row_of[row_id(row)] = position
         self.archive_shown = shown
         self.endInsertRows()
 
     # -- refresh --------------------------------------------------------------------------------------
 
-    def order_by_id(self) -> Dict[str, Order]:
-        return {order.id: order for order in self.orders}
+    def order_by_id(self) -> OrdersById:
+        """{id: order} of the tasking orders loaded now (a snapshot; each order made as it is read)."""
+        return OrdersById({row_id(row): row for row in self._orders})
 
-    def apply_refresh(self, orders: Sequence[Order], total: int, changes: ChangeSet) -> bool:
-        """Show a fresh listing of the loaded window; rows that changed are marked. True if rows were reset."""
+    def apply_refresh(self, orders: Sequence[Any], total: int, changes: ChangeSet) -> bool:
+        """Show a fresh listing of the loaded window (orders or packed rows); rows that changed are marked. True
+        if rows were reset."""
         self.changes.update(changes.changed)
         for order_id in changes.removed:
             self.changes.pop(order_id, None)
-        same_rows = [o.id for o in orders] == [o.id for o in self.orders]
+        orders = [pack_order(order) for order in orders]
+        same_rows = [row_id(o) for o in orders] == [row_id(o) for o in self._orders]
         previous_total, self.total = self.total, total
+        self._discard(self._orders)  # the rows read before: those not read again are freed a slice at a time
         if same_rows:
             if self.include_archive:
-                self.orders = list(orders)
-                for order in self.orders:
-                    self.rows[self.row_of[order.id]] = order
+                self._orders = orders
+                for order in orders:
+                    self._rows[self.row_of[row_id(order)]] = order
             else:
-                self.orders = self.rows = list(orders)
+                self._orders = self._rows = orders
             for order_id in changes.changed:
                 row = self.row_of.get(order_id)
                 if row is not None:
                     self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
         else:
-            self.orders = list(orders)
+            self._orders = orders
             self._rebuild_rows()
         if total != previous_total:
             self.totalChanged.emit(total)
@@ -490,9 +606,10 @@ class OrdersTableModel(QAbstractTableModel):
         row = self.row_of.get(order.id)
         if row is None:
             return
-        if self.rows is not self.orders:  # archive orders merged in: the tasking list has its own places
-            self.orders = [order if o.id == order.id else o for o in self.orders]
-        self.rows[row] = order
+        packed = pack_order(order)
+        if self._rows is not self._orders:  # archive orders merged in: the tasking list has its own places
+            self._orders = [packed if row_id(o) == order.id else o for o in self._orders]
+        self._rows[row] = packed
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def clear_mark(self, order_id: str) -> None:
@@ -502,4 +619,4 @@ class OrdersTableModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def order_at(self, row: int) -> Optional[Order]:
-        return self.rows[row] if 0 <= row < len(self.rows) else None
+        return unpack_order(self._rows[row]) if 0 <= row < len(self._rows) else None

@@ -41,9 +41,10 @@ class SelectionSync:
     def selected_orders(self) -> List[Order]:
         """The selected tasking orders."""
         rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
-        shown = self.model.rows
         archive = self.model.archive_ids
-        return [shown[row] for row in rows if row < len(shown) and not (archive and shown[row].id in archive)]
+        # The model keeps rows packed: ids are read without making orders, each order made once.
+        return [self.model.order_at(row) for row in rows
+                if self.model.row_id(row) is not None and not (archive and self.model.row_id(row) in archive)]
 
     def select_orders(self, order_ids: Sequence[str]) -> None:
         """Select these orders in the view (those loaded); the layers follow."""
