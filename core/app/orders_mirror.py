@@ -565,7 +565,7 @@ class OrdersMirror(QObject):
         any by hand since), so a refresh that finds nothing changed may leave them as they are."""
         return (self.layer_alive(self.orders_layer) and self.layer_alive(self.captures_layer)
                 and not self.to_empty and self.orders_layer.featureCount() == len(self.written)
-                and self.captures_layer.featureCount() == sum(len(ids) for ids in self.captures.values()))
+                and self.captures_layer.featureCount() == sum(map(len, self.captures.values())))
 
     def _end(self, how: Optional[str]) -> None:
         self.task = None

@@ -136,12 +136,21 @@ class OrderRows(SequenceABC):
 
 class OrdersById(MutableMapping):
     """{order id: order} of the packed rows it was made from (a snapshot, the caller's to change): an order object
-    made on each read."""
+    made on each read. The index is built when first used, so taking the snapshot on the GUI thread costs a list
+    copy (a refresh hands it to its worker, which uses it only when something changed)."""
 
-    __slots__ = ("packed",)
+    __slots__ = ("_rows", "_packed")
 
-    def __init__(self, packed: Dict[str, Any]):
-        self.packed = packed
+    def __init__(self, rows: List[Any]):
+        self._rows: Optional[List[Any]] = rows
+        self._packed: Dict[str, Any] = {}
+
+    @property
+    def packed(self) -> Dict[str, Any]:
+        if self._rows is not None:
+            self._packed = {row_id(row): row for row in self._rows}
+            self._rows = None
+        return self._packed
 
     def __getitem__(self, order_id: str) -> Any:
         return unpack_order(self.packed[order_id])
@@ -571,7 +580,7 @@ class OrdersTableModel(QAbstractTableModel):
 
     def order_by_id(self) -> OrdersById:
         """{id: order} of the tasking orders loaded now (a snapshot; each order made as it is read)."""
-        return OrdersById({row_id(row): row for row in self._orders})
+        return OrdersById(list(self._orders))
 
     def apply_refresh(self, orders: Sequence[Any], total: int, changes: ChangeSet) -> bool:
         """Show a fresh listing of the loaded window (orders or packed rows); rows that changed are marked. True
@@ -579,8 +588,10 @@ class OrdersTableModel(QAbstractTableModel):
         self.changes.update(changes.changed)
         for order_id in changes.removed:
             self.changes.pop(order_id, None)
-        orders = [pack_order(order) for order in orders]
-        same_rows = [row_id(o) for o in orders] == [row_id(o) for o in self._orders]
+        orders = [order if type(order) is tuple else pack_order(order) for order in orders]
+        # The same rows (a refresh that found nothing changed hands back the rows shown): one C-level comparison
+        # by identity; else the ids of each, in order.
+        same_rows = orders == self._orders or [row_id(o) for o in orders] == [row_id(o) for o in self._orders]
         previous_total, self.total = self.total, total
         self._discard(self._orders)  # the rows read before: those not read again are freed a slice at a time
         if same_rows:
