@@ -303,13 +303,16 @@ def test_up42_answering_beside_planet_does_not_hide_that_planet_cannot_be_reache
     try:
         panel.resize(900, 700)
         panel.show()
-        # UP42's orders are read (they show once Planet's list, which they are merged into, is); Planet's failure
-        # and its retry in 5 s are still said, and Planet is not taken for reachable again.
-        qtbot.waitUntil(lambda: order.id in panel.model.archive_ids and panel.retry_pending() is not None,
+        # UP42's orders show although Planet's list, which they are merged into, could not be read; Planet's
+        # failure and its retry in 5 s are still said, and Planet is not taken for reachable again.
+        qtbot.waitUntil(lambda: order.id in panel.model.row_of and panel.retry_pending() is not None,
                         timeout=WAIT_MS)
         qtbot.waitUntil(lambda: not panel.merged["up42"].busy(), timeout=WAIT_MS)
+        assert cell(panel, order.id, "name") == "UP42 still answers" and cell(panel, order.id, "service") == "UP42"
         assert "Loading orders failed" in panel.message_label.text() and panel.retry_pending() is not None
         assert True not in said
+        assert panel.count_label.text() == ("1 of 1 orders loaded (1 UP42); the tasking orders could not be read "
+                                            "yet"), panel.count_label.text()
     finally:
         panel.shutdown()
 

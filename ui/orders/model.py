@@ -214,6 +214,8 @@ class OrdersTableModel(QAbstractTableModel):
         self.source_of: Dict[str, Any] = {}  # merged order id → its core.app.merged_orders.MergedSource
         self.archive_ids: Set[str] = set()
         self.archive_shown = 0
+        # The first page of the tasking list failed: the merged orders show without it until it is read.
+        self.tasking_failed = False
         # Rows forgotten, still to be freed: lists and dicts emptied DROP_ROWS at a time, one turn after another.
         self._discarded: List[Any] = []
 
@@ -337,6 +339,7 @@ class OrdersTableModel(QAbstractTableModel):
         self.row_of = {}
         self.changes = {}
         self.total = None
+        self.tasking_failed = False
         self.endResetModel()
 
     def _discard(self, *containers: Any) -> None:
@@ -431,7 +434,7 @@ class OrdersTableModel(QAbstractTableModel):
         `shown`: those shown already came before an earlier last row, so before this one too)."""
         if not self.include_archive:
             return 0
-        if complete or not self.include_tasking:
+        if complete or not self.include_tasking or self.tasking_failed:
             return len(self.archive)
         if last_tasking is None:
             return shown
@@ -487,7 +490,7 @@ class OrdersTableModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
             return
         self.archive = fresh
-        if self.total is not None or not self.include_tasking:
+        if self.total is not None or not self.include_tasking or self.tasking_failed:
             self._rebuild_rows()
 
     def clear_merged(self) -> None:
@@ -518,6 +521,11 @@ class OrdersTableModel(QAbstractTableModel):
             if generation != self.generation:
                 return
             self._set_loading(False)
+            if offset == 0 and self.include_archive:
+                # The tasking list could not be read at all: the other services' orders show meanwhile, rather
+                # than waiting for a list they are merged into (the retry, a reload, lays the rows out again).
+                self.tasking_failed = True
+                self._rebuild_rows()
             self.loadFailed.emit(error)
 
         self.start_page(self.query.params(), offset, self.page_size, on_page, on_error)

@@ -584,12 +584,12 @@ class OrdersPanel(SelectionSync, QWidget):
     def _update_count(self) -> None:
         total = self.model.total
         loaded = len(self.model.orders)
-        if total is None:
+        if total is None and not self.model.archive_shown:
             text = "Loading orders…" if self.model.loading else "No orders loaded."
         elif self.model.include_archive:
             # One list: its rows of all the orders there are; other services' (all read at once) said apart.
             merged = len(self.model.archive)
-            text = f"{len(self.model.rows):,} of {total + merged:,} orders loaded"
+            text = f"{len(self.model.rows):,} of {(total or 0) + merged:,} orders loaded"
             counts: Dict[str, int] = {}
             for order in self.model.archive:
                 source = self.model.source_of[order.id]
@@ -597,7 +597,9 @@ class OrdersPanel(SelectionSync, QWidget):
                 counts[word] = counts.get(word, 0) + 1
             if counts:
                 text += " (" + ", ".join(f"{count:,} {word}" for word, count in counts.items()) + ")"
-            if loaded < total:
+            if total is None:
+                text += "; the tasking orders could not be read yet"  # the others show meanwhile (model.tasking_failed)
+            elif loaded < total:
                 text += " (scroll down for more)"
             if self.model.loading or any(m.loading for m in self.merged.values()):
                 text += " — loading…"
@@ -1187,6 +1189,7 @@ class OrdersPanel(SelectionSync, QWidget):
         """A page of the list could not be read: say so and when the next try is, and try then by itself."""
         if self._closed:
             return
+        self._update_count()  # other services' orders may show without the list (model.tasking_failed)
         self._unreachable(error)
         delay = RETRY_DELAYS[min(self._retries, len(RETRY_DELAYS) - 1)]
         self._retries += 1
