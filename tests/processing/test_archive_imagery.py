@@ -107,21 +107,28 @@ def _geojson_box(geometry: dict) -> QgsRectangle:
     return QgsRectangle(min(xs), min(ys), max(xs), max(ys))
 
 
-def test_a_run_killed_while_sending_is_followed_by_a_rerun_not_ordered_again(archive, published, project, tmp_path):
-    """The journal said "sending" and the order reached Planet, but its id was never written (a kill between
-    the POST and the journal): the rerun finds that order by name and products and places nothing."""
+def killed_while_sending(published, folder):
+    """A folder whose journal says "sending" for a published strip's imagery, as a kill between the create and
+    the journal leaves it; returns (strip, the Orders client, the request, its journal key)."""
     from core.app import headless
     from core.services.planet_orders import forms
     from core.services.planet_orders.client import OrdersClient
 
     _, captures = published
     strip = next(c.strip_id for c in captures if c.status == "PUBLISHED")
-    folder = tmp_path / "killed"
     folder.mkdir()
     client = OrdersClient(settings.connection(settings.PLANET_ORDERS).base_url, settings.SANDBOX_API_KEY)
     request = forms.scenes_request(f"Imagery of {strip}", [strip], item_type="SkySatCollect", product_bundle="visual")
-    headless._write_archive_journal(str(folder), headless._archive_key(client, request),
-                                    {"state": headless.SENDING, "since": None, "name": request.name})
+    key = headless._archive_key(client, request)
+    headless._write_archive_journal(str(folder), key, {"state": headless.SENDING, "since": None, "name": request.name})
+    return strip, client, request, key
+
+
+def test_a_run_killed_while_sending_is_followed_by_a_rerun_not_ordered_again(archive, published, project, tmp_path):
+    """The journal said "sending" and the order reached Planet, but its id was never written (a kill between
+    the POST and the journal): the rerun finds that order by name and products and places nothing."""
+    folder = tmp_path / "killed"
+    strip, client, request, _ = killed_while_sending(published, folder)
     sent = client.create_order(request)  # what the killed run had sent
 
     result = run("order_archive_imagery", {"ITEM_IDS": strip, "OUTPUT_FOLDER": str(folder)})
@@ -135,17 +142,9 @@ def test_a_killed_run_with_two_look_alikes_since_is_not_guessed_and_nothing_is_s
     placed another way): which one the run made cannot be told, so the rerun follows neither, sends nothing,
     says why, and keeps the journal's "sending" for the next rerun."""
     from core.app import headless
-    from core.services.planet_orders import forms
-    from core.services.planet_orders.client import OrdersClient
 
-    _, captures = published
-    strip = next(c.strip_id for c in captures if c.status == "PUBLISHED")
     folder = tmp_path / "two"
-    folder.mkdir()
-    client = OrdersClient(settings.connection(settings.PLANET_ORDERS).base_url, settings.SANDBOX_API_KEY)
-    request = forms.scenes_request(f"Imagery of {strip}", [strip], item_type="SkySatCollect", product_bundle="visual")
-    key = headless._archive_key(client, request)
-    headless._write_archive_journal(str(folder), key, {"state": headless.SENDING, "since": None, "name": request.name})
+    strip, client, request, key = killed_while_sending(published, folder)
     client.create_order(request)
     client.create_order(request)
 
