@@ -12,7 +12,9 @@ import threading
 import time
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -323,7 +325,10 @@ def one_run(server: SandboxServer, captures: int):
             "MB per 10k": grown / max(layer_features, 1) * 10_000, "MB": grown}
 
 
-def main() -> None:
+@contextmanager
+def bench_session() -> Iterator[SandboxServer]:
+    """QGIS up with the time breakdown (and, with BENCH_PROFILE, the profiler) installed, and a sandbox; both
+    ended after the block. The orders-view benches start this way."""
     qInstallMessageHandler(quiet_offscreen)
     app = QgsApplication([], True)
     app.initQgis()
@@ -334,8 +339,16 @@ def main() -> None:
     # The real service runs elsewhere; here the sandbox shares this machine's cores, so it runs at the lowest
     # priority to keep the figures about the plugin's GUI thread rather than about the emulator's CPU use.
     os.setpriority(os.PRIO_PROCESS, server.process.pid, 19)
-    print(f"{os.cpu_count()} CPU cores; the sandbox runs niced on the same machine")
+    print(f"{os.cpu_count()} CPU cores; the sandbox runs niced on the same machine (other work on it shows here)")
     try:
+        yield server
+    finally:
+        server.stop()
+        app.exitQgis()
+
+
+def main() -> None:
+    with bench_session() as server:
         fill_seconds = fill(server)
         server.advance(CAPTURE_HOURS * 3600)  # acquisitions and publications: captures for the map
         client = TaskingClient(server.tasking_url, server.api_key, timeout=120.0)
@@ -388,9 +401,6 @@ def main() -> None:
               "the orders once (pages of 100) and their captures, read with a plain requests loop in the same run.")
         print("Captures layer refresh (10,000 captures, 100 changed) vs rebuild: see bench/bench_layers.py, "
               "which measures exactly that.")
-    finally:
-        server.stop()
-        app.exitQgis()
 
 
 if __name__ == "__main__":

@@ -14,10 +14,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench_orders_view import BREAKDOWN, PROFILER, Breakdown, point, resident_mb  # noqa: E402
-from heartbeat import TICK_MS, quiet_offscreen, run_events  # noqa: E402
-from qgis.core import QgsApplication, QgsProject  # noqa: E402
-from qgis.PyQt.QtCore import qInstallMessageHandler  # noqa: E402
+from bench_orders_view import BREAKDOWN, PROFILER, Breakdown, bench_session, point, resident_mb  # noqa: E402
+from heartbeat import TICK_MS, run_events  # noqa: E402
+from qgis.core import QgsProject  # noqa: E402
 
 from core.services.planet_tasking.client import TaskingClient  # noqa: E402
 from tests.conftest import SandboxServer  # noqa: E402 - also makes the repository importable as satellite_tasking
@@ -161,17 +160,7 @@ def report(run: int, result: dict) -> None:
 
 
 def main() -> None:
-    qInstallMessageHandler(quiet_offscreen)
-    app = QgsApplication([], True)
-    app.initQgis()
-    BREAKDOWN.install()
-    if PROFILER is not None:
-        PROFILER.install()
-    server = SandboxServer()
-    # As in bench_orders_view: the sandbox niced, so the figures are about the plugin's GUI thread.
-    os.setpriority(os.PRIO_PROCESS, server.process.pid, 19)
-    print(f"{os.cpu_count()} CPU cores; the sandbox runs niced on the same machine (other work on it shows here)")
-    try:
+    with bench_session() as server:
         seconds, captures, hours = fill(server)
         print(f"{ORDERS:,} orders made through the sandbox's bulk endpoint and {captures:,} captures after {hours} "
               f"simulated hours, in {seconds:.0f} s")
@@ -182,9 +171,6 @@ def main() -> None:
               f"until the map holds every order and capture; filter: '{NAME_FILTER}' typed into the name filter "
               f"(100 orders, asked of the service) until the table has them, then until the map holds only them; "
               f"clear: the same for the filter emptied (the map loads everything again).")
-    finally:
-        server.stop()
-        app.exitQgis()
 
 
 if __name__ == "__main__":
