@@ -14,7 +14,15 @@ from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtGui import QBrush, QColor, QIcon
 
-from ...core.app.orders_refresh import ChangeSet, OrderChange, pack_order, row_id, row_value, unpack_order
+from ...core.app.orders_refresh import (
+    ChangeSet,
+    OrderChange,
+    pack_order,
+    pack_orders,
+    row_id,
+    row_value,
+    unpack_order,
+)
 from ...core.services.planet_tasking.models import Order, Page
 from ...core.services.planet_tasking.query import (  # noqa: F401 - DEFAULT_ORDERING for callers
     DEFAULT_ORDERING,
@@ -520,12 +528,13 @@ class OrdersTableModel(QAbstractTableModel):
         def on_error(error: BaseException) -> None:
             if generation != self.generation:
                 return
-            self._set_loading(False)
             if offset == 0 and self.include_archive:
                 # The tasking list could not be read at all: the other services' orders show meanwhile, rather
                 # than waiting for a list they are merged into (the retry, a reload, lays the rows out again).
+                # Laid out before loading ends, so whoever counts the rows on loadingChanged counts these.
                 self.tasking_failed = True
                 self._rebuild_rows()
+            self._set_loading(False)
             self.loadFailed.emit(error)
 
         self.start_page(self.query.params(), offset, self.page_size, on_page, on_error)
@@ -596,7 +605,7 @@ class OrdersTableModel(QAbstractTableModel):
         self.changes.update(changes.changed)
         for order_id in changes.removed:
             self.changes.pop(order_id, None)
-        orders = [order if type(order) is tuple else pack_order(order) for order in orders]
+        orders = pack_orders(orders)
         # The same rows (a refresh that found nothing changed hands back the rows shown): one C-level comparison
         # by identity; else the ids of each, in order.
         same_rows = orders == self._orders or [row_id(o) for o in orders] == [row_id(o) for o in self._orders]

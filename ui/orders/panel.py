@@ -1189,7 +1189,6 @@ class OrdersPanel(SelectionSync, QWidget):
         """A page of the list could not be read: say so and when the next try is, and try then by itself."""
         if self._closed:
             return
-        self._update_count()  # other services' orders may show without the list (model.tasking_failed)
         self._unreachable(error)
         delay = RETRY_DELAYS[min(self._retries, len(RETRY_DELAYS) - 1)]
         self._retries += 1

@@ -43,8 +43,9 @@ class SelectionSync:
         rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
         archive = self.model.archive_ids
         # The model keeps rows packed: ids are read without making orders, each order made once.
-        return [self.model.order_at(row) for row in rows
-                if self.model.row_id(row) is not None and not (archive and self.model.row_id(row) in archive)]
+        ids = [(row, self.model.row_id(row)) for row in rows]
+        return [self.model.order_at(row) for row, order_id in ids
+                if order_id is not None and not (archive and order_id in archive)]
 
     def select_orders(self, order_ids: Sequence[str]) -> None:
         """Select these orders in the view (those loaded); the layers follow."""
