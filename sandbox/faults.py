@@ -74,6 +74,9 @@ class FaultBoard:
         self.faults: List[Fault] = []
         self._next_id = 0
         self.requests: deque = deque(maxlen=REQUEST_LOG_SIZE)
+        # Counts resets: a request that arrived before the latest one (held by a delay fault, say) is not
+        # logged when it ends, since the log lists the requests received since the last reset.
+        self.resets = 0
 
     def add(self, spec: Dict[str, Any]) -> Fault:
         with self._lock:
@@ -91,6 +94,7 @@ class FaultBoard:
             self.faults.clear()
             self._next_id = 0
             self.requests.clear()
+            self.resets += 1
 
     def list(self) -> List[dict]:
         with self._lock:
@@ -118,8 +122,11 @@ class FaultBoard:
                 return fault
         return None
 
-    def log(self, method: str, path: str, query: str, status: Optional[int]) -> None:
+    def log(self, method: str, path: str, query: str, status: Optional[int], arrived_after: int) -> None:
+        """Log a request that arrived when `resets` was `arrived_after` (dropped if a reset came since)."""
         with self._lock:
+            if arrived_after != self.resets:
+                return
             self.requests.append({"method": method, "path": path, "query": query, "status": status})
 
     def log_json(self) -> dict:

@@ -275,6 +275,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(status, answer)
             return
         app = self.app
+        self._arrived_after = app.faults.resets
         fault = app.faults.match(method, path)
         if fault is not None and fault.when == "before" and fault.kind != "delay":
             self._apply_fault(fault, path, query, method, None)
@@ -295,18 +296,21 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self._apply_fault(fault, path, query, method, answer)
                 return
-        app.faults.log(method, path, query, status)
+        self._log(method, path, query, status)
         self._send(status, answer, headers)
+
+    def _log(self, method: str, path: str, query: str, status: Optional[int]) -> None:
+        self.app.faults.log(method, path, query, status, self._arrived_after)
 
     def _apply_fault(self, fault: Fault, path: str, query: str, method: str, answer: Any) -> None:
         if fault.kind == "drop":
-            self.app.faults.log(method, path, query, None)
+            self._log(method, path, query, None)
             self._drop()
             return
         if fault.kind == "malformed" and (isinstance(answer, bytes) or hasattr(answer, "send_to")):
             # A file cut short: the full Content-Length is promised, half the bytes come, the connection closes
             # (what a client resuming a download must survive).
-            self.app.faults.log(method, path, query, 200)
+            self._log(method, path, query, 200)
             self.send_response(200)
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
@@ -318,13 +322,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         if fault.kind == "malformed":
             text = json.dumps(answer if answer is not None else {"detail": "Service response"})
-            self.app.faults.log(method, path, query, 200)
+            self._log(method, path, query, 200)
             self._send(200, None, {"Content-Type": "application/json"}, raw=text[: max(1, len(text) // 2)].encode())
             return
         headers = {}
         if fault.retry_after is not None and fault.status in (429, 503):
             headers["Retry-After"] = str(fault.retry_after)
-        self.app.faults.log(method, path, query, fault.status)
+        self._log(method, path, query, fault.status)
         self._send(fault.status, {"detail": STATUS_FAULT_MESSAGES.get(fault.status, "Error.")}, headers)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -90,6 +91,22 @@ def test_delay_fault(sandbox, api):
     assert [(r["path"], r["status"]) for r in sandbox.requests_seen()] == [("/tasking/v2/orders/", 200)]
     assert api.get("orders/").status_code == 200  # used up: the next one is not delayed
     assert sandbox.control("GET", "faults")["faults"] == []
+
+
+def test_a_request_held_across_a_reset_is_not_logged_after_it(sandbox, api):
+    # A client killed while its request was held (or a test that ended first) must not leave an entry in the
+    # next test's log: the log lists the requests received since the last reset.
+    sandbox.fault(path="orders", method="GET", kind="delay", delay_seconds=1.0, count=1)
+    held = threading.Thread(target=lambda: api.get("orders/"))
+    held.start()
+    deadline = time.monotonic() + 30
+    while sandbox.control("GET", "faults")["faults"]:  # the fault is used up once the request has arrived
+        assert time.monotonic() < deadline, "the held request never arrived"
+        time.sleep(0.02)
+    sandbox.reset()
+    api.create()
+    held.join(timeout=30)
+    assert [(r["method"], r["path"]) for r in sandbox.requests_seen()] == [("POST", "/tasking/v2/orders/")]
 
 
 def test_drop_fault(sandbox, api):
