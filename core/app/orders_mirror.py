@@ -56,6 +56,8 @@ FIRST_REMOVE_COST_S = 0.0002
 GONE_SCAN_SLICE = 5000
 # Parts the listing may deliver ahead of the one being written (see OrdersMirror.refresh's deliver).
 PARTS_AHEAD = 2
+# A run that first asks whether anything changed (see refresh) says it started only if still going this long after.
+QUICK_RUN_SHOWN_AFTER_MS = 300
 # How a run that failed while a refresh was asked ends (see ended): the refresh's run follows at once.
 SUPERSEDED = "superseded"
 # Orders per part handed to the main thread (and so order ids per captures request, under CAPTURE_IDS_PER_REQUEST).
@@ -525,8 +527,9 @@ class OrdersMirror(QObject):
             if inbox is self.inbox:
                 inbox.append(result)  # after the last part: the listing is complete, remove what left
                 if self.task is not None:
-                    # Taken now, not at the timer's next tick: a quiet refresh ends up to 5 ms sooner.
-                    QTimer.singleShot(0, self._tick)
+                    # Taken now, not at the timer's next tick nor in the next turn of the event loop: a quiet
+                    # refresh ends that much sooner (this is the main thread, as the timer's tick is).
+                    self._tick()
 
         def failed(error: BaseException) -> None:
             if inbox is self.inbox:
@@ -536,9 +539,14 @@ class OrdersMirror(QObject):
             if inbox is self.inbox:
                 inbox.append(None)
 
-        self.task = self.tasks.run("Loading every tasking order and capture for the map", work, done, failed,
-                                   cancelled)
-        self.started.emit()
+        self.task = task = self.tasks.run("Loading every tasking order and capture for the map", work, done, failed,
+                                          cancelled)
+        if quick:
+            # A quick run mostly ends with one small answer, "nothing changed": the busy bar and "loading" are
+            # shown only if it goes on to list (every auto-refresh flashed them, and drew the dock meanwhile).
+            QTimer.singleShot(QUICK_RUN_SHOWN_AFTER_MS, lambda: self.task is task and self.started.emit())
+        else:
+            self.started.emit()
         self.timer.start()
 
     def stop(self, quiet: bool = False) -> None:

@@ -425,12 +425,13 @@ class OrdersRefresh(QObject):
     `view` is the table model (its total, loading, generation, orders, page_size, query.params(),
     order_by_id() and packed_orders()); `client_factory()` gives a client or None. The timer probes after the
     interval; a probe that sees updated orders emits changesWaiting (the caller refreshes list and map); a window
-    read again emits windowRead(packed rows, total, changes), and the caller calls applied(changes) once shown.
+    read again emits windowRead(packed rows, total, changes) (rows None: nothing changed, the rows shown stand), and
+    the caller calls applied(changes) once shown.
     Pages and windows are packed (pack_order) in the worker, not by the GUI thread.
     """
 
     changesWaiting = pyqtSignal()  # noqa: N815 - Qt signal naming
-    windowRead = pyqtSignal(object, int, object)  # noqa: N815 - packed rows, total, ChangeSet
+    windowRead = pyqtSignal(object, int, object)  # noqa: N815 - packed rows (or None), total, ChangeSet
     footprintsRead = pyqtSignal(object)  # noqa: N815 - {order id: footprint WKB}
     failed = pyqtSignal(str)
 
@@ -545,7 +546,7 @@ class OrdersRefresh(QObject):
                 self.schedule()  # the filters changed: the view is being loaded afresh anyway
                 return
             if orders is None:  # nothing changed: the rows shown are the window as it stands
-                self.windowRead.emit(view.packed_orders(), view.total, changes)
+                self.windowRead.emit(None, view.total, changes)
                 return
             if len(view.orders) != count:
                 # More pages arrived meanwhile: this window is not the view any more; read it again.

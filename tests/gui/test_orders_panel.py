@@ -565,6 +565,33 @@ def test_automatic_refresh_backs_off_and_picks_up_changes(sandbox, make_orders_p
     assert marked == [0, 1, 2, 3]
 
 
+def test_a_refresh_that_finds_nothing_changed_does_not_flash_the_map_line(sandbox, make_orders_panel, qtbot):
+    client = make_client(sandbox)
+    for n in range(4):
+        client.create_order({"name": f"order {n}", "geometry": point(n)})
+    panel = make_orders_panel(sandbox)
+    panel.start()
+    settle(qtbot, panel)
+    line, rows = panel.map_label.text(), panel.model.packed_orders()
+    started = []
+    panel.mirror.started.connect(lambda: started.append(panel.map_progress.isVisible()))
+    panel.refresh_now()
+    settle(qtbot, panel)
+    qtbot.wait(400)  # past the moment a still running map refresh shows its busy bar
+    assert started == [] and not panel.map_progress.isVisible() and panel.map_label.text() == line
+    assert "0 changed, 0 new, 0 gone" in panel.refresh_label.text()
+    assert all(a is b for a, b in zip(panel.model.packed_orders(), rows)) and len(panel.model.orders) == 4
+
+    # A refresh whose answer takes long does show it, and ends as before.
+    sandbox.advance(120)
+    sandbox.fault(path="^/tasking/v2/orders/$", method="GET", kind="delay", delay_seconds=1.5, count=2)
+    panel.refresh_now()
+    qtbot.waitUntil(lambda: panel.map_progress.isVisible() and panel.map_stop_button.isVisible(), timeout=WAIT_MS)
+    settle(qtbot, panel)
+    assert not panel.map_progress.isVisible() and panel.map_label.text() == line
+    assert all(o.status == "IN_PROGRESS" for o in panel.model.orders)
+
+
 def test_the_dock_has_an_orders_tab_that_loads_when_first_shown(sandbox, qgis_iface, qtbot, clean_settings):
     from ui.dock import TaskingDock
 

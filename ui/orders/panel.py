@@ -43,7 +43,7 @@ from ...core.app.merged_orders import MergedOrders, MergedSource
 from ...core.app.orders_background import TaskGroup, error_text
 from ...core.app.orders_details import read_details
 from ...core.app.orders_mirror import OrdersMirror
-from ...core.app.orders_refresh import OrdersRefresh, compact_orders, diff_orders
+from ...core.app.orders_refresh import ChangeSet, OrdersRefresh, compact_orders, diff_orders
 from ...core.errors import Cancelled, MalformedResponseError, NetworkError
 from ...core.services import registry
 from ...core.services.planet_tasking.models import Order
@@ -1106,13 +1106,15 @@ class OrdersPanel(SelectionSync, QWidget):
             if not self.model.loading:
                 self.apply_filters()
             return
-        self.refresh_map()
+        # The table's question first: it is made ready sooner than the map's, and whichever asks first asks for both.
         self._refresh_table()
+        self.refresh_map()
 
-    def apply_refreshed(self, orders: Sequence[Order], total: int, changes=None):
-        """Show a fresh listing of the loaded window and mark what changed (the map refreshes on its own)."""
+    def apply_refreshed(self, orders: Optional[Sequence[Order]], total: int, changes=None):
+        """Show a fresh listing of the loaded window and mark what changed (the map refreshes on its own); orders
+        None: nothing changed, the rows shown stand (10,000 of them are not laid out again)."""
         if changes is None:
-            changes = diff_orders(self.model.order_by_id(), orders)
+            changes = ChangeSet() if orders is None else diff_orders(self.model.order_by_id(), orders)
         selected = self.selected_order_ids()
         # A list shown whole stays whole: orders added meanwhile push the oldest out of the refreshed window, and
         # the rest is read as scrolling would (one page), not left for the user to scroll to (a view with room to
@@ -1120,7 +1122,7 @@ class OrdersPanel(SelectionSync, QWidget):
         was_whole = self.model.total is not None and not self.model.loading and not self.model.canFetchMore()
         self._syncing_selection = True
         try:
-            if self.model.apply_refresh(orders, total, changes):
+            if orders is not None and self.model.apply_refresh(orders, total, changes):
                 self.select_orders(selected)
         finally:
             self._syncing_selection = False
