@@ -672,8 +672,10 @@ class HttpTransport:
         expect_json: bool = True,
         ok_statuses: Iterable[int] = (200, 201, 202, 204),
         timeout: Optional[float] = None,
+        object_hook: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> Reply:
-        """Send one API request; answer with the decoded reply or raise a typed ApiError."""
+        """Send one API request; answer with the decoded reply or raise a typed ApiError. `object_hook`: as
+        json.loads's, applied to every JSON object of the answer as it is read."""
         method = method.upper()
         url = self.url(path)
         safe = method in SAFE_METHODS if safe is None else safe
@@ -702,7 +704,7 @@ class HttpTransport:
             status = response.status_code
             if status in ok:
                 try:
-                    data = self._decode(response, method, url, safe) if expect_json else response.text
+                    data = self._decode(response, method, url, safe, object_hook) if expect_json else response.text
                 except MalformedResponseError as error:
                     if safe and attempt < self.max_retries:
                         self._wait_before_retry(attempt, None, f"{method} {self._short(url)}: unreadable answer")
@@ -778,12 +780,13 @@ class HttpTransport:
             error.args = (error.message,)
         return error
 
-    def _decode(self, response: requests.Response, method: str, url: str, safe: bool) -> Any:
+    def _decode(self, response: requests.Response, method: str, url: str, safe: bool,
+                object_hook: Optional[Callable[[Dict[str, Any]], Any]] = None) -> Any:
         content = response.content
         if not content or not content.strip():
             return None
         try:
-            return json.loads(content)
+            return json.loads(content, object_hook=object_hook)
         except ValueError:
             raise MalformedResponseError(
                 f"{self.service} sent an answer that could not be read (not valid JSON) for "
@@ -885,6 +888,7 @@ class HttpTransport:
         *,
         is_canceled: Optional[Callable[[], bool]] = None,
         prefetch: bool = False,
+        object_hook: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> Iterator[Dict[str, Any]]:
         """The pages of a listing, lazily, following `next` until it is null.
 
@@ -892,10 +896,11 @@ class HttpTransport:
         its links cannot make the iteration endless; also stops on an empty page that still has a
         `next`, for the same reason. With `prefetch`, the next page is requested in a background
         thread while the caller works through the current one (never more than one page ahead), so
-        turning results into objects overlaps the server's time instead of adding to it.
+        turning results into objects overlaps the server's time instead of adding to it. `object_hook`: see
+        request.
         """
         seen: Set[str] = set()
-        pending = _PageRequest(self, self.url(path), params, prefetch)
+        pending = _PageRequest(self, self.url(path), params, prefetch, object_hook)
         try:
             while pending is not None:
                 if is_canceled is not None and is_canceled():
@@ -918,7 +923,7 @@ class HttpTransport:
                         LOGGER.warning("empty page with a next link %s; stopping the listing there",
                                        self._short(next_url))
                     else:
-                        pending = _PageRequest(self, next_url, None, prefetch)
+                        pending = _PageRequest(self, next_url, None, prefetch, object_hook)
                 yield page
         finally:
             if pending is not None:
@@ -928,8 +933,9 @@ class HttpTransport:
 class _PageRequest:
     """One page GET, sent at once in a background thread (prefetch) or when its result is asked for."""
 
-    def __init__(self, transport: HttpTransport, url: str, params: Optional[Mapping[str, Any]], background: bool):
-        self._call = lambda: transport.request("GET", url, params=params)
+    def __init__(self, transport: HttpTransport, url: str, params: Optional[Mapping[str, Any]], background: bool,
+                 object_hook: Optional[Callable[[Dict[str, Any]], Any]] = None):
+        self._call = lambda: transport.request("GET", url, params=params, object_hook=object_hook)
         self._reply: Optional[Reply] = None
         self._error: Optional[BaseException] = None
         self._thread: Optional[threading.Thread] = None

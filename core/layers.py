@@ -103,6 +103,32 @@ def geojson_to_wkb(geojson: Optional[Mapping[str, Any]]) -> Optional[bytes]:
         raise ValueError(f"not a GeoJSON geometry: {exc!s}") from exc
 
 
+def geojson_objects_to_wkb(obj: Dict[str, Any]) -> Any:
+    """A json.loads object_hook: each GeoJSON geometry object becomes its WKB (geojson_to_wkb; None when empty)
+    as the text is read, so its coordinate lists are freed at once instead of living as long as the page (a
+    page's lists outlived the young collections into the old generation, whose full collections hold the GIL
+    20-30 ms). Any other object, and a geometry that cannot be read, stays as it is."""
+    kind = obj.get("type")
+    if kind == "GeometryCollection":
+        members = obj.get("geometries")
+        # Its members were read first, so they are WKB already (or None when empty).
+        if not isinstance(members, list) or not all(m is None or isinstance(m, bytes) for m in members):
+            return obj
+        members = [m for m in members if m]
+        return struct.pack("<BII", 1, 7, len(members)) + b"".join(members) if members else None
+    if kind not in _WKB_TYPE or "coordinates" not in obj:
+        return obj
+    try:
+        return geojson_to_wkb(obj)
+    except ValueError:
+        return obj
+
+
+def is_polygonal_wkb(wkb: bytes) -> bool:
+    """Whether 2D little-endian WKB (geojson_to_wkb's) is a Polygon or a MultiPolygon."""
+    return len(wkb) >= 5 and wkb[0] == 1 and struct.unpack_from("<I", wkb, 1)[0] in (3, 6)
+
+
 def wkb_to_geometry(wkb: Optional[bytes]) -> QgsGeometry:
     """WKB bytes -> QgsGeometry (a null geometry for None)."""
     geometry = QgsGeometry()

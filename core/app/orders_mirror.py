@@ -230,7 +230,7 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
         captures = PreparedFeatures(CAPTURES)
         for start in range(0, len(stale), CAPTURE_IDS_PER_REQUEST):
             chunk = stale[start:start + CAPTURE_IDS_PER_REQUEST]
-            for capture in client.iter_captures(chunk, page_size=500, is_canceled=is_canceled):
+            for capture in client.iter_captures(chunk, page_size=500, is_canceled=is_canceled, geometry_as_wkb=True):
                 captures.rows[capture.id] = capture_row(capture, days.get(capture.order_id))
                 captures.sources[capture.id] = footprint_wkb(capture.geometry)
         if layouts is not None:  # geometries made straight into the features
@@ -243,7 +243,8 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
         deliver(MapPart(orders, captures, stale, updated, len(seen), total))
 
     for order in client.iter_orders(page_size=page_size, fields=list(mirror_fields()),
-                                    ordering=list(MIRROR_ORDERING), is_canceled=is_canceled, **filters):
+                                    ordering=list(MIRROR_ORDERING), is_canceled=is_canceled, geometry_as_wkb=True,
+                                    **filters):
         if order.id in seen:
             continue  # the listing shifted under us: the order was already delivered
         seen.add(order.id)
@@ -256,7 +257,7 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
         flush()
     if captures_since is not None:
         changed = PreparedFeatures(CAPTURES)
-        for capture in client.iter_captures(None, page_size=500, is_canceled=is_canceled,
+        for capture in client.iter_captures(None, page_size=500, is_canceled=is_canceled, geometry_as_wkb=True,
                                             updated_time__gte=captures_since):
             if capture.order_id in seen and capture.order_id not in read:
                 changed.rows[capture.id] = capture_row(capture, exclusivity.get(capture.order_id))

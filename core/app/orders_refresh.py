@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
@@ -292,7 +292,8 @@ def reload_window(client, count: int, query: Mapping[str, Any], page_size: int =
     while offset < want:
         if is_canceled is not None and is_canceled():
             break
-        page = client.list_orders(limit=min(page_size, want - offset), offset=offset, **query)
+        page = client.list_orders(limit=min(page_size, want - offset), offset=offset,
+                                  **({"geometry_as_wkb": True} if footprints is not None else {}), **query)
         total = page.count
         if footprints is None:
             orders.extend(page.results)
@@ -313,10 +314,13 @@ def reload_window(client, count: int, query: Mapping[str, Any], page_size: int =
 # Python's cycle collector scans on every full collection: 70-200 ms with the GIL held, a visible stall.
 # The view keeps orders without `raw` and geometries, and footprints as WKB bytes (not scanned).
 
-def footprint_wkb(*geometries: Optional[dict]) -> Optional[bytes]:
-    from ..layers import POLYGONAL_TYPES, geojson_to_wkb
+def footprint_wkb(*geometries: Union[dict, bytes, None]) -> Optional[bytes]:
+    """The first polygonal one of `geometries` (GeoJSON, or WKB as geometry_as_wkb listings give) as WKB."""
+    from ..layers import POLYGONAL_TYPES, geojson_to_wkb, is_polygonal_wkb
 
     for geometry in geometries:
+        if isinstance(geometry, bytes) and is_polygonal_wkb(geometry):
+            return geometry
         if isinstance(geometry, dict) and geometry.get("type") in POLYGONAL_TYPES:
             return geojson_to_wkb(geometry)
     return None
@@ -571,7 +575,7 @@ class OrdersRefresh(QObject):
             return
 
         def work(feedback):
-            page = client.list_orders(limit=limit, offset=offset, **params)
+            page = client.list_orders(limit=limit, offset=offset, geometry_as_wkb=True, **params)
             compact, footprints = compact_orders(page.results)
             return replace(page, results=pack_orders(compact)), footprints
 

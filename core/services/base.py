@@ -40,7 +40,8 @@ class PageLike(Protocol):
 
 
 class OrderReader(Protocol):
-    """Read orders: one, a page, or all of them."""
+    """Read orders: one, a page, or all of them. The map's listings pass `geometry_as_wkb=True` to iter_orders and
+    iter_captures: geometries may then come as WKB bytes (a client may also keep them GeoJSON)."""
 
     def get_order(self, order_id: str) -> Any: ...
 

@@ -556,3 +556,26 @@ def test_every_error_is_an_api_error_with_a_status(client):
     with pytest.raises(ApiError) as raised:
         client.get_order("00000000-0000-4000-8000-000000000000")
     assert raised.value.status == 404 and raised.value.method == "GET"
+
+
+def test_listings_asked_for_wkb_geometries_give_the_same_geometries(client, sandbox):
+    from core.layers import geojson_to_geometry, wkb_to_geometry
+
+    square = {"type": "Polygon", "coordinates": [[[10, 10], [10.1, 10], [10.1, 10.1], [10, 10.1], [10, 10]]]}
+    for n, geometry in enumerate([square, {"type": "Point", "coordinates": [11, 11]}]):
+        client.create_order({"name": f"wkb {n}", "geometry": geometry})
+    sandbox.advance(40 * 3600)  # captures
+    as_json = {o.id: o for o in client.iter_orders()}
+    as_wkb = {o.id: o for o in client.iter_orders(geometry_as_wkb=True, page_size=1)}
+    listed = {o.id: o for o in client.list_orders(geometry_as_wkb=True).results}
+    assert set(as_json) == set(as_wkb) == set(listed) and len(as_json) == 2
+    for order_id, order in as_json.items():
+        for other in (as_wkb[order_id], listed[order_id]):
+            assert isinstance(other.geometry, bytes) and other.name == order.name
+            assert wkb_to_geometry(other.geometry).equals(geojson_to_geometry(order.geometry))
+            assert wkb_to_geometry(other.original_geometry).equals(geojson_to_geometry(order.original_geometry))
+    captures = {c.id: c for c in client.iter_captures(list(as_json))}
+    captured = {c.id: c for c in client.iter_captures(list(as_json), geometry_as_wkb=True)}
+    assert captures and set(captures) == set(captured)
+    for capture_id, capture in captures.items():
+        assert wkb_to_geometry(captured[capture_id].geometry).equals(geojson_to_geometry(capture.geometry))

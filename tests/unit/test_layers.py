@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -124,6 +125,30 @@ def symbol_colors(layer: QgsVectorLayer) -> dict:
 def test_geojson_to_geometry_matches_wkt(geojson, wkt):
     geometry = geojson_to_geometry(geojson)
     assert geometry.asWkt() == QgsGeometry.fromWkt(wkt).asWkt()
+
+
+def test_geometries_read_as_wkb_while_parsing_are_the_same_geometries_and_nothing_else_changes():
+    # The map's listings turn each GeoJSON geometry into WKB as the answer is read (json.loads's object_hook).
+    geometries = [
+        {"type": "Point", "coordinates": [1.5, 2.5]},
+        {"type": "Polygon", "coordinates": [[[0, 0], [4, 0], [4, 4], [0, 0]], [[1, 1], [2, 1], [2, 2], [1, 1]]]},
+        {"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 0], [1, 1], [0, 0]]]]},
+        {"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [0, 0]},
+                                                      {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}]},
+    ]
+    page = {"count": 6, "results": [
+        {"id": str(n), "scheduling_type": "FLEXIBLE", "geometry": geometry, "original_geometry": geometry,
+         "item_types": ["SkySatCollect"]} for n, geometry in enumerate(geometries)]
+        + [{"id": "empty", "geometry": {"type": "Polygon", "coordinates": []}},
+           {"id": "unreadable", "geometry": {"type": "Polygon", "coordinates": "x"}, "type": "Polygon"}]}
+    read = json.loads(json.dumps(page), object_hook=layers.geojson_objects_to_wkb)
+    for item, geometry in zip(read["results"], geometries):
+        assert isinstance(item["geometry"], bytes) and item["original_geometry"] == item["geometry"]
+        assert layers.wkb_to_geometry(item["geometry"]).equals(geojson_to_geometry(geometry))
+        assert item["scheduling_type"] == "FLEXIBLE" and item["item_types"] == ["SkySatCollect"]
+    assert read["count"] == 6 and read["results"][4]["geometry"] is None
+    assert read["results"][5]["geometry"] == {"type": "Polygon", "coordinates": "x"}  # left for the reader to refuse
+    assert [layers.is_polygonal_wkb(item["geometry"]) for item in read["results"][:4]] == [False, True, True, False]
 
 
 def test_geojson_to_geometry_empty_and_malformed():

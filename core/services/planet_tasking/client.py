@@ -153,6 +153,16 @@ def _parsed_one_by_one(results: List[Any], parse: Callable[[dict], Any]) -> Iter
         yield parse(results.pop())
 
 
+def _geometry_hook(geometry_as_wkb: bool) -> Optional[Callable[[dict], Any]]:
+    """The JSON object hook of a listing whose geometries the caller wants as WKB bytes (a map layer's writer:
+    each geometry's coordinate lists freed as the page is read, see core.layers.geojson_objects_to_wkb)."""
+    if not geometry_as_wkb:
+        return None
+    from ...layers import geojson_objects_to_wkb  # PyQGIS: only when asked for
+
+    return geojson_objects_to_wkb
+
+
 class TaskingClient:
     """The Planet Tasking API v2 (orders, pricing, imaging windows, captures, bulk), typed.
 
@@ -379,22 +389,25 @@ class TaskingClient:
 
     def list_orders(self, *, limit: Optional[int] = None, offset: Optional[int] = None,
                     fields: Union[str, Sequence[str], None] = None, ordering: Union[str, Sequence[str], None] = None,
-                    **filters: Any) -> Page[Order]:
+                    geometry_as_wkb: bool = False, **filters: Any) -> Page[Order]:
         """One page of orders. Filters are the service's query parameters (DOCUMENTED_ORDER_FILTERS:
         e.g. status="FULFILLED", status__in=["CANCELLED", "PENDING_CANCELLATION"], name__icontains="x",
         created_time__gt=datetime(..., tzinfo=timezone.utc), pl_number=..., scheduling_type="ASSURED");
         lists are comma-joined, times sent in UTC. `fields` limits the fields returned (the id is always
-        asked for); `ordering` is e.g. ["-updated_time", "-created_time"]."""
-        data = self.transport.get("orders/", self._listing_params(limit, offset, fields, ordering, filters))
+        asked for); `ordering` is e.g. ["-updated_time", "-created_time"]; `geometry_as_wkb`: see iter_orders."""
+        data = self.transport.get("orders/", self._listing_params(limit, offset, fields, ordering, filters),
+                                  object_hook=_geometry_hook(geometry_as_wkb))
         return self._page(data, Order.from_json)
 
     def iter_orders(self, *, page_size: int = 100, fields: Union[str, Sequence[str], None] = None,
                     ordering: Union[str, Sequence[str], None] = None, is_canceled: IsCanceled = None,
-                    prefetch: bool = True, **filters: Any) -> Iterator[Order]:
+                    prefetch: bool = True, geometry_as_wkb: bool = False, **filters: Any) -> Iterator[Order]:
         """Every order matching the filters (as list_orders), page after page, lazily; with `prefetch`
-        the next page is already on its way while this one is read (at most one page ahead)."""
+        the next page is already on its way while this one is read (at most one page ahead). With
+        `geometry_as_wkb`, the orders' geometries are WKB bytes made as each page is read (see _geometry_hook)."""
         params = self._listing_params(page_size, None, fields, ordering, filters)
-        for page in self.transport.iter_pages("orders/", params, is_canceled=is_canceled, prefetch=prefetch):
+        for page in self.transport.iter_pages("orders/", params, is_canceled=is_canceled, prefetch=prefetch,
+                                              object_hook=_geometry_hook(geometry_as_wkb)):
             yield from _parsed_one_by_one(page["results"], Order.from_json)
 
     def count_orders(self, **filters: Any) -> int:
@@ -598,11 +611,13 @@ class TaskingClient:
     def iter_captures(self, order_ids: Union[str, Sequence[str], None] = None, *, status: Optional[str] = None,
                       fulfilling: Optional[bool] = None, page_size: int = 100,
                       fields: Union[str, Sequence[str], None] = None, ordering: Union[str, Sequence[str], None] = None,
-                      is_canceled: IsCanceled = None, prefetch: bool = True, **filters: Any) -> Iterator[Capture]:
+                      is_canceled: IsCanceled = None, prefetch: bool = True, geometry_as_wkb: bool = False,
+                      **filters: Any) -> Iterator[Capture]:
         """Every capture matching (as list_captures), page after page, lazily (see iter_orders)."""
         filters = self._capture_params(order_ids, status, fulfilling, dict(filters))
         params = self._listing_params(page_size, None, fields, ordering, filters)
-        for page in self.transport.iter_pages("captures/", params, is_canceled=is_canceled, prefetch=prefetch):
+        for page in self.transport.iter_pages("captures/", params, is_canceled=is_canceled, prefetch=prefetch,
+                                              object_hook=_geometry_hook(geometry_as_wkb)):
             yield from _parsed_one_by_one(page["results"], Capture.from_json)
 
     # -- bulk --------------------------------------------------------------------------------------
