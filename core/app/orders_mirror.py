@@ -70,6 +70,18 @@ MAP_PART_SIZE = 100
 MAP_LISTING_PAGE = 500
 
 
+# The capture ids of an order, kept as one string (see OrdersMirror.__init__); no id holds this character.
+ID_SEPARATOR = "\x1f"
+
+
+def joined_ids(ids: Iterable[str]) -> str:
+    return ID_SEPARATOR.join(ids)
+
+
+def split_ids(joined: Optional[str]) -> List[str]:
+    return joined.split(ID_SEPARATOR) if joined else []
+
+
 def schemas() -> Any:
     """The active service's layer schemas (ORDERS, CAPTURES, ORDER_FIELDS, order_row, capture_row, ...)."""
     return registry.service().layers
@@ -303,10 +315,12 @@ class OrdersMirror(QObject):
         self.tasks = tasks
         self.orders_layer: Optional[QgsVectorLayer] = None
         self.captures_layer: Optional[QgsVectorLayer] = None
-        self.written: set = set()
+        # The bookkeeping of 100,000 orders is kept in dicts of strings and numbers, which the cycle collector
+        # never walks (every full collection visits each entry of a set, or of a dict holding tuples: a few ms
+        # per 100,000, with the GIL held). Ids written (values None), updated_time ms, and capture ids (joined).
+        self.written: Dict[str, None] = {}
         self.updated: Dict[str, Optional[int]] = {}
-        # Capture ids as tuples: a tuple of strings leaves the cycle collector's watch, a set never does.
-        self.captures: Dict[str, tuple] = {}
+        self.captures: Dict[str, str] = {}
         self.task: Any = None
         self.filters: Optional[Dict[str, Any]] = None
         self.again = False
@@ -369,11 +383,11 @@ class OrdersMirror(QObject):
         """What the layers already hold becomes the bookkeeping, so the next run removes what no longer
         matches; every order's captures are read again (nothing says they are current). A layer whose table
         is to be emptied holds nothing that counts."""
-        self.written = set()
+        self.written = {}
         if self.orders_layer.id() not in self.to_empty:
             request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)
             request.setSubsetOfAttributes(["id"], self.orders_layer.fields())
-            self.written = {f["id"] for f in self.orders_layer.getFeatures(request) if f["id"]}
+            self.written = dict.fromkeys(f["id"] for f in self.orders_layer.getFeatures(request) if f["id"])
         captures: Dict[str, List[str]] = {}
         if self.captures_layer.id() not in self.to_empty:
             request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)
@@ -381,7 +395,7 @@ class OrdersMirror(QObject):
             for feature in self.captures_layer.getFeatures(request):
                 if feature["id"] and feature["order_id"]:
                     captures.setdefault(feature["order_id"], []).append(feature["id"])
-        self.captures = {order_id: tuple(ids) for order_id, ids in captures.items()}
+        self.captures = {order_id: joined_ids(ids) for order_id, ids in captures.items()}
         self.updated = {}
 
     def _discard_untaken(self, inbox: deque) -> None:
@@ -423,7 +437,7 @@ class OrdersMirror(QObject):
 
     def captures_of(self, order_ids: Iterable[str]) -> List[str]:
         """The capture ids the captures layer holds for these orders."""
-        return [capture_id for order_id in order_ids for capture_id in self.captures.get(order_id, ())]
+        return [capture_id for order_id in order_ids for capture_id in split_ids(self.captures.get(order_id))]
 
     def captures_count(self) -> int:
         return self.captures_layer.featureCount() if self.layer_alive(self.captures_layer) else 0
@@ -463,7 +477,7 @@ class OrdersMirror(QObject):
             # The worker opens what is missing (see open_planned_layer); what the old layers held is not
             # what the new ones hold, so every order's captures are read again.
             self.orders_layer = self.captures_layer = None
-            self.written, self.updated, self.captures, self.to_empty = set(), {}, {}, {}
+            self.written, self.updated, self.captures, self.to_empty = {}, {}, {}, {}
         quick = (filters == self.complete_filters and self.marks is not None and self._layers_hold_all())
         if not quick:
             self.complete_filters = None
@@ -576,7 +590,8 @@ class OrdersMirror(QObject):
         any by hand since), so a refresh that finds nothing changed may leave them as they are."""
         return (self.layer_alive(self.orders_layer) and self.layer_alive(self.captures_layer)
                 and not self.to_empty and self.orders_layer.featureCount() == len(self.written)
-                and self.captures_layer.featureCount() == sum(map(len, self.captures.values())))
+                and self.captures_layer.featureCount() == sum(ids.count(ID_SEPARATOR) + 1
+                                                              for ids in self.captures.values() if ids))
 
     def _end(self, how: Optional[str]) -> None:
         self.task = None
@@ -713,14 +728,14 @@ class OrdersMirror(QObject):
             order_id = row[1]  # the capture's order_id
             (fresh[order_id] if order_id in fresh else extra.setdefault(order_id, set())).add(capture_id)
         gone = [capture_id for order_id, ids in fresh.items()
-                for capture_id in self.captures.get(order_id, ()) if capture_id not in ids]
+                for capture_id in split_ids(self.captures.get(order_id)) if capture_id not in ids]
         if gone:
             layer_tools.remove_features(self.captures_layer, gone)
-        self.captures.update((order_id, tuple(ids)) for order_id, ids in fresh.items())
+        self.captures.update((order_id, joined_ids(ids)) for order_id, ids in fresh.items())
         for order_id, ids in extra.items():
-            self.captures[order_id] = tuple(set(self.captures.get(order_id, ())) | ids)
+            self.captures[order_id] = joined_ids(set(split_ids(self.captures.get(order_id))) | ids)
         self.updated.update(part.updated)
-        self.written.update(part.orders.rows)
+        self.written.update(dict.fromkeys(part.orders.rows))
         self.total, self.listed = part.total, part.listed
         self.progressed.emit(part.listed, part.total)
 
@@ -734,7 +749,7 @@ class OrdersMirror(QObject):
         left = MAP_STEP_BUDGET_S - (time.perf_counter() - self.tick_started)
         end, features = start, 0
         while end < len(order_ids) and end - start < REMOVE_SLICE:
-            more = 1 + len(self.captures.get(order_ids[end], ()))
+            more = 1 + len(split_ids(self.captures.get(order_ids[end])))
             if end - start >= MIN_REMOVE and (features + more) * self.remove_cost > left:
                 break
             features += more
@@ -756,7 +771,7 @@ class OrdersMirror(QObject):
         layer_tools.remove_features(self.orders_layer, order_ids)
         layer_tools.remove_features(self.captures_layer, captures)
         for order_id in order_ids:
-            self.written.discard(order_id)
+            self.written.pop(order_id, None)
             self.updated.pop(order_id, None)
             self.captures.pop(order_id, None)
 
@@ -781,6 +796,6 @@ class OrdersMirror(QObject):
         self.timer.stop()
         self.steps.clear()
         self.task = None
-        self.updated, self.captures, self.written = {}, {}, set()
+        self.updated, self.captures, self.written = {}, {}, {}
         old_inbox, self.inbox = self.inbox, deque()
         self._discard_untaken(old_inbox)

@@ -53,6 +53,28 @@ def test_the_tables_rows_leave_the_cycle_collector_and_still_read_as_whole_order
     assert not any(gc.is_tracked(row) for row in panel.model.packed_orders())
 
 
+def test_the_maps_bookkeeping_stays_out_of_the_cycle_collectors_walk(sandbox, make_orders_panel, qtbot):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"kept {n:02d}", "geometry": point(400 + n)} for n in range(30)])
+    sandbox.advance(40 * 3600)  # captures
+    panel = make_orders_panel(sandbox)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.model.total == 30 and not panel.busy(), timeout=WAIT_MS)
+    mirror = panel.mirror
+    captures = {c.id: c.order_id for c in client.iter_captures([o.id for o in client.iter_orders()])}
+    assert len(mirror.written) == panel.orders_layer.featureCount() == 30
+    assert captures and panel.captures_layer.featureCount() == len(captures)
+    assert {c: o for o in mirror.written for c in mirror.captures_of([o])} == captures
+    # Dicts of strings and numbers: a full collection does not visit their 100,000 entries (see OrdersMirror).
+    assert not any(gc.is_tracked(kept) for kept in (mirror.written, mirror.updated, mirror.captures))
+    # An order gone from the filters leaves the map with its captures, and the bookkeeping with it.
+    panel.name_filter.setText("kept 0")
+    qtbot.waitUntil(lambda: not panel.busy() and len(mirror.written) == 10, timeout=WAIT_MS)
+    assert panel.captures_layer.featureCount() == len(mirror.captures_of(list(mirror.written))) == sum(
+        1 for order_id in captures.values() if order_id in mirror.written)
+    assert not any(gc.is_tracked(kept) for kept in (mirror.written, mirror.updated, mirror.captures))
+
+
 def test_rows_forgotten_for_new_filters_are_freed_a_slice_per_turn(qgis_app, qtbot):
     requested = []
     table = orders_model.OrdersTableModel(lambda *args: requested.append(args), page_size=100)
