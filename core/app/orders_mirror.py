@@ -35,8 +35,9 @@ except ImportError:  # pragma: no cover
 
 # The main thread takes map steps for at most this long per timer tick, then lets the event loop run. While the
 # listing threads parse, a step's wall time is 2-3x its CPU time (the GIL taken back after each Qt call): 12 ms
-# of steps made GUI gaps of 34-45 ms in a 10,000-order map rebuild, 8 ms 28-32 ms.
-MAP_STEP_BUDGET_S = 0.008
+# of steps made GUI gaps of 34-45 ms in a 10,000-order map rebuild, 10 ms 24-28 ms, 8 ms 28-32 ms but a load
+# up to 2.3x its raw HTTP (fewer features a tick).
+MAP_STEP_BUDGET_S = 0.010
 # Features written into a layer per step are as many as fit in what is left of the tick's budget at the
 # measured cost of a written feature (a fixed count does not fit every store: 100 features took ~2 ms in a
 # memory layer, 10-25 ms in a GeoPackage table on QGIS 3.22), between these bounds.
