@@ -54,6 +54,7 @@ class LayerInEditModeError(RuntimeError):
 # osgeo.ogr from JSON (0.13 s) and WKT (0.19 s).
 _WKB_TYPE = {"Point": 1, "LineString": 2, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5, "MultiPolygon": 6}
 POLYGONAL_TYPES = frozenset({"Polygon", "MultiPolygon"})
+_POLYGONAL_WKB = frozenset(_WKB_TYPE[kind] for kind in POLYGONAL_TYPES)
 
 
 def _points_wkb(coordinates: Sequence[Sequence[float]]) -> bytes:
@@ -75,6 +76,12 @@ def _geometry_wkb(kind: str, coordinates: Any) -> bytes:
     )
 
 
+def _collection_wkb(members: Sequence[Optional[bytes]]) -> Optional[bytes]:
+    """A GeometryCollection of these members' WKB (empty ones left out); None when none is left."""
+    members = [member for member in members if member]
+    return struct.pack("<BII", 1, 7, len(members)) + b"".join(members) if members else None
+
+
 def geojson_to_wkb(geojson: Optional[Mapping[str, Any]]) -> Optional[bytes]:
     """A GeoJSON geometry dict -> 2D little-endian WKB; None or an empty geometry -> None.
 
@@ -86,11 +93,7 @@ def geojson_to_wkb(geojson: Optional[Mapping[str, Any]]) -> Optional[bytes]:
     try:
         kind = geojson["type"]
         if kind == "GeometryCollection":
-            members = [geojson_to_wkb(member) for member in geojson.get("geometries") or []]
-            members = [member for member in members if member]
-            if not members:
-                return None
-            return struct.pack("<BII", 1, 7, len(members)) + b"".join(members)
+            return _collection_wkb([geojson_to_wkb(member) for member in geojson.get("geometries") or []])
         coordinates = geojson["coordinates"]
         if kind not in _WKB_TYPE:
             raise ValueError(f"unknown GeoJSON geometry type {kind!r}")
@@ -114,8 +117,7 @@ def geojson_objects_to_wkb(obj: Dict[str, Any]) -> Any:
         # Its members were read first, so they are WKB already (or None when empty).
         if not isinstance(members, list) or not all(m is None or isinstance(m, bytes) for m in members):
             return obj
-        members = [m for m in members if m]
-        return struct.pack("<BII", 1, 7, len(members)) + b"".join(members) if members else None
+        return _collection_wkb(members)
     if kind not in _WKB_TYPE or "coordinates" not in obj:
         return obj
     try:
@@ -126,7 +128,7 @@ def geojson_objects_to_wkb(obj: Dict[str, Any]) -> Any:
 
 def is_polygonal_wkb(wkb: bytes) -> bool:
     """Whether 2D little-endian WKB (geojson_to_wkb's) is a Polygon or a MultiPolygon."""
-    return len(wkb) >= 5 and wkb[0] == 1 and struct.unpack_from("<I", wkb, 1)[0] in (3, 6)
+    return len(wkb) >= 5 and wkb[0] == 1 and struct.unpack_from("<I", wkb, 1)[0] in _POLYGONAL_WKB
 
 
 def wkb_to_geometry(wkb: Optional[bytes]) -> QgsGeometry:

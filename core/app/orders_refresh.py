@@ -293,7 +293,7 @@ def reload_window(client, count: int, query: Mapping[str, Any], page_size: int =
         if is_canceled is not None and is_canceled():
             break
         page = client.list_orders(limit=min(page_size, want - offset), offset=offset,
-                                  **({"geometry_as_wkb": True} if footprints is not None else {}), **query)
+                                  geometry_as_wkb=footprints is not None, **query)
         total = page.count
         if footprints is None:
             orders.extend(page.results)

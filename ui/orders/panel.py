@@ -1115,17 +1115,18 @@ class OrdersPanel(SelectionSync, QWidget):
         None: nothing changed, the rows shown stand (10,000 of them are not laid out again)."""
         if changes is None:
             changes = ChangeSet() if orders is None else diff_orders(self.model.order_by_id(), orders)
-        selected = self.selected_order_ids()
         # A list shown whole stays whole: orders added meanwhile push the oldest out of the refreshed window, and
         # the rest is read as scrolling would (one page), not left for the user to scroll to (a view with room to
         # spare fetches it by itself; a short dock did not).
         was_whole = self.model.total is not None and not self.model.loading and not self.model.canFetchMore()
-        self._syncing_selection = True
-        try:
-            if orders is not None and self.model.apply_refresh(orders, total, changes):
-                self.select_orders(selected)
-        finally:
-            self._syncing_selection = False
+        if orders is not None:
+            selected = self.selected_order_ids()
+            self._syncing_selection = True
+            try:
+                if self.model.apply_refresh(orders, total, changes):
+                    self.select_orders(selected)
+            finally:
+                self._syncing_selection = False
         if was_whole and self.model.canFetchMore():
             self.model.fetchMore()
         if self.details.order is not None and self.details.order.id in changes.changed:
