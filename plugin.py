@@ -203,6 +203,9 @@ class SatelliteTaskingPlugin:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
 
+        from .core.http import close_shared_connections
+
+        close_shared_connections()
         self._log.info("Satellite Tasking unloaded")
         teardown_logging()
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import requests
+import requests.adapters
 from requests.auth import AuthBase
 
 from .errors import (
@@ -293,11 +294,57 @@ def _proxy_credentials_from_auth_manager(authcfg: str, user: str, password: str)
     return user, password
 
 
+class _SharedConnections(requests.adapters.HTTPAdapter):
+    """The connection pool every session of the plugin sends through.
+
+    Clients are made per task and dropped, and a client's own pool died with it: every page load and every
+    refresh opened a new connection, a TCP and TLS handshake (two or three round trips to a distant service)
+    before its request. Through this one pool a task takes a connection an earlier one left open. The pool is
+    thread-safe (urllib3's); every session sends with the same TLS settings, so sharing it mixes none.
+    """
+
+    def close(self) -> None:
+        # Called when any one session closes (each client's, when its task is done): the connections are
+        # everyone's, so they stay. close_shared_connections() closes them.
+        pass
+
+    def close_connections(self) -> None:
+        super().close()
+
+
+# Hosts with a pool of their own (tasking, orders, UP42, downloads, a proxy or two), and idle connections kept
+# to each: tasks run a few at a time, and each listing thread of theirs may hold one.
+_POOL_HOSTS = 8
+_POOL_CONNECTIONS = 16
+_shared_connections: Optional[_SharedConnections] = None
+_shared_lock = threading.Lock()
+
+
+def shared_connections() -> _SharedConnections:
+    global _shared_connections
+    with _shared_lock:
+        if _shared_connections is None:
+            _shared_connections = _SharedConnections(pool_connections=_POOL_HOSTS, pool_maxsize=_POOL_CONNECTIONS)
+        return _shared_connections
+
+
+def close_shared_connections() -> None:
+    """Close every idle connection of the shared pool (the plugin unloads); later requests open new ones."""
+    with _shared_lock:
+        pool = _shared_connections
+    if pool is not None:
+        pool.close_connections()
+
+
 class QgisSession(requests.Session):
-    """A requests.Session that applies QGIS's proxy settings per URL and QGIS's network timeout."""
+    """A requests.Session that applies QGIS's proxy settings per URL and QGIS's network timeout, and sends
+    through the plugin's shared connection pool."""
 
     def __init__(self, proxy_config: Optional[ProxyConfig] = None, timeout: Optional[float] = None):
         super().__init__()
+        pool = shared_connections()
+        self.mount("https://", pool)
+        self.mount("http://", pool)
         # QGIS ignores http_proxy & co. unless its proxy type is the system one; so does this session.
         self.trust_env = False
         # Turning trust_env off also drops requests' reading of a CA bundle named in the environment,
