@@ -60,6 +60,8 @@ def run_events(done, limit=120.0, begin=None, each_pass=None, settle=False):
             each_pass()
         if time.perf_counter() - started > limit:
             raise RuntimeError(f"took more than {limit:.0f} s")
+        if done():
+            break  # what ended the phase ran in this pass: sleeping first would count the sleep as its time
         time.sleep(0.001)
     if settle:
         QCoreApplication.processEvents()

@@ -591,8 +591,13 @@ class OrdersMirror(QObject):
         any by hand since), so a refresh that finds nothing changed may leave them as they are."""
         return (self.layer_alive(self.orders_layer) and self.layer_alive(self.captures_layer)
                 and not self.to_empty and self.orders_layer.featureCount() == len(self.written)
-                and self.captures_layer.featureCount() == sum(ids.count(ID_SEPARATOR) + 1
-                                                              for ids in self.captures.values() if ids))
+                and self.captures_layer.featureCount() == self._captures_held())
+
+    def _captures_held(self) -> int:
+        """How many captures the bookkeeping says the layer holds. Counted in C (a join and a count), not by a
+        loop over every order: this runs on the main thread at every refresh (1.5 ms a loop at 10,000 orders)."""
+        held = ID_SEPARATOR.join(filter(None, self.captures.values()))
+        return held.count(ID_SEPARATOR) + 1 if held else 0
 
     def _end(self, how: Optional[str]) -> None:
         self.task = None
