@@ -102,7 +102,7 @@ class Breakdown:
         self.wrap(http.HttpTransport, "_decode", "JSON")
         self.wrap(models.Order, "from_json", "parse", classmethod_=True)
         self.wrap(models.Capture, "from_json", "parse", classmethod_=True)
-        self.wrap(orders_refresh, "compact_orders", "parse")
+        self.wrap(orders_refresh, "pack_compact_orders", "parse")
         self.wrap(orders_refresh, "pack_orders", "parse")
         self.wrap(layers.PreparedFeatures, "build_features", "features (workers)")
         self.wrap(layers.PreparedFeatures, "build_geometries", "features (workers)")

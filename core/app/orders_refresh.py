@@ -282,8 +282,8 @@ def reload_window(client, count: int, query: Mapping[str, Any], page_size: int =
 
     `progress(percent)` is called after each page (a window of 10,000 orders is a hundred requests).
 
-    With a `footprints` dict, each page is made compact as it arrives (see compact_orders) and the
-    footprints go into the dict: the full JSON of a whole window never exists at once.
+    With a `footprints` dict, each page is made compact and packed as it arrives (see pack_compact_orders) and
+    the footprints go into the dict: the full JSON of a whole window never exists at once.
     """
     orders: List[Order] = []
     total = 0
@@ -298,8 +298,8 @@ def reload_window(client, count: int, query: Mapping[str, Any], page_size: int =
         if footprints is None:
             orders.extend(page.results)
         else:
-            compact, prints = compact_orders(page.results)
-            orders.extend(compact)
+            packed, prints = pack_compact_orders(page.results)
+            orders.extend(packed)
             footprints.update(prints)
         if progress is not None:
             progress(100.0 * min(offset + len(page.results), want) / want)
@@ -335,6 +335,28 @@ def compact_orders(orders: Iterable[Order]) -> Tuple[List[Order], Dict[str, Opti
     return compact, footprints
 
 
+def pack_compact_orders(orders: Iterable[Order]) -> Tuple[List[Any], Dict[str, Optional[bytes]]]:
+    """compact_orders then pack_orders in one step: packed rows of the orders without `raw`/geometries, and
+    {order id: footprint WKB}. Each order's values are taken once (no compact copy made and dropped: a page's
+    worth of those was a tenth of a listing worker's time, with the GIL held)."""
+    packed, footprints = [], {}
+    for order in orders:
+        footprints[order.id] = footprint_wkb(order.geometry, order.original_geometry)
+        kind = _kind(type(order))
+        if kind is None:
+            packed.append(replace(order, geometry=None, original_geometry=None, raw={}))
+            continue
+        values = _GETTERS[kind](order)
+        blanks = _GEOMETRY_POSITIONS[kind]
+        if blanks and any(values[position] is not None for position in blanks):
+            values = list(values)
+            for position in blanks:
+                values[position] = None
+            values = tuple(values)
+        packed.append((kind,) + values)
+    return packed, footprints
+
+
 def compact_captures(captures: Iterable[Any]) -> Tuple[List[Any], Dict[str, Optional[bytes]]]:
     """Captures without `raw`/geometry, and {capture id: footprint WKB}."""
     compact, footprints = [], {}
@@ -358,6 +380,9 @@ _KIND_OF: Dict[type, int] = {}
 _FIELD_INDEX: List[Dict[str, int]] = []
 _GETTERS: List[Callable[[Any], tuple]] = []
 _RAW_LAST: List[bool] = []
+# The places of the geometry fields in _GETTERS' tuples (a compact order has none: see pack_compact_orders).
+_GEOMETRY_POSITIONS: List[Tuple[int, ...]] = []
+_GEOMETRY_FIELDS = ("geometry", "original_geometry")
 _kinds_lock = threading.Lock()
 
 
@@ -383,6 +408,7 @@ def _new_kind(cls: type) -> Optional[int]:
     getter = attrgetter(*kept)
     _GETTERS.append(getter if len(kept) > 1 else (lambda order, get=getter: (get(order),)))
     _RAW_LAST.append(raw_last)
+    _GEOMETRY_POSITIONS.append(tuple(position for position, name in enumerate(kept) if name in _GEOMETRY_FIELDS))
     _KIND_OF[cls] = kind
     return kind
 
@@ -533,11 +559,11 @@ class OrdersRefresh(QObject):
             fresh_mark = take_mark(client.list_orders, order_mark_row, order_mark_fields())
             # Pages as small as the view's: parsing a big JSON page holds the GIL, and so stalls the GUI.
             footprints: Dict[str, Optional[bytes]] = {}
-            compact, total = reload_window(client, count, params, page_size=page_size,
-                                           is_canceled=feedback.is_canceled, footprints=footprints,
-                                           progress=feedback.set_progress)
-            changes = diff_orders(before, compact)
-            return fresh_mark, pack_orders(compact), total, footprints, changes
+            packed, total = reload_window(client, count, params, page_size=page_size,
+                                          is_canceled=feedback.is_canceled, footprints=footprints,
+                                          progress=feedback.set_progress)
+            changes = diff_orders(before, packed)
+            return fresh_mark, packed, total, footprints, changes
 
         def done(result) -> None:
             self.refreshing = False
@@ -576,8 +602,8 @@ class OrdersRefresh(QObject):
 
         def work(feedback):
             page = client.list_orders(limit=limit, offset=offset, geometry_as_wkb=True, **params)
-            compact, footprints = compact_orders(page.results)
-            return replace(page, results=pack_orders(compact)), footprints
+            packed, footprints = pack_compact_orders(page.results)
+            return replace(page, results=packed), footprints
 
         def done(result) -> None:
             page, footprints = result

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from qgis.core import QgsPointXY, QgsWkbTypes
+
 from core.app.orders_refresh import AdaptiveInterval, diff_orders, probe_changes, reload_window
 from core.layers import epoch_ms
 from core.services.planet_tasking.models import Order
@@ -63,6 +65,31 @@ def test_refresh_finds_expired_turning_fulfilled_and_manual_reassessment(sandbox
     changes = diff_orders({o.id: o for o in fresh}, again)
     assert changes.changed[subject.id].status_change == ("FULFILLED", "IN_PROGRESS")
     assert "reassessed" in changes.changed[subject.id].describe()
+
+
+def test_a_window_read_with_footprints_keeps_each_order_packed_without_its_geometries(sandbox):
+    from core.app.orders_refresh import row_value, unpack_order
+    from core.layers import wkb_to_geometry
+
+    client = make_client(sandbox)
+    for n in range(5):
+        client.create_order({"name": f"window {n}", "geometry": point(n)})
+    query = {"ordering": ["name"]}
+    full, total = reload_window(client, 5, query)
+    footprints: dict = {}
+    packed, packed_total = reload_window(client, 5, query, page_size=2, footprints=footprints)
+
+    assert packed_total == total == 5
+    assert [row_value(row, "name") for row in packed] == [f"window {n}" for n in range(5)]
+    for n, (order, row) in enumerate(zip(full, packed)):
+        kept = unpack_order(row)
+        assert kept.geometry is None and kept.original_geometry is None and not kept.raw
+        assert (kept.status, kept.created_time, kept.end_time) == (order.status, order.created_time, order.end_time)
+        # The footprint is the polygon the service tasks, around the point the order was placed with.
+        footprint = wkb_to_geometry(footprints[order.id])
+        assert footprint.type() == QgsWkbTypes.GeometryType.PolygonGeometry
+        assert footprint.contains(QgsPointXY(*point(n)["coordinates"]))
+    assert set(footprints) == {order.id for order in full}
 
 
 def test_mirror_lists_every_order_and_reads_captures_of_changed_orders_and_changed_captures(sandbox):
