@@ -65,14 +65,36 @@ def test_the_maps_bookkeeping_stays_out_of_the_cycle_collectors_walk(sandbox, ma
     assert len(mirror.written) == panel.orders_layer.featureCount() == 30
     assert captures and panel.captures_layer.featureCount() == len(captures)
     assert {c: o for o in mirror.written for c in mirror.captures_of([o])} == captures
+    assert mirror.captures_held == len(captures)  # kept as the bookkeeping changes, not counted at each refresh
     # Dicts of strings and numbers: a full collection does not visit their 100,000 entries (see OrdersMirror).
     assert not any(gc.is_tracked(kept) for kept in (mirror.written, mirror.updated, mirror.captures))
     # An order gone from the filters leaves the map with its captures, and the bookkeeping with it.
     panel.name_filter.setText("kept 0")
     qtbot.waitUntil(lambda: not panel.busy() and len(mirror.written) == 10, timeout=WAIT_MS)
     assert panel.captures_layer.featureCount() == len(mirror.captures_of(list(mirror.written))) == sum(
-        1 for order_id in captures.values() if order_id in mirror.written)
+        1 for order_id in captures.values() if order_id in mirror.written) == mirror.captures_held
     assert not any(gc.is_tracked(kept) for kept in (mirror.written, mirror.updated, mirror.captures))
+
+
+def test_a_capture_deleted_by_hand_is_back_after_a_refresh_that_finds_nothing_changed(sandbox, make_orders_panel,
+                                                                                     qtbot):
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"mapped {n:02d}", "geometry": point(500 + n)} for n in range(12)])
+    sandbox.advance(40 * 3600)  # captures
+    panel = make_orders_panel(sandbox)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.model.total == 12 and not panel.busy(), timeout=WAIT_MS)
+    layer = panel.captures_layer
+    held = {feature["id"] for feature in layer.getFeatures()}
+    assert held
+    gone = next(feature for feature in layer.getFeatures())
+    assert layer.startEditing() and layer.deleteFeature(gone.id()) and layer.commitChanges()
+    assert layer.featureCount() == len(held) - 1
+
+    panel.refresh_now()  # the service has nothing new: the map still sees what the layer lacks
+    qtbot.waitUntil(lambda: not panel.busy() and layer.featureCount() == len(held), timeout=WAIT_MS)
+    assert {feature["id"] for feature in layer.getFeatures()} == held
+    assert panel.mirror.captures_held == len(held)
 
 
 def test_rows_forgotten_for_new_filters_are_freed_a_slice_per_turn(qgis_app, qtbot):
