@@ -321,6 +321,7 @@ _shared_lock = threading.Lock()
 
 
 def shared_connections() -> _SharedConnections:
+    """The plugin's one connection pool (made at the first request)."""
     global _shared_connections
     with _shared_lock:
         if _shared_connections is None:
