@@ -12,7 +12,6 @@ import re
 import threading
 import time
 import urllib.request
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -631,12 +630,10 @@ class HttpTransport:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._api_key = check_api_key(api_key)  # also registers it as a secret
         self.session = session if session is not None else create_session()
-        # A session made here is this transport's to close: with close() (or `with`), else when the transport
-        # is collected. Clients are made per task and dropped, and a dropped session leaves its pooled
-        # sockets to the garbage collector ("ResourceWarning: unclosed socket"). A given session is its
-        # owner's to close.
-        self._close_session = (weakref.finalize(self, self.session.close) if session is None
-                               else None)
+        # A session made here is this transport's to close; a given session is its owner's. A made session's
+        # connections are the plugin's shared pool (see _SharedConnections), so a transport dropped unclosed
+        # leaves no socket behind.
+        self._owns_session = session is None
         if timeout is None:
             timeout = getattr(self.session, "default_timeout", None) or qgis_network_timeout()
         self.timeout = float(timeout)
@@ -655,9 +652,10 @@ class HttpTransport:
         return f"HttpTransport(base_url={self.base_url!r}, key=***)"
 
     def close(self) -> None:
-        """Close the connections of the session this transport made (a given session stays open)."""
-        if self._close_session is not None:
-            self._close_session()  # a finalize runs once: closing twice, or again when collected, is a no-op
+        """Close the session this transport made (a given session stays open); its connections stay in the shared
+        pool for the next client."""
+        if self._owns_session:
+            self.session.close()
 
     def __enter__(self) -> "HttpTransport":
         return self

@@ -766,7 +766,7 @@ class OrdersMirror(QObject):
         left = MAP_STEP_BUDGET_S - (time.perf_counter() - self.tick_started)
         end, features = start, 0
         while end < len(order_ids) and end - start < REMOVE_SLICE:
-            more = 1 + len(split_ids(self.captures.get(order_ids[end])))
+            more = 1 + count_ids(self.captures.get(order_ids[end]))
             if end - start >= MIN_REMOVE and (features + more) * self.remove_cost > left:
                 break
             features += more

@@ -326,19 +326,11 @@ def footprint_wkb(*geometries: Union[dict, bytes, None]) -> Optional[bytes]:
     return None
 
 
-def compact_orders(orders: Iterable[Order]) -> Tuple[List[Order], Dict[str, Optional[bytes]]]:
-    """Orders without `raw`/geometries, and {order id: footprint WKB} (the polygon the service tasks)."""
-    compact, footprints = [], {}
-    for order in orders:
-        footprints[order.id] = footprint_wkb(order.geometry, order.original_geometry)
-        compact.append(replace(order, geometry=None, original_geometry=None, raw={}))
-    return compact, footprints
-
-
 def pack_compact_orders(orders: Iterable[Order]) -> Tuple[List[Any], Dict[str, Optional[bytes]]]:
-    """compact_orders then pack_orders in one step: packed rows of the orders without `raw`/geometries, and
-    {order id: footprint WKB}. Each order's values are taken once (no compact copy made and dropped: a page's
-    worth of those was a tenth of a listing worker's time, with the GIL held)."""
+    """The orders as the view keeps them, packed (pack_order) without `raw` and geometries, and {order id:
+    footprint WKB} (the polygon the service tasks). Each order's values are taken once, with no compact copy
+    made and dropped (a page's worth of those was a tenth of a listing worker's time, with the GIL held); an
+    order of a class that cannot be packed is kept as such a copy."""
     packed, footprints = [], {}
     for order in orders:
         footprints[order.id] = footprint_wkb(order.geometry, order.original_geometry)
@@ -355,15 +347,6 @@ def pack_compact_orders(orders: Iterable[Order]) -> Tuple[List[Any], Dict[str, O
             values = tuple(values)
         packed.append((kind,) + values)
     return packed, footprints
-
-
-def compact_captures(captures: Iterable[Any]) -> Tuple[List[Any], Dict[str, Optional[bytes]]]:
-    """Captures without `raw`/geometry, and {capture id: footprint WKB}."""
-    compact, footprints = [], {}
-    for capture in captures:
-        footprints[capture.id] = footprint_wkb(capture.geometry)
-        compact.append(replace(capture, geometry=None, raw={}))
-    return compact, footprints
 
 
 # -- packed rows ----------------------------------------------------------------------------------------------

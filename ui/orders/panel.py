@@ -43,7 +43,7 @@ from ...core.app.merged_orders import MergedOrders, MergedSource
 from ...core.app.orders_background import TaskGroup, error_text
 from ...core.app.orders_details import read_details
 from ...core.app.orders_mirror import OrdersMirror
-from ...core.app.orders_refresh import ChangeSet, OrdersRefresh, compact_orders, diff_orders
+from ...core.app.orders_refresh import ChangeSet, OrdersRefresh, diff_orders, pack_compact_orders, unpack_order
 from ...core.errors import Cancelled, MalformedResponseError, NetworkError
 from ...core.services import registry
 from ...core.services.planet_tasking.models import Order
@@ -733,8 +733,9 @@ class OrdersPanel(SelectionSync, QWidget):
 
     def _keep_compact(self, order: Order) -> Order:
         """Store an order read in full the way the view keeps it; the compact order."""
-        (compact,), footprints = compact_orders([order])
+        (row,), footprints = pack_compact_orders([order])
         self.order_footprints.update(footprints)
+        compact = unpack_order(row)
         self.model.replace_order(compact)
         return compact
 
