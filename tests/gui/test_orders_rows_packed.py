@@ -53,13 +53,20 @@ def test_the_tables_rows_leave_the_cycle_collector_and_still_read_as_whole_order
     assert not any(gc.is_tracked(row) for row in panel.model.packed_orders())
 
 
-def test_the_maps_bookkeeping_stays_out_of_the_cycle_collectors_walk(sandbox, make_orders_panel, qtbot):
+def mapped_orders(sandbox, make_orders_panel, qtbot, name: str, count: int, first_point: int):
+    """`count` orders named '<name> NN', acquired and published (captures), loaded into a panel and its map."""
     client = make_client(sandbox)
-    bulk_create(sandbox, client, [{"name": f"kept {n:02d}", "geometry": point(400 + n)} for n in range(30)])
+    bulk_create(sandbox, client, [{"name": f"{name} {n:02d}", "geometry": point(first_point + n)}
+                                  for n in range(count)])
     sandbox.advance(40 * 3600)  # captures
     panel = make_orders_panel(sandbox)
     panel.start()
-    qtbot.waitUntil(lambda: panel.model.total == 30 and not panel.busy(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panel.model.total == count and not panel.busy(), timeout=WAIT_MS)
+    return client, panel
+
+
+def test_the_maps_bookkeeping_stays_out_of_the_cycle_collectors_walk(sandbox, make_orders_panel, qtbot):
+    client, panel = mapped_orders(sandbox, make_orders_panel, qtbot, "kept", 30, 400)
     mirror = panel.mirror
     captures = {c.id: c.order_id for c in client.iter_captures([o.id for o in client.iter_orders()])}
     assert len(mirror.written) == panel.orders_layer.featureCount() == 30
@@ -78,12 +85,7 @@ def test_the_maps_bookkeeping_stays_out_of_the_cycle_collectors_walk(sandbox, ma
 
 def test_a_capture_deleted_by_hand_is_back_after_a_refresh_that_finds_nothing_changed(sandbox, make_orders_panel,
                                                                                      qtbot):
-    client = make_client(sandbox)
-    bulk_create(sandbox, client, [{"name": f"mapped {n:02d}", "geometry": point(500 + n)} for n in range(12)])
-    sandbox.advance(40 * 3600)  # captures
-    panel = make_orders_panel(sandbox)
-    panel.start()
-    qtbot.waitUntil(lambda: panel.model.total == 12 and not panel.busy(), timeout=WAIT_MS)
+    _client, panel = mapped_orders(sandbox, make_orders_panel, qtbot, "mapped", 12, 500)
     layer = panel.captures_layer
     held = {feature["id"] for feature in layer.getFeatures()}
     assert held
