@@ -34,10 +34,10 @@ except ImportError:  # pragma: no cover
     import sip  # type: ignore[no-redef]
 
 # The main thread takes map steps for at most this long per timer tick, then lets the event loop run. While the
-# listing threads parse, a step's wall time is 2-3x its CPU time (the GIL taken back after each Qt call): 12 ms
-# of steps made GUI gaps of 34-45 ms in a 10,000-order map rebuild, 10 ms 24-28 ms, 8 ms 28-32 ms but a load
-# up to 2.3x its raw HTTP (fewer features a tick).
-MAP_STEP_BUDGET_S = 0.010
+# listing threads parse and the sandbox serves, a step's wall time is 2-3x its CPU time. Six runs each of a
+# 10,000-order load and map rebuild, budgets taken in turn: GUI gaps over 25 ms in the rebuilds 33 with 10 ms,
+# 14 with 7 ms, 4 with 5 ms; the rebuild took 3.7-4.4 s, 4.1-4.7 s, 4.8-5.2 s; the load the same time with each.
+MAP_STEP_BUDGET_S = 0.007
 # Features written into a layer per step are as many as fit in what is left of the tick's budget at the
 # measured cost of a written feature (a fixed count does not fit every store: 100 features took ~2 ms in a
 # memory layer, 10-25 ms in a GeoPackage table on QGIS 3.22), between these bounds.
