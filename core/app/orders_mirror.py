@@ -34,10 +34,10 @@ except ImportError:  # pragma: no cover
     import sip  # type: ignore[no-redef]
 
 # The main thread takes map steps for at most this long per timer tick, then lets the event loop run. While the
-# listing threads parse and the sandbox serves, a step's wall time is 2-3x its CPU time. Six runs each of a
-# 10,000-order load and map rebuild, budgets taken in turn: GUI gaps over 25 ms in the rebuilds 33 with 10 ms,
-# 14 with 7 ms, 4 with 5 ms; the rebuild took 3.7-4.4 s, 4.1-4.7 s, 4.8-5.2 s; the load the same time with each.
-MAP_STEP_BUDGET_S = 0.007
+# listing threads parse and the sandbox serves, a step's wall time is 2-3x its CPU time. With SQLite's checkpoints
+# in the slices (see layer_store._quick_commits), 7 ms halved the rebuild's gaps over 25 ms (33 -> 14 in six runs);
+# with them in the worker, 10 ms and 7 ms made as few (1-3 in three runs) and 10 ms rebuilt in 3.7-3.9 s, not 4.1-4.8.
+MAP_STEP_BUDGET_S = 0.010
 # Features written into a layer per step are as many as fit in what is left of the tick's budget at the
 # measured cost of a written feature (a fixed count does not fit every store: 100 features took ~2 ms in a
 # memory layer, 10-25 ms in a GeoPackage table on QGIS 3.22), between these bounds.
@@ -516,6 +516,9 @@ class OrdersMirror(QObject):
                                                   layer_tools.write_layout(self.captures_layer, layers.CAPTURES))
         main_thread = self.thread()
         writer = threading.get_ident()  # the thread that writes the parts (a task run in it must not wait)
+        # The GeoPackages the main thread writes into, whose log the worker copies in (see deliver).
+        stores = set() if plans is not None else {layer_store.layer_path(layer)
+                                                  for layer in (self.orders_layer, self.captures_layer)}
 
         def work(feedback):
             run_layouts = layouts
@@ -527,6 +530,7 @@ class OrdersMirror(QObject):
                     else:
                         layer, found[plan.kind.name] = layer_tools.open_planned_layer(plan, main_thread)
                         opened.append((plan, layer))
+                stores.update(layer_store.layer_path(layer) for _, layer in opened)  # before the main thread has them
                 inbox.append(LayersOpened(opened))
                 if inbox is not self.inbox:
                     layer_tools.discard_planned_layers(opened)  # the run was stopped: nobody will take them
@@ -539,6 +543,11 @@ class OrdersMirror(QObject):
             def deliver(part: MapPart) -> None:
                 inbox.append(part)
                 feedback.set_progress(100.0 * part.listed / max(part.total, 1))
+                # What the main thread wrote so far is copied from the log into the file here, a part at a time
+                # (~1-2 MB), not by SQLite in one of its commits (see layer_store._quick_commits).
+                for path in stores:
+                    if path is not None:
+                        layer_store.checkpoint(path)
                 # Listing faster than the main thread writes only piles up parts: their features outlive
                 # the young collections into the old generation (whose full collections, ~30-40 ms with
                 # the GIL held, then stall the GUI), and the parsing meanwhile takes the GIL from the

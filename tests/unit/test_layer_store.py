@@ -1,12 +1,15 @@
-"""The plugin's GeoPackage layers opened by two threads at once (a map run still opening them while the next
-run opens them again): both finish, where QGIS's OGR provider alone can deadlock and hold two of the task
-manager's worker threads for good."""
+"""The plugin's GeoPackage store: its layers opened by two threads at once (a map run still opening them while the
+next run opens them again) both finish, where QGIS's OGR provider alone can deadlock and hold two of the task
+manager's worker threads for good; what its layers write reaches the file when a worker copies the log in."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from contextlib import closing
+from pathlib import Path
 
-from qgis.core import QgsWkbTypes
+from qgis.core import QgsFeature, QgsGeometry, QgsWkbTypes
 
 from core import layer_store
 from core.services.planet_tasking.layers import CAPTURES, ORDERS
@@ -43,3 +46,35 @@ def test_two_threads_opening_the_same_stores_tables_both_finish(tmp_path, qgis_a
         thread.join(timeout=120)
     assert not failures
     assert opened == {ORDERS.name: OPENS_PER_THREAD, CAPTURES.name: OPENS_PER_THREAD}, "the opening threads hung"
+
+
+def ids_in_the_file_alone(path: str, table: str) -> set:
+    """The ids of `table`'s rows that the GeoPackage file holds by itself, as a copy of the .gpkg without its -wal
+    would (SQLite told the file cannot change reads no log)."""
+    with closing(sqlite3.connect(Path(path).as_uri() + "?mode=ro&immutable=1", uri=True)) as file_alone:
+        return {row[0] for row in file_alone.execute(f'SELECT id FROM "{table}"')}
+
+
+def test_a_store_layers_writes_wait_in_the_log_until_a_worker_copies_them_into_the_file(tmp_path, qgis_app):
+    path = str(tmp_path / "layers.gpkg")
+    layer = layer_store.open_table(path, CAPTURES.name, CAPTURES.name, CAPTURES.qgs_fields(), QgsWkbTypes.Type.Polygon)
+    provider, fields = layer.dataProvider(), layer.fields()
+    footprint = QgsGeometry.fromWkt("POLYGON((10 10, 10.1 10, 10.1 10.1, 10 10.1, 10 10))")
+    written = 0
+    for _ in range(40):  # slices of 100 committed one by one, as the map writes them
+        features = []
+        for _ in range(100):
+            feature = QgsFeature(fields)
+            feature.setAttribute(fields.indexOf("id"), f"capture-{written:06d}-" + "x" * 60)
+            feature.setGeometry(footprint)
+            features.append(feature)
+            written += 1
+        assert provider.addFeatures(features)[0]
+    # Past the 1,000 pages (~4 MB) at which SQLite's own commit would have copied the log on the writing thread,
+    # the main thread in the plugin: still in the log.
+    assert len(ids_in_the_file_alone(path, CAPTURES.name)) < written
+
+    assert layer_store.checkpoint(path)
+
+    assert len(ids_in_the_file_alone(path, CAPTURES.name)) == written == layer.featureCount()
+    assert not layer_store.checkpoint(str(tmp_path / "no such store.gpkg"))
