@@ -59,6 +59,9 @@ FIRST_REMOVE_COST_S = 0.0002
 GONE_SCAN_SLICE = 5000
 # Parts the listing may deliver ahead of the one being written (see OrdersMirror.refresh's deliver).
 PARTS_AHEAD = 2
+# Features written or removed after which a task copies the GeoPackage's log into the file (see _saved_later):
+# ~2.3 KB of log each, so about the 1,000 pages (4 MB) at which SQLite would copy it inside a commit.
+SAVE_LOG_AFTER = 1500
 # A run that first asks whether anything changed (see refresh) says it started only if still going this long after.
 QUICK_RUN_SHOWN_AFTER_MS = 300
 # How a run that failed while a refresh was asked ends (see ended): the refresh's run follows at once.
@@ -352,6 +355,11 @@ class OrdersMirror(QObject):
         self.remove_cost = FIRST_REMOVE_COST_S
         self.tick_started = 0.0
         self.tick_full = False  # a write step found no room left in this tick (see _write_some)
+        # Features written or removed since the log was last copied into the GeoPackage, the task copying it, and
+        # whether a run's listing task still runs (it copies the log itself, see refresh's deliver).
+        self.unsaved = 0
+        self.saving: Optional[Any] = None
+        self.listing = False
         self.timer = QTimer(self)
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
@@ -544,7 +552,7 @@ class OrdersMirror(QObject):
                 inbox.append(part)
                 feedback.set_progress(100.0 * part.listed / max(part.total, 1))
                 # What the main thread wrote so far is copied from the log into the file here, a part at a time
-                # (~1-2 MB), not by SQLite in one of its commits (see layer_store._quick_commits).
+                # (see _save_log for what is written after the listing).
                 for path in stores:
                     if path is not None:
                         layer_store.checkpoint(path)
@@ -566,6 +574,7 @@ class OrdersMirror(QObject):
 
         def done(result) -> None:
             if inbox is self.inbox:
+                self.listing = False
                 inbox.append(result)  # after the last part: the listing is complete, remove what left
                 if self.task is not None:
                     # Taken now, not at the timer's next tick nor in the next turn of the event loop: a quiet
@@ -574,11 +583,15 @@ class OrdersMirror(QObject):
 
         def failed(error: BaseException) -> None:
             if inbox is self.inbox:
+                self.listing = False
                 inbox.append(error)
 
         def cancelled() -> None:
             if inbox is self.inbox:
+                self.listing = False
                 inbox.append(None)
+
+        self.listing = True
 
         self.task = task = self.tasks.run("Loading every tasking order and capture for the map", work, done, failed,
                                           cancelled)
@@ -618,7 +631,9 @@ class OrdersMirror(QObject):
 
     def _end(self, how: Optional[str]) -> None:
         self.task = None
+        self.listing = False
         self.timer.stop()
+        self._save_log()
         self.ended.emit(how)
         if how is None and self.again:
             self.refresh(self.filters or {})
@@ -728,6 +743,7 @@ class OrdersMirror(QObject):
         began = time.perf_counter()
         result = layer_tools.apply_prepared(getattr(self, layer_name), part)
         written = result.added + result.updated
+        self._wrote(written)
         # One write per tick: a second slice in the same tick, sized to what was left of the budget, ran into the
         # listing threads' GIL turns as often as not (two slices of 5-7 ms CPU measured 26-38 ms together).
         self.tick_full = written > 0
@@ -753,7 +769,7 @@ class OrdersMirror(QObject):
         gone = [capture_id for order_id, ids in fresh.items()
                 for capture_id in split_ids(self.captures.get(order_id)) if capture_id not in ids]
         if gone:
-            layer_tools.remove_features(self.captures_layer, gone)
+            self._wrote(layer_tools.remove_features(self.captures_layer, gone))
         touched = list(fresh) + list(extra)
         self.captures_held -= sum(count_ids(self.captures.get(order_id)) for order_id in touched)
         self.captures.update((order_id, joined_ids(ids)) for order_id, ids in fresh.items())
@@ -794,12 +810,44 @@ class OrdersMirror(QObject):
         if self._layers_gone():
             return
         captures = self.captures_of(order_ids)
-        layer_tools.remove_features(self.orders_layer, order_ids)
-        layer_tools.remove_features(self.captures_layer, captures)
+        self._wrote(layer_tools.remove_features(self.orders_layer, order_ids)
+                    + layer_tools.remove_features(self.captures_layer, captures))
         for order_id in order_ids:
             self.written.pop(order_id, None)
             self.updated.pop(order_id, None)
             self.captures_held -= count_ids(self.captures.pop(order_id, None))
+
+    def _wrote(self, count: int) -> None:
+        """`count` features were written or removed: past SAVE_LOG_AFTER, the log is copied into the file (while
+        the listing runs, its task copies it a part at a time)."""
+        self.unsaved += count
+        if self.unsaved >= SAVE_LOG_AFTER and not self.listing:
+            self._save_log()
+
+    def _save_log(self) -> None:
+        """Copy what the layers' GeoPackage log holds into the file, in a task (layer_store.checkpoint): the store's
+        connections leave that to us rather than doing it in a commit, on this thread (see
+        layer_store._quick_commits). For what is written once the listing has ended (its last parts, the orders
+        a run removes) and at the end of a run. One copy at a time; what is written meanwhile waits for the next.
+
+        Not for every write: a task started every 1,500 features during a 10,000-order load made twice as many
+        GUI gaps over 25 ms as the listing's own copies (each part's, with no task to start)."""
+        if self.saving is not None or not self.unsaved or self.tasks.closed:
+            return
+        paths = {layer_store.layer_path(layer) for layer in (self.orders_layer, self.captures_layer)
+                 if self.layer_alive(layer)} - {None}
+        if not paths:
+            return
+        self.unsaved = 0
+
+        def copied(_result: Any = None) -> None:
+            self.saving = None
+            if (self.unsaved >= SAVE_LOG_AFTER and not self.listing) or (self.unsaved and self.task is None):
+                self._save_log()
+
+        self.saving = self.tasks.run("Saving the map's layers in their GeoPackage",
+                                     lambda feedback: [layer_store.checkpoint(path) for path in sorted(paths)],
+                                     copied, copied, copied)
 
     def write_order(self, order: Any, footprints: Mapping[str, Optional[bytes]]) -> None:
         """One order read again (after an edit) into the orders layer at once; its captures follow at the

@@ -124,25 +124,34 @@ def test_the_map_layers_are_opened_by_its_task_and_loads_leave_the_collector_alo
     assert panel.orders_layer.featureCount() == 5
 
 
-def test_a_long_map_load_copies_its_log_into_the_geopackage_as_it_goes(sandbox, make_orders_panel, qtbot,
-                                                                       monkeypatch, tmp_path):
-    # The store's connections leave SQLite's log to the map's task (the GUI thread never waits for the disk to take
-    # a copy): a part at a time, it copies what the GUI thread has written by then.
+def test_after_each_map_run_a_copy_of_the_geopackage_alone_holds_what_the_map_shows(sandbox, make_orders_panel, qtbot,
+                                                                                   monkeypatch, tmp_path):
+    # The store's connections leave SQLite's log to the map's own task (the GUI thread never waits for the disk to
+    # take a copy), every SAVE_LOG_AFTER features written or removed and when a run ends.
     client = make_client(sandbox)
-    created = set(bulk_create(sandbox, client, [{"name": f"logged {n}", "geometry": point(300 + n)} for n in range(120)]))
-    monkeypatch.setattr(orders_mirror, "MAP_PART_SIZE", 10)  # twelve parts
+    created = set(bulk_create(sandbox, client, [{"name": f"logged {n}", "geometry": point(300 + n)}
+                                                for n in range(120)]))
+    monkeypatch.setattr(orders_mirror, "SAVE_LOG_AFTER", 25)  # copies during the run too
     # A store of its own: the profile's holds earlier tests' rows (the sandbox's ids repeat from one run to the next).
     monkeypatch.setattr(layer_store, "profile_store_path", lambda: str(tmp_path / "layers.gpkg"))
+    checkpoints_on = []
+    real_checkpoint = layer_store.checkpoint
+    monkeypatch.setattr(layer_store, "checkpoint", lambda path: (checkpoints_on.append(threading.current_thread()),
+                                                                 real_checkpoint(path))[1])
     panel = make_orders_panel(sandbox, size=None)
     panel.start()
     settle(qtbot, panel)
-    assert panel.orders_layer.featureCount() == 120
     path = layer_store.layer_path(panel.orders_layer)
-    assert path == str(tmp_path / "layers.gpkg")
+    assert path == str(tmp_path / "layers.gpkg") and panel.orders_layer.featureCount() == 120
     table = QgsProviderRegistry.instance().decodeUri("ogr", panel.orders_layer.source())["layerName"]
-    # A copy of the .gpkg alone (without its -wal) holds the orders written before the last parts were delivered;
-    # with SQLite copying the log only past ~4 MB, it held none of them.
-    assert len(created & ids_in_the_file_alone(path, table)) >= 10
+    # A copy of the .gpkg without its -wal holds every order (with SQLite copying the log only past ~4 MB, none).
+    assert ids_in_the_file_alone(path, table) == created
+    assert len(checkpoints_on) > 2 and threading.main_thread() not in checkpoints_on
+
+    panel.name_filter.setText("logged 11")  # 11 and 110-119: the others leave the map, and the file
+    settle(qtbot, panel)
+    kept = {f["id"] for f in panel.orders_layer.getFeatures()}
+    assert len(kept) == 11 and ids_in_the_file_alone(path, table) == kept
 
 
 def qgis_thread():
