@@ -39,6 +39,8 @@ def _quick_commits() -> Iterator[None]:
     that finds it over 1,000 pages, on the thread that commits, the main thread. In a 10,000-order map load
     that was ~90 commits each copying ~4 MB and waiting for two fsyncs: the slowest slices, 10-20 ms of
     34 features where the others took 1-3 ms (alone on a core, 36-45 ms against 9-10 ms without the copies).
+    The map copies it (OrdersMirror); what the store's other layers write (imaging windows, bulk results) is
+    copied with it, or by SQLite when QGIS closes the file.
 
     GDAL options for this thread only, so other layers keep theirs.
     """
