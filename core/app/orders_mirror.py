@@ -59,7 +59,7 @@ FIRST_REMOVE_COST_S = 0.0002
 GONE_SCAN_SLICE = 5000
 # Parts the listing may deliver ahead of the one being written (see OrdersMirror.refresh's deliver).
 PARTS_AHEAD = 2
-# Features written or removed after which a task copies the GeoPackage's log into the file (see _saved_later):
+# Features written or removed after which a task copies the GeoPackage's log into the file (see _save_log):
 # ~2.3 KB of log each, so about the 1,000 pages (4 MB) at which SQLite would copy it inside a commit.
 SAVE_LOG_AFTER = 1500
 # A run that first asks whether anything changed (see refresh) says it started only if still going this long after.
@@ -525,8 +525,7 @@ class OrdersMirror(QObject):
         main_thread = self.thread()
         writer = threading.get_ident()  # the thread that writes the parts (a task run in it must not wait)
         # The GeoPackages the main thread writes into, whose log the worker copies in (see deliver).
-        stores = set() if plans is not None else {layer_store.layer_path(layer)
-                                                  for layer in (self.orders_layer, self.captures_layer)}
+        stores = set() if plans is not None else self._store_paths()
 
         def work(feedback):
             run_layouts = layouts
@@ -539,6 +538,7 @@ class OrdersMirror(QObject):
                         layer, found[plan.kind.name] = layer_tools.open_planned_layer(plan, main_thread)
                         opened.append((plan, layer))
                 stores.update(layer_store.layer_path(layer) for _, layer in opened)  # before the main thread has them
+                stores.discard(None)
                 inbox.append(LayersOpened(opened))
                 if inbox is not self.inbox:
                     layer_tools.discard_planned_layers(opened)  # the run was stopped: nobody will take them
@@ -554,8 +554,7 @@ class OrdersMirror(QObject):
                 # What the main thread wrote so far is copied from the log into the file here, a part at a time
                 # (see _save_log for what is written after the listing).
                 for path in stores:
-                    if path is not None:
-                        layer_store.checkpoint(path)
+                    layer_store.checkpoint(path)
                 # Listing faster than the main thread writes only piles up parts: their features outlive
                 # the young collections into the old generation (whose full collections, ~30-40 ms with
                 # the GIL held, then stall the GUI), and the parsing meanwhile takes the GIL from the
@@ -834,11 +833,10 @@ class OrdersMirror(QObject):
         GUI gaps over 25 ms as the listing's own copies (each part's, with no task to start)."""
         if self.saving is not None or not self.unsaved or self.tasks.closed:
             return
-        paths = {layer_store.layer_path(layer) for layer in (self.orders_layer, self.captures_layer)
-                 if self.layer_alive(layer)} - {None}
-        if not paths:
-            return
         self.unsaved = 0
+        paths = self._store_paths()
+        if not paths:
+            return  # layers of another provider: no log to copy
 
         def copied(_result: Any = None) -> None:
             self.saving = None
@@ -848,6 +846,11 @@ class OrdersMirror(QObject):
         self.saving = self.tasks.run("Saving the map's layers in their GeoPackage",
                                      lambda feedback: [layer_store.checkpoint(path) for path in sorted(paths)],
                                      copied, copied, copied)
+
+    def _store_paths(self) -> set:
+        """The GeoPackages the layers at hand are tables of (none for layers of another provider)."""
+        return {layer_store.layer_path(layer) for layer in (self.orders_layer, self.captures_layer)
+                if self.layer_alive(layer)} - {None}
 
     def write_order(self, order: Any, footprints: Mapping[str, Optional[bytes]]) -> None:
         """One order read again (after an edit) into the orders layer at once; its captures follow at the
