@@ -57,6 +57,14 @@ MIN_REMOVE = 5
 FIRST_REMOVE_COST_S = 0.0002
 # Held orders looked through per step for those a complete run no longer lists (~1 ms per 5,000).
 GONE_SCAN_SLICE = 5000
+# From this many features leaving the map (orders and their captures) in one run, a worker deletes them from the
+# GeoPackage (layer_store.delete_rows) and the layers read their tables again, rather than the main thread
+# removing them in slices: with 100,000 features a table, a slice took ~0.2 ms a feature, so a filter keeping 100
+# of 100,000 orders took the main thread ~40 s in ~4,000 slices; the worker deletes them in ~1.5 s.
+BULK_REMOVE_AT = 500
+# Orders whose leaving the bookkeeping and the layers' indexes are told of per step, after a worker deleted them:
+# freeing what was kept of each feature costs ~2 us (5,000 orders with their captures took 15-20 ms).
+FORGET_SLICE = 1000
 # Parts the listing may deliver ahead of the one being written (see OrdersMirror.refresh's deliver).
 PARTS_AHEAD = 2
 # Features written or removed after which a task copies the GeoPackage's log into the file (see _save_log):
@@ -360,6 +368,13 @@ class OrdersMirror(QObject):
         self.unsaved = 0
         self.saving: Optional[Any] = None
         self.listing = False
+        # What a complete run found gone ({order id: its capture ids joined} and how many features), and the
+        # task deleting them in bulk; what follows it (reloads, bookkeeping) runs before any other step, and is
+        # kept when a run is stopped or another starts (their writes must find the layers as the worker left them).
+        self.gone: Dict[str, Optional[str]] = {}
+        self.gone_features = 0
+        self.removing: Optional[Any] = None
+        self.after_removal: deque = deque()
         self.timer = QTimer(self)
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
@@ -462,7 +477,8 @@ class OrdersMirror(QObject):
     # -- runs ----------------------------------------------------------------------------------------------
 
     def busy(self) -> bool:
-        return self.task is not None
+        """A run is under way, or a bulk removal (which may outlive its run) is not done."""
+        return self.task is not None or self.removing is not None or bool(self.after_removal)
 
     def refresh(self, params: Mapping[str, Any]) -> None:
         """Mirror every order matching the view's `params` (and all their captures), in place by id."""
@@ -640,12 +656,19 @@ class OrdersMirror(QObject):
     def _tick(self) -> None:
         started = self.tick_started = time.perf_counter()
         while time.perf_counter() - started < MAP_STEP_BUDGET_S:
-            if not self.steps:
-                if not self.inbox:
-                    return
+            if self.removing is not None:
+                return  # nothing is written while a worker deletes from the tables
+            if self.after_removal:
+                step = self.after_removal.popleft()
+            elif self.steps:
+                step = self.steps.popleft()
+            elif self.inbox:
                 self._plan(self.inbox.popleft())
                 continue
-            step = self.steps.popleft()
+            else:
+                if self.task is None:
+                    self.timer.stop()  # the end of a bulk removal that outlived its run
+                return
             self.tick_full = False
             try:
                 step()
@@ -673,8 +696,10 @@ class OrdersMirror(QObject):
             # With the orders the layers hold, those whose captures alone are held (an adopted captures
             # table may have rows of orders the orders table has not). Looked for a slice at a time: with
             # 100,000 orders held, the sets' union, difference and sort took ~80 ms of the GUI thread at once.
+            self.gone, self.gone_features = {}, 0
             for bookkeeping in ("written", "updated", "captures"):  # each copied in a step of its own (~4 ms)
                 self.steps.append(lambda name=bookkeeping: self._find_gone(seen, list(getattr(self, name)), 0))
+            self.steps.append(self._remove_gone)
             self.steps.append(lambda: self._completed(newest))
             self.steps.append(lambda: self._end(None))
         elif isinstance(item, TablesEmptied):
@@ -697,14 +722,96 @@ class OrdersMirror(QObject):
 
     def _find_gone(self, seen: set, held: List[str], start: int) -> None:
         """Orders in held[start:start + GONE_SCAN_SLICE] (ids of one bookkeeping) the run did not list, and
-        still held, are removed in the next steps; the rest of `held` after them."""
+        still held, join `gone` (removed by _remove_gone); the rest of `held` in the next step."""
         chunk = held[start:start + GONE_SCAN_SLICE]
-        gone = sorted({order_id for order_id in chunk if order_id not in seen and (
-            order_id in self.written or order_id in self.updated or order_id in self.captures)})
+        for order_id in chunk:
+            if order_id not in seen and order_id not in self.gone and (
+                    order_id in self.written or order_id in self.updated or order_id in self.captures):
+                joined = self.gone[order_id] = self.captures.get(order_id)
+                self.gone_features += 1 + count_ids(joined)
+                # Its captures no longer count as read: listed again before it has left the layers (the
+                # filters changed back meanwhile), it is written anew.
+                self.updated.pop(order_id, None)
         if start + GONE_SCAN_SLICE < len(held):
             self.steps.appendleft(lambda: self._find_gone(seen, held, start + GONE_SCAN_SLICE))
-        if gone:
-            self.steps.appendleft(lambda: self._remove_some(gone, 0))
+
+    def _remove_gone(self) -> None:
+        """The orders a complete run did not list leave the map, with their captures: a few in slices on this
+        thread, many (BULK_REMOVE_AT features) deleted from the GeoPackage by a worker."""
+        gone, self.gone = self.gone, {}
+        if not gone or self._layers_gone():
+            return
+        tables = [(layer_store.layer_path(layer), layer_store.layer_table(layer))
+                  for layer in (self.orders_layer, self.captures_layer)]
+        if self.gone_features < BULK_REMOVE_AT or not all(path and table for path, table in tables):
+            self.steps.appendleft(lambda: self._remove_some(sorted(gone), 0))  # memory layers have no tables
+            return
+        for layer in (self.orders_layer, self.captures_layer):
+            layer_tools.refuse_edit_mode(layer)
+        self._remove_in_bulk(gone, tables)
+
+    def _remove_in_bulk(self, gone: Dict[str, Optional[str]], tables: List[Tuple[str, str]]) -> None:
+        """A worker deletes the gone orders' and captures' rows from the layers' tables; then the layers read
+        their tables again and (after_removal) the bookkeeping forgets them, a slice at a time. Nothing is
+        written meanwhile (see _tick). After a failure or a cancel the bookkeeping still counts every gone
+        order as held: the next run, a full one, finds those the worker left and removes them again."""
+        (orders_path, orders_table), (captures_path, captures_table) = tables
+        order_ids = list(gone)
+        joined_captures = list(gone.values())
+        run_inbox = self.inbox
+
+        def work(feedback):
+            deleted = layer_store.delete_rows(orders_path, orders_table, "id", order_ids,
+                                              is_canceled=feedback.is_canceled)
+            feedback.set_progress(50.0)
+            capture_ids = [capture_id for joined in joined_captures for capture_id in split_ids(joined)]
+            deleted += layer_store.delete_rows(captures_path, captures_table, "id", capture_ids,
+                                               is_canceled=feedback.is_canceled)
+            for path in {orders_path, captures_path}:
+                layer_store.checkpoint(path)
+            return deleted
+
+        def done(_deleted: int) -> None:
+            self.removing = None
+            self._reload_layers()
+            self.after_removal.append(lambda: self._forget_removed(order_ids, 0))
+            self.timer.start()
+
+        def ended_part_way(error: Optional[BaseException] = None) -> None:
+            self.removing = None
+            self.complete_filters = self.marks = None  # not complete: the next run is a full one
+            self._reload_layers()
+            if error is not None:
+                self.failed.emit(f"The map layers could not be updated: {error_text(error)}")
+            if self.inbox is run_inbox and self.task is not None:
+                self.steps.clear()  # the run's own end: stopped, not complete
+                self._end("stopped")
+            self.timer.start()
+
+        self.removing = self.tasks.run(f"Removing {len(order_ids):,} orders that no longer match from the map",
+                                       work, done, ended_part_way, ended_part_way)
+
+    def _reload_layers(self) -> None:
+        """The layers read their tables again (a worker deleted rows) and are drawn again."""
+        for layer in (self.orders_layer, self.captures_layer):
+            if self.layer_alive(layer):
+                layer_store.reload(layer)
+                layer.triggerRepaint()
+
+    def _forget_removed(self, order_ids: List[str], start: int) -> None:
+        """The bookkeeping and the layers' indexes forget order_ids[start:start + FORGET_SLICE] (deleted by a
+        worker) and their captures; the rest in the next step."""
+        chunk = order_ids[start:start + FORGET_SLICE]
+        captures = self.captures_of(chunk)
+        for layer, ids in ((self.orders_layer, chunk), (self.captures_layer, captures)):
+            if self.layer_alive(layer):
+                layer_tools.forget_features(layer, ids)
+        for order_id in chunk:
+            self.written.pop(order_id, None)
+            self.updated.pop(order_id, None)
+            self.captures_held -= count_ids(self.captures.pop(order_id, None))
+        if start + FORGET_SLICE < len(order_ids):
+            self.after_removal.appendleft(lambda: self._forget_removed(order_ids, start + FORGET_SLICE))
 
     def _completed(self, marks: Tuple[Any, Any]) -> None:
         """The run wrote everything its filters match: the layers are complete as of `marks`."""
@@ -872,7 +979,9 @@ class OrdersMirror(QObject):
         """Stop writing and drop the bookkeeping (little is left for the cycle collector to free)."""
         self.timer.stop()
         self.steps.clear()
-        self.task = None
+        self.after_removal.clear()
+        self.task = self.removing = None
+        self.gone = {}
         self.updated, self.captures, self.written = {}, {}, {}
         self.captures_held = 0
         old_inbox, self.inbox = self.inbox, deque()

@@ -5,6 +5,7 @@ collector alone; the GeoPackage's log is copied into the file by the map's task 
 from __future__ import annotations
 
 import gc
+import sqlite3
 import threading
 from urllib.parse import parse_qs
 
@@ -14,6 +15,7 @@ from qgis.core import QgsProject, QgsProviderRegistry
 from core import layer_store
 from core import layers as layer_tools
 from core.app import orders_mirror, orders_refresh
+from tests.gui.test_orders_panel import assert_map_matches_the_server
 from tests.integration.order_states import bulk_create, make_client, point
 from tests.unit.test_layer_store import ids_in_the_file_alone
 
@@ -152,6 +154,112 @@ def test_after_each_map_run_a_copy_of_the_geopackage_alone_holds_what_the_map_sh
     settle(qtbot, panel)
     kept = {f["id"] for f in panel.orders_layer.getFeatures()}
     assert len(kept) == 11 and ids_in_the_file_alone(path, table) == kept
+
+
+@pytest.fixture
+def bulk_removals(sandbox, monkeypatch, tmp_path):
+    """150 orders with captures, a store of their own, removals in bulk from 50 features (forgotten 7 orders a
+    step), and who deleted what: {"deleted on": [threads of delete_rows], "removed on main": [non-empty id lists
+    the main thread removed feature by feature], "release": an Event delete_rows waits for when "hold" is set}."""
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"bulk gone {n:03d}", "geometry": point(500 + n)} for n in range(150)])
+    sandbox.advance(2 * 86400)  # captures too
+    monkeypatch.setattr(orders_mirror, "BULK_REMOVE_AT", 50)
+    monkeypatch.setattr(orders_mirror, "FORGET_SLICE", 7)
+    monkeypatch.setattr(layer_store, "profile_store_path", lambda: str(tmp_path / "layers.gpkg"))
+    seen = {"deleted on": [], "removed on main": [], "release": threading.Event(), "hold": False, "client": client}
+    real_delete, real_remove = layer_store.delete_rows, layer_tools.remove_features
+
+    def delete_rows(*args, **kwargs):
+        seen["deleted on"].append(threading.current_thread())
+        if seen["hold"]:
+            seen["release"].wait(WAIT_MS / 1000)
+        return real_delete(*args, **kwargs)
+
+    def remove_features(layer, ids):
+        ids = list(ids)
+        if ids:
+            seen["removed on main"].append(ids)
+        return real_remove(layer, ids)
+
+    monkeypatch.setattr(layer_store, "delete_rows", delete_rows)
+    monkeypatch.setattr(layer_tools, "remove_features", remove_features)
+    return seen
+
+
+def test_many_orders_leaving_the_map_are_deleted_by_a_worker_and_the_layers_stay_exact(sandbox, make_orders_panel,
+                                                                                      qtbot, bulk_removals):
+    client = bulk_removals["client"]
+    panel = make_orders_panel(sandbox, size=None)
+    panel.start()
+    settle(qtbot, panel)
+    orders, _ = assert_map_matches_the_server(panel, client)
+    assert len(orders) == 150
+
+    panel.name_filter.setText("bulk gone 01")  # 010-019 stay; 140 orders and their captures leave
+    settle(qtbot, panel)
+
+    kept, kept_captures = assert_map_matches_the_server(panel, client, name__icontains="bulk gone 01")
+    assert len(kept) == 10 and kept_captures
+    assert bulk_removals["deleted on"] and threading.main_thread() not in bulk_removals["deleted on"]
+    assert bulk_removals["removed on main"] == []  # not one feature removed by the GUI thread
+    assert panel.map_label.text() == f"Map: 10 orders, {len(kept_captures):,} captures."
+    # What the map knows it holds is right: clearing the filter writes the others back, each once, and a refresh
+    # then updates in place.
+    panel.name_filter.setText("")
+    settle(qtbot, panel)
+    assert len(assert_map_matches_the_server(panel, client)[0]) == 150
+    fids = {feature["id"]: feature.id() for feature in panel.orders_layer.getFeatures()}
+    sandbox.advance(86400)
+    panel.refresh_button.click()
+    settle(qtbot, panel)
+    assert_map_matches_the_server(panel, client)
+    assert {feature["id"]: feature.id() for feature in panel.orders_layer.getFeatures()} == fids
+
+
+def test_a_filter_changed_while_a_worker_deletes_leaves_the_map_with_the_new_filters_orders(sandbox, make_orders_panel,
+                                                                                           qtbot, bulk_removals):
+    client = bulk_removals["client"]
+    panel = make_orders_panel(sandbox, size=None)
+    panel.start()
+    settle(qtbot, panel)
+    bulk_removals["hold"] = True
+    panel.name_filter.setText("bulk gone 01")  # 140 orders to delete, 100-149 among them
+    qtbot.waitUntil(lambda: bool(bulk_removals["deleted on"]), timeout=WAIT_MS)
+    panel.name_filter.setText("bulk gone 1")  # 100-149: orders the worker is deleting are wanted again
+    qtbot.waitUntil(lambda: len(panel.mirror.inbox) > 0, timeout=WAIT_MS)  # listed, waiting for the deletion
+    bulk_removals["release"].set()
+    settle(qtbot, panel)
+
+    kept, _ = assert_map_matches_the_server(panel, client, name__icontains="bulk gone 1")
+    assert len(kept) == 50
+
+
+def test_a_deletion_that_fails_part_way_is_said_and_the_next_refresh_leaves_the_map_exact(sandbox, make_orders_panel,
+                                                                                         qtbot, bulk_removals,
+                                                                                         monkeypatch):
+    client = bulk_removals["client"]
+    panel = make_orders_panel(sandbox, size=None)
+    panel.start()
+    settle(qtbot, panel)
+    real_delete = layer_store.delete_rows
+
+    def orders_only(path, table, column, values, **kwargs):  # the orders go, then the file is locked
+        if "capture" in table.lower():
+            raise sqlite3.OperationalError("database is locked")
+        return real_delete(path, table, column, values, **kwargs)
+
+    monkeypatch.setattr(layer_store, "delete_rows", orders_only)
+    panel.name_filter.setText("bulk gone 01")
+    settle(qtbot, panel)
+
+    assert "The map layers could not be updated: database is locked" in panel.message_label.text()
+    assert "stopped" in panel.map_label.text()
+    assert panel.orders_layer.featureCount() == 10  # what the worker deleted is gone from the map too
+    monkeypatch.setattr(layer_store, "delete_rows", real_delete)
+    panel.refresh_button.click()
+    settle(qtbot, panel)
+    assert len(assert_map_matches_the_server(panel, client, name__icontains="bulk gone 01")[0]) == 10
 
 
 def qgis_thread():

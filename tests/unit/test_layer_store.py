@@ -78,3 +78,64 @@ def test_a_store_layers_writes_wait_in_the_log_until_a_worker_copies_them_into_t
 
     assert len(ids_in_the_file_alone(path, CAPTURES.name)) == written == layer.featureCount()
     assert not layer_store.checkpoint(str(tmp_path / "no such store.gpkg"))
+
+
+def test_rows_deleted_by_a_worker_leave_the_layer_once_it_reloads_and_it_takes_new_ones(tmp_path, qgis_app):
+    # How the map removes many orders at once (a filter keeping 100 of 100,000): SQL on a worker thread, the layer
+    # reading its table again afterwards, rather than the main thread deleting feature after feature.
+    path = str(tmp_path / "layers.gpkg")
+    layer = layer_store.open_table(path, ORDERS.name, ORDERS.name, ORDERS.qgs_fields(), QgsWkbTypes.Type.Polygon)
+    fields = layer.fields()
+    footprint = QgsGeometry.fromWkt("POLYGON((10 10, 10.1 10, 10.1 10.1, 10 10.1, 10 10))")
+
+    def features(numbers):
+        made = []
+        for number in numbers:
+            feature = QgsFeature(fields)
+            feature.setAttribute(fields.indexOf("id"), f"order-{number:05d}")
+            feature.setGeometry(footprint)
+            made.append(feature)
+        return made
+
+    for start in range(0, 3000, 500):  # written through the layer first, as the map does
+        assert layer.dataProvider().addFeatures(features(range(start, start + 500)))[0]
+    gone = [f"order-{number:05d}" for number in range(3000) if number % 30]  # 2,900 of them
+    deleted = []
+    worker = threading.Thread(target=lambda: deleted.append(
+        layer_store.delete_rows(path, ORDERS.name, "id", gone + ["order-99999"], chunk=400)))
+    worker.start()
+    worker.join()
+    assert deleted == [2900]
+
+    layer_store.reload(layer)
+
+    kept = {f"order-{number:05d}" for number in range(0, 3000, 30)}
+    assert layer.featureCount() == 100 and {f["id"] for f in layer.getFeatures()} == kept
+    assert layer.dataProvider().addFeatures(features(range(5000, 5010)))[0]
+    layer_store.reload(layer)
+    assert layer.featureCount() == 110
+    with closing(sqlite3.connect(path)) as connection:  # what GDAL reads the next time it opens the table
+        assert connection.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?",
+                                  (ORDERS.name,)).fetchone() == (110,)
+
+
+def test_a_cancelled_deletion_keeps_what_it_deleted_and_stops_between_chunks(tmp_path, qgis_app):
+    path = str(tmp_path / "layers.gpkg")
+    layer = layer_store.open_table(path, ORDERS.name, ORDERS.name, ORDERS.qgs_fields(), QgsWkbTypes.Type.Polygon)
+    fields = layer.fields()
+    made = []
+    for number in range(1000):
+        feature = QgsFeature(fields)
+        feature.setAttribute(fields.indexOf("id"), f"order-{number:05d}")
+        made.append(feature)
+    assert layer.dataProvider().addFeatures(made)[0]
+    asked = []
+
+    def cancel_after_two_chunks() -> bool:
+        asked.append(True)
+        return len(asked) > 2
+
+    deleted = layer_store.delete_rows(path, ORDERS.name, "id", [f"order-{n:05d}" for n in range(1000)], chunk=300,
+                                      is_canceled=cancel_after_two_chunks)
+    layer_store.reload(layer)
+    assert deleted == 600 and layer.featureCount() == 400
