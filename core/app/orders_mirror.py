@@ -312,7 +312,7 @@ class OrdersMirror(QObject):
     MAP_STEP_BUDGET_S per tick,
     so the map fills progressively and the GUI never stalls. The bookkeeping (which orders are written,
     each one's updated_time when its captures were read, the capture ids of each order) lets a later run
-    re-read only what changed and remove what left.
+    re-read only what changed and remove what left (many at once by a worker: _remove_in_bulk).
     """
 
     started = pyqtSignal()
@@ -744,7 +744,7 @@ class OrdersMirror(QObject):
         tables = [(layer_store.layer_path(layer), layer_store.layer_table(layer))
                   for layer in (self.orders_layer, self.captures_layer)]
         if self.gone_features < BULK_REMOVE_AT or not all(path and table for path, table in tables):
-            self.steps.appendleft(lambda: self._remove_some(sorted(gone), 0))  # memory layers have no tables
+            self.steps.appendleft(lambda: self._remove_some(list(gone), 0))  # memory layers have no tables
             return
         for layer in (self.orders_layer, self.captures_layer):
             layer_tools.refuse_edit_mode(layer)
