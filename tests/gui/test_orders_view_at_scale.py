@@ -187,12 +187,18 @@ def bulk_removals(sandbox, monkeypatch, tmp_path):
     return seen
 
 
-def test_many_orders_leaving_the_map_are_deleted_by_a_worker_and_the_layers_stay_exact(sandbox, make_orders_panel,
-                                                                                      qtbot, bulk_removals):
-    client = bulk_removals["client"]
+def loaded_panel(sandbox, make_orders_panel, qtbot):
+    """An Orders panel whose table and map have loaded everything."""
     panel = make_orders_panel(sandbox, size=None)
     panel.start()
     settle(qtbot, panel)
+    return panel
+
+
+def test_many_orders_leaving_the_map_are_deleted_by_a_worker_and_the_layers_stay_exact(sandbox, make_orders_panel,
+                                                                                      qtbot, bulk_removals):
+    client = bulk_removals["client"]
+    panel = loaded_panel(sandbox, make_orders_panel, qtbot)
     orders, _ = assert_map_matches_the_server(panel, client)
     assert len(orders) == 150
 
@@ -220,9 +226,7 @@ def test_many_orders_leaving_the_map_are_deleted_by_a_worker_and_the_layers_stay
 def test_a_filter_changed_while_a_worker_deletes_leaves_the_map_with_the_new_filters_orders(sandbox, make_orders_panel,
                                                                                            qtbot, bulk_removals):
     client = bulk_removals["client"]
-    panel = make_orders_panel(sandbox, size=None)
-    panel.start()
-    settle(qtbot, panel)
+    panel = loaded_panel(sandbox, make_orders_panel, qtbot)
     bulk_removals["hold"] = True
     panel.name_filter.setText("bulk gone 01")  # 140 orders to delete, 100-149 among them
     qtbot.waitUntil(lambda: bool(bulk_removals["deleted on"]), timeout=WAIT_MS)
@@ -239,9 +243,7 @@ def test_a_deletion_that_fails_part_way_is_said_and_the_next_refresh_leaves_the_
                                                                                          qtbot, bulk_removals,
                                                                                          monkeypatch):
     client = bulk_removals["client"]
-    panel = make_orders_panel(sandbox, size=None)
-    panel.start()
-    settle(qtbot, panel)
+    panel = loaded_panel(sandbox, make_orders_panel, qtbot)
     real_delete = layer_store.delete_rows
 
     def orders_only(path, table, column, values, **kwargs):  # the orders go, then the file is locked
