@@ -246,6 +246,20 @@ def open_empty_table(path: str, table: str, name: str, fields: QgsFields, geomet
     return open_table(path, table, name, fields, geometry_type, crs, siblings, keep=True)
 
 
+def _counts_kept(connection: sqlite3.Connection) -> bool:
+    """The GeoPackage keeps each table's feature count (GDAL's gpkg_ogr_contents)."""
+    return connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_ogr_contents'").fetchone() is not None
+
+
+def _recount(connection: sqlite3.Connection, table: str) -> None:
+    """After rows of `table` were deleted by SQL: GDAL keeps its feature count in gpkg_ogr_contents by triggers
+    it drops while a connection of its own writes (so they may be missing now), and the layers read that count
+    when they reload."""
+    connection.execute(f'UPDATE gpkg_ogr_contents SET feature_count = (SELECT COUNT(*) FROM "{table}") '
+                       "WHERE lower(table_name) = lower(?)", (table,))
+
+
 def empty_tables(path: str, tables: Iterable[str]) -> None:
     """Delete every row of these tables of the GeoPackage at `path`, in one transaction (no layer object:
     for a worker thread, while the layers reading them stay open on the main thread, which then reloads
@@ -257,15 +271,11 @@ def empty_tables(path: str, tables: Iterable[str]) -> None:
     connection = sqlite3.connect(path, timeout=30.0)
     try:
         with connection:
-            counted = connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_ogr_contents'").fetchone()
+            counted = _counts_kept(connection)
             for table in tables:
                 connection.execute(f'DELETE FROM "{table}"')
                 if counted:
-                    # GDAL keeps each table's feature count there, by triggers it drops while a connection
-                    # writes (and so may be missing now): the count the layers read after reloading.
-                    connection.execute("UPDATE gpkg_ogr_contents SET feature_count = 0 "
-                                       "WHERE lower(table_name) = lower(?)", (table,))
+                    _recount(connection, table)
     finally:
         connection.close()
 
@@ -289,8 +299,7 @@ def delete_rows(path: str, table: str, column: str, values: Iterable[str], chunk
         row_ids = [row_id for (row_id,) in connection.execute(
             f'SELECT rowid FROM "{table}" WHERE "{column}" IN (SELECT value FROM temp.gone)')]
         connection.commit()  # the temporary table's insertions: no lock on the file is held from here
-        counted = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_ogr_contents'").fetchone()
+        counted = _counts_kept(connection)
         deleted = 0
         for start in range(0, len(row_ids), chunk):
             if is_canceled is not None and is_canceled():
@@ -300,10 +309,7 @@ def delete_rows(path: str, table: str, column: str, values: Iterable[str], chunk
                 connection.executemany(f'DELETE FROM "{table}" WHERE rowid = ?', ((row_id,) for row_id in part))
                 deleted += len(part)
                 if counted:
-                    # As in empty_tables: the count the layers read after reloading (GDAL's triggers that keep
-                    # it may be dropped while a connection of GDAL's writes).
-                    connection.execute(f'UPDATE gpkg_ogr_contents SET feature_count = (SELECT COUNT(*) FROM "{table}") '
-                                       "WHERE lower(table_name) = lower(?)", (table,))
+                    _recount(connection, table)
         return deleted
     finally:
         connection.close()

@@ -891,23 +891,24 @@ def _delete(layer: QgsVectorLayer, index: "_FeatureIndex", gone: Sequence[str]) 
     provider = layer.dataProvider()
     if not provider.deleteFeatures([index.fids[feature_id] for feature_id in gone]):
         raise RuntimeError(f"Could not remove features from '{layer.name()}': {_provider_error(provider)}")
-    for feature_id in gone:
-        del index.fids[feature_id]
-        index.rows.pop(feature_id, None)
-        index.sources.pop(feature_id, None)
+    _drop(index, gone)
+
+
+def _drop(index: "_FeatureIndex", feature_ids: Iterable[str]) -> None:
+    """The index forgets these ids (those it does not hold are ignored)."""
+    for feature_id in feature_ids:
+        if index.fids.pop(feature_id, None) is not None:
+            index.rows.pop(feature_id, None)
+            index.sources.pop(feature_id, None)
 
 
 def forget_features(layer: QgsVectorLayer, feature_ids: Iterable[str]) -> None:
     """Features with these ids were deleted from the layer's table elsewhere (layer_store.delete_rows, on a
     worker): the index this module keeps drops them, rather than being read again from the layer at the next
-    write (100,000 features: ~1 s of the main thread). Asks nothing of the layer."""
+    write (every feature left read on the main thread). Asks nothing of the layer."""
     index = _INDEXES.get(cached_layer_id(layer))
-    if index is None:
-        return
-    for feature_id in feature_ids:
-        if index.fids.pop(feature_id, None) is not None:
-            index.rows.pop(feature_id, None)
-            index.sources.pop(feature_id, None)
+    if index is not None:
+        _drop(index, feature_ids)
 
 
 def remove_features(layer: QgsVectorLayer, feature_ids: Iterable[str]) -> int:

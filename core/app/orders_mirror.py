@@ -741,10 +741,11 @@ class OrdersMirror(QObject):
         gone, self.gone = self.gone, {}
         if not gone or self._layers_gone():
             return
-        tables = [(layer_store.layer_path(layer), layer_store.layer_table(layer))
-                  for layer in (self.orders_layer, self.captures_layer)]
-        if self.gone_features < BULK_REMOVE_AT or not all(path and table for path, table in tables):
-            self.steps.appendleft(lambda: self._remove_some(list(gone), 0))  # memory layers have no tables
+        tables = [] if self.gone_features < BULK_REMOVE_AT else [
+            (layer_store.layer_path(layer), layer_store.layer_table(layer))
+            for layer in (self.orders_layer, self.captures_layer)]
+        if not tables or not all(path and table for path, table in tables):
+            self.steps.appendleft(lambda: self._remove_some(list(gone), 0))  # few, or memory layers (no tables)
             return
         for layer in (self.orders_layer, self.captures_layer):
             layer_tools.refuse_edit_mode(layer)
