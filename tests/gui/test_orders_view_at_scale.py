@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from qgis.core import QgsProject, QgsProviderRegistry
+from qgis.PyQt.QtCore import QEvent, QObject
 
 from core import layer_store
 from core import layers as layer_tools
@@ -262,6 +263,58 @@ def test_a_deletion_that_fails_part_way_is_said_and_the_next_refresh_leaves_the_
     panel.refresh_button.click()
     settle(qtbot, panel)
     assert len(assert_map_matches_the_server(panel, client, name__icontains="bulk gone 01")[0]) == 10
+
+
+def test_the_orders_table_paints_without_a_worker_thread_taking_turns_inside_one_paint(sandbox, make_orders_panel,
+                                                                                     qtbot, monkeypatch):
+    # While the map loads, listing threads run Python. Qt asks the model for every visible cell's roles from C++;
+    # had each call taken the GIL anew, each could wait for a worker (a paint took 10-19 ms of such waits).
+    client = make_client(sandbox)
+    bulk_create(sandbox, client, [{"name": f"painted {n}", "geometry": point(400 + n)} for n in range(40)])
+    panel = loaded_panel(sandbox, make_orders_panel, qtbot)
+    seen = []  # "paint", or the worker's count when the model was asked for a cell
+
+    class PaintWatcher(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt override
+            if event.type() == QEvent.Type.Paint:
+                seen.append("paint")
+            return False
+
+    model_type = type(panel.model)
+    data = model_type.data
+    monkeypatch.setattr(model_type, "data", lambda model, *args: seen.append(turns[0]) or data(model, *args))
+    watcher = PaintWatcher()
+    panel.view.viewport().installEventFilter(watcher)
+    turns, running = [0], threading.Event()
+    running.set()
+
+    def worker():  # a listing thread parsing: Python all the time
+        while running.is_set():
+            turns[0] += 1
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        for _ in range(5):
+            panel.view.viewport().update()
+            qtbot.wait(30)
+    finally:
+        running.clear()
+        thread.join()
+        panel.view.viewport().removeEventFilter(watcher)
+    paints, current = [], None
+    for item in seen:
+        if item == "paint":
+            current = []
+            paints.append(current)
+        elif current is not None:
+            current.append(item)
+    painted = [counts for counts in paints if counts]
+    assert painted and turns[0] > 0
+    assert all(len(counts) > 20 for counts in painted)  # every visible cell's roles
+    # The worker ran between paints, never inside one.
+    assert all(min(counts) == max(counts) for counts in painted), [sorted(set(c))[:5] for c in painted]
+
 
 
 def qgis_thread():

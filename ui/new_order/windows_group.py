@@ -14,12 +14,12 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from ...core.services.planet_tasking.forms import utc_now
+from ..shared.views import PythonModelTableView
 from .fields import FieldErrors
 from .texts import pricing_lines, replaced_names, search_found_text, searching_text, window_timing_lines
 from .windows_table import COLUMNS, PRICE_COLUMN, SHOWN_COLUMNS, ImagingWindowsModel, WindowsSortProxy
@@ -82,7 +82,7 @@ class WindowsGroup(QGroupBox):
         self.windows_model = ImagingWindowsModel(self)
         self.windows_proxy = WindowsSortProxy(self)
         self.windows_proxy.setSourceModel(self.windows_model)
-        self.windows_view = view = QTableView(self)
+        self.windows_view = view = PythonModelTableView(self)
         view.setObjectName("windowsView")
         view.setModel(self.windows_proxy)
         view.setSortingEnabled(True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Dict, Optional, Set
 
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
+from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QWidget
 
+from ..shared.views import PythonModelTableView
 from .model import COLUMNS, SOURCE_COLUMNS, TIME_ATTRIBUTES
 
 # The Name column's default width in average characters, and how far fitting the loaded names may widen it.
@@ -24,7 +25,7 @@ ARCHIVE_PRIORITY = ("name", "status", "service", "sub_status", "created_time", "
 CORE = 6  # the first CORE of PRIORITY: Name narrows for them; for any other column, that column goes first
 
 
-class OrdersView(QTableView):
+class OrdersView(PythonModelTableView):
     """Rows of orders, selected whole; the header sorts (where the service can) and hides columns."""
 
     def __init__(self, model, parent: Optional[QWidget] = None):
