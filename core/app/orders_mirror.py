@@ -38,6 +38,8 @@ except ImportError:  # pragma: no cover
 # in the slices (see layer_store._quick_commits), 7 ms halved the rebuild's gaps over 25 ms (33 -> 14 in six runs);
 # with them in the worker, 10 ms and 7 ms made as few (1-3 in three runs) and 10 ms rebuilt in 3.7-3.9 s, not 4.1-4.8.
 MAP_STEP_BUDGET_S = 0.010
+# How long the main thread waits for more to do when a tick found nothing (after a tick that took steps: none).
+IDLE_TICK_MS = 5
 # Features written into a layer per step are as many as fit in what is left of the tick's budget at the
 # measured cost of a written feature (a fixed count does not fit every store: 100 features took ~2 ms in a
 # memory layer, 10-25 ms in a GeoPackage table on QGIS 3.22), between these bounds.
@@ -375,9 +377,11 @@ class OrdersMirror(QObject):
         self.gone_features = 0
         self.removing: Optional[Any] = None
         self.after_removal: deque = deque()
+        # A single-shot timer started again as each tick ends (see _tick); `ticking` says whether it should be.
         self.timer = QTimer(self)
-        self.timer.setInterval(5)
+        self.timer.setSingleShot(True)
         self.timer.timeout.connect(self._tick)
+        self.ticking = False
 
     # -- layers --------------------------------------------------------------------------------------------
 
@@ -616,7 +620,7 @@ class OrdersMirror(QObject):
             QTimer.singleShot(QUICK_RUN_SHOWN_AFTER_MS, lambda: self.task is task and self.started.emit())
         else:
             self.started.emit()
-        self.timer.start()
+        self._start_ticks()
 
     def stop(self, quiet: bool = False) -> None:
         """Cancel the run: what is written stays; the next refresh reads the rest."""
@@ -647,37 +651,59 @@ class OrdersMirror(QObject):
     def _end(self, how: Optional[str]) -> None:
         self.task = None
         self.listing = False
-        self.timer.stop()
+        self._stop_ticks()
         self._save_log()
         self.ended.emit(how)
         if how is None and self.again:
             self.refresh(self.filters or {})
 
+    def _start_ticks(self) -> None:
+        self.ticking = True
+        if not self.timer.isActive():
+            self.timer.start(IDLE_TICK_MS)
+
+    def _stop_ticks(self) -> None:
+        self.ticking = False
+        self.timer.stop()
+
     def _tick(self) -> None:
+        worked = self._take_steps()
+        if self.ticking and not self.timer.isActive():
+            # Timed from the end of this tick, not its start: a repeating timer was already due again when a long
+            # tick ended, and as often as not ran before timers that fell due meanwhile (the GUI's among them), so
+            # two slices ran back to back (at 100,000 features, two 25 ms slices made a 50 ms gap).
+            self.timer.start(0 if worked else IDLE_TICK_MS)
+
+    def _take_steps(self) -> bool:
+        """Take steps for at most MAP_STEP_BUDGET_S; whether any was taken."""
         started = self.tick_started = time.perf_counter()
+        worked = False
         while time.perf_counter() - started < MAP_STEP_BUDGET_S:
             if self.removing is not None:
-                return  # nothing is written while a worker deletes from the tables
+                return worked  # nothing is written while a worker deletes from the tables
             if self.after_removal:
                 step = self.after_removal.popleft()
             elif self.steps:
                 step = self.steps.popleft()
             elif self.inbox:
                 self._plan(self.inbox.popleft())
+                worked = True
                 continue
             else:
                 if self.task is None:
-                    self.timer.stop()  # the end of a bulk removal that outlived its run
-                return
+                    self._stop_ticks()  # the end of a bulk removal that outlived its run
+                return worked
             self.tick_full = False
+            worked = True
             try:
                 step()
             except Exception as error:  # noqa: BLE001 - a layer in edit mode or removed: stop, say why
                 self.failed.emit(f"The map layers could not be updated: {error}")
                 self.stop(quiet=True)
-                return
+                return worked
             if self.task is None or self.tick_full:
-                return
+                return worked
+        return worked
 
     def _plan(self, item: Any) -> None:
         """Turn one delivery of the worker into main-thread steps (each one short)."""
@@ -776,7 +802,7 @@ class OrdersMirror(QObject):
             self.removing = None
             self._reload_layers()
             self.after_removal.append(lambda: self._forget_removed(order_ids, 0))
-            self.timer.start()
+            self._start_ticks()
 
         def ended_part_way(error: Optional[BaseException] = None) -> None:
             self.removing = None
@@ -787,7 +813,7 @@ class OrdersMirror(QObject):
             if self.inbox is run_inbox and self.task is not None:
                 self.steps.clear()  # the run's own end: stopped, not complete
                 self._end("stopped")
-            self.timer.start()
+            self._start_ticks()
 
         self.removing = self.tasks.run(f"Removing {len(order_ids):,} orders that no longer match from the map",
                                        work, done, ended_part_way, ended_part_way)
@@ -978,7 +1004,7 @@ class OrdersMirror(QObject):
 
     def shutdown(self) -> None:
         """Stop writing and drop the bookkeeping (little is left for the cycle collector to free)."""
-        self.timer.stop()
+        self._stop_ticks()
         self.steps.clear()
         self.after_removal.clear()
         self.task = self.removing = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import sqlite3
 import threading
+import time
 from urllib.parse import parse_qs
 
 import pytest
@@ -16,6 +17,7 @@ from qgis.PyQt.QtCore import QEvent, QObject
 from core import layer_store
 from core import layers as layer_tools
 from core.app import orders_mirror, orders_refresh
+from core.app.orders_background import TaskGroup
 from tests.gui.test_orders_panel import assert_map_matches_the_server
 from tests.integration.order_states import bulk_create, make_client, point
 from tests.unit.test_layer_store import ids_in_the_file_alone
@@ -334,3 +336,31 @@ def test_a_mark_tells_a_change_within_the_same_instant(sandbox):
     client.edit_order(newest, name="edited while the clock stands still")
     assert not orders_refresh.unchanged_since(client.list_orders, orders_refresh.order_mark_row, mark, fields)
     assert not orders_refresh.unchanged_since(client.list_orders, orders_refresh.order_mark_row, None, fields)
+
+
+def test_the_guis_timers_run_between_any_two_long_map_steps(qgis_app, qtbot):
+    # At 100,000 features a write slice could take 25 ms; the map's timer, due again when it ended, ran the next one
+    # before the GUI's timers that fell due meanwhile: two slices back to back, a 50 ms stall.
+    from qgis.PyQt.QtCore import QTimer
+
+    mirror = orders_mirror.OrdersMirror(QgsProject.instance(), lambda: None, TaskGroup(lambda *_: None))
+    ran = []
+
+    def slice_of_work():
+        ran.append("map")
+        time.sleep(0.012)  # longer than the GUI's timer below
+        mirror.tick_full = True  # one slice a tick, as a write step
+
+    mirror.task = object()  # a run under way: the mirror keeps ticking
+    mirror.steps.extend([slice_of_work] * 12)
+    gui_timer = QTimer()
+    gui_timer.timeout.connect(lambda: ran.append("gui"))
+    gui_timer.start(10)
+    mirror._start_ticks()
+    try:
+        qtbot.waitUntil(lambda: not mirror.steps, timeout=5000)
+    finally:
+        gui_timer.stop()
+        mirror.shutdown()
+    steps = "".join("m" if what == "map" else "g" for what in ran)
+    assert steps.count("m") == 12 and "mm" not in steps, steps
