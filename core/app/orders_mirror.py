@@ -309,8 +309,8 @@ def _geometry(wkb: Optional[bytes]):
 class OrdersMirror(QObject):
     """Keeps the project's orders and captures layers equal to every order matching the view's filters.
 
-    A QgsTask lists them (mirror_orders) and hands over one page at a time through a deque; a 5 ms timer
-    on the main thread writes them in slices sized to the measured cost of a feature, at most
+    A QgsTask lists them (mirror_orders) and hands over one page at a time through a deque; a timer
+    on the main thread (see _tick) writes them in slices sized to the measured cost of a feature, at most
     MAP_STEP_BUDGET_S per tick,
     so the map fills progressively and the GUI never stalls. The bookkeeping (which orders are written,
     each one's updated_time when its captures were read, the capture ids of each order) lets a later run
