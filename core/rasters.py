@@ -219,9 +219,9 @@ def _acquired(metadata: Optional[str]) -> Optional[str]:
 
 def _footprint_wkt(provider: QgsRasterDataProvider) -> str:
     geometry = QgsGeometry.fromRect(provider.extent())
-    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
-    if provider.crs().isValid() and provider.crs() != wgs84:
-        geometry.transform(QgsCoordinateTransform(provider.crs(), wgs84, QgsCoordinateTransformContext()))
+    crs, wgs84 = provider.crs(), QgsCoordinateReferenceSystem("EPSG:4326")
+    if crs.isValid() and crs != wgs84:
+        geometry.transform(QgsCoordinateTransform(crs, wgs84, QgsCoordinateTransformContext()))
     return geometry.asWkt(8)
 
 

@@ -58,10 +58,11 @@ def test_the_count_matches_when_the_service_starts_charging(charged):
     free = charged.control("GET", "accounts")["accounts"][0]["free_cancellations"]
     assert free == FREE
     now = sim_now(charged)
-    if midnight_utc(now) + timedelta(days=1) - now < timedelta(hours=3):
+    to_midnight = midnight_utc(now) + timedelta(days=1) - now
+    if to_midnight < timedelta(hours=3):
         # The count starts again at each UTC midnight, and this test's day lasts ~20 simulated minutes: run late
         # in the evening (the sandbox's clock starts at the real time), it begins just after the next midnight.
-        charged.advance(int((midnight_utc(now) + timedelta(days=1) - now).total_seconds()) + 60)
+        charged.advance(int(to_midnight.total_seconds()) + 60)
         now = sim_now(charged)
     windows = [w for w in assured_windows(charged, client) if w.start_time > now + timedelta(hours=2)]
     orders = [create_assured(client, w.id, f"assured {n}") for n, w in enumerate(windows[:FREE + 2])]
