@@ -16,7 +16,6 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsCoordinateTransformContext,
-    QgsDataProvider,
     QgsFeature,
     QgsFields,
     QgsFillSymbol,
@@ -24,8 +23,6 @@ from qgis.core import (
     QgsLayerTreeGroup,
     QgsMultiBandColorRenderer,
     QgsProject,
-    QgsProviderRegistry,
-    QgsRasterDataProvider,
     QgsRasterLayer,
     QgsRasterMinMaxOrigin,
     QgsSingleBandGrayRenderer,
@@ -217,9 +214,9 @@ def _acquired(metadata: Optional[str]) -> Optional[str]:
     return str(acquired) if acquired else None
 
 
-def _footprint_wkt(provider: QgsRasterDataProvider) -> str:
-    geometry = QgsGeometry.fromRect(provider.extent())
-    crs, wgs84 = provider.crs(), QgsCoordinateReferenceSystem("EPSG:4326")
+def _footprint_wkt(layer: QgsRasterLayer) -> str:
+    geometry = QgsGeometry.fromRect(layer.extent())
+    crs, wgs84 = layer.crs(), QgsCoordinateReferenceSystem("EPSG:4326")
     if crs.isValid() and crs != wgs84:
         geometry.transform(QgsCoordinateTransform(crs, wgs84, QgsCoordinateTransformContext()))
     return geometry.asWkt(8)
@@ -229,25 +226,23 @@ def plan_raster(path: str, item_id: str, item_type: str, bundle: str,
                 metadata: Optional[str] = None) -> Optional[RasterPlan]:
     """How one GeoTIFF will be shown (None when GDAL cannot read it): its role, display bands, and for
     analytic imagery each band's 2–98 % cut, read here so the GUI thread never scans pixels."""
-    # A data provider, not a map layer: this runs in a task, and a QgsRasterLayer (a QObject with a renderer and
-    # a style, made for the main thread) constructed there once crashed QGIS's event loop in CI.
-    provider = QgsProviderRegistry.instance().createProvider("gdal", path, QgsDataProvider.ProviderOptions())
-    if provider is None or not provider.isValid():
+    layer = QgsRasterLayer(path, _stem(path), "gdal", QgsRasterLayer.LayerOptions(False))
+    if not layer.isValid():
         _log.warning("%s is not a raster GDAL can read; it is not added to the map", path)
         return None
     asset = _asset_of(path, item_id)
-    band_count = provider.bandCount()
-    role = _role(asset, band_count, bundle, provider.dataType(1) == Qgis.DataType.Byte)
-    bands = _display_bands(role, band_count)
+    role = _role(asset, layer.bandCount(), bundle, layer.dataProvider().dataType(1) == Qgis.DataType.Byte)
+    bands = _display_bands(role, layer.bandCount())
     stretch: Tuple[Tuple[float, float], ...] = ()
     if role in (ANALYTIC, OTHER):
-        stretch = tuple(tuple(provider.cumulativeCut(band, CUT_LOWER, CUT_UPPER, provider.extent(), STRETCH_SAMPLE))
+        provider = layer.dataProvider()
+        stretch = tuple(tuple(provider.cumulativeCut(band, CUT_LOWER, CUT_UPPER, layer.extent(), STRETCH_SAMPLE))
                         for band in bands)
     elif role == MASK:
         stretch = ((0.0, 1.0),)  # the clear band is 0 or 1
     return RasterPlan(path=path, item_id=item_id, item_type=item_type, bundle=_bundle_for(bundle, role),
-                      asset=asset, role=role, band_count=band_count, bands=bands, stretch=stretch,
-                      footprint_wkt=_footprint_wkt(provider), acquired=_acquired(metadata), metadata_path=metadata)
+                      asset=asset, role=role, band_count=layer.bandCount(), bands=bands, stretch=stretch,
+                      footprint_wkt=_footprint_wkt(layer), acquired=_acquired(metadata), metadata_path=metadata)
 
 
 def _opened_zips(paths: Iterable[str]) -> List[str]:
