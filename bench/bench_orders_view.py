@@ -21,13 +21,17 @@ from typing import Iterator
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+from tests import plugin_package  # noqa: E402
+
+# Before any `core`/`ui` import, so they are the plugin's own modules (satellite_tasking.*) and not a second copy.
+plugin_package.install()
 
 from heartbeat import TICK_MS, quiet_offscreen, run_events, summary  # noqa: E402
 from qgis.core import QgsApplication, QgsProject  # noqa: E402
 from qgis.PyQt.QtCore import QCoreApplication, QEvent, qInstallMessageHandler  # noqa: E402
 
 from core.services.planet_tasking.client import TaskingClient  # noqa: E402
-from tests.conftest import SandboxServer  # noqa: E402 - also makes the repository importable as satellite_tasking
+from tests.sandbox_server import SandboxServer  # noqa: E402 - a sandbox without loading pytest into the QGIS measured
 from ui.orders.panel import OrdersPanel  # noqa: E402
 
 ORDERS = 10_000
@@ -136,18 +140,38 @@ def raw_session(server: SandboxServer):
     return session
 
 
-def raw_http(server: SandboxServer, params: dict) -> dict:
-    """The same pages the view reads, with a plain requests loop (raw_http_loop) in a Python process of its own, as
-    another client would read them: every order (the table's pages of PAGE) and the captures of every order
-    (CAPTURE_IDS order ids a request). Seconds of each.
+def in_child(script: str, name: str, *args):
+    """`name(*args)` of the bench `script`, run in a Python process of its own; its result (JSON). For what the
+    bench does besides the plugin (making the orders, the raw HTTP baseline): in this process their parsed pages
+    and payloads (35,000 lists and dicts a raw HTTP run) outlived the young collections into the old generation,
+    and the full collections they brought on then fell in the plugin's measured load (a 59 ms gap)."""
+    child = subprocess.run([sys.executable, script, "--child", name, json.dumps(args)], capture_output=True,
+                           text=True, timeout=7200)
+    if child.returncode != 0:
+        raise RuntimeError(f"{name} failed in its process:\n{child.stderr[-3000:]}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
 
-    Not in this process: the loop's parsed pages (some 35,000 lists and dicts a run) outlive the young collections
-    into the old generation, and the full collections they bring on then fell in the plugin's measured load."""
+
+def run_child(names: dict) -> bool:
+    """In a process in_child started: call what it asked for (one of `names`), print the result; else False."""
+    if sys.argv[1:2] != ["--child"]:
+        return False
+    print(json.dumps(names[sys.argv[2]](*json.loads(sys.argv[3]))))
+    return True
+
+
+def fill_attached(root: str) -> float:
+    """fill() on the sandbox at `root` (run by in_child)."""
+    return fill(SandboxServer.attached(root))
+
+
+def raw_http(server: SandboxServer, params: dict) -> dict:
+    """The same pages the view reads, with a plain requests loop (raw_http_loop) in a process of its own (see
+    in_child), as another client would: every order (the table's pages of PAGE) and the captures of every order
+    (CAPTURE_IDS order ids a request). Seconds of each."""
     query = TaskingClient._listing_params(PAGE, 0, None, params.get("ordering"),
                                           {k: v for k, v in params.items() if k != "ordering"})
-    child = subprocess.run([sys.executable, __file__, "--raw-http", server.tasking_url, server.api_key,
-                            json.dumps(query)], capture_output=True, text=True, timeout=600, check=True)
-    return json.loads(child.stdout.strip().splitlines()[-1])
+    return in_child(__file__, "raw_http_loop", server.tasking_url, server.api_key, query)
 
 
 def raw_http_loop(base_url: str, api_key: str, query: dict) -> dict:
@@ -388,11 +412,10 @@ def bench_session() -> Iterator[SandboxServer]:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--raw-http"]:  # raw_http's child process
-        print(json.dumps(raw_http_loop(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]))))
+    if run_child({"fill_attached": fill_attached, "raw_http_loop": raw_http_loop}):
         return
     with bench_session() as server:
-        fill_seconds = fill(server)
+        fill_seconds = in_child(__file__, "fill_attached", server.root)
         server.advance(CAPTURE_HOURS * 3600)  # acquisitions and publications: captures for the map
         client = TaskingClient(server.tasking_url, server.api_key, timeout=120.0)
         captures = client.list_captures(limit=1).count
@@ -442,7 +465,8 @@ def main() -> None:
         print("  load: the table paged to 10,000 rows while the map mirrors all 10,000 orders and their captures; "
               "refresh: Refresh pressed with nothing changed (the table's window and the map ask whether anything "
               "changed); map rebuild: both layers removed, then made and filled again from the service. Raw HTTP: "
-              "the orders once (pages of 100) and their captures, read with a plain requests loop in the same run.")
+              "the orders once (pages of 100) and their captures, read with a plain requests loop in the same run, in "
+              "a process of its own (as the orders are made: see in_child).")
         print("Captures layer refresh (10,000 captures, 100 changed) vs rebuild: see bench/bench_layers.py, "
               "which measures exactly that.")
 

@@ -13,13 +13,26 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+from tests import plugin_package  # noqa: E402
 
-from bench_orders_view import BREAKDOWN, PROFILER, Breakdown, bench_session, point, resident_mb  # noqa: E402
+# Before any `core`/`ui` import, so they are the plugin's own modules (satellite_tasking.*) and not a second copy.
+plugin_package.install()
+
+from bench_orders_view import (  # noqa: E402
+    BREAKDOWN,
+    PROFILER,
+    Breakdown,
+    bench_session,
+    in_child,
+    point,
+    resident_mb,
+    run_child,
+)
 from heartbeat import TICK_MS, run_events  # noqa: E402
 from qgis.core import QgsProject  # noqa: E402
 
 from core.services.planet_tasking.client import TaskingClient  # noqa: E402
-from tests.conftest import SandboxServer  # noqa: E402 - also makes the repository importable as satellite_tasking
+from tests.sandbox_server import SandboxServer  # noqa: E402 - a sandbox without loading pytest into the QGIS measured
 from ui.orders.panel import OrdersPanel  # noqa: E402
 
 ORDERS = 100_000
@@ -56,6 +69,11 @@ def fill(server: SandboxServer) -> tuple:
         hours += 2
         captures = client.list_captures(limit=1).count
     return time.perf_counter() - started, captures, hours
+
+
+def fill_attached(root: str) -> tuple:
+    """fill() on the sandbox at `root`, in a process of its own (see bench_orders_view.in_child)."""
+    return fill(SandboxServer.attached(root))
 
 
 def over(gaps) -> int:
@@ -160,8 +178,10 @@ def report(run: int, result: dict) -> None:
 
 
 def main() -> None:
+    if run_child({"fill_attached": fill_attached}):
+        return
     with bench_session() as server:
-        seconds, captures, hours = fill(server)
+        seconds, captures, hours = in_child(__file__, "fill_attached", server.root)
         print(f"{ORDERS:,} orders made through the sandbox's bulk endpoint and {captures:,} captures after {hours} "
               f"simulated hours, in {seconds:.0f} s")
         for run in range(RUNS):
