@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
 import math
@@ -97,7 +98,11 @@ def qgis_version() -> str:
         return "unknown"
 
 
+@functools.lru_cache(maxsize=1)
 def user_agent() -> str:
+    """Read once: none of its parts changes while QGIS runs (reloading the plugin imports this module afresh), and
+    each session made asked again (a read of metadata.txt and QGIS's version on the main thread before every
+    refresh's requests)."""
     return f"{PLUGIN_NAME}/{plugin_version()} QGIS/{qgis_version()} python-requests/{requests.__version__}"
 
 
