@@ -277,6 +277,22 @@ class Profiler:
 
         setattr(owner, name, timed)
 
+    def wrap_worker(self, owner, name, label):
+        """Spans of `name` wherever it runs (a worker's too), outside the main thread's nesting: a GeoPackage log
+        copied by a worker can hold up the main thread's writes to the same file."""
+        original, spans = getattr(owner, name), self.spans
+
+        @functools.wraps(original)
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                where = "" if threading.current_thread() is threading.main_thread() else " (worker)"
+                spans.append((label + where, started, time.perf_counter(), 99))
+
+        setattr(owner, name, timed)
+
     def on_gc(self, phase, info):
         # A collection holds the GIL whichever thread runs it, so a worker's stalls the GUI as much.
         where = "" if threading.current_thread() is threading.main_thread() else " (worker)"
@@ -291,6 +307,7 @@ class Profiler:
         from core.app import orders_mirror
         for name in ("open_table", "_write_empty_table", "_has_table", "copy_table"):
             self.wrap(layer_store, name, f"layer_store.{name}")
+        self.wrap_worker(layer_store, "checkpoint", "layer_store.checkpoint")
         for name in ("apply_prepared", "remove_features", "_read_index", "find_or_create_layer", "add_to_group",
                      "_fit_time_range", "apply_style" if hasattr(layers, "apply_style") else "create_layer"):
             self.wrap(layers, name, f"layers.{name}")
