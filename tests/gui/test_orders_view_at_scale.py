@@ -159,6 +159,42 @@ def test_after_each_map_run_a_copy_of_the_geopackage_alone_holds_what_the_map_sh
     assert len(kept) == 11 and ids_in_the_file_alone(path, table) == kept
 
 
+def test_the_map_writes_nothing_while_a_worker_copies_the_log_into_the_file(sandbox, make_orders_panel, qtbot,
+                                                                          monkeypatch, tmp_path):
+    # A slice written while the log was copied waited for the disk with the copy (2-3x its CPU time, a GUI gap):
+    # the main thread leaves the file alone until the copy is done, then writes the rest.
+    client = make_client(sandbox)
+    created = set(bulk_create(sandbox, client, [{"name": f"copied {n}", "geometry": point(500 + n)}
+                                                for n in range(120)]))
+    monkeypatch.setattr(orders_mirror, "MAP_PART_SIZE", 10)  # a copy after every 10 orders
+    monkeypatch.setattr(orders_mirror, "SAVE_LOG_AFTER", 25)
+    monkeypatch.setattr(layer_store, "profile_store_path", lambda: str(tmp_path / "layers.gpkg"))
+    copying, copies, written_during_copies = [0], [], []
+    real_checkpoint, real_apply = layer_store.checkpoint, layer_tools.apply_prepared
+
+    def slow_checkpoint(path):
+        copying[0] += 1
+        try:
+            time.sleep(0.03)  # a copy as long as the disk makes it at 100,000 orders
+            copies.append(path)
+            return real_checkpoint(path)
+        finally:
+            copying[0] -= 1
+
+    def watched_apply(*args, **kwargs):
+        if copying[0]:
+            written_during_copies.append(threading.current_thread())
+        return real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(layer_store, "checkpoint", slow_checkpoint)
+    monkeypatch.setattr(layer_tools, "apply_prepared", watched_apply)
+    panel = make_orders_panel(sandbox, size=None)
+    panel.start()
+    settle(qtbot, panel)
+    assert {f["id"] for f in panel.orders_layer.getFeatures()} == created
+    assert len(copies) > 10 and written_during_copies == []
+
+
 @pytest.fixture
 def bulk_removals(sandbox, monkeypatch, tmp_path):
     """150 orders with captures, a store of their own, removals in bulk from 50 features (forgotten 7 orders a
