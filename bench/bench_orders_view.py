@@ -132,11 +132,12 @@ class Breakdown:
 BREAKDOWN = Breakdown()
 
 
-def raw_session(server: SandboxServer):
+def raw_session(api_key: str):
+    """A plain requests session sending `api_key` (the raw baselines' client)."""
     import requests
 
     session = requests.Session()
-    session.headers["Authorization"] = f"api-key {server.api_key}"
+    session.headers["Authorization"] = f"api-key {api_key}"
     return session
 
 
@@ -177,10 +178,7 @@ def raw_http(server: SandboxServer, params: dict) -> dict:
 def raw_http_loop(base_url: str, api_key: str, query: dict) -> dict:
     """raw_http's loop: the orders a page of PAGE at a time (`query` with its offset moved on), then their
     captures. Seconds of each."""
-    import requests
-
-    session = requests.Session()
-    session.headers["Authorization"] = f"api-key {api_key}"
+    session = raw_session(api_key)
     base = base_url.rstrip("/") + "/"
     timings = {}
     started = time.perf_counter()
@@ -371,7 +369,7 @@ def one_run(server: SandboxServer, captures: int):
     spent = {"load": BREAKDOWN.take()}
     # The plugin's quiet refreshes and the raw questions alternate, so both meet the same machine (one measured
     # before the load and one after differed by up to a fifth).
-    session, refreshes, asked = raw_session(server), [], []
+    session, refreshes, asked = raw_session(server.api_key), [], []
     raw_question(session, server, marks)  # its connection opened, as the plugin's are by the load
     for _ in range(REFRESHES):
         asked.append(raw_question(session, server, marks))

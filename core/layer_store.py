@@ -63,7 +63,8 @@ def checkpoint(path: str) -> bool:
     checkpoint: it waits for no reader or writer), on this thread: a worker's, since the store's own
     connections leave it (see _quick_commits). False when it could not (no log, the file gone, locked).
 
-    Python's sqlite3 lets go of the GIL meanwhile: the copy and its fsync cost the main thread nothing.
+    Python's sqlite3 lets go of the GIL meanwhile, but a write to the same file waits for the disk with the copy
+    (its fsyncs): the map's writes keep off the file while it runs (OrdersMirror.store_lock).
     """
     if not os.path.exists(path + "-wal"):
         return False

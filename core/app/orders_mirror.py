@@ -687,7 +687,8 @@ class OrdersMirror(QObject):
             self.timer.start(0 if worked else IDLE_TICK_MS)
 
     def _take_steps(self) -> bool:
-        """Take steps for at most MAP_STEP_BUDGET_S; whether any was taken. None while a worker copies the log."""
+        """Take steps for at most MAP_STEP_BUDGET_S; whether any was taken. None is taken while a worker copies the
+        log into the file (copy_logs): the tick comes back after IDLE_TICK_MS."""
         if not self.store_lock.acquire(blocking=False):
             return False
         try:
