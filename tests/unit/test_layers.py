@@ -562,6 +562,32 @@ def test_prepared_slices_split_in_order_and_keep_sources_and_geometries():
     assert list(layers.prepared_slices(layers.PreparedFeatures(planet_layers.CAPTURES), 3)) == []
 
 
+def test_features_built_on_a_worker_land_in_slices_with_their_attributes_and_footprints():
+    # The map's listing builds the features to add on a worker (build_features) and the main thread writes them
+    # a slice at a time (subset); each slice must add the worker's features, not make them again.
+    import threading
+
+    expected = create_captures_layer(captures=[capture(f"c{n}", x=n * 0.1) for n in range(120)])
+    layer = create_captures_layer(captures=[])
+    prepared = planet_layers.prepare_captures([capture(f"c{n}", x=n * 0.1) for n in range(120)])
+    layout = layers.write_layout(layer, planet_layers.CAPTURES)
+    worker = threading.Thread(target=prepared.build_features, args=(layout,))
+    worker.start()
+    worker.join()
+    prepared.sources.clear()  # what the main thread would make a feature from: the worker's must be used
+    ids = list(prepared.rows)
+    for start in range(0, len(ids), 49):
+        part = prepared.subset(ids[start:start + 49])
+        assert list(part.built_features()) == ids[start:start + 49]
+        assert layers.apply_prepared(layer, part).added == len(part)
+
+    written, wanted = by_id(layer), by_id(expected)
+    assert sorted(written) == sorted(wanted)
+    for capture_id, feature in wanted.items():
+        assert written[capture_id].attributes() == feature.attributes()
+        assert written[capture_id].geometry().equals(feature.geometry()), capture_id
+
+
 def test_the_order_details_show_the_same_exclusivity_end_as_the_captures_layer():
     from ui.orders.details import captures_html
 
