@@ -1188,7 +1188,7 @@ def save_layers_to_geopackage(
         if error != QgsVectorFileWriter.WriterError.NoError:
             raise OSError(f"Could not save layer '{layer.name()}' to {path}: {message}")
         _write_utc_datetimes(path, table, layer)
-        uri = f"{path}|layername={table}"
+        uri = layer_store.table_uri(path, table)
         written[table] = uri
         if with_styles:
             saved = layer_store.open_ogr_layer(uri, table)

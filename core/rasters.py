@@ -516,7 +516,8 @@ def _add_footprints(project: QgsProject, group: QgsLayerTreeGroup, imagery: Orde
     if not imagery.rasters:
         return None
     if imagery.footprints_path:
-        layer = layer_store.open_ogr_layer(f"{imagery.footprints_path}|layername=footprints", FOOTPRINTS_LAYER)
+        uri = layer_store.table_uri(imagery.footprints_path, "footprints")
+        layer = layer_store.open_ogr_layer(uri, FOOTPRINTS_LAYER)
     else:
         layer = _footprints_memory_layer(imagery.rasters)
     if not layer.isValid():
