@@ -14,6 +14,9 @@ from typing import Tuple
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Run as `python bench/bench_aoi.py` from anywhere: the repository root holds the `core` package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests import plugin_package  # noqa: E402
+
+plugin_package.install()  # before any `core` import: the plugin's own modules, not a second copy
 
 from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsGeometry, QgsPointXY  # noqa: E402
 

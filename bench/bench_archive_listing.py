@@ -9,13 +9,16 @@ from pathlib import Path
 
 # Run as `python bench/bench_archive_listing.py` from anywhere: the repository root holds `core` and `tests`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests import plugin_package  # noqa: E402
+
+plugin_package.install()  # before any `core` import: the plugin's own modules, not a second copy
 
 import requests  # noqa: E402
 from ratios import alternate, print_ratio  # noqa: E402
 
 from core.http import ProxyConfig, QgisSession  # noqa: E402
 from core.services.planet_orders.client import OrdersClient  # noqa: E402
-from tests.conftest import SandboxServer  # noqa: E402
+from tests.sandbox_server import SandboxServer  # noqa: E402
 
 ORDER_COUNT = 10_000
 PAGE_SIZE = 500  # the largest page the Orders API hands out (the sandbox's MAX_PAGE_SIZE)

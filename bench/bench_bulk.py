@@ -13,6 +13,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Run as `python bench/bench_bulk.py` from anywhere: the repository root holds `core` and `tests`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests import plugin_package  # noqa: E402
+
+plugin_package.install()  # before any `core` import: the plugin's own modules, not a second copy
 
 import requests  # noqa: E402
 from qgis.core import QgsApplication, QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer  # noqa: E402
@@ -28,7 +31,7 @@ from core.app.bulk import (  # noqa: E402
     validate_layer,
 )
 from core.services.planet_tasking.client import TaskingClient  # noqa: E402
-from tests.conftest import SandboxServer  # noqa: E402  (the sandbox process helper the tests use)
+from tests.sandbox_server import SandboxServer  # noqa: E402  (the sandbox process helper the tests use)
 
 FEATURES = 5000
 ROUNDS = 3  # validation rounds

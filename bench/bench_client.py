@@ -10,6 +10,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Run as `python bench/bench_client.py` from anywhere: the repository root holds `core` and `tests`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests import plugin_package  # noqa: E402
+
+plugin_package.install()  # before any `core` import: the plugin's own modules, not a second copy
 
 import requests  # noqa: E402
 from ratios import alternate, print_ratio  # noqa: E402
@@ -17,7 +20,7 @@ from ratios import alternate, print_ratio  # noqa: E402
 from core.errors import RequestTimeoutError  # noqa: E402
 from core.http import ProxyConfig, QgisSession  # noqa: E402
 from core.services.planet_tasking.client import TaskingClient  # noqa: E402
-from tests.conftest import SandboxServer  # noqa: E402
+from tests.sandbox_server import SandboxServer  # noqa: E402
 
 ORDER_COUNT = 10_000
 PAGE_SIZE = 1000  # the largest page the service hands out (DRF's max limit in the sandbox)

@@ -13,11 +13,14 @@ from pathlib import Path
 
 # Run as `python bench/bench_download.py` from anywhere: the repository root holds `core` and `tests`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests import plugin_package  # noqa: E402
+
+plugin_package.install()  # before any `core` import: the plugin's own modules, not a second copy
 
 from core.http import ProxyConfig, QgisSession  # noqa: E402
 from core.services.planet_orders.client import OrdersClient  # noqa: E402
 from core.services.planet_orders.models import ArchiveOrder  # noqa: E402
-from tests.conftest import SandboxServer  # noqa: E402
+from tests.sandbox_server import SandboxServer  # noqa: E402
 
 # Two PSScene items of the analytic_udm2 bundle at 3170 x 1981 pixels: per item a 4-band 16-bit raster and
 # an 8-band mask of 50 MB each, their metadata and the manifest; 201 MB in five files of any size.

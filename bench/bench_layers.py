@@ -14,7 +14,10 @@ import time
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
+from tests import plugin_package  # noqa: E402
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+plugin_package.install()  # before any `core` import: the plugin's own modules, not a second copy
 
 from qgis.core import QgsApplication, QgsVectorLayer  # noqa: E402
 

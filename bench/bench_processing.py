@@ -18,8 +18,8 @@ from qgis.core import QgsApplication, QgsVectorLayer  # noqa: E402
 from core import settings  # noqa: E402
 from core.app.bulk import FieldMapping, LayerSnapshot, price_payloads, validate_layer  # noqa: E402
 from core.services import registry  # noqa: E402
-from tests.conftest import SandboxServer  # noqa: E402  (the sandbox process helper the tests use)
 from tests.layers_from_wkt import labelled_points  # noqa: E402
+from tests.sandbox_server import SandboxServer  # noqa: E402  (the sandbox process helper the tests use)
 
 FEATURES = 5000
 ROUNDS = int(os.environ.get("BENCH_RUNS", "7"))  # per side, alternated algorithm/core

@@ -10,13 +10,16 @@ from pathlib import Path
 
 # Run as `python bench/bench_up42_listing.py` from anywhere: the repository root holds `core` and `tests`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests import plugin_package  # noqa: E402
+
+plugin_package.install()  # before any `core` import: the plugin's own modules, not a second copy
 
 import requests  # noqa: E402
 from ratios import alternate, print_ratio  # noqa: E402
 
 from core.http import ProxyConfig, QgisSession  # noqa: E402
 from core.services.up42.client import TOKEN_PATH, Up42Client  # noqa: E402
-from tests.conftest import SandboxServer  # noqa: E402
+from tests.sandbox_server import SandboxServer  # noqa: E402
 
 ORDER_COUNT = 5_000
 BATCH = 250  # features per POST /v2/orders: one order each, as a user's multi-AOI order makes them
