@@ -4,6 +4,7 @@ No pytest here, so a bench can start a sandbox without loading the test framewor
 
 from __future__ import annotations
 
+import atexit
 import json
 import subprocess
 import sys
@@ -36,7 +37,10 @@ class SandboxServer:
         self.output: List[str] = []
         self.root = self._wait_ready()
         # Keep draining the server's output so a chatty server never blocks on a full pipe.
-        threading.Thread(target=self._drain, daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+        # A script that dies before stop() (a bench or probe that raised) would leave the sandbox running.
+        atexit.register(self.stop)
 
     @classmethod
     def attached(cls, root: str, api_key: str = SANDBOX_KEY) -> "SandboxServer":
@@ -110,3 +114,7 @@ class SandboxServer:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait(timeout=10)
+        self._drainer.join(timeout=5)  # it has read the end of the output: the pipe can be closed
+        if self.process.stdout is not None:
+            self.process.stdout.close()
