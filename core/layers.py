@@ -512,6 +512,7 @@ class PreparedFeatures:
         identity_layout = list(layout.columns) == list(range(column_count))
         if self.built is None:
             self.built = QgsFeatureStore()
+            self.built.setFields(layout.fields)  # what it gives every feature it holds: names still find fields
         position = self.built.count()
         features = []
         for feature_id in (self.rows if ids is None else ids):

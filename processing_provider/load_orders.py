@@ -92,7 +92,7 @@ class _ListingAlgorithm(TaskingAlgorithm):
         def deliver(part: MapPart) -> None:
             prepared = self.part_features(part)
             prepared.build_features(layout)
-            features = list(prepared.features.values())
+            features = list(prepared.built_features().values())
             if features:
                 sink.addFeatures(features, QgsFeatureSink.Flag.FastInsert)
             written[0] += len(features)

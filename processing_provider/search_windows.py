@@ -137,7 +137,7 @@ class SearchWindowsAlgorithm(TaskingAlgorithm):
                                                       build_geometries=True)
             prepared.build_features(layout)
             features = []
-            for feature in prepared.features.values():
+            for feature in prepared.built_features().values():
                 feature.setAttribute(SOURCE_FIELD, feature_id)
                 features.append(feature)
             sink.addFeatures(features, QgsFeatureSink.Flag.FastInsert)

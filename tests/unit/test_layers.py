@@ -579,6 +579,7 @@ def test_features_built_on_a_worker_land_in_slices_with_their_attributes_and_foo
     for start in range(0, len(ids), 49):
         part = prepared.subset(ids[start:start + 49])
         assert list(part.built_features()) == ids[start:start + 49]
+        assert all(feature["id"] == capture_id for capture_id, feature in part.built_features().items())
         assert layers.apply_prepared(layer, part).added == len(part)
 
     written, wanted = by_id(layer), by_id(expected)
