@@ -607,3 +607,19 @@ def test_find_or_create_takes_the_projects_layer_of_that_kind_and_makes_one_only
     assert planet_layers.find_or_create_orders_layer(project) is made
     captures = layers.find_or_create_layer(project, planet_layers.CAPTURES, "Captures")
     assert layers.layers_of_kind(project, planet_layers.CAPTURES) == [captures] and planet_layers.orders_layers(project) == [made]
+
+
+def test_a_layer_read_back_from_its_fields_is_not_rewritten_by_a_refresh_of_the_same_orders():
+    # The index is read again from the layer's features (as for a project reopened): the same orders refreshed
+    # write nothing, then or at the next refresh; a changed value is still written.
+    orders = [order("a", requested_sqkm=25, fulfilled_sqkm=0), order("b", requested_sqkm=12.5)]
+    layer = create_orders_layer(orders=orders)
+    layers.forget_index(layer)
+    for _ in range(2):
+        result = upsert_orders(layer, copy.deepcopy(orders))
+        assert (result.added, result.updated, result.unchanged) == (0, 0, 2)
+    changed = copy.deepcopy(orders)
+    changed[0].requested_sqkm = 30
+    result = upsert_orders(layer, changed)
+    assert (result.added, result.updated, result.unchanged) == (0, 1, 1)
+    assert by_id(layer)["a"]["requested_sqkm"] == 30.0
