@@ -489,8 +489,11 @@ class PreparedFeatures:
     # it adds when the layer still has that layout: in C++ (each id's position in `built_at`), not a Python
     # wrapper each. They wait for the main thread across ticks while the workers parse, and wrappers alive that
     # long reach the old generation: in a 10,000-order load they were a third of what did (2,000-2,800), and
-    # every ~15,000 promotions bring a full collection, a 16-33 ms stall of every thread.
-    built: Optional[QgsFeatureStore] = None
+    # every ~15,000 promotions bring a full collection, a 16-33 ms stall of every thread. One store per
+    # _STORED_AT_ONCE features (position // _STORED_AT_ONCE), so a slice wraps only the stores its features are
+    # in: with one store a part, each slice of 49 captures wrapped the part's hundreds, and those wrappers made
+    # on the main thread were what brought on many of its young collections.
+    built: List[QgsFeatureStore] = field(default_factory=list)
     built_at: Dict[str, int] = field(default_factory=dict)
     layout: Optional["WriteLayout"] = None
 
@@ -511,11 +514,7 @@ class PreparedFeatures:
         to_attributes = _qt_value_converter(self.kind, layout.spec)
         column_count = layout.fields.count()
         identity_layout = list(layout.columns) == list(range(column_count))
-        if self.built is None:
-            self.built = QgsFeatureStore()
-            self.built.setFields(layout.fields)  # what it gives every feature it holds: names still find fields
-        position = self.built.count()
-        features = []
+        features: List[QgsFeature] = []
         for feature_id in (self.rows if ids is None else ids):
             # The feature carries the geometry from now on: one wrapper less per feature waiting to be written
             # (apply_prepared makes it again from the source for a feature that turns out to be an update).
@@ -524,21 +523,32 @@ class PreparedFeatures:
                 geometry = _geometry_from_source(self.sources.get(feature_id))
             features.append(_new_feature(layout.fields, to_attributes(self.rows[feature_id]), layout.columns,
                                          column_count, identity_layout, geometry))
-            self.built_at[feature_id] = position
-            position += 1
+            self.built_at[feature_id] = len(self.built) * _STORED_AT_ONCE + len(features) - 1
             if len(features) == _STORED_AT_ONCE:
-                self.built.addFeatures(features)
+                self._store(features, layout)
                 features = []
-        self.built.addFeatures(features)
+        if features:
+            self._store(features, layout)
         self.layout = layout
         return self
 
+    def _store(self, features: List[QgsFeature], layout: "WriteLayout") -> None:
+        store = QgsFeatureStore()
+        store.setFields(layout.fields)  # what it gives every feature it holds: names still find fields
+        store.addFeatures(features)
+        self.built.append(store)
+
     def built_features(self) -> Dict[str, QgsFeature]:
-        """The features build_features made, by id (wrapped afresh: ~0.2 µs each)."""
-        if self.built is None:
-            return {}
-        features = self.built.features()
-        return {feature_id: features[position] for feature_id, position in self.built_at.items()}
+        """The features build_features made, by id (wrapped afresh, ~0.2 µs each, from the stores holding them)."""
+        wrapped: Dict[int, List[QgsFeature]] = {}
+        features = {}
+        for feature_id, position in self.built_at.items():
+            store, offset = divmod(position, _STORED_AT_ONCE)
+            held = wrapped.get(store)
+            if held is None:
+                held = wrapped[store] = self.built[store].features()
+            features[feature_id] = held[offset]
+        return features
 
     def subset(self, ids: Iterable[str]) -> "PreparedFeatures":
         """These features only (rows, sources, geometries and features kept)."""
@@ -550,7 +560,7 @@ class PreparedFeatures:
                 part.geometries[feature_id] = self.geometries[feature_id]
             if feature_id in self.built_at:
                 part.built_at[feature_id] = self.built_at[feature_id]
-        part.built = self.built if part.built_at else None
+        part.built = self.built if part.built_at else []
         return part
 
 

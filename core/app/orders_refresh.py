@@ -3,6 +3,7 @@ again, and the changes marked by id."""
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -345,18 +346,24 @@ def pack_compact_orders(orders: Iterable[Order]) -> Tuple[List[Any], Dict[str, O
             for position in blanks:
                 values[position] = None
             values = tuple(values)
-        packed.append((kind,) + values)
+        row = _dumped((kind,) + values)
+        packed.append(row if row is not None else replace(order, geometry=None, original_geometry=None, raw={}))
     return packed, footprints
 
 
 # -- packed rows ----------------------------------------------------------------------------------------------
-# The table keeps each loaded order as an exact tuple of its field values (str, int, float, bool, datetime, None)
-# rather than as an order object. CPython stops tracking such a tuple at the first collection that sees it, so
-# full collections of the cycle collector no longer walk every loaded order: at 10,000 orders a full collection
-# took 22 ms with them and 11 ms without, and every one of them held the GIL (a GUI-thread gap). An order object
-# is made from its tuple only when one is asked for (details, selection, an edit), and freed after.
-# A packed row is (kind, value of each field...): `kind` numbers the order class (an int keeps the tuple
-# untrackable; the class itself would not), an empty trailing `raw` is left out (its class's default makes it).
+# The table keeps each loaded order as the pickled tuple of its field values (str, int, float, bool, datetime,
+# None), not as an order object: bytes, which the cycle collector does not track, so full collections do not walk
+# the loaded orders (at 10,000 orders a full collection took 22 ms with order objects, 11 ms without). They were
+# exact tuples before, untracked at the first collection that saw them; but a tuple counts towards the next young
+# collection from birth, so the 10,000 rows of a load brought ~14 young collections, every tenth of which moved
+# what was in flight then (~500 objects: pages, requests, pending steps) into the old generation, bringing full
+# collections (20-40 ms of GIL here, whichever thread runs them) sooner. Pickled, a row is also a third of the
+# memory (~320 bytes against ~900 with its values).
+# An order object is made from its row only when one is asked for (details, selection, an edit), and freed after;
+# the table reads a field from the row's values, unpickled once for the cells of a row (_values).
+# A packed row is (kind, value of each field...): `kind` numbers the order class, an empty trailing `raw` is
+# left out (its class's default makes it).
 
 _KINDS: List[type] = []
 _KIND_OF: Dict[type, int] = {}
@@ -396,9 +403,32 @@ def _new_kind(cls: type) -> Optional[int]:
     return kind
 
 
+def _dumped(values: tuple) -> Optional[bytes]:
+    """A packed row's bytes; None if a value cannot be pickled (the order is then kept as an object)."""
+    try:
+        return pickle.dumps(values, pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+
+
+# The values of the row read last: the table asks a row for each role of each of its cells in turn.
+_last_values: Tuple[Optional[bytes], tuple] = (None, ())
+
+
+def _values(row: bytes) -> tuple:
+    """(kind, values...) of a packed row."""
+    global _last_values
+    last = _last_values  # one read: another thread may set it meanwhile
+    if last[0] is row:
+        return last[1]
+    values = pickle.loads(row)  # noqa: S301 - bytes this module pickled, never read from outside
+    _last_values = (row, values)
+    return values
+
+
 def pack_order(order: Any) -> Any:
     """An order as a packed row (see above); an order of a class that cannot be packed, or a packed row, as it is."""
-    if type(order) is tuple:
+    if type(order) is bytes:
         return order
     kind = _kind(type(order))
     if kind is None:
@@ -406,7 +436,8 @@ def pack_order(order: Any) -> Any:
     values = (kind,) + _GETTERS[kind](order)
     if _RAW_LAST[kind] and order.raw:
         values += (order.raw,)
-    return values
+    row = _dumped(values)
+    return row if row is not None else order
 
 
 def pack_orders(orders: Iterable[Any]) -> List[Any]:
@@ -415,21 +446,26 @@ def pack_orders(orders: Iterable[Any]) -> List[Any]:
 
 def unpack_order(row: Any) -> Any:
     """The order object of a packed row (a new one each call); anything else as it is."""
-    if type(row) is not tuple:
+    if type(row) is not bytes:
         return row
-    return _KINDS[row[0]](*row[1:])
+    values = _values(row)
+    return _KINDS[values[0]](*values[1:])
 
 
 def row_value(row: Any, name: str) -> Any:
     """One field of a packed row or of an order object (None: it has no such field), without making an order."""
-    if type(row) is not tuple:
+    if type(row) is not bytes:
         return getattr(row, name, None)
-    position = _FIELD_INDEX[row[0]].get(name)
-    return row[position] if position is not None and position < len(row) else None
+    values = _values(row)
+    position = _FIELD_INDEX[values[0]].get(name)
+    return values[position] if position is not None and position < len(values) else None
 
 
 def row_id(row: Any) -> Any:
-    return row[_FIELD_INDEX[row[0]]["id"]] if type(row) is tuple else row.id
+    if type(row) is not bytes:
+        return row.id
+    values = _values(row)
+    return values[_FIELD_INDEX[values[0]]["id"]]
 
 
 class OrdersRefresh(QObject):

@@ -187,8 +187,9 @@ class OrdersTableModel(QAbstractTableModel):
     pages (orders created meanwhile), the duplicates are skipped and `listingShifted` asks for a refresh.
 
     `orders` are the tasking orders loaded, in the server's order; `rows` what the view shows. Without
-    merged orders they are one list. Tasking orders are kept as packed rows (tuples the cycle collector stops
-    walking, see core.app.orders_refresh.pack_order) and read as orders (OrderRows, order_at, order_by_id).
+    merged orders they are one list. Tasking orders are kept as packed rows (pickled values, bytes the cycle
+    collector never tracks, see core.app.orders_refresh.pack_order) and read as orders (OrderRows, order_at,
+    order_by_id).
     With merged orders (`set_services`), other services' orders (each source's, all of them, a few thousand at
     most, given by `set_merged`; `archive` holds them all, `source_of` says whose) are merged into the tasking
     listing by the same ordering: such an order is shown once the tasking rows loaded reach past it (or the listing is complete), so each new page only appends rows and the tasking rows keep
