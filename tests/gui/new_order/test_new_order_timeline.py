@@ -9,6 +9,7 @@ from qgis.PyQt.QtWidgets import QApplication, QToolTip
 
 from core import layers
 from core.services.planet_tasking.forms import ASSURED
+from ui.new_order.windows_timeline import bar_at
 
 from .test_order_panel import (  # noqa: F401 - fixtures
     canvas,
@@ -70,8 +71,14 @@ def test_the_chosen_window_is_selected_on_the_map_and_a_window_selected_on_the_m
     layer = panel.show_windows_on_map()
     assert layer is not None and layer.featureCount() == panel.windows_proxy.rowCount()
     assert layer.selectedFeatureCount() == 0
-    chosen = panel.windows_proxy.window(2)
-    panel.windows_view.selectRow(2)
+    # A window whose bar can be clicked: two passes minutes apart can share their pixels on the timeline, and a
+    # click there chooses the one drawn on top (which windows do depends on the day the test runs).
+    timeline, bars = panel.windows_timeline, panel.windows_timeline.bars()
+    row = next(r for r in range(1, panel.windows_proxy.rowCount())
+               if bar_at(bars, timeline.bar_centre(panel.windows_proxy.window(r).id).x()).window_id
+               == panel.windows_proxy.window(r).id)
+    chosen = panel.windows_proxy.window(row)
+    panel.windows_view.selectRow(row)
     assert [f["id"] for f in layer.getSelectedFeatures()] == [chosen.id]
     # Selected on the map (e.g. with the Select Features tool): the table and the timeline follow.
     other = panel.windows_proxy.window(0)
