@@ -331,22 +331,21 @@ def pack_compact_orders(orders: Iterable[Order]) -> Tuple[List[Any], Dict[str, O
     """The orders as the view keeps them, packed (pack_order) without `raw` and geometries, and {order id:
     footprint WKB} (the polygon the service tasks). Each order's values are taken once, with no compact copy
     made and dropped (a page's worth of those was a tenth of a listing worker's time, with the GIL held); an
-    order of a class that cannot be packed is kept as such a copy."""
+    order of a class that cannot be packed, or with a value pickle cannot write, is kept as such a copy."""
     packed, footprints = [], {}
     for order in orders:
         footprints[order.id] = footprint_wkb(order.geometry, order.original_geometry)
         kind = _kind(type(order))
-        if kind is None:
-            packed.append(replace(order, geometry=None, original_geometry=None, raw={}))
-            continue
-        values = _GETTERS[kind](order)
-        blanks = _GEOMETRY_POSITIONS[kind]
-        if blanks and any(values[position] is not None for position in blanks):
-            values = list(values)
-            for position in blanks:
-                values[position] = None
-            values = tuple(values)
-        row = _dumped((kind,) + values)
+        row = None
+        if kind is not None:
+            values = _GETTERS[kind](order)
+            blanks = _GEOMETRY_POSITIONS[kind]
+            if blanks and any(values[position] is not None for position in blanks):
+                values = list(values)
+                for position in blanks:
+                    values[position] = None
+                values = tuple(values)
+            row = _dumped((kind,) + values)
         packed.append(row if row is not None else replace(order, geometry=None, original_geometry=None, raw={}))
     return packed, footprints
 
