@@ -482,7 +482,10 @@ class PreparedFeatures:
     """
 
     kind: LayerKind
-    rows: Dict[str, tuple] = field(default_factory=dict)
+    # Each row packed (pack_row: bytes), as the layer's index keeps it: put() and row() pack and unpack. Rows wait
+    # here across ticks (in the listing's batch, then until their slice is written), and as tuples they were half of
+    # what each young collection of a load found: see pack_row.
+    rows: Dict[str, Any] = field(default_factory=dict)
     sources: Dict[str, GeometrySource] = field(default_factory=dict)
     geometries: Dict[str, QgsGeometry] = field(default_factory=dict)
     # Whole features for a layer laid out as `layout` (build_features), used by apply_prepared for the ones
@@ -499,6 +502,15 @@ class PreparedFeatures:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def put(self, feature_id: str, row: tuple, source: GeometrySource) -> None:
+        """Add (or replace) a feature: its row (kept packed) and the source of its geometry."""
+        self.rows[feature_id] = pack_row(row)
+        self.sources[feature_id] = source
+
+    def row(self, feature_id: str) -> tuple:
+        """The row of `feature_id`, unpacked."""
+        return unpack_row(self.rows[feature_id])
 
     def build_geometries(self) -> "PreparedFeatures":
         for feature_id, source in self.sources.items():
@@ -521,7 +533,7 @@ class PreparedFeatures:
             geometry = self.geometries.pop(feature_id, None)
             if geometry is None:
                 geometry = _geometry_from_source(self.sources.get(feature_id))
-            features.append(_new_feature(layout.fields, to_attributes(self.rows[feature_id]), layout.columns,
+            features.append(_new_feature(layout.fields, to_attributes(self.row(feature_id)), layout.columns,
                                          column_count, identity_layout, geometry))
             self.built_at[feature_id] = len(self.built) * _STORED_AT_ONCE + len(features) - 1
             if len(features) == _STORED_AT_ONCE:
@@ -612,7 +624,7 @@ class _FeatureIndex:
     """What this module last wrote to a layer: fid, row and geometry source for each id."""
 
     fids: Dict[str, int] = field(default_factory=dict)
-    rows: Dict[str, Any] = field(default_factory=dict)  # each as _stored_row made it
+    rows: Dict[str, Any] = field(default_factory=dict)  # each as pack_row made it
     sources: Dict[str, GeometrySource] = field(default_factory=dict)
     # Features without an id (drawn by hand): left alone, but counted so they do not look like a change.
     anonymous: int = 0
@@ -623,26 +635,26 @@ class _FeatureIndex:
     fitted: Optional[Tuple[int, int]] = None
 
 
-# The index keeps each row as bytes (marshal, format 0), not as its tuple. A tuple is tracked by the cycle collector
-# from birth until a collection looks at it, so every 700 rows kept brought on a young collection, and every tenth
-# of those moved what was in flight then (~500 objects: pages, requests, pending steps) into the old generation: a
-# 10,000-order map load keeps ~19,000 rows, and a full collection (20-40 ms of GIL here, whichever thread runs it)
-# comes after every ~18,000 objects moved. Bytes are not tracked, nor is a dict holding only them. Format 0 writes
-# equal values of equal types as equal bytes (later formats mark interned strings and shared objects, which depend
-# on where a value came from).
+# Rows are kept as bytes (marshal, format 0), not as tuples: by the layer's index and by PreparedFeatures from the
+# moment one is made. A tuple is tracked by the cycle collector from birth until a collection looks at it, so every
+# 700 rows kept or waiting brought on a young collection, and every tenth of those moved what was in flight then
+# (~500 objects: pages, requests, pending steps) into the old generation: a 10,000-order map load keeps ~19,000
+# rows, and a full collection (20-40 ms of GIL here, whichever thread runs it) comes after every ~18,000 objects
+# moved. Bytes are not tracked, nor is a dict holding only them. Format 0 writes equal values of equal types as
+# equal bytes (later formats mark interned strings and shared objects, which depend on where a value came from).
 _ROW_FORMAT = 0
 
 
-def _stored_row(row: tuple) -> Any:
-    """A row as the index keeps it: its bytes, or the tuple itself if it holds a value marshal cannot write."""
+def pack_row(row: tuple) -> Any:
+    """A row as it is kept: its bytes, or the tuple itself if it holds a value marshal cannot write."""
     try:
         return marshal.dumps(row, _ROW_FORMAT)
     except ValueError:
         return row
 
 
-def _kept_row(stored: Any) -> tuple:
-    """The row _stored_row kept."""
+def unpack_row(stored: Any) -> tuple:
+    """The row pack_row kept."""
     return marshal.loads(stored) if type(stored) is bytes else stored
 
 
@@ -723,7 +735,7 @@ def _read_index(layer: QgsVectorLayer, kind: LayerKind) -> _FeatureIndex:
             duplicates.append(feature.id())
             continue
         index.fids[feature_id] = feature.id()
-        index.rows[feature_id] = _stored_row(row)
+        index.rows[feature_id] = pack_row(row)
         geometry = feature.geometry()
         index.sources[feature_id] = None if geometry.isNull() else bytes(geometry.asWkb())
     if duplicates:
@@ -872,18 +884,18 @@ def apply_prepared(
     attribute_changes: Dict[int, Dict[int, Any]] = {}
     geometry_changes: Dict[int, QgsGeometry] = {}
     changed_ids: List[str] = []
-    for feature_id, row in prepared.rows.items():
+    for feature_id, stored in prepared.rows.items():
         fid = index.fids.get(feature_id)
         if fid is None:
             new_ids.append(feature_id)
             continue
         source = prepared.sources.get(feature_id)
-        stored, kept = _stored_row(row), index.rows[feature_id]
+        kept = index.rows[feature_id]
         row_changed = stored != kept
         if row_changed:
             # Other bytes may still be an equal row (100 read back from a real field as 100.0): compared as values,
             # and kept as now written so the next comparison is of bytes again.
-            cached_row = _kept_row(kept)
+            row, cached_row = unpack_row(stored), unpack_row(kept)
             row_changed = cached_row != row
             if not row_changed:
                 index.rows[feature_id] = stored
@@ -909,7 +921,7 @@ def apply_prepared(
         if not provider.changeGeometryValues(chunk):
             raise RuntimeError(f"Could not update footprints of '{layer.name()}': {_provider_error(provider)}")
     for feature_id in changed_ids:
-        index.rows[feature_id] = _stored_row(prepared.rows[feature_id])
+        index.rows[feature_id] = prepared.rows[feature_id]
         index.sources[feature_id] = prepared.sources.get(feature_id)
     result.updated = len(changed_ids)
 
@@ -924,7 +936,7 @@ def apply_prepared(
                 geometry = prepared.geometries.get(feature_id)
                 if geometry is None:
                     geometry = _geometry_from_source(prepared.sources.get(feature_id))
-                feature = _new_feature(fields, to_attributes(prepared.rows[feature_id]), columns, column_count,
+                feature = _new_feature(fields, to_attributes(prepared.row(feature_id)), columns, column_count,
                                        identity_layout, geometry)
             features.append(feature)
         ok, added = provider.addFeatures(features)
@@ -932,7 +944,7 @@ def apply_prepared(
             raise RuntimeError(f"Could not add features to '{layer.name()}': {_provider_error(provider)}")
         for feature_id, feature in zip(chunk, added):
             index.fids[feature_id] = feature.id()
-            index.rows[feature_id] = _stored_row(prepared.rows[feature_id])
+            index.rows[feature_id] = prepared.rows[feature_id]
             index.sources[feature_id] = prepared.sources.get(feature_id)
     result.added = len(new_ids)
 
@@ -943,7 +955,7 @@ def apply_prepared(
         result.removed = len(gone)
 
     if new_ids or changed_ids:
-        _fit_time_range(layer, kind, (prepared.rows[feature_id] for feature_id in new_ids + changed_ids), index)
+        _fit_time_range(layer, kind, (prepared.row(feature_id) for feature_id in new_ids + changed_ids), index)
     if result.changed:
         layer.updateExtents()
         # Provider-level writes bypass the layer's own signals: tell attribute tables and the canvas.

@@ -110,8 +110,7 @@ def order_features(orders: Iterable[Any], footprints: Mapping[str, Optional[byte
     layers = schemas()
     prepared = PreparedFeatures(layers.ORDERS)
     for order in orders:
-        prepared.rows[order.id] = layers.order_row(order)
-        prepared.sources[order.id] = footprints.get(order.id)
+        prepared.put(order.id, layers.order_row(order), footprints.get(order.id))
     return prepared.build_geometries()
 
 
@@ -240,31 +239,24 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
     read: set = set()  # orders whose captures this run read in full
     exclusivity: Dict[str, Optional[int]] = {}
     seen: set = set()
-    # Each order made compact as it arrives (row, footprint WKB, updated_time, exclusivity), so the parsed
-    # order and its GeoJSON die at once rather than a page of them living on into the old generation.
-    batch: List[Tuple[str, tuple, Optional[bytes], Optional[int], Optional[int]]] = []
+    # Each order made compact as it arrives (its packed row and footprint WKB, updated_time, exclusivity), so the
+    # parsed order and its GeoJSON die at once and what waits for the batch's captures is bytes and numbers, which
+    # the cycle collector neither tracks nor counts (see layers.pack_row).
+    orders = PreparedFeatures(ORDERS)
+    updated: Dict[str, Optional[int]] = {}
+    days: Dict[str, Optional[int]] = {}
 
     def flush() -> None:
-        orders = PreparedFeatures(ORDERS)
-        updated: Dict[str, Optional[int]] = {}
-        days: Dict[str, Optional[int]] = {}
-        stale: List[str] = []
-        for order_id, row, wkb, updated_ms, exclusivity_days in batch:
-            orders.rows[order_id] = row
-            orders.sources[order_id] = wkb
-            updated[order_id] = updated_ms
-            days[order_id] = exclusivity_days
-            if order_id not in known or known[order_id] != updated_ms:
-                stale.append(order_id)
+        nonlocal orders, updated, days
+        stale = [order_id for order_id, updated_ms in updated.items()
+                 if order_id not in known or known[order_id] != updated_ms]
         exclusivity.update(days)
         read.update(stale)
-        batch.clear()
         captures = PreparedFeatures(CAPTURES)
         for start in range(0, len(stale), CAPTURE_IDS_PER_REQUEST):
             chunk = stale[start:start + CAPTURE_IDS_PER_REQUEST]
             for capture in client.iter_captures(chunk, page_size=500, is_canceled=is_canceled, geometry_as_wkb=True):
-                captures.rows[capture.id] = capture_row(capture, days.get(capture.order_id))
-                captures.sources[capture.id] = footprint_wkb(capture.geometry)
+                captures.put(capture.id, capture_row(capture, days.get(capture.order_id)), footprint_wkb(capture.geometry))
         if layouts is not None:  # geometries made straight into the features
             orders.build_features(layouts[0], stale)
             captures.build_features(layouts[1])
@@ -273,6 +265,7 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
                 orders.geometries[order_id] = _geometry(orders.sources[order_id])
             captures.build_geometries()
         deliver(MapPart(orders, captures, stale, updated, len(seen), total))
+        orders, updated, days = PreparedFeatures(ORDERS), {}, {}
 
     for order in client.iter_orders(page_size=page_size, fields=list(mirror_fields()),
                                     ordering=list(MIRROR_ORDERING), is_canceled=is_canceled, geometry_as_wkb=True,
@@ -280,20 +273,21 @@ def mirror_orders(client, params: Mapping[str, Any], known: Mapping[str, Optiona
         if order.id in seen:
             continue  # the listing shifted under us: the order was already delivered
         seen.add(order.id)
-        batch.append((order.id, order_row(order), footprint_wkb(order.geometry, order.original_geometry),
-                      epoch_ms(order.updated_time), order.exclusivity_days))
+        orders.put(order.id, order_row(order), footprint_wkb(order.geometry, order.original_geometry))
+        updated[order.id] = epoch_ms(order.updated_time)
+        days[order.id] = order.exclusivity_days
         del order
-        if len(batch) >= (part_size or page_size):
+        if len(orders) >= (part_size or page_size):
             flush()
-    if batch:
+    if len(orders):
         flush()
     if captures_since is not None:
         changed = PreparedFeatures(CAPTURES)
         for capture in client.iter_captures(None, page_size=500, is_canceled=is_canceled, geometry_as_wkb=True,
                                             updated_time__gte=captures_since):
             if capture.order_id in seen and capture.order_id not in read:
-                changed.rows[capture.id] = capture_row(capture, exclusivity.get(capture.order_id))
-                changed.sources[capture.id] = footprint_wkb(capture.geometry)
+                changed.put(capture.id, capture_row(capture, exclusivity.get(capture.order_id)),
+                            footprint_wkb(capture.geometry))
         if changed.rows:
             changed.build_geometries()
             if layouts is not None:
@@ -917,8 +911,8 @@ class OrdersMirror(QObject):
         # (changed since the watermark) are added to what their order is known to have.
         fresh: Dict[str, set] = {order_id: set() for order_id in part.captures_for}
         extra: Dict[str, set] = {}
-        for capture_id, row in part.captures.rows.items():
-            order_id = row[1]  # the capture's order_id
+        for capture_id in part.captures.rows:
+            order_id = part.captures.row(capture_id)[1]  # the capture's order_id
             (fresh[order_id] if order_id in fresh else extra.setdefault(order_id, set())).add(capture_id)
         gone = [capture_id for order_id, ids in fresh.items()
                 for capture_id in split_ids(self.captures.get(order_id)) if capture_id not in ids]

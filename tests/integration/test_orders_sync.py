@@ -114,7 +114,7 @@ def test_mirror_lists_every_order_and_reads_captures_of_changed_orders_and_chang
     mirror_orders(client, {}, known, again.append, captures_since=watermark)
     assert not any(p.captures_for for p in again)
     # Rows keep times to the whole second (core.layers.epoch_ms), so the watermark is compared as such.
-    assert all(row[7] >= epoch_ms(watermark) for p in again for row in p.captures.rows.values())
+    assert all(p.captures.row(i)[7] >= epoch_ms(watermark) for p in again for i in p.captures.rows)
     assert sum(len(p.captures) for p in again) < len(captures)
 
     # A capture reassessed: even with its order taken as unchanged, the capture comes back (since the watermark).
@@ -124,7 +124,7 @@ def test_mirror_lists_every_order_and_reads_captures_of_changed_orders_and_chang
     latest = []
     mirror_orders(client, {}, {**known, published.order_id: known[published.order_id]}, latest.append,
                   captures_since=watermark)
-    rows = {i: row for p in latest for i, row in p.captures.rows.items()}
+    rows = {i: p.captures.row(i) for p in latest for i in p.captures.rows}
     assert rows[published.id][4] == flipped  # the assessment column
 
 

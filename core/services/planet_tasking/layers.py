@@ -222,8 +222,7 @@ def prepare_orders(orders: Iterable[Order], build_geometries: bool = False) -> P
     """Orders -> PreparedFeatures; an order's footprint is its `geometry` (the polygon the service tasks)."""
     prepared = PreparedFeatures(ORDERS)
     for order in orders:
-        prepared.rows[order.id] = order_row(order)
-        prepared.sources[order.id] = polygonal(order.geometry) or polygonal(order.original_geometry)
+        prepared.put(order.id, order_row(order), polygonal(order.geometry) or polygonal(order.original_geometry))
     return prepared.build_geometries() if build_geometries else prepared
 
 
@@ -236,8 +235,7 @@ def prepare_captures(
     days_by_order = exclusivity_days_by_order or {}
     prepared = PreparedFeatures(CAPTURES)
     for capture in captures:
-        prepared.rows[capture.id] = capture_row(capture, days_by_order.get(capture.order_id))
-        prepared.sources[capture.id] = polygonal(capture.geometry)
+        prepared.put(capture.id, capture_row(capture, days_by_order.get(capture.order_id)), polygonal(capture.geometry))
     return prepared.build_geometries() if build_geometries else prepared
 
 
@@ -276,8 +274,7 @@ def prepare_imaging_windows(
     wkb = footprint_wkb(footprint)
     prepared = PreparedFeatures(IMAGING_WINDOWS)
     for window in windows:
-        prepared.rows[window.id] = imaging_window_row(window, search_id)
-        prepared.sources[window.id] = wkb
+        prepared.put(window.id, imaging_window_row(window, search_id), wkb)
     return prepared.build_geometries() if build_geometries else prepared
 
 
