@@ -96,16 +96,47 @@ def network_timeout_ms() -> int:
 
 @contextmanager
 def ogr_module() -> Iterator[Any]:
-    """GDAL's ogr module for one block of work, its errors as return values (GDAL 3.7+ warns unless the
-    mode is chosen; it is chosen for this block only, since the global mode belongs to QGIS)."""
+    """GDAL's ogr module for one block of work, its errors as return values (see _errors_as_values)."""
     from osgeo import ogr  # shipped with QGIS
 
-    manager = getattr(ogr, "ExceptionMgr", None)  # GDAL 3.7+
-    if manager is None:  # pragma: no cover - GDAL < 3.7 (QGIS 3.22 on Debian 12) neither warns nor has it
+    with _errors_as_values(ogr):
         yield ogr
+
+
+@contextmanager
+def gdal_module() -> Iterator[Any]:
+    """GDAL's gdal module for one block of work, its errors as return values (see _errors_as_values)."""
+    from osgeo import gdal  # shipped with QGIS
+
+    with _errors_as_values(gdal):
+        yield gdal
+
+
+@contextmanager
+def _errors_as_values(module: Any) -> Iterator[None]:
+    """GDAL 3.7+ warns unless a module's error mode is chosen; it is chosen for this block only, since the
+    global mode belongs to QGIS."""
+    manager = getattr(module, "ExceptionMgr", None)  # GDAL 3.7+
+    if manager is None:  # pragma: no cover - GDAL < 3.7 (QGIS 3.22 on Debian 12) neither warns nor has it
+        yield
         return
     with manager(useExceptions=False):
-        yield ogr
+        yield
+
+
+@contextmanager
+def gdal_options(**options: str) -> Iterator[None]:
+    """GDAL configuration options for this thread only, for one block (other threads and layers keep theirs)."""
+    from osgeo import gdal  # shipped with QGIS
+
+    previous = {name: gdal.GetThreadLocalConfigOption(name, None) for name in options}
+    for name, value in options.items():
+        gdal.SetThreadLocalConfigOption(name, value)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            gdal.SetThreadLocalConfigOption(name, value)
 
 
 _OGR_LOCAL_DATETIMES: list = []

@@ -20,6 +20,8 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
+from . import compat
+
 # A saved project's layers: "<project folder>/<project base name>_satellite_tasking.gpkg".
 PROJECT_STORE_SUFFIX = "_satellite_tasking.gpkg"
 # An unsaved project's layers, in the QGIS profile folder.
@@ -45,17 +47,8 @@ def _quick_commits() -> Iterator[None]:
 
     GDAL options for this thread only, so other layers keep theirs.
     """
-    from osgeo import gdal  # shipped with QGIS
-
-    options = {"OGR_SQLITE_SYNCHRONOUS": "NORMAL", "OGR_SQLITE_PRAGMA": "wal_autocheckpoint=0"}
-    previous = {name: gdal.GetThreadLocalConfigOption(name, None) for name in options}
-    for name, value in options.items():
-        gdal.SetThreadLocalConfigOption(name, value)
-    try:
+    with compat.gdal_options(OGR_SQLITE_SYNCHRONOUS="NORMAL", OGR_SQLITE_PRAGMA="wal_autocheckpoint=0"):
         yield
-    finally:
-        for name, value in previous.items():
-            gdal.SetThreadLocalConfigOption(name, value)
 
 
 def checkpoint(path: str) -> bool:
@@ -138,8 +131,6 @@ def _has_table(path: str, table: str) -> bool:
             connection.close()
     except sqlite3.Error:
         pass
-    from . import compat
-
     with compat.ogr_module() as ogr:
         dataset = ogr.Open(path, 0)
         if dataset is None:

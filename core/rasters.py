@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from qgis.core import (
-    Qgis,
     QgsContrastEnhancement,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
@@ -25,6 +24,7 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
     QgsRasterMinMaxOrigin,
+    QgsRectangle,
     QgsSingleBandGrayRenderer,
     QgsSingleSymbolRenderer,
     QgsVectorFileWriter,
@@ -53,7 +53,6 @@ FILE_PROPERTY = "satellite_tasking/archive_file"
 FOOTPRINTS_PROPERTY = "satellite_tasking/archive_footprints"
 # The stretch of analytic imagery: 2 % to 98 % of the values, QGIS's own default cut.
 CUT_LOWER, CUT_UPPER = 0.02, 0.98
-STRETCH_SAMPLE = 250_000  # pixels sampled for the cut (QGIS's default): a large scene costs no more
 FOOTPRINT_FIELDS = ("item_id", "item_type", "bundle", "asset", "acquired", "file", "metadata")
 
 # What a raster shows, by its role: visual is display-ready RGB; analytic 4-band is B, G, R, NIR and 8-band
@@ -214,35 +213,92 @@ def _acquired(metadata: Optional[str]) -> Optional[str]:
     return str(acquired) if acquired else None
 
 
-def _footprint_wkt(layer: QgsRasterLayer) -> str:
-    geometry = QgsGeometry.fromRect(layer.extent())
-    crs, wgs84 = layer.crs(), QgsCoordinateReferenceSystem("EPSG:4326")
+def _footprint_wkt(dataset: Any) -> str:
+    """The raster's extent in EPSG:4326, from its corners (GDAL's geotransform) in its own CRS."""
+    x0, dx, rx, y0, ry, dy = dataset.GetGeoTransform()  # (0, 1, 0, 0, 0, 1) when the file has none
+    width, height = dataset.RasterXSize, dataset.RasterYSize
+    corners = [(x0 + col * dx + row * rx, y0 + col * ry + row * dy)
+               for col, row in ((0, 0), (width, 0), (width, height), (0, height))]
+    xs, ys = [x for x, _ in corners], [y for _, y in corners]
+    geometry = QgsGeometry.fromRect(QgsRectangle(min(xs), min(ys), max(xs), max(ys)))
+    wkt = dataset.GetProjection()
+    crs = QgsCoordinateReferenceSystem.fromWkt(wkt) if wkt else QgsCoordinateReferenceSystem()
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
     if crs.isValid() and crs != wgs84:
         geometry.transform(QgsCoordinateTransform(crs, wgs84, QgsCoordinateTransformContext()))
     return geometry.asWkt(8)
 
 
+def _cumulative_cut(band: Any) -> Optional[Tuple[float, float]]:
+    """The band's 2–98 % cut (None when it holds no value but nodata): GDAL's histogram of the band, which
+    leaves nodata out and, approximate, reads an overview or a sample of the blocks, so a large scene costs
+    little; one bucket per value for integer data (QGIS's own cut does the same for bytes), 1,000 otherwise."""
+    low, high = band.ComputeRasterMinMax(True)
+    if low is None or high is None or low != low or high != high:
+        return None
+    integers = band.DataType in _INTEGER_TYPES
+    if integers:
+        buckets, start, end = int(high - low) + 1, low - 0.5, high + 0.5
+    else:
+        buckets, start, end = 1000, low, high if high > low else low + 1.0
+    counts = band.GetHistogram(start, end, buckets, 1, 1)  # values outside (an approximate min-max) at the ends
+    total = sum(counts)
+    if not total:
+        return None
+    step = (end - start) / buckets
+    lower_count, upper_count = round(CUT_LOWER * total), round(CUT_UPPER * total)
+    seen, lower = 0, None
+    for bucket, count in enumerate(counts):
+        seen += count
+        if lower is None and seen > lower_count:
+            lower = bucket
+        if seen >= upper_count:
+            break
+    if integers:
+        return low + (lower or 0), low + bucket
+    return start + (lower or 0) * step, start + (bucket + 1) * step
+
+
+# GDAL's integer pixel types (gdalconst numbers, the same in every GDAL): Byte, UInt16, Int16, UInt32, Int32,
+# UInt64, Int64, Int8.
+_INTEGER_TYPES = frozenset((1, 2, 3, 4, 5, 12, 13, 14))
+
+
 def plan_raster(path: str, item_id: str, item_type: str, bundle: str,
                 metadata: Optional[str] = None) -> Optional[RasterPlan]:
     """How one GeoTIFF will be shown (None when GDAL cannot read it): its role, display bands, and for
-    analytic imagery each band's 2–98 % cut, read here so the GUI thread never scans pixels."""
-    layer = QgsRasterLayer(path, _stem(path), "gdal", QgsRasterLayer.LayerOptions(False))
-    if not layer.isValid():
-        _log.warning("%s is not a raster GDAL can read; it is not added to the map", path)
-        return None
-    asset = _asset_of(path, item_id)
-    role = _role(asset, layer.bandCount(), bundle, layer.dataProvider().dataType(1) == Qgis.DataType.Byte)
-    bands = _display_bands(role, layer.bandCount())
-    stretch: Tuple[Tuple[float, float], ...] = ()
-    if role in (ANALYTIC, OTHER):
-        provider = layer.dataProvider()
-        stretch = tuple(tuple(provider.cumulativeCut(band, CUT_LOWER, CUT_UPPER, layer.extent(), STRETCH_SAMPLE))
-                        for band in bands)
-    elif role == MASK:
-        stretch = ((0.0, 1.0),)  # the clear band is 0 or 1
+    analytic imagery each band's 2–98 % cut, read here so the GUI thread never scans pixels.
+
+    Read with GDAL's own API: this runs in a task, and a QgsRasterLayer (a QObject made for the main thread)
+    constructed there crashed QGIS twice in CI; a dataset of GDAL's own is not shared with QGIS's providers."""
+    # No "<file>.aux.xml" beside the user's imagery: GDAL would keep the histograms read here in one.
+    with compat.gdal_module() as gdal, compat.gdal_options(GDAL_PAM_ENABLED="NO"):
+        gdal.PushErrorHandler("CPLQuietErrorHandler")  # this thread's only; the warning below says it
+        try:
+            dataset = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY)
+        except RuntimeError:  # GDAL < 3.7 with exceptions turned on for everyone
+            dataset = None
+        finally:
+            gdal.PopErrorHandler()
+        if dataset is None or dataset.RasterCount < 1:
+            _log.warning("%s is not a raster GDAL can read; it is not added to the map", path)
+            return None
+        band_count = dataset.RasterCount
+        asset = _asset_of(path, item_id)
+        role = _role(asset, band_count, bundle, dataset.GetRasterBand(1).DataType == gdal.GDT_Byte)
+        bands = _display_bands(role, band_count)
+        stretch: Tuple[Tuple[float, float], ...] = ()
+        if role in (ANALYTIC, OTHER):
+            cuts = [_cumulative_cut(dataset.GetRasterBand(band)) for band in bands if band <= band_count]
+            if len(cuts) == len(bands) and all(cuts):
+                stretch = tuple(cuts)  # type: ignore[arg-type]
+        elif role == MASK:
+            stretch = ((0.0, 1.0),)  # the clear band is 0 or 1
+        footprint = _footprint_wkt(dataset)
+        dataset = None  # closed here, in the task: the main thread opens the file next
     return RasterPlan(path=path, item_id=item_id, item_type=item_type, bundle=_bundle_for(bundle, role),
-                      asset=asset, role=role, band_count=layer.bandCount(), bands=bands, stretch=stretch,
-                      footprint_wkt=_footprint_wkt(layer), acquired=_acquired(metadata), metadata_path=metadata)
+                      asset=asset, role=role, band_count=band_count, bands=bands, stretch=stretch,
+                      footprint_wkt=footprint, acquired=_acquired(metadata), metadata_path=metadata)
 
 
 def _opened_zips(paths: Iterable[str]) -> List[str]:
