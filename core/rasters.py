@@ -232,11 +232,14 @@ def _footprint_wkt(dataset: Any) -> str:
 def _cumulative_cut(band: Any) -> Optional[Tuple[float, float]]:
     """The band's 2–98 % cut (None when it holds no value but nodata): GDAL's histogram of the band, which
     leaves nodata out and, approximate, reads an overview or a sample of the blocks, so a large scene costs
-    little; one bucket per value for integer data (QGIS's own cut does the same for bytes), 1,000 otherwise."""
-    low, high = band.ComputeRasterMinMax(True)
+    little; one bucket per value for integer data up to 16 bits' range (QGIS's own cut does so for bytes), 1,000 otherwise."""
+    try:
+        low, high = band.ComputeRasterMinMax(True)
+    except (RuntimeError, TypeError):  # no valid pixel: an error, or None, by GDAL's version and error mode
+        return None
     if low is None or high is None or low != low or high != high:
         return None
-    integers = band.DataType in _INTEGER_TYPES
+    integers = band.DataType in _INTEGER_TYPES and high - low < _MOST_BUCKETS  # wider: buckets, as for floats
     if integers:
         buckets, start, end = int(high - low) + 1, low - 0.5, high + 0.5
     else:
@@ -259,6 +262,7 @@ def _cumulative_cut(band: Any) -> Optional[Tuple[float, float]]:
     return start + (lower or 0) * step, start + (bucket + 1) * step
 
 
+_MOST_BUCKETS = 65_536  # an integer band's histogram has one bucket per value up to this range (UInt16's)
 # GDAL's integer pixel types (gdalconst numbers, the same in every GDAL): Byte, UInt16, Int16, UInt32, Int32,
 # UInt64, Int64, Int8.
 _INTEGER_TYPES = frozenset((1, 2, 3, 4, 5, 12, 13, 14))
@@ -272,33 +276,39 @@ def plan_raster(path: str, item_id: str, item_type: str, bundle: str,
     Read with GDAL's own API: this runs in a task, and a QgsRasterLayer (a QObject made for the main thread)
     constructed there crashed QGIS twice in CI; a dataset of GDAL's own is not shared with QGIS's providers."""
     # No "<file>.aux.xml" beside the user's imagery: GDAL would keep the histograms read here in one.
+    # No "<file>.aux.xml" beside the user's imagery: GDAL would keep the histograms read here in one.
     with compat.gdal_module() as gdal, compat.gdal_options(GDAL_PAM_ENABLED="NO"):
-        gdal.PushErrorHandler("CPLQuietErrorHandler")  # this thread's only; the warning below says it
+        # This thread's only: GDAL's own errors (no valid pixel in a band, not a raster) are said below or not at all.
+        gdal.PushErrorHandler("CPLQuietErrorHandler")
         try:
-            dataset = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY)
-        except RuntimeError:  # GDAL < 3.7 with exceptions turned on for everyone
-            dataset = None
+            return _plan_dataset(gdal, path, item_id, item_type, bundle, metadata)
         finally:
             gdal.PopErrorHandler()
-        if dataset is None or dataset.RasterCount < 1:
-            _log.warning("%s is not a raster GDAL can read; it is not added to the map", path)
-            return None
-        band_count = dataset.RasterCount
-        asset = _asset_of(path, item_id)
-        role = _role(asset, band_count, bundle, dataset.GetRasterBand(1).DataType == gdal.GDT_Byte)
-        bands = _display_bands(role, band_count)
-        stretch: Tuple[Tuple[float, float], ...] = ()
-        if role in (ANALYTIC, OTHER):
-            cuts = [_cumulative_cut(dataset.GetRasterBand(band)) for band in bands if band <= band_count]
-            if len(cuts) == len(bands) and all(cuts):
-                stretch = tuple(cuts)  # type: ignore[arg-type]
-        elif role == MASK:
-            stretch = ((0.0, 1.0),)  # the clear band is 0 or 1
-        footprint = _footprint_wkt(dataset)
-        dataset = None  # closed here, in the task: the main thread opens the file next
+
+
+def _plan_dataset(gdal: Any, path: str, item_id: str, item_type: str, bundle: str,
+                  metadata: Optional[str]) -> Optional[RasterPlan]:
+    try:
+        dataset = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY)
+    except RuntimeError:  # GDAL < 3.7 with exceptions turned on for everyone
+        dataset = None
+    if dataset is None or dataset.RasterCount < 1:
+        _log.warning("%s is not a raster GDAL can read; it is not added to the map", path)
+        return None
+    band_count = dataset.RasterCount
+    asset = _asset_of(path, item_id)
+    role = _role(asset, band_count, bundle, dataset.GetRasterBand(1).DataType == gdal.GDT_Byte)
+    bands = _display_bands(role, band_count)
+    stretch: Tuple[Tuple[float, float], ...] = ()
+    if role in (ANALYTIC, OTHER):
+        cuts = [_cumulative_cut(dataset.GetRasterBand(band)) for band in bands if band <= band_count]
+        if len(cuts) == len(bands) and all(cuts):
+            stretch = tuple(cuts)  # type: ignore[arg-type]
+    elif role == MASK:
+        stretch = ((0.0, 1.0),)  # the clear band is 0 or 1
     return RasterPlan(path=path, item_id=item_id, item_type=item_type, bundle=_bundle_for(bundle, role),
                       asset=asset, role=role, band_count=band_count, bands=bands, stretch=stretch,
-                      footprint_wkt=footprint, acquired=_acquired(metadata), metadata_path=metadata)
+                      footprint_wkt=_footprint_wkt(dataset), acquired=_acquired(metadata), metadata_path=metadata)
 
 
 def _opened_zips(paths: Iterable[str]) -> List[str]:

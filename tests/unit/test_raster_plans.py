@@ -90,3 +90,17 @@ def test_planning_in_another_thread_gives_the_same_plan(tmp_path):
     worker.join(30)
 
     assert planned == [here] and here.bands == (6, 4, 2) and len(here.stretch) == 3
+
+
+def test_a_scene_of_nodata_only_is_shown_as_stored_and_a_wide_integer_range_is_still_cut(tmp_path):
+    empty = tmp_path / f"{ITEM}_3B_AnalyticMS_clip.tif"
+    _write_scene(empty, gdal.GDT_UInt16, "H", [[0] * 300 * 200] * 4)
+    wide = tmp_path / f"{ITEM}_3B_AnalyticMS_SR_clip.tif"
+    generator = random.Random(5)
+    values = [generator.randint(-2_000_000_000, 2_000_000_000) for _ in range(300 * 200)]
+    _write_scene(wide, gdal.GDT_Int32, "i", [values] * 4)
+
+    assert rasters.plan_raster(str(empty), ITEM, "PSScene", "analytic").stretch == ()
+    low, high = rasters.plan_raster(str(wide), ITEM, "PSScene", "analytic").stretch[0]
+    expected_low, expected_high = _cut([v for v in values if v])
+    assert abs(low - expected_low) < 0.01 * 4e9 and abs(high - expected_high) < 0.01 * 4e9
