@@ -232,7 +232,8 @@ def _footprint_wkt(dataset: Any) -> str:
 def _cumulative_cut(band: Any) -> Optional[Tuple[float, float]]:
     """The band's 2–98 % cut (None when it holds no value but nodata): GDAL's histogram of the band, which
     leaves nodata out and, approximate, reads an overview or a sample of the blocks, so a large scene costs
-    little; one bucket per value for integer data up to 16 bits' range (QGIS's own cut does so for bytes), 1,000 otherwise."""
+    little; one bucket per value for integer data up to 16 bits' range (QGIS's own cut does so for bytes),
+    1,000 otherwise."""
     try:
         low, high = band.ComputeRasterMinMax(True)
     except (RuntimeError, TypeError):  # no valid pixel: an error, or None, by GDAL's version and error mode
@@ -276,7 +277,6 @@ def plan_raster(path: str, item_id: str, item_type: str, bundle: str,
     Read with GDAL's own API: this runs in a task, and a QgsRasterLayer (a QObject made for the main thread)
     constructed there crashed QGIS twice in CI; a dataset of GDAL's own is not shared with QGIS's providers."""
     # No "<file>.aux.xml" beside the user's imagery: GDAL would keep the histograms read here in one.
-    # No "<file>.aux.xml" beside the user's imagery: GDAL would keep the histograms read here in one.
     with compat.gdal_module() as gdal, compat.gdal_options(GDAL_PAM_ENABLED="NO"):
         # This thread's only: GDAL's own errors (no valid pixel in a band, not a raster) are said below or not at all.
         gdal.PushErrorHandler("CPLQuietErrorHandler")
@@ -301,8 +301,8 @@ def _plan_dataset(gdal: Any, path: str, item_id: str, item_type: str, bundle: st
     bands = _display_bands(role, band_count)
     stretch: Tuple[Tuple[float, float], ...] = ()
     if role in (ANALYTIC, OTHER):
-        cuts = [_cumulative_cut(dataset.GetRasterBand(band)) for band in bands if band <= band_count]
-        if len(cuts) == len(bands) and all(cuts):
+        cuts = [_cumulative_cut(dataset.GetRasterBand(band)) for band in bands]  # _display_bands: all exist
+        if all(cuts):
             stretch = tuple(cuts)  # type: ignore[arg-type]
     elif role == MASK:
         stretch = ((0.0, 1.0),)  # the clear band is 0 or 1
