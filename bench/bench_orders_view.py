@@ -44,8 +44,9 @@ TARGET_REFRESH_RATIO = 1.2
 TARGET_MB_PER_10K = 25.0
 PAGE = 100  # orders per page, the table's and the map's
 # Quiet refreshes (and raw "anything changed?" pairs, alternating with them) per run, their medians compared: one
-# ~20 ms sample is noise, and a median of 7 still moved a run's ratio by 0.2-0.3.
-REFRESHES = 15
+# ~20 ms sample is noise; a median of 7 still moved a run's ratio by 0.2-0.3, one of 15 by ~0.1 (1.06-1.25 for
+# the same code on one day).
+REFRESHES = 31
 CAPTURE_IDS = 100  # order ids per captures request, as the map asks
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 # BENCH_PROFILE=1: say what ran during each GUI-thread gap over PROFILE_GAP_MS (see Profiler).
@@ -175,6 +176,11 @@ def raw_http(server: SandboxServer, params: dict) -> dict:
     return in_child(__file__, "raw_http_loop", server.tasking_url, server.api_key, query)
 
 
+def raw_seconds(raw: dict) -> float:
+    """The raw HTTP time a load is compared with: the mean of the reads just before and just after it."""
+    return (raw["orders"] + raw["captures"] + raw["after"]["orders"] + raw["after"]["captures"]) / 2
+
+
 def raw_http_loop(base_url: str, api_key: str, query: dict) -> dict:
     """raw_http's loop: the orders a page of PAGE at a time (`query` with its offset moved on), then their
     captures. Seconds of each."""
@@ -228,6 +234,17 @@ def resident_mb() -> float:
     except OSError:
         pass
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system) process `pid` has used so far (Linux's /proc; NaN where there is none): the
+    sandbox's, to tell the service's share of a phase from the plugin's on this shared machine."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 def newest_marks(client) -> tuple:
@@ -358,13 +375,20 @@ def one_run(server: SandboxServer, captures: int):
                         auto_refresh=False, page_size=PAGE)
     panel.resize(1100, 800)
     panel.show()
+    sandbox_cpu = cpu_seconds(server.process.pid)
     raw = raw_http(server, panel.model.query.params())
+    raw["sandbox CPU"] = cpu_seconds(server.process.pid) - sandbox_cpu
     marks = newest_marks(TaskingClient(server.tasking_url, server.api_key))
     BREAKDOWN.take()
     resident_before = resident_mb()
+    sandbox_cpu, own_cpu = cpu_seconds(server.process.pid), time.process_time()
     load = run_until_idle(panel, lambda: panel.model.total is None or len(panel.model.orders) < panel.model.total
                           or panel.busy(), scroll=True, begin=panel.start)
     grown = resident_mb() - resident_before
+    cpu = {"sandbox": cpu_seconds(server.process.pid) - sandbox_cpu, "QGIS": time.process_time() - own_cpu}
+    # The raw pages again, now the load is over: the machine's pace drifts (the same loop took 3.5-6.1 s in
+    # runs minutes apart), so the load is compared with the mean of one read just before and one just after it.
+    raw["after"] = raw_http(server, panel.model.query.params())
     layer_features = panel.orders_layer.featureCount() + panel.captures_layer.featureCount()
     spent = {"load": BREAKDOWN.take()}
     # The plugin's quiet refreshes and the raw questions alternate, so both meet the same machine (one measured
@@ -401,7 +425,7 @@ def one_run(server: SandboxServer, captures: int):
     assert loaded == ORDERS and features == ORDERS and capture_features == captures, (
         loaded, features, capture_features, captures)
     return {"load": load, "refresh": refresh, "map rebuild": mirror, "raw": raw, "spent": spent,
-            "MB per 10k": grown / max(layer_features, 1) * 10_000, "MB": grown}
+            "MB per 10k": grown / max(layer_features, 1) * 10_000, "MB": grown, "cpu": cpu}
 
 
 @contextmanager
@@ -442,11 +466,17 @@ def main() -> None:
             results.append(result)
             raw = result["raw"]
             print(f"run {run + 1}: raw HTTP orders {raw['orders']:.2f} s + captures {raw['captures']:.2f} s = "
-                  f"{raw['orders'] + raw['captures']:.2f} s, 'anything changed?' requests {raw['probe'] * 1000:.1f} ms; "
+                  f"{raw['orders'] + raw['captures']:.2f} s before the load, "
+                  f"{raw['after']['orders'] + raw['after']['captures']:.2f} s after it (mean {raw_seconds(raw):.2f} s), "
+                  f"'anything changed?' requests {raw['probe'] * 1000:.1f} ms; "
                   f"load {result['load'][0]:.2f} s, refresh {result['refresh'][0] * 1000:.1f} ms "
                   f"(median of {REFRESHES}), "
                   f"map rebuild {result['map rebuild'][0]:.2f} s; resident memory +{result['MB']:.0f} MB during the "
                   f"load ({result['MB per 10k']:.1f} MB per 10,000 features)")
+            cpu = result["cpu"]
+            print(f"    CPU seconds: the sandbox's {raw['sandbox CPU']:.2f} serving the raw HTTP, "
+                  f"{cpu['sandbox']:.2f} serving the load; QGIS with the plugin {cpu['QGIS']:.2f} during the load "
+                  f"(both on {os.cpu_count()} cores: {(cpu['sandbox'] + cpu['QGIS']) / result['load'][0]:.2f} of them busy)")
             for phase, spent in result["spent"].items():
                 print(f"    {phase:11s} time spent (s, summed over threads): "
                       + ", ".join(f"{kind} {spent.get(kind, 0.0):.2f}" for kind in Breakdown.KINDS)
@@ -462,7 +492,7 @@ def main() -> None:
                   f"{summary(worst)} ms -> {verdict} the {TARGET_STALL_MS:.0f} ms target (gaps over it per run: "
                   f"{', '.join(map(str, over))}); longest main-thread CPU "
                   f"burst {summary(bursts)} ms")
-        load_ratios = [r["load"][0] / (r["raw"]["orders"] + r["raw"]["captures"]) for r in results]
+        load_ratios = [r["load"][0] / raw_seconds(r["raw"]) for r in results]
         refresh_ratios = [r["refresh"][0] / r["raw"]["probe"] for r in results]
         for what, ratios, target in (("load / raw HTTP of its pages", load_ratios, TARGET_LOAD_RATIO),
                                      ("refresh (nothing changed) / 'anything changed?' requests", refresh_ratios,
@@ -481,7 +511,8 @@ def main() -> None:
               "refresh: Refresh pressed with nothing changed (the table's window and the map ask whether anything "
               "changed); map rebuild: both layers removed, then made and filled again from the service. Raw HTTP: "
               "the orders once (pages of 100) and their captures, read with a plain requests loop in the same run, in "
-              "a process of its own (as the orders are made: see in_child).")
+              "a process of its own (as the orders are made: see in_child), just before and just after the load (the "
+              "mean of the two).")
         print("Captures layer refresh (10,000 captures, 100 changed) vs rebuild: see bench/bench_layers.py, "
               "which measures exactly that.")
 
