@@ -907,8 +907,7 @@ def apply_prepared(
     new_ids: List[str] = []
     attribute_changes: Dict[int, Dict[int, Any]] = {}
     geometry_changes: Dict[int, QgsGeometry] = {}
-    changed_ids: List[str] = []
-    changed_fids: List[int] = []
+    changed: Dict[str, int] = {}  # id -> fid of each feature whose row or footprint changed
     entries = index.entries
     for feature_id, stored in prepared.rows.items():
         entry = entries.get(feature_id)
@@ -938,8 +937,7 @@ def apply_prepared(
         if geometry_changed:
             geometry = prepared.geometries.get(feature_id)
             geometry_changes[fid] = geometry if geometry is not None else _geometry_from_source(source)
-        changed_ids.append(feature_id)
-        changed_fids.append(fid)
+        changed[feature_id] = fid
 
     for chunk in _chunks_of_dict(attribute_changes, batch_size):
         if not provider.changeAttributeValues(chunk):
@@ -947,9 +945,9 @@ def apply_prepared(
     for chunk in _chunks_of_dict(geometry_changes, batch_size):
         if not provider.changeGeometryValues(chunk):
             raise RuntimeError(f"Could not update footprints of '{layer.name()}': {_provider_error(provider)}")
-    for feature_id, fid in zip(changed_ids, changed_fids):
+    for feature_id, fid in changed.items():
         entries[feature_id] = _pack_entry(fid, prepared.rows[feature_id], prepared.sources.get(feature_id))
-    result.updated = len(changed_ids)
+    result.updated = len(changed)
 
     layout = prepared.layout
     built = prepared.built_features() if layout is not None and layout.spec == spec and \
@@ -978,8 +976,8 @@ def apply_prepared(
             _delete(layer, index, gone)
         result.removed = len(gone)
 
-    if new_ids or changed_ids:
-        _fit_time_range(layer, kind, (prepared.row(feature_id) for feature_id in new_ids + changed_ids), index)
+    if new_ids or changed:
+        _fit_time_range(layer, kind, (prepared.row(feature_id) for feature_id in new_ids + list(changed)), index)
     if result.changed:
         layer.updateExtents()
         # Provider-level writes bypass the layer's own signals: tell attribute tables and the canvas.
